@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { HttpErrorFilter } from 'src/common/errors/http-error.filter';
+import { createValidationPipe } from 'src/common/validation';
+import { appConfig, authConfig, databaseConfig, runtimeConfig } from 'src/config/orcaops.config';
+import { AuditModule } from 'src/audit/audit.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { HealthModule } from 'src/health/health.module';
+import { TenancyModule } from 'src/tenancy/tenancy.module';
+import { TenantGuard } from 'src/tenancy/tenant.guard';
+import { WorkspacesModule } from 'src/workspaces/workspaces.module';
+
+export const CONFIG_IMPORT = ConfigModule.forRoot({
+  isGlobal: true,
+  ignoreEnvFile: true,
+  load: [appConfig, databaseConfig, authConfig, runtimeConfig],
+});
+
+@Module({
+  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, TenancyModule, WorkspacesModule, HealthModule],
+  providers: [
+    { provide: APP_GUARD, useExisting: TenantGuard },
+    { provide: APP_FILTER, useClass: HttpErrorFilter },
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+  ],
+})
+export class AppModule {}

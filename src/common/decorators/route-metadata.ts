@@ -1,0 +1,25 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Permission } from 'src/tenancy/permissions';
+import { TenantContext } from 'src/tenancy/tenant-context';
+
+export const IS_PUBLIC_KEY = 'orcaops:public';
+export const PERMISSION_KEY = 'orcaops:permission';
+
+/** The only opt-out of authentication (health, docs). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+
+/** Every non-public route declares the permission it needs; the guard denies routes that do not. */
+export const RequirePermission = (permission: Permission | 'authenticated'): MethodDecorator =>
+  SetMetadata(PERMISSION_KEY, permission);
+
+export interface RequestWithTenant extends FastifyRequest {
+  tenant?: TenantContext;
+}
+
+/** The authenticated caller's context, set by the global guard. */
+export const Tenant = createParamDecorator((_data: unknown, ctx: ExecutionContext): TenantContext => {
+  const request = ctx.switchToHttp().getRequest<RequestWithTenant>();
+  if (!request.tenant) throw new Error('Tenant context missing: route is public or guard did not run');
+  return request.tenant;
+});

@@ -1,0 +1,40 @@
+import { ErrorCode } from 'src/common/errors/orcaops.error';
+
+export function assertUnreachable(value: never): never {
+  throw new Error(`Unreachable: ${String(value)}`);
+}
+
+/** The one place error codes become HTTP statuses. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'validation_failed':
+    case 'bad_request':
+      return 400;
+    case 'unauthenticated':
+      return 401;
+    case 'forbidden':
+    case 'workspace_suspended':
+    case 'workspace_archived':
+    case 'workspace_token_required':
+    case 'policy_denied':
+      return 403;
+    case 'not_found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'payload_too_large':
+      return 413;
+    case 'unsupported_media_type':
+      return 415;
+    case 'quota_exceeded':
+    case 'rate_limited':
+      return 429;
+    case 'engine_unavailable':
+    case 'service_unavailable':
+      return 503;
+    case 'internal_error':
+      return 500;
+    default:
+      return assertUnreachable(code);
+  }
+}

@@ -1,0 +1,84 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { httpStatusFor } from 'src/common/errors/error-status';
+import { ErrorCode, OrcaOpsError } from 'src/common/errors/orcaops.error';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown; request_id?: string };
+}
+
+/** Statuses Nest or Fastify raise before our code runs, mapped to our codes. */
+function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return 'bad_request';
+    case 401:
+      return 'unauthenticated';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 409:
+      return 'conflict';
+    case 413:
+      return 'payload_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 429:
+      return 'rate_limited';
+    case 503:
+      return 'service_unavailable';
+    default:
+      return status >= 500 ? 'internal_error' : 'bad_request';
+  }
+}
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+export function toErrorBody(exception: unknown, requestId: string | undefined, logger: Logger): [number, ErrorBody] {
+  if (exception instanceof OrcaOpsError) {
+    const body: ErrorBody = { error: { code: exception.code, message: exception.message, request_id: requestId } };
+    if (exception.details !== undefined) body.error.details = exception.details;
+    return [httpStatusFor(exception.code), body];
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const message = status === 404 ? 'No such route' : exception.message;
+    return [status, { error: { code: codeForStatus(status), message, request_id: requestId } }];
+  }
+  const fastifyError = exception as FastifyLikeError;
+  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode < 500) {
+    const status = fastifyError.statusCode;
+    const message = status === 413 ? 'Request body is too large' : (fastifyError.message ?? 'Bad request');
+    return [status, { error: { code: codeForStatus(status), message, request_id: requestId } }];
+  }
+  const errorId = randomUUID();
+  logger.error({ msg: 'unhandled error', errorId, requestId, err: String((exception as Error)?.stack ?? exception) });
+  return [
+    500,
+    { error: { code: 'internal_error', message: `Internal error (error id ${errorId})`, request_id: requestId } },
+  ];
+}
+
+/** The one HTTP exception filter: one JSON error shape for every failure. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpErrorFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const request = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const [status, body] = toErrorBody(exception, request?.id, this.logger);
+    if (reply.sent) return;
+    if (body.error.code === 'engine_unavailable' || body.error.code === 'service_unavailable') {
+      void reply.header('retry-after', '5');
+    }
+    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+}

@@ -1,0 +1,114 @@
+import { plainToInstance, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+export const ORCAOPS_ENVIRONMENTS = ['development', 'test', 'production'] as const;
+export type OrcaOpsEnvironment = (typeof ORCAOPS_ENVIRONMENTS)[number];
+export const RUNTIME_DRIVERS = ['docker', 'fake'] as const;
+export type RuntimeDriver = (typeof RUNTIME_DRIVERS)[number];
+
+/**
+ * Every variable OrcaOps reads. Only src/config reads process.env; the rest of the code gets typed
+ * namespaces. `sensitive` variables are never logged.
+ */
+export class EnvironmentVariables {
+  /** Deployment mode; unsafe settings are refused outside `development` and `test`. */
+  @IsOptional() @IsIn(ORCAOPS_ENVIRONMENTS)
+  ORCAOPS_ENV: OrcaOpsEnvironment = 'development';
+
+  /** Data directory: embedded Postgres, artifacts, CLI config. Default ~/.orcaops. */
+  @IsOptional() @IsString()
+  ORCAOPS_HOME?: string;
+
+  /** Interface the API binds to. */
+  @IsOptional() @IsString()
+  ORCAOPS_HOST = '127.0.0.1';
+
+  /** API port. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  ORCAOPS_PORT = 8000;
+
+  /** PostgreSQL connection string; when unset an embedded server runs in ORCAOPS_HOME. (sensitive) */
+  @IsOptional() @IsString()
+  DATABASE_URL?: string;
+
+  /** Port of the embedded PostgreSQL (only when DATABASE_URL is unset). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(65535)
+  ORCAOPS_EMBEDDED_PG_PORT = 54329;
+
+  /** Organisation admin token accepted by the API, for automation and tests. (sensitive) */
+  @IsOptional() @IsString() @MinLength(32, { message: 'ORCAOPS_ADMIN_TOKEN must be at least 32 characters' })
+  @MaxLength(256)
+  ORCAOPS_ADMIN_TOKEN?: string;
+
+  /** Container runtime driver: the real Docker engine, or an in-memory fake (tests only). */
+  @IsOptional() @IsIn(RUNTIME_DRIVERS)
+  ORCAOPS_RUNTIME: RuntimeDriver = 'docker';
+
+  /** Docker engine socket; defaults to DOCKER_HOST or /var/run/docker.sock. */
+  @IsOptional() @IsString()
+  ORCAOPS_DOCKER_SOCKET?: string;
+
+  /** Log level: error, warn, log, debug, verbose. */
+  @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
+  ORCAOPS_LOG_LEVEL = 'log';
+
+  /** Largest accepted request body in bytes. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  ORCAOPS_MAX_BODY_BYTES = 1024 * 1024;
+
+  /** Comma-separated browser origins allowed to call the API and /mcp (empty: none). */
+  @IsOptional() @IsString()
+  ORCAOPS_ALLOWED_ORIGINS = '';
+
+  /** Jobs running at once on this server. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(256)
+  ORCAOPS_MAX_CONCURRENT_JOBS = 4;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid OrcaOps configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((msg) => `${e.property}: ${msg}`));
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Settings that are fine on a laptop and dangerous on a server: refused outside development/test. */
+function unsafeSettings(env: EnvironmentVariables): string[] {
+  if (env.ORCAOPS_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (env.ORCAOPS_RUNTIME === 'fake') {
+    problems.push('ORCAOPS_RUNTIME: "fake" runs nothing and is for tests only; use "docker" in production');
+  }
+  if (env.DATABASE_URL && /\/\/[^:/]+:(postgres|password)@/.test(env.DATABASE_URL)) {
+    problems.push('DATABASE_URL: uses a default password; set a strong one in production');
+  }
+  if (!LOOPBACK_HOSTS.has(env.ORCAOPS_HOST) && env.ORCAOPS_ALLOWED_ORIGINS.split(',').includes('*')) {
+    problems.push('ORCAOPS_ALLOWED_ORIGINS: "*" is not allowed on a non-loopback interface in production');
+  }
+  return problems;
+}
+
+/** Parses and checks the environment once; reports every problem together. */
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: false });
+  const problems = [...flatten(validateSync(env, { skipMissingProperties: false })), ...unsafeSettings(env)];
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return env;
+}

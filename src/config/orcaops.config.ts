@@ -1,0 +1,62 @@
+import { registerAs } from '@nestjs/config';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EnvironmentVariables, validateEnv } from 'src/config/env.validation';
+
+/** Reads process.env once per process (the only place that does). */
+let cached: EnvironmentVariables | undefined;
+export function readEnv(): EnvironmentVariables {
+  cached ??= validateEnv(process.env);
+  return cached;
+}
+/** Tests change the environment between apps; this forgets the parsed copy. */
+export function resetEnvCache(): void {
+  cached = undefined;
+}
+
+export function dataHome(env: EnvironmentVariables = readEnv()): string {
+  return resolve(env.ORCAOPS_HOME ?? join(homedir(), '.orcaops'));
+}
+
+export const appConfig = registerAs('app', () => {
+  const env = readEnv();
+  return {
+    environment: env.ORCAOPS_ENV,
+    home: dataHome(env),
+    host: env.ORCAOPS_HOST,
+    port: env.ORCAOPS_PORT,
+    logLevel: env.ORCAOPS_LOG_LEVEL,
+    maxBodyBytes: env.ORCAOPS_MAX_BODY_BYTES,
+    allowedOrigins: env.ORCAOPS_ALLOWED_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+});
+
+export const databaseConfig = registerAs('database', () => {
+  const env = readEnv();
+  return {
+    url: env.DATABASE_URL,
+    embeddedDir: join(dataHome(env), 'postgres'),
+    embeddedPort: env.ORCAOPS_EMBEDDED_PG_PORT,
+  };
+});
+
+export const authConfig = registerAs('auth', () => ({ adminToken: readEnv().ORCAOPS_ADMIN_TOKEN }));
+
+export const runtimeConfig = registerAs('runtime', () => {
+  const env = readEnv();
+  return {
+    driver: env.ORCAOPS_RUNTIME,
+    socketPath: env.ORCAOPS_DOCKER_SOCKET ?? dockerSocketFromEnv(),
+    maxConcurrentJobs: env.ORCAOPS_MAX_CONCURRENT_JOBS,
+  };
+});
+
+function dockerSocketFromEnv(): string {
+  const host = process.env.DOCKER_HOST;
+  return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+}
+
+export type AppConfig = ReturnType<typeof appConfig>;
+export type DatabaseConfig = ReturnType<typeof databaseConfig>;
+export type AuthConfig = ReturnType<typeof authConfig>;
+export type RuntimeConfig = ReturnType<typeof runtimeConfig>;

@@ -1,0 +1,91 @@
+import { Inject } from '@nestjs/common';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import {
+  DeepPartial,
+  EntityManager,
+  FindOptionsOrder,
+  FindOptionsWhere,
+  ObjectLiteral,
+  Repository,
+  SelectQueryBuilder,
+} from 'typeorm';
+import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
+
+type Where<T> = FindOptionsWhere<T>;
+
+export interface ScopedFindOptions<T> {
+  where?: Where<T> | Where<T>[];
+  order?: FindOptionsOrder<T>;
+  take?: number;
+  skip?: number;
+}
+
+/**
+ * The tenant boundary in the data layer: every method takes workspaceId first and puts it into every
+ * query, so a service cannot read or change another workspace's rows by forgetting a filter.
+ */
+export class TenantScopedRepository<T extends TenantOwnedEntity> {
+  constructor(private readonly repository: Repository<T>) {}
+
+  /** The same scoping inside a transaction. */
+  withManager(manager: EntityManager): TenantScopedRepository<T> {
+    return new TenantScopedRepository(manager.getRepository<T>(this.repository.target));
+  }
+
+  private scope(workspaceId: string, where?: Where<T> | Where<T>[]): Where<T> | Where<T>[] {
+    if (!workspaceId) throw new Error('TenantScopedRepository: workspaceId is required');
+    const withTenant = (w: Where<T>): Where<T> => ({ ...w, workspaceId }) as Where<T>;
+    if (Array.isArray(where)) return where.map(withTenant);
+    return withTenant(where ?? ({} as Where<T>));
+  }
+
+  find(workspaceId: string, options: ScopedFindOptions<T> = {}): Promise<T[]> {
+    return this.repository.find({ ...options, where: this.scope(workspaceId, options.where) });
+  }
+
+  findOne(workspaceId: string, where: Where<T>): Promise<T | null> {
+    return this.repository.findOne({ where: this.scope(workspaceId, where) });
+  }
+
+  count(workspaceId: string, where?: Where<T>): Promise<number> {
+    return this.repository.count({ where: this.scope(workspaceId, where) });
+  }
+
+  async insert(workspaceId: string, values: DeepPartial<T>): Promise<T> {
+    const entity = this.repository.create({ ...values, workspaceId } as DeepPartial<T>);
+    return this.repository.save(entity);
+  }
+
+  /** Returns the number of rows changed (0 when the row is missing or belongs to another tenant). */
+  async update(workspaceId: string, where: Where<T>, patch: Partial<T>): Promise<number> {
+    const { workspaceId: _ignored, ...safePatch } = patch as Partial<T> & ObjectLiteral;
+    const result = await this.repository.update(this.scope(workspaceId, where) as Where<T>, safePatch as never);
+    return result.affected ?? 0;
+  }
+
+  async delete(workspaceId: string, where: Where<T>): Promise<number> {
+    const result = await this.repository.delete(this.scope(workspaceId, where) as Where<T>);
+    return result.affected ?? 0;
+  }
+
+  /** Escape hatch for complex reads: the workspace predicate is already applied. */
+  queryBuilder(workspaceId: string, alias: string): SelectQueryBuilder<T> {
+    return this.repository
+      .createQueryBuilder(alias)
+      .where(`${alias}.workspace_id = :__workspaceId`, { __workspaceId: workspaceId });
+  }
+}
+
+const tokenFor = (entity: { name: string }): string => `TenantScopedRepository<${entity.name}>`;
+
+/** Provider for a scoped repository of one tenant-owned entity. */
+export function provideScopedRepository(entity: new () => TenantOwnedEntity) {
+  return {
+    provide: tokenFor(entity),
+    inject: [getRepositoryToken(entity)],
+    useFactory: (repository: Repository<TenantOwnedEntity>) => new TenantScopedRepository(repository),
+  };
+}
+
+export const InjectScopedRepository = (entity: new () => TenantOwnedEntity): ParameterDecorator =>
+  Inject(tokenFor(entity));

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { HealthController } from 'src/health/health.controller';
+import { HealthService } from 'src/health/health.service';
+import { RuntimeModule } from 'src/runtime/runtime.module';
+
+@Module({ imports: [RuntimeModule], controllers: [HealthController], providers: [HealthService], exports: [HealthService] })
+export class HealthModule {}

@@ -1,0 +1,41 @@
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import { AppModule } from 'src/app.module';
+import { readEnv } from 'src/config/orcaops.config';
+import { mountOpenApi } from 'src/http/openapi';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export function jsonLogger(level: string): ConsoleLogger {
+  const upTo = LEVELS.indexOf(level as LogLevel);
+  return new ConsoleLogger({ json: true, logLevels: LEVELS.slice(0, upTo < 0 ? 4 : upTo + 1) });
+}
+
+/** The HTTP application as the server and the e2e tests use it (not yet listening). */
+export async function createHttpApp(options: { logger?: ConsoleLogger | false; swaggerUi?: boolean } = {}): Promise<NestFastifyApplication> {
+  const env = readEnv();
+  const adapter = new FastifyAdapter({
+    bodyLimit: env.ORCAOPS_MAX_BODY_BYTES,
+    // A caller's X-Request-Id is kept when well-formed, so logs correlate across systems.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    trustProxy: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+    logger: options.logger ?? jsonLogger(env.ORCAOPS_LOG_LEVEL),
+    bufferLogs: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  app.enableShutdownHooks();
+  mountOpenApi(app, options.swaggerUi ?? true);
+  return app;
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { runtimeConfig } from 'src/config/orcaops.config';
+import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { DockerRuntime } from 'src/runtime/docker/docker.runtime';
+import { FakeRuntime } from 'src/runtime/fake/fake.runtime';
+
+/** Chooses the engine adapter from configuration (docker, or fake for unit tests). */
+@Module({
+  providers: [
+    {
+      provide: CONTAINER_RUNTIME,
+      inject: [runtimeConfig.KEY],
+      useFactory: (config: ConfigType<typeof runtimeConfig>): ContainerRuntime =>
+        config.driver === 'fake' ? new FakeRuntime() : new DockerRuntime(config.socketPath),
+    },
+  ],
+  exports: [CONTAINER_RUNTIME],
+})
+export class RuntimeModule {}

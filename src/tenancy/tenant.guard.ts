@@ -1,0 +1,73 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { AuditService } from 'src/audit/audit.service';
+import { IS_PUBLIC_KEY, PERMISSION_KEY, RequestWithTenant } from 'src/common/decorators/route-metadata';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { API_TOKEN_STRATEGY } from 'src/tenancy/api-token.strategy';
+import { Permission } from 'src/tenancy/permissions';
+import { buildTenantContext } from 'src/tenancy/tenant-context.factory';
+import { Principal } from 'src/tenancy/tenant-context';
+
+/**
+ * The one global guard. Default deny: a route is reachable only if it is @Public() or declares a
+ * permission that the caller's token grants. Failures are audited.
+ */
+@Injectable()
+export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
+    const required = this.reflector.getAllAndOverride<Permission | 'authenticated' | undefined>(PERMISSION_KEY, targets);
+    const request = context.switchToHttp().getRequest<RequestWithTenant>();
+    if (!required) {
+      throw new OrcaOpsError('forbidden', 'This route declares no permission and is denied by default');
+    }
+    try {
+      await super.canActivate(context);
+    } catch (error) {
+      await this.audit.recordAnonymous({
+        action: 'auth.failed',
+        outcome: 'denied',
+        requestId: request.id,
+        clientIp: request.ip,
+        details: { code: error instanceof OrcaOpsError ? error.code : 'unauthenticated', route: routeOf(request) },
+      });
+      throw error;
+    }
+    const ctx = buildTenantContext(request.user as Principal, request.id, request.ip, 'rest');
+    request.tenant = ctx;
+    if (required !== 'authenticated' && !ctx.permissions.has(required)) {
+      await this.audit.record(ctx, {
+        action: 'auth.forbidden',
+        outcome: 'denied',
+        details: { required, route: routeOf(request) },
+      });
+      throw new OrcaOpsError('forbidden', `This token lacks the permission "${required}"`, { required });
+    }
+    return true;
+  }
+
+  override handleRequest<T>(error: unknown, user: T): T {
+    if (error) throw error;
+    if (!user) throw new OrcaOpsError('unauthenticated', 'Missing bearer token');
+    return user;
+  }
+}
+
+function routeOf(request: RequestWithTenant): string {
+  return `${request.method} ${request.routeOptions?.url ?? request.url}`;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user?: unknown;
+  }
+}

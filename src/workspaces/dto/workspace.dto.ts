@@ -1,0 +1,47 @@
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { WORKSPACE_STATUSES, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
+
+export class WorkspaceSettingsDto {
+  /** Days a finished job's record and artifacts are kept (1–365). */
+  @IsOptional() @IsInt() @Min(1) @Max(365)
+  job_retention_days?: number;
+
+  @IsOptional() @IsString() @MaxLength(500)
+  description?: string;
+}
+
+export class CreateWorkspaceDto {
+  @IsString() @Length(1, 100)
+  name!: string;
+
+  @IsOptional() @ValidateNested() @Type(() => WorkspaceSettingsDto)
+  settings?: WorkspaceSettingsDto;
+}
+
+export class UpdateWorkspaceDto {
+  @IsOptional() @IsString() @Length(1, 100)
+  name?: string;
+
+  @IsOptional() @ValidateNested() @Type(() => WorkspaceSettingsDto)
+  settings?: WorkspaceSettingsDto;
+
+  /** Organisation admins only. `archived` is final. */
+  @IsOptional() @IsIn(WORKSPACE_STATUSES)
+  status?: WorkspaceStatus;
+}
+
+export class WorkspaceResponseDto {
+  id!: string;
+  name!: string;
+  /** active | suspended | archived */
+  status!: string;
+  settings!: WorkspaceSettingsDto;
+  created_at!: string;
+  updated_at!: string;
+  archived_at!: string | null;
+}
+
+export class WorkspaceListResponseDto {
+  items!: WorkspaceResponseDto[];
+}

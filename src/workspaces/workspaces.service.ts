@@ -1,0 +1,106 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, Repository } from 'typeorm';
+import { AuditService } from 'src/audit/audit.service';
+import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { assertPermission } from 'src/tenancy/assert-permission';
+import { TenantContext } from 'src/tenancy/tenant-context';
+import { TokenAuthService } from 'src/tenancy/token-auth.service';
+import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceResponseDto } from 'src/workspaces/dto/workspace.dto';
+import { WorkspaceEntity, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
+import { toWorkspaceResponse } from 'src/workspaces/workspaces.mappers';
+
+/**
+ * Workspaces are the tenants. Organisation admins see every workspace; a workspace token sees only
+ * its own, and any other id answers 404 exactly like a missing one.
+ */
+@Injectable()
+export class WorkspacesService {
+  constructor(
+    @InjectRepository(WorkspaceEntity) private readonly workspaces: Repository<WorkspaceEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly tokenAuth: TokenAuthService,
+  ) {}
+
+  /** The workspace `id` if the caller may see it, else not_found. Used by every workspace-scoped route. */
+  async findAccessible(ctx: TenantContext, id: string): Promise<WorkspaceEntity> {
+    if (ctx.principal.kind === 'workspace' && ctx.principal.workspaceId !== id) throw notFound('workspace', id);
+    const workspace = await this.workspaces.findOne({ where: { id } });
+    if (!workspace) throw notFound('workspace', id);
+    return workspace;
+  }
+
+  async create(ctx: TenantContext, dto: CreateWorkspaceDto): Promise<WorkspaceResponseDto> {
+    assertPermission(ctx, 'org:admin');
+    const workspace = await this.dataSource.transaction(async (manager) => {
+      const created = await manager.getRepository(WorkspaceEntity).save(
+        manager.getRepository(WorkspaceEntity).create({
+          id: randomUUID(),
+          name: dto.name,
+          status: 'active',
+          settings: { ...dto.settings },
+          archivedAt: null,
+        }),
+      );
+      await this.audit.record(
+        ctx,
+        { action: 'workspace.create', resourceType: 'workspace', resourceId: created.id, workspaceId: created.id, details: { name: dto.name } },
+        manager,
+      );
+      return created;
+    });
+    return toWorkspaceResponse(workspace);
+  }
+
+  async list(ctx: TenantContext): Promise<WorkspaceResponseDto[]> {
+    assertPermission(ctx, 'workspace:read');
+    const where = ctx.principal.kind === 'workspace' ? { id: ctx.principal.workspaceId } : {};
+    const rows = await this.workspaces.find({ where, order: { createdAt: 'ASC' } });
+    return rows.map(toWorkspaceResponse);
+  }
+
+  async get(ctx: TenantContext, id: string): Promise<WorkspaceResponseDto> {
+    assertPermission(ctx, 'workspace:read');
+    return toWorkspaceResponse(await this.findAccessible(ctx, id));
+  }
+
+  async update(ctx: TenantContext, id: string, dto: UpdateWorkspaceDto): Promise<WorkspaceResponseDto> {
+    assertPermission(ctx, 'workspace:admin');
+    const workspace = await this.findAccessible(ctx, id);
+    if (dto.status !== undefined) assertPermission(ctx, 'org:admin');
+    if (workspace.status === 'archived') {
+      throw new OrcaOpsError('conflict', `workspace ${id} is archived and can no longer change`);
+    }
+    const changes: Record<string, unknown> = {};
+    if (dto.name !== undefined) workspace.name = changes.name = dto.name;
+    if (dto.settings !== undefined) workspace.settings = { ...workspace.settings, ...dto.settings };
+    if (dto.settings !== undefined) changes.settings = dto.settings;
+    if (dto.status !== undefined && dto.status !== workspace.status) {
+      changes.status = { from: workspace.status, to: dto.status };
+      this.applyStatus(workspace, dto.status);
+    }
+    const saved = await this.dataSource.transaction(async (manager) => {
+      const row = await manager.getRepository(WorkspaceEntity).save(workspace);
+      await this.audit.record(
+        ctx,
+        { action: 'workspace.update', resourceType: 'workspace', resourceId: id, workspaceId: id, details: changes },
+        manager,
+      );
+      return row;
+    });
+    if (changes.status) this.tokenAuth.invalidate();
+    return toWorkspaceResponse(saved);
+  }
+
+  /** Archiving is final: the workspace's tokens stop working and nothing new runs in it. */
+  archive(ctx: TenantContext, id: string): Promise<WorkspaceResponseDto> {
+    return this.update(ctx, id, { status: 'archived' });
+  }
+
+  private applyStatus(workspace: WorkspaceEntity, status: WorkspaceStatus): void {
+    workspace.status = status;
+    if (status === 'archived') workspace.archivedAt = new Date();
+  }
+}

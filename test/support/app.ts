@@ -1,0 +1,50 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resetEnvCache } from 'src/config/orcaops.config';
+import { createHttpApp } from 'src/http/create-app';
+import { createTestDatabase } from './database';
+
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  databaseUrl: string;
+  home: string;
+  close(): Promise<void>;
+}
+
+/** The full AppModule on Fastify with a fresh database; requests go through app.inject(). */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const home = mkdtempSync(join(tmpdir(), 'orcaops-test-home-'));
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    ORCAOPS_ENV: 'test',
+    ORCAOPS_HOME: home,
+    DATABASE_URL: db.url,
+    ORCAOPS_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ORCAOPS_LOG_LEVEL: 'error',
+    ...env,
+  });
+  resetEnvCache();
+  try {
+    const app = await createHttpApp({ logger: false, swaggerUi: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    return {
+      app,
+      databaseUrl: db.url,
+      home,
+      close: async () => {
+        await app.close();
+        await db.drop();
+        rmSync(home, { recursive: true, force: true });
+      },
+    };
+  } finally {
+    process.env = saved;
+    resetEnvCache();
+  }
+}

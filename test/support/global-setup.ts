@@ -1,0 +1,29 @@
+// Runs once, outside jest's module sandbox: starts a real PostgreSQL for the whole run (embedded,
+// in a temporary directory) unless DATABASE_URL names one. Test files get its URL from the environment.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export default async function globalSetup(): Promise<void> {
+  if (process.env.DATABASE_URL) {
+    process.env.ORCAOPS_TEST_PG_URL = process.env.DATABASE_URL;
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'orcaops-test-pg-'));
+  const handle = await startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: await freePort() });
+  process.env.ORCAOPS_TEST_PG_URL = handle.url;
+  process.env.ORCAOPS_TEST_PG_DIR = dir;
+  (globalThis as { __ORCAOPS_PG__?: typeof handle }).__ORCAOPS_PG__ = handle;
+}

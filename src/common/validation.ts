@@ -1,5 +1,7 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { FieldError, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import type { ValidationError} from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
+import type { FieldError} from 'src/common/errors/orcaops.error';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 
 function collect(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((e) => {

@@ -1,7 +1,8 @@
 import { registerAs } from '@nestjs/config';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EnvironmentVariables, validateEnv } from 'src/config/env.validation';
+import type { EnvironmentVariables} from 'src/config/env.validation';
+import { validateEnv } from 'src/config/env.validation';
 
 /** Reads process.env once per process (the only place that does). */
 let cached: EnvironmentVariables | undefined;

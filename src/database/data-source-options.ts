@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DataSourceOptions } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';

@@ -13,6 +13,7 @@ interface EmbeddedPostgresCluster {
 type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPostgresCluster;
 
 // A real dynamic import that tsc's CommonJS output does not turn into require(): the package is ESM-only.
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the only way to keep a native import() in CommonJS output
 const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<{
   default: EmbeddedPostgresCtor;
 }>;

@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 
 // Arbitrary constant: serialises migrations across OrcaOps processes sharing one database.
 const MIGRATION_LOCK = 0x0ca0_0001;

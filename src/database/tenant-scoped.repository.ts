@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import {
+import type {
   DeepPartial,
   EntityManager,
   FindOptionsOrder,
@@ -9,7 +9,7 @@ import {
   Repository,
   SelectQueryBuilder,
 } from 'typeorm';
-import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
+import type { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
 
 type Where<T> = FindOptionsWhere<T>;
 
@@ -34,9 +34,9 @@ export class TenantScopedRepository<T extends TenantOwnedEntity> {
 
   private scope(workspaceId: string, where?: Where<T> | Where<T>[]): Where<T> | Where<T>[] {
     if (!workspaceId) throw new Error('TenantScopedRepository: workspaceId is required');
-    const withTenant = (w: Where<T>): Where<T> => ({ ...w, workspaceId }) as Where<T>;
+    const withTenant = (w: Where<T>): Where<T> => ({ ...w, workspaceId });
     if (Array.isArray(where)) return where.map(withTenant);
-    return withTenant(where ?? ({} as Where<T>));
+    return withTenant(where ?? ({}));
   }
 
   find(workspaceId: string, options: ScopedFindOptions<T> = {}): Promise<T[]> {
@@ -59,12 +59,12 @@ export class TenantScopedRepository<T extends TenantOwnedEntity> {
   /** Returns the number of rows changed (0 when the row is missing or belongs to another tenant). */
   async update(workspaceId: string, where: Where<T>, patch: Partial<T>): Promise<number> {
     const { workspaceId: _ignored, ...safePatch } = patch as Partial<T> & ObjectLiteral;
-    const result = await this.repository.update(this.scope(workspaceId, where) as Where<T>, safePatch as never);
+    const result = await this.repository.update(this.scope(workspaceId, where), safePatch as never);
     return result.affected ?? 0;
   }
 
   async delete(workspaceId: string, where: Where<T>): Promise<number> {
-    const result = await this.repository.delete(this.scope(workspaceId, where) as Where<T>);
+    const result = await this.repository.delete(this.scope(workspaceId, where));
     return result.affected ?? 0;
   }
 

@@ -1,6 +1,8 @@
-import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
+import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from 'src/app.module';
 import { readEnv } from 'src/config/orcaops.config';

@@ -1,6 +1,6 @@
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
-import { Permission } from 'src/tenancy/permissions';
-import { TenantContext } from 'src/tenancy/tenant-context';
+import type { Permission } from 'src/tenancy/permissions';
+import type { TenantContext } from 'src/tenancy/tenant-context';
 
 /** Services check permissions too: MCP tools and operator commands reach them without the HTTP guard. */
 export function assertPermission(ctx: TenantContext, permission: Permission): void {

@@ -1,6 +1,6 @@
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { ALL_PERMISSIONS, ROLE_PERMISSIONS } from 'src/tenancy/permissions';
-import { Principal, TenantContext, WorkspacePrincipal } from 'src/tenancy/tenant-context';
+import type { Principal, TenantContext, WorkspacePrincipal } from 'src/tenancy/tenant-context';
 
 export function buildTenantContext(
   principal: Principal,

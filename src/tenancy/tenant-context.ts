@@ -1,4 +1,4 @@
-import { Permission, Role } from 'src/tenancy/permissions';
+import type { Permission, Role } from 'src/tenancy/permissions';
 
 export interface OrganisationPrincipal {
   kind: 'organisation';

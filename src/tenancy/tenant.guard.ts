@@ -56,7 +56,8 @@ export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
   }
 
   override handleRequest<T>(error: unknown, user: T): T {
-    if (error) throw error;
+    if (error instanceof Error) throw error;
+    if (error) throw new OrcaOpsError('unauthenticated', 'Authentication failed');
     if (!user) throw new OrcaOpsError('unauthenticated', 'Missing bearer token');
     return user;
   }

@@ -1,4 +1,5 @@
-import { createTestApp, TestApp, TEST_ADMIN_TOKEN } from '../support/app';
+import type { TestApp} from '../support/app';
+import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
 import { api } from '../support/http';
 
 describe('smoke: AppModule on Fastify with a real database', () => {

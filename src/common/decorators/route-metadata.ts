@@ -1,7 +1,8 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { ExecutionContext} from '@nestjs/common';
+import { createParamDecorator, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Permission } from 'src/tenancy/permissions';
-import { TenantContext } from 'src/tenancy/tenant-context';
+import type { Permission } from 'src/tenancy/permissions';
+import type { TenantContext } from 'src/tenancy/tenant-context';
 
 export const IS_PUBLIC_KEY = 'orcaops:public';
 export const PERMISSION_KEY = 'orcaops:permission';

@@ -1,4 +1,4 @@
-import { ErrorCode } from 'src/common/errors/orcaops.error';
+import type { ErrorCode } from 'src/common/errors/orcaops.error';
 
 export function assertUnreachable(value: never): never {
   throw new Error(`Unreachable: ${String(value)}`);

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import { ContainerRuntime, EngineInfo, ImageInfo } from 'src/runtime/container-runtime.port';
+import type { ContainerRuntime, EngineInfo, ImageInfo } from 'src/runtime/container-runtime.port';
 import { translateDockerError } from 'src/runtime/docker/docker-errors';
 
 export class DockerRuntime implements ContainerRuntime {
@@ -17,8 +17,8 @@ export class DockerRuntime implements ContainerRuntime {
         version: version.Version,
         apiVersion: version.ApiVersion,
         os: `${version.Os}/${version.Arch}`,
-        cgroupVersion: String(info.CgroupVersion ?? '1'),
-        runtime: String(info.DefaultRuntime ?? 'runc'),
+        cgroupVersion: typeof info.CgroupVersion === 'string' ? info.CgroupVersion : '1',
+        runtime: typeof info.DefaultRuntime === 'string' ? info.DefaultRuntime : 'runc',
       };
     } catch (error) {
       throw translateDockerError(error, 'ping');
@@ -38,7 +38,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
     try {
-      const stream = (await this.docker.importImage(rootfsTar as never, { repo: repository, tag, changes } as never)) as unknown as NodeJS.ReadableStream;
+      const stream = (await this.docker.importImage(rootfsTar, { repo: repository, tag, changes } as never)) as unknown as NodeJS.ReadableStream;
       await new Promise<void>((resolve, reject) =>
         this.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
           const failed = output?.find((o) => o.error);

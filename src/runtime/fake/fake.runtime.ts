@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { ContainerRuntime, EngineInfo, ImageInfo } from 'src/runtime/container-runtime.port';
+import type { ContainerRuntime, EngineInfo, ImageInfo } from 'src/runtime/container-runtime.port';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
 /** In-memory engine for unit tests of logic. Behaviour involving Docker is tested on the real engine. */

@@ -1,0 +1,33 @@
+import { INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { userInfo } from 'node:os';
+import { CONFIG_IMPORT } from 'src/app.module';
+import { AuditModule } from 'src/audit/audit.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { buildTenantContext } from 'src/tenancy/tenant-context.factory';
+import { TenantContext } from 'src/tenancy/tenant-context';
+import { WorkspacesModule } from 'src/workspaces/workspaces.module';
+import { randomUUID } from 'node:crypto';
+
+/** What operator commands need: the database and the services, no HTTP server. */
+@Module({ imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, WorkspacesModule] })
+export class AdminModule {}
+
+/** Operator commands act as the organisation, audited as the local OS user. */
+export function operatorContext(): TenantContext {
+  return buildTenantContext(
+    { kind: 'organisation', tokenId: `operator:${userInfo().username}`.slice(0, 64), tokenName: 'local operator' },
+    randomUUID(),
+    undefined,
+    'cli',
+  );
+}
+
+export async function withAdminContext<T>(fn: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  const app = await NestFactory.createApplicationContext(AdminModule, { logger: ['error', 'warn'] });
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}

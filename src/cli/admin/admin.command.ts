@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import { action, outputOptions } from 'src/cli/command-context';
+import { info, render } from 'src/cli/output';
+import { operatorContext, withAdminContext } from 'src/cli/admin/admin-context';
+import { AdminTokensService } from 'src/workspaces/admin-tokens.service';
+
+export function adminCommand(): Command {
+  const cmd = new Command('admin').description(
+    'Operator commands: run on the server host, talk to the database directly (no token needed)',
+  );
+  cmd
+    .command('create-token')
+    .description('Create an organisation admin token (shown once)')
+    .option('--name <name>', 'token name', 'admin')
+    .option('--expires-in-days <days>', 'expiry in days', (v) => Number(v))
+    .action(action(async (o: { name: string; expiresInDays?: number }, c: Command) => {
+      const created = await withAdminContext((app) =>
+        app.get(AdminTokensService).create(operatorContext(), o.name, o.expiresInDays),
+      );
+      render(outputOptions(c), created);
+      if (!outputOptions(c).json) info('Store the token now: it is not shown again.');
+    }));
+  cmd
+    .command('list-tokens')
+    .description('List organisation admin tokens')
+    .action(action(async (_o: object, c: Command) => {
+      const tokens = await withAdminContext((app) => app.get(AdminTokensService).list());
+      render(outputOptions(c), { items: tokens }, { columns: ['id', 'name', 'display_prefix', 'created_at', 'revoked_at', 'last_used_at'] });
+    }));
+  cmd
+    .command('revoke-token <id>')
+    .description('Revoke an organisation admin token')
+    .action(action(async (id: string, _o: object, c: Command) => {
+      render(outputOptions(c), await withAdminContext((app) => app.get(AdminTokensService).revoke(operatorContext(), id)));
+    }));
+  cmd
+    .command('migrate')
+    .description('Apply pending database migrations (the server also does this on start)')
+    .action(action(async (_o: object, c: Command) => {
+      await withAdminContext(() => Promise.resolve());
+      render(outputOptions(c), { migrated: true });
+    }));
+  return cmd;
+}

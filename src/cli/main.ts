@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { adminCommand } from 'src/cli/admin/admin.command';
+import { loginCommand, meCommand } from 'src/cli/commands/session.command';
+import { serveCommand } from 'src/cli/commands/serve.command';
+import { tokensCommand } from 'src/cli/commands/tokens.command';
+import { workspacesCommand } from 'src/cli/commands/workspaces.command';
+
+/** Every command, for `orcaops` and for tests that run the CLI in-process. */
+export function buildProgram(): Command {
+  const program = new Command('orcaops')
+    .description('OrcaOps: run code safely in locked-down containers (jobs, sandboxes, workflows)')
+    .version('0.1.0')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError();
+  program.addCommand(serveCommand());
+  program.addCommand(loginCommand());
+  program.addCommand(meCommand());
+  program.addCommand(workspacesCommand());
+  program.addCommand(tokensCommand());
+  program.addCommand(adminCommand());
+  return program;
+}
+
+if (require.main === module) {
+  void buildProgram().parseAsync(process.argv);
+}

@@ -7,6 +7,7 @@ import { appConfig, authConfig, databaseConfig, runtimeConfig } from 'src/config
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
+import { JobsModule } from 'src/jobs/jobs.module';
 import { TenancyModule } from 'src/tenancy/tenancy.module';
 import { TenantGuard } from 'src/tenancy/tenant.guard';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
@@ -18,7 +19,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
 });
 
 @Module({
-  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, TenancyModule, WorkspacesModule, HealthModule],
+  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, TenancyModule, WorkspacesModule, JobsModule, HealthModule],
   providers: [
     { provide: APP_GUARD, useExisting: TenantGuard },
     { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import { isUUID } from 'class-validator';
 import { Brackets, EntityManager, Repository } from 'typeorm';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { AuditEventEntity, AuditOutcome } from 'src/audit/entities/audit-event.entity';
@@ -80,13 +81,19 @@ function encodeCursor(e: AuditEventEntity): string {
   return Buffer.from(`${e.occurredAt.toISOString()}|${e.id}`).toString('base64url');
 }
 
+/** A cursor comes from the client: anything but a well-formed time and event id is a 400, not a query error. */
 function decodeCursor(cursor: string): [Date, string] {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const date = new Date(at ?? '');
-  if (!id || Number.isNaN(date.getTime())) {
+  if (!id || !isUUID(id) || Number.isNaN(date.getTime())) {
     throw new OrcaOpsError('validation_failed', 'cursor is invalid', { fields: [{ field: 'cursor', messages: ['invalid cursor'] }] });
   }
   return [date, id];
+}
+
+/** `*` is the only wildcard: LIKE's own `%`, `_` and `\` match themselves. */
+function actionPattern(action: string): string {
+  return action.replace(/[\\%_]/g, '\\$&').replace(/\*/g, '%');
 }
 
 /** Append-only audit trail in Postgres. Writes inside the caller's transaction when given a manager. */
@@ -165,7 +172,7 @@ export class AuditService {
   private async query(q: AuditQuery): Promise<AuditPage> {
     const qb = this.events.createQueryBuilder('e');
     if (q.workspaceId) qb.andWhere('e.workspace_id = :ws', { ws: q.workspaceId });
-    if (q.action) qb.andWhere('e.action LIKE :action', { action: q.action.replace(/\*/g, '%') });
+    if (q.action) qb.andWhere('e.action LIKE :action', { action: actionPattern(q.action) });
     if (q.actor) qb.andWhere('e.actor_id = :actor', { actor: q.actor });
     if (q.resourceType) qb.andWhere('e.resource_type = :rt', { rt: q.resourceType });
     if (q.resourceId) qb.andWhere('e.resource_id = :rid', { rid: q.resourceId });

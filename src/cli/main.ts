@@ -1,8 +1,11 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
+import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
 import { loginCommand, meCommand } from 'src/cli/commands/session.command';
 import { serveCommand } from 'src/cli/commands/serve.command';
+import { doctorCommand } from 'src/cli/commands/doctor.command';
+import { imagesCommand } from 'src/cli/commands/images.command';
 import { tokensCommand } from 'src/cli/commands/tokens.command';
 import { workspacesCommand } from 'src/cli/commands/workspaces.command';
 
@@ -16,9 +19,13 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(loginCommand());
   program.addCommand(meCommand());
+  program.addCommand(runCommand());
+  program.addCommand(jobsCommand());
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());
   program.addCommand(adminCommand());
+  program.addCommand(imagesCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

@@ -12,8 +12,12 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
     process.stdout.write('(none)\n');
     return;
   }
-  const cell = (v: unknown): string =>
-    v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number);
+  const cell = (v: unknown): string => {
+    if (v === null || v === undefined) return '-';
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v.toString();
+    return JSON.stringify(v) ?? '-';
+  };
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   process.stdout.write(`${line(columns.map((c) => c.toUpperCase()))}\n`);
@@ -45,4 +49,26 @@ export function render(
 
 export function info(message: string): void {
   process.stderr.write(`${message}\n`);
+}
+
+/** 1.9 MB, 161.0 MB: sizes for people (JSON keeps bytes). */
+export function formatBytes(bytes: number | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit] ?? ''}`;
+}
+
+/** The short image/container id people know from `docker images`. */
+export function shortId(id: string | undefined): string | undefined {
+  return id?.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
 }

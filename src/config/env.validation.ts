@@ -4,6 +4,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -58,6 +59,10 @@ export class EnvironmentVariables {
   /** Docker engine socket; defaults to DOCKER_HOST or /var/run/docker.sock. */
   @IsOptional() @IsString()
   ORCAOPS_DOCKER_SOCKET?: string;
+
+  /** Debian mirror for building orcaops/python (`orcaops images build`); default: the host's apt sources. */
+  @IsOptional() @Matches(/^(https?|file):\/\/\S+$/, { message: 'ORCAOPS_APT_MIRROR must be an http(s):// or file:// URL' })
+  ORCAOPS_APT_MIRROR?: string;
 
   /** Log level: error, warn, log, debug, verbose. */
   @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])

@@ -1,12 +1,25 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { InstallationEntity } from 'src/database/installation.entity';
 import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
+import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
+import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
+import { JobEntity } from 'src/jobs/entities/job.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
-export const ENTITIES = [WorkspaceEntity, ApiTokenEntity, AdminTokenEntity, AuditEventEntity];
+export const ENTITIES = [
+  InstallationEntity,
+  WorkspaceEntity,
+  ApiTokenEntity,
+  AdminTokenEntity,
+  AuditEventEntity,
+  JobEntity,
+  JobLogChunkEntity,
+  JobArtifactEntity,
+];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */
 export function buildDataSourceOptions(url: string): DataSourceOptions {

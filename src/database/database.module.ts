@@ -4,10 +4,12 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/data-source-options';
 import { DatabaseUrlProvider } from 'src/database/database-url.provider';
 import { runMigrations } from 'src/database/migrate';
+import { InstallationService } from 'src/database/installation.service';
 
 @Global()
 @Module({ providers: [DatabaseUrlProvider], exports: [DatabaseUrlProvider] })
 class DatabaseUrlModule {}
+
 
 /** PostgreSQL through TypeORM; migrations run on start under an advisory lock. */
 @Module({
@@ -24,6 +26,7 @@ class DatabaseUrlModule {}
       },
     }),
   ],
-  exports: [DatabaseUrlModule],
+  providers: [InstallationService],
+  exports: [DatabaseUrlModule, InstallationService],
 })
 export class DatabaseModule {}

@@ -24,7 +24,12 @@ export interface ScopedFindOptions<T> {
  * The tenant boundary in the data layer: every method takes workspaceId first and puts it into every
  * query, so a service cannot read or change another workspace's rows by forgetting a filter.
  */
-export class TenantScopedRepository<T extends TenantOwnedEntity> {
+/** Any row with a NOT NULL workspace_id. */
+export interface TenantOwned {
+  workspaceId: string;
+}
+
+export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
   constructor(private readonly repository: Repository<T>) {}
 
   /** The same scoping inside a transaction. */
@@ -79,13 +84,13 @@ export class TenantScopedRepository<T extends TenantOwnedEntity> {
 const tokenFor = (entity: { name: string }): string => `TenantScopedRepository<${entity.name}>`;
 
 /** Provider for a scoped repository of one tenant-owned entity. */
-export function provideScopedRepository(entity: new () => TenantOwnedEntity) {
+export function provideScopedRepository(entity: new () => TenantOwned) {
   return {
     provide: tokenFor(entity),
     inject: [getRepositoryToken(entity)],
-    useFactory: (repository: Repository<TenantOwnedEntity>) => new TenantScopedRepository(repository),
+    useFactory: (repository: Repository<TenantOwned>) => new TenantScopedRepository(repository),
   };
 }
 
-export const InjectScopedRepository = (entity: new () => TenantOwnedEntity): ParameterDecorator =>
+export const InjectScopedRepository = (entity: new () => TenantOwned): ParameterDecorator =>
   Inject(tokenFor(entity));

@@ -2,6 +2,17 @@ import type { Readable } from 'node:stream';
 
 export const CONTAINER_RUNTIME = Symbol('ContainerRuntime');
 
+/** Set by the adapter on a container that mounts a workspace volume, so remove() can delete it too. */
+export const WORKSPACE_VOLUME_LABEL = 'orcaops.workspace_volume';
+
+/** The conventional workspace volume name of a container; remove() also tries it when the label is absent. */
+export function workspaceVolumeName(containerName: string): string {
+  return `${containerName}-workspace`;
+}
+
+/** The default identity containers run as: nobody:nogroup. */
+export const SANDBOX_USER = '65534:65534';
+
 export interface EngineInfo {
   version: string;
   apiVersion: string;
@@ -49,13 +60,16 @@ export interface ContainerSpec {
   env: Record<string, string>;
   /** orcaops.* labels; values are server-generated. */
   labels: Record<string, string>;
-  /** uid:gid; defaults to 65534:65534 (nobody). */
+  /** Numeric non-root uid:gid; defaults to 65534:65534 (nobody). */
   user?: string;
   /** Defaults to /workspace. */
   workingDir?: string;
   resources: ContainerResources;
   network: ContainerNetwork;
-  /** Name of a volume from createWorkspaceVolume, mounted at /workspace. */
+  /**
+   * Name of a volume from createWorkspaceVolume, mounted at /workspace. Without one, /workspace is a
+   * read-only, root-owned directory (the root filesystem is read-only).
+   */
   workspaceVolume?: string;
 }
 
@@ -64,19 +78,27 @@ export interface ExecOptions {
   command: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /** Numeric non-root uid:gid; defaults to the container's user. */
   user?: string;
   /** Written to the process's stdin, which is then closed. */
   stdin?: Buffer | string;
-  /** Kills the exec's whole process group after this long. */
+  /**
+   * Kills the exec's whole process group after this long. With timeoutMs or signal the argv runs
+   * under a small /bin/sh wrapper (docker/process-group.ts), so the image needs a POSIX sh.
+   */
   timeoutMs?: number;
-  /** Aborting kills the exec's whole process group (cancel). */
+  /** Aborting kills the exec's whole process group (cancel). Already aborted: nothing runs. */
   signal?: AbortSignal;
   /** Demultiplexed output as it arrives. */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 export interface ExecResult {
-  /** null when the process was killed before reporting one. */
+  /**
+   * The engine's exit code (137 after a timeout/abort kill); null when none was recorded: the exec never
+   * started (already aborted) or its processes could not be confirmed dead (the caller should then kill
+   * the container).
+   */
   exitCode: number | null;
   timedOut: boolean;
   aborted: boolean;
@@ -127,23 +149,38 @@ export interface ContainerRuntime {
   /** Creates an image from an uncompressed root filesystem tar (docker import). */
   importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo>;
 
-  /** A size-capped tmpfs-backed volume for /workspace (works with the archive API, unlike HostConfig.Tmpfs). */
-  createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>): Promise<void>;
+  /**
+   * A size-capped tmpfs-backed volume for /workspace (works with the archive API, unlike HostConfig.Tmpfs),
+   * owned by `owner` (uid:gid, default 65534:65534, which must match the container's user), mode 0700.
+   */
+  createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void>;
+  /** Missing volumes are not an error; a volume still in use throws 'conflict'. */
   removeVolume(name: string): Promise<void>;
+  /** Volumes carrying every given label (at least one label is required). */
   listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>>;
 
   /** Creates (does not start) a hardened container; returns its id. */
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
   exec(id: string, options: ExecOptions): Promise<ExecResult>;
-  /** Uncompressed tar only (compressed archives made the daemon run a decompressor from the container). */
+  /**
+   * Uncompressed tar only (compressed archives made the daemon run a decompressor from the container);
+   * throws 'invalid_argument' for a compressed one. Entries keep the uid/gid/mode of their tar headers.
+   */
   putArchive(id: string, destinationDir: string, tar: Buffer): Promise<void>;
+  /** A tar stream of `path` (hostile content: parse in memory). Missing path: 'path_not_found'. */
   getArchive(id: string, path: string): Promise<Readable>;
   stats(id: string): Promise<ContainerStats>;
+  /** Waits until the container is not running (returns at once for a created or exited one). */
   wait(id: string): Promise<WaitResult>;
   inspect(id: string): Promise<ContainerState | undefined>;
+  /** Default SIGKILL; a container that is not running is not an error. */
   kill(id: string, signal?: string): Promise<void>;
-  /** Force-removes the container (and its anonymous volumes); missing containers are not an error. */
+  /**
+   * Force-removes the container (and its anonymous volumes), then its workspace volume (named by
+   * WORKSPACE_VOLUME_LABEL, else workspaceVolumeName(name)); missing containers and volumes are not an error.
+   */
   remove(id: string): Promise<void>;
+  /** Containers in any state carrying every given label (at least one label is required). */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
 }

@@ -4,7 +4,10 @@ export type RuntimeErrorCode =
   | 'engine_unavailable'
   | 'image_not_found'
   | 'container_not_found'
+  | 'path_not_found'
   | 'conflict'
+  /** Refused by the adapter before reaching the engine (unsafe or malformed value). */
+  | 'invalid_argument'
   | 'engine_error';
 
 /** What the engine adapter throws: library errors are translated where they happen. */
@@ -28,6 +31,10 @@ export function toOrcaOpsError(error: RuntimeError): OrcaOpsError {
       return new OrcaOpsError('not_found', error.message);
     case 'container_not_found':
       return new OrcaOpsError('not_found', error.message);
+    case 'path_not_found':
+      return new OrcaOpsError('not_found', error.message);
+    case 'invalid_argument':
+      return new OrcaOpsError('bad_request', error.message);
     case 'conflict':
       return new OrcaOpsError('conflict', error.message);
     case 'engine_error':

@@ -4,6 +4,7 @@ import { runtimeConfig } from 'src/config/orcaops.config';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { DockerRuntime } from 'src/runtime/docker/docker.runtime';
 import { FakeRuntime } from 'src/runtime/fake/fake.runtime';
+import { EngineHealth } from 'src/runtime/engine-health.service';
 
 /** Chooses the engine adapter from configuration (docker, or fake for unit tests). */
 @Module({
@@ -14,7 +15,8 @@ import { FakeRuntime } from 'src/runtime/fake/fake.runtime';
       useFactory: (config: ConfigType<typeof runtimeConfig>): ContainerRuntime =>
         config.driver === 'fake' ? new FakeRuntime() : new DockerRuntime(config.socketPath),
     },
+    EngineHealth,
   ],
-  exports: [CONTAINER_RUNTIME],
+  exports: [CONTAINER_RUNTIME, EngineHealth],
 })
 export class RuntimeModule {}

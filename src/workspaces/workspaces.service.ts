@@ -5,7 +5,7 @@ import { DataSource, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { assertPermission } from 'src/tenancy/assert-permission';
-import { TenantContext } from 'src/tenancy/tenant-context';
+import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
 import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceResponseDto } from 'src/workspaces/dto/workspace.dto';
 import { WorkspaceEntity, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
@@ -69,7 +69,10 @@ export class WorkspacesService {
   async update(ctx: TenantContext, id: string, dto: UpdateWorkspaceDto): Promise<WorkspaceResponseDto> {
     assertPermission(ctx, 'workspace:admin');
     const workspace = await this.findAccessible(ctx, id);
-    if (dto.status !== undefined) assertPermission(ctx, 'org:admin');
+    if (dto.status !== undefined) await this.assertMayChangeStatus(ctx, id);
+    if (dto.settings?.allow_network_egress !== undefined || dto.settings?.max_concurrent_jobs !== undefined) {
+      assertPermission(ctx, 'org:admin');
+    }
     if (workspace.status === 'archived') {
       throw new OrcaOpsError('conflict', `workspace ${id} is archived and can no longer change`);
     }
@@ -81,11 +84,12 @@ export class WorkspacesService {
       changes.status = { from: workspace.status, to: dto.status };
       this.applyStatus(workspace, dto.status);
     }
+    const action = workspace.status === 'archived' ? 'workspace.archive' : 'workspace.update';
     const saved = await this.dataSource.transaction(async (manager) => {
       const row = await manager.getRepository(WorkspaceEntity).save(workspace);
       await this.audit.record(
         ctx,
-        { action: 'workspace.update', resourceType: 'workspace', resourceId: id, workspaceId: id, details: changes },
+        { action, resourceType: 'workspace', resourceId: id, workspaceId: id, details: changes },
         manager,
       );
       return row;
@@ -97,6 +101,19 @@ export class WorkspacesService {
   /** Archiving is final: the workspace's tokens stop working and nothing new runs in it. */
   archive(ctx: TenantContext, id: string): Promise<WorkspaceResponseDto> {
     return this.update(ctx, id, { status: 'archived' });
+  }
+
+  /** Status is for organisation admins; a workspace admin's attempt is denied and audited like a route denial. */
+  private async assertMayChangeStatus(ctx: TenantContext, id: string): Promise<void> {
+    if (hasPermission(ctx, 'org:admin')) return;
+    await this.audit.record(ctx, {
+      action: 'auth.forbidden',
+      outcome: 'denied',
+      resourceType: 'workspace',
+      resourceId: id,
+      details: { required: 'org:admin', field: 'status' },
+    });
+    assertPermission(ctx, 'org:admin');
   }
 
   private applyStatus(workspace: WorkspaceEntity, status: WorkspaceStatus): void {

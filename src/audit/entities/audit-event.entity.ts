@@ -51,6 +51,7 @@ export class AuditEventEntity {
   @Column({ name: 'session_id', type: 'uuid', nullable: true })
   sessionId!: string | null;
 
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  // An object default (not a raw SQL string) is what TypeORM compares jsonb defaults against: no false drift.
+  @Column({ type: 'jsonb', default: {} })
   details!: Record<string, unknown>;
 }

@@ -1,8 +1,39 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import type { ContainerRuntime, EngineInfo, ImageInfo } from 'src/runtime/container-runtime.port';
-import { translateDockerError } from 'src/runtime/docker/docker-errors';
+import type {
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerState,
+  ContainerStats,
+  ContainerSummary,
+  EngineInfo,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  WaitResult,
+} from 'src/runtime/container-runtime.port';
+import { WORKSPACE_VOLUME_LABEL, workspaceVolumeName } from 'src/runtime/container-runtime.port';
+import { engineMessage, statusOf, translateDockerError } from 'src/runtime/docker/docker-errors';
+import { runExec } from 'src/runtime/docker/docker-exec';
+import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
+import {
+  assertAbsolutePath,
+  assertName,
+  buildCreateOptions,
+  buildEgressNetworkOptions,
+  buildWorkspaceVolumeOptions,
+  EGRESS_NETWORK,
+  isCompressedArchive,
+  isSizedTmpfsVolume,
+  toLabelFilters,
+} from 'src/runtime/docker/hardening';
+import { RuntimeError } from 'src/runtime/runtime.errors';
 
+const SIGNAL = /^(SIG)?[A-Z0-9+-]{1,16}$/;
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+/** The ContainerRuntime on a real Docker engine; the only code that talks to dockerode. */
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
 
@@ -27,30 +58,210 @@ export class DockerRuntime implements ContainerRuntime {
 
   async inspectImage(reference: string): Promise<ImageInfo | undefined> {
     try {
-      const image = await this.docker.getImage(reference).inspect();
-      return { id: image.Id, tags: image.RepoTags ?? [], sizeBytes: image.Size, createdAt: image.Created };
+      return toImageInfo(await this.docker.getImage(reference).inspect());
     } catch (error) {
-      const translated = translateDockerError(error, `inspect image ${reference}`);
-      if (translated.code === 'image_not_found' || translated.code === 'container_not_found') return undefined;
+      const translated = translateDockerError(error, `inspect image ${reference}`, 'image_not_found');
+      if (translated.code === 'image_not_found') return undefined;
       throw translated;
     }
   }
 
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
+    if (!REPOSITORY.test(repository) || !TAG.test(tag)) throw new RuntimeError('invalid_argument', `image name ${repository}:${tag} is not valid`);
+    // Each change is one Dockerfile instruction; a newline would smuggle in another.
+    if (changes.some((c) => /[\r\n\0]/.test(c))) throw new RuntimeError('invalid_argument', 'image changes must be single-line instructions');
+    const what = `import image ${repository}:${tag}`;
     try {
-      const stream = (await this.docker.importImage(rootfsTar, { repo: repository, tag, changes } as never)) as unknown as NodeJS.ReadableStream;
+      const progress = await this.docker.importImage(rootfsTar, { repo: repository, tag, changes });
       await new Promise<void>((resolve, reject) =>
-        this.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
-          const failed = output?.find((o) => o.error);
-          if (error || failed) reject(error ?? new Error(failed?.error));
+        this.docker.modem.followProgress(progress, (error: Error | null, output: Array<{ error?: string }>) => {
+          const failed = output.find((o) => o.error);
+          if (error) reject(error);
+          else if (failed) reject(new RuntimeError('engine_error', `${what}: ${failed.error}`));
           else resolve();
         }),
       );
     } catch (error) {
-      throw translateDockerError(error, `import image ${repository}:${tag}`);
+      throw translateDockerError(error, what);
     }
     const info = await this.inspectImage(`${repository}:${tag}`);
-    if (!info) throw translateDockerError(new Error('image missing after import'), `import image ${repository}:${tag}`);
+    if (!info) throw new RuntimeError('engine_error', `${what}: the image is missing after the import`);
     return info;
+  }
+
+  async createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
+    const body = buildWorkspaceVolumeOptions(name, sizeBytes, labels, owner);
+    let existing: Docker.VolumeInspectInfo;
+    try {
+      await this.docker.createVolume(body);
+      existing = await this.docker.getVolume(name).inspect();
+    } catch (error) {
+      throw translateDockerError(error, `create volume ${name}`, 'engine_error');
+    }
+    // Creating an existing volume silently returns it with its old options; never hand out one we did not size.
+    if (existing.Options?.o !== body.DriverOpts.o || !isSizedTmpfsVolume(existing)) {
+      throw new RuntimeError('conflict', `volume ${name} already exists with other options`);
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw translateDockerError(error, `remove volume ${name}`, 'engine_error');
+    }
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    const filters = { label: toLabelFilters(labels) };
+    try {
+      const result = await this.docker.listVolumes({ filters });
+      return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: { ...(v.Labels ?? {}) } }));
+    } catch (error) {
+      throw translateDockerError(error, 'list volumes', 'engine_error');
+    }
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const body = buildCreateOptions(spec);
+    if (spec.network === 'egress') await this.ensureEgressNetwork();
+    if (spec.workspaceVolume !== undefined) await this.assertWorkspaceVolume(spec.workspaceVolume);
+    try {
+      // HardenedCreateBody is a closed subset of the create body; @types/dockerode wrongly marks
+      // Mounts[].VolumeOptions.Labels/DriverConfig as required, hence the cast.
+      const container = await this.docker.createContainer(body as unknown as Docker.ContainerCreateOptions);
+      return container.id;
+    } catch (error) {
+      throw translateDockerError(error, `create container ${spec.name}`, 'image_not_found');
+    }
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (error) {
+      if (statusOf(error) === 304) return; // already started
+      throw translateDockerError(error, `start container ${id}`);
+    }
+  }
+
+  exec(id: string, options: ExecOptions): Promise<ExecResult> {
+    return runExec(this.docker, id, options);
+  }
+
+  async putArchive(id: string, destinationDir: string, tar: Buffer): Promise<void> {
+    assertAbsolutePath(destinationDir, 'archive destination');
+    if (isCompressedArchive(tar)) throw new RuntimeError('invalid_argument', 'archives must be uncompressed tar (hardening.md §3.2)');
+    try {
+      await this.docker.getContainer(id).putArchive(tar, { path: destinationDir, noOverwriteDirNonDir: 'true' });
+    } catch (error) {
+      // 403: the destination is on the read-only root filesystem (only the workspace volume is writable).
+      if (statusOf(error) === 403) throw new RuntimeError('invalid_argument', `put archive into ${destinationDir}: ${engineMessage(error)}`, error);
+      throw translateDockerError(error, `put archive into ${id}:${destinationDir}`, 'path_not_found');
+    }
+  }
+
+  async getArchive(id: string, path: string): Promise<Readable> {
+    assertAbsolutePath(path, 'archive path');
+    try {
+      // docker-modem hands back the HTTP response, an http.IncomingMessage (a Readable).
+      return (await this.docker.getContainer(id).getArchive({ path })) as Readable;
+    } catch (error) {
+      throw translateDockerError(error, `get archive ${id}:${path}`, 'path_not_found');
+    }
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    try {
+      // one-shot: one sample now instead of waiting ~1 s for a second one (CPU% is not needed).
+      const stats = await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true });
+      return toContainerStats(stats);
+    } catch (error) {
+      throw translateDockerError(error, `stats of container ${id}`);
+    }
+  }
+
+  async wait(id: string): Promise<WaitResult> {
+    const container = this.docker.getContainer(id);
+    try {
+      const result = (await container.wait()) as { StatusCode?: number };
+      // OOMKilled is only in the container's state, not in the wait response.
+      const state = toContainerState(await container.inspect());
+      return { exitCode: result.StatusCode ?? state.exitCode ?? -1, oomKilled: state.oomKilled };
+    } catch (error) {
+      throw translateDockerError(error, `wait for container ${id}`);
+    }
+  }
+
+  async inspect(id: string): Promise<ContainerState | undefined> {
+    try {
+      return toContainerState(await this.docker.getContainer(id).inspect());
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw translateDockerError(error, `inspect container ${id}`);
+    }
+  }
+
+  async kill(id: string, signal = 'SIGKILL'): Promise<void> {
+    if (!SIGNAL.test(signal)) throw new RuntimeError('invalid_argument', `signal ${JSON.stringify(signal)} is not valid`);
+    try {
+      await this.docker.getContainer(id).kill({ signal });
+    } catch (error) {
+      if (statusOf(error) === 409) return; // not running: nothing to kill
+      throw translateDockerError(error, `kill container ${id}`);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    const state = await this.inspect(id);
+    if (!state) return;
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (error) {
+      // 404: removed meanwhile; 409 "removal already in progress": the engine is doing it.
+      if (statusOf(error) !== 404 && statusOf(error) !== 409) throw translateDockerError(error, `remove container ${id}`);
+    }
+    const volume = state.labels[WORKSPACE_VOLUME_LABEL] ?? workspaceVolumeName(state.name);
+    await this.removeVolume(volume);
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const filters = { label: toLabelFilters(labels) };
+    try {
+      const items = await this.docker.listContainers({ all: true, filters });
+      return items.map((item) => toContainerSummary(item));
+    } catch (error) {
+      throw translateDockerError(error, 'list containers');
+    }
+  }
+
+  /** The opt-in egress bridge, created on first use (icc off, so egress containers cannot reach each other). */
+  private async ensureEgressNetwork(): Promise<void> {
+    try {
+      await this.docker.getNetwork(EGRESS_NETWORK).inspect();
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw translateDockerError(error, `inspect network ${EGRESS_NETWORK}`, 'engine_error');
+    }
+    try {
+      await this.docker.createNetwork(buildEgressNetworkOptions());
+    } catch (error) {
+      if (statusOf(error) === 409) return; // created concurrently
+      throw translateDockerError(error, `create network ${EGRESS_NETWORK}`, 'engine_error');
+    }
+  }
+
+  /** A mistyped name would otherwise make the engine create an unsized, disk-backed volume at /workspace. */
+  private async assertWorkspaceVolume(name: string): Promise<void> {
+    assertName(name, 'workspace volume');
+    let volume: Docker.VolumeInspectInfo;
+    try {
+      volume = await this.docker.getVolume(name).inspect();
+    } catch (error) {
+      if (statusOf(error) === 404) throw new RuntimeError('invalid_argument', `workspace volume ${name} does not exist (create it with createWorkspaceVolume)`);
+      throw translateDockerError(error, `inspect volume ${name}`, 'engine_error');
+    }
+    if (!isSizedTmpfsVolume(volume)) throw new RuntimeError('invalid_argument', `volume ${name} is not a size-capped tmpfs workspace volume`);
   }
 }

@@ -1,33 +1,360 @@
-import type { Readable } from 'node:stream';
-import type { ContainerRuntime, EngineInfo, ImageInfo } from 'src/runtime/container-runtime.port';
+import { Readable } from 'node:stream';
+import type {
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerState,
+  ContainerStats,
+  ContainerSummary,
+  EngineInfo,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  WaitResult,
+} from 'src/runtime/container-runtime.port';
+import { WORKSPACE_VOLUME_LABEL, workspaceVolumeName } from 'src/runtime/container-runtime.port';
+import type { HardenedCreateBody } from 'src/runtime/docker/hardening';
+import { buildCreateOptions, buildWorkspaceVolumeOptions, isCompressedArchive, toLabelFilters } from 'src/runtime/docker/hardening';
+import type { RuntimeErrorCode } from 'src/runtime/runtime.errors';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
-/** In-memory engine for unit tests of logic. Behaviour involving Docker is tested on the real engine. */
+/** What a scripted exec does. Default: exit 0, no output. */
+export interface FakeExecScript {
+  /** Delivered through onOutput in this order, before the exec resolves. */
+  output?: Array<['stdout' | 'stderr', string | Buffer]>;
+  exitCode?: number;
+  /** Runs until its timeoutMs, its signal, or the container stopping (then exit 137), like `sleep infinity`. */
+  hang?: boolean;
+  /** Reported durationMs (the fake takes no time). */
+  durationMs?: number;
+}
+
+/** Which execs a script applies to: the argv joined by spaces, the exact argv, or a predicate. */
+export type FakeExecMatcher = string | string[] | ((command: string[]) => boolean);
+
+export interface FakeContainer {
+  id: string;
+  spec: ContainerSpec;
+  /** The hardened body the Docker adapter would send, for assertions on the profile. */
+  createOptions: HardenedCreateBody;
+  state: ContainerState;
+  execs: ExecOptions[];
+  archivesPut: Array<{ destinationDir: string; tar: Buffer }>;
+  /** Served by getArchive(path); set with setArchive. */
+  archives: Map<string, Buffer>;
+  stats: ContainerStats;
+}
+
+export interface FakeVolume {
+  name: string;
+  sizeBytes: number;
+  labels: Record<string, string>;
+  owner: string;
+}
+
+type Method = keyof ContainerRuntime;
+
+const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12 };
+
+/**
+ * In-memory engine for unit tests of logic: deterministic ids, scriptable execs, failure injection and a
+ * record of every call. It validates specs with the same buildCreateOptions as the Docker adapter.
+ * Behaviour that involves Docker itself (isolation, limits, kills) is tested on the real engine.
+ */
 export class FakeRuntime implements ContainerRuntime {
+  /** false: every call throws RuntimeError('engine_unavailable'). */
   available = true;
   readonly images = new Map<string, ImageInfo>();
+  readonly volumes = new Map<string, FakeVolume>();
+  readonly containers = new Map<string, FakeContainer>();
+  readonly calls: Array<{ method: Method; args: unknown[] }> = [];
 
-  private assertAvailable(): void {
-    if (!this.available) throw new RuntimeError('engine_unavailable', 'fake engine is down');
+  private readonly scripts: Array<{ match: FakeExecMatcher; script: FakeExecScript }> = [];
+  private readonly failures = new Map<Method, RuntimeError[]>();
+  /** Resolvers of hanging execs and waits, per container, run when it stops. */
+  private readonly onStop = new Map<string, Array<() => void>>();
+  private sequence = 0;
+
+  // ---- scripting -------------------------------------------------------------------------------
+
+  addImage(reference: string, info: Partial<ImageInfo> = {}): ImageInfo {
+    const ref = withTag(reference);
+    const image: ImageInfo = { id: `sha256:fake-image-${++this.sequence}`, tags: [ref], sizeBytes: 0, createdAt: '2020-01-01T00:00:00Z', user: '', ...info };
+    this.images.set(ref, image);
+    return image;
   }
 
+  /** Queues a script for the next exec whose argv matches (each script is used once, first match wins). */
+  scriptExec(match: FakeExecMatcher, script: FakeExecScript): this {
+    this.scripts.push({ match, script });
+    return this;
+  }
+
+  /** The next call of `method` throws this error (queued, once each). */
+  failNext(method: Method, error: RuntimeError | RuntimeErrorCode): this {
+    const list = this.failures.get(method) ?? [];
+    list.push(typeof error === 'string' ? new RuntimeError(error, `fake ${method} failed (${error})`) : error);
+    this.failures.set(method, list);
+    return this;
+  }
+
+  /** The container's main process ends (e.g. the job's command finished, or was OOM-killed). */
+  exitContainer(id: string, exitCode: number, options: { oomKilled?: boolean } = {}): void {
+    const container = this.mustGet(id);
+    if (container.state.status !== 'running') return;
+    Object.assign(container.state, {
+      status: 'exited',
+      exitCode,
+      oomKilled: options.oomKilled ?? false,
+      finishedAt: new Date().toISOString(),
+    });
+    this.stopped(id);
+  }
+
+  setStats(id: string, stats: Partial<ContainerStats>): void {
+    const container = this.mustGet(id);
+    container.stats = { ...container.stats, ...stats };
+  }
+
+  setArchive(id: string, path: string, tar: Buffer): void {
+    this.mustGet(id).archives.set(path, tar);
+  }
+
+  callsOf(method: Method): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  // ---- ContainerRuntime ------------------------------------------------------------------------
+
   ping(): Promise<EngineInfo> {
-    this.assertAvailable();
-    return Promise.resolve({ version: 'fake', apiVersion: '1.41', os: 'linux/amd64', cgroupVersion: '1', runtime: 'fake' });
+    return this.run('ping', [], () => ({ version: 'fake', apiVersion: '1.41', os: 'linux/amd64', cgroupVersion: '1', runtime: 'fake' }));
   }
 
   inspectImage(reference: string): Promise<ImageInfo | undefined> {
-    this.assertAvailable();
-    const ref = reference.includes(':') ? reference : `${reference}:latest`;
-    return Promise.resolve(this.images.get(ref));
+    return this.run('inspectImage', [reference], () => this.findImage(reference));
   }
 
-  async importImage(rootfsTar: Readable, repository: string, tag: string): Promise<ImageInfo> {
-    this.assertAvailable();
+  async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
+    this.enter('importImage', [rootfsTar, repository, tag, changes]);
     let size = 0;
     for await (const chunk of rootfsTar) size += (chunk as Buffer).length;
-    const info: ImageInfo = { id: `sha256:fake${this.images.size}`, tags: [`${repository}:${tag}`], sizeBytes: size, createdAt: new Date().toISOString() };
-    this.images.set(`${repository}:${tag}`, info);
+    const ref = `${repository}:${tag}`;
+    const info: ImageInfo = { id: `sha256:fake-image-${++this.sequence}`, tags: [ref], sizeBytes: size, createdAt: new Date().toISOString(), user: userFrom(changes) };
+    this.images.set(ref, info);
     return info;
   }
+
+  createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner = '65534:65534'): Promise<void> {
+    return this.run('createWorkspaceVolume', [name, sizeBytes, labels, owner], () => {
+      buildWorkspaceVolumeOptions(name, sizeBytes, labels, owner);
+      const existing = this.volumes.get(name);
+      if (existing && (existing.sizeBytes !== sizeBytes || existing.owner !== owner)) throw new RuntimeError('conflict', `volume ${name} already exists with other options`);
+      this.volumes.set(name, { name, sizeBytes, labels: { ...labels }, owner });
+    });
+  }
+
+  removeVolume(name: string): Promise<void> {
+    return this.run('removeVolume', [name], () => {
+      const inUse = [...this.containers.values()].some((c) => c.spec.workspaceVolume === name);
+      if (inUse) throw new RuntimeError('conflict', `volume ${name} is in use`);
+      this.volumes.delete(name);
+    });
+  }
+
+  listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    return this.run('listVolumes', [labels], () => {
+      toLabelFilters(labels);
+      return [...this.volumes.values()].filter((v) => hasLabels(v.labels, labels)).map((v) => ({ name: v.name, labels: { ...v.labels } }));
+    });
+  }
+
+  createContainer(spec: ContainerSpec): Promise<string> {
+    return this.run('createContainer', [spec], () => {
+      const createOptions = buildCreateOptions(spec);
+      if (!this.findImage(spec.image)) throw new RuntimeError('image_not_found', `create container ${spec.name}: No such image: ${spec.image}`);
+      if ([...this.containers.values()].some((c) => c.state.name === spec.name)) throw new RuntimeError('conflict', `create container ${spec.name}: name already in use`);
+      if (spec.workspaceVolume !== undefined && !this.volumes.has(spec.workspaceVolume)) {
+        throw new RuntimeError('invalid_argument', `workspace volume ${spec.workspaceVolume} does not exist (create it with createWorkspaceVolume)`);
+      }
+      const id = `fake-container-${++this.sequence}`;
+      this.containers.set(id, {
+        id,
+        spec,
+        createOptions,
+        state: { id, name: spec.name, status: 'created', exitCode: null, oomKilled: false, labels: { ...createOptions.Labels }, startedAt: null, finishedAt: null },
+        execs: [],
+        archivesPut: [],
+        archives: new Map(),
+        stats: { cpuSeconds: 0, memoryBytes: 0, memoryPeakBytes: null, pids: 0 },
+      });
+      return id;
+    });
+  }
+
+  startContainer(id: string): Promise<void> {
+    return this.run('startContainer', [id], () => {
+      const container = this.mustGet(id);
+      if (container.state.status === 'running') return;
+      if (container.state.status !== 'created' && container.state.status !== 'exited') throw new RuntimeError('conflict', `start container ${id}: ${container.state.status}`);
+      Object.assign(container.state, { status: 'running', exitCode: null, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: null });
+    });
+  }
+
+  async exec(id: string, options: ExecOptions): Promise<ExecResult> {
+    this.enter('exec', [id, options]);
+    const container = this.mustGet(id);
+    if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true, durationMs: 0 };
+    if (container.state.status !== 'running') throw new RuntimeError('conflict', `exec in container ${id}: container is not running`);
+    container.execs.push(options);
+    const script = this.takeScript(options.command);
+    for (const [stream, chunk] of script.output ?? []) options.onOutput?.(stream, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    if (!script.hang) return { exitCode: script.exitCode ?? 0, timedOut: false, aborted: false, durationMs: script.durationMs ?? 0 };
+    const ending = await this.hang(id, options);
+    return { exitCode: 137, timedOut: ending === 'timeout', aborted: ending === 'abort', durationMs: script.durationMs ?? options.timeoutMs ?? 0 };
+  }
+
+  putArchive(id: string, destinationDir: string, tar: Buffer): Promise<void> {
+    return this.run('putArchive', [id, destinationDir, tar], () => {
+      const container = this.mustGet(id);
+      if (isCompressedArchive(tar)) throw new RuntimeError('invalid_argument', 'archives must be uncompressed tar (hardening.md §3.2)');
+      container.archivesPut.push({ destinationDir, tar });
+    });
+  }
+
+  getArchive(id: string, path: string): Promise<Readable> {
+    return this.run('getArchive', [id, path], () => {
+      const tar = this.mustGet(id).archives.get(path);
+      if (!tar) throw new RuntimeError('path_not_found', `get archive ${id}:${path}: Could not find the file ${path} in container ${id}`);
+      return Readable.from([tar]);
+    });
+  }
+
+  stats(id: string): Promise<ContainerStats> {
+    return this.run('stats', [id], () => ({ ...this.mustGet(id).stats }));
+  }
+
+  async wait(id: string): Promise<WaitResult> {
+    this.enter('wait', [id]);
+    const container = this.mustGet(id);
+    if (container.state.status === 'running') await new Promise<void>((resolve) => this.whenStopped(id, resolve));
+    return { exitCode: container.state.exitCode ?? 0, oomKilled: container.state.oomKilled };
+  }
+
+  inspect(id: string): Promise<ContainerState | undefined> {
+    return this.run('inspect', [id], () => {
+      const container = this.containers.get(id);
+      return container ? { ...container.state, labels: { ...container.state.labels } } : undefined;
+    });
+  }
+
+  kill(id: string, signal = 'SIGKILL'): Promise<void> {
+    return this.run('kill', [id, signal], () => {
+      const container = this.mustGet(id);
+      if (container.state.status !== 'running') return;
+      const number = SIGNALS[signal.startsWith('SIG') ? signal : `SIG${signal}`] ?? 9;
+      Object.assign(container.state, { status: 'exited', exitCode: 128 + number, finishedAt: new Date().toISOString() });
+      this.stopped(id);
+    });
+  }
+
+  remove(id: string): Promise<void> {
+    return this.run('remove', [id], () => {
+      const container = this.containers.get(id);
+      if (!container) return;
+      this.containers.delete(id);
+      this.stopped(id);
+      this.volumes.delete(container.state.labels[WORKSPACE_VOLUME_LABEL] ?? workspaceVolumeName(container.state.name));
+    });
+  }
+
+  listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    return this.run('listContainers', [labels], () => {
+      toLabelFilters(labels);
+      return [...this.containers.values()]
+        .filter((c) => hasLabels(c.state.labels, labels))
+        .map((c) => ({ id: c.id, name: c.state.name, status: c.state.status, labels: { ...c.state.labels } }));
+    });
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  /** Records the call, then fails if the engine is down or a failure was queued for this method. */
+  private enter(method: Method, args: unknown[]): void {
+    this.calls.push({ method, args });
+    if (!this.available) throw new RuntimeError('engine_unavailable', 'Docker engine unreachable (fake engine is down)');
+    const queued = this.failures.get(method)?.shift();
+    if (queued) throw queued;
+  }
+
+  /** Async like the real adapter: errors become rejections, never synchronous throws. */
+  private run<T>(method: Method, args: unknown[], body: () => T): Promise<T> {
+    try {
+      this.enter(method, args);
+      return Promise.resolve(body());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private mustGet(id: string): FakeContainer {
+    const container = this.containers.get(id) ?? [...this.containers.values()].find((c) => c.state.name === id);
+    if (!container) throw new RuntimeError('container_not_found', `No such container: ${id}`);
+    return container;
+  }
+
+  private findImage(reference: string): ImageInfo | undefined {
+    return this.images.get(withTag(reference)) ?? [...this.images.values()].find((i) => i.id === reference);
+  }
+
+  private takeScript(command: string[]): FakeExecScript {
+    const index = this.scripts.findIndex(({ match }) => matches(match, command));
+    if (index < 0) return {};
+    return this.scripts.splice(index, 1)[0]?.script ?? {};
+  }
+
+  private hang(id: string, options: ExecOptions): Promise<'timeout' | 'abort' | 'stopped'> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (how: 'timeout' | 'abort' | 'stopped'): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve(how); // later calls are no-ops
+      };
+      const onAbort = (): void => finish('abort');
+      if (options.timeoutMs !== undefined) timer = setTimeout(() => finish('timeout'), options.timeoutMs);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.whenStopped(id, () => finish('stopped'));
+    });
+  }
+
+  private whenStopped(id: string, callback: () => void): void {
+    const list = this.onStop.get(id) ?? [];
+    list.push(callback);
+    this.onStop.set(id, list);
+  }
+
+  private stopped(id: string): void {
+    const callbacks = this.onStop.get(id) ?? [];
+    this.onStop.delete(id);
+    for (const callback of callbacks) callback();
+  }
+}
+
+function withTag(reference: string): string {
+  const lastPart = reference.split('/').pop() ?? reference;
+  return reference.startsWith('sha256:') || lastPart.includes(':') ? reference : `${reference}:latest`;
+}
+
+function hasLabels(actual: Record<string, string>, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([key, value]) => actual[key] === value);
+}
+
+function matches(match: FakeExecMatcher, command: string[]): boolean {
+  if (typeof match === 'function') return match(command);
+  if (Array.isArray(match)) return match.length === command.length && match.every((arg, i) => arg === command[i]);
+  return match === command.join(' ');
+}
+
+function userFrom(changes: string[]): string {
+  const change = [...changes].reverse().find((c) => /^USER\s+/i.test(c));
+  return change ? change.replace(/^USER\s+/i, '').trim() : '';
 }

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { WORKSPACE_STATUSES, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
 
 export class WorkspaceSettingsDto {
@@ -9,6 +9,14 @@ export class WorkspaceSettingsDto {
 
   @IsOptional() @IsString() @MaxLength(500)
   description?: string;
+
+  /** Organisation admins only: allow jobs and sandboxes to request network egress. */
+  @IsOptional() @IsBoolean()
+  allow_network_egress?: boolean;
+
+  /** Organisation admins only: jobs running at once in this workspace (1–64). */
+  @IsOptional() @IsInt() @Min(1) @Max(64)
+  max_concurrent_jobs?: number;
 }
 
 export class CreateWorkspaceDto {

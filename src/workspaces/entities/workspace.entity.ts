@@ -8,6 +8,10 @@ export interface WorkspaceSettings {
   /** Days a finished job's record and artifacts are kept. */
   job_retention_days?: number;
   description?: string;
+  /** Organisation admins only: jobs and sandboxes may ask for network egress. */
+  allow_network_egress?: boolean;
+  /** Organisation admins only: jobs running at once in this workspace. */
+  max_concurrent_jobs?: number;
 }
 
 /** The tenant. Not tenant-owned itself: organisation admins reach every row (documented exemption). */
@@ -22,7 +26,8 @@ export class WorkspaceEntity {
   @Column({ type: 'varchar', length: 16, default: 'active' })
   status!: WorkspaceStatus;
 
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  // An object default (not a raw SQL string) is what TypeORM compares jsonb defaults against: no false drift.
+  @Column({ type: 'jsonb', default: {} })
   settings!: WorkspaceSettings;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })

@@ -1,0 +1,80 @@
+// Job latency and throughput against raw Docker, in the same run (issue: jobs benchmark).
+//   npx ts-node -r tsconfig-paths/register --transpile-only bench/jobs.ts [iterations]
+// 1. One trivial step (`true`): API submit → terminal state, vs raw engine create+start+wait+remove
+//    of the same image with the same limits, interleaved; medians and the ratio.
+// 2. Throughput: 50 trivial jobs submitted at once; jobs/s until all are terminal.
+import Docker from 'dockerode';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { median, percentile, startBenchApp } from './support/bench-app';
+
+const IMAGE = 'orcaops/busybox:latest';
+const docker = new Docker({ socketPath: process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+
+async function rawDocker(): Promise<number> {
+  const started = performance.now();
+  const container = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: ['true'],
+    User: '65534:65534',
+    Labels: { 'orcaops.bench': 'raw' },
+    HostConfig: { NetworkMode: 'none', Memory: 512 * 1024 * 1024, NanoCpus: 1e9, PidsLimit: 128, ReadonlyRootfs: true, Init: true },
+  });
+  await container.start();
+  await container.wait();
+  await container.remove({ force: true });
+  return performance.now() - started;
+}
+
+async function apiJob(url: string, token: string): Promise<{ ms: number; status: string }> {
+  const started = performance.now();
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const job = (await (await fetch(`${url}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ image: IMAGE, command: 'true' }) })).json()) as { id: string };
+  const done = (await (await fetch(`${url}/v1/jobs/${job.id}/wait?timeout_seconds=60`, { headers })).json()) as { status: string };
+  return { ms: performance.now() - started, status: done.status };
+}
+
+async function main(): Promise<void> {
+  const iterations = Number(process.argv[2] ?? 15);
+  const bench = await startBenchApp({ ORCAOPS_MAX_CONCURRENT_JOBS: '8' });
+  await fetch(`${bench.url}/v1/workspaces/${bench.workspaceId}`, {
+    method: 'PATCH',
+    headers: { authorization: 'Bearer bench-admin-token-0123456789abcdefghijklmnopq', 'content-type': 'application/json' },
+    body: JSON.stringify({ settings: { max_concurrent_jobs: 8 } }),
+  });
+  try {
+    for (let i = 0; i < 2; i++) {
+      await rawDocker();
+      await apiJob(bench.url, bench.devToken);
+    }
+    const raw: number[] = [];
+    const viaApi: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      raw.push(await rawDocker());
+      const r = await apiJob(bench.url, bench.devToken);
+      if (r.status !== 'succeeded') throw new Error(`bench job ended ${r.status}`);
+      viaApi.push(r.ms);
+    }
+    const count = 50;
+    const t0 = performance.now();
+    const all = await Promise.all(Array.from({ length: count }, () => apiJob(bench.url, bench.devToken)));
+    const wall = (performance.now() - t0) / 1000;
+    const result = {
+      when: new Date().toISOString(),
+      iterations,
+      single_job_ms: { raw_docker_median: Math.round(median(raw)), api_median: Math.round(median(viaApi)), api_p95: Math.round(percentile(viaApi, 95)) },
+      ratio_api_to_raw: Number((median(viaApi) / median(raw)).toFixed(2)),
+      throughput: { jobs: count, succeeded: all.filter((r) => r.status === 'succeeded').length, seconds: Number(wall.toFixed(2)), jobs_per_second: Number((count / wall).toFixed(2)) },
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    mkdirSync(join(__dirname, 'results'), { recursive: true });
+    writeFileSync(join(__dirname, 'results', `jobs-${Date.now()}.json`), JSON.stringify(result, null, 2));
+  } finally {
+    await bench.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
+  process.exit(1);
+});

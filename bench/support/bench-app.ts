@@ -1,0 +1,81 @@
+// Boots a real OrcaOps server for benchmarks: embedded PostgreSQL in a temp dir (or DATABASE_URL),
+// the full AppModule listening on loopback, and one workspace with a developer token.
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { resetEnvCache } from 'src/config/orcaops.config';
+import { startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { createHttpApp } from 'src/http/create-app';
+
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefghijklmnopq';
+
+export interface BenchApp {
+  app: NestFastifyApplication;
+  url: string;
+  devToken: string;
+  workspaceId: string;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startBenchApp(extraEnv: Record<string, string> = {}): Promise<BenchApp> {
+  const home = mkdtempSync(join(tmpdir(), 'orcaops-bench-'));
+  const pg = process.env.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({ dir: join(home, 'postgres'), port: await freePort() });
+  Object.assign(process.env, {
+    ORCAOPS_ENV: 'test',
+    ORCAOPS_HOME: home,
+    DATABASE_URL: process.env.DATABASE_URL ?? pg!.url,
+    ORCAOPS_ADMIN_TOKEN: ADMIN_TOKEN,
+    ORCAOPS_LOG_LEVEL: 'error',
+    ...extraEnv,
+  });
+  resetEnvCache();
+  const app = await createHttpApp({ logger: false, swaggerUi: false });
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const post = async (path: string, token: string, body: unknown): Promise<any> => {
+    const r = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return r.json();
+  };
+  const ws = await post('/v1/workspaces', ADMIN_TOKEN, { name: 'bench', settings: {} });
+  const tok = await post(`/v1/workspaces/${ws.id}/tokens`, ADMIN_TOKEN, { name: 'bench', role: 'developer' });
+  return {
+    app,
+    url,
+    devToken: tok.token,
+    workspaceId: ws.id,
+    close: async () => {
+      await app.close();
+      await pg?.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}

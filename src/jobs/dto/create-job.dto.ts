@@ -1,0 +1,125 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
+import { CLEANUP_POLICIES, CleanupPolicy, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode } from 'src/jobs/job-model';
+
+export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$/;
+const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 };
+
+export class JobStepDto {
+  /** A label for the step (shown in run records). */
+  @IsOptional() @IsString() @Length(1, 100)
+  name?: string;
+
+  /** Shell command, run with /bin/sh -c. Give `command` or `args`. */
+  @IsOptional() @IsString() @Length(1, 65_536)
+  command?: string;
+
+  /** argv run without a shell. Give `command` or `args`. */
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(256) @IsString({ each: true }) @MaxLength(32_768, { each: true })
+  args?: string[];
+
+  /** Working directory inside the container (default /workspace). */
+  @IsOptional() @IsString() @Matches(/^\/[^\0]{0,254}$/, { message: 'cwd must be an absolute path' })
+  cwd?: string;
+
+  @IsOptional() @IsStringMap(ENV_MAP)
+  env?: Record<string, string>;
+
+  /** Step time limit in seconds; the step's whole process group is killed when it expires. */
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)
+  timeout_seconds?: number;
+
+  /** Keep going with the next step when this one fails. */
+  @IsOptional() @IsBoolean()
+  continue_on_error?: boolean;
+}
+
+export class JobResourcesDto {
+  /** CPUs (0.1–4). Default 1. */
+  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(0.1) @Max(4)
+  cpu?: number;
+
+  /** Memory limit in MiB, no swap (16–8192). Default 512. */
+  @IsOptional() @IsInt() @Min(16) @Max(8192)
+  memory_mb?: number;
+
+  /** Processes and threads (16–512). Default 128. */
+  @IsOptional() @IsInt() @Min(16) @Max(512)
+  pids?: number;
+
+  /** Size of the writable /workspace in MiB (1–1024). Default 256. */
+  @IsOptional() @IsInt() @Min(1) @Max(1024)
+  disk_mb?: number;
+}
+
+export class CreateJobDto {
+  /** A locally available image, e.g. orcaops/python or orcaops/busybox (never pulled). */
+  @IsString() @Matches(IMAGE_REF, { message: 'image must be an image reference like name[:tag][@sha256:digest]' }) @MaxLength(256)
+  image!: string;
+
+  /** Steps run in order in one container; the job stops at the first failing step. */
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(64) @ValidateNested({ each: true }) @Type(() => JobStepDto)
+  steps?: JobStepDto[];
+
+  /** Shorthand for a single step with this shell command. */
+  @IsOptional() @IsString() @Length(1, 65_536)
+  command?: string;
+
+  @IsOptional() @IsStringMap(ENV_MAP)
+  env?: Record<string, string>;
+
+  @IsOptional() @ValidateNested() @Type(() => JobResourcesDto)
+  resources?: JobResourcesDto;
+
+  /** `none` (default) or `egress` (only where the workspace allows it). */
+  @IsOptional() @IsIn(NETWORK_MODES)
+  network?: NetworkMode;
+
+  /** Whole-job time limit in seconds (max 1800). */
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)
+  timeout_seconds?: number;
+
+  /** Files to collect after the steps: paths or globs, relative to /workspace or absolute; expanded inside the container. */
+  @IsOptional() @IsArray() @ArrayMaxSize(32) @IsString({ each: true }) @Length(1, 255, { each: true })
+  @Matches(/^[^\0\n]+$/, { each: true, message: 'artifact patterns must be single-line paths' })
+  artifacts?: string[];
+
+  @IsOptional() @IsIn(CLEANUP_POLICIES)
+  cleanup_policy?: CleanupPolicy;
+
+  @IsOptional() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:\-/]{0,63}$/, { each: true, message: 'tags are short words (letters, digits, _ . : - /)' })
+  tags?: string[];
+
+  /** Why this job runs, in the caller's words (kept with the run record). */
+  @IsOptional() @IsString() @MaxLength(2000)
+  intent?: string;
+
+  /** Who or what submitted it (e.g. ci, claude-code). */
+  @IsOptional() @IsString() @Length(1, 64)
+  triggered_by?: string;
+
+  @IsOptional() @IsScalarMap(32)
+  metadata?: Record<string, string | number | boolean>;
+
+  /** A retried submit with the same key returns the same job (the Idempotency-Key header works too). */
+  @IsOptional() @IsString() @Length(1, 128)
+  idempotency_key?: string;
+}

@@ -1,0 +1,105 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
+import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
+import { CleanupPolicy, JobReason, JobSpec, JobStatus, StepResult } from 'src/jobs/job-model';
+
+/** A job and its run record. Every status change is a compare-and-set on `status`. */
+@Entity({ name: 'jobs' })
+@Index(['workspaceId', 'createdAt'])
+@Index(['workspaceId', 'idempotencyKey'], { unique: true, where: 'idempotency_key IS NOT NULL' })
+@Index(['status'])
+export class JobEntity extends TenantOwnedEntity {
+  @ManyToOne(() => WorkspaceEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'workspace_id' })
+  workspace?: WorkspaceEntity;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: JobStatus;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  reason!: JobReason | null;
+
+  @Column({ type: 'text', nullable: true })
+  message!: string | null;
+
+  @Column({ type: 'jsonb' })
+  spec!: JobSpec;
+
+  @Column({ type: 'varchar', length: 256 })
+  image!: string;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  tags!: string[];
+
+  @Column({ type: 'text', nullable: true })
+  intent!: string | null;
+
+  @Column({ name: 'triggered_by', type: 'varchar', length: 64, nullable: true })
+  triggeredBy!: string | null;
+
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  metadata!: Record<string, unknown>;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
+  idempotencyKey!: string | null;
+
+  /** sha256 of the normalised request, to tell a retry from a different request with the same key. */
+  @Column({ name: 'request_hash', type: 'varchar', length: 64 })
+  requestHash!: string;
+
+  @Column({ name: 'created_by', type: 'varchar', length: 64 })
+  createdBy!: string;
+
+  @Column({ name: 'session_id', type: 'uuid', nullable: true })
+  sessionId!: string | null;
+
+  @Column({ name: 'container_id', type: 'varchar', length: 80, nullable: true })
+  containerId!: string | null;
+
+  @Column({ name: 'container_name', type: 'varchar', length: 80, nullable: true })
+  containerName!: string | null;
+
+  /** Which server process runs it (host + boot id), for crash recovery. */
+  @Column({ name: 'runner_id', type: 'varchar', length: 128, nullable: true })
+  runnerId!: string | null;
+
+  @Column({ name: 'heartbeat_at', type: 'timestamptz', nullable: true })
+  heartbeatAt!: Date | null;
+
+  @Column({ name: 'cancel_requested_at', type: 'timestamptz', nullable: true })
+  cancelRequestedAt!: Date | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @Column({ name: 'exit_code', type: 'integer', nullable: true })
+  exitCode!: number | null;
+
+  @Column({ type: 'jsonb', default: () => "'[]'::jsonb" })
+  steps!: StepResult[];
+
+  @Column({ name: 'cpu_seconds', type: 'double precision', nullable: true })
+  cpuSeconds!: number | null;
+
+  @Column({ name: 'memory_peak_bytes', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  memoryPeakBytes!: number | null;
+
+  @Column({ name: 'output_bytes', type: 'bigint', default: 0, transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
+  outputBytes!: number;
+
+  @Column({ name: 'output_truncated', type: 'boolean', default: false })
+  outputTruncated!: boolean;
+
+  @Column({ name: 'cleanup_policy', type: 'varchar', length: 32 })
+  cleanupPolicy!: CleanupPolicy;
+
+  /** removed | kept | pending; kept containers are removed by the reaper at keep_until. */
+  @Column({ name: 'container_state', type: 'varchar', length: 16, default: 'none' })
+  containerState!: 'none' | 'pending' | 'removed' | 'kept';
+
+  @Column({ name: 'keep_until', type: 'timestamptz', nullable: true })
+  keepUntil!: Date | null;
+}

@@ -1,0 +1,139 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { MoreThan, Repository } from 'typeorm';
+import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
+import { JobEvents } from 'src/jobs/job-events';
+
+export const DEFAULT_OUTPUT_CAP_BYTES = 10 * 1024 * 1024;
+const FLUSH_INTERVAL_MS = 100;
+const FLUSH_BYTES = 64 * 1024;
+
+type Stream = JobLogChunkEntity['stream'];
+
+interface Pending {
+  step: number;
+  stream: Stream;
+  parts: Buffer[];
+  bytes: number;
+}
+
+/**
+ * Stores one job's output as it arrives: batched (every 100 ms or 64 KiB), capped (then a
+ * `truncated` flag and one system line), in order. Readers are notified after each write.
+ */
+export class JobLogWriter {
+  private readonly logger = new Logger('JobLogWriter');
+  private pending: Pending[] = [];
+  private pendingBytes = 0;
+  private seq = 0;
+  private stored = 0;
+  emitted = 0;
+  truncated = false;
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly chunks: Repository<JobLogChunkEntity>,
+    private readonly events: JobEvents,
+    private readonly workspaceId: string,
+    private readonly jobId: string,
+    private readonly capBytes: number,
+  ) {}
+
+  write(step: number, stream: Stream, data: Buffer): void {
+    this.emitted += data.length;
+    if (this.truncated) return;
+    let part = data;
+    if (this.stored + this.pendingBytes + part.length > this.capBytes) {
+      part = part.subarray(0, Math.max(0, this.capBytes - this.stored - this.pendingBytes));
+      this.truncated = true;
+    }
+    if (part.length) this.append(step, stream, part);
+    if (this.truncated) this.append(-1, 'system', Buffer.from(`[orcaops] output truncated at ${this.capBytes} bytes\n`));
+    if (this.pendingBytes >= FLUSH_BYTES) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  system(message: string): void {
+    this.append(-1, 'system', Buffer.from(`[orcaops] ${message}\n`));
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  private append(step: number, stream: Stream, data: Buffer): void {
+    const last = this.pending[this.pending.length - 1];
+    if (last && last.step === step && last.stream === stream) {
+      last.parts.push(data);
+      last.bytes += data.length;
+    } else {
+      this.pending.push({ step, stream, parts: [data], bytes: data.length });
+    }
+    this.pendingBytes += data.length;
+  }
+
+  /** Writes what is buffered; flushes are serialised so seq stays in order. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(async () => {
+      const rows = batch.map((p) => ({
+        id: randomUUID(),
+        workspaceId: this.workspaceId,
+        jobId: this.jobId,
+        seq: ++this.seq,
+        step: p.step,
+        stream: p.stream,
+        data: Buffer.concat(p.parts),
+      }));
+      try {
+        await this.chunks.insert(rows);
+        this.stored += rows.reduce((n, r) => n + (r.stream === 'system' ? 0 : r.data.length), 0);
+      } catch (error) {
+        this.logger.error({ msg: 'log write failed', jobId: this.jobId, err: String(error) });
+      }
+      this.events.notify(this.jobId);
+    });
+    return this.flushing;
+  }
+}
+
+@Injectable()
+export class JobLogsService {
+  constructor(
+    @InjectRepository(JobLogChunkEntity) private readonly chunks: Repository<JobLogChunkEntity>,
+    private readonly events: JobEvents,
+  ) {}
+
+  openWriter(workspaceId: string, jobId: string, capBytes = DEFAULT_OUTPUT_CAP_BYTES): JobLogWriter {
+    return new JobLogWriter(this.chunks, this.events, workspaceId, jobId, capBytes);
+  }
+
+  /** Chunks after `after` (seq), in order. Callers have already checked the job belongs to the workspace. */
+  read(workspaceId: string, jobId: string, after: number, limit: number): Promise<JobLogChunkEntity[]> {
+    return this.chunks.find({ where: { workspaceId, jobId, seq: MoreThan(after) }, order: { seq: 'ASC' }, take: limit });
+  }
+
+  /** The last `count` chunks, in order. */
+  async tail(workspaceId: string, jobId: string, count: number): Promise<JobLogChunkEntity[]> {
+    const rows = await this.chunks.find({ where: { workspaceId, jobId }, order: { seq: 'DESC' }, take: count });
+    return rows.reverse();
+  }
+
+  /** The last `bytes` of a stream, as text (for summaries, MCP results and the CLI). */
+  async tailText(workspaceId: string, jobId: string, stream: 'stdout' | 'stderr', bytes: number): Promise<string> {
+    const rows = await this.chunks.find({ where: { workspaceId, jobId, stream }, order: { seq: 'DESC' }, take: 200 });
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (const row of rows) {
+      parts.unshift(row.data);
+      total += row.data.length;
+      if (total >= bytes) break;
+    }
+    const all = Buffer.concat(parts);
+    return all.subarray(Math.max(0, all.length - bytes)).toString('utf8');
+  }
+}

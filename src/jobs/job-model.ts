@@ -1,0 +1,80 @@
+/** The job model's closed vocabularies (shared by entities, DTOs, the runner and front ends). */
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
+
+export const JOB_REASONS = [
+  'completed',
+  'step_failed',
+  'oom_killed',
+  'timeout',
+  'cancelled',
+  'image_not_found',
+  'engine_unavailable',
+  'interrupted',
+  'policy_denied',
+  'artifact_error',
+  'internal_error',
+] as const;
+export type JobReason = (typeof JOB_REASONS)[number];
+
+export const CLEANUP_POLICIES = [
+  'always_remove',
+  'remove_on_completion',
+  'keep_on_completion',
+  'remove_on_timeout',
+  'never_remove',
+] as const;
+export type CleanupPolicy = (typeof CLEANUP_POLICIES)[number];
+
+export const NETWORK_MODES = ['none', 'egress'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+export interface JobStepSpec {
+  name?: string;
+  /** Run with /bin/sh -c. */
+  command?: string;
+  /** argv, run without a shell. Exactly one of command/args. */
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  timeout_seconds?: number;
+  continue_on_error?: boolean;
+}
+
+export interface JobResources {
+  cpu: number;
+  memory_mb: number;
+  pids: number;
+  disk_mb: number;
+}
+
+/** The normalised spec stored with the job (defaults filled in). */
+export interface JobSpec {
+  image: string;
+  steps: JobStepSpec[];
+  env: Record<string, string>;
+  resources: JobResources;
+  network: NetworkMode;
+  timeout_seconds: number;
+  artifacts: string[];
+  cleanup_policy: CleanupPolicy;
+}
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';
+
+export interface StepResult {
+  index: number;
+  name: string;
+  status: StepStatus;
+  continue_on_error: boolean;
+  exit_code: number | null;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+}
+
+export const DEFAULT_RESOURCES: JobResources = { cpu: 1, memory_mb: 512, pids: 128, disk_mb: 256 };
+export const DEFAULT_TIMEOUT_SECONDS = 1800;
+export const MAX_TIMEOUT_SECONDS = 1800;

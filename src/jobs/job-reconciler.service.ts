@@ -1,0 +1,167 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { hostname } from 'node:os';
+import { DataSource } from 'typeorm';
+import { InstallationService } from 'src/database/installation.service';
+import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobEvents } from 'src/jobs/job-events';
+import { JobRunnerService } from 'src/jobs/job-runner.service';
+import { jobsConfig } from 'src/jobs/jobs.config';
+import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
+
+const RETENTION_EVERY_MS = 3_600_000;
+
+/**
+ * Crash safety and housekeeping across every workspace (a system task: it reads all tenants' jobs,
+ * the documented exemption from scoped repositories, and acts on each row within its own workspace):
+ * - on start: jobs left running by a dead server become failed/interrupted (never re-run: at most
+ *   once), their containers are removed, queued jobs are dispatched again;
+ * - periodically: stale heartbeats, orphan containers, kept containers past their TTL, retention.
+ */
+@Injectable()
+export class JobReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('JobReconciler');
+  private timer?: NodeJS.Timeout;
+  private lastRetention = 0;
+  private running?: Promise<void>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
+    @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
+    private readonly runner: JobRunnerService,
+    private readonly events: JobEvents,
+    private readonly installation: InstallationService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.reconcile(true);
+    await this.runner.startWorkers();
+    this.timer = setInterval(() => void this.tick(), this.config.reaperIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = this.reconcile(false).finally(() => (this.running = undefined));
+    await this.running;
+  }
+
+  /** One pass; each part survives the others failing (e.g. the engine being down). */
+  async reconcile(atStart: boolean): Promise<void> {
+    await this.step('interrupt', () => this.interruptOrphanedJobs(atStart));
+    if (atStart) await this.step('requeue', () => this.requeueQueuedJobs());
+    await this.step('containers', () => this.removeStrayContainers());
+    if (Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
+      this.lastRetention = Date.now();
+      await this.step('retention', () => this.applyRetention());
+    }
+  }
+
+  private async step(name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.logger.warn({ msg: `reconcile ${name} failed`, err: String(error) });
+    }
+  }
+
+  /** Running jobs whose runner is gone: a previous process on this host, or a silent heartbeat. */
+  private async interruptOrphanedJobs(atStart: boolean): Promise<void> {
+    const staleBefore = new Date(Date.now() - this.config.heartbeatStaleMs);
+    const qb = this.dataSource
+      .getRepository(JobEntity)
+      .createQueryBuilder('j')
+      .where("j.status = 'running'")
+      .andWhere('j.runner_id IS DISTINCT FROM :me', { me: this.runner.runnerId });
+    if (atStart) {
+      qb.andWhere('(j.runner_id LIKE :host OR j.heartbeat_at < :stale OR j.heartbeat_at IS NULL)', { host: `${hostname()}:%`, stale: staleBefore });
+    } else {
+      qb.andWhere('(j.heartbeat_at < :stale OR j.heartbeat_at IS NULL)', { stale: staleBefore });
+    }
+    for (const job of await qb.getMany()) {
+      const result = await this.dataSource
+        .createQueryBuilder()
+        .update(JobEntity)
+        .set({
+          status: 'failed',
+          reason: 'interrupted',
+          message: 'the server running this job stopped before it finished; it was not re-run',
+          finishedAt: new Date(),
+          containerState: 'pending',
+        })
+        .where("id = :id AND workspace_id = :ws AND status = 'running'", { id: job.id, ws: job.workspaceId })
+        .execute();
+      if (!result.affected) continue;
+      this.logger.warn({ msg: 'job interrupted', jobId: job.id });
+      this.events.notify(job.id);
+      await this.removeJobContainers(job.id);
+    }
+  }
+
+  private async requeueQueuedJobs(): Promise<void> {
+    const queued = await this.dataSource.getRepository(JobEntity).find({ where: { status: 'queued' }, select: { id: true, workspaceId: true } });
+    for (const job of queued) await this.runner.enqueue({ id: job.id, workspaceId: job.workspaceId });
+  }
+
+  /** Containers labelled as jobs whose job is gone, finished (unless kept and within TTL) or interrupted. */
+  private async removeStrayContainers(): Promise<void> {
+    const install = await this.installation.installationId();
+    const containers = await this.runtime.listContainers({ 'orcaops.kind': 'job', 'orcaops.install': install });
+    if (!containers.length) return;
+    const ids = [...new Set(containers.map((c) => c.labels['orcaops.job_id']).filter((v): v is string => !!v))];
+    const jobs = ids.length
+      ? await this.dataSource.getRepository(JobEntity).createQueryBuilder('j').where('j.id IN (:...ids)', { ids }).getMany()
+      : [];
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    const now = Date.now();
+    for (const container of containers) {
+      const job = byId.get(container.labels['orcaops.job_id'] ?? '');
+      const keep =
+        job &&
+        (job.status === 'queued' ||
+          (job.status === 'running' && job.runnerId === this.runner.runnerId) ||
+          (job.status === 'running' && job.heartbeatAt && now - job.heartbeatAt.getTime() < this.config.heartbeatStaleMs) ||
+          (job.containerState === 'kept' && job.keepUntil && job.keepUntil.getTime() > now));
+      if (keep) continue;
+      await this.runtime.remove(container.id);
+      if (job) {
+        await this.dataSource
+          .getRepository(JobEntity)
+          .update({ id: job.id, workspaceId: job.workspaceId }, { containerState: 'removed' });
+      }
+    }
+  }
+
+  private async removeJobContainers(jobId: string): Promise<void> {
+    const install = await this.installation.installationId();
+    const containers = await this.runtime.listContainers({ 'orcaops.job_id': jobId, 'orcaops.install': install });
+    for (const c of containers) await this.runtime.remove(c.id);
+    const job = await this.dataSource.getRepository(JobEntity).findOne({ where: { id: jobId }, select: { id: true, workspaceId: true } });
+    if (job) await this.dataSource.getRepository(JobEntity).update({ id: jobId, workspaceId: job.workspaceId }, { containerState: 'removed' });
+  }
+
+  /** Finished jobs older than their workspace's retention (settings.job_retention_days) are deleted. */
+  private async applyRetention(): Promise<void> {
+    const rows: Array<{ id: string; workspace_id: string }> = await this.dataSource.query(
+      `SELECT j.id, j.workspace_id FROM jobs j JOIN workspaces w ON w.id = j.workspace_id
+       WHERE j.status IN ('succeeded','failed','timed_out','cancelled')
+         AND j.finished_at < now() - make_interval(days => COALESCE((w.settings->>'job_retention_days')::int, $1))
+       LIMIT 1000`,
+      [this.config.defaultRetentionDays],
+    );
+    for (const row of rows) {
+      await this.dataSource.getRepository(JobEntity).delete({ id: row.id, workspaceId: row.workspace_id });
+      await this.storage.deletePrefix(`${row.workspace_id}/${row.id}`);
+    }
+    if (rows.length) this.logger.log({ msg: 'retention removed jobs', count: rows.length });
+  }
+}

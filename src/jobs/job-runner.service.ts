@@ -1,0 +1,395 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { PassThrough } from 'node:stream';
+import { DataSource, In } from 'typeorm';
+import { InstallationService } from 'src/database/installation.service';
+import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { COLLECT_SCRIPT, contentTypeFor, DEFAULT_ARTIFACT_LIMITS, readArtifactArchive } from 'src/jobs/artifact-archive';
+import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
+import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobEvents } from 'src/jobs/job-events';
+import { JobLogsService, JobLogWriter } from 'src/jobs/job-logs.service';
+import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
+import { classifyOutcome, fromStatesFor, Outcome, RunFacts, shouldRemoveContainer } from 'src/jobs/job-rules';
+import { jobsConfig } from 'src/jobs/jobs.config';
+import { WORK_QUEUE, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
+import { CONTAINER_RUNTIME, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
+import { EngineHealth } from 'src/runtime/engine-health.service';
+import { RuntimeError } from 'src/runtime/runtime.errors';
+import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
+
+export const JOBS_QUEUE = 'orcaops-jobs';
+const MiB = 1024 * 1024;
+const SAMPLE_INTERVAL_MS = 1_000;
+/** PID 1's child: keeps the container alive while steps run as execs. */
+const KEEPALIVE = ['sleep', '2147483647'];
+
+export const jobLabels = (
+  job: Pick<JobEntity, 'id' | 'workspaceId'>,
+  installationId: string,
+  deadline: number,
+): Record<string, string> => ({
+  'orcaops.managed': 'true',
+  'orcaops.install': installationId,
+  'orcaops.kind': 'job',
+  'orcaops.job_id': job.id,
+  'orcaops.workspace_id': job.workspaceId,
+  'orcaops.deadline': String(Math.ceil(deadline / 1000)),
+});
+
+export function containerSpecFor(job: JobEntity, installationId: string, deadline: number): ContainerSpec {
+  const { resources } = job.spec;
+  return {
+    name: `orcaops-job-${job.id}`,
+    image: job.spec.image,
+    command: KEEPALIVE,
+    env: job.spec.env,
+    labels: jobLabels(job, installationId, deadline),
+    workingDir: '/workspace',
+    resources: {
+      cpus: resources.cpu,
+      memoryBytes: resources.memory_mb * MiB,
+      pidsLimit: resources.pids,
+      tmpBytes: 64 * MiB,
+      workspaceBytes: resources.disk_mb * MiB,
+      nofile: 1024,
+    },
+    network: job.spec.network,
+  };
+}
+
+interface RunState {
+  job: JobEntity;
+  writer: JobLogWriter;
+  steps: StepResult[];
+  facts: RunFacts;
+  containerId?: string;
+  cpuSeconds: number | null;
+  memoryPeakBytes: number | null;
+  controller: AbortController;
+  failure?: { reason: JobReason; message: string };
+  artifacts: JobArtifactEntity[];
+}
+
+/**
+ * Executes jobs taken from the queue: claim (compare-and-set queued → running), then create the
+ * hardened container, run each step as an exec, collect artifacts, and record exactly one terminal
+ * state before removing the container. Every transition is committed before its side effect.
+ */
+@Injectable()
+export class JobRunnerService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('JobRunner');
+  private readonly active = new Map<string, RunState>();
+  readonly runnerId = `${hostname()}:${randomUUID()}`;
+  private stopping = false;
+
+  constructor(
+    @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    @Inject(WORK_QUEUE) private readonly queue: WorkQueue,
+    @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
+    @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
+    private readonly logs: JobLogsService,
+    private readonly events: JobEvents,
+    private readonly engine: EngineHealth,
+    private readonly installation: InstallationService,
+  ) {}
+
+  async startWorkers(): Promise<void> {
+    await this.queue.work(JOBS_QUEUE, this.config.maxConcurrent, (item) => this.handle(item));
+  }
+
+  enqueue(item: WorkItem, delaySeconds?: number): Promise<void> {
+    return this.queue.enqueue(JOBS_QUEUE, item, { delaySeconds });
+  }
+
+  /** Stops a job running in this process now (cancel). Returns false if it runs elsewhere or not at all. */
+  abortLocal(jobId: string): boolean {
+    const state = this.active.get(jobId);
+    if (!state) return false;
+    state.facts.cancelled = true;
+    state.controller.abort();
+    return true;
+  }
+
+  /** Graceful shutdown: running jobs end as interrupted (at-most-once: never re-run), containers removed. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    const running = [...this.active.values()];
+    for (const state of running) {
+      state.failure = { reason: 'interrupted', message: 'the server shut down while the job ran' };
+      state.controller.abort();
+    }
+    await Promise.race([
+      Promise.all(running.map((s) => this.events.next(s.job.id, 10_000))),
+      new Promise((r) => setTimeout(r, 10_000)),
+    ]);
+  }
+
+  private async handle(item: WorkItem): Promise<void> {
+    if (this.stopping) return;
+    const job = await this.claim(item);
+    if (!job) return;
+    try {
+      await this.execute(job);
+    } catch (error) {
+      this.logger.error({ msg: 'job execution crashed', jobId: job.id, err: String((error as Error).stack ?? error) });
+    }
+  }
+
+  /** queued → running, under a per-workspace lock that enforces the concurrency cap. */
+  private async claim(item: WorkItem): Promise<JobEntity | undefined> {
+    const result = await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [item.workspaceId]);
+      const jobs = this.jobs.withManager(manager);
+      const job = await jobs.findOne(item.workspaceId, { id: item.id });
+      if (!job || job.status !== 'queued') return { kind: 'skip' as const };
+      const running = await jobs.count(item.workspaceId, { status: 'running' });
+      const cap = await this.workspaceCap(manager, item.workspaceId);
+      if (running >= cap) return { kind: 'defer' as const };
+      const now = new Date();
+      const claimed = await jobs.update(
+        item.workspaceId,
+        { id: item.id, status: 'queued' },
+        { status: 'running', startedAt: now, heartbeatAt: now, runnerId: this.runnerId, containerName: `orcaops-job-${item.id}`, containerState: 'pending' },
+      );
+      if (!claimed) return { kind: 'skip' as const };
+      Object.assign(job, { status: 'running', startedAt: now, runnerId: this.runnerId });
+      return { kind: 'run' as const, job };
+    });
+    if (result.kind === 'defer') await this.enqueue(item, 1);
+    if (result.kind !== 'run') return undefined;
+    this.events.notify(item.id);
+    return result.job;
+  }
+
+  private async workspaceCap(manager: DataSource['manager'], workspaceId: string): Promise<number> {
+    const rows: Array<{ cap: string | null }> = await manager.query(
+      `SELECT settings->>'max_concurrent_jobs' AS cap FROM workspaces WHERE id = $1`,
+      [workspaceId],
+    );
+    const cap = Number(rows[0]?.cap);
+    return Number.isInteger(cap) && cap > 0 ? cap : this.config.maxConcurrentPerWorkspace;
+  }
+
+  private async execute(job: JobEntity): Promise<void> {
+    const spec = job.spec;
+    const state: RunState = {
+      job,
+      writer: this.logs.openWriter(job.workspaceId, job.id, this.config.outputCapBytes),
+      steps: spec.steps.map((s, index) => ({
+        index,
+        name: s.name ?? `step ${index + 1}`,
+        status: 'pending',
+        continue_on_error: s.continue_on_error ?? false,
+        exit_code: null,
+        started_at: null,
+        finished_at: null,
+        duration_ms: null,
+      })),
+      facts: { steps: [], cancelled: false, deadlineExceeded: false, oomKilled: false },
+      cpuSeconds: null,
+      memoryPeakBytes: null,
+      controller: new AbortController(),
+      artifacts: [],
+    };
+    this.active.set(job.id, state);
+    const deadline = (job.startedAt ?? new Date()).getTime() + spec.timeout_seconds * 1000;
+    const deadlineTimer = setTimeout(() => {
+      state.facts.deadlineExceeded = true;
+      state.controller.abort();
+    }, Math.max(0, deadline - Date.now()));
+    const sampler = setInterval(() => void this.sample(state), SAMPLE_INTERVAL_MS);
+    state.controller.signal.addEventListener('abort', () => {
+      // Stop everything in the container at once; the step's exec then returns.
+      if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
+    });
+    try {
+      await this.runContainer(state, spec, deadline);
+    } catch (error) {
+      state.failure ??= this.failureFor(error);
+    } finally {
+      clearTimeout(deadlineTimer);
+      clearInterval(sampler);
+      await this.finish(state);
+      this.active.delete(job.id);
+    }
+  }
+
+  private async runContainer(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+    const { job } = state;
+    const installationId = await this.installation.installationId();
+    state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline));
+    await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
+    if (state.controller.signal.aborted) return;
+    await this.runtime.startContainer(state.containerId);
+    for (const [index, step] of spec.steps.entries()) {
+      const result = state.steps[index]!;
+      if (state.controller.signal.aborted) break;
+      await this.runStep(state, index, step, deadline);
+      if (result.status !== 'succeeded' && !(result.status === 'failed' && result.continue_on_error)) break;
+    }
+    for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
+    if (spec.artifacts.length && !state.controller.signal.aborted) await this.collectArtifacts(state, spec.artifacts);
+    await this.sample(state);
+  }
+
+  private async runStep(state: RunState, index: number, step: JobSpec['steps'][number], deadline: number): Promise<void> {
+    const result = state.steps[index]!;
+    const started = Date.now();
+    Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
+    await this.persistSteps(state);
+    const remaining = deadline - started;
+    const stepLimit = step.timeout_seconds ? step.timeout_seconds * 1000 : Infinity;
+    const exec = await this.runtime.exec(state.containerId!, {
+      command: step.args ?? ['/bin/sh', '-c', step.command ?? ''],
+      env: step.env,
+      cwd: step.cwd ?? '/workspace',
+      timeoutMs: Math.max(1, Math.min(stepLimit, remaining)),
+      signal: state.controller.signal,
+      onOutput: (stream, chunk) => state.writer.write(index, stream, chunk),
+    });
+    if (exec.timedOut && stepLimit >= remaining) state.facts.deadlineExceeded = true;
+    let status: StepResult['status'];
+    if (exec.aborted) status = state.facts.deadlineExceeded ? 'timed_out' : 'cancelled';
+    else if (exec.timedOut) status = 'timed_out';
+    else status = exec.exitCode === 0 ? 'succeeded' : 'failed';
+    if (status === 'failed' && !state.facts.oomKilled) {
+      state.facts.oomKilled = (await this.runtime.inspect(state.containerId!))?.oomKilled ?? false;
+    }
+    if (status === 'timed_out') state.writer.system(`step ${index + 1} timed out; its processes were killed`);
+    if (status === 'failed' && state.facts.oomKilled) state.writer.system(`step ${index + 1} was killed: out of memory`);
+    Object.assign(result, {
+      status,
+      exit_code: exec.exitCode,
+      finished_at: new Date().toISOString(),
+      duration_ms: Date.now() - started,
+    });
+    await this.persistSteps(state);
+  }
+
+  private async collectArtifacts(state: RunState, patterns: string[]): Promise<void> {
+    const { job } = state;
+    const tar = new PassThrough();
+    const parsed = readArtifactArchive(tar, DEFAULT_ARTIFACT_LIMITS);
+    const stderr: Buffer[] = [];
+    const exec = await this.runtime.exec(state.containerId!, {
+      command: ['/bin/sh', '-c', COLLECT_SCRIPT, 'orcaops-collect', ...patterns],
+      cwd: '/workspace',
+      timeoutMs: 120_000,
+      signal: state.controller.signal,
+      onOutput: (stream, chunk) => (stream === 'stdout' ? tar.write(chunk) : stderr.push(chunk)),
+    });
+    tar.end();
+    const messages = Buffer.concat(stderr).toString('utf8').trim();
+    if (messages) state.writer.system(`artifacts: ${messages.split('\n').join('; ')}`);
+    if (exec.exitCode === 3) return;
+    const { files, rejected } = await parsed;
+    for (const r of rejected) state.writer.system(`artifact refused: ${r.name} (${r.reason})`);
+    for (const file of files) {
+      const id = randomUUID();
+      const key = `${job.workspaceId}/${job.id}/${id}`;
+      const stored = await this.storage.put(key, file.data);
+      const artifact = Object.assign(new JobArtifactEntity(), {
+        id,
+        workspaceId: job.workspaceId,
+        jobId: job.id,
+        name: file.name,
+        sizeBytes: stored.sizeBytes,
+        sha256: stored.sha256,
+        contentType: contentTypeFor(file.name),
+        storageKey: key,
+      });
+      state.artifacts.push(artifact);
+    }
+    if (exec.exitCode !== 0 && files.length === 0) {
+      state.facts.artifactError = `artifact collection failed (tar exited ${exec.exitCode ?? 'without a code'})`;
+    }
+  }
+
+  /** Resource usage, heartbeat, and cancel requests made through another server. */
+  private async sample(state: RunState): Promise<void> {
+    const { job } = state;
+    if (state.containerId) {
+      const stats = await this.runtime.stats(state.containerId).catch(() => undefined);
+      if (stats) {
+        state.cpuSeconds = Math.max(state.cpuSeconds ?? 0, stats.cpuSeconds);
+        state.memoryPeakBytes = Math.max(state.memoryPeakBytes ?? 0, stats.memoryPeakBytes ?? stats.memoryBytes);
+      }
+    }
+    if (state.controller.signal.aborted) return;
+    const row = await this.jobs.findOne(job.workspaceId, { id: job.id }).catch(() => null);
+    if (row?.cancelRequestedAt) {
+      state.facts.cancelled = true;
+      state.controller.abort();
+      return;
+    }
+    await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { heartbeatAt: new Date() }).catch(() => 0);
+  }
+
+  private async persistSteps(state: RunState): Promise<void> {
+    await this.jobs.update(state.job.workspaceId, { id: state.job.id, status: 'running' }, { steps: state.steps });
+    this.events.notify(state.job.id);
+  }
+
+  private failureFor(error: unknown): { reason: JobReason; message: string } {
+    if (error instanceof RuntimeError) {
+      if (error.code === 'image_not_found') return { reason: 'image_not_found', message: error.message };
+      if (error.code === 'engine_unavailable') {
+        this.engine.invalidate();
+        return { reason: 'engine_unavailable', message: 'the Docker engine became unreachable' };
+      }
+    }
+    this.logger.error({ msg: 'job failed with an internal error', err: String((error as Error)?.stack ?? error) });
+    return { reason: 'internal_error', message: 'internal error while running the job' };
+  }
+
+  /** Records the one terminal state (compare-and-set), then cleans the container up per policy. */
+  private async finish(state: RunState): Promise<void> {
+    const { job } = state;
+    state.facts.steps = state.steps;
+    for (const s of state.steps) if (s.status === 'running') s.status = state.facts.cancelled ? 'cancelled' : 'timed_out';
+    const outcome: Outcome = state.failure
+      ? { status: 'failed', reason: state.failure.reason, exitCode: null, message: state.failure.message }
+      : classifyOutcome(state.facts);
+    if (state.failure) state.writer.system(`job failed: ${state.failure.message}`);
+    await state.writer.flush();
+    const remove = !state.containerId || shouldRemoveContainer(job.spec.cleanup_policy, outcome.status) || !!state.failure;
+    const finishedAt = new Date();
+    await this.dataSource.transaction(async (manager) => {
+      const updated = await manager
+        .createQueryBuilder()
+        .update(JobEntity)
+        .set({
+          status: outcome.status,
+          reason: outcome.reason,
+          message: outcome.message,
+          exitCode: outcome.exitCode,
+          finishedAt,
+          steps: state.steps,
+          cpuSeconds: state.cpuSeconds,
+          memoryPeakBytes: state.memoryPeakBytes,
+          outputBytes: state.writer.emitted,
+          outputTruncated: state.writer.truncated,
+          containerState: remove ? 'pending' : 'kept',
+          keepUntil: remove ? null : new Date(finishedAt.getTime() + this.config.keptContainerTtlSeconds * 1000),
+        })
+        .where('id = :id AND workspace_id = :ws', { id: job.id, ws: job.workspaceId })
+        .andWhere({ status: In(fromStatesFor(outcome.status)) })
+        .execute();
+      if (updated.affected && state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
+    });
+    this.events.notify(job.id);
+    if (!state.containerId) return;
+    if (remove) {
+      await this.runtime.remove(state.containerId).catch((e: unknown) => this.logger.warn({ msg: 'remove failed', jobId: job.id, err: String(e) }));
+      await this.jobs.update(job.workspaceId, { id: job.id }, { containerState: 'removed' }).catch(() => 0);
+    } else {
+      await this.runtime.kill(state.containerId).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { ArtifactResponseDto, JobResponseDto, LogChunkDto } from 'src/jobs/dto/job-response.dto';
+import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
+import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
+import { JobEntity } from 'src/jobs/entities/job.entity';
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** The API's view of a job: no container ids, runner ids or host paths (hardening.md §5.1 API3). */
+export function toJobResponse(job: JobEntity): JobResponseDto {
+  const spec = job.spec;
+  return {
+    id: job.id,
+    workspace_id: job.workspaceId,
+    status: job.status,
+    reason: job.reason,
+    message: job.message,
+    exit_code: job.exitCode,
+    image: job.image,
+    steps: job.steps,
+    commands: spec.steps.map((s) => s.command ?? JSON.stringify(s.args)),
+    env_keys: Object.keys(spec.env).sort(),
+    resources: spec.resources,
+    network: spec.network,
+    timeout_seconds: spec.timeout_seconds,
+    artifact_patterns: spec.artifacts,
+    cleanup_policy: spec.cleanup_policy,
+    tags: job.tags,
+    intent: job.intent,
+    triggered_by: job.triggeredBy,
+    metadata: job.metadata,
+    idempotency_key: job.idempotencyKey,
+    usage: {
+      cpu_seconds: job.cpuSeconds,
+      memory_peak_bytes: job.memoryPeakBytes,
+      output_bytes: job.outputBytes,
+      output_truncated: job.outputTruncated,
+    },
+    created_at: job.createdAt.toISOString(),
+    started_at: iso(job.startedAt),
+    finished_at: iso(job.finishedAt),
+    duration_ms: job.startedAt && job.finishedAt ? job.finishedAt.getTime() - job.startedAt.getTime() : null,
+  };
+}
+
+export function toArtifactResponse(a: JobArtifactEntity): ArtifactResponseDto {
+  return { name: a.name, size_bytes: a.sizeBytes, sha256: a.sha256, content_type: a.contentType, created_at: a.createdAt.toISOString() };
+}
+
+export function toLogChunk(c: JobLogChunkEntity): LogChunkDto {
+  return { seq: c.seq, step: c.step, stream: c.stream, data: c.data.toString('utf8'), at: c.createdAt.toISOString() };
+}

@@ -1,0 +1,293 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Brackets, DataSource, Repository } from 'typeorm';
+import { AuditService } from 'src/audit/audit.service';
+import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
+import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto } from 'src/jobs/dto/job-response.dto';
+import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
+import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobEvents } from 'src/jobs/job-events';
+import { JobLogsService } from 'src/jobs/job-logs.service';
+import { JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { normalizeSpec } from 'src/jobs/job-rules';
+import { JobRunnerService } from 'src/jobs/job-runner.service';
+import { toArtifactResponse, toJobResponse, toLogChunk } from 'src/jobs/jobs.mappers';
+import { EngineHealth } from 'src/runtime/engine-health.service';
+import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
+import { assertPermission } from 'src/tenancy/assert-permission';
+import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
+import { TenantContext } from 'src/tenancy/tenant-context';
+import { WorkspacesService } from 'src/workspaces/workspaces.service';
+
+export interface ListJobsFilter {
+  status?: JobStatus;
+  tag?: string;
+  image?: string;
+  since?: Date;
+  until?: Date;
+  cursor?: string;
+  limit: number;
+}
+
+export interface SubmitResult {
+  job: JobResponseDto;
+  /** True when an earlier submit with the same idempotency key is returned. */
+  replayed: boolean;
+}
+
+export interface LogEvent {
+  id: number;
+  event: 'output' | 'status' | 'end';
+  data: unknown;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function cursorOf(job: JobEntity): string {
+  return Buffer.from(`${job.createdAt.toISOString()}|${job.id}`).toString('base64url');
+}
+
+function parseCursor(cursor: string): [Date, string] {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const date = new Date(at ?? '');
+  if (!id || Number.isNaN(date.getTime())) {
+    throw new OrcaOpsError('validation_failed', 'cursor is invalid', { fields: [{ field: 'cursor', messages: ['invalid cursor'] }] });
+  }
+  return [date, id];
+}
+
+/** Jobs as every front end sees them: submit, read, follow, cancel, delete. Tenant-scoped throughout. */
+@Injectable()
+export class JobsService {
+  constructor(
+    @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
+    @InjectRepository(JobArtifactEntity) private readonly artifacts: Repository<JobArtifactEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
+    private readonly runner: JobRunnerService,
+    private readonly logs: JobLogsService,
+    private readonly events: JobEvents,
+    private readonly audit: AuditService,
+    private readonly workspaces: WorkspacesService,
+    private readonly engine: EngineHealth,
+  ) {}
+
+  async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string): Promise<SubmitResult> {
+    assertPermission(ctx, 'job:create');
+    const { workspaceId } = requireWorkspace(ctx);
+    const spec = normalizeSpec(dto);
+    const key = idempotencyHeader ?? dto.idempotency_key ?? null;
+    const { idempotency_key: _k, ...request } = dto;
+    const requestHash = createHash('sha256').update(canonical(request)).digest('hex');
+    if (key) {
+      const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
+      if (existing) return this.replay(existing, requestHash);
+    }
+    if (spec.network === 'egress') await this.assertEgressAllowed(ctx, workspaceId);
+    await this.engine.assertAvailable();
+    const id = randomUUID();
+    let job: JobEntity;
+    try {
+      job = await this.dataSource.transaction(async (manager) => {
+        const saved = await this.jobs.withManager(manager).insert(workspaceId, {
+          id,
+          status: 'queued',
+          reason: null,
+          message: null,
+          spec,
+          image: spec.image,
+          tags: dto.tags ?? [],
+          intent: dto.intent ?? null,
+          triggeredBy: dto.triggered_by ?? ctx.via,
+          metadata: dto.metadata ?? {},
+          idempotencyKey: key,
+          requestHash,
+          createdBy: ctx.principal.tokenId,
+          sessionId: null,
+          steps: [],
+          outputBytes: 0,
+          outputTruncated: false,
+          cleanupPolicy: spec.cleanup_policy,
+          containerState: 'none',
+        });
+        await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, details: { image: spec.image, steps: spec.steps.length } }, manager);
+        return saved;
+      });
+    } catch (error) {
+      // Two submits with one key raced: the unique index let one in; return that one.
+      if (key && (error as { code?: string }).code === '23505') {
+        const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
+        if (existing) return this.replay(existing, requestHash);
+      }
+      throw error;
+    }
+    await this.runner.enqueue({ id, workspaceId });
+    return { job: toJobResponse(job), replayed: false };
+  }
+
+  private replay(existing: JobEntity, requestHash: string): SubmitResult {
+    if (existing.requestHash !== requestHash) {
+      throw new OrcaOpsError('conflict', 'This idempotency key was used for a different request', { job_id: existing.id });
+    }
+    return { job: toJobResponse(existing), replayed: true };
+  }
+
+  private async assertEgressAllowed(ctx: TenantContext, workspaceId: string): Promise<void> {
+    const workspace = await this.workspaces.findAccessible(ctx, workspaceId);
+    if (workspace.settings.allow_network_egress !== true) {
+      throw new OrcaOpsError('policy_denied', 'Network egress is not allowed in this workspace', {
+        violations: [{ rule: 'network', message: 'network "egress" requested; this workspace allows only "none"' }],
+      });
+    }
+  }
+
+  async get(ctx: TenantContext, id: string): Promise<JobResponseDto> {
+    return toJobResponse(await this.find(ctx, id, 'job:read'));
+  }
+
+  async list(ctx: TenantContext, filter: ListJobsFilter): Promise<JobListResponseDto> {
+    assertPermission(ctx, 'job:read');
+    const { workspaceId } = requireWorkspace(ctx);
+    const qb = this.jobs.queryBuilder(workspaceId, 'j');
+    if (filter.status) qb.andWhere('j.status = :status', { status: filter.status });
+    if (filter.tag) qb.andWhere(':tag = ANY(j.tags)', { tag: filter.tag });
+    if (filter.image) {
+      if (filter.image.endsWith('*')) qb.andWhere('j.image LIKE :image', { image: `${filter.image.slice(0, -1).replace(/[%_]/g, '\\$&')}%` });
+      else qb.andWhere('j.image = :image', { image: filter.image });
+    }
+    if (filter.since) qb.andWhere('j.created_at >= :since', { since: filter.since });
+    if (filter.until) qb.andWhere('j.created_at < :until', { until: filter.until });
+    if (filter.cursor) {
+      const [at, cid] = parseCursor(filter.cursor);
+      qb.andWhere(new Brackets((w) => w.where('j.created_at < :at', { at }).orWhere('j.created_at = :at AND j.id < :cid', { at, cid })));
+    }
+    const rows = await qb.orderBy('j.created_at', 'DESC').addOrderBy('j.id', 'DESC').take(filter.limit + 1).getMany();
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toJobResponse), next_cursor: rows.length > filter.limit && last ? cursorOf(last) : null };
+  }
+
+  /** queued → cancelled at once; running → the runner kills the container (here or via its heartbeat poll). */
+  async cancel(ctx: TenantContext, id: string): Promise<JobResponseDto> {
+    const job = await this.find(ctx, id, 'job:cancel');
+    if (TERMINAL_STATUSES.has(job.status)) {
+      throw new OrcaOpsError('conflict', `job ${id} already ended (${job.status})`, { status: job.status });
+    }
+    await this.dataSource.transaction(async (manager) => {
+      const jobs = this.jobs.withManager(manager);
+      const now = new Date();
+      const cancelledQueued = await jobs.update(job.workspaceId, { id, status: 'queued' }, {
+        status: 'cancelled',
+        reason: 'cancelled',
+        message: 'cancelled before it started',
+        finishedAt: now,
+        cancelRequestedAt: now,
+      });
+      if (!cancelledQueued) await jobs.update(job.workspaceId, { id, status: 'running' }, { cancelRequestedAt: now });
+      await this.audit.record(ctx, { action: 'job.cancel', resourceType: 'job', resourceId: id, details: { status: job.status } }, manager);
+    });
+    this.runner.abortLocal(id);
+    this.events.notify(id);
+    return toJobResponse(await this.find(ctx, id, 'job:read'));
+  }
+
+  /** Deletes the record, its output and artifacts. Refused while the job is queued or running. */
+  async delete(ctx: TenantContext, id: string): Promise<void> {
+    const job = await this.find(ctx, id, 'job:delete');
+    if (!TERMINAL_STATUSES.has(job.status)) {
+      throw new OrcaOpsError('conflict', `job ${id} is ${job.status}; cancel it before deleting`, { status: job.status });
+    }
+    await this.dataSource.transaction(async (manager) => {
+      await this.jobs.withManager(manager).delete(job.workspaceId, { id });
+      await this.audit.record(ctx, { action: 'job.delete', resourceType: 'job', resourceId: id }, manager);
+    });
+    await this.storage.deletePrefix(`${job.workspaceId}/${id}`);
+  }
+
+  /** Long-poll until the job is terminal or the timeout passes; returns its current state. */
+  async wait(ctx: TenantContext, id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobResponseDto> {
+    const until = Date.now() + timeoutMs;
+    let job = await this.find(ctx, id, 'job:read');
+    while (!TERMINAL_STATUSES.has(job.status) && Date.now() < until && !signal?.aborted) {
+      await this.events.next(id, Math.min(1000, until - Date.now()), signal);
+      job = await this.find(ctx, id, 'job:read');
+    }
+    return toJobResponse(job);
+  }
+
+  async readLogs(ctx: TenantContext, id: string, q: { after?: number; tail?: number; limit?: number }): Promise<JobLogsResponseDto> {
+    const job = await this.find(ctx, id, 'job:read');
+    const rows = q.tail
+      ? await this.logs.tail(job.workspaceId, id, q.tail)
+      : await this.logs.read(job.workspaceId, id, q.after ?? 0, q.limit ?? 1000);
+    const last = rows[rows.length - 1];
+    const nextAfter = last?.seq ?? q.after ?? 0;
+    const more = q.tail ? [] : await this.logs.read(job.workspaceId, id, nextAfter, 1);
+    return {
+      items: rows.map(toLogChunk),
+      next_after: nextAfter,
+      complete: TERMINAL_STATUSES.has(job.status) && more.length === 0,
+      truncated: job.outputTruncated,
+    };
+  }
+
+  /**
+   * Live output as events from the first byte: chunks after `lastEventId`, then new ones as they are
+   * stored, then one `end` event with the terminal state. Resumable: event ids are chunk seq numbers.
+   */
+  async *streamLogs(ctx: TenantContext, id: string, lastEventId: number, signal: AbortSignal): AsyncGenerator<LogEvent> {
+    let job = await this.find(ctx, id, 'job:read');
+    let after = lastEventId;
+    yield { id: after, event: 'status', data: { status: job.status } };
+    while (!signal.aborted) {
+      const rows = await this.logs.read(job.workspaceId, id, after, 500);
+      for (const row of rows) {
+        after = row.seq;
+        yield { id: row.seq, event: 'output', data: toLogChunk(row) };
+      }
+      if (rows.length === 500) continue;
+      if (TERMINAL_STATUSES.has(job.status)) {
+        const final = toJobResponse(job);
+        yield { id: after, event: 'end', data: { status: final.status, reason: final.reason, exit_code: final.exit_code, truncated: final.usage.output_truncated } };
+        return;
+      }
+      await this.events.next(id, 1000, signal);
+      job = await this.find(ctx, id, 'job:read');
+    }
+  }
+
+  async listArtifacts(ctx: TenantContext, id: string): Promise<ArtifactResponseDto[]> {
+    const job = await this.find(ctx, id, 'job:read');
+    const rows = await this.artifacts.find({ where: { workspaceId: job.workspaceId, jobId: id }, order: { name: 'ASC' } });
+    return rows.map(toArtifactResponse);
+  }
+
+  async openArtifact(ctx: TenantContext, id: string, name: string): Promise<{ artifact: ArtifactResponseDto; body: Readable }> {
+    const job = await this.find(ctx, id, 'job:read');
+    const row = await this.artifacts.findOne({ where: { workspaceId: job.workspaceId, jobId: id, name } });
+    if (!row) throw notFound('artifact', name);
+    return { artifact: toArtifactResponse(row), body: await this.storage.open(row.storageKey) };
+  }
+
+  private async find(ctx: TenantContext, id: string, permission: Parameters<typeof assertPermission>[1]): Promise<JobEntity> {
+    assertPermission(ctx, permission);
+    const { workspaceId } = requireWorkspace(ctx);
+    const job = await this.jobs.findOne(workspaceId, { id });
+    if (!job) throw notFound('job', id);
+    return job;
+  }
+}

@@ -1,0 +1,108 @@
+import type { ContainerState, ContainerStats, ContainerSummary, ImageInfo } from 'src/runtime/container-runtime.port';
+
+/**
+ * Engine responses → port types. Engine payloads are validated shapes we only read defensively
+ * (hardening.md API10: validate Engine API responses too), so every field is optional here.
+ */
+
+const STATUSES: ReadonlyArray<ContainerState['status']> = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
+
+export function toStatus(value: unknown): ContainerState['status'] {
+  return STATUSES.find((s) => s === value) ?? 'dead';
+}
+
+/** The engine's zero time means "never". */
+function toTime(value: unknown): string | null {
+  return typeof value === 'string' && value && !value.startsWith('0001-01-01') ? value : null;
+}
+
+function toLabels(value: unknown): Record<string, string> {
+  return value && typeof value === 'object' ? { ...(value as Record<string, string>) } : {};
+}
+
+export interface InspectPayload {
+  Id?: string;
+  Name?: string;
+  State?: { Status?: string; ExitCode?: number; OOMKilled?: boolean; StartedAt?: string; FinishedAt?: string };
+  Config?: { Labels?: Record<string, string> | null };
+}
+
+export function toContainerState(info: InspectPayload): ContainerState {
+  const status = toStatus(info.State?.Status);
+  // The engine reports 0 for containers that never exited; only an ended container has a real code.
+  const ended = status === 'exited' || status === 'dead';
+  return {
+    id: info.Id ?? '',
+    name: (info.Name ?? '').replace(/^\//, ''),
+    status,
+    exitCode: ended && typeof info.State?.ExitCode === 'number' ? info.State.ExitCode : null,
+    oomKilled: info.State?.OOMKilled === true,
+    labels: toLabels(info.Config?.Labels),
+    startedAt: toTime(info.State?.StartedAt),
+    finishedAt: toTime(info.State?.FinishedAt),
+  };
+}
+
+export interface ListPayload {
+  Id?: string;
+  Names?: string[];
+  State?: string;
+  Labels?: Record<string, string> | null;
+}
+
+export function toContainerSummary(item: ListPayload): ContainerSummary {
+  return {
+    id: item.Id ?? '',
+    name: (item.Names?.[0] ?? '').replace(/^\//, ''),
+    status: toStatus(item.State),
+    labels: toLabels(item.Labels),
+  };
+}
+
+export interface StatsPayload {
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  memory_stats?: {
+    usage?: number;
+    max_usage?: number;
+    /** Not sent by Docker 20.10; read if a newer engine reports cgroup v2 memory.peak. */
+    peak?: number;
+    stats?: Record<string, number>;
+  };
+  pids_stats?: { current?: number };
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+export function toContainerStats(s: StatsPayload): ContainerStats {
+  const memory = s.memory_stats ?? {};
+  // Same as `docker stats`: page cache that can be dropped (inactive file) is not the job's memory.
+  const inactiveFile = num(memory.stats?.total_inactive_file ?? memory.stats?.inactive_file);
+  const usage = num(memory.usage);
+  const peak = num(memory.max_usage) || num(memory.peak);
+  return {
+    cpuSeconds: num(s.cpu_stats?.cpu_usage?.total_usage) / 1e9,
+    memoryBytes: Math.max(0, usage - inactiveFile),
+    memoryPeakBytes: peak > 0 ? peak : null,
+    pids: num(s.pids_stats?.current),
+  };
+}
+
+export interface ImagePayload {
+  Id: string;
+  RepoTags?: string[] | null;
+  Size?: number;
+  Created?: string;
+  Config?: { User?: string } | null;
+}
+
+export function toImageInfo(image: ImagePayload): ImageInfo {
+  return {
+    id: image.Id,
+    tags: image.RepoTags ?? [],
+    sizeBytes: num(image.Size),
+    createdAt: image.Created ?? '',
+    user: image.Config?.User ?? '',
+  };
+}

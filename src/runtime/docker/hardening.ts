@@ -1,0 +1,256 @@
+import type { ContainerNetwork, ContainerResources, ContainerSpec } from 'src/runtime/container-runtime.port';
+import { SANDBOX_USER, WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
+import { RuntimeError } from 'src/runtime/runtime.errors';
+
+/**
+ * The container profile of docs hardening.md §1 / §1.1, built from typed fields only: nothing a request
+ * sends reaches the engine as a raw option (mass assignment, §1 "None of these fields may be reachable").
+ */
+
+export const WORKSPACE_PATH = '/workspace';
+/** Opt-in egress network: a dedicated bridge with inter-container traffic off (CIS 2.2 / 5.30). */
+export const EGRESS_NETWORK = 'orcaops-egress';
+/** The Docker default, stated so /dev/shm stays bounded whatever the daemon's default is. */
+export const SHM_BYTES = 64 * 1024 * 1024;
+/** json-file is unbounded by default; 73 MB in 3 s of `yes` was observed (§1 #16). */
+export const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '2m', 'max-file': '1' } } as const;
+
+export interface Ulimit {
+  Name: 'nofile' | 'core' | 'fsize';
+  Soft: number;
+  Hard: number;
+}
+
+/** Exactly the fields we send to POST /containers/create: a closed set, so nothing else can slip in. */
+export interface HardenedCreateBody {
+  name: string;
+  Image: string;
+  Cmd?: string[];
+  Env: string[];
+  Labels: Record<string, string>;
+  User: string;
+  WorkingDir: string;
+  Hostname: 'sandbox';
+  HostConfig: {
+    NetworkMode: string;
+    CapDrop: ['ALL'];
+    SecurityOpt: ['no-new-privileges:true'];
+    Privileged: false;
+    ReadonlyRootfs: true;
+    Tmpfs: { '/tmp': string };
+    Mounts?: Array<{ Type: 'volume'; Source: string; Target: string; ReadOnly: false; VolumeOptions: { NoCopy: true } }>;
+    Memory: number;
+    MemorySwap: number;
+    NanoCpus: number;
+    PidsLimit: number;
+    Ulimits: Ulimit[];
+    Init: true;
+    LogConfig: typeof LOG_CONFIG;
+    IpcMode: 'private';
+    ShmSize: number;
+    RestartPolicy: { Name: 'no' };
+    AutoRemove: false;
+  };
+}
+
+export interface WorkspaceVolumeBody {
+  Name: string;
+  Driver: 'local';
+  DriverOpts: { type: 'tmpfs'; device: 'tmpfs'; o: string };
+  Labels: Record<string, string>;
+}
+
+export interface EgressNetworkBody {
+  Name: string;
+  Driver: 'bridge';
+  CheckDuplicate: true;
+  Internal: false;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,199}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NON_ROOT_USER = /^[1-9][0-9]{0,9}:[1-9][0-9]{0,9}$/;
+
+function invalid(message: string): RuntimeError {
+  return new RuntimeError('invalid_argument', message);
+}
+
+function assertNoNul(value: string, what: string): void {
+  if (value.includes('\0')) throw invalid(`${what} contains a NUL byte`);
+}
+
+export function assertName(value: string, what: string): void {
+  if (!NAME.test(value)) throw invalid(`${what} ${JSON.stringify(value)} is not a valid engine name`);
+}
+
+/** uid:gid, numeric, neither 0: hardening.md §1 #2 (and numeric ids need no /etc/passwd lookup). */
+export function assertNonRootUser(user: string): void {
+  if (!NON_ROOT_USER.test(user)) throw invalid(`user ${JSON.stringify(user)} must be a numeric non-root uid:gid`);
+}
+
+/** Zero means "unlimited" for Memory, PidsLimit, NanoCpus and tmpfs size=, so only positive integers pass. */
+function assertPositiveInteger(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value <= 0) throw invalid(`${what} must be a positive integer (got ${value})`);
+}
+
+export function assertAbsolutePath(path: string, what: string): void {
+  assertNoNul(path, what);
+  if (!path.startsWith('/')) throw invalid(`${what} ${JSON.stringify(path)} must be an absolute path`);
+}
+
+export function assertArgv(argv: string[], what: string): void {
+  if (!Array.isArray(argv) || argv.some((a) => typeof a !== 'string')) throw invalid(`${what} must be an array of strings`);
+  for (const arg of argv) assertNoNul(arg, what);
+}
+
+/** KEY=VALUE list; a key with '=' or NUL would smuggle a second variable. */
+export function toEnvList(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([key, value]) => {
+    if (!ENV_NAME.test(key)) throw invalid(`environment variable name ${JSON.stringify(key)} is not valid`);
+    if (typeof value !== 'string') throw invalid(`environment variable ${key} must be a string`);
+    assertNoNul(value, `environment variable ${key}`);
+    return `${key}=${value}`;
+  });
+}
+
+/** Engine label filters ("k=v"); an empty set would match every container on the host, so it is refused. */
+export function toLabelFilters(labels: Record<string, string>): string[] {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) throw invalid('at least one label is required to list engine objects');
+  return entries.map(([key, value]) => `${key}=${value}`);
+}
+
+function assertResources(r: ContainerResources): void {
+  if (!Number.isFinite(r.cpus) || r.cpus <= 0) throw invalid(`resources.cpus must be a positive number (got ${r.cpus})`);
+  assertPositiveInteger(Math.round(r.cpus * 1e9), 'resources.cpus × 10⁹');
+  assertPositiveInteger(r.memoryBytes, 'resources.memoryBytes');
+  assertPositiveInteger(r.pidsLimit, 'resources.pidsLimit');
+  assertPositiveInteger(r.tmpBytes, 'resources.tmpBytes');
+  assertPositiveInteger(r.workspaceBytes, 'resources.workspaceBytes');
+  assertPositiveInteger(r.nofile, 'resources.nofile');
+}
+
+function networkMode(network: ContainerNetwork): string {
+  // Runtime check too: the value may come from a stored row, not only from typed code.
+  if (network === 'none') return 'none';
+  if (network === 'egress') return EGRESS_NETWORK;
+  throw invalid(`network ${JSON.stringify(network)} is not allowed`);
+}
+
+function ulimits(r: ContainerResources): Ulimit[] {
+  return [
+    { Name: 'nofile', Soft: r.nofile, Hard: r.nofile },
+    { Name: 'core', Soft: 0, Hard: 0 },
+    // setrlimit takes bytes as-is; the workspace cap is the largest file a job can legitimately write.
+    { Name: 'fsize', Soft: r.workspaceBytes, Hard: r.workspaceBytes },
+  ];
+}
+
+/** Turns a ContainerSpec into the hardened create body (hardening.md §1.1), validating every value. */
+export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
+  assertName(spec.name, 'container name');
+  if (!spec.image || /\s/.test(spec.image)) throw invalid(`image ${JSON.stringify(spec.image)} is not a valid reference`);
+  assertArgv(spec.command, 'command');
+  const user = spec.user ?? SANDBOX_USER;
+  assertNonRootUser(user);
+  const workingDir = spec.workingDir ?? WORKSPACE_PATH;
+  assertAbsolutePath(workingDir, 'workingDir');
+  assertResources(spec.resources);
+  const labels = { ...spec.labels };
+  if (spec.workspaceVolume !== undefined) {
+    assertName(spec.workspaceVolume, 'workspace volume');
+    labels[WORKSPACE_VOLUME_LABEL] = spec.workspaceVolume;
+  } else {
+    delete labels[WORKSPACE_VOLUME_LABEL];
+  }
+  const r = spec.resources;
+  return {
+    name: spec.name,
+    Image: spec.image,
+    // An empty argv keeps the image's CMD rather than sending an empty one.
+    ...(spec.command.length > 0 ? { Cmd: [...spec.command] } : {}),
+    Env: toEnvList(spec.env),
+    Labels: labels,
+    User: user,
+    WorkingDir: workingDir,
+    Hostname: 'sandbox',
+    HostConfig: {
+      NetworkMode: networkMode(spec.network),
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true'],
+      Privileged: false,
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,noexec,size=${r.tmpBytes},mode=1777` },
+      ...(spec.workspaceVolume !== undefined
+        ? {
+            Mounts: [
+              // NoCopy: otherwise the engine copies the image's /workspace into the volume and chowns it to match.
+              { Type: 'volume', Source: spec.workspaceVolume, Target: WORKSPACE_PATH, ReadOnly: false, VolumeOptions: { NoCopy: true } },
+            ],
+          }
+        : {}),
+      Memory: r.memoryBytes,
+      // Equal to Memory means no swap; unset would grant the same amount again as swap.
+      MemorySwap: r.memoryBytes,
+      NanoCpus: Math.round(r.cpus * 1e9),
+      PidsLimit: r.pidsLimit,
+      Ulimits: ulimits(r),
+      Init: true,
+      LogConfig: LOG_CONFIG,
+      IpcMode: 'private',
+      ShmSize: SHM_BYTES,
+      RestartPolicy: { Name: 'no' },
+      AutoRemove: false,
+    },
+  };
+}
+
+/**
+ * A tmpfs-backed local volume (hardening.md "Engine facts"): size-capped, works with the archive API,
+ * nosuid/nodev like the /tmp tmpfs; exec stays allowed because jobs run scripts from their workspace.
+ */
+export function buildWorkspaceVolumeOptions(
+  name: string,
+  sizeBytes: number,
+  labels: Record<string, string>,
+  owner: string = SANDBOX_USER,
+): WorkspaceVolumeBody {
+  assertName(name, 'volume name');
+  assertPositiveInteger(sizeBytes, 'workspace size');
+  assertNonRootUser(owner);
+  const [uid, gid] = owner.split(':');
+  return {
+    Name: name,
+    Driver: 'local',
+    DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${sizeBytes},uid=${uid},gid=${gid},mode=0700,nosuid,nodev` },
+    Labels: { ...labels },
+  };
+}
+
+/** True for a volume made by buildWorkspaceVolumeOptions: never mount an unsized, disk-backed one at /workspace. */
+export function isSizedTmpfsVolume(volume: { Driver?: string; Options?: Record<string, string> | null }): boolean {
+  const options = volume.Options ?? {};
+  return volume.Driver === 'local' && options.type === 'tmpfs' && /(^|,)size=[1-9][0-9]*(,|$)/.test(options.o ?? '');
+}
+
+/**
+ * gzip, bzip2, xz, zstd: formats the daemon would decompress with a tool resolved from the container's
+ * filesystem, as root (GHSA-x86f-5xw2-fm2r; hardening.md §3.2). Only plain tar may be sent.
+ */
+export function isCompressedArchive(tar: Buffer): boolean {
+  const starts = (...bytes: number[]): boolean => bytes.every((b, i) => tar[i] === b);
+  return starts(0x1f, 0x8b) || starts(0x42, 0x5a, 0x68) || starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00) || starts(0x28, 0xb5, 0x2f, 0xfd);
+}
+
+export function buildEgressNetworkOptions(): EgressNetworkBody {
+  return {
+    Name: EGRESS_NETWORK,
+    Driver: 'bridge',
+    CheckDuplicate: true,
+    Internal: false,
+    Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+    Labels: { 'orcaops.managed': 'true' },
+  };
+}

@@ -1,0 +1,55 @@
+// Real Docker engine: scripts/setup.sh builds the standard images before jest runs, so `images build`
+// must find them and skip them (fast; nothing is rebuilt here).
+import { buildProgram } from 'src/cli/main';
+import { localEngine } from 'src/cli/docker-engine';
+
+async function runCli(...args: string[]): Promise<{ json: any; exitCode: number }> {
+  const out: string[] = [];
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out.push(chunk.toString());
+    return true;
+  });
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  process.exitCode = undefined;
+  try {
+    await buildProgram().exitOverride().parseAsync(['node', 'orcaops', '--json', ...args]);
+    return { json: JSON.parse(out.join('')), exitCode: Number(process.exitCode ?? 0) };
+  } finally {
+    process.exitCode = undefined;
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe('orcaops images (real engine)', () => {
+  beforeAll(async () => {
+    const { engine, socketPath } = localEngine();
+    await engine.ping().catch((error: Error) => {
+      throw new Error(`Docker engine not reachable at ${socketPath} (${error.message}): run scripts/setup.sh first`);
+    });
+  });
+
+  it('images build skips the standard images that already exist', async () => {
+    const { json, exitCode } = await runCli('images', 'build');
+    expect(exitCode).toBe(0);
+    expect(json.items.map((r: any) => [r.name, r.status])).toEqual([
+      ['busybox', 'skipped'],
+      ['python', 'skipped'],
+    ]);
+    expect(json.items.every((r: any) => r.id.startsWith('sha256:'))).toBe(true);
+  });
+
+  it('images list reports both images as present', async () => {
+    const { json } = await runCli('images', 'list');
+    expect(json.items.map((s: any) => [s.reference, s.present])).toEqual([
+      ['orcaops/busybox:latest', true],
+      ['orcaops/python:latest', true],
+    ]);
+  });
+
+  it('doctor reports the engine and the images as ok', async () => {
+    const { json } = await runCli('doctor');
+    const status = Object.fromEntries(json.checks.map((c: any) => [c.check, c.status]));
+    expect(status).toMatchObject({ 'docker engine': 'ok', 'image busybox': 'ok', 'image python': 'ok', node: 'ok' });
+  });
+});

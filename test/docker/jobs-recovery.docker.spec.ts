@@ -1,0 +1,118 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
+import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
+import { createTestDatabase } from '../support/database';
+import { jobContainers, removeInstallationContainers } from '../support/docker';
+import { api } from '../support/http';
+import { startServerProcess } from '../support/server-process';
+import { EngineProxy } from '../support/socket-proxy';
+import { seedWorkspace } from '../support/tenants';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function http(url: string, method: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function waitForText(url: string, token: string, needle: string): Promise<void> {
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+  const reader = response.body!.getReader();
+  let text = '';
+  while (!text.includes(needle)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before "${needle}"`);
+    text += Buffer.from(value).toString('utf8');
+  }
+  await reader.cancel();
+}
+
+describe('crash safety', () => {
+  it('marks a job interrupted after the server is SIGKILLed, and removes its container on restart', async () => {
+    const db = await createTestDatabase();
+    const home = mkdtempSync(join(tmpdir(), 'orcaops-crash-'));
+    const env = { DATABASE_URL: db.url, ORCAOPS_HOME: home, ORCAOPS_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ORCAOPS_ENV: 'test', ORCAOPS_LOG_LEVEL: 'warn' };
+    let server = await startServerProcess(env, await freePort());
+    try {
+      const ws = await http(`${server.url}/v1/workspaces`, 'POST', TEST_ADMIN_TOKEN, { name: 'crash' });
+      const token = await http(`${server.url}/v1/workspaces/${ws.body.id}/tokens`, 'POST', TEST_ADMIN_TOKEN, { name: 'dev', role: 'developer' });
+      const dev = token.body.token as string;
+      const job = await http(`${server.url}/v1/jobs`, 'POST', dev, { image: 'orcaops/busybox', command: 'echo started; sleep 300' });
+      expect(job.status).toBe(201);
+      await waitForText(`${server.url}/v1/jobs/${job.body.id}/logs`, dev, 'started');
+      await server.kill('SIGKILL');
+      expect(await jobContainers(db.url, job.body.id)).toHaveLength(1);
+
+      server = await startServerProcess(env, await freePort());
+      const after = await http(`${server.url}/v1/jobs/${job.body.id}`, 'GET', dev);
+      expect(after.body).toMatchObject({ status: 'failed', reason: 'interrupted' });
+      expect(await jobContainers(db.url, job.body.id)).toEqual([]);
+    } finally {
+      await server.kill('SIGTERM');
+      await removeInstallationContainers(db.url);
+      await db.drop();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Docker engine outage', () => {
+  it('answers 503 engine_unavailable while the engine is down, fails running jobs, and recovers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orcaops-proxy-'));
+    const proxy = new EngineProxy(join(dir, 'docker.sock'));
+    await proxy.up();
+    const t = await createTestApp({ ORCAOPS_DOCKER_SOCKET: proxy.path });
+    try {
+      const ws = await seedWorkspace(t.app, 'outage');
+      const dev = ws.tokens.developer.token;
+      const running = await api(t.app, 'POST', '/v1/jobs', { token: dev, body: { image: 'orcaops/busybox', command: 'echo up; sleep 60' } });
+      expect(running.status).toBe(201);
+      await t.app.listen(0, '127.0.0.1');
+      const url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+      await waitForText(`${url}/v1/jobs/${running.body.id}/logs`, dev, 'up');
+
+      await proxy.down();
+      const failed = await api(t.app, 'GET', `/v1/jobs/${running.body.id}/wait?timeout_seconds=30`, { token: dev });
+      expect(failed.body).toMatchObject({ status: 'failed', reason: 'engine_unavailable' });
+      const refused = await api(t.app, 'POST', '/v1/jobs', { token: dev, body: { image: 'orcaops/busybox', command: 'true' } });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('engine_unavailable');
+      expect(refused.headers['retry-after']).toBeDefined();
+      expect((await api(t.app, 'GET', '/ready')).status).toBe(503);
+      expect((await api(t.app, 'GET', '/v1/jobs', { token: dev })).status).toBe(200);
+
+      await proxy.up();
+      let accepted = await api(t.app, 'POST', '/v1/jobs', { token: dev, body: { image: 'orcaops/busybox', command: 'echo back' } });
+      for (let i = 0; accepted.status === 503 && i < 30; i++) {
+        await new Promise((r) => setTimeout(r, 200)); // the engine check caches its answer for 2 s
+        accepted = await api(t.app, 'POST', '/v1/jobs', { token: dev, body: { image: 'orcaops/busybox', command: 'echo back' } });
+      }
+      expect(accepted.status).toBe(201);
+      const done = await api(t.app, 'GET', `/v1/jobs/${accepted.body.id}/wait?timeout_seconds=60`, { token: dev });
+      expect(done.body.status).toBe('succeeded');
+      await t.app.get(JobReconcilerService).reconcile(false);
+      expect(await jobContainers(t.databaseUrl, running.body.id)).toEqual([]);
+    } finally {
+      await proxy.up().catch(() => undefined);
+      await removeInstallationContainers(t.databaseUrl);
+      await t.close();
+      await proxy.down();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import type { TestApp } from '../support/app';
+import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
+import { comparableError, expectError } from '../support/errors';
+import type { ApiResponse } from '../support/http';
+import { api } from '../support/http';
+import { sql } from '../support/sql';
+import type { SeededWorkspace } from '../support/tenants';
+import { seedWorkspace } from '../support/tenants';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Role = keyof SeededWorkspace['tokens'];
+
+interface RouteCase {
+  name: string;
+  method: Method;
+  path: (workspaceId: string, tokenId: string) => string;
+  body?: unknown;
+  /** Only organisation admins hold this route's permission: every workspace token gets 403, whatever the id. */
+  orgOnly?: boolean;
+}
+
+/** Every /v1 route that takes a workspace (and token) id. */
+const ROUTES_WITH_IDS: RouteCase[] = [
+  { name: 'get workspace', method: 'GET', path: (ws) => `/v1/workspaces/${ws}` },
+  { name: 'update workspace', method: 'PATCH', path: (ws) => `/v1/workspaces/${ws}`, body: { name: 'taken over' } },
+  { name: 'archive workspace', method: 'DELETE', path: (ws) => `/v1/workspaces/${ws}`, orgOnly: true },
+  { name: 'create token', method: 'POST', path: (ws) => `/v1/workspaces/${ws}/tokens`, body: { name: 'x', role: 'admin' } },
+  { name: 'list tokens', method: 'GET', path: (ws) => `/v1/workspaces/${ws}/tokens` },
+  { name: 'get token', method: 'GET', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}` },
+  { name: 'update token', method: 'PATCH', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}`, body: { role: 'viewer' } },
+  { name: 'revoke token', method: 'DELETE', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}` },
+  { name: 'rotate token', method: 'POST', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}/rotate` },
+];
+const TOKEN_ROUTES = ROUTES_WITH_IDS.filter((r) => r.path('W', 'T').includes('/T'));
+const MUTATING_ROUTES = ROUTES_WITH_IDS.filter((r) => r.method !== 'GET');
+const EVERY_V1_ROUTE: RouteCase[] = [
+  { name: 'who am i', method: 'GET', path: () => '/v1/me' },
+  { name: 'list workspaces', method: 'GET', path: () => '/v1/workspaces' },
+  { name: 'create workspace', method: 'POST', path: () => '/v1/workspaces', body: { name: 'x' } },
+  { name: 'audit', method: 'GET', path: () => '/v1/audit' },
+  ...ROUTES_WITH_IDS,
+];
+const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];
+
+describe('tenancy: isolation, authentication and workspace status over HTTP', () => {
+  let t: TestApp;
+  let a: SeededWorkspace;
+  let b: SeededWorkspace;
+  /** A token of A that the cross-tenant suite aims at (and must find unchanged afterwards). */
+  let target: { id: string; token: string };
+
+  const call = (token: string | undefined, route: RouteCase, ws: string, tok: string): Promise<ApiResponse> =>
+    api(t.app, route.method, route.path(ws, tok), { token, body: route.body });
+
+  async function issue(workspaceId: string, body: Record<string, unknown>): Promise<{ id: string; token: string }> {
+    const res = await api(t.app, 'POST', `/v1/workspaces/${workspaceId}/tokens`, { token: TEST_ADMIN_TOKEN, body });
+    expect(res.status).toBe(201);
+    return { id: res.body.id, token: res.body.token };
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    a = await seedWorkspace(t.app, 'tenant-a');
+    b = await seedWorkspace(t.app, 'tenant-b');
+    target = await issue(a.id, { name: 'target', role: 'developer' });
+  });
+  afterAll(() => t.close());
+
+  describe("another tenant's resources answer exactly like missing ones", () => {
+    const cases = ROLES.flatMap((role) => ROUTES_WITH_IDS.map((route) => ({ role, ...route })));
+
+    it.each(cases)("B's $role token: $method $name on A's ids", async (route) => {
+      const token = b.tokens[route.role].token;
+      const missing = { ws: randomUUID(), tok: randomUUID() };
+      const foreign = await call(token, route, a.id, target.id);
+      const absent = await call(token, route, missing.ws, missing.tok);
+
+      expect(comparableError(foreign, { ':ws': a.id, ':tok': target.id })).toEqual(
+        comparableError(absent, { ':ws': missing.ws, ':tok': missing.tok }),
+      );
+      if (route.role === 'admin' && !route.orgOnly) expectError(foreign, 404, 'not_found');
+      else expect([403, 404]).toContain(foreign.status);
+    });
+
+    it.each(TOKEN_ROUTES)("B's admin token: $method $name on A's token id inside B's own workspace", async (route) => {
+      const token = b.tokens.admin.token;
+      const missing = randomUUID();
+      const foreign = await call(token, route, b.id, target.id);
+      const absent = await call(token, route, b.id, missing);
+
+      expectError(foreign, 404, 'not_found');
+      expect(comparableError(foreign, { ':tok': target.id })).toEqual(comparableError(absent, { ':tok': missing }));
+    });
+
+    it("leaves A's workspace and token untouched", async () => {
+      const workspace = await api(t.app, 'GET', `/v1/workspaces/${a.id}`, { token: a.tokens.admin.token });
+      expect(workspace.body).toMatchObject({ name: 'tenant-a', status: 'active' });
+      const token = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${target.id}`, { token: a.tokens.admin.token });
+      expect(token.body).toMatchObject({ name: 'target', role: 'developer', state: 'active' });
+      const tokens = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: a.tokens.admin.token });
+      expect(tokens.body.items).toHaveLength(5);
+      expect((await api(t.app, 'GET', '/v1/me', { token: target.token })).status).toBe(200);
+    });
+
+    it("lists only the caller's own workspace", async () => {
+      const res = await api(t.app, 'GET', '/v1/workspaces', { token: b.tokens.viewer.token });
+      expect(res.body.items.map((w: { id: string }) => w.id)).toEqual([b.id]);
+    });
+
+    it("lets the organisation admin reach every tenant's resources (positive control)", async () => {
+      for (const route of ROUTES_WITH_IDS.filter((r) => r.method === 'GET')) {
+        expect((await call(TEST_ADMIN_TOKEN, route, a.id, target.id)).status).toBe(200);
+      }
+    });
+  });
+
+  describe('authentication', () => {
+    it.each(EVERY_V1_ROUTE)('$method $name without a token is 401', async (route) => {
+      const res = await api(t.app, route.method, route.path(a.id, target.id), { body: route.body });
+      expectError(res, 401, 'unauthenticated');
+    });
+
+    const wellFormedButUnknown = `orcaops_ws_${'A'.repeat(12)}_${'b'.repeat(32)}`;
+    const garbled: Array<[string, Record<string, string>]> = [
+      ['unknown token', { authorization: `Bearer ${wellFormedButUnknown}` }],
+      ['not a token', { authorization: 'Bearer not-a-token' }],
+      ['truncated token', { authorization: `Bearer ${wellFormedButUnknown.slice(0, -1)}` }],
+      ['admin token of the wrong kind', { authorization: `Bearer ${wellFormedButUnknown.replace('_ws_', '_org_')}` }],
+      ['basic scheme', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
+      ['bearer without a token', { authorization: 'Bearer' }],
+      ['two tokens', { authorization: `Bearer ${wellFormedButUnknown} ${wellFormedButUnknown}` }],
+    ];
+
+    it.each(garbled)('%s is 401', async (_name, headers) => {
+      const res = await api(t.app, 'GET', '/v1/me', { headers });
+      expectError(res, 401, 'unauthenticated');
+    });
+
+    it("rejects a valid token's secret with one character changed", async () => {
+      const last = target.token.at(-1) === 'a' ? 'b' : 'a';
+      const res = await api(t.app, 'GET', '/v1/me', { token: `${target.token.slice(0, -1)}${last}` });
+      expectError(res, 401, 'unauthenticated');
+    });
+
+    it('rejects a revoked token at once, answering like an unknown token', async () => {
+      const token = await issue(a.id, { name: 'to revoke', role: 'developer' });
+      expect((await api(t.app, 'GET', '/v1/me', { token: token.token })).status).toBe(200);
+
+      const revoked = await api(t.app, 'DELETE', `/v1/workspaces/${a.id}/tokens/${token.id}`, { token: a.tokens.admin.token });
+      expect(revoked.body).toMatchObject({ state: 'revoked', revoked_at: expect.any(String) });
+
+      const res = await api(t.app, 'GET', '/v1/me', { token: token.token });
+      expectError(res, 401, 'unauthenticated');
+      const unknown = await api(t.app, 'GET', '/v1/me', { token: wellFormedButUnknown });
+      expect(comparableError(res)).toEqual(comparableError(unknown));
+    });
+
+    it('rejects an expired token, answering like an unknown token', async () => {
+      const fresh = await issue(a.id, { name: 'not yet expired', role: 'viewer', expires_in_days: 1 });
+      const expiring = await issue(a.id, { name: 'expired', role: 'viewer', expires_in_days: 1 });
+      await sql(t.databaseUrl, `UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1`, [expiring.id]);
+
+      expect((await api(t.app, 'GET', '/v1/me', { token: fresh.token })).status).toBe(200);
+      const res = await api(t.app, 'GET', '/v1/me', { token: expiring.token });
+      expectError(res, 401, 'unauthenticated');
+      const unknown = await api(t.app, 'GET', '/v1/me', { token: wellFormedButUnknown });
+      expect(comparableError(res)).toEqual(comparableError(unknown));
+      const shown = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${expiring.id}`, { token: TEST_ADMIN_TOKEN });
+      expect(shown.body.state).toBe('expired');
+    });
+  });
+
+  describe('permissions', () => {
+    it.each(MUTATING_ROUTES)("a viewer token is refused $method $name on its own workspace (403)", async (route) => {
+      const res = await call(a.tokens.viewer.token, route, a.id, target.id);
+      expectError(res, 403, 'forbidden');
+      expect(res.body.error.details).toEqual({ required: expect.any(String) });
+    });
+
+    it('a workspace admin may not change its own workspace status', async () => {
+      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, { token: a.tokens.admin.token, body: { status: 'suspended' } });
+      expectError(res, 403, 'forbidden');
+      const after = await api(t.app, 'GET', `/v1/workspaces/${a.id}`, { token: TEST_ADMIN_TOKEN });
+      expect(after.body.status).toBe('active');
+    });
+
+    it('a role change takes effect on the next request', async () => {
+      const token = await issue(a.id, { name: 'demoted', role: 'admin' });
+      expect((await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: token.token })).status).toBe(200);
+      await api(t.app, 'PATCH', `/v1/workspaces/${a.id}/tokens/${token.id}`, { token: TEST_ADMIN_TOKEN, body: { role: 'viewer' } });
+      expectError(await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: token.token }), 403, 'forbidden');
+    });
+  });
+
+  describe('workspace status', () => {
+    let c: SeededWorkspace;
+    const setStatus = (status: string): Promise<ApiResponse> =>
+      api(t.app, 'PATCH', `/v1/workspaces/${c.id}`, { token: TEST_ADMIN_TOKEN, body: { status } });
+    const eachRole = (): Promise<ApiResponse[]> =>
+      Promise.all(ROLES.map((role) => api(t.app, 'GET', `/v1/workspaces/${c.id}`, { token: c.tokens[role].token })));
+
+    beforeAll(async () => {
+      c = await seedWorkspace(t.app, 'tenant-c');
+    });
+
+    it("suspension refuses every token of the workspace with workspace_suspended, and reactivation restores them", async () => {
+      expect((await setStatus('suspended')).body.status).toBe('suspended');
+      for (const res of await eachRole()) expectError(res, 403, 'workspace_suspended');
+      expect((await api(t.app, 'GET', '/v1/me', { token: a.tokens.viewer.token })).status).toBe(200);
+
+      expect((await setStatus('active')).body.status).toBe('active');
+      for (const res of await eachRole()) expect(res.status).toBe(200);
+    });
+
+    it('archiving refuses every token with workspace_archived, for good', async () => {
+      const archived = await api(t.app, 'DELETE', `/v1/workspaces/${c.id}`, { token: TEST_ADMIN_TOKEN });
+      expect(archived.body).toMatchObject({ status: 'archived', archived_at: expect.any(String) });
+      for (const res of await eachRole()) expectError(res, 403, 'workspace_archived');
+
+      expectError(await setStatus('active'), 409, 'conflict');
+      for (const res of await eachRole()) expectError(res, 403, 'workspace_archived');
+    });
+  });
+
+  describe('rotation', () => {
+    it('replaces the secret: the old one is 401 at once, the new one works, the id stays', async () => {
+      const token = await issue(a.id, { name: 'rotating', role: 'developer' });
+      expect((await api(t.app, 'GET', '/v1/me', { token: token.token })).status).toBe(200);
+
+      const rotated = await api(t.app, 'POST', `/v1/workspaces/${a.id}/tokens/${token.id}/rotate`, { token: a.tokens.admin.token });
+      expect(rotated.status).toBe(201);
+      expect(rotated.body).toMatchObject({ id: token.id, name: 'rotating', role: 'developer', state: 'active' });
+      expect(rotated.body.token).not.toBe(token.token);
+
+      expectError(await api(t.app, 'GET', '/v1/me', { token: token.token }), 401, 'unauthenticated');
+      const me = await api(t.app, 'GET', '/v1/me', { token: rotated.body.token });
+      expect(me.body).toMatchObject({ token_id: token.id, workspace_id: a.id, role: 'developer' });
+    });
+
+    it('refuses to rotate a revoked token', async () => {
+      const token = await issue(a.id, { name: 'revoked then rotated', role: 'viewer' });
+      await api(t.app, 'DELETE', `/v1/workspaces/${a.id}/tokens/${token.id}`, { token: TEST_ADMIN_TOKEN });
+      const res = await api(t.app, 'POST', `/v1/workspaces/${a.id}/tokens/${token.id}/rotate`, { token: TEST_ADMIN_TOKEN });
+      expectError(res, 409, 'conflict');
+    });
+  });
+
+  describe('secrets', () => {
+    const TOKEN_FIELDS = [
+      'created_at',
+      'display_prefix',
+      'expires_at',
+      'id',
+      'last_used_at',
+      'name',
+      'revoked_at',
+      'role',
+      'state',
+      'workspace_id',
+    ];
+
+    it('list and get never return a secret or its hash', async () => {
+      const issued = await issue(a.id, { name: 'secret keeper', role: 'ci' });
+      const list = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: a.tokens.admin.token });
+      const one = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${issued.id}`, { token: a.tokens.admin.token });
+
+      for (const item of [...list.body.items, one.body]) expect(Object.keys(item).sort()).toEqual(TOKEN_FIELDS);
+      const secrets = [issued.token, target.token, ...Object.values(a.tokens).map((x) => x.token)];
+      for (const text of [JSON.stringify(list.body), JSON.stringify(one.body)]) {
+        for (const secret of secrets) expect(text).not.toContain(secret.slice(-32));
+      }
+      expect(issued.token.startsWith(one.body.display_prefix)).toBe(true);
+    });
+  });
+});

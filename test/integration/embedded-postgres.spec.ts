@@ -1,0 +1,87 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { PostgresDriver } from '../support/embedded-postgres.driver';
+import { startPostgresDriver } from '../support/embedded-postgres.driver';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function query<T extends Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  return query(url, 'SELECT 1').then(
+    () => true,
+    () => false,
+  );
+}
+
+// startEmbeddedPostgres imports an ESM-only package, which jest's sandbox cannot load: it runs in a
+// child process (real Node), and this file talks to the server it starts like any client would.
+describe('startEmbeddedPostgres', () => {
+  let root: string;
+  let dir: string;
+  let port: number;
+  let driver: PostgresDriver;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'orcaops-embedded-pg-'));
+    dir = join(root, 'postgres');
+    port = await freePort();
+    driver = startPostgresDriver();
+  });
+  afterAll(async () => {
+    await driver?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  let first: { handle: number; url: string; owned: boolean };
+
+  it('initialises and starts a cluster in an empty directory, with a generated password', async () => {
+    first = await driver.start(dir, port);
+    expect(first.owned).toBe(true);
+    expect(first.url).toMatch(new RegExp(`^postgres://orcaops:[^@]+@127\\.0\\.0\\.1:${port}/orcaops$`));
+    expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(root, 'postgres.password'))).toBe(true);
+    expect(await answers(first.url)).toBe(true);
+    expect(await answers(first.url.replace(/:[^:@/]+@/, ':wrong-password@'))).toBe(false);
+  });
+
+  it('reuses a running cluster instead of starting a second one (owned=false)', async () => {
+    const second = await driver.start(dir, port);
+    expect(second).toMatchObject({ owned: false, url: first.url });
+    await driver.stop(second.handle);
+    expect(await answers(first.url)).toBe(true);
+  });
+
+  it('keeps data across stop and start (persistent)', async () => {
+    await query(first.url, 'CREATE TABLE survivors (name text PRIMARY KEY)');
+    await query(first.url, 'INSERT INTO survivors VALUES ($1)', ['row-1']);
+
+    await driver.stop(first.handle);
+    expect(await answers(first.url)).toBe(false);
+
+    const again = await driver.start(dir, port);
+    expect(again).toMatchObject({ owned: true, url: first.url });
+    expect(await query(again.url, 'SELECT name FROM survivors')).toEqual([{ name: 'row-1' }]);
+    await driver.stop(again.handle);
+  });
+});

@@ -61,7 +61,7 @@ docker_instructions() {
 setup: no Docker engine answers `docker info`, and this script installs one only on Debian as root.
   Install Docker (Debian: `apt-get install docker.io`), start it (`dockerd &` or `systemctl start docker`),
   make sure `docker info` works for this user (e.g. membership of the docker group), then re-run
-  scripts/setup.sh. If the engine listens elsewhere, set DOCKER_HOST or ORCAOPS_DOCKER_SOCKET.
+  scripts/setup.sh. If the engine listens on another socket, set DOCKER_HOST (read by docker and OrcaOps).
 TEXT
   exit 1
 }
@@ -77,15 +77,30 @@ install_docker_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 }
 
+# A dockerd that is starting already (e.g. started by the package's init script) is waited for, not doubled.
+running_dockerd_pid() {
+  local pid
+  pid="$(cat /var/run/docker.pid 2>/dev/null)" || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && printf '%s' "$pid"
+}
+
 start_dockerd() {
   local log_dir=/var/log
   [ -w "$log_dir" ] || log_dir="$ORCAOPS_HOME"
   mkdir -p "$log_dir"
-  local log="$log_dir/orcaops-dockerd.log"
-  note "starting dockerd in the background (log: $log)"
-  nohup dockerd >>"$log" 2>&1 </dev/null &
-  local waited=0
+  local log="$log_dir/orcaops-dockerd.log" pid waited=0
+  if pid="$(running_dockerd_pid)"; then
+    note "dockerd is already starting (pid $pid); waiting for it"
+  else
+    note "starting dockerd in the background (log: $log)"
+    nohup dockerd >>"$log" 2>&1 </dev/null &
+    pid=$!
+  fi
   until docker_answers; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 20 "$log" >&2 || true
+      fail "dockerd exited during start (log: $log)"
+    fi
     if [ "$waited" -ge "$DOCKERD_WAIT_SECONDS" ]; then
       tail -n 20 "$log" >&2 || true
       fail "dockerd did not answer within ${DOCKERD_WAIT_SECONDS}s (log: $log)"
@@ -125,8 +140,13 @@ build_images() {
   node bin/orcaops.js images build
 }
 
-install_dependencies
-ensure_docker
-build
-build_images
-step "setup done in $((SECONDS - START))s"
+main() {
+  install_dependencies
+  ensure_docker
+  build
+  build_images
+  step "setup done in $((SECONDS - START))s"
+}
+
+# Sourcing the file only defines the steps (handy for trying one); running it sets up everything.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

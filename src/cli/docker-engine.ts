@@ -28,6 +28,9 @@ export async function requireEngine({ engine, socketPath }: LocalEngine): Promis
     return await engine.ping();
   } catch (error) {
     if (!(error instanceof RuntimeError)) throw error;
-    throw new CliError('engine_unavailable', `Docker engine not reachable at ${socketPath} (${error.message}): ${ENGINE_FIX}`);
+    throw new CliError(
+      'engine_unavailable',
+      `Docker engine not reachable at ${socketPath} (${error.message}): ${ENGINE_FIX}`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { ApiClient } from 'src/cli/api-client';
+import type { ApiClient } from 'src/cli/api-client';
 
 export interface SseEvent {
   id?: string;

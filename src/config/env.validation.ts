@@ -1,3 +1,5 @@
+// class-transformer's @Type reads decorator metadata: load it here, not only in entry points.
+import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
 import {
   IsIn,
@@ -79,6 +81,10 @@ export class EnvironmentVariables {
   /** Jobs running at once on this server. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(256)
   ORCAOPS_MAX_CONCURRENT_JOBS = 4;
+
+  /** Bytes of output stored per job; the rest is dropped and the job is flagged truncated. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
+  ORCAOPS_JOB_OUTPUT_CAP_BYTES = 10 * 1024 * 1024;
 }
 
 export class ConfigValidationError extends Error {

@@ -9,7 +9,6 @@ import type {
   Repository,
   SelectQueryBuilder,
 } from 'typeorm';
-import type { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
 
 type Where<T> = FindOptionsWhere<T>;
 

@@ -26,8 +26,18 @@ describe('parseDeb822Sources', () => {
   it('reads every stanza with its URIs, suites and components', () => {
     const sources = parseDeb822Sources(DEB822, 'debian.sources');
     expect(sources).toEqual([
-      { uri: 'http://mirror.example.org/debian/', suites: ['bookworm', 'bookworm-updates'], components: ['main'], origin: 'debian.sources' },
-      { uri: 'http://mirror.example.org/debian-security', suites: ['bookworm-security'], components: ['main'], origin: 'debian.sources' },
+      {
+        uri: 'http://mirror.example.org/debian/',
+        suites: ['bookworm', 'bookworm-updates'],
+        components: ['main'],
+        origin: 'debian.sources',
+      },
+      {
+        uri: 'http://mirror.example.org/debian-security',
+        suites: ['bookworm-security'],
+        components: ['main'],
+        origin: 'debian.sources',
+      },
     ]);
   });
 
@@ -50,7 +60,10 @@ describe('parseDeb822Sources', () => {
       'suites: bookworm',
       'components: main contrib',
     ].join('\n');
-    expect(parseDeb822Sources(text, 'x').map((s) => s.uri)).toEqual(['http://c.example/debian', 'http://d.example/debian']);
+    expect(parseDeb822Sources(text, 'x').map((s) => s.uri)).toEqual([
+      'http://c.example/debian',
+      'http://d.example/debian',
+    ]);
   });
 });
 
@@ -63,8 +76,18 @@ describe('parseOneLineSources', () => {
       'deb https://packages.example/apt cloud-sdk-bookworm main',
     ].join('\n');
     expect(parseOneLineSources(text, 'sources.list')).toEqual([
-      { uri: 'http://a.example/debian', suites: ['bookworm'], components: ['main', 'contrib'], origin: 'sources.list' },
-      { uri: 'https://packages.example/apt', suites: ['cloud-sdk-bookworm'], components: ['main'], origin: 'sources.list' },
+      {
+        uri: 'http://a.example/debian',
+        suites: ['bookworm'],
+        components: ['main', 'contrib'],
+        origin: 'sources.list',
+      },
+      {
+        uri: 'https://packages.example/apt',
+        suites: ['cloud-sdk-bookworm'],
+        components: ['main'],
+        origin: 'sources.list',
+      },
     ]);
   });
 });
@@ -72,7 +95,10 @@ describe('parseOneLineSources', () => {
 describe('findDebianMirror', () => {
   it('takes the first repository with the exact suite and main, without a trailing slash', () => {
     const sources = parseAptSourceFiles([
-      { path: '/etc/apt/sources.list.d/nodesource.sources', text: 'Types: deb\nURIs: https://node.example/node_20.x\nSuites: nodistro\nComponents: main\n' },
+      {
+        path: '/etc/apt/sources.list.d/nodesource.sources',
+        text: 'Types: deb\nURIs: https://node.example/node_20.x\nSuites: nodistro\nComponents: main\n',
+      },
       { path: '/etc/apt/sources.list.d/debian.sources', text: DEB822 },
     ]);
     expect(findDebianMirror(sources, 'bookworm')).toBe('http://mirror.example.org/debian');
@@ -80,14 +106,19 @@ describe('findDebianMirror', () => {
 
   it('never picks the security or updates suites, nor a repository without main', () => {
     const sources = parseOneLineSources(
-      ['deb http://sec.example/debian-security bookworm-security main', 'deb http://docker.example/linux/debian bookworm stable'].join('\n'),
+      [
+        'deb http://sec.example/debian-security bookworm-security main',
+        'deb http://docker.example/linux/debian bookworm stable',
+      ].join('\n'),
       'sources.list',
     );
     expect(findDebianMirror(sources, 'bookworm')).toBeUndefined();
   });
 
   it('ignores schemes debootstrap cannot fetch from', () => {
-    expect(findDebianMirror(parseOneLineSources('deb cdrom:[Debian]/ bookworm main', 'l'), 'bookworm')).toBeUndefined();
+    expect(
+      findDebianMirror(parseOneLineSources('deb cdrom:[Debian]/ bookworm main', 'l'), 'bookworm'),
+    ).toBeUndefined();
   });
 });
 
@@ -100,13 +131,20 @@ describe('resolveDebianMirror', () => {
   afterEach(() => rm(aptDir, { recursive: true, force: true }));
 
   it('prefers the override', async () => {
-    await expect(resolveDebianMirror('bookworm', 'http://override.example/debian/', aptDir)).resolves.toBe('http://override.example/debian');
+    await expect(resolveDebianMirror('bookworm', 'http://override.example/debian/', aptDir)).resolves.toBe(
+      'http://override.example/debian',
+    );
   });
 
   it('reads deb822 files and ignores files that are neither .list nor .sources', async () => {
-    await writeFile(join(aptDir, 'sources.list.d', 'other.list.disabled'), 'deb http://disabled.example/debian bookworm main\n');
+    await writeFile(
+      join(aptDir, 'sources.list.d', 'other.list.disabled'),
+      'deb http://disabled.example/debian bookworm main\n',
+    );
     await writeFile(join(aptDir, 'sources.list.d', 'debian.sources'), DEB822);
-    await expect(resolveDebianMirror('bookworm', undefined, aptDir)).resolves.toBe('http://mirror.example.org/debian');
+    await expect(resolveDebianMirror('bookworm', undefined, aptDir)).resolves.toBe(
+      'http://mirror.example.org/debian',
+    );
   });
 
   it('names what to configure when nothing matches', async () => {

@@ -64,7 +64,10 @@ function words(value: string | undefined): string[] {
 export function parseOneLineSources(text: string, origin: string): AptSource[] {
   const sources: AptSource[] = [];
   for (const raw of text.split(/\r?\n/)) {
-    const line = raw.replace(/#.*$/, '').replace(/\[[^\]]*\]/, ' ').trim();
+    const line = raw
+      .replace(/#.*$/, '')
+      .replace(/\[[^\]]*\]/, ' ')
+      .trim();
     const [type, uri, suite, ...components] = line.split(/\s+/);
     if (type !== 'deb' || !uri || !suite) continue;
     sources.push({ uri, suites: [suite], components, origin });
@@ -74,7 +77,9 @@ export function parseOneLineSources(text: string, origin: string): AptSource[] {
 
 export function parseAptSourceFiles(files: AptSourceFile[]): AptSource[] {
   return files.flatMap((file) =>
-    file.path.endsWith('.sources') ? parseDeb822Sources(file.text, file.path) : parseOneLineSources(file.text, file.path),
+    file.path.endsWith('.sources')
+      ? parseDeb822Sources(file.text, file.path)
+      : parseOneLineSources(file.text, file.path),
   );
 }
 
@@ -95,9 +100,14 @@ export async function readHostAptSources(aptDir = '/etc/apt'): Promise<AptSource
   const parts = await readdir(partsDir).catch(() => [] as string[]);
   const paths = [
     join(aptDir, 'sources.list'),
-    ...parts.filter((name) => name.endsWith('.list') || name.endsWith('.sources')).sort().map((name) => join(partsDir, name)),
+    ...parts
+      .filter((name) => name.endsWith('.list') || name.endsWith('.sources'))
+      .sort()
+      .map((name) => join(partsDir, name)),
   ];
-  const files = await Promise.all(paths.map(async (path) => ({ path, text: await readFile(path, 'utf8').catch(() => '') })));
+  const files = await Promise.all(
+    paths.map(async (path) => ({ path, text: await readFile(path, 'utf8').catch(() => '') })),
+  );
   return files.filter((file) => file.text !== '');
 }
 
@@ -113,7 +123,11 @@ export class AptMirrorNotFoundError extends Error {
 }
 
 /** The mirror debootstrap should use: the override when given, else the host's apt configuration. */
-export async function resolveDebianMirror(suite: string, override?: string, aptDir = '/etc/apt'): Promise<string> {
+export async function resolveDebianMirror(
+  suite: string,
+  override?: string,
+  aptDir = '/etc/apt',
+): Promise<string> {
   if (override) return override.replace(/\/+$/, '');
   const mirror = findDebianMirror(parseAptSourceFiles(await readHostAptSources(aptDir)), suite);
   if (!mirror) throw new AptMirrorNotFoundError(suite, aptDir);

@@ -14,7 +14,9 @@ async function listTar(tar: Buffer): Promise<Array<Header & { content: string }>
       next();
     });
   });
-  const done = new Promise<void>((resolve, reject) => parser.on('finish', () => resolve()).on('error', reject));
+  const done = new Promise<void>((resolve, reject) =>
+    parser.on('finish', () => resolve()).on('error', reject),
+  );
   Readable.from([tar]).pipe(parser);
   await done;
   return entries;

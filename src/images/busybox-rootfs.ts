@@ -12,7 +12,8 @@ export function parseAppletList(output: string): string[] {
     .map((line) => line.trim())
     .filter((name) => name !== '' && name !== 'busybox');
   const invalid = names.filter((name) => !APPLET_NAME.test(name) || name === '.' || name === '..');
-  if (invalid.length > 0) throw new Error(`busybox --list printed unexpected applet names: ${invalid.slice(0, 5).join(', ')}`);
+  if (invalid.length > 0)
+    throw new Error(`busybox --list printed unexpected applet names: ${invalid.slice(0, 5).join(', ')}`);
   if (!names.includes('sh')) throw new Error('busybox --list has no "sh" applet: not a usable busybox');
   return [...new Set(names)].sort();
 }
@@ -35,7 +36,11 @@ export function busyboxRootfsEntries(busybox: Buffer, applets: string[]): Rootfs
   return [
     { name: 'bin/', type: 'directory', mode: 0o755 },
     { name: 'bin/busybox', type: 'file', mode: 0o755, content: busybox },
-    ...applets.map((applet): RootfsEntry => ({ name: `bin/${applet}`, type: 'symlink', linkname: 'busybox' })),
+    ...applets.map((applet): RootfsEntry => ({
+      name: `bin/${applet}`,
+      type: 'symlink',
+      linkname: 'busybox',
+    })),
     { name: 'etc/', type: 'directory', mode: 0o755 },
     { name: 'etc/passwd', type: 'file', mode: 0o644, content: Buffer.from(PASSWD) },
     { name: 'etc/group', type: 'file', mode: 0o644, content: Buffer.from(GROUP) },
@@ -52,7 +57,14 @@ export async function packRootfs(entries: RootfsEntry[], mtime: Date): Promise<B
   archive.on('data', (chunk) => chunks.push(chunk as Buffer));
   const finished = new Promise<void>((resolve, reject) => archive.on('end', resolve).on('error', reject));
   for (const entry of entries) {
-    const header = { name: entry.name, type: entry.type, mode: entry.mode ?? 0o777, uid: entry.uid ?? 0, gid: entry.gid ?? 0, mtime };
+    const header = {
+      name: entry.name,
+      type: entry.type,
+      mode: entry.mode ?? 0o777,
+      uid: entry.uid ?? 0,
+      gid: entry.gid ?? 0,
+      mtime,
+    };
     const full = entry.linkname ? { ...header, linkname: entry.linkname } : header;
     if (entry.content) archive.entry(full, entry.content);
     else archive.entry(full);

@@ -22,7 +22,9 @@ export async function downloadDebianPackage(name: string, dir: string): Promise<
     await download();
   } catch (error) {
     if (error instanceof HostCommandError && error.notFound) {
-      throw new Error(`apt-get is not installed: building this image needs a Debian-based host (apt-get, dpkg-deb)`);
+      throw new Error(
+        `apt-get is not installed: building this image needs a Debian-based host (apt-get, dpkg-deb)`,
+      );
     }
     await aptUpdate(`\`apt-get download ${name}\` failed (${(error as Error).message.split('\n')[0] ?? ''})`);
     await download();
@@ -36,10 +38,14 @@ export async function downloadDebianPackage(name: string, dir: string): Promise<
 export async function ensureHostTool(command: string, debianPackage: string): Promise<void> {
   if (await hasCommand(command)) return;
   if (!isRoot()) {
-    throw new Error(`${command} is not installed: install the Debian package "${debianPackage}" (as root: apt-get install ${debianPackage})`);
+    throw new Error(
+      `${command} is not installed: install the Debian package "${debianPackage}" (as root: apt-get install ${debianPackage})`,
+    );
   }
   const install = (): Promise<string> =>
-    runCommand('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debianPackage], { timeoutMs: APT_TIMEOUT_MS });
+    runCommand('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debianPackage], {
+      timeoutMs: APT_TIMEOUT_MS,
+    });
   await install().catch(async () => {
     await aptUpdate(`apt-get install ${debianPackage} failed`);
     await install();

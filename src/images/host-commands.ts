@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 export interface RunOptions {
   cwd?: string;
   timeoutMs?: number;
+  /** Each line of stdout and stderr as it arrives (for progress). */
+  onLine?: (line: string) => void;
 }
 
 /** A host command that could not be run or exited non-zero; carries the tail of its output. */
@@ -25,22 +27,42 @@ function tail(text: string): string {
   return text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
 }
 
+function forwardLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  let pending = '';
+  stream?.on('data', (chunk: Buffer | string) => {
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    lines.forEach(onLine);
+  });
+}
+
 /** Runs a program with an argv array (never a shell) and resolves with its stdout. */
 export function runCommand(file: string, args: string[], options: RunOptions = {}): Promise<string> {
   const argv = [file, ...args];
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       file,
       args,
-      { cwd: options.cwd, timeout: options.timeoutMs ?? 0, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...CHILD_ENV } },
+      {
+        cwd: options.cwd,
+        timeout: options.timeoutMs ?? 0,
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, ...CHILD_ENV },
+      },
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return reject(new HostCommandError(argv, true, '', 'failed: command not found'));
-        const reason = error.killed ? `timed out after ${options.timeoutMs ?? 0} ms` : `failed (exit ${String(code)})`;
+        if (error.code === 'ENOENT')
+          return reject(new HostCommandError(argv, true, '', 'failed: command not found'));
+        const reason = error.killed
+          ? `timed out after ${options.timeoutMs ?? 0} ms`
+          : `failed (exit ${String(error.code)})`;
         reject(new HostCommandError(argv, false, tail(`${stdout}\n${stderr}`), reason));
       },
     );
+    if (options.onLine) {
+      forwardLines(child.stdout, options.onLine);
+      forwardLines(child.stderr, options.onLine);
+    }
   });
 }
 

@@ -19,7 +19,12 @@ class ImageEngine {
   async importImage(tar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
     let bytes = 0;
     for await (const chunk of tar) bytes += (chunk as Buffer).length;
-    const info: ImageInfo = { id: `sha256:${this.imports.length}`, tags: [`${repository}:${tag}`], sizeBytes: bytes, createdAt: 'now' };
+    const info: ImageInfo = {
+      id: `sha256:${this.imports.length}`,
+      tags: [`${repository}:${tag}`],
+      sizeBytes: bytes,
+      createdAt: 'now',
+    };
     this.images.set(`${repository}:${tag}`, info);
     this.imports.push({ reference: `${repository}:${tag}`, changes, bytes });
     return info;
@@ -37,7 +42,11 @@ class StubRecipe implements ImageRecipe {
     this.workDirs.push(workDir);
     step('make rootfs');
     if (this.fail) return Promise.reject(new Error('no mirror'));
-    return Promise.resolve({ open: () => Readable.from([Buffer.from('tar!')]), version: '1.0+b1', changes: ['CMD ["/bin/sh"]'] });
+    return Promise.resolve({
+      open: () => Readable.from([Buffer.from('tar!')]),
+      version: '1.0+b1',
+      changes: ['CMD ["/bin/sh"]'],
+    });
   }
 }
 
@@ -50,7 +59,12 @@ describe('ImageBuilder', () => {
   });
 
   it('skips images that exist and builds the missing ones', async () => {
-    engine.images.set('orcaops/busybox:latest', { id: 'sha256:old', tags: [], sizeBytes: 1, createdAt: 'then' });
+    engine.images.set('orcaops/busybox:latest', {
+      id: 'sha256:old',
+      tags: [],
+      sizeBytes: 1,
+      createdAt: 'then',
+    });
     const results = await new ImageBuilder(engine, [new StubRecipe(busybox), new StubRecipe(python)]).build();
 
     expect(results.map((r) => [r.name, r.status, r.id])).toEqual([
@@ -61,7 +75,12 @@ describe('ImageBuilder', () => {
   });
 
   it('rebuilds with force, only the selected image, with its changes and labels, and removes the scratch dir', async () => {
-    engine.images.set('orcaops/busybox:latest', { id: 'sha256:old', tags: [], sizeBytes: 1, createdAt: 'then' });
+    engine.images.set('orcaops/busybox:latest', {
+      id: 'sha256:old',
+      tags: [],
+      sizeBytes: 1,
+      createdAt: 'then',
+    });
     const recipe = new StubRecipe(busybox);
     const progress: BuildProgress[] = [];
     const results = await new ImageBuilder(engine, [recipe, new StubRecipe(python)]).build({
@@ -70,7 +89,9 @@ describe('ImageBuilder', () => {
       onProgress: (p) => progress.push(p),
     });
 
-    expect(results).toEqual([expect.objectContaining({ name: 'busybox', status: 'built', version: '1.0+b1', size_bytes: 4 })]);
+    expect(results).toEqual([
+      expect.objectContaining({ name: 'busybox', status: 'built', version: '1.0+b1', size_bytes: 4 }),
+    ]);
     expect(engine.imports[0]?.changes).toEqual([
       'CMD ["/bin/sh"]',
       'LABEL org.opencontainers.image.title="orcaops/busybox"',
@@ -94,12 +115,25 @@ describe('ImageBuilder', () => {
   });
 
   it('lists the standard images and whether they are present', async () => {
-    engine.images.set('orcaops/python:latest', { id: 'sha256:py', tags: ['orcaops/python:latest'], sizeBytes: 9, createdAt: 'then' });
+    engine.images.set('orcaops/python:latest', {
+      id: 'sha256:py',
+      tags: ['orcaops/python:latest'],
+      sizeBytes: 9,
+      createdAt: 'then',
+    });
     const states = await new ImageBuilder(engine, [new StubRecipe(busybox), new StubRecipe(python)]).list();
 
     expect(states).toEqual([
       { name: 'busybox', reference: 'orcaops/busybox:latest', present: false },
-      { name: 'python', reference: 'orcaops/python:latest', present: true, id: 'sha256:py', tags: ['orcaops/python:latest'], size_bytes: 9, created_at: 'then' },
+      {
+        name: 'python',
+        reference: 'orcaops/python:latest',
+        present: true,
+        id: 'sha256:py',
+        tags: ['orcaops/python:latest'],
+        size_bytes: 9,
+        created_at: 'then',
+      },
     ]);
   });
 });

@@ -105,7 +105,9 @@ export class ImageBuilder {
       this.recipes.map(async ({ image }) => {
         const info = await this.runtime.inspectImage(standardReference(image));
         const base = { name: image.name, reference: standardReference(image), present: Boolean(info) };
-        return info ? { ...base, id: info.id, tags: info.tags, size_bytes: info.sizeBytes, created_at: info.createdAt } : base;
+        return info
+          ? { ...base, id: info.id, tags: info.tags, size_bytes: info.sizeBytes, created_at: info.createdAt }
+          : base;
       }),
     );
   }
@@ -115,7 +117,8 @@ export class ImageBuilder {
     const { image } = recipe;
     const existing = options.force ? undefined : await this.runtime.inspectImage(standardReference(image));
     if (existing) return summary(image, 'skipped', started, existing);
-    const step = (name: string): void => options.onProgress?.({ image: image.name, step: name, elapsedMs: performance.now() - started });
+    const step = (name: string): void =>
+      options.onProgress?.({ image: image.name, step: name, elapsedMs: performance.now() - started });
     let version: string | undefined;
     try {
       const info = await withScratchDir(image.name, async (workDir) => {
@@ -127,7 +130,10 @@ export class ImageBuilder {
       });
       return { ...summary(image, 'built', started, info), version };
     } catch (error) {
-      return { ...summary(image, 'failed', started), error: error instanceof Error ? error.message : String(error) };
+      return {
+        ...summary(image, 'failed', started),
+        error: error instanceof Error ? error.message : String(error),
+      };
     }
   }
 }

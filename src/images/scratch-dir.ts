@@ -31,7 +31,8 @@ export async function removeScratchDir(dir: string): Promise<void> {
     await runCommand('umount', [point]).catch(() => runCommand('umount', ['-l', point]).catch(() => ''));
   }
   const left = await mountsUnder(dir);
-  if (left.length > 0) throw new Error(`kept ${dir}: still mounted (${left.join(', ')}); unmount and remove it by hand`);
+  if (left.length > 0)
+    throw new Error(`kept ${dir}: still mounted (${left.join(', ')}); unmount and remove it by hand`);
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -47,7 +48,9 @@ export async function withScratchDir<T>(prefix: string, fn: (dir: string) => Pro
   } finally {
     await removeScratchDir(dir).catch((cleanup: Error) => {
       // A failed cleanup never hides the build error; both are reported.
-      throw failure instanceof Error ? new Error(`${failure.message}\n(cleanup: ${cleanup.message})`) : cleanup;
+      throw failure instanceof Error
+        ? new Error(`${failure.message}\n(cleanup: ${cleanup.message})`)
+        : cleanup;
     });
   }
 }

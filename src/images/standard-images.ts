@@ -9,7 +9,11 @@ export interface StandardImage {
 }
 
 export const STANDARD_IMAGES: readonly StandardImage[] = [
-  { name: 'busybox', repository: 'orcaops/busybox', description: "static BusyBox from Debian's busybox-static" },
+  {
+    name: 'busybox',
+    repository: 'orcaops/busybox',
+    description: "static BusyBox from Debian's busybox-static",
+  },
   { name: 'python', repository: 'orcaops/python', description: 'Debian bookworm (minbase) with python3' },
 ];
 

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { hostname } from 'node:os';
-import { DataSource } from 'typeorm';
+import { DataSource, LessThanOrEqual } from 'typeorm';
 import { InstallationService } from 'src/database/installation.service';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
@@ -16,7 +15,8 @@ const RETENTION_EVERY_MS = 3_600_000;
 /**
  * Crash safety and housekeeping across every workspace (a system task: it reads all tenants' jobs,
  * the documented exemption from scoped repositories, and acts on each row within its own workspace):
- * - on start: jobs left running by a dead server become failed/interrupted (never re-run: at most
+ * - on start and periodically: jobs left running by a dead server (its liveness lock is free) become
+ *   failed/interrupted (never re-run: at most
  *   once), their containers are removed, queued jobs are dispatched again;
  * - periodically: stale heartbeats, orphan containers, kept containers past their TTL, retention.
  */
@@ -38,6 +38,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.runner.liveness.hold(this.runner.runnerId);
     await this.reconcile(true);
     await this.runner.startWorkers();
     this.timer = setInterval(() => void this.tick(), this.config.reaperIntervalMs);
@@ -47,6 +48,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+    await this.runner.liveness.release();
   }
 
   private async tick(): Promise<void> {
@@ -57,8 +59,8 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
 
   /** One pass; each part survives the others failing (e.g. the engine being down). */
   async reconcile(atStart: boolean): Promise<void> {
-    await this.step('interrupt', () => this.interruptOrphanedJobs(atStart));
-    if (atStart) await this.step('requeue', () => this.requeueQueuedJobs());
+    await this.step('interrupt', () => this.interruptOrphanedJobs());
+    await this.step('requeue', () => this.requeueQueuedJobs(atStart));
     await this.step('containers', () => this.removeStrayContainers());
     if (Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
       this.lastRetention = Date.now();
@@ -74,20 +76,19 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
     }
   }
 
-  /** Running jobs whose runner is gone: a previous process on this host, or a silent heartbeat. */
-  private async interruptOrphanedJobs(atStart: boolean): Promise<void> {
-    const staleBefore = new Date(Date.now() - this.config.heartbeatStaleMs);
-    const qb = this.dataSource
+  /** Running jobs whose runner is gone (its liveness lock is free): crashed, killed or lost. */
+  private async interruptOrphanedJobs(): Promise<void> {
+    const running = await this.dataSource
       .getRepository(JobEntity)
       .createQueryBuilder('j')
       .where("j.status = 'running'")
-      .andWhere('j.runner_id IS DISTINCT FROM :me', { me: this.runner.runnerId });
-    if (atStart) {
-      qb.andWhere('(j.runner_id LIKE :host OR j.heartbeat_at < :stale OR j.heartbeat_at IS NULL)', { host: `${hostname()}:%`, stale: staleBefore });
-    } else {
-      qb.andWhere('(j.heartbeat_at < :stale OR j.heartbeat_at IS NULL)', { stale: staleBefore });
-    }
-    for (const job of await qb.getMany()) {
+      .andWhere('j.runner_id IS DISTINCT FROM :me', { me: this.runner.runnerId })
+      .getMany();
+    const gone = new Map<string, boolean>();
+    for (const job of running) {
+      const runnerId = job.runnerId ?? '';
+      if (!gone.has(runnerId)) gone.set(runnerId, await this.runner.liveness.isGone(runnerId));
+      if (!gone.get(runnerId)) continue;
       const result = await this.dataSource
         .createQueryBuilder()
         .update(JobEntity)
@@ -107,8 +108,12 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
     }
   }
 
-  private async requeueQueuedJobs(): Promise<void> {
-    const queued = await this.dataSource.getRepository(JobEntity).find({ where: { status: 'queued' }, select: { id: true, workspaceId: true } });
+  /** At start every queued job; later, those waiting suspiciously long (an enqueue lost after commit). */
+  private async requeueQueuedJobs(atStart: boolean): Promise<void> {
+    const olderThan = new Date(Date.now() - (atStart ? 0 : this.config.requeueAfterMs));
+    const queued = await this.dataSource
+      .getRepository(JobEntity)
+      .find({ where: { status: 'queued', createdAt: LessThanOrEqual(olderThan) }, select: { id: true, workspaceId: true } });
     for (const job of queued) await this.runner.enqueue({ id: job.id, workspaceId: job.workspaceId });
   }
 
@@ -128,8 +133,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
       const keep =
         job &&
         (job.status === 'queued' ||
-          (job.status === 'running' && job.runnerId === this.runner.runnerId) ||
-          (job.status === 'running' && job.heartbeatAt && now - job.heartbeatAt.getTime() < this.config.heartbeatStaleMs) ||
+          (job.status === 'running' && (job.runnerId === this.runner.runnerId || !(await this.runner.liveness.isGone(job.runnerId ?? '')))) ||
           (job.containerState === 'kept' && job.keepUntil && job.keepUntil.getTime() > now));
       if (keep) continue;
       await this.runtime.remove(container.id);

@@ -1,6 +1,6 @@
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
-import { StepResult } from 'src/jobs/job-model';
-import { canTransition, classifyOutcome, normalizeSpec, shouldRemoveContainer } from 'src/jobs/job-rules';
+import type { StepResult } from 'src/jobs/job-model';
+import { artifactPatternProblem, canTransition, classifyOutcome, normalizeSpec, shouldRemoveContainer } from 'src/jobs/job-rules';
 
 const step = (index: number, status: StepResult['status'], exit: number | null, continueOnError = false): StepResult => ({
   index,
@@ -45,6 +45,18 @@ describe('normalizeSpec', () => {
 
   it('should reject a step with both command and args', () => {
     expect(() => normalizeSpec({ image: 'x', steps: [{ command: 'a', args: ['b'] }] })).toThrow(OrcaOpsError);
+  });
+});
+
+describe('artifactPatternProblem', () => {
+  it.each([
+    ['out/*.txt', undefined],
+    ['/workspace/out/a', undefined],
+    ['/tmp/report.json', undefined],
+    ['../etc/passwd', 'artifact paths may not contain ".."'],
+    ['/etc/passwd', 'absolute artifact paths must be under /workspace or /tmp'],
+  ])('%s', (pattern, problem) => {
+    expect(artifactPatternProblem(pattern)).toBe(problem);
   });
 });
 

@@ -1,13 +1,14 @@
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
-import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
-import {
+import type { CreateJobDto } from 'src/jobs/dto/create-job.dto';
+import type {
   CleanupPolicy,
-  DEFAULT_RESOURCES,
-  DEFAULT_TIMEOUT_SECONDS,
   JobReason,
   JobSpec,
   JobStatus,
-  StepResult,
+  StepResult} from 'src/jobs/job-model';
+import {
+  DEFAULT_RESOURCES,
+  DEFAULT_TIMEOUT_SECONDS
 } from 'src/jobs/job-model';
 
 /** Pure decisions of the job lifecycle (no I/O), each with its spec in job-rules.spec.ts. */
@@ -26,6 +27,10 @@ export function normalizeSpec(dto: CreateJobDto): JobSpec {
       throw invalid(`steps.${i}`, 'each step needs exactly one of command or args');
     }
   });
+  (dto.artifacts ?? []).forEach((pattern, i) => {
+    const problem = artifactPatternProblem(pattern);
+    if (problem) throw invalid(`artifacts.${i}`, problem);
+  });
   return {
     image: dto.image,
     steps: steps.map((s) => ({ ...s })),
@@ -36,6 +41,15 @@ export function normalizeSpec(dto: CreateJobDto): JobSpec {
     artifacts: dto.artifacts ?? [],
     cleanup_policy: dto.cleanup_policy ?? 'remove_on_completion',
   };
+}
+
+/** Artifacts come from the job's workspace (or /tmp): no "..", no other absolute paths. */
+export function artifactPatternProblem(pattern: string): string | undefined {
+  if (pattern.split('/').includes('..')) return 'artifact paths may not contain ".."';
+  if (pattern.startsWith('/') && !/^\/(workspace|tmp)\/./.test(pattern)) {
+    return 'absolute artifact paths must be under /workspace or /tmp';
+  }
+  return undefined;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

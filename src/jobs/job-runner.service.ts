@@ -15,6 +15,7 @@ import { JobLogsService, JobLogWriter } from 'src/jobs/job-logs.service';
 import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
 import { classifyOutcome, fromStatesFor, Outcome, RunFacts, shouldRemoveContainer } from 'src/jobs/job-rules';
 import { jobsConfig } from 'src/jobs/jobs.config';
+import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { WORK_QUEUE, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
 import { CONTAINER_RUNTIME, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
 import { EngineHealth } from 'src/runtime/engine-health.service';
@@ -83,7 +84,8 @@ interface RunState {
 export class JobRunnerService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('JobRunner');
   private readonly active = new Map<string, RunState>();
-  readonly runnerId = `${hostname()}:${randomUUID()}`;
+  readonly runnerId = `${hostname()}:${process.pid}:${randomUUID()}`;
+  readonly liveness: RunnerLiveness;
   private stopping = false;
 
   constructor(
@@ -97,7 +99,9 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     private readonly events: JobEvents,
     private readonly engine: EngineHealth,
     private readonly installation: InstallationService,
-  ) {}
+  ) {
+    this.liveness = new RunnerLiveness(dataSource);
+  }
 
   async startWorkers(): Promise<void> {
     await this.queue.work(JOBS_QUEUE, this.config.maxConcurrent, (item) => this.handle(item));
@@ -258,9 +262,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     if (exec.aborted) status = state.facts.deadlineExceeded ? 'timed_out' : 'cancelled';
     else if (exec.timedOut) status = 'timed_out';
     else status = exec.exitCode === 0 ? 'succeeded' : 'failed';
-    if (status === 'failed' && !state.facts.oomKilled) {
-      state.facts.oomKilled = (await this.runtime.inspect(state.containerId!))?.oomKilled ?? false;
-    }
+    if (status === 'failed' && !state.facts.oomKilled) state.facts.oomKilled = await this.oomKilled(state.containerId!);
     if (status === 'timed_out') state.writer.system(`step ${index + 1} timed out; its processes were killed`);
     if (status === 'failed' && state.facts.oomKilled) state.writer.system(`step ${index + 1} was killed: out of memory`);
     Object.assign(result, {
@@ -311,6 +313,26 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Whether the memory limit killed a process in the container. Docker's State.OOMKilled only covers
+   * the main process, and steps run as execs, so read the kernel's own counter from the container's
+   * cgroup (read-only to the job): memory.oom_control on cgroup v1, memory.events on v2.
+   */
+  private async oomKilled(containerId: string): Promise<boolean> {
+    if ((await this.runtime.inspect(containerId).catch(() => undefined))?.oomKilled) return true;
+    const chunks: Buffer[] = [];
+    const probe = await this.runtime
+      .exec(containerId, {
+        command: ['cat', '/sys/fs/cgroup/memory/memory.oom_control', '/sys/fs/cgroup/memory.events'],
+        timeoutMs: 5_000,
+        onOutput: (stream, chunk) => stream === 'stdout' && chunks.push(chunk),
+      })
+      .catch(() => undefined);
+    if (!probe) return false;
+    const match = /^oom_kill (\d+)$/m.exec(Buffer.concat(chunks).toString('utf8'));
+    return Number(match?.[1] ?? 0) > 0;
+  }
+
   /** Resource usage, heartbeat, and cancel requests made through another server. */
   private async sample(state: RunState): Promise<void> {
     const { job } = state;
@@ -348,7 +370,11 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     return { reason: 'internal_error', message: 'internal error while running the job' };
   }
 
-  /** Records the one terminal state (compare-and-set), then cleans the container up per policy. */
+  /**
+   * Ends the run: the step results (exit codes) are already stored; the container is removed or kept
+   * per policy, then the one terminal state is recorded (compare-and-set) and readers are woken. So a
+   * caller that sees a terminal state also sees the container gone (or kept, as the policy says).
+   */
   private async finish(state: RunState): Promise<void> {
     const { job } = state;
     state.facts.steps = state.steps;
@@ -358,7 +384,11 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       : classifyOutcome(state.facts);
     if (state.failure) state.writer.system(`job failed: ${state.failure.message}`);
     await state.writer.flush();
+    await this.jobs
+      .update(job.workspaceId, { id: job.id, status: 'running' }, { steps: state.steps })
+      .catch(() => 0);
     const remove = !state.containerId || shouldRemoveContainer(job.spec.cleanup_policy, outcome.status) || !!state.failure;
+    const containerState = await this.releaseContainer(state, remove);
     const finishedAt = new Date();
     await this.dataSource.transaction(async (manager) => {
       const updated = await manager
@@ -375,8 +405,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
           memoryPeakBytes: state.memoryPeakBytes,
           outputBytes: state.writer.emitted,
           outputTruncated: state.writer.truncated,
-          containerState: remove ? 'pending' : 'kept',
-          keepUntil: remove ? null : new Date(finishedAt.getTime() + this.config.keptContainerTtlSeconds * 1000),
+          containerState,
+          keepUntil: containerState === 'kept' ? new Date(finishedAt.getTime() + this.config.keptContainerTtlSeconds * 1000) : null,
         })
         .where('id = :id AND workspace_id = :ws', { id: job.id, ws: job.workspaceId })
         .andWhere({ status: In(fromStatesFor(outcome.status)) })
@@ -384,12 +414,21 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       if (updated.affected && state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
     });
     this.events.notify(job.id);
-    if (!state.containerId) return;
-    if (remove) {
-      await this.runtime.remove(state.containerId).catch((e: unknown) => this.logger.warn({ msg: 'remove failed', jobId: job.id, err: String(e) }));
-      await this.jobs.update(job.workspaceId, { id: job.id }, { containerState: 'removed' }).catch(() => 0);
-    } else {
+  }
+
+  /** Removes (or stops and keeps) the container; a failed removal is left to the reaper. */
+  private async releaseContainer(state: RunState, remove: boolean): Promise<JobEntity['containerState']> {
+    if (!state.containerId) return 'none';
+    if (!remove) {
       await this.runtime.kill(state.containerId).catch(() => undefined);
+      return 'kept';
+    }
+    try {
+      await this.runtime.remove(state.containerId);
+      return 'removed';
+    } catch (error) {
+      this.logger.warn({ msg: 'container removal failed; the reaper will retry', jobId: state.job.id, err: String(error) });
+      return 'pending';
     }
   }
 }

@@ -9,13 +9,13 @@ export const jobsConfig = registerAs('jobs', () => {
     maxConcurrent: env.ORCAOPS_MAX_CONCURRENT_JOBS,
     /** Default per-workspace cap on running jobs (a workspace setting may lower or raise it). */
     maxConcurrentPerWorkspace: 4,
-    outputCapBytes: 10 * 1024 * 1024,
+    outputCapBytes: env.ORCAOPS_JOB_OUTPUT_CAP_BYTES,
     /** How long containers kept by the cleanup policy stay before the reaper removes them. */
     keptContainerTtlSeconds: 3600,
     defaultRetentionDays: 30,
     reaperIntervalMs: 15_000,
-    /** A running job whose runner has not reported for this long is considered interrupted. */
-    heartbeatStaleMs: 60_000,
+    /** Queued jobs older than this are dispatched again (covers an enqueue lost after its commit). */
+    requeueAfterMs: 30_000,
   };
 });
 

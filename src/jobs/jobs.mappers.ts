@@ -1,7 +1,7 @@
-import { ArtifactResponseDto, JobResponseDto, LogChunkDto } from 'src/jobs/dto/job-response.dto';
-import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
-import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
-import { JobEntity } from 'src/jobs/entities/job.entity';
+import type { ArtifactResponseDto, JobResponseDto, LogChunkDto } from 'src/jobs/dto/job-response.dto';
+import type { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
+import type { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
+import type { JobEntity } from 'src/jobs/entities/job.entity';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 

@@ -1,4 +1,4 @@
-import { EnqueueOptions, WorkHandler, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
+import type { EnqueueOptions, WorkHandler, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
 
 /** In-process queue for unit tests of logic. */
 export class InMemoryQueue implements WorkQueue {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import PgBoss from 'pg-boss';
-import { EnqueueOptions, WorkHandler, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
+import type { EnqueueOptions, WorkHandler, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
 
 /**
  * WorkQueue on pg-boss (Postgres, schema `pgboss`). Chosen over a hand-written SKIP LOCKED queue because

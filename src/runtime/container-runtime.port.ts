@@ -67,8 +67,9 @@ export interface ContainerSpec {
   resources: ContainerResources;
   network: ContainerNetwork;
   /**
-   * Name of a volume from createWorkspaceVolume, mounted at /workspace. Without one, /workspace is a
-   * read-only, root-owned directory (the root filesystem is read-only).
+   * Name of a volume from createWorkspaceVolume, mounted at /workspace (reachable by put/getArchive while
+   * the container runs). Without one, /workspace is a sized HostConfig.Tmpfs owned by the container user,
+   * which the archive API cannot see: copy files with tar over exec (stdin / stdout) instead.
    */
   workspaceVolume?: string;
 }
@@ -165,10 +166,14 @@ export interface ContainerRuntime {
   exec(id: string, options: ExecOptions): Promise<ExecResult>;
   /**
    * Uncompressed tar only (compressed archives made the daemon run a decompressor from the container);
-   * throws 'invalid_argument' for a compressed one. Entries keep the uid/gid/mode of their tar headers.
+   * throws 'invalid_argument' for a compressed one or a read-only destination. Entries keep the
+   * uid/gid/mode of their tar headers (use 65534 so the sandbox user can write them).
+   * The workspace volume is a tmpfs that holds data only while the container runs, so archives go in
+   * after start (with a keepalive main process and before any exec, no untrusted process runs yet) and
+   * come out before stop; on a stopped container this throws 'conflict' instead of losing the files.
    */
   putArchive(id: string, destinationDir: string, tar: Buffer): Promise<void>;
-  /** A tar stream of `path` (hostile content: parse in memory). Missing path: 'path_not_found'. */
+  /** A tar stream of `path` (hostile content: parse in memory). Missing path: 'path_not_found'. Same 'conflict' rule. */
   getArchive(id: string, path: string): Promise<Readable>;
   stats(id: string): Promise<ContainerStats>;
   /** Waits until the container is not running (returns at once for a created or exited one). */

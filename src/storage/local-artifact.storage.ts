@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ArtifactStorage, StoredObject } from 'src/storage/artifact-storage.port';
+import type { ArtifactStorage, StoredObject } from 'src/storage/artifact-storage.port';
 
 const KEY = /^[A-Za-z0-9-]+(\/[A-Za-z0-9-]+)*$/;
 

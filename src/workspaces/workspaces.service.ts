@@ -69,9 +69,9 @@ export class WorkspacesService {
   async update(ctx: TenantContext, id: string, dto: UpdateWorkspaceDto): Promise<WorkspaceResponseDto> {
     assertPermission(ctx, 'workspace:admin');
     const workspace = await this.findAccessible(ctx, id);
-    if (dto.status !== undefined) await this.assertMayChangeStatus(ctx, id);
+    if (dto.status !== undefined) await this.assertOrgAdmin(ctx, id, 'status');
     if (dto.settings?.allow_network_egress !== undefined || dto.settings?.max_concurrent_jobs !== undefined) {
-      assertPermission(ctx, 'org:admin');
+      await this.assertOrgAdmin(ctx, id, 'settings');
     }
     if (workspace.status === 'archived') {
       throw new OrcaOpsError('conflict', `workspace ${id} is archived and can no longer change`);
@@ -84,7 +84,8 @@ export class WorkspacesService {
       changes.status = { from: workspace.status, to: dto.status };
       this.applyStatus(workspace, dto.status);
     }
-    const action = workspace.status === 'archived' ? 'workspace.archive' : 'workspace.update';
+    // Archiving is final and stops the workspace's tokens: it gets its own action in the audit trail.
+    const action = dto.status === 'archived' ? 'workspace.archive' : 'workspace.update';
     const saved = await this.dataSource.transaction(async (manager) => {
       const row = await manager.getRepository(WorkspaceEntity).save(workspace);
       await this.audit.record(
@@ -103,15 +104,15 @@ export class WorkspacesService {
     return this.update(ctx, id, { status: 'archived' });
   }
 
-  /** Status is for organisation admins; a workspace admin's attempt is denied and audited like a route denial. */
-  private async assertMayChangeStatus(ctx: TenantContext, id: string): Promise<void> {
+  /** Some fields are for organisation admins; a workspace admin's attempt is denied and audited like a route denial. */
+  private async assertOrgAdmin(ctx: TenantContext, id: string, field: string): Promise<void> {
     if (hasPermission(ctx, 'org:admin')) return;
     await this.audit.record(ctx, {
       action: 'auth.forbidden',
       outcome: 'denied',
       resourceType: 'workspace',
       resourceId: id,
-      details: { required: 'org:admin', field: 'status' },
+      details: { required: 'org:admin', field },
     });
     assertPermission(ctx, 'org:admin');
   }

@@ -2,6 +2,7 @@
 // must find them and skip them (fast; nothing is rebuilt here).
 import { buildProgram } from 'src/cli/main';
 import { localEngine } from 'src/cli/docker-engine';
+import { STANDARD_IMAGES, standardReference } from 'src/images/standard-images';
 
 async function runCli(...args: string[]): Promise<{ json: any; exitCode: number }> {
   const out: string[] = [];
@@ -12,7 +13,9 @@ async function runCli(...args: string[]): Promise<{ json: any; exitCode: number 
   const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   process.exitCode = undefined;
   try {
-    await buildProgram().exitOverride().parseAsync(['node', 'orcaops', '--json', ...args]);
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(['node', 'orcaops', '--json', ...args]);
     return { json: JSON.parse(out.join('')), exitCode: Number(process.exitCode ?? 0) };
   } finally {
     process.exitCode = undefined;
@@ -22,11 +25,21 @@ async function runCli(...args: string[]): Promise<{ json: any; exitCode: number 
 }
 
 describe('orcaops images (real engine)', () => {
+  // Fails fast instead of building: this spec must never start a (slow) image build.
   beforeAll(async () => {
     const { engine, socketPath } = localEngine();
     await engine.ping().catch((error: Error) => {
-      throw new Error(`Docker engine not reachable at ${socketPath} (${error.message}): run scripts/setup.sh first`);
+      throw new Error(
+        `Docker engine not reachable at ${socketPath} (${error.message}): run scripts/setup.sh first`,
+      );
     });
+    for (const image of STANDARD_IMAGES) {
+      if (!(await engine.inspectImage(standardReference(image)))) {
+        throw new Error(
+          `${standardReference(image)} is missing: run scripts/setup.sh (or orcaops images build) first`,
+        );
+      }
+    }
   });
 
   it('images build skips the standard images that already exist', async () => {
@@ -50,6 +63,11 @@ describe('orcaops images (real engine)', () => {
   it('doctor reports the engine and the images as ok', async () => {
     const { json } = await runCli('doctor');
     const status = Object.fromEntries(json.checks.map((c: any) => [c.check, c.status]));
-    expect(status).toMatchObject({ 'docker engine': 'ok', 'image busybox': 'ok', 'image python': 'ok', node: 'ok' });
+    expect(status).toMatchObject({
+      'docker engine': 'ok',
+      'image busybox': 'ok',
+      'image python': 'ok',
+      node: 'ok',
+    });
   });
 });

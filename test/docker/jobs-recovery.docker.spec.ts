@@ -46,7 +46,7 @@ describe('crash safety', () => {
   it('marks a job interrupted after the server is SIGKILLed, and removes its container on restart', async () => {
     const db = await createTestDatabase();
     const home = mkdtempSync(join(tmpdir(), 'orcaops-crash-'));
-    const env = { DATABASE_URL: db.url, ORCAOPS_HOME: home, ORCAOPS_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ORCAOPS_ENV: 'test', ORCAOPS_LOG_LEVEL: 'warn' };
+    const env = { DATABASE_URL: db.url, ORCAOPS_HOME: home, ORCAOPS_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ORCAOPS_ENV: 'test', ORCAOPS_LOG_LEVEL: 'log' };
     let server = await startServerProcess(env, await freePort());
     try {
       const ws = await http(`${server.url}/v1/workspaces`, 'POST', TEST_ADMIN_TOKEN, { name: 'crash' });

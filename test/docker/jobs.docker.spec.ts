@@ -1,7 +1,9 @@
-import { createTestApp, TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { createTestApp } from '../support/app';
 import { docker, jobContainers, removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
-import { seedWorkspace, SeededWorkspace } from '../support/tenants';
+import type { SeededWorkspace } from '../support/tenants';
+import { seedWorkspace } from '../support/tenants';
 
 /** Jobs end to end on the real Docker engine and a real Postgres, through the REST API. */
 describe('jobs on the real engine', () => {
@@ -12,7 +14,7 @@ describe('jobs on the real engine', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ ORCAOPS_JOB_OUTPUT_CAP_BYTES: String(1024 * 1024) });
     await t.app.listen(0, '127.0.0.1');
     baseUrl = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
     a = await seedWorkspace(t.app, 'jobs-a');
@@ -158,11 +160,11 @@ describe('jobs on the real engine', () => {
   });
 
   it('caps endless output and flags it truncated', async () => {
-    const job = await submit({ image: 'orcaops/busybox', command: 'yes orcaops-output-line', timeout_seconds: 8 });
+    const job = await submit({ image: 'orcaops/busybox', command: 'yes orcaops-output-line', timeout_seconds: 4 });
     const done = await waitFor(job.id);
     expect(done.status).toBe('timed_out');
     expect(done.usage.output_truncated).toBe(true);
-    expect(done.usage.output_bytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(done.usage.output_bytes).toBeGreaterThan(1024 * 1024);
     const tail = await api(t.app, 'GET', `/v1/jobs/${job.id}/logs?tail=1`, { token: dev });
     expect(tail.body.truncated).toBe(true);
   });
@@ -183,13 +185,18 @@ describe('jobs on the real engine', () => {
     const job = await submit({
       image: 'orcaops/busybox',
       command: 'ln -s /etc/passwd leak && ln -s ../../../etc/shadow rel && echo ok > fine.txt',
-      artifacts: ['leak', 'rel', 'fine.txt', '../../etc/passwd'],
+      artifacts: ['leak', 'rel', 'fine.txt'],
     });
     const done = await waitFor(job.id);
-    expect(done.status).toBe('succeeded');
+    expect({ status: done.status, output: done.status === 'succeeded' ? '' : await output(job.id) }).toEqual({ status: 'succeeded', output: '' });
     const arts = await api(t.app, 'GET', `/v1/jobs/${job.id}/artifacts`, { token: dev });
     expect(arts.body.items.map((x: any) => x.name)).toEqual(['fine.txt']);
     expect(await output(job.id)).toMatch(/artifact refused: leak/);
+    for (const pattern of ['../../etc/passwd', '/etc/passwd', 'out/../../x']) {
+      const escaping = await api(t.app, 'POST', '/v1/jobs', { token: dev, body: { image: 'orcaops/busybox', command: 'true', artifacts: [pattern] } });
+      expect(escaping.status).toBe(400);
+      expect(escaping.body.error.details.fields[0].field).toBe('artifacts.0');
+    }
   });
 
   it('has no network when network is none', async () => {

@@ -81,7 +81,10 @@ describe('audit trail', () => {
     let tokenId: string;
 
     it('workspace.create', async () => {
-      const res = await api(t.app, 'POST', '/v1/workspaces', { token: TEST_ADMIN_TOKEN, body: { name: 'audited' } });
+      const res = await api(t.app, 'POST', '/v1/workspaces', {
+        token: TEST_ADMIN_TOKEN,
+        body: { name: 'audited' },
+      });
       workspaceId = res.body.id;
       await expectOneEvent(res, {
         action: 'workspace.create',
@@ -144,7 +147,9 @@ describe('audit trail', () => {
     });
 
     it('token.rotate', async () => {
-      const res = await api(t.app, 'POST', `/v1/workspaces/${workspaceId}/tokens/${tokenId}/rotate`, { token: TEST_ADMIN_TOKEN });
+      const res = await api(t.app, 'POST', `/v1/workspaces/${workspaceId}/tokens/${tokenId}/rotate`, {
+        token: TEST_ADMIN_TOKEN,
+      });
       const event = await expectOneEvent(res, {
         action: 'token.rotate',
         actor_id: ENV_ADMIN_ID,
@@ -155,20 +160,37 @@ describe('audit trail', () => {
     });
 
     it('token.revoke', async () => {
-      const res = await api(t.app, 'DELETE', `/v1/workspaces/${workspaceId}/tokens/${tokenId}`, { token: TEST_ADMIN_TOKEN });
-      await expectOneEvent(res, { action: 'token.revoke', actor_id: ENV_ADMIN_ID, workspace_id: workspaceId, resource_id: tokenId });
+      const res = await api(t.app, 'DELETE', `/v1/workspaces/${workspaceId}/tokens/${tokenId}`, {
+        token: TEST_ADMIN_TOKEN,
+      });
+      await expectOneEvent(res, {
+        action: 'token.revoke',
+        actor_id: ENV_ADMIN_ID,
+        workspace_id: workspaceId,
+        resource_id: tokenId,
+      });
     });
 
     it('revoking twice records nothing new', async () => {
-      const res = await api(t.app, 'DELETE', `/v1/workspaces/${workspaceId}/tokens/${tokenId}`, { token: TEST_ADMIN_TOKEN });
+      const res = await api(t.app, 'DELETE', `/v1/workspaces/${workspaceId}/tokens/${tokenId}`, {
+        token: TEST_ADMIN_TOKEN,
+      });
       expect(res.status).toBe(200);
-      const rows = await sql(t.databaseUrl, 'SELECT 1 FROM audit_events WHERE request_id = $1', [res.headers['x-request-id']]);
+      const rows = await sql(t.databaseUrl, 'SELECT 1 FROM audit_events WHERE request_id = $1', [
+        res.headers['x-request-id'],
+      ]);
       expect(rows).toHaveLength(0);
     });
 
     it('workspace status changes: suspend, reactivate, archive', async () => {
-      for (const [from, to] of [['active', 'suspended'], ['suspended', 'active']] as const) {
-        const res = await api(t.app, 'PATCH', `/v1/workspaces/${workspaceId}`, { token: TEST_ADMIN_TOKEN, body: { status: to } });
+      for (const [from, to] of [
+        ['active', 'suspended'],
+        ['suspended', 'active'],
+      ] as const) {
+        const res = await api(t.app, 'PATCH', `/v1/workspaces/${workspaceId}`, {
+          token: TEST_ADMIN_TOKEN,
+          body: { status: to },
+        });
         await expectOneEvent(res, {
           action: 'workspace.update',
           actor_id: ENV_ADMIN_ID,
@@ -190,7 +212,9 @@ describe('audit trail', () => {
 
   describe('denials are audited', () => {
     it('a failed authentication (401) is auth.failed, with no actor', async () => {
-      const res = await api(t.app, 'GET', `/v1/workspaces/${a.id}`, { token: `orcaops_ws_${'Z'.repeat(12)}_${'z'.repeat(32)}` });
+      const res = await api(t.app, 'GET', `/v1/workspaces/${a.id}`, {
+        token: `orcaops_ws_${'Z'.repeat(12)}_${'z'.repeat(32)}`,
+      });
       expectError(res, 401, 'unauthenticated');
       await expectOneEvent(res, {
         action: 'auth.failed',
@@ -204,19 +228,36 @@ describe('audit trail', () => {
 
     it('a missing token is auth.failed too', async () => {
       const res = await api(t.app, 'GET', '/v1/me');
-      await expectOneEvent(res, { action: 'auth.failed', outcome: 'denied', actor_id: null, workspace_id: null });
+      await expectOneEvent(res, {
+        action: 'auth.failed',
+        outcome: 'denied',
+        actor_id: null,
+        workspace_id: null,
+      });
     });
 
     it('a token of a suspended workspace is auth.failed with its code', async () => {
       const c = await seedWorkspace(t.app, 'audit-suspended');
-      await api(t.app, 'PATCH', `/v1/workspaces/${c.id}`, { token: TEST_ADMIN_TOKEN, body: { status: 'suspended' } });
+      await api(t.app, 'PATCH', `/v1/workspaces/${c.id}`, {
+        token: TEST_ADMIN_TOKEN,
+        body: { status: 'suspended' },
+      });
       const res = await api(t.app, 'GET', '/v1/me', { token: c.tokens.viewer.token });
       expectError(res, 403, 'workspace_suspended');
-      await expectOneEvent(res, { action: 'auth.failed', outcome: 'denied', actor_id: null, workspace_id: null, details: { code: 'workspace_suspended' } });
+      await expectOneEvent(res, {
+        action: 'auth.failed',
+        outcome: 'denied',
+        actor_id: null,
+        workspace_id: null,
+        details: { code: 'workspace_suspended' },
+      });
     });
 
     it('a route permission denial (403) is auth.forbidden, naming the token and the permission', async () => {
-      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, { token: a.tokens.viewer.token, body: { name: 'nope' } });
+      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, {
+        token: a.tokens.viewer.token,
+        body: { name: 'nope' },
+      });
       expectError(res, 403, 'forbidden');
       await expectOneEvent(res, {
         action: 'auth.forbidden',
@@ -228,20 +269,42 @@ describe('audit trail', () => {
     });
 
     it('a permission denial inside a service (status change by a workspace admin) is audited too', async () => {
-      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, { token: a.tokens.admin.token, body: { status: 'archived' } });
+      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, {
+        token: a.tokens.admin.token,
+        body: { status: 'archived' },
+      });
       expectError(res, 403, 'forbidden');
       await expectOneEvent(res, {
         action: 'auth.forbidden',
         outcome: 'denied',
         actor_id: a.tokens.admin.id,
         workspace_id: a.id,
-        details: { required: 'org:admin' },
+        details: { required: 'org:admin', field: 'status' },
+      });
+    });
+
+    it('an organisation-only workspace setting asked for by a workspace admin is denied and audited', async () => {
+      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, {
+        token: a.tokens.admin.token,
+        body: { settings: { max_concurrent_jobs: 64 } },
+      });
+      expectError(res, 403, 'forbidden');
+      await expectOneEvent(res, {
+        action: 'auth.forbidden',
+        outcome: 'denied',
+        actor_id: a.tokens.admin.id,
+        workspace_id: a.id,
+        details: { required: 'org:admin', field: 'settings' },
       });
     });
 
     it('a viewer lacks audit:read', async () => {
       expectError(await api(t.app, 'GET', '/v1/audit', { token: a.tokens.viewer.token }), 403, 'forbidden');
-      expectError(await api(t.app, 'GET', '/v1/audit', { token: a.tokens.developer.token }), 403, 'forbidden');
+      expectError(
+        await api(t.app, 'GET', '/v1/audit', { token: a.tokens.developer.token }),
+        403,
+        'forbidden',
+      );
     });
   });
 
@@ -251,7 +314,9 @@ describe('audit trail', () => {
       expect(own.length).toBeGreaterThan(3);
       expect(new Set(own.map((e) => e.workspace_id))).toEqual(new Set([a.id]));
 
-      expect(await listAll(a.tokens.admin.token, `&workspace_id=${b.id}`)).toEqual(await listAll(a.tokens.admin.token));
+      expect(await listAll(a.tokens.admin.token, `&workspace_id=${b.id}`)).toEqual(
+        await listAll(a.tokens.admin.token),
+      );
       expect(await listAll(a.tokens.admin.token, `&resource_id=${b.id}`)).toEqual([]);
       expect(await listAll(b.tokens.admin.token, `&actor=${a.tokens.viewer.id}`)).toEqual([]);
     });
@@ -267,12 +332,16 @@ describe('audit trail', () => {
 
     it('filters by action, with * as the only wildcard', async () => {
       const tokenEvents = await listAll(TEST_ADMIN_TOKEN, '&action=token.*');
-      expect(new Set(tokenEvents.map((e) => e.action))).toEqual(new Set(['token.create', 'token.update', 'token.rotate', 'token.revoke']));
+      expect(new Set(tokenEvents.map((e) => e.action))).toEqual(
+        new Set(['token.create', 'token.update', 'token.rotate', 'token.revoke']),
+      );
       const exact = await listAll(TEST_ADMIN_TOKEN, '&action=token.rotate');
       expect(exact).toHaveLength(1);
       const all = await listAll(TEST_ADMIN_TOKEN);
       const forbidden = await listAll(TEST_ADMIN_TOKEN, '&action=*.forbidden');
-      expect(forbidden.map((e) => e.id)).toEqual(all.filter((e) => e.action === 'auth.forbidden').map((e) => e.id));
+      expect(forbidden.map((e) => e.id)).toEqual(
+        all.filter((e) => e.action === 'auth.forbidden').map((e) => e.id),
+      );
       expect(forbidden.length).toBeGreaterThanOrEqual(3);
       expect(await listAll(TEST_ADMIN_TOKEN, `&action=${encodeURIComponent('token.%')}`)).toEqual([]);
       expect(await listAll(TEST_ADMIN_TOKEN, '&action=token_create')).toEqual([]);
@@ -282,11 +351,20 @@ describe('audit trail', () => {
     it('filters by actor and by resource', async () => {
       const byViewer = await listAll(TEST_ADMIN_TOKEN, `&actor=${a.tokens.viewer.id}`);
       expect(byViewer.length).toBeGreaterThanOrEqual(2);
-      expect(byViewer.every((e) => e.action === 'auth.forbidden' && e.actor_id === a.tokens.viewer.id)).toBe(true);
+      expect(byViewer.every((e) => e.action === 'auth.forbidden' && e.actor_id === a.tokens.viewer.id)).toBe(
+        true,
+      );
 
-      const viewerToken = await listAll(TEST_ADMIN_TOKEN, `&resource_type=token&resource_id=${a.tokens.viewer.id}`);
-      expect(viewerToken.map((e) => [e.action, e.resource_id])).toEqual([['token.create', a.tokens.viewer.id]]);
-      expect(await listAll(TEST_ADMIN_TOKEN, `&resource_type=workspace&resource_id=${a.tokens.viewer.id}`)).toEqual([]);
+      const viewerToken = await listAll(
+        TEST_ADMIN_TOKEN,
+        `&resource_type=token&resource_id=${a.tokens.viewer.id}`,
+      );
+      expect(viewerToken.map((e) => [e.action, e.resource_id])).toEqual([
+        ['token.create', a.tokens.viewer.id],
+      ]);
+      expect(
+        await listAll(TEST_ADMIN_TOKEN, `&resource_type=workspace&resource_id=${a.tokens.viewer.id}`),
+      ).toEqual([]);
     });
 
     it('filters by time: since is inclusive, until exclusive', async () => {
@@ -300,7 +378,9 @@ describe('audit trail', () => {
       expect(window.map((e) => e.id)).toEqual(expected.map((e) => e.id));
       expect(window.some((e) => e.occurred_at === since)).toBe(true);
       expect(window.some((e) => e.occurred_at === until)).toBe(false);
-      expect(await listAll(TEST_ADMIN_TOKEN, `&since=${new Date(Date.now() + 60_000).toISOString()}`)).toEqual([]);
+      expect(
+        await listAll(TEST_ADMIN_TOKEN, `&since=${new Date(Date.now() + 60_000).toISOString()}`),
+      ).toEqual([]);
     });
 
     it('pages newest first with a cursor, without gaps or repeats, keeping the filters', async () => {
@@ -309,7 +389,9 @@ describe('audit trail', () => {
       let cursor: string | null = null;
       do {
         const query: string = cursor ? `&cursor=${cursor}` : '';
-        const res: ApiResponse = await api(t.app, 'GET', `/v1/audit?limit=3${query}`, { token: TEST_ADMIN_TOKEN });
+        const res: ApiResponse = await api(t.app, 'GET', `/v1/audit?limit=3${query}`, {
+          token: TEST_ADMIN_TOKEN,
+        });
         expect(res.body.items.length).toBeLessThanOrEqual(3);
         paged.push(...res.body.items);
         cursor = res.body.next_cursor;
@@ -318,12 +400,21 @@ describe('audit trail', () => {
       const times = paged.map((e) => e.occurred_at);
       expect(times).toEqual([...times].sort().reverse());
 
-      const first = await api(t.app, 'GET', `/v1/audit?limit=2&workspace_id=${a.id}`, { token: TEST_ADMIN_TOKEN });
-      const second = await api(t.app, 'GET', `/v1/audit?limit=500&workspace_id=${a.id}&cursor=${first.body.next_cursor}`, {
+      const first = await api(t.app, 'GET', `/v1/audit?limit=2&workspace_id=${a.id}`, {
         token: TEST_ADMIN_TOKEN,
       });
+      const second = await api(
+        t.app,
+        'GET',
+        `/v1/audit?limit=500&workspace_id=${a.id}&cursor=${first.body.next_cursor}`,
+        {
+          token: TEST_ADMIN_TOKEN,
+        },
+      );
       const onlyA = await listAll(TEST_ADMIN_TOKEN, `&workspace_id=${a.id}`);
-      expect([...first.body.items, ...second.body.items].map((e: AuditView) => e.id)).toEqual(onlyA.map((e) => e.id));
+      expect([...first.body.items, ...second.body.items].map((e: AuditView) => e.id)).toEqual(
+        onlyA.map((e) => e.id),
+      );
     });
   });
 });

@@ -20,8 +20,13 @@ interface NestRoute {
   declaration: string | undefined;
 }
 
-const joinPath = (...parts: string[]): string => `/${parts.flatMap((p) => p.split('/')).filter(Boolean).join('/')}`;
-const asArray = (value: string | string[] | undefined): string[] => (Array.isArray(value) ? value : [value ?? '/']);
+const joinPath = (...parts: string[]): string =>
+  `/${parts
+    .flatMap((p) => p.split('/'))
+    .filter(Boolean)
+    .join('/')}`;
+const asArray = (value: string | string[] | undefined): string[] =>
+  Array.isArray(value) ? value : [value ?? '/'];
 
 /** Every controller route with what it declares: "public", a permission, or undefined (denied by default). */
 function nestRoutes(t: TestApp): NestRoute[] {
@@ -41,7 +46,9 @@ function nestRoutes(t: TestApp): NestRoute[] {
       const permission = reflector.getAllAndOverride<string>(PERMISSION_KEY, targets);
       const declaration = isPublic ? 'public' : permission;
       const paths = asArray(Reflect.getMetadata(PATH_METADATA, handler));
-      return bases.flatMap((base) => paths.map((path) => ({ key: `${RequestMethod[method]} ${joinPath(base, path)}`, declaration })));
+      return bases.flatMap((base) =>
+        paths.map((path) => ({ key: `${RequestMethod[method]} ${joinPath(base, path)}`, declaration })),
+      );
     });
   });
 }
@@ -109,7 +116,9 @@ describe('route → permission table (a security review point)', () => {
 
   it('matches the checked-in snapshot (UPDATE_ROUTE_SNAPSHOT=1 rewrites it)', () => {
     const declarations = new Map(nest.map((r) => [r.key, r.declaration ?? 'UNDECLARED (denied by default)']));
-    const actual = sorted(Object.fromEntries(served.map((key) => [key, declarations.get(key) ?? OUTSIDE_NEST])));
+    const actual = sorted(
+      Object.fromEntries(served.map((key) => [key, declarations.get(key) ?? OUTSIDE_NEST])),
+    );
     if (UPDATE || !existsSync(SNAPSHOT)) {
       if (!UPDATE) throw new Error(`${SNAPSHOT} is missing: run with UPDATE_ROUTE_SNAPSHOT=1 and review it`);
       writeFileSync(SNAPSHOT, `${JSON.stringify(actual, null, 2)}\n`);

@@ -23,12 +23,27 @@ interface RouteCase {
 /** Every /v1 route that takes a workspace (and token) id. */
 const ROUTES_WITH_IDS: RouteCase[] = [
   { name: 'get workspace', method: 'GET', path: (ws) => `/v1/workspaces/${ws}` },
-  { name: 'update workspace', method: 'PATCH', path: (ws) => `/v1/workspaces/${ws}`, body: { name: 'taken over' } },
+  {
+    name: 'update workspace',
+    method: 'PATCH',
+    path: (ws) => `/v1/workspaces/${ws}`,
+    body: { name: 'taken over' },
+  },
   { name: 'archive workspace', method: 'DELETE', path: (ws) => `/v1/workspaces/${ws}`, orgOnly: true },
-  { name: 'create token', method: 'POST', path: (ws) => `/v1/workspaces/${ws}/tokens`, body: { name: 'x', role: 'admin' } },
+  {
+    name: 'create token',
+    method: 'POST',
+    path: (ws) => `/v1/workspaces/${ws}/tokens`,
+    body: { name: 'x', role: 'admin' },
+  },
   { name: 'list tokens', method: 'GET', path: (ws) => `/v1/workspaces/${ws}/tokens` },
   { name: 'get token', method: 'GET', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}` },
-  { name: 'update token', method: 'PATCH', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}`, body: { role: 'viewer' } },
+  {
+    name: 'update token',
+    method: 'PATCH',
+    path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}`,
+    body: { role: 'viewer' },
+  },
   { name: 'revoke token', method: 'DELETE', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}` },
   { name: 'rotate token', method: 'POST', path: (ws, tok) => `/v1/workspaces/${ws}/tokens/${tok}/rotate` },
 ];
@@ -53,8 +68,14 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
   const call = (token: string | undefined, route: RouteCase, ws: string, tok: string): Promise<ApiResponse> =>
     api(t.app, route.method, route.path(ws, tok), { token, body: route.body });
 
-  async function issue(workspaceId: string, body: Record<string, unknown>): Promise<{ id: string; token: string }> {
-    const res = await api(t.app, 'POST', `/v1/workspaces/${workspaceId}/tokens`, { token: TEST_ADMIN_TOKEN, body });
+  async function issue(
+    workspaceId: string,
+    body: Record<string, unknown>,
+  ): Promise<{ id: string; token: string }> {
+    const res = await api(t.app, 'POST', `/v1/workspaces/${workspaceId}/tokens`, {
+      token: TEST_ADMIN_TOKEN,
+      body,
+    });
     expect(res.status).toBe(201);
     return { id: res.body.id, token: res.body.token };
   }
@@ -83,22 +104,31 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       else expect([403, 404]).toContain(foreign.status);
     });
 
-    it.each(TOKEN_ROUTES)("B's admin token: $method $name on A's token id inside B's own workspace", async (route) => {
-      const token = b.tokens.admin.token;
-      const missing = randomUUID();
-      const foreign = await call(token, route, b.id, target.id);
-      const absent = await call(token, route, b.id, missing);
+    it.each(TOKEN_ROUTES)(
+      "B's admin token: $method $name on A's token id inside B's own workspace",
+      async (route) => {
+        const token = b.tokens.admin.token;
+        const missing = randomUUID();
+        const foreign = await call(token, route, b.id, target.id);
+        const absent = await call(token, route, b.id, missing);
 
-      expectError(foreign, 404, 'not_found');
-      expect(comparableError(foreign, { ':tok': target.id })).toEqual(comparableError(absent, { ':tok': missing }));
-    });
+        expectError(foreign, 404, 'not_found');
+        expect(comparableError(foreign, { ':tok': target.id })).toEqual(
+          comparableError(absent, { ':tok': missing }),
+        );
+      },
+    );
 
     it("leaves A's workspace and token untouched", async () => {
       const workspace = await api(t.app, 'GET', `/v1/workspaces/${a.id}`, { token: a.tokens.admin.token });
       expect(workspace.body).toMatchObject({ name: 'tenant-a', status: 'active' });
-      const token = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${target.id}`, { token: a.tokens.admin.token });
+      const token = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${target.id}`, {
+        token: a.tokens.admin.token,
+      });
       expect(token.body).toMatchObject({ name: 'target', role: 'developer', state: 'active' });
-      const tokens = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: a.tokens.admin.token });
+      const tokens = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, {
+        token: a.tokens.admin.token,
+      });
       expect(tokens.body.items).toHaveLength(5);
       expect((await api(t.app, 'GET', '/v1/me', { token: target.token })).status).toBe(200);
     });
@@ -126,7 +156,10 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       ['unknown token', { authorization: `Bearer ${wellFormedButUnknown}` }],
       ['not a token', { authorization: 'Bearer not-a-token' }],
       ['truncated token', { authorization: `Bearer ${wellFormedButUnknown.slice(0, -1)}` }],
-      ['admin token of the wrong kind', { authorization: `Bearer ${wellFormedButUnknown.replace('_ws_', '_org_')}` }],
+      [
+        'admin token of the wrong kind',
+        { authorization: `Bearer ${wellFormedButUnknown.replace('_ws_', '_org_')}` },
+      ],
       ['basic scheme', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
       ['bearer without a token', { authorization: 'Bearer' }],
       ['two tokens', { authorization: `Bearer ${wellFormedButUnknown} ${wellFormedButUnknown}` }],
@@ -147,7 +180,9 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       const token = await issue(a.id, { name: 'to revoke', role: 'developer' });
       expect((await api(t.app, 'GET', '/v1/me', { token: token.token })).status).toBe(200);
 
-      const revoked = await api(t.app, 'DELETE', `/v1/workspaces/${a.id}/tokens/${token.id}`, { token: a.tokens.admin.token });
+      const revoked = await api(t.app, 'DELETE', `/v1/workspaces/${a.id}/tokens/${token.id}`, {
+        token: a.tokens.admin.token,
+      });
       expect(revoked.body).toMatchObject({ state: 'revoked', revoked_at: expect.any(String) });
 
       const res = await api(t.app, 'GET', '/v1/me', { token: token.token });
@@ -159,27 +194,39 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
     it('rejects an expired token, answering like an unknown token', async () => {
       const fresh = await issue(a.id, { name: 'not yet expired', role: 'viewer', expires_in_days: 1 });
       const expiring = await issue(a.id, { name: 'expired', role: 'viewer', expires_in_days: 1 });
-      await sql(t.databaseUrl, `UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1`, [expiring.id]);
+      await sql(
+        t.databaseUrl,
+        `UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1`,
+        [expiring.id],
+      );
 
       expect((await api(t.app, 'GET', '/v1/me', { token: fresh.token })).status).toBe(200);
       const res = await api(t.app, 'GET', '/v1/me', { token: expiring.token });
       expectError(res, 401, 'unauthenticated');
       const unknown = await api(t.app, 'GET', '/v1/me', { token: wellFormedButUnknown });
       expect(comparableError(res)).toEqual(comparableError(unknown));
-      const shown = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${expiring.id}`, { token: TEST_ADMIN_TOKEN });
+      const shown = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${expiring.id}`, {
+        token: TEST_ADMIN_TOKEN,
+      });
       expect(shown.body.state).toBe('expired');
     });
   });
 
   describe('permissions', () => {
-    it.each(MUTATING_ROUTES)("a viewer token is refused $method $name on its own workspace (403)", async (route) => {
-      const res = await call(a.tokens.viewer.token, route, a.id, target.id);
-      expectError(res, 403, 'forbidden');
-      expect(res.body.error.details).toEqual({ required: expect.any(String) });
-    });
+    it.each(MUTATING_ROUTES)(
+      'a viewer token is refused $method $name on its own workspace (403)',
+      async (route) => {
+        const res = await call(a.tokens.viewer.token, route, a.id, target.id);
+        expectError(res, 403, 'forbidden');
+        expect(res.body.error.details).toEqual({ required: expect.any(String) });
+      },
+    );
 
     it('a workspace admin may not change its own workspace status', async () => {
-      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, { token: a.tokens.admin.token, body: { status: 'suspended' } });
+      const res = await api(t.app, 'PATCH', `/v1/workspaces/${a.id}`, {
+        token: a.tokens.admin.token,
+        body: { status: 'suspended' },
+      });
       expectError(res, 403, 'forbidden');
       const after = await api(t.app, 'GET', `/v1/workspaces/${a.id}`, { token: TEST_ADMIN_TOKEN });
       expect(after.body.status).toBe('active');
@@ -187,9 +234,18 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
 
     it('a role change takes effect on the next request', async () => {
       const token = await issue(a.id, { name: 'demoted', role: 'admin' });
-      expect((await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: token.token })).status).toBe(200);
-      await api(t.app, 'PATCH', `/v1/workspaces/${a.id}/tokens/${token.id}`, { token: TEST_ADMIN_TOKEN, body: { role: 'viewer' } });
-      expectError(await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: token.token }), 403, 'forbidden');
+      expect((await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: token.token })).status).toBe(
+        200,
+      );
+      await api(t.app, 'PATCH', `/v1/workspaces/${a.id}/tokens/${token.id}`, {
+        token: TEST_ADMIN_TOKEN,
+        body: { role: 'viewer' },
+      });
+      expectError(
+        await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: token.token }),
+        403,
+        'forbidden',
+      );
     });
   });
 
@@ -198,13 +254,15 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
     const setStatus = (status: string): Promise<ApiResponse> =>
       api(t.app, 'PATCH', `/v1/workspaces/${c.id}`, { token: TEST_ADMIN_TOKEN, body: { status } });
     const eachRole = (): Promise<ApiResponse[]> =>
-      Promise.all(ROLES.map((role) => api(t.app, 'GET', `/v1/workspaces/${c.id}`, { token: c.tokens[role].token })));
+      Promise.all(
+        ROLES.map((role) => api(t.app, 'GET', `/v1/workspaces/${c.id}`, { token: c.tokens[role].token })),
+      );
 
     beforeAll(async () => {
       c = await seedWorkspace(t.app, 'tenant-c');
     });
 
-    it("suspension refuses every token of the workspace with workspace_suspended, and reactivation restores them", async () => {
+    it('suspension refuses every token of the workspace with workspace_suspended, and reactivation restores them', async () => {
       expect((await setStatus('suspended')).body.status).toBe('suspended');
       for (const res of await eachRole()) expectError(res, 403, 'workspace_suspended');
       expect((await api(t.app, 'GET', '/v1/me', { token: a.tokens.viewer.token })).status).toBe(200);
@@ -228,9 +286,16 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       const token = await issue(a.id, { name: 'rotating', role: 'developer' });
       expect((await api(t.app, 'GET', '/v1/me', { token: token.token })).status).toBe(200);
 
-      const rotated = await api(t.app, 'POST', `/v1/workspaces/${a.id}/tokens/${token.id}/rotate`, { token: a.tokens.admin.token });
+      const rotated = await api(t.app, 'POST', `/v1/workspaces/${a.id}/tokens/${token.id}/rotate`, {
+        token: a.tokens.admin.token,
+      });
       expect(rotated.status).toBe(201);
-      expect(rotated.body).toMatchObject({ id: token.id, name: 'rotating', role: 'developer', state: 'active' });
+      expect(rotated.body).toMatchObject({
+        id: token.id,
+        name: 'rotating',
+        role: 'developer',
+        state: 'active',
+      });
       expect(rotated.body.token).not.toBe(token.token);
 
       expectError(await api(t.app, 'GET', '/v1/me', { token: token.token }), 401, 'unauthenticated');
@@ -241,7 +306,9 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
     it('refuses to rotate a revoked token', async () => {
       const token = await issue(a.id, { name: 'revoked then rotated', role: 'viewer' });
       await api(t.app, 'DELETE', `/v1/workspaces/${a.id}/tokens/${token.id}`, { token: TEST_ADMIN_TOKEN });
-      const res = await api(t.app, 'POST', `/v1/workspaces/${a.id}/tokens/${token.id}/rotate`, { token: TEST_ADMIN_TOKEN });
+      const res = await api(t.app, 'POST', `/v1/workspaces/${a.id}/tokens/${token.id}/rotate`, {
+        token: TEST_ADMIN_TOKEN,
+      });
       expectError(res, 409, 'conflict');
     });
   });
@@ -263,9 +330,12 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
     it('list and get never return a secret or its hash', async () => {
       const issued = await issue(a.id, { name: 'secret keeper', role: 'ci' });
       const list = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens`, { token: a.tokens.admin.token });
-      const one = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${issued.id}`, { token: a.tokens.admin.token });
+      const one = await api(t.app, 'GET', `/v1/workspaces/${a.id}/tokens/${issued.id}`, {
+        token: a.tokens.admin.token,
+      });
 
-      for (const item of [...list.body.items, one.body]) expect(Object.keys(item).sort()).toEqual(TOKEN_FIELDS);
+      for (const item of [...list.body.items, one.body])
+        expect(Object.keys(item).sort()).toEqual(TOKEN_FIELDS);
       const secrets = [issued.token, target.token, ...Object.values(a.tokens).map((x) => x.token)];
       for (const text of [JSON.stringify(list.body), JSON.stringify(one.body)]) {
         for (const secret of secrets) expect(text).not.toContain(secret.slice(-32));

@@ -17,7 +17,11 @@ describe('request validation and the error shape', () => {
   const responses: ApiResponse[] = [];
 
   /** Every request of this file goes through here, so the last test can check every error it saw. */
-  async function send(method: Method, url: string, options: Parameters<typeof api>[3] = {}): Promise<ApiResponse> {
+  async function send(
+    method: Method,
+    url: string,
+    options: Parameters<typeof api>[3] = {},
+  ): Promise<ApiResponse> {
     const res = await api(t.app, method, url, { token: TEST_ADMIN_TOKEN, ...options });
     responses.push(res);
     return res;
@@ -39,10 +43,28 @@ describe('request validation and the error shape', () => {
   describe('unknown fields are rejected, naming the field', () => {
     const cases: Array<[string, Method, () => string, unknown, string]> = [
       ['create workspace', 'POST', () => '/v1/workspaces', { name: 'x', owner_id: 'me' }, 'owner_id'],
-      ['create workspace (nested)', 'POST', () => '/v1/workspaces', { name: 'x', settings: { quota: 9 } }, 'settings.quota'],
+      [
+        'create workspace (nested)',
+        'POST',
+        () => '/v1/workspaces',
+        { name: 'x', settings: { quota: 9 } },
+        'settings.quota',
+      ],
       ['update workspace', 'PATCH', () => `/v1/workspaces/${ws.id}`, { archived_at: null }, 'archived_at'],
-      ['create token', 'POST', () => `/v1/workspaces/${ws.id}/tokens`, { name: 'x', role: 'viewer', workspace_id: '00000000-0000-4000-8000-000000000000' }, 'workspace_id'],
-      ['update token', 'PATCH', () => `/v1/workspaces/${ws.id}/tokens/${ws.tokens.ci.id}`, { revoked_at: null }, 'revoked_at'],
+      [
+        'create token',
+        'POST',
+        () => `/v1/workspaces/${ws.id}/tokens`,
+        { name: 'x', role: 'viewer', workspace_id: '00000000-0000-4000-8000-000000000000' },
+        'workspace_id',
+      ],
+      [
+        'update token',
+        'PATCH',
+        () => `/v1/workspaces/${ws.id}/tokens/${ws.tokens.ci.id}`,
+        { revoked_at: null },
+        'revoked_at',
+      ],
       ['audit query', 'GET', () => '/v1/audit?tenant=other', undefined, 'tenant'],
     ];
 
@@ -51,7 +73,9 @@ describe('request validation and the error shape', () => {
     });
 
     it('names every problem of a request together', async () => {
-      const res = await send('POST', '/v1/workspaces', { body: { name: 7, colour: 'red', settings: { job_retention_days: 0 } } });
+      const res = await send('POST', '/v1/workspaces', {
+        body: { name: 7, colour: 'red', settings: { job_retention_days: 0 } },
+      });
       expectError(res, 400, 'validation_failed');
       const fields = res.body.error.details.fields.map((f: { field: string }) => f.field);
       expect(fields).toEqual(expect.arrayContaining(['name', 'colour', 'settings.job_retention_days']));
@@ -68,12 +92,36 @@ describe('request validation and the error shape', () => {
       ['workspace name as a number', 'POST', () => '/v1/workspaces', { name: 42 }, 'name'],
       ['empty workspace name', 'POST', () => '/v1/workspaces', { name: '' }, 'name'],
       ['settings as a string', 'POST', () => '/v1/workspaces', { name: 'x', settings: 'none' }, 'settings'],
-      ['retention as a string', 'PATCH', () => `/v1/workspaces/${ws.id}`, { settings: { job_retention_days: '30' } }, 'settings.job_retention_days'],
+      [
+        'retention as a string',
+        'PATCH',
+        () => `/v1/workspaces/${ws.id}`,
+        { settings: { job_retention_days: '30' } },
+        'settings.job_retention_days',
+      ],
       ['unknown status', 'PATCH', () => `/v1/workspaces/${ws.id}`, { status: 'deleted' }, 'status'],
       ['unknown role', 'POST', () => `/v1/workspaces/${ws.id}/tokens`, { name: 'x', role: 'root' }, 'role'],
-      ['expiry as a string', 'POST', () => `/v1/workspaces/${ws.id}/tokens`, { name: 'x', role: 'ci', expires_in_days: '5' }, 'expires_in_days'],
-      ['fractional expiry', 'POST', () => `/v1/workspaces/${ws.id}/tokens`, { name: 'x', role: 'ci', expires_in_days: 1.5 }, 'expires_in_days'],
-      ['token name as an array', 'PATCH', () => `/v1/workspaces/${ws.id}/tokens/${ws.tokens.ci.id}`, { name: ['a'] }, 'name'],
+      [
+        'expiry as a string',
+        'POST',
+        () => `/v1/workspaces/${ws.id}/tokens`,
+        { name: 'x', role: 'ci', expires_in_days: '5' },
+        'expires_in_days',
+      ],
+      [
+        'fractional expiry',
+        'POST',
+        () => `/v1/workspaces/${ws.id}/tokens`,
+        { name: 'x', role: 'ci', expires_in_days: 1.5 },
+        'expires_in_days',
+      ],
+      [
+        'token name as an array',
+        'PATCH',
+        () => `/v1/workspaces/${ws.id}/tokens/${ws.tokens.ci.id}`,
+        { name: ['a'] },
+        'name',
+      ],
       ['body as an array', 'POST', () => '/v1/workspaces', [{ name: 'x' }], 'name'],
       ['limit as a word', 'GET', () => '/v1/audit?limit=many', undefined, 'limit'],
       ['limit out of range', 'GET', () => '/v1/audit?limit=501', undefined, 'limit'],
@@ -86,7 +134,11 @@ describe('request validation and the error shape', () => {
     });
 
     it('a garbled audit cursor is a validation error, not a server error', async () => {
-      const cursors = ['%%%', Buffer.from('2024-01-01T00:00:00.000Z|not-a-uuid').toString('base64url'), 'bm9wZQ'];
+      const cursors = [
+        '%%%',
+        Buffer.from('2024-01-01T00:00:00.000Z|not-a-uuid').toString('base64url'),
+        'bm9wZQ',
+      ];
       for (const cursor of cursors) {
         expectFieldError(await send('GET', `/v1/audit?cursor=${encodeURIComponent(cursor)}`), 'cursor');
       }
@@ -100,19 +152,27 @@ describe('request validation and the error shape', () => {
 
   describe('bodies', () => {
     it(`rejects a body over ORCAOPS_MAX_BODY_BYTES (${MAX_BODY_BYTES}) with 413`, async () => {
-      const res = await send('POST', '/v1/workspaces', { body: { name: 'big', settings: { description: 'x'.repeat(MAX_BODY_BYTES) } } });
+      const res = await send('POST', '/v1/workspaces', {
+        body: { name: 'big', settings: { description: 'x'.repeat(MAX_BODY_BYTES) } },
+      });
       expectError(res, 413, 'payload_too_large');
       const rows = await sql(t.databaseUrl, `SELECT count(*)::int AS n FROM workspaces WHERE name = 'big'`);
       expect(rows[0]?.n).toBe(0);
     });
 
     it('accepts a body just under the limit', async () => {
-      const res = await send('POST', '/v1/workspaces', { body: { name: 'small', settings: { description: 'x'.repeat(400) } } });
+      const res = await send('POST', '/v1/workspaces', {
+        body: { name: 'small', settings: { description: 'x'.repeat(400) } },
+      });
       expect(res.status).toBe(201);
     });
 
     it('rejects an oversized body before authentication', async () => {
-      const res = await send('POST', '/v1/workspaces', { token: undefined, rawBody: 'x'.repeat(MAX_BODY_BYTES + 1), headers: { 'content-type': 'application/json' } });
+      const res = await send('POST', '/v1/workspaces', {
+        token: undefined,
+        rawBody: 'x'.repeat(MAX_BODY_BYTES + 1),
+        headers: { 'content-type': 'application/json' },
+      });
       expectError(res, 413, 'payload_too_large');
     });
 
@@ -122,12 +182,18 @@ describe('request validation and the error shape', () => {
       ['single quotes', "{'name':'x'}"],
       ['empty body', ''],
     ])('malformed JSON (%s) is 400 in our shape', async (_name, rawBody) => {
-      const res = await send('POST', '/v1/workspaces', { rawBody, headers: { 'content-type': 'application/json' } });
+      const res = await send('POST', '/v1/workspaces', {
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      });
       expectError(res, 400, 'bad_request');
     });
 
     it('rejects a content type it does not parse with 415', async () => {
-      const res = await send('POST', '/v1/workspaces', { rawBody: '<name>x</name>', headers: { 'content-type': 'application/xml' } });
+      const res = await send('POST', '/v1/workspaces', {
+        rawBody: '<name>x</name>',
+        headers: { 'content-type': 'application/xml' },
+      });
       expectError(res, 415, 'unsupported_media_type');
     });
 

@@ -19,7 +19,9 @@ async function publicTables(dataSource: DataSource): Promise<string[]> {
 }
 
 async function executedMigrations(dataSource: DataSource): Promise<number> {
-  const rows: Array<{ n: number }> = await dataSource.query(`SELECT count(*)::int AS n FROM "${MIGRATIONS_TABLE}"`);
+  const rows: Array<{ n: number }> = await dataSource.query(
+    `SELECT count(*)::int AS n FROM "${MIGRATIONS_TABLE}"`,
+  );
   return rows[0]?.n ?? 0;
 }
 

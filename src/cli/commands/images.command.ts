@@ -22,13 +22,21 @@ function buildRows(results: BuildResult[]): Array<Record<string, unknown>> {
 }
 
 function listRows(states: StandardImageState[]): Array<Record<string, unknown>> {
-  return states.map((s) => ({ ...s, present: s.present ? 'yes' : 'no', id: shortId(s.id), size: formatBytes(s.size_bytes) }));
+  return states.map((s) => ({
+    ...s,
+    present: s.present ? 'yes' : 'no',
+    id: shortId(s.id),
+    size: formatBytes(s.size_bytes),
+  }));
 }
 
 function reportOutcome(results: BuildResult[], elapsedMs: number): void {
-  for (const failed of results.filter((r) => r.status === 'failed')) info(`${failed.name} failed: ${failed.error ?? 'unknown error'}`);
+  for (const failed of results.filter((r) => r.status === 'failed'))
+    info(`${failed.name} failed: ${failed.error ?? 'unknown error'}`);
   const count = (status: BuildResult['status']): number => results.filter((r) => r.status === status).length;
-  info(`images build: ${count('built')} built, ${count('skipped')} skipped (already present; --force rebuilds), ${count('failed')} failed in ${formatSeconds(elapsedMs)}`);
+  info(
+    `images build: ${count('built')} built, ${count('skipped')} skipped (already present; --force rebuilds), ${count('failed')} failed in ${formatSeconds(elapsedMs)}`,
+  );
   if (count('failed') > 0) process.exitCode = 1;
 }
 
@@ -37,39 +45,57 @@ function buildCommand(): Command {
     .description('Build the missing standard images from Debian packages (no registry); python needs root')
     .addOption(new Option('--only <image>', 'build one image').choices(STANDARD_IMAGE_NAMES))
     .option('--force', 'rebuild images that already exist', false)
-    .action(action(async (o: { only?: StandardImageName; force: boolean }, c: Command) => {
-      const local = localEngine();
-      await requireEngine(local);
-      const started = performance.now();
-      const builder = new ImageBuilder(local.engine);
-      const results = await builder.build({ only: o.only, force: o.force, aptMirror: readEnv().ORCAOPS_APT_MIRROR, onProgress: showProgress });
-      const elapsedMs = performance.now() - started;
-      render(outputOptions(c), { items: results, duration_ms: Math.round(elapsedMs) }, {
-        columns: ['name', 'status', 'reference', 'id', 'size', 'version', 'duration'],
-        items: () => buildRows(results),
-      });
-      reportOutcome(results, elapsedMs);
-    }));
+    .action(
+      action(async (o: { only?: StandardImageName; force: boolean }, c: Command) => {
+        const local = localEngine();
+        await requireEngine(local);
+        const started = performance.now();
+        const builder = new ImageBuilder(local.engine);
+        const results = await builder.build({
+          only: o.only,
+          force: o.force,
+          aptMirror: readEnv().ORCAOPS_APT_MIRROR,
+          onProgress: showProgress,
+        });
+        const elapsedMs = performance.now() - started;
+        render(
+          outputOptions(c),
+          { items: results, duration_ms: Math.round(elapsedMs) },
+          {
+            columns: ['name', 'status', 'reference', 'id', 'size', 'version', 'duration'],
+            items: () => buildRows(results),
+          },
+        );
+        reportOutcome(results, elapsedMs);
+      }),
+    );
 }
 
 function listCommand(): Command {
-  return new Command('list')
-    .description('Show which standard images exist (id, size)')
-    .action(action(async (_o: object, c: Command) => {
+  return new Command('list').description('Show which standard images exist (id, size)').action(
+    action(async (_o: object, c: Command) => {
       const local = localEngine();
       await requireEngine(local);
       const states = await new ImageBuilder(local.engine).list();
-      render(outputOptions(c), { items: states }, {
-        columns: ['name', 'reference', 'present', 'id', 'size', 'created_at'],
-        items: () => listRows(states),
-      });
-      if (!outputOptions(c).json && states.some((s) => !s.present)) info('Missing images: run `orcaops images build`.');
-    }));
+      render(
+        outputOptions(c),
+        { items: states },
+        {
+          columns: ['name', 'reference', 'present', 'id', 'size', 'created_at'],
+          items: () => listRows(states),
+        },
+      );
+      if (!outputOptions(c).json && states.some((s) => !s.present))
+        info('Missing images: run `orcaops images build`.');
+    }),
+  );
 }
 
 export function imagesCommand(): Command {
   return new Command('images')
-    .description('Standard sandbox images (orcaops/busybox, orcaops/python), built locally without a registry')
+    .description(
+      'Standard sandbox images (orcaops/busybox, orcaops/python), built locally without a registry',
+    )
     .addCommand(buildCommand())
     .addCommand(listCommand());
 }

@@ -21,8 +21,20 @@ const IMAGES_FIX = 'run `orcaops images build` (scripts/setup.sh does it too)';
 export function checkNode(version = process.versions.node, range = requiredNodeRange()): DoctorCheck {
   if (!range) return passed('node', `Node.js ${version} (package.json names no engines.node)`);
   const fits = satisfiesRange(version, range);
-  if (fits === false) return problem('node', 'fail', `Node.js ${version} does not satisfy ${range}`, `install Node.js ${range}`);
-  if (fits === undefined) return problem('node', 'warn', `Node.js ${version}; cannot evaluate engines range "${range}"`, `make sure Node.js satisfies ${range}`);
+  if (fits === false)
+    return problem(
+      'node',
+      'fail',
+      `Node.js ${version} does not satisfy ${range}`,
+      `install Node.js ${range}`,
+    );
+  if (fits === undefined)
+    return problem(
+      'node',
+      'warn',
+      `Node.js ${version}; cannot evaluate engines range "${range}"`,
+      `make sure Node.js satisfies ${range}`,
+    );
   return passed('node', `Node.js ${version} (needs ${range})`);
 }
 
@@ -31,7 +43,12 @@ function checkConfiguration(): DoctorCheck {
     const env = readEnv();
     return passed('configuration', `ORCAOPS_ENV=${env.ORCAOPS_ENV}, runtime ${env.ORCAOPS_RUNTIME}`);
   } catch (error) {
-    return problem('configuration', 'fail', errorMessage(error), 'fix the environment variables above (README: Configuration)');
+    return problem(
+      'configuration',
+      'fail',
+      errorMessage(error),
+      'fix the environment variables above (README: Configuration)',
+    );
   }
 }
 
@@ -44,16 +61,29 @@ async function checkDataDir(home: string): Promise<DoctorCheck> {
     await access(dir, constants.W_OK | constants.X_OK);
     return passed('data dir', `${home}${note}`);
   } catch {
-    return problem('data dir', 'fail', `${home}: ${dir} is not writable`, 'set ORCAOPS_HOME to a writable directory, or fix its permissions');
+    return problem(
+      'data dir',
+      'fail',
+      `${home}: ${dir} is not writable`,
+      'set ORCAOPS_HOME to a writable directory, or fix its permissions',
+    );
   }
 }
 
 async function checkEngine({ engine, socketPath }: LocalEngine): Promise<DoctorCheck> {
   try {
     const e = await engine.ping();
-    return passed('docker engine', `Docker ${e.version} (API ${e.apiVersion}, ${e.os}) at ${socketPath}, cgroup v${e.cgroupVersion}, runtime ${e.runtime}`);
+    return passed(
+      'docker engine',
+      `Docker ${e.version} (API ${e.apiVersion}, ${e.os}) at ${socketPath}, cgroup v${e.cgroupVersion}, runtime ${e.runtime}`,
+    );
   } catch (error) {
-    return problem('docker engine', 'fail', `not reachable at ${socketPath}: ${errorMessage(error)}`, ENGINE_FIX);
+    return problem(
+      'docker engine',
+      'fail',
+      `not reachable at ${socketPath}: ${errorMessage(error)}`,
+      ENGINE_FIX,
+    );
   }
 }
 
@@ -64,7 +94,10 @@ async function checkImages({ engine }: LocalEngine, engineUp: boolean): Promise<
       if (!engineUp) return skipped(name, `${standardReference(image)}: unknown (engine not reachable)`);
       const info = await engine.inspectImage(standardReference(image)).catch(() => undefined);
       if (!info) return problem(name, 'fail', `${standardReference(image)} is missing`, IMAGES_FIX);
-      return passed(name, `${standardReference(image)} ${shortId(info.id) ?? ''}, ${formatBytes(info.sizeBytes) ?? '?'}`);
+      return passed(
+        name,
+        `${standardReference(image)} ${shortId(info.id) ?? ''}, ${formatBytes(info.sizeBytes) ?? '?'}`,
+      );
     }),
   );
 }
@@ -73,7 +106,10 @@ async function checkImages({ engine }: LocalEngine, engineUp: boolean): Promise<
 export async function runDoctor(local: () => LocalEngine): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [checkNode(), checkConfiguration()];
   if (checks[1]?.status !== 'ok') {
-    checks.push(skipped('docker engine', 'configuration invalid'), skipped('database', 'configuration invalid'));
+    checks.push(
+      skipped('docker engine', 'configuration invalid'),
+      skipped('database', 'configuration invalid'),
+    );
   } else {
     const engine = local();
     const engineCheck = await checkEngine(engine);

@@ -23,7 +23,10 @@ export class BusyboxRecipe implements ImageRecipe {
     const binary = join(extracted, 'bin', 'busybox');
     const applets = parseAppletList(await runCommand(binary, ['--list']));
     step(`pack root file system (${applets.length} applets)`);
-    const tar = await packRootfs(busyboxRootfsEntries(await readFile(binary), applets), (await stat(binary)).mtime);
+    const tar = await packRootfs(
+      busyboxRootfsEntries(await readFile(binary), applets),
+      (await stat(binary)).mtime,
+    );
     return {
       open: () => Readable.from([tar]),
       version,

@@ -14,7 +14,9 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 async function removeEntries(dir: string, keep: (name: string) => boolean): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  await Promise.all(names.filter((name) => !keep(name)).map((name) => rm(join(dir, name), { recursive: true, force: true })));
+  await Promise.all(
+    names.filter((name) => !keep(name)).map((name) => rm(join(dir, name), { recursive: true, force: true })),
+  );
 }
 
 /** Drops apt's caches and lists, host details debootstrap copied in, and adds /workspace for nobody. */
@@ -31,26 +33,52 @@ export async function tidyRootfs(rootfs: string): Promise<void> {
   await chmod(workspace, 0o755);
 }
 
+/** debootstrap prints `I: <Verb> ...` per package; show the first line of each verb as a progress step. */
+export function debootstrapPhases(step: (name: string) => void): (line: string) => void {
+  const seen = new Set<string>();
+  return (line) => {
+    const verb = /^I: (\w+)/.exec(line)?.[1];
+    if (!verb || seen.has(verb)) return;
+    seen.add(verb);
+    step(`debootstrap: ${line.slice(3).trim()}`);
+  };
+}
+
+function bootstrap(rootfs: string, mirror: string, step: (name: string) => void): Promise<string> {
+  step(`debootstrap ${SUITE} (minbase + python3) from ${mirror}, about a minute`);
+  return runCommand('debootstrap', ['--variant=minbase', '--include=python3', SUITE, rootfs, mirror], {
+    timeoutMs: DEBOOTSTRAP_TIMEOUT_MS,
+    onLine: debootstrapPhases(step),
+  });
+}
+
+/** The engine provides /dev, /proc and /sys; their build-time contents stay out of the image. */
+function packTar(rootfs: string, tar: string): Promise<string> {
+  const excludes = ['./dev/*', './proc/*', './sys/*'].map((path) => `--exclude=${path}`);
+  return runCommand('tar', ['--numeric-owner', ...excludes, '-C', rootfs, '-cf', tar, '.']);
+}
+
 /** orcaops/python: a minimal Debian bookworm (debootstrap minbase) with python3, from a Debian mirror. */
 export class PythonRecipe implements ImageRecipe {
   constructor(readonly image: StandardImage) {}
 
   async prepare({ workDir, step, aptMirror }: RecipeContext): Promise<PreparedRootfs> {
     if (!isRoot()) {
-      throw new Error(`building ${this.image.repository} runs debootstrap, which needs root: run \`orcaops images build --only python\` as root`);
+      throw new Error(
+        `building ${this.image.repository} runs debootstrap, which needs root: run \`orcaops images build --only python\` as root`,
+      );
     }
     step('find a Debian mirror');
     const mirror = await resolveDebianMirror(SUITE, aptMirror);
     await ensureHostTool('debootstrap', 'debootstrap');
     const rootfs = join(workDir, 'rootfs');
-    step(`debootstrap ${SUITE} (minbase + python3) from ${mirror}, about a minute`);
-    await runCommand('debootstrap', ['--variant=minbase', '--include=python3', SUITE, rootfs, mirror], { timeoutMs: DEBOOTSTRAP_TIMEOUT_MS });
+    await bootstrap(rootfs, mirror, step);
     step('tidy root file system');
     await tidyRootfs(rootfs);
     const version = installedVersion(await readFile(join(rootfs, 'var/lib/dpkg/status'), 'utf8'), 'python3');
     step('pack root file system (tar)');
     const tar = join(workDir, 'rootfs.tar');
-    await runCommand('tar', ['--numeric-owner', '--exclude=./dev/*', '--exclude=./proc/*', '--exclude=./sys/*', '-C', rootfs, '-cf', tar, '.']);
+    await packTar(rootfs, tar);
     return {
       open: () => createReadStream(tar),
       version: version ?? 'unknown',

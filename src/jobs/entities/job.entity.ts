@@ -37,7 +37,7 @@ export class JobEntity extends TenantOwnedEntity {
   @Column({ name: 'triggered_by', type: 'varchar', length: 64, nullable: true })
   triggeredBy!: string | null;
 
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  @Column({ type: 'jsonb', default: {} })
   metadata!: Record<string, unknown>;
 
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
@@ -78,7 +78,7 @@ export class JobEntity extends TenantOwnedEntity {
   @Column({ name: 'exit_code', type: 'integer', nullable: true })
   exitCode!: number | null;
 
-  @Column({ type: 'jsonb', default: () => "'[]'::jsonb" })
+  @Column({ type: 'jsonb', default: [] })
   steps!: StepResult[];
 
   @Column({ name: 'cpu_seconds', type: 'double precision', nullable: true })

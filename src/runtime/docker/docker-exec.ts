@@ -9,11 +9,18 @@ import { assertAbsolutePath, assertArgv, assertNonRootUser, toEnvList } from 'sr
 import { processGroupKiller, wrapInProcessGroup } from 'src/runtime/docker/process-group';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
-/** The killer is retried while the exec still runs: it may start before the wrapper, or under pids pressure. */
-const KILL_ATTEMPTS = 30;
+/**
+ * The killer is retried while the exec still runs (it may start before the wrapper has, or fail under
+ * pids pressure), for at most this long: at the pids limit no new process can start, so waiting longer
+ * does not help and the caller has to kill the container.
+ */
+const KILL_BUDGET_MS = 3_000;
 const KILL_RETRY_MS = 100;
-/** After the kill, the engine closes the stream once the group is gone; this bounds escaped holders. */
-const STREAM_GRACE_MS = 5_000;
+/**
+ * After a kill the stream ends once the group is gone; processes that left the group (setsid) and still
+ * hold the output would keep it open, so it is cut after this grace (the engine itself drains ~2 s).
+ */
+const STREAM_GRACE_MS = 3_000;
 /** The exec's exit code can trail the end of its stream by a moment. */
 const EXIT_POLLS = 50;
 const EXIT_POLL_MS = 20;
@@ -44,8 +51,8 @@ function outputSink(stream: 'stdout' | 'stderr', options: ExecOptions, failures:
   });
 }
 
-async function readExitCode(exec: Docker.Exec): Promise<number | null> {
-  for (let i = 0; i < EXIT_POLLS; i++) {
+async function readExitCode(exec: Docker.Exec, polls = EXIT_POLLS): Promise<number | null> {
+  for (let i = 0; i < polls; i++) {
     const info = await exec.inspect();
     if (!info.Running) return info.ExitCode;
     await delay(EXIT_POLL_MS);
@@ -65,24 +72,11 @@ async function runSideExec(container: Docker.Container, argv: string[], user: st
   return readExitCode(exec);
 }
 
-/**
- * One exec with demultiplexed, streamed output; optional stdin; timeout and abort kill the whole process
- * group (see process-group.ts). Resolves once the output stream has ended, so no output is lost.
- */
-export async function runExec(docker: Docker, id: string, options: ExecOptions): Promise<ExecResult> {
-  validate(options);
-  const { signal } = options;
-  if (signal?.aborted) return { exitCode: null, timedOut: false, aborted: true, durationMs: 0 };
-  const killable = options.timeoutMs !== undefined || signal !== undefined;
-  const execId = randomUUID();
+async function startExec(container: Docker.Container, execId: string, options: ExecOptions): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+  const killable = options.timeoutMs !== undefined || options.signal !== undefined;
   const hasStdin = options.stdin !== undefined;
-  const container = docker.getContainer(id);
-
-  let exec: Docker.Exec;
-  let stream: Duplex;
-  const started = Date.now();
   try {
-    exec = await container.exec({
+    const exec = await container.exec({
       Cmd: killable ? wrapInProcessGroup(execId, options.command) : [...options.command],
       Env: options.env ? toEnvList(options.env) : undefined,
       WorkingDir: options.cwd,
@@ -92,67 +86,102 @@ export async function runExec(docker: Docker, id: string, options: ExecOptions):
       AttachStderr: true,
       Tty: false,
     });
-    stream = await exec.start({ hijack: true, stdin: hasStdin });
+    return { exec, stream: await exec.start({ hijack: true, stdin: hasStdin }) };
   } catch (error) {
-    throw translateDockerError(error, `exec in container ${id}`);
+    throw translateDockerError(error, `exec in container ${container.id}`);
+  }
+}
+
+/** Ends a running exec on timeout or abort by killing its process group; knows when the stream closed. */
+class ExecGuard {
+  timedOut = false;
+  aborted = false;
+  /** The kill could not be confirmed: processes may still run, the exit code stays unknown. */
+  unkillable = false;
+  readonly closed: Promise<void>;
+  private isClosed = false;
+  private killing: Promise<void> | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly onAbort = (): void => this.stop('abort');
+
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly execId: string,
+    private readonly stream: Duplex,
+    private readonly options: ExecOptions,
+  ) {
+    this.closed = new Promise((resolve) => stream.once('close', resolve)).then(() => void (this.isClosed = true));
+    const { timeoutMs, signal } = options;
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) this.timers.push(setTimeout(() => this.stop('timeout'), Math.min(timeoutMs, MAX_TIMER_MS)));
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    // Aborted while the exec was being created: the listener would never fire.
+    if (signal?.aborted) this.onAbort();
   }
 
-  const failures: unknown[] = [];
-  let closed = false;
-  const ended = new Promise<void>((resolve) => {
-    stream.once('close', () => {
-      closed = true;
-      resolve();
+  /** Waits for the stream to close and any kill to finish, then releases timers and listeners. */
+  async settle(): Promise<void> {
+    await this.closed;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    await this.killing;
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+
+  private stop(reason: 'timeout' | 'abort'): void {
+    if (this.killing || this.isClosed) return;
+    if (reason === 'timeout') this.timedOut = true;
+    else this.aborted = true;
+    this.killing = this.killGroup().then((killed) => {
+      if (this.isClosed) return;
+      if (killed) {
+        this.timers.push(setTimeout(() => this.stream.destroy(), STREAM_GRACE_MS));
+      } else {
+        // Nothing will end the stream: stop reading now.
+        this.unkillable = true;
+        this.stream.destroy();
+      }
     });
-  });
+  }
+
+  /** Runs the killer until it has signalled the group (true), the exec has ended, or the budget is spent. */
+  private async killGroup(): Promise<boolean> {
+    const until = Date.now() + KILL_BUDGET_MS;
+    while (!this.isClosed && Date.now() < until) {
+      // Failures (pids limit reached, container stopping) are retried; the stream ending stops the loop.
+      const code = await runSideExec(this.container, processGroupKiller(this.execId), this.options.user).catch(() => null);
+      if (code === 0) return true;
+      await delay(KILL_RETRY_MS);
+    }
+    return this.isClosed;
+  }
+}
+
+/**
+ * One exec with demultiplexed, streamed output; optional stdin; timeout and abort kill the whole process
+ * group (see process-group.ts). Resolves once the output stream has ended, so no output is lost.
+ */
+export async function runExec(docker: Docker, id: string, options: ExecOptions): Promise<ExecResult> {
+  validate(options);
+  if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true, durationMs: 0 };
+  const execId = randomUUID();
+  const container = docker.getContainer(id);
+  const started = Date.now();
+  const { exec, stream } = await startExec(container, execId, options);
+  const guard = new ExecGuard(container, execId, stream, options);
+  const failures: unknown[] = [];
   // A broken connection also closes the stream; the outcome is then read from the engine.
   stream.on('error', () => undefined);
   docker.modem.demuxStream(stream, outputSink('stdout', options, failures), outputSink('stderr', options, failures));
   // Half-close after writing: the engine then closes the process's stdin.
-  if (hasStdin) stream.end(typeof options.stdin === 'string' ? Buffer.from(options.stdin, 'utf8') : options.stdin);
-
-  let timedOut = false;
-  let aborted = false;
-  let killing: Promise<void> | undefined;
-  let graceTimer: NodeJS.Timeout | undefined;
-  const stop = (reason: 'timeout' | 'abort'): void => {
-    if (killing || closed) return;
-    if (reason === 'timeout') timedOut = true;
-    else aborted = true;
-    killing = killGroup(container, execId, options.user, () => closed).then(() => {
-      if (!closed) graceTimer = setTimeout(() => stream.destroy(), STREAM_GRACE_MS);
-    });
-  };
-  const timeoutMs = options.timeoutMs;
-  const timer = timeoutMs !== undefined && timeoutMs !== Infinity ? setTimeout(() => stop('timeout'), Math.min(timeoutMs, MAX_TIMER_MS)) : undefined;
-  const onAbort = (): void => stop('abort');
-  signal?.addEventListener('abort', onAbort, { once: true });
-  // Aborted while the exec was being created: the listener above would never fire.
-  if (signal?.aborted) onAbort();
-
-  try {
-    await ended;
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+  if (options.stdin !== undefined) stream.end(typeof options.stdin === 'string' ? Buffer.from(options.stdin, 'utf8') : options.stdin);
+  await guard.closed;
   const durationMs = Date.now() - started;
-  await killing;
-  clearTimeout(graceTimer);
+  await guard.settle();
   if (failures.length > 0) throw failures[0];
   try {
-    return { exitCode: await readExitCode(exec), timedOut, aborted, durationMs };
+    // Still running after a failed kill: one look is enough, the code stays null.
+    const exitCode = await readExitCode(exec, guard.unkillable ? 1 : EXIT_POLLS);
+    return { exitCode, timedOut: guard.timedOut, aborted: guard.aborted, durationMs };
   } catch (error) {
     throw translateDockerError(error, `exec in container ${id}`);
-  }
-}
-
-/** Runs the killer until it has signalled the group, the exec has ended, or the attempts are spent. */
-async function killGroup(container: Docker.Container, execId: string, user: string | undefined, isClosed: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < KILL_ATTEMPTS && !isClosed(); attempt++) {
-    // Failures (pids limit reached, container stopping) are retried; the stream ending stops the loop.
-    const code = await runSideExec(container, processGroupKiller(execId), user).catch(() => null);
-    if (code === 0) return;
-    await delay(KILL_RETRY_MS);
   }
 }

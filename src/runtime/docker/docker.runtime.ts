@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
   ContainerRuntime,
@@ -26,6 +27,7 @@ import {
   isCompressedArchive,
   isSizedTmpfsVolume,
   toLabelFilters,
+  WORKSPACE_PATH,
 } from 'src/runtime/docker/hardening';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
@@ -153,17 +155,21 @@ export class DockerRuntime implements ContainerRuntime {
   async putArchive(id: string, destinationDir: string, tar: Buffer): Promise<void> {
     assertAbsolutePath(destinationDir, 'archive destination');
     if (isCompressedArchive(tar)) throw new RuntimeError('invalid_argument', 'archives must be uncompressed tar (hardening.md §3.2)');
+    await this.assertWorkspaceMounted(id, destinationDir, 'put archive');
     try {
       await this.docker.getContainer(id).putArchive(tar, { path: destinationDir, noOverwriteDirNonDir: 'true' });
     } catch (error) {
-      // 403: the destination is on the read-only root filesystem (only the workspace volume is writable).
-      if (statusOf(error) === 403) throw new RuntimeError('invalid_argument', `put archive into ${destinationDir}: ${engineMessage(error)}`, error);
+      // Only the workspace volume is writable: the root filesystem is read-only (403, or 500 on Docker 20.10).
+      if (statusOf(error) === 403 || /read-only/i.test(engineMessage(error))) {
+        throw new RuntimeError('invalid_argument', `put archive into ${destinationDir}: ${engineMessage(error)}`, error);
+      }
       throw translateDockerError(error, `put archive into ${id}:${destinationDir}`, 'path_not_found');
     }
   }
 
   async getArchive(id: string, path: string): Promise<Readable> {
     assertAbsolutePath(path, 'archive path');
+    await this.assertWorkspaceMounted(id, path, 'get archive');
     try {
       // docker-modem hands back the HTTP response, an http.IncomingMessage (a Readable).
       return (await this.docker.getContainer(id).getArchive({ path })) as Readable;
@@ -249,6 +255,22 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (error) {
       if (statusOf(error) === 409) return; // created concurrently
       throw translateDockerError(error, `create network ${EGRESS_NETWORK}`, 'engine_error');
+    }
+  }
+
+  /**
+   * The tmpfs behind a workspace volume is mounted, and holds data, only while its container runs: the
+   * archive API on a created or exited container mounts a fresh, empty tmpfs and drops what it wrote.
+   * Refuse instead of losing files silently (checked on Docker 20.10).
+   */
+  private async assertWorkspaceMounted(id: string, path: string, what: string): Promise<void> {
+    const state = await this.inspect(id);
+    if (!state) throw new RuntimeError('container_not_found', `${what}: No such container: ${id}`);
+    const normalized = posix.normalize(path);
+    const onWorkspace = normalized === WORKSPACE_PATH || normalized.startsWith(`${WORKSPACE_PATH}/`);
+    const mounted = state.status === 'running' || state.status === 'paused';
+    if (onWorkspace && state.labels[WORKSPACE_VOLUME_LABEL] !== undefined && !mounted) {
+      throw new RuntimeError('conflict', `${what}: the workspace of container ${id} exists only while it runs (status ${state.status})`);
     }
   }
 

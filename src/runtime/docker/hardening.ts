@@ -37,7 +37,7 @@ export interface HardenedCreateBody {
     SecurityOpt: ['no-new-privileges:true'];
     Privileged: false;
     ReadonlyRootfs: true;
-    Tmpfs: { '/tmp': string };
+    Tmpfs: { '/tmp': string; '/workspace'?: string };
     Mounts?: Array<{ Type: 'volume'; Source: string; Target: string; ReadOnly: false; VolumeOptions: { NoCopy: true } }>;
     Memory: number;
     MemorySwap: number;
@@ -148,6 +148,11 @@ function ulimits(r: ContainerResources): Ulimit[] {
   ];
 }
 
+function workspaceTmpfs(user: string, bytes: number): string {
+  const [uid, gid] = user.split(':');
+  return `rw,nosuid,nodev,exec,size=${bytes},uid=${uid},gid=${gid},mode=0700`;
+}
+
 /** Turns a ContainerSpec into the hardened create body (hardening.md §1.1), validating every value. */
 export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
   assertName(spec.name, 'container name');
@@ -182,7 +187,13 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,noexec,size=${r.tmpBytes},mode=1777` },
+      Tmpfs: {
+        '/tmp': `rw,nosuid,nodev,noexec,size=${r.tmpBytes},mode=1777`,
+        // Without a workspace volume, /workspace is a sized tmpfs owned by the container user. Jobs use
+        // this: they copy files in and out with tar over exec, never the archive API (which cannot see
+        // HostConfig.Tmpfs), so they skip the volume create/remove round trips.
+        ...(spec.workspaceVolume === undefined ? { '/workspace': workspaceTmpfs(user, r.workspaceBytes) } : {}),
+      },
       ...(spec.workspaceVolume !== undefined
         ? {
             Mounts: [

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type {
   ContainerRuntime,
@@ -13,7 +14,7 @@ import type {
 } from 'src/runtime/container-runtime.port';
 import { WORKSPACE_VOLUME_LABEL, workspaceVolumeName } from 'src/runtime/container-runtime.port';
 import type { HardenedCreateBody } from 'src/runtime/docker/hardening';
-import { buildCreateOptions, buildWorkspaceVolumeOptions, isCompressedArchive, toLabelFilters } from 'src/runtime/docker/hardening';
+import { buildCreateOptions, buildWorkspaceVolumeOptions, isCompressedArchive, toLabelFilters, WORKSPACE_PATH } from 'src/runtime/docker/hardening';
 import type { RuntimeErrorCode } from 'src/runtime/runtime.errors';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
@@ -216,13 +217,16 @@ export class FakeRuntime implements ContainerRuntime {
     return this.run('putArchive', [id, destinationDir, tar], () => {
       const container = this.mustGet(id);
       if (isCompressedArchive(tar)) throw new RuntimeError('invalid_argument', 'archives must be uncompressed tar (hardening.md §3.2)');
+      assertWorkspaceMounted(container, destinationDir);
       container.archivesPut.push({ destinationDir, tar });
     });
   }
 
   getArchive(id: string, path: string): Promise<Readable> {
     return this.run('getArchive', [id, path], () => {
-      const tar = this.mustGet(id).archives.get(path);
+      const container = this.mustGet(id);
+      assertWorkspaceMounted(container, path);
+      const tar = container.archives.get(path);
       if (!tar) throw new RuntimeError('path_not_found', `get archive ${id}:${path}: Could not find the file ${path} in container ${id}`);
       return Readable.from([tar]);
     });
@@ -291,7 +295,7 @@ export class FakeRuntime implements ContainerRuntime {
       this.enter(method, args);
       return Promise.resolve(body());
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
@@ -336,6 +340,16 @@ export class FakeRuntime implements ContainerRuntime {
     const callbacks = this.onStop.get(id) ?? [];
     this.onStop.delete(id);
     for (const callback of callbacks) callback();
+  }
+}
+
+/** Same rule as the Docker adapter: a tmpfs workspace exists only while its container runs. */
+function assertWorkspaceMounted(container: FakeContainer, path: string): void {
+  const normalized = posix.normalize(path);
+  const onWorkspace = normalized === WORKSPACE_PATH || normalized.startsWith(`${WORKSPACE_PATH}/`);
+  const mounted = container.state.status === 'running' || container.state.status === 'paused';
+  if (onWorkspace && container.spec.workspaceVolume !== undefined && !mounted) {
+    throw new RuntimeError('conflict', `the workspace of container ${container.id} exists only while it runs (status ${container.state.status})`);
   }
 }
 

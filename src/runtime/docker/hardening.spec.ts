@@ -1,0 +1,224 @@
+import type { ContainerSpec } from 'src/runtime/container-runtime.port';
+import { WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
+import {
+  buildCreateOptions,
+  buildEgressNetworkOptions,
+  buildWorkspaceVolumeOptions,
+  isCompressedArchive,
+  isSizedTmpfsVolume,
+  toLabelFilters,
+} from 'src/runtime/docker/hardening';
+import { RuntimeError } from 'src/runtime/runtime.errors';
+
+const MiB = 1024 * 1024;
+
+function spec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    name: 'orcaops-job-0b9f',
+    image: 'sha256:abc',
+    command: ['sleep', '2147483647'],
+    env: { LANG: 'C.UTF-8' },
+    labels: { 'orcaops.job_id': '0b9f' },
+    resources: { cpus: 1, memoryBytes: 512 * MiB, pidsLimit: 128, tmpBytes: 64 * MiB, workspaceBytes: 256 * MiB, nofile: 1024 },
+    network: 'none',
+    workspaceVolume: 'orcaops-job-0b9f-workspace',
+    ...overrides,
+  };
+}
+
+function refusal(fn: () => unknown): RuntimeError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof RuntimeError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('buildCreateOptions', () => {
+  it('should build exactly the hardening.md §1.1 profile, field by field', () => {
+    expect(buildCreateOptions(spec())).toEqual({
+      name: 'orcaops-job-0b9f',
+      Image: 'sha256:abc',
+      Cmd: ['sleep', '2147483647'],
+      Env: ['LANG=C.UTF-8'],
+      Labels: { 'orcaops.job_id': '0b9f', [WORKSPACE_VOLUME_LABEL]: 'orcaops-job-0b9f-workspace' },
+      User: '65534:65534',
+      WorkingDir: '/workspace',
+      Hostname: 'sandbox',
+      HostConfig: {
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges:true'],
+        Privileged: false,
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': `rw,nosuid,nodev,noexec,size=${64 * MiB},mode=1777` },
+        Mounts: [
+          { Type: 'volume', Source: 'orcaops-job-0b9f-workspace', Target: '/workspace', ReadOnly: false, VolumeOptions: { NoCopy: true } },
+        ],
+        Memory: 512 * MiB,
+        MemorySwap: 512 * MiB,
+        NanoCpus: 1_000_000_000,
+        PidsLimit: 128,
+        Ulimits: [
+          { Name: 'nofile', Soft: 1024, Hard: 1024 },
+          { Name: 'core', Soft: 0, Hard: 0 },
+          { Name: 'fsize', Soft: 256 * MiB, Hard: 256 * MiB },
+        ],
+        Init: true,
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '2m', 'max-file': '1' } },
+        IpcMode: 'private',
+        ShmSize: 64 * MiB,
+        RestartPolicy: { Name: 'no' },
+        AutoRemove: false,
+      },
+    });
+  });
+
+  it('should never set the fields that open the sandbox (§1 #3, #5, #6, #13, #18, #19)', () => {
+    const body = buildCreateOptions(spec({ network: 'egress' }));
+    const host = body.HostConfig as unknown as Record<string, unknown>;
+    for (const field of ['CapAdd', 'Binds', 'Devices', 'VolumesFrom', 'StorageOpt', 'PidMode', 'UTSMode', 'UsernsMode', 'OomKillDisable', 'Runtime', 'Links', 'PortBindings', 'DeviceRequests']) {
+      expect(host).not.toHaveProperty(field);
+    }
+    expect(body.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true']);
+    expect(body.HostConfig.SecurityOpt.join()).not.toMatch(/seccomp|apparmor|label|systempaths/);
+    expect(body.HostConfig.Mounts).toHaveLength(1);
+  });
+
+  it('should use the dedicated egress bridge for egress, never the default bridge or host', () => {
+    expect(buildCreateOptions(spec({ network: 'egress' })).HostConfig.NetworkMode).toBe('orcaops-egress');
+  });
+
+  it('should refuse a network that is not none or egress (values read back from storage are untrusted)', () => {
+    expect(refusal(() => buildCreateOptions(spec({ network: 'host' as never }))).code).toBe('invalid_argument');
+    expect(refusal(() => buildCreateOptions(spec({ network: 'bridge' as never }))).code).toBe('invalid_argument');
+  });
+
+  it('should default the user to 65534:65534 and accept another numeric non-root uid:gid', () => {
+    expect(buildCreateOptions(spec({ user: undefined })).User).toBe('65534:65534');
+    expect(buildCreateOptions(spec({ user: '1000:1000' })).User).toBe('1000:1000');
+  });
+
+  it.each(['0:0', '0', 'root', '1000:0', '1000', 'nobody:nogroup', '1000:1000:1'])('should refuse the user %p', (user) => {
+    expect(refusal(() => buildCreateOptions(spec({ user }))).code).toBe('invalid_argument');
+  });
+
+  it('should convert fractional CPUs to NanoCpus', () => {
+    expect(buildCreateOptions(spec({ resources: { ...spec().resources, cpus: 0.5 } })).HostConfig.NanoCpus).toBe(500_000_000);
+  });
+
+  it.each([
+    ['memoryBytes', 0],
+    ['pidsLimit', 0],
+    ['pidsLimit', -1],
+    ['tmpBytes', 0],
+    ['workspaceBytes', 0],
+    ['nofile', 1.5],
+    ['cpus', 0],
+    ['cpus', Number.NaN],
+    ['memoryBytes', Number.POSITIVE_INFINITY],
+  ])('should refuse %s = %p, which the engine would read as "unlimited" or reject', (field, value) => {
+    const resources = { ...spec().resources, [field]: value };
+    expect(refusal(() => buildCreateOptions(spec({ resources }))).code).toBe('invalid_argument');
+  });
+
+  it('should make /workspace a sized tmpfs owned by the user when no workspace volume is given, and drop a forged volume label', () => {
+    const body = buildCreateOptions(spec({ workspaceVolume: undefined, user: '1000:1001', labels: { [WORKSPACE_VOLUME_LABEL]: 'someone-elses-volume' } }));
+    expect(body.HostConfig).not.toHaveProperty('Mounts');
+    expect(body.HostConfig.Tmpfs).toEqual({
+      '/tmp': `rw,nosuid,nodev,noexec,size=${64 * MiB},mode=1777`,
+      '/workspace': `rw,nosuid,nodev,exec,size=${256 * MiB},uid=1000,gid=1001,mode=0700`,
+    });
+    expect(body.Labels).toEqual({});
+  });
+
+  it('should let the adapter own the workspace volume label', () => {
+    const body = buildCreateOptions(spec({ labels: { [WORKSPACE_VOLUME_LABEL]: 'forged' } }));
+    expect(body.Labels[WORKSPACE_VOLUME_LABEL]).toBe('orcaops-job-0b9f-workspace');
+  });
+
+  it('should keep the image CMD when the command is empty', () => {
+    expect(buildCreateOptions(spec({ command: [] }))).not.toHaveProperty('Cmd');
+  });
+
+  it.each([
+    [{ env: { 'A=B': 'x' } }],
+    [{ env: { '1A': 'x' } }],
+    [{ env: { A: 'x\0y' } }],
+    [{ command: ['sh', 'a\0b'] }],
+    [{ name: '../etc' }],
+    [{ name: '' }],
+    [{ image: 'busybox latest' }],
+    [{ workingDir: 'relative' }],
+    [{ workspaceVolume: 'bad/name' }],
+  ] as Array<[Partial<ContainerSpec>]>)('should refuse malformed input %p', (overrides) => {
+    expect(refusal(() => buildCreateOptions(spec(overrides))).code).toBe('invalid_argument');
+  });
+});
+
+describe('buildWorkspaceVolumeOptions', () => {
+  it('should make a sized, nosuid, nodev tmpfs owned by the sandbox user with mode 0700', () => {
+    expect(buildWorkspaceVolumeOptions('ws', 256 * MiB, { 'orcaops.job_id': '1' })).toEqual({
+      Name: 'ws',
+      Driver: 'local',
+      DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${256 * MiB},uid=65534,gid=65534,mode=0700,nosuid,nodev` },
+      Labels: { 'orcaops.job_id': '1' },
+    });
+  });
+
+  it('should take another non-root owner', () => {
+    expect(buildWorkspaceVolumeOptions('ws', MiB, {}, '1000:1001').DriverOpts.o).toContain('uid=1000,gid=1001');
+  });
+
+  it('should refuse a size of 0 (an unlimited tmpfs) and a root owner', () => {
+    expect(refusal(() => buildWorkspaceVolumeOptions('ws', 0, {})).code).toBe('invalid_argument');
+    expect(refusal(() => buildWorkspaceVolumeOptions('ws', MiB, {}, '0:0')).code).toBe('invalid_argument');
+  });
+});
+
+describe('isSizedTmpfsVolume', () => {
+  it('should accept only local tmpfs volumes with a positive size', () => {
+    expect(isSizedTmpfsVolume({ Driver: 'local', Options: buildWorkspaceVolumeOptions('ws', MiB, {}).DriverOpts })).toBe(true);
+    expect(isSizedTmpfsVolume({ Driver: 'local', Options: null })).toBe(false);
+    expect(isSizedTmpfsVolume({ Driver: 'local', Options: { type: 'tmpfs', device: 'tmpfs', o: 'uid=1' } })).toBe(false);
+    expect(isSizedTmpfsVolume({ Driver: 'local', Options: { type: 'tmpfs', device: 'tmpfs', o: 'size=0' } })).toBe(false);
+    expect(isSizedTmpfsVolume({ Driver: 'other', Options: { type: 'tmpfs', device: 'tmpfs', o: 'size=1' } })).toBe(false);
+  });
+});
+
+describe('isCompressedArchive', () => {
+  it.each([
+    ['gzip', [0x1f, 0x8b, 8]],
+    ['bzip2', [0x42, 0x5a, 0x68]],
+    ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+    ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ])('should flag %s', (_name, bytes) => {
+    expect(isCompressedArchive(Buffer.from([...bytes, 0, 0, 0, 0]))).toBe(true);
+  });
+
+  it('should pass a plain tar header', () => {
+    expect(isCompressedArchive(Buffer.concat([Buffer.from('hello.txt'), Buffer.alloc(503)]))).toBe(false);
+  });
+});
+
+describe('toLabelFilters', () => {
+  it('should turn labels into engine filters and refuse an empty set, which would match every container', () => {
+    expect(toLabelFilters({ a: '1', 'orcaops.kind': 'job' })).toEqual(['a=1', 'orcaops.kind=job']);
+    expect(refusal(() => toLabelFilters({})).code).toBe('invalid_argument');
+  });
+});
+
+describe('buildEgressNetworkOptions', () => {
+  it('should make a non-internal bridge with inter-container communication off', () => {
+    expect(buildEgressNetworkOptions()).toEqual({
+      Name: 'orcaops-egress',
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Internal: false,
+      Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+      Labels: { 'orcaops.managed': 'true' },
+    });
+  });
+});

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The OrcaOps demo on embedded defaults: sets the checkout up, starts `orcaops serve` in the background
 # (embedded PostgreSQL in $ORCAOPS_HOME, default ~/.orcaops), creates an organisation admin token, a
-# workspace and a developer token through the CLI, shows them, and stops the server at the end.
+# workspace and a developer token through the CLI, runs real jobs (output streamed live, artifacts
+# downloaded, exit codes passed through), and stops the server at the end.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -77,7 +78,42 @@ ORCAOPS_TOKEN="$ADMIN_TOKEN" orcaops tokens list "$WORKSPACE_ID"
 step 'the developer token as the API sees it (orcaops me)'
 ORCAOPS_TOKEN="$DEV_TOKEN" orcaops me
 
-# jobs: the jobs issue adds 'orcaops run' here
+step 'a real job: python in a locked-down container, output streamed live (orcaops run)'
+cat <<'TEXT'
+    orcaops run orcaops/python --artifact 'out/*' -- python3 -c '...'
+TEXT
+ORCAOPS_TOKEN="$DEV_TOKEN" orcaops run orcaops/python --tag demo --intent 'README demo' --artifact 'out/*' -- python3 -c '
+import os, platform, socket
+print("hello from", platform.python_implementation(), platform.python_version(), "as uid", os.getuid())
+try:
+    socket.create_connection(("1.1.1.1", 80), timeout=2)
+    print("network: reachable")
+except OSError as e:
+    print("network: none (", e.strerror, ")")
+try:
+    open("/etc/hacked", "w")
+except OSError as e:
+    print("root filesystem:", e.strerror)
+os.makedirs("out", exist_ok=True)
+with open("out/primes.txt", "w") as f:
+    primes = [n for n in range(2, 200) if all(n % d for d in range(2, int(n ** 0.5) + 1))]
+    f.write(" ".join(map(str, primes)) + "\n")
+print("wrote out/primes.txt with", len(primes), "primes")
+'
+JOB_ID="$(ORCAOPS_TOKEN="$DEV_TOKEN" orcaops jobs list --limit 1 --json | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>console.log(JSON.parse(s).items[0].id))')"
+
+step 'its run record and artifacts (orcaops jobs get / artifacts / download)'
+ORCAOPS_TOKEN="$DEV_TOKEN" orcaops jobs get "$JOB_ID" --json | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(`    status=${j.status} reason=${j.reason} exit_code=${j.exit_code} duration=${j.duration_ms}ms cpu=${j.usage.cpu_seconds}s peak_mem=${j.usage.memory_peak_bytes}B`)})'
+ORCAOPS_TOKEN="$DEV_TOKEN" orcaops jobs artifacts "$JOB_ID"
+ORCAOPS_TOKEN="$DEV_TOKEN" orcaops jobs download "$JOB_ID" out/primes.txt -o - | head -c 200
+
+step 'a failing job exits with its own exit code'
+set +e
+ORCAOPS_TOKEN="$DEV_TOKEN" orcaops run orcaops/busybox -- sh -c 'echo about to fail >&2; exit 7'
+CODE=$?
+set -e
+printf '    orcaops run exited with %s\n' "$CODE"
+[ "$CODE" = 7 ] || fail "expected exit code 7, got $CODE"
 
 step "demo done in $((SECONDS - START))s"
 cat <<TEXT

@@ -12,6 +12,8 @@ step 'type check (npm run typecheck)'
 npm run --silent typecheck
 step 'lint (npm run lint)'
 npm run --silent lint
+step 'module cycles (npm run check:cycles)'
+npm run --silent check:cycles
 step 'tests (jest)'
 npx jest --ci
 step "all checks passed in $((SECONDS - START))s"

@@ -37,6 +37,15 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
     void reply.header('x-request-id', request.id);
     done();
   });
+  const origins = env.ORCAOPS_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  // Browsers only: CORS is off unless an operator names the origins that may call the API.
+  if (origins.length) {
+    app.enableCors({
+      origin: origins.includes('*') ? true : origins,
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'x-request-id', 'mcp-session-id'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+    });
+  }
   app.enableShutdownHooks();
   mountOpenApi(app, options.swaggerUi ?? true);
   return app;

@@ -26,12 +26,28 @@ async function rawDocker(): Promise<number> {
   return performance.now() - started;
 }
 
-async function apiJob(url: string, token: string): Promise<{ ms: number; status: string }> {
+interface Phases {
+  queue_ms: number;
+  run_ms: number;
+}
+
+async function apiJob(url: string, token: string): Promise<{ ms: number; status: string; phases: Phases }> {
   const started = performance.now();
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const job = (await (await fetch(`${url}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ image: IMAGE, command: 'true' }) })).json()) as { id: string };
-  const done = (await (await fetch(`${url}/v1/jobs/${job.id}/wait?timeout_seconds=60`, { headers })).json()) as { status: string };
-  return { ms: performance.now() - started, status: done.status };
+  const done = (await (await fetch(`${url}/v1/jobs/${job.id}/wait?timeout_seconds=60`, { headers })).json()) as {
+    status: string;
+    created_at: string;
+    started_at: string;
+    finished_at: string;
+  };
+  const ms = performance.now() - started;
+  const at = (iso: string): number => new Date(iso).getTime();
+  return {
+    ms,
+    status: done.status,
+    phases: { queue_ms: at(done.started_at) - at(done.created_at), run_ms: at(done.finished_at) - at(done.started_at) },
+  };
 }
 
 async function main(): Promise<void> {
@@ -49,11 +65,13 @@ async function main(): Promise<void> {
     }
     const raw: number[] = [];
     const viaApi: number[] = [];
+    const phases: Phases[] = [];
     for (let i = 0; i < iterations; i++) {
       raw.push(await rawDocker());
       const r = await apiJob(bench.url, bench.devToken);
       if (r.status !== 'succeeded') throw new Error(`bench job ended ${r.status}`);
       viaApi.push(r.ms);
+      phases.push(r.phases);
     }
     const count = 50;
     const t0 = performance.now();
@@ -63,6 +81,10 @@ async function main(): Promise<void> {
       when: new Date().toISOString(),
       iterations,
       single_job_ms: { raw_docker_median: Math.round(median(raw)), api_median: Math.round(median(viaApi)), api_p95: Math.round(percentile(viaApi, 95)) },
+      api_phases_median_ms: {
+        submitted_to_claimed: median(phases.map((p) => p.queue_ms)),
+        claimed_to_terminal: median(phases.map((p) => p.run_ms)),
+      },
       ratio_api_to_raw: Number((median(viaApi) / median(raw)).toFixed(2)),
       throughput: { jobs: count, succeeded: all.filter((r) => r.status === 'succeeded').length, seconds: Number(wall.toFixed(2)), jobs_per_second: Number((count / wall).toFixed(2)) },
     };

@@ -5,6 +5,7 @@ import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
@@ -19,6 +20,7 @@ export const ENTITIES = [
   JobEntity,
   JobLogChunkEntity,
   JobArtifactEntity,
+  SandboxEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

@@ -62,6 +62,22 @@ export function containerSpecFor(job: JobEntity, installationId: string, deadlin
   };
 }
 
+/** Waits for `promise` at most `ms` (the timer does not outlive it). */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Settles when the run is aborted, with what wait() would say of a killed process. */
+function abortedWait(signal: AbortSignal): Promise<{ exitCode: number; oomKilled: boolean }> {
+  return new Promise((resolve) => {
+    const done = (): void => resolve({ exitCode: 137, oomKilled: false });
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 interface RunState {
   job: JobEntity;
   writer: JobLogWriter;
@@ -73,6 +89,8 @@ interface RunState {
   controller: AbortController;
   failure?: { reason: JobReason; message: string };
   artifacts: JobArtifactEntity[];
+  /** Consecutive samples that could not reach the engine. */
+  engineFailures: number;
 }
 
 /**
@@ -87,6 +105,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   readonly runnerId = `${hostname()}:${process.pid}:${randomUUID()}`;
   readonly liveness: RunnerLiveness;
   private stopping = false;
+  /** Local dispatches between "slot taken" and "job in `active`". */
+  private reserved = 0;
 
   constructor(
     @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
@@ -104,11 +124,26 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   }
 
   async startWorkers(): Promise<void> {
-    await this.queue.work(JOBS_QUEUE, this.config.maxConcurrent, (item) => this.handle(item));
+    await this.queue.work(JOBS_QUEUE, this.config.maxConcurrent, (item) => this.queued(item));
   }
 
   enqueue(item: WorkItem, delaySeconds?: number): Promise<void> {
     return this.queue.enqueue(JOBS_QUEUE, item, { delaySeconds });
+  }
+
+  /**
+   * Starts a just-submitted job here when this server has a free slot (no queue round trip); otherwise
+   * queues it for whichever server frees up first. Either way the claim's compare-and-set decides.
+   */
+  async dispatch(item: WorkItem): Promise<void> {
+    if (this.stopping || this.busySlots() >= this.config.maxConcurrent) return this.enqueue(item);
+    this.reserved++;
+    void this.handle(item).finally(() => this.reserved--);
+    return Promise.resolve();
+  }
+
+  private busySlots(): number {
+    return this.active.size + this.reserved;
   }
 
   /** Stops a job running in this process now (cancel). Returns false if it runs elsewhere or not at all. */
@@ -128,10 +163,19 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       state.failure = { reason: 'interrupted', message: 'the server shut down while the job ran' };
       state.controller.abort();
     }
-    await Promise.race([
-      Promise.all(running.map((s) => this.events.next(s.job.id, 10_000))),
-      new Promise((r) => setTimeout(r, 10_000)),
-    ]);
+    if (running.length) await Promise.all(running.map((s) => this.events.next(s.job.id, 10_000)));
+  }
+
+  private async queued(item: WorkItem): Promise<void> {
+    if (this.stopping) return;
+    // Local dispatch may have filled the slots the queue's workers assume are free.
+    if (this.busySlots() >= this.config.maxConcurrent) return this.enqueue(item, 1);
+    this.reserved++;
+    try {
+      await this.handle(item);
+    } finally {
+      this.reserved--;
+    }
   }
 
   private async handle(item: WorkItem): Promise<void> {
@@ -200,6 +244,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       memoryPeakBytes: null,
       controller: new AbortController(),
       artifacts: [],
+      engineFailures: 0,
     };
     this.active.set(job.id, state);
     const deadline = (job.startedAt ?? new Date()).getTime() + spec.timeout_seconds * 1000;
@@ -221,10 +266,14 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       clearInterval(sampler);
       await this.finish(state);
       this.active.delete(job.id);
+      this.queue.poke(JOBS_QUEUE);
     }
   }
 
   private async runContainer(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+    // One step and nothing to collect: the step is the container's main process (no keep-alive, no
+    // exec round trips), which keeps a trivial job close to the cost of a bare `docker run`.
+    if (spec.steps.length === 1 && spec.artifacts.length === 0) return this.runAsMainProcess(state, spec, deadline);
     const { job } = state;
     const installationId = await this.installation.installationId();
     state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline));
@@ -240,6 +289,56 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
     if (spec.artifacts.length && !state.controller.signal.aborted) await this.collectArtifacts(state, spec.artifacts);
     await this.sample(state);
+  }
+
+  private async runAsMainProcess(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+    const { job } = state;
+    const step = spec.steps[0]!;
+    const result = state.steps[0]!;
+    const installationId = await this.installation.installationId();
+    state.containerId = await this.runtime.createContainer({
+      ...containerSpecFor(job, installationId, deadline),
+      command: step.args ?? ['/bin/sh', '-c', step.command ?? ''],
+      env: { ...spec.env, ...step.env },
+      workingDir: step.cwd ?? '/workspace',
+    });
+    const containerId = state.containerId;
+    await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId });
+    if (state.controller.signal.aborted) return;
+    const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk));
+    const started = Date.now();
+    Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
+    const persisted = this.persistSteps(state);
+    const remaining = deadline - started;
+    const stepLimit = step.timeout_seconds ? step.timeout_seconds * 1000 : Infinity;
+    let stepTimedOut = false;
+    const timer = setTimeout(
+      () => {
+        stepTimedOut = true;
+        if (stepLimit >= remaining) state.facts.deadlineExceeded = true;
+        this.runtime.kill(containerId).catch(() => undefined);
+      },
+      Math.max(1, Math.min(stepLimit, remaining, 2 ** 31 - 1)),
+    );
+    try {
+      await this.runtime.startContainer(containerId);
+      const exit = await Promise.race([this.runtime.wait(containerId), abortedWait(state.controller.signal)]);
+      await settledWithin(ended, 3_000);
+      let status: StepResult['status'];
+      if (state.controller.signal.aborted) status = state.facts.deadlineExceeded ? 'timed_out' : 'cancelled';
+      else if (stepTimedOut) status = 'timed_out';
+      else status = exit.exitCode === 0 ? 'succeeded' : 'failed';
+      if (status === 'failed' && exit.oomKilled) {
+        state.facts.oomKilled = true;
+        state.writer.system('step 1 was killed: out of memory');
+      }
+      if (status === 'timed_out') state.writer.system('step 1 timed out; its processes were killed');
+      Object.assign(result, { status, exit_code: exit.exitCode, finished_at: new Date().toISOString(), duration_ms: Date.now() - started });
+    } finally {
+      clearTimeout(timer);
+      await persisted;
+    }
+    await this.persistSteps(state);
   }
 
   private async runStep(state: RunState, index: number, step: JobSpec['steps'][number], deadline: number): Promise<void> {
@@ -337,10 +436,17 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   private async sample(state: RunState): Promise<void> {
     const { job } = state;
     if (state.containerId) {
-      const stats = await this.runtime.stats(state.containerId).catch(() => undefined);
-      if (stats) {
+      try {
+        const stats = await this.runtime.stats(state.containerId);
         state.cpuSeconds = Math.max(state.cpuSeconds ?? 0, stats.cpuSeconds);
         state.memoryPeakBytes = Math.max(state.memoryPeakBytes ?? 0, stats.memoryPeakBytes ?? stats.memoryBytes);
+        state.engineFailures = 0;
+      } catch (error) {
+        // Lost the engine: a job that cannot be observed fails now rather than hanging (hardening.md §4.2.7).
+        if (error instanceof RuntimeError && error.code === 'engine_unavailable' && ++state.engineFailures >= 2) {
+          state.failure ??= this.failureFor(error);
+          state.controller.abort();
+        }
       }
     }
     if (state.controller.signal.aborted) return;
@@ -378,15 +484,15 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   private async finish(state: RunState): Promise<void> {
     const { job } = state;
     state.facts.steps = state.steps;
-    for (const s of state.steps) if (s.status === 'running') s.status = state.facts.cancelled ? 'cancelled' : 'timed_out';
+    const interrupted = state.steps.filter((s) => s.status === 'running');
+    for (const s of interrupted) s.status = state.facts.cancelled ? 'cancelled' : 'timed_out';
+    // Step results (exit codes) are stored before the container goes (hardening.md §4.2.2).
+    if (interrupted.length) await this.persistSteps(state).catch(() => undefined);
     const outcome: Outcome = state.failure
       ? { status: 'failed', reason: state.failure.reason, exitCode: null, message: state.failure.message }
       : classifyOutcome(state.facts);
     if (state.failure) state.writer.system(`job failed: ${state.failure.message}`);
     await state.writer.flush();
-    await this.jobs
-      .update(job.workspaceId, { id: job.id, status: 'running' }, { steps: state.steps })
-      .catch(() => 0);
     const remove = !state.containerId || shouldRemoveContainer(job.spec.cleanup_policy, outcome.status) || !!state.failure;
     const containerState = await this.releaseContainer(state, remove);
     const finishedAt = new Date();

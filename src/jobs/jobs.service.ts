@@ -135,7 +135,7 @@ export class JobsService {
       }
       throw error;
     }
-    await this.runner.enqueue({ id, workspaceId });
+    await this.runner.dispatch({ id, workspaceId });
     return { job: toJobResponse(job), replayed: false };
   }
 

@@ -17,6 +17,10 @@ export class InMemoryQueue implements WorkQueue {
     return Promise.resolve();
   }
 
+  poke(_queue: string): void {
+    // Items are handed out at enqueue time; nothing waits.
+  }
+
   stop(): Promise<void> {
     this.handlers.clear();
     return Promise.resolve();

@@ -60,6 +60,10 @@ export class PgBossQueue implements WorkQueue {
     this.workers.set(queue, [...(this.workers.get(queue) ?? []), ...ids]);
   }
 
+  poke(queue: string): void {
+    for (const worker of this.workers.get(queue) ?? []) this.boss.notifyWorker(worker);
+  }
+
   async stop(): Promise<void> {
     if (!this.started) return;
     await this.started.catch(() => undefined);

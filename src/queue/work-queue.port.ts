@@ -22,5 +22,7 @@ export interface WorkQueue {
   enqueue(queue: string, item: WorkItem, options?: EnqueueOptions): Promise<void>;
   /** Runs `handler` for items of `queue`, at most `concurrency` at a time in this process. */
   work(queue: string, concurrency: number, handler: WorkHandler): Promise<void>;
+  /** Wakes this process's idle workers of `queue` now (capacity just freed up). */
+  poke(queue: string): void;
   stop(): Promise<void>;
 }

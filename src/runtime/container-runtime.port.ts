@@ -163,6 +163,11 @@ export interface ContainerRuntime {
   /** Creates (does not start) a hardened container; returns its id. */
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
+  /**
+   * Attaches to the main process's stdout/stderr (demultiplexed). Call it before start so no output is
+   * missed; `ended` settles when the stream closes (the process exited or the container was killed).
+   */
+  attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }>;
   exec(id: string, options: ExecOptions): Promise<ExecResult>;
   /**
    * Uncompressed tar only (compressed archives made the daemon run a decompressor from the container);
@@ -183,7 +188,7 @@ export interface ContainerRuntime {
   kill(id: string, signal?: string): Promise<void>;
   /**
    * Force-removes the container (and its anonymous volumes), then its workspace volume (named by
-   * WORKSPACE_VOLUME_LABEL, else workspaceVolumeName(name)); missing containers and volumes are not an error.
+   * WORKSPACE_VOLUME_LABEL, which the adapter sets whenever it mounts one); missing ones are not an error.
    */
   remove(id: string): Promise<void>;
   /** Containers in any state carrying every given label (at least one label is required). */

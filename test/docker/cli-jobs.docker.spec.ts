@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestApp, TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { createTestApp } from '../support/app';
 import { runCli } from '../support/cli';
 import { removeInstallationContainers } from '../support/docker';
 import { seedWorkspace } from '../support/tenants';

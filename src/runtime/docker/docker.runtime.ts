@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { Writable } from 'node:stream';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
@@ -13,7 +14,7 @@ import type {
   ImageInfo,
   WaitResult,
 } from 'src/runtime/container-runtime.port';
-import { WORKSPACE_VOLUME_LABEL, workspaceVolumeName } from 'src/runtime/container-runtime.port';
+import { WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
 import { engineMessage, statusOf, translateDockerError } from 'src/runtime/docker/docker-errors';
 import { runExec } from 'src/runtime/docker/docker-exec';
 import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
@@ -148,6 +149,30 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }> {
+    try {
+      const stream = (await this.docker
+        .getContainer(id)
+        .attach({ stream: true, stdout: true, stderr: true, logs: true })) as NodeJS.ReadableStream;
+      const ended = new Promise<void>((resolve) => {
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+      });
+      const sink = (name: 'stdout' | 'stderr'): Writable =>
+        new Writable({
+          write(chunk: Buffer, _encoding, callback): void {
+            onOutput(name, chunk);
+            callback();
+          },
+        });
+      this.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
+      return { ended };
+    } catch (error) {
+      throw translateDockerError(error, `attach to container ${id}`);
+    }
+  }
+
   exec(id: string, options: ExecOptions): Promise<ExecResult> {
     return runExec(this.docker, id, options);
   }
@@ -228,8 +253,10 @@ export class DockerRuntime implements ContainerRuntime {
       // 404: removed meanwhile; 409 "removal already in progress": the engine is doing it.
       if (statusOf(error) !== 404 && statusOf(error) !== 409) throw translateDockerError(error, `remove container ${id}`);
     }
-    const volume = state.labels[WORKSPACE_VOLUME_LABEL] ?? workspaceVolumeName(state.name);
-    await this.removeVolume(volume);
+    // The adapter labels every container it mounts a workspace volume into; containers without the
+    // label (tmpfs /workspace) have none, and skipping the call keeps removal to one round trip.
+    const volume = state.labels[WORKSPACE_VOLUME_LABEL];
+    if (volume) await this.removeVolume(volume);
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {

@@ -236,6 +236,16 @@ export class FakeRuntime implements ContainerRuntime {
     return this.run('stats', [id], () => ({ ...this.mustGet(id).stats }));
   }
 
+  attach(id: string, _onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }> {
+    this.enter('attach', [id]);
+    const container = this.mustGet(id);
+    const ended =
+      container.state.status === 'exited'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.whenStopped(id, resolve));
+    return Promise.resolve({ ended });
+  }
+
   async wait(id: string): Promise<WaitResult> {
     this.enter('wait', [id]);
     const container = this.mustGet(id);

@@ -121,6 +121,18 @@ export class AuditService {
     );
   }
 
+  /**
+   * Events the server does on its own (sandbox expiry by the reaper, lost containers): actor "system",
+   * no request. In the caller's transaction when given a manager, like record().
+   */
+  async recordSystem(workspaceId: string | null, record: AuditRecord, manager?: EntityManager): Promise<void> {
+    await this.insert(
+      { workspaceId, actorType: 'system', actorId: 'system', requestId: null, clientIp: null, via: 'system' },
+      record,
+      manager,
+    );
+  }
+
   /** Events with no authenticated caller (failed authentication). Never throws into the request. */
   async recordAnonymous(record: AnonymousAuditRecord): Promise<void> {
     try {

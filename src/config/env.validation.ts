@@ -85,6 +85,23 @@ export class EnvironmentVariables {
   /** Bytes of output stored per job; the rest is dropped and the job is flagged truncated. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
   ORCAOPS_JOB_OUTPUT_CAP_BYTES = 10 * 1024 * 1024;
+
+  /**
+   * Warm sandbox pool: pre-started hardened containers per image, e.g. `orcaops/python=2,orcaops/busybox=1`
+   * (default resources, no network). A matching sandbox create takes one and the pool refills. Empty: no pool.
+   */
+  @IsOptional() @Matches(/^$|^[a-z0-9][a-z0-9._\-/:@]*=\d{1,2}(,[a-z0-9][a-z0-9._\-/:@]*=\d{1,2})*$/, {
+    message: 'ORCAOPS_SANDBOX_POOL must look like image=count[,image=count...], e.g. orcaops/python=2',
+  })
+  ORCAOPS_SANDBOX_POOL = '';
+
+  /** Milliseconds between sandbox reaper passes (TTL, idle timeout, lost containers). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(600_000)
+  ORCAOPS_SANDBOX_REAPER_MS = 5_000;
+
+  /** Sandbox profile catalogue (YAML); default ./sandboxes.yml, optional unless set explicitly. */
+  @IsOptional() @IsString()
+  ORCAOPS_SANDBOX_PROFILES?: string;
 }
 
 export class ConfigValidationError extends Error {

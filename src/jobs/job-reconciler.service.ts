@@ -58,11 +58,11 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
   }
 
   /** One pass; each part survives the others failing (e.g. the engine being down). */
-  async reconcile(atStart: boolean): Promise<void> {
+  async reconcile(atStart: boolean, options: { retention?: boolean } = {}): Promise<void> {
     await this.step('interrupt', () => this.interruptOrphanedJobs());
     await this.step('requeue', () => this.requeueQueuedJobs(atStart));
     await this.step('containers', () => this.removeStrayContainers());
-    if (Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
+    if (options.retention || Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
       this.lastRetention = Date.now();
       await this.step('retention', () => this.applyRetention());
     }

@@ -81,8 +81,12 @@ export interface ExecOptions {
   cwd?: string;
   /** Numeric non-root uid:gid; defaults to the container's user. */
   user?: string;
-  /** Written to the process's stdin, which is then closed. */
-  stdin?: Buffer | string;
+  /**
+   * Written to the process's stdin, which is then closed. A Readable is piped in as it produces data
+   * and stdin closes when it ends: long-lived execs (persistent shells, background processes) keep one
+   * open and write to it over time instead of paying a new exec (≈90 ms) per interaction.
+   */
+  stdin?: Buffer | string | Readable;
   /**
    * Kills the exec's whole process group after this long. With timeoutMs or signal the argv runs
    * under a small /bin/sh wrapper (docker/process-group.ts), so the image needs a POSIX sh.

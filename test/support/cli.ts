@@ -1,4 +1,5 @@
 import { buildProgram } from 'src/cli/main';
+import { resetEnvCache } from 'src/config/orcaops.config';
 
 export interface CliRun {
   stdout: string;
@@ -20,12 +21,14 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   });
   const saved = { ...process.env };
   Object.assign(process.env, env);
+  resetEnvCache();
   process.exitCode = undefined;
   try {
     await buildProgram().exitOverride().parseAsync(['node', 'orcaops', ...args]);
     return { stdout: out.join(''), stderr: err.join(''), exitCode: Number(process.exitCode ?? 0) };
   } finally {
     process.env = saved;
+    resetEnvCache();
     process.exitCode = undefined;
     stdout.mockRestore();
     stderr.mockRestore();

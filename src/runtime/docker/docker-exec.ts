@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ExecOptions, ExecResult } from 'src/runtime/container-runtime.port';
 import { translateDockerError } from 'src/runtime/docker/docker-errors';
@@ -58,6 +58,18 @@ async function readExitCode(exec: Docker.Exec, polls = EXIT_POLLS): Promise<numb
     await delay(EXIT_POLL_MS);
   }
   return null;
+}
+
+/**
+ * Streams a caller's stdin into the exec; its end half-closes the connection (the process sees EOF).
+ * Once the exec's stream is gone, further input is dropped instead of erroring the caller's stream.
+ */
+function pipeStdin(source: Readable, stream: Duplex): void {
+  source.pipe(stream);
+  stream.once('close', () => {
+    source.unpipe(stream);
+    source.resume();
+  });
 }
 
 /** Runs argv as a side exec, discarding its output; resolves with its exit code. */
@@ -172,7 +184,8 @@ export async function runExec(docker: Docker, id: string, options: ExecOptions):
   stream.on('error', () => undefined);
   docker.modem.demuxStream(stream, outputSink('stdout', options, failures), outputSink('stderr', options, failures));
   // Half-close after writing: the engine then closes the process's stdin.
-  if (options.stdin !== undefined) stream.end(typeof options.stdin === 'string' ? Buffer.from(options.stdin, 'utf8') : options.stdin);
+  if (options.stdin instanceof Readable) pipeStdin(options.stdin, stream);
+  else if (options.stdin !== undefined) stream.end(typeof options.stdin === 'string' ? Buffer.from(options.stdin, 'utf8') : options.stdin);
   await guard.closed;
   const durationMs = Date.now() - started;
   await guard.settle();

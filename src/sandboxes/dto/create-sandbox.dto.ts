@@ -1,0 +1,65 @@
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
+import { ENV_KEY, IMAGE_REF, JobResourcesDto } from 'src/jobs/dto/create-job.dto';
+import { NETWORK_MODES, NetworkMode } from 'src/jobs/job-model';
+import { MAX_TTL_SECONDS } from 'src/sandboxes/sandbox-model';
+
+export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$/;
+export const LABEL_MAP = { maxKeys: 32, keyPattern: LABEL_KEY, maxValueLength: 256 };
+
+export class CreateSandboxDto {
+  /** A locally available image (never pulled). Give `image` or `profile`. */
+  @IsOptional() @IsString() @Matches(IMAGE_REF, { message: 'image must be an image reference like name[:tag][@sha256:digest]' }) @MaxLength(256)
+  image?: string;
+
+  /** A profile from sandboxes.yml (GET /v1/sandbox-profiles); its image, resources and env are the defaults. */
+  @IsOptional() @IsString() @Matches(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: 'profile must be a profile name' })
+  profile?: string;
+
+  /** A human-friendly name (not unique). */
+  @IsOptional() @IsString() @Length(1, 100)
+  name?: string;
+
+  @IsOptional() @ValidateNested() @Type(() => JobResourcesDto)
+  resources?: JobResourcesDto;
+
+  /** Applied to every exec, shell and background process in the sandbox. */
+  @IsOptional() @IsStringMap({ maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 })
+  env?: Record<string, string>;
+
+  /** `none` (default) or `egress` (only where the workspace allows it). */
+  @IsOptional() @IsIn(NETWORK_MODES)
+  network?: NetworkMode;
+
+  /** Filterable key/value labels (list ?label=k=v). */
+  @IsOptional() @IsStringMap(LABEL_MAP)
+  labels?: Record<string, string>;
+
+  @IsOptional() @IsScalarMap(32)
+  metadata?: Record<string, string | number | boolean>;
+
+  /** Maximum lifetime in seconds (default 3600, max 86400); extend it with extendSandbox. */
+  @IsOptional() @IsInt() @Min(10) @Max(MAX_TTL_SECONDS)
+  ttl_seconds?: number;
+
+  /** Expires after this long with no API call and no running process (default 600). */
+  @IsOptional() @IsInt() @Min(10) @Max(MAX_TTL_SECONDS)
+  idle_timeout_seconds?: number;
+}
+
+export class ExtendSandboxDto {
+  /** The sandbox now expires this many seconds from now (max 86400). */
+  @IsInt() @Min(10) @Max(MAX_TTL_SECONDS)
+  ttl_seconds!: number;
+}
+
+export class RunSandboxProfileDto {
+  /** Extra or overriding environment variables for this run. */
+  @IsOptional() @IsStringMap({ maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 })
+  env?: Record<string, string>;
+
+  /** Why this runs (kept with the job). */
+  @IsOptional() @IsString() @MaxLength(2000)
+  intent?: string;
+}

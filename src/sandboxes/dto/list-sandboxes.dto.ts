@@ -1,0 +1,21 @@
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { SANDBOX_STATUSES, SandboxStatus } from 'src/sandboxes/sandbox-model';
+
+export class ListSandboxesQueryDto {
+  @IsOptional() @IsIn(SANDBOX_STATUSES)
+  status?: SandboxStatus;
+
+  /** key=value; repeat to require several labels. */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === undefined ? undefined : Array.isArray(value) ? value : [value]))
+  @IsArray() @ArrayMaxSize(16) @IsString({ each: true })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}=.{0,256}$/, { each: true, message: 'label filters look like key=value' })
+  label?: string[];
+
+  @IsOptional() @IsString() @MaxLength(200)
+  cursor?: string;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  limit?: number;
+}

@@ -1,0 +1,61 @@
+export class SandboxResourcesResponseDto {
+  cpu!: number;
+  memory_mb!: number;
+  pids!: number;
+  disk_mb!: number;
+}
+
+export class SandboxResponseDto {
+  id!: string;
+  workspace_id!: string;
+  name!: string | null;
+  /** starting | ready | stopping | stopped | expired | failed | lost */
+  status!: string;
+  /** Why it ended: ttl, idle, deleted, oom_killed, engine_lost, start_failed... */
+  exit_reason!: string | null;
+  message!: string | null;
+  image!: string;
+  profile!: string | null;
+  resources!: SandboxResourcesResponseDto;
+  network!: string;
+  env_keys!: string[];
+  labels!: Record<string, string>;
+  metadata!: Record<string, unknown>;
+  ttl_seconds!: number;
+  idle_timeout_seconds!: number;
+  /** Came pre-started from the warm pool. */
+  pooled!: boolean;
+  created_at!: string;
+  ready_at!: string | null;
+  expires_at!: string;
+  last_activity_at!: string;
+  stopped_at!: string | null;
+}
+
+export class SandboxListResponseDto {
+  items!: SandboxResponseDto[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor!: string | null;
+}
+
+export class SandboxProfilePortDto {
+  container!: number;
+  protocol!: string;
+}
+
+export class SandboxProfileResponseDto {
+  name!: string;
+  description!: string | null;
+  image!: string;
+  command!: string[] | null;
+  resources!: SandboxResourcesResponseDto;
+  timeout_seconds!: number;
+  env_keys!: string[];
+  ports!: SandboxProfilePortDto[];
+  cleanup_policy!: string;
+  success_exit_codes!: number[];
+}
+
+export class SandboxProfileListResponseDto {
+  items!: SandboxProfileResponseDto[];
+}

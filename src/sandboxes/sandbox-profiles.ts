@@ -1,0 +1,127 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { IMAGE_REF } from 'src/jobs/dto/create-job.dto';
+import { CLEANUP_POLICIES, MAX_TIMEOUT_SECONDS } from 'src/jobs/job-model';
+import type { CleanupPolicy } from 'src/jobs/job-model';
+import type { SandboxResources } from 'src/sandboxes/sandbox-model';
+import { DEFAULT_SANDBOX_RESOURCES } from 'src/sandboxes/sandbox-model';
+
+/**
+ * sandboxes.yml: the operator's catalogue of named sandbox profiles. Pure parsing and validation (no
+ * Nest): a bad file must stop the server at boot with a message naming file, profile and field, not
+ * fail later when a tenant picks the profile.
+ */
+
+export interface SandboxProfilePort {
+  container: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface SandboxProfile {
+  name: string;
+  description: string | null;
+  image: string;
+  /** argv for a one-shot run (a string is run with /bin/sh -c). Sandboxes keep their own keep-alive process. */
+  command: string[] | null;
+  resources: SandboxResources;
+  timeout_seconds: number;
+  env: Record<string, string>;
+  /** Validated and stored; publishing ports is not enabled on this server, so using such a profile is refused. */
+  ports: SandboxProfilePort[];
+  cleanup_policy: CleanupPolicy;
+  success_exit_codes: number[];
+}
+
+export class SandboxProfilesError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid sandbox profiles in ${file}:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SandboxProfilesError';
+  }
+}
+
+const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+const resources = z
+  .object({
+    cpu: z.number().min(0.1).max(4),
+    memory_mb: z.number().int().min(16).max(8192),
+    pids: z.number().int().min(16).max(512),
+    disk_mb: z.number().int().min(1).max(1024),
+  })
+  .partial()
+  .strict();
+
+const profile = z
+  .object({
+    description: z.string().max(500).optional(),
+    image: z.string().max(256).regex(IMAGE_REF, 'must be an image reference like name[:tag][@sha256:digest]'),
+    command: z.union([z.string().min(1).max(65_536), z.array(z.string().max(32_768)).min(1).max(256)]).optional(),
+    resources: resources.optional(),
+    timeout: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
+    env: z.record(z.string().regex(ENV_KEY, 'environment variable names are letters, digits and _'), z.string().max(32_768)).optional(),
+    ports: z
+      .array(z.object({ container: z.number().int().min(1).max(65_535), protocol: z.enum(['tcp', 'udp']).default('tcp') }).strict())
+      .max(16)
+      .optional(),
+    cleanup_policy: z.enum(CLEANUP_POLICIES).optional(),
+    success_exit_codes: z.array(z.number().int().min(0).max(255)).min(1).max(32).optional(),
+  })
+  .strict();
+
+const catalogue = z.object({ version: z.literal(1).optional(), profiles: z.record(z.unknown()) }).strict();
+
+function where(file: string, name: string | undefined, path: ReadonlyArray<string | number>): string {
+  const field = path.length ? `field "${path.join('.')}"` : 'the entry itself';
+  return name ? `${file}: profile "${name}": ${field}` : `${file}: ${field}`;
+}
+
+function toProfile(name: string, p: z.infer<typeof profile>): SandboxProfile {
+  const command = p.command === undefined ? null : typeof p.command === 'string' ? ['/bin/sh', '-c', p.command] : p.command;
+  return {
+    name,
+    description: p.description ?? null,
+    image: p.image,
+    command,
+    resources: { ...DEFAULT_SANDBOX_RESOURCES, ...p.resources },
+    timeout_seconds: p.timeout ?? MAX_TIMEOUT_SECONDS,
+    env: p.env ?? {},
+    ports: (p.ports ?? []).map((port) => ({ container: port.container, protocol: port.protocol })),
+    cleanup_policy: p.cleanup_policy ?? 'remove_on_completion',
+    success_exit_codes: p.success_exit_codes ?? [0],
+  };
+}
+
+/** Parses the catalogue text; throws SandboxProfilesError listing every problem. */
+export function parseSandboxProfiles(text: string, file: string): SandboxProfile[] {
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new SandboxProfilesError(file, doc.errors.map((e) => `${file}: YAML syntax: ${e.message}`));
+  const top = catalogue.safeParse(doc.toJS() ?? { profiles: {} });
+  if (!top.success) throw new SandboxProfilesError(file, top.error.issues.map((i) => `${where(file, undefined, i.path)}: ${i.message}`));
+  const problems: string[] = [];
+  const profiles: SandboxProfile[] = [];
+  for (const [name, raw] of Object.entries(top.data.profiles)) {
+    if (!PROFILE_NAME.test(name)) {
+      problems.push(`${file}: profile "${name}": the name must be lower-case letters, digits, - and _ (max 63)`);
+      continue;
+    }
+    const parsed = profile.safeParse(raw);
+    if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${where(file, name, i.path)}: ${i.message}`));
+    else profiles.push(toProfile(name, parsed.data));
+  }
+  if (problems.length) throw new SandboxProfilesError(file, problems);
+  return profiles.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Reads the catalogue file; a missing optional file is an empty catalogue. */
+export function loadSandboxProfiles(path: string, required: boolean): SandboxProfile[] {
+  if (!existsSync(path)) {
+    if (required) throw new SandboxProfilesError(path, [`${path}: file not found (ORCAOPS_SANDBOX_PROFILES)`]);
+    return [];
+  }
+  return parseSandboxProfiles(readFileSync(path, 'utf8'), path);
+}

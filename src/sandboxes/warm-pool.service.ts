@@ -1,0 +1,112 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
+import { InstallationService } from 'src/database/installation.service';
+import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { canonicalImage, isDefaultResources, parsePoolConfig, poolLabels, sandboxContainerSpec } from 'src/sandboxes/sandbox-container';
+import type { SandboxSpec } from 'src/sandboxes/sandbox-model';
+import { DEFAULT_SANDBOX_RESOURCES } from 'src/sandboxes/sandbox-model';
+import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
+
+/** After a failed fill (image missing, engine down), wait this long before trying that image again. */
+const RETRY_AFTER_MS = 30_000;
+
+interface ImagePool {
+  target: number;
+  idle: string[];
+  filling: number;
+  failedAt: number;
+}
+
+/**
+ * Pre-started hardened containers per image (operator config ORCAOPS_SANDBOX_POOL), owned by no tenant
+ * until taken. A container is handed out once and never returns to the pool, and no tenant data (env,
+ * labels, files) is in it before it is taken, so nothing can carry over between tenants. Taking is a
+ * synchronous shift() on this process's list: two creates can never get the same container.
+ */
+@Injectable()
+export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('SandboxPool');
+  private readonly pools = new Map<string, ImagePool>();
+  private stopped = false;
+  private readonly fills = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    @Inject(sandboxesConfig.KEY) config: ConfigType<typeof sandboxesConfig>,
+    private readonly installation: InstallationService,
+    private readonly node: SandboxNode,
+  ) {
+    for (const [image, target] of parsePoolConfig(config.pool)) this.pools.set(image, { target, idle: [], filling: 0, failedAt: 0 });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Strays from a previous run are removed by the sandbox reaper (it knows which ones were taken).
+    await this.node.hold();
+    this.refill();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.fills]);
+    const idle = [...this.pools.values()].flatMap((p) => p.idle.splice(0));
+    await Promise.allSettled(idle.map((id) => this.runtime.remove(id)));
+  }
+
+  /** A pre-started container for this sandbox, or undefined when none matches (the caller creates one). */
+  take(spec: Pick<SandboxSpec, 'image' | 'resources' | 'network'>): string | undefined {
+    if (spec.network !== 'none' || !isDefaultResources(spec.resources)) return undefined;
+    const pool = this.pools.get(canonicalImage(spec.image));
+    const id = pool?.idle.shift();
+    if (id) this.refill();
+    return id;
+  }
+
+  /** Idle containers per image (for tests, the bench and health). */
+  stats(): Record<string, { target: number; idle: number; filling: number }> {
+    return Object.fromEntries([...this.pools].map(([image, p]) => [image, { target: p.target, idle: p.idle.length, filling: p.filling }]));
+  }
+
+  /** Resolves when every pool is full (or ms passed); for tests and benchmarks. */
+  async whenFull(ms = 30_000): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if ([...this.pools.values()].every((p) => p.idle.length >= p.target)) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+  }
+
+  /** Starts background fills up to each target; never blocks a request. */
+  refill(): void {
+    if (this.stopped) return;
+    for (const [image, pool] of this.pools) {
+      if (Date.now() - pool.failedAt < RETRY_AFTER_MS) continue;
+      while (pool.idle.length + pool.filling < pool.target) {
+        pool.filling++;
+        const fill = this.startOne(image, pool).finally(() => {
+          pool.filling--;
+          this.fills.delete(fill);
+        });
+        this.fills.add(fill);
+      }
+    }
+  }
+
+  private async startOne(image: string, pool: ImagePool): Promise<void> {
+    let id: string | undefined;
+    try {
+      const install = await this.installation.installationId();
+      const spec = sandboxContainerSpec(`orcaops-pool-${randomUUID()}`, image, DEFAULT_SANDBOX_RESOURCES, 'none', poolLabels(install, this.node.id, image));
+      id = await this.runtime.createContainer(spec);
+      await this.runtime.startContainer(id);
+      if (this.stopped) throw new Error('shutting down');
+      pool.idle.push(id);
+    } catch (error) {
+      pool.failedAt = Date.now();
+      if (id) await this.runtime.remove(id).catch(() => undefined);
+      if (!this.stopped) this.logger.warn({ msg: 'could not start a pool container', image, err: String(error) });
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { Client } from 'pg';
+import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
+import type { TestApp } from '../support/app';
+import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
+import { jobContainers, removeInstallationContainers } from '../support/docker';
+import { api } from '../support/http';
+import type { SeededWorkspace } from '../support/tenants';
+import { seedWorkspace } from '../support/tenants';
+
+/** Concurrency caps, kept containers and retention: the reaper's work, on the real engine. */
+describe('job housekeeping', () => {
+  let t: TestApp;
+  let ws: SeededWorkspace;
+  let dev: string;
+  let db: Client;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    ws = await seedWorkspace(t.app, 'housekeeping');
+    dev = ws.tokens.developer.token;
+    db = new Client({ connectionString: t.databaseUrl });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db.end();
+    await removeInstallationContainers(t.databaseUrl);
+    await t.close();
+  });
+
+  const submit = async (body: Record<string, unknown>): Promise<any> => {
+    const res = await api(t.app, 'POST', '/v1/jobs', { token: dev, body });
+    expect(res.status).toBe(201);
+    return res.body;
+  };
+  const waitFor = async (id: string): Promise<any> =>
+    (await api(t.app, 'GET', `/v1/jobs/${id}/wait?timeout_seconds=60`, { token: dev })).body;
+
+  it('holds jobs over the workspace concurrency cap in the queue until a slot frees', async () => {
+    const patch = await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 1 } } });
+    expect(patch.status).toBe(200);
+    const first = await submit({ image: 'orcaops/busybox', command: 'sleep 2' });
+    const second = await submit({ image: 'orcaops/busybox', command: 'true' });
+    const whileFirstRuns = await api(t.app, 'GET', `/v1/jobs/${second.id}/wait?timeout_seconds=1`, { token: dev });
+    expect(whileFirstRuns.body.status).toBe('queued');
+    const firstDone = await waitFor(first.id);
+    const secondDone = await waitFor(second.id);
+    expect([firstDone.status, secondDone.status]).toEqual(['succeeded', 'succeeded']);
+    expect(new Date(secondDone.started_at).getTime()).toBeGreaterThanOrEqual(new Date(firstDone.finished_at).getTime() - 50);
+    await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 4 } } });
+  });
+
+  it('keeps a failed job’s container under remove_on_completion until its TTL, then the reaper removes it', async () => {
+    const job = await submit({ image: 'orcaops/busybox', steps: [{ command: 'echo x > f' }, { command: 'exit 2' }] });
+    expect((await waitFor(job.id)).status).toBe('failed');
+    expect(await jobContainers(t.databaseUrl, job.id)).toHaveLength(1);
+    await t.app.get(JobReconcilerService).reconcile(false);
+    expect(await jobContainers(t.databaseUrl, job.id)).toHaveLength(1);
+    await db.query(`UPDATE jobs SET keep_until = now() - interval '1 second' WHERE id = $1`, [job.id]);
+    await t.app.get(JobReconcilerService).reconcile(false);
+    expect(await jobContainers(t.databaseUrl, job.id)).toEqual([]);
+  });
+
+  it('deletes finished jobs older than the workspace retention, with their output', async () => {
+    const job = await submit({ image: 'orcaops/busybox', command: 'echo old' });
+    await waitFor(job.id);
+    await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: ws.tokens.admin.token, body: { settings: { job_retention_days: 1 } } });
+    await db.query(`UPDATE jobs SET finished_at = now() - interval '2 days' WHERE id = $1`, [job.id]);
+    const fresh = await submit({ image: 'orcaops/busybox', command: 'echo new' });
+    await waitFor(fresh.id);
+    await t.app.get(JobReconcilerService).reconcile(false, { retention: true });
+    expect((await api(t.app, 'GET', `/v1/jobs/${job.id}`, { token: dev })).status).toBe(404);
+    expect((await api(t.app, 'GET', `/v1/jobs/${fresh.id}`, { token: dev })).status).toBe(200);
+    const chunks = await db.query('SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = $1', [job.id]);
+    expect(chunks.rows[0].n).toBe(0);
+  });
+});

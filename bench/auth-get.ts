@@ -4,7 +4,6 @@
 // database is created on it and dropped afterwards). BENCH_N and BENCH_WARMUP change the request counts.
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +12,7 @@ import { startEmbeddedPostgres } from 'src/database/embedded-postgres';
 import type { TestApp } from '../test/support/app';
 import { createTestApp } from '../test/support/app';
 import { seedWorkspace } from '../test/support/tenants';
+import { freePort } from '../test/support/ports';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
@@ -27,18 +27,6 @@ interface Stats {
   max_ms: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** Nearest-rank percentile of sorted samples. */
 function percentile(sorted: number[], p: number): number {

@@ -4,11 +4,11 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { resetEnvCache } from 'src/config/orcaops.config';
 import { startEmbeddedPostgres } from 'src/database/embedded-postgres';
 import { createHttpApp } from 'src/http/create-app';
+import { freePort } from '../../test/support/ports';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefghijklmnopq';
 
@@ -20,14 +20,6 @@ export interface BenchApp {
   close(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startBenchApp(extraEnv: Record<string, string> = {}): Promise<BenchApp> {
   const home = mkdtempSync(join(tmpdir(), 'orcaops-bench-'));

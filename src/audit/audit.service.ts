@@ -1,9 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { isUUID } from 'class-validator';
 import { Brackets, EntityManager, Repository } from 'typeorm';
-import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { AuditEventEntity, AuditOutcome } from 'src/audit/entities/audit-event.entity';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -75,20 +74,6 @@ function toView(e: AuditEventEntity): AuditEventView {
     session_id: e.sessionId,
     details: e.details,
   };
-}
-
-function encodeCursor(e: AuditEventEntity): string {
-  return Buffer.from(`${e.occurredAt.toISOString()}|${e.id}`).toString('base64url');
-}
-
-/** A cursor comes from the client: anything but a well-formed time and event id is a 400, not a query error. */
-function decodeCursor(cursor: string): [Date, string] {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const date = new Date(at ?? '');
-  if (!id || !isUUID(id) || Number.isNaN(date.getTime())) {
-    throw new OrcaOpsError('validation_failed', 'cursor is invalid', { fields: [{ field: 'cursor', messages: ['invalid cursor'] }] });
-  }
-  return [date, id];
 }
 
 /** `*` is the only wildcard: LIKE's own `%`, `_` and `\` match themselves. */
@@ -201,6 +186,6 @@ export class AuditService {
     const rows = await qb.orderBy('e.occurred_at', 'DESC').addOrderBy('e.id', 'DESC').take(q.limit + 1).getMany();
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    return { items: page.map(toView), next_cursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+    return { items: page.map(toView), next_cursor: rows.length > q.limit && last ? encodeCursor(last.occurredAt, last.id) : null };
   }
 }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { Brackets, DataSource, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto } from 'src/jobs/dto/job-response.dto';
@@ -55,19 +56,6 @@ function canonical(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-function cursorOf(job: JobEntity): string {
-  return Buffer.from(`${job.createdAt.toISOString()}|${job.id}`).toString('base64url');
-}
-
-function parseCursor(cursor: string): [Date, string] {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const date = new Date(at ?? '');
-  if (!id || Number.isNaN(date.getTime())) {
-    throw new OrcaOpsError('validation_failed', 'cursor is invalid', { fields: [{ field: 'cursor', messages: ['invalid cursor'] }] });
-  }
-  return [date, id];
 }
 
 /** Jobs as every front end sees them: submit, read, follow, cancel, delete. Tenant-scoped throughout. */
@@ -172,13 +160,13 @@ export class JobsService {
     if (filter.since) qb.andWhere('j.created_at >= :since', { since: filter.since });
     if (filter.until) qb.andWhere('j.created_at < :until', { until: filter.until });
     if (filter.cursor) {
-      const [at, cid] = parseCursor(filter.cursor);
+      const [at, cid] = decodeCursor(filter.cursor);
       qb.andWhere(new Brackets((w) => w.where('j.created_at < :at', { at }).orWhere('j.created_at = :at AND j.id < :cid', { at, cid })));
     }
     const rows = await qb.orderBy('j.created_at', 'DESC').addOrderBy('j.id', 'DESC').take(filter.limit + 1).getMany();
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
-    return { items: page.map(toJobResponse), next_cursor: rows.length > filter.limit && last ? cursorOf(last) : null };
+    return { items: page.map(toJobResponse), next_cursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
 
   /** queued → cancelled at once; running → the runner kills the container (here or via its heartbeat poll). */

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,15 +9,8 @@ import { api } from '../support/http';
 import { startServerProcess } from '../support/server-process';
 import { EngineProxy } from '../support/socket-proxy';
 import { seedWorkspace } from '../support/tenants';
+import { freePort } from '../support/ports';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function http(url: string, method: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(url, {

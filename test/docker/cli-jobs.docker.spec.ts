@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestApp } from '../support/app';
@@ -63,6 +63,20 @@ describe('orcaops run / jobs (CLI → REST → Docker)', () => {
     expect(logs.stdout).toBe('later\n');
     const list = await runCli(['--json', 'jobs', 'list', '--status', 'succeeded'], env);
     expect(JSON.parse(list.stdout).items.map((j: any) => j.id)).toContain(id);
+  });
+
+  it('runs a job from a YAML spec file, flags overriding it', async () => {
+    const spec = join(dir, 'job.yaml');
+    writeFileSync(
+      spec,
+      ['image: orcaops/busybox', 'steps:', '  - name: hello', '    command: echo "spec says $WHO"', 'env:', '  WHO: yaml', 'tags: [from-spec]'].join('\n'),
+    );
+    const run = await runCli(['--json', 'run', '--spec', spec, '-e', 'WHO=flag'], env);
+    expect(run.exitCode).toBe(0);
+    const job = JSON.parse(run.stdout);
+    expect(job).toMatchObject({ status: 'succeeded', tags: ['from-spec'] });
+    const logs = await runCli(['jobs', 'logs', job.id], env);
+    expect(logs.stdout).toBe('spec says flag\n');
   });
 
   it('reports API errors with the error shape and a meaningful exit code', async () => {

@@ -49,6 +49,28 @@ describe('job housekeeping', () => {
     await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 4 } } });
   });
 
+  it('lists jobs newest first with filters and cursor pagination', async () => {
+    const ids: string[] = [];
+    for (const tag of ['lst-a', 'lst-b', 'lst-a']) ids.push((await submit({ image: 'orcaops/busybox', command: 'true', tags: [tag, 'lst'] })).id);
+    for (const id of ids) await waitFor(id);
+    const tagged = await api(t.app, 'GET', '/v1/jobs?tag=lst-a', { token: dev });
+    expect(tagged.body.items.map((j: any) => j.id)).toEqual([ids[2], ids[0]]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await api(t.app, 'GET', `/v1/jobs?tag=lst&limit=1${cursor ? `&cursor=${cursor}` : ''}`, { token: dev });
+      seen.push(...page.body.items.map((j: any) => j.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const byImage = await api(t.app, 'GET', '/v1/jobs?image=orcaops/busy*&status=succeeded&limit=200', { token: dev });
+    expect(byImage.body.items.map((j: any) => j.id)).toEqual(expect.arrayContaining(ids));
+    const none = await api(t.app, 'GET', `/v1/jobs?tag=lst&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { token: dev });
+    expect(none.body.items).toEqual([]);
+    const garbled = await api(t.app, 'GET', '/v1/jobs?cursor=bm9wZQ', { token: dev });
+    expect(garbled.status).toBe(400);
+  });
+
   it('keeps a failed job’s container under remove_on_completion until its TTL, then the reaper removes it', async () => {
     const job = await submit({ image: 'orcaops/busybox', steps: [{ command: 'echo x > f' }, { command: 'exit 2' }] });
     expect((await waitFor(job.id)).status).toBe('failed');

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
+import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
+import { sandboxCommand } from 'src/cli/commands/sandbox.command';
 import { loginCommand, meCommand } from 'src/cli/commands/session.command';
 import { serveCommand } from 'src/cli/commands/serve.command';
 import { doctorCommand } from 'src/cli/commands/doctor.command';
@@ -21,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(meCommand());
   program.addCommand(runCommand());
   program.addCommand(jobsCommand());
+  program.addCommand(sandboxCommand(sandboxInteractionCommands()));
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());
   program.addCommand(adminCommand());

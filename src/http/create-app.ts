@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { AppModule } from 'src/app.module';
 import { readEnv } from 'src/config/orcaops.config';
 import { mountOpenApi } from 'src/http/openapi';
+import { registerBinaryBodies } from 'src/sandboxes/interaction/binary-body';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -33,6 +34,7 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
     bufferLogs: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  registerBinaryBodies(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

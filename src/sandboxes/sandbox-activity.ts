@@ -9,6 +9,12 @@ import { Injectable } from '@nestjs/common';
 export class SandboxActivity {
   private readonly lastTouch = new Map<string, number>();
   private readonly leases = new Map<string, number>();
+  private readonly forgetListeners: Array<(sandboxId: string) => void> = [];
+
+  /** Called when a sandbox stops for good, so shells and processes held for it are let go. */
+  onForget(listener: (sandboxId: string) => void): void {
+    this.forgetListeners.push(listener);
+  }
 
   touch(sandboxId: string, at = Date.now()): void {
     this.lastTouch.set(sandboxId, at);
@@ -39,5 +45,6 @@ export class SandboxActivity {
   forget(sandboxId: string): void {
     this.lastTouch.delete(sandboxId);
     this.leases.delete(sandboxId);
+    for (const listener of this.forgetListeners) listener(sandboxId);
   }
 }

@@ -125,3 +125,16 @@ export function loadSandboxProfiles(path: string, required: boolean): SandboxPro
   }
   return parseSandboxProfiles(readFileSync(path, 'utf8'), path);
 }
+
+/** The loaded catalogue (built once at boot by SandboxesModule; a bad file fails the boot). */
+export class SandboxProfileCatalog {
+  private readonly byName: Map<string, SandboxProfile>;
+
+  constructor(readonly profiles: SandboxProfile[]) {
+    this.byName = new Map(profiles.map((p) => [p.name, p]));
+  }
+
+  get(name: string): SandboxProfile | undefined {
+    return this.byName.get(name);
+  }
+}

@@ -70,7 +70,7 @@ export class WorkspacesService {
     assertPermission(ctx, 'workspace:admin');
     const workspace = await this.findAccessible(ctx, id);
     if (dto.status !== undefined) await this.assertOrgAdmin(ctx, id, 'status');
-    if (dto.settings?.allow_network_egress !== undefined || dto.settings?.max_concurrent_jobs !== undefined) {
+    if (dto.settings?.allow_network_egress !== undefined || dto.settings?.max_concurrent_jobs !== undefined || dto.settings?.max_sandboxes !== undefined) {
       await this.assertOrgAdmin(ctx, id, 'settings');
     }
     if (workspace.status === 'archived') {

@@ -40,11 +40,11 @@ export class CreateSandboxDto {
   metadata?: Record<string, string | number | boolean>;
 
   /** Maximum lifetime in seconds (default 3600, max 86400); extend it with extendSandbox. */
-  @IsOptional() @IsInt() @Min(10) @Max(MAX_TTL_SECONDS)
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TTL_SECONDS)
   ttl_seconds?: number;
 
   /** Expires after this long with no API call and no running process (default 600). */
-  @IsOptional() @IsInt() @Min(10) @Max(MAX_TTL_SECONDS)
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TTL_SECONDS)
   idle_timeout_seconds?: number;
 }
 

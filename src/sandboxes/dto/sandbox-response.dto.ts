@@ -11,7 +11,7 @@ export class SandboxResponseDto {
   name!: string | null;
   /** starting | ready | stopping | stopped | expired | failed | lost */
   status!: string;
-  /** Why it ended: ttl, idle, deleted, oom_killed, engine_lost, start_failed... */
+  /** Why it ended: ttl, idle, deleted, oom_killed, engine_lost, container_exited, start_failed, image_not_found... */
   exit_reason!: string | null;
   message!: string | null;
   image!: string;

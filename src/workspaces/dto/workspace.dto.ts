@@ -17,6 +17,10 @@ export class WorkspaceSettingsDto {
   /** Organisation admins only: jobs running at once in this workspace (1–64). */
   @IsOptional() @IsInt() @Min(1) @Max(64)
   max_concurrent_jobs?: number;
+
+  /** Organisation admins only: sandboxes alive at once in this workspace (1–1000, default 10). */
+  @IsOptional() @IsInt() @Min(1) @Max(1000)
+  max_sandboxes?: number;
 }
 
 export class CreateWorkspaceDto {

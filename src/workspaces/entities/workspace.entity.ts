@@ -12,6 +12,8 @@ export interface WorkspaceSettings {
   allow_network_egress?: boolean;
   /** Organisation admins only: jobs running at once in this workspace. */
   max_concurrent_jobs?: number;
+  /** Organisation admins only: sandboxes alive at once in this workspace (default 10). */
+  max_sandboxes?: number;
 }
 
 /** The tenant. Not tenant-owned itself: organisation admins reach every row (documented exemption). */

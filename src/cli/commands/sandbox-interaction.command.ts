@@ -1,0 +1,261 @@
+import { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ApiClient } from 'src/cli/api-client';
+import { CliError } from 'src/cli/cli-error';
+import { action, outputOptions } from 'src/cli/command-context';
+import { printJson, render } from 'src/cli/output';
+import { parseSse } from 'src/cli/sse';
+
+/** `orcaops sandbox exec|shell|ps|files`: REST clients of the interaction API (added by sandbox.command.ts). */
+
+interface ShellResult {
+  command_id: string;
+  status: 'running' | 'completed';
+  exit_code: number | null;
+  output: string;
+  cwd: string | null;
+  shell_exited: boolean;
+}
+
+interface ExecExit {
+  exit_code: number | null;
+  timed_out: boolean;
+}
+
+const PS_COLUMNS = ['process_id', 'running', 'exit_code', 'command', 'started_at'];
+const LS_COLUMNS = ['type', 'mode', 'size', 'modified_at', 'name'];
+/** Soft timeout of each shell request: short, so output shows up while a command runs. */
+const SHELL_POLL_SECONDS = 1;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function envPairs(values: string[]): Record<string, string> | undefined {
+  if (!values.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of values) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new CliError('usage', `-e expects KEY=VALUE, got "${pair}"`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The process exit code a command's outcome maps to (124 like timeout(1) for a timeout, 1 if unknown). */
+function exitCodeOf(exit: ExecExit): number {
+  if (exit.timed_out) return 124;
+  return exit.exit_code ?? 1;
+}
+
+const base = (id: string): string => `/v1/sandboxes/${encodeURIComponent(id)}`;
+const q = (path: string): string => `path=${encodeURIComponent(path)}`;
+
+function execCommand(): Command {
+  return new Command('exec')
+    .description('Run a command in a sandbox (fresh process); streams output and exits with its exit code. One word is run by sh -c, several as argv')
+    .argument('<id>', 'sandbox id')
+    .argument('<command...>', 'command (after --)')
+    .option('--cwd <dir>', 'working directory (default /workspace)')
+    .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect, [])
+    .option('-t, --timeout <seconds>', 'kill the process group after this long (default 60)', (v) => Number(v))
+    .action(action(async (id: string, argv: string[], o: { cwd?: string; env: string[]; timeout?: number }, c: Command) => {
+      const body = {
+        ...(argv.length === 1 ? { command: argv[0] } : { args: argv }),
+        cwd: o.cwd,
+        env: envPairs(o.env),
+        timeout_seconds: o.timeout,
+      };
+      const client = new ApiClient();
+      if (outputOptions(c).json) {
+        const result = await client.request<ExecExit>('POST', `${base(id)}/exec`, body);
+        printJson(result);
+        process.exitCode = exitCodeOf(result);
+        return;
+      }
+      // Ctrl-C closes the stream; the server then kills the command's process group.
+      const interrupted = new AbortController();
+      const onSigint = (): void => interrupted.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const response = await client.raw('POST', `${base(id)}/exec`, body, { headers: { accept: 'text/event-stream' }, signal: interrupted.signal });
+        if (!response.ok) await client.request('POST', `${base(id)}/exec`, body); // raises the API's error
+        for await (const event of parseSse(response.body!)) {
+          if (event.event === 'output') {
+            const chunk = JSON.parse(event.data) as { stream: string; data: string };
+            (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
+          } else if (event.event === 'exit') {
+            process.exitCode = exitCodeOf(JSON.parse(event.data) as ExecExit);
+          } else if (event.event === 'error') {
+            const err = JSON.parse(event.data) as { code: CliError['code']; message: string };
+            throw new CliError(err.code, err.message);
+          }
+        }
+      } catch (error) {
+        if (!interrupted.signal.aborted) throw error;
+        process.exitCode = 130;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    }));
+}
+
+/**
+ * A line-based terminal over a persistent shell: each line is one command; while a command runs, typed
+ * lines go to its stdin and Ctrl-C interrupts it. `exit` or EOF ends the session (the shell stays, with
+ * its state, until deleted). Without a TTY, lines run one after another and the exit code is the last one's.
+ */
+class ShellTerminal {
+  private running = false;
+  private cwd = '';
+  private lastExit = 0;
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly path: string,
+    private readonly interactive: boolean,
+  ) {}
+
+  async run(line: string): Promise<number> {
+    let result = await this.client.request<ShellResult>('POST', `${this.path}/run`, { command: line, timeout_seconds: SHELL_POLL_SECONDS });
+    this.running = true;
+    try {
+      process.stdout.write(result.output);
+      while (result.status === 'running') {
+        result = await this.client.request<ShellResult>('POST', `${this.path}/wait`, { timeout_seconds: SHELL_POLL_SECONDS, command_id: result.command_id });
+        process.stdout.write(result.output);
+      }
+    } finally {
+      this.running = false;
+    }
+    if (result.output && !result.output.endsWith('\n') && this.interactive) process.stdout.write('\n');
+    if (result.shell_exited) process.stderr.write('orcaops: the shell ended; the next command starts a fresh one\n');
+    this.cwd = result.cwd ?? this.cwd;
+    this.lastExit = result.exit_code ?? 1;
+    return this.lastExit;
+  }
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  get exitCode(): number {
+    return this.lastExit;
+  }
+
+  prompt(): string {
+    return `${this.cwd || 'sandbox'}${this.lastExit ? ` [${this.lastExit}]` : ''}$ `;
+  }
+
+  input(line: string): Promise<unknown> {
+    return this.client.request('POST', `${this.path}/input`, { data: `${line}\n` });
+  }
+
+  interrupt(): Promise<unknown> {
+    return this.client.request('POST', `${this.path}/interrupt`, {});
+  }
+}
+
+async function interactiveShell(term: ShellTerminal): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  const report = (error: unknown): void => void process.stderr.write(`error: ${(error as Error).message}\n`);
+  rl.on('SIGINT', () => {
+    if (term.busy) term.interrupt().catch(report);
+    else {
+      process.stdout.write('^C\n');
+      rl.setPrompt(term.prompt());
+      rl.prompt();
+    }
+  });
+  await new Promise<void>((resolve) => {
+    rl.on('close', resolve);
+    rl.on('line', (line) => {
+      if (term.busy) return void term.input(line).catch(report);
+      if (line.trim() === 'exit') return rl.close();
+      if (!line.trim()) return rl.prompt();
+      term
+        .run(line)
+        .catch(report)
+        .finally(() => {
+          rl.setPrompt(term.prompt());
+          rl.prompt();
+        });
+    });
+    rl.setPrompt(term.prompt());
+    rl.prompt();
+  });
+}
+
+function shellCommand(): Command {
+  return new Command('shell')
+    .description('Interactive terminal on a persistent shell (cwd and variables persist); Ctrl-C interrupts, exit/EOF leaves')
+    .argument('<id>', 'sandbox id')
+    .option('--name <name>', 'shell name (several per sandbox)', 'main')
+    .action(action(async (id: string, o: { name: string }) => {
+      const client = new ApiClient();
+      const term = new ShellTerminal(client, `${base(id)}/shells/${encodeURIComponent(o.name)}`, Boolean(process.stdin.isTTY));
+      if (process.stdin.isTTY) return interactiveShell(term);
+      const rl = createInterface({ input: process.stdin, terminal: false });
+      for await (const line of rl) {
+        if (line.trim() === 'exit') break;
+        if (line.trim()) await term.run(line);
+      }
+      process.exitCode = term.exitCode;
+    }));
+}
+
+function psCommand(): Command {
+  return new Command('ps')
+    .description('Background processes of a sandbox')
+    .argument('<id>', 'sandbox id')
+    .action(action(async (id: string, _o: object, c: Command) => {
+      render(outputOptions(c), await new ApiClient().request('GET', `${base(id)}/processes`), { columns: PS_COLUMNS });
+    }));
+}
+
+async function download(client: ApiClient, id: string, path: string): Promise<Buffer> {
+  const response = await client.raw('GET', `${base(id)}/files/content?${q(path)}`, undefined, { headers: { accept: 'application/octet-stream' } });
+  if (!response.ok) await client.request('GET', `${base(id)}/files/content?${q(path)}`); // raises the API's error
+  return Buffer.from(await response.arrayBuffer());
+}
+
+function filesCommand(): Command {
+  const cmd = new Command('files').description('Files inside a sandbox (as the sandbox user; symlinks are never followed)');
+  cmd.command('ls <id> [path]').action(action(async (id: string, path: string | undefined, _o: object, c: Command) => {
+    const listing = await new ApiClient().request<{ items: Array<Record<string, unknown>> }>('GET', `${base(id)}/files?${q(path ?? '/workspace')}`);
+    render(outputOptions(c), listing, { columns: LS_COLUMNS });
+  }));
+  cmd.command('cat <id> <path>').action(action(async (id: string, path: string) => {
+    process.stdout.write(await download(new ApiClient(), id, path));
+  }));
+  cmd
+    .command('get <id> <path> [local]')
+    .description('Download a file (to stdout without LOCAL)')
+    .action(action(async (id: string, path: string, local: string | undefined, _o: object, c: Command) => {
+      const data = await download(new ApiClient(), id, path);
+      if (!local) return void process.stdout.write(data);
+      writeFileSync(local, data);
+      if (outputOptions(c).json) printJson({ path, local, size: data.length });
+    }));
+  cmd
+    .command('put <id> <local> <path>')
+    .description('Upload a local file (up to 16 MiB)')
+    .action(action(async (id: string, local: string, path: string, _o: object, c: Command) => {
+      const content = readFileSync(local).toString('base64');
+      render(outputOptions(c), await new ApiClient().request('POST', `${base(id)}/files`, { path, content, encoding: 'base64' }));
+    }));
+  cmd
+    .command('rm <id> <path>')
+    .option('-r, --recursive', 'delete a directory tree')
+    .action(action(async (id: string, path: string, o: { recursive?: boolean }, c: Command) => {
+      await new ApiClient().request('DELETE', `${base(id)}/files?${q(path)}${o.recursive ? '&recursive=true' : ''}`);
+      if (outputOptions(c).json) printJson({ deleted: path });
+    }));
+  return cmd;
+}
+
+/** Subcommands for `orcaops sandbox` (see sandboxCommand's `extra`). */
+export function sandboxInteractionCommands(): Command[] {
+  return [execCommand(), shellCommand(), psCommand(), filesCommand()];
+}

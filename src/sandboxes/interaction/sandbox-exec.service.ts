@@ -1,0 +1,113 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from 'src/audit/audit.service';
+import { CONTAINER_RUNTIME, ContainerRuntime, ExecOptions } from 'src/runtime/container-runtime.port';
+import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
+import { engineError } from 'src/sandboxes/interaction/sandbox-paths';
+import { CappedCollector, StreamName } from 'src/sandboxes/interaction/output-buffers';
+import { invalid, sandboxPath } from 'src/sandboxes/interaction/sandbox-paths';
+import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
+import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { SandboxesService } from 'src/sandboxes/sandboxes.service';
+import { TenantContext } from 'src/tenancy/tenant-context';
+
+/** What to run: `command` through `sh -c`, or `args` as argv (never both). */
+export interface CommandSpec {
+  command?: string;
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+export interface ExecRequest extends CommandSpec {
+  timeout_seconds?: number;
+  stdin?: string;
+}
+
+export interface ExecOutcome {
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+}
+
+export interface CollectedExec extends ExecOutcome {
+  stdout: string;
+  stderr: string;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+}
+
+/** argv, cwd and env of a command in a sandbox; the sandbox env first, the request's on top. */
+export function commandOptions(live: LiveSandbox, spec: CommandSpec): Pick<ExecOptions, 'command' | 'cwd' | 'env' | 'user'> {
+  const hasCommand = typeof spec.command === 'string' && spec.command.length > 0;
+  const hasArgs = Array.isArray(spec.args) && spec.args.length > 0;
+  if (hasCommand === hasArgs) throw invalid('command', 'give exactly one of command (run by sh -c) or args (argv)');
+  return {
+    command: hasCommand ? ['/bin/sh', '-c', spec.command!] : [...spec.args!],
+    cwd: sandboxPath(spec.cwd ?? live.workdir, live.workdir, 'cwd'),
+    env: { ...live.env, ...(spec.env ?? {}) },
+    user: live.user,
+  };
+}
+
+/** One-shot exec: a fresh process per call; its timeout kills the whole process group (the port does). */
+@Injectable()
+export class SandboxExecService {
+  constructor(
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    private readonly sandboxes: SandboxesService,
+    private readonly activity: SandboxActivity,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Runs to completion and returns the output (first 1 MiB per stream, with truncation flags). */
+  async collect(ctx: TenantContext, sandboxId: string, req: ExecRequest, signal?: AbortSignal): Promise<CollectedExec> {
+    const out: Record<StreamName, CappedCollector> = {
+      stdout: new CappedCollector(INTERACTION_LIMITS.execOutputCapBytes),
+      stderr: new CappedCollector(INTERACTION_LIMITS.execOutputCapBytes),
+    };
+    const outcome = await this.stream(ctx, sandboxId, req, (stream, chunk) => out[stream].push(chunk), signal);
+    return {
+      ...outcome,
+      stdout: out.stdout.toBuffer().toString('utf8'),
+      stderr: out.stderr.toBuffer().toString('utf8'),
+      stdout_truncated: out.stdout.truncated,
+      stderr_truncated: out.stderr.truncated,
+    };
+  }
+
+  /** Runs with output delivered as it arrives (SSE); aborting (client gone) kills the process group. */
+  async stream(
+    ctx: TenantContext,
+    sandboxId: string,
+    req: ExecRequest,
+    onOutput: (stream: StreamName, chunk: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<ExecOutcome> {
+    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
+    const options = commandOptions(live, req);
+    const timeoutSeconds = req.timeout_seconds ?? INTERACTION_LIMITS.execDefaultTimeoutSeconds;
+    if (timeoutSeconds > INTERACTION_LIMITS.execMaxTimeoutSeconds) throw invalid('timeout_seconds', `must be at most ${INTERACTION_LIMITS.execMaxTimeoutSeconds}`);
+    await this.audit.record(ctx, {
+      action: 'sandbox.exec',
+      resourceType: 'sandbox',
+      resourceId: sandboxId,
+      details: { command: options.command.join(' ').slice(0, 256), timeout_seconds: timeoutSeconds },
+    });
+    const release = this.activity.begin(sandboxId);
+    try {
+      const result = await this.runtime.exec(live.containerId, {
+        ...options,
+        // Always attach stdin: an empty one gives the process EOF instead of a read that never ends.
+        stdin: req.stdin ?? '',
+        timeoutMs: timeoutSeconds * 1000,
+        signal,
+        onOutput,
+      });
+      return { exit_code: result.exitCode, timed_out: result.timedOut, duration_ms: result.durationMs };
+    } catch (error) {
+      throw engineError(error);
+    } finally {
+      release();
+    }
+  }
+}

@@ -1,0 +1,381 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { idOf } from 'src/common/pipes/resource-id.pipe';
+import {
+  DeleteFileQueryDto,
+  ExecDto,
+  CommandDto,
+  InputDto,
+  MakeDirectoryDto,
+  MoveFileDto,
+  PathQueryDto,
+  ProcessInputDto,
+  ProcessOutputQueryDto,
+  ReadFileQueryDto,
+  ShellRunDto,
+  ShellWaitDto,
+  WriteFileDto,
+} from 'src/sandboxes/interaction/dto/interaction.dto';
+import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
+import { CollectedExec, SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
+import { FileInfo, SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
+import { ProcessOutputPage, ProcessView, SandboxProcessesService } from 'src/sandboxes/interaction/sandbox-processes.service';
+import { SandboxShellsService, ShellView } from 'src/sandboxes/interaction/sandbox-shells.service';
+import type { ShellCommandView } from 'src/sandboxes/interaction/shell-session';
+import { TenantContext } from 'src/tenancy/tenant-context';
+
+const SSE_HEARTBEAT_MS = 15_000;
+
+function wantsEventStream(request: FastifyRequest, follow?: string): boolean {
+  return follow === 'true' || (request.headers.accept ?? '').includes('text/event-stream');
+}
+
+function bytesOf(dto: { data: string; encoding?: 'utf8' | 'base64' }): Buffer {
+  return Buffer.from(dto.data, dto.encoding === 'base64' ? 'base64' : 'utf8');
+}
+
+function rawBody(body: unknown): Buffer {
+  if (!Buffer.isBuffer(body)) throw new OrcaOpsError('unsupported_media_type', 'send the bytes with Content-Type application/octet-stream (or application/x-tar)');
+  return body;
+}
+
+/** Aborts when the client goes away (a streamed exec is then killed). */
+function clientGone(request: FastifyRequest): AbortSignal {
+  const aborted = new AbortController();
+  request.raw.on('close', () => aborted.abort());
+  return aborted.signal;
+}
+
+/** Opens a Server-Sent Events response; returns a writer and a closer. */
+function openEventStream(request: FastifyRequest, reply: FastifyReply): { send: (event: string, data: unknown) => void; end: () => void } {
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+  return {
+    send: (event, data) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    end: () => {
+      clearInterval(heartbeat);
+      reply.raw.end();
+    },
+  };
+}
+
+/**
+ * Exec, persistent shells, background processes and files of a live sandbox. Thin: each handler
+ * delegates to one service call; tenancy and state are checked there (SandboxesService.requireLive).
+ */
+@ApiTags('sandboxes')
+@ApiBearerAuth()
+@Controller('v1/sandboxes/:id')
+export class SandboxInteractionController {
+  constructor(
+    private readonly exec: SandboxExecService,
+    private readonly shells: SandboxShellsService,
+    private readonly processes: SandboxProcessesService,
+    private readonly files: SandboxFilesService,
+  ) {}
+
+  // ---- one-shot exec
+
+  @Post('exec')
+  @HttpCode(200)
+  @RequirePermission('sandbox:exec')
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOperation({
+    operationId: 'execInSandbox',
+    summary: 'Run one command in a fresh process and return (or stream) its output',
+    description:
+      'Collected by default: exit_code, stdout, stderr (first 1 MiB each, with *_truncated flags), timed_out, duration_ms. ' +
+      'With Accept: text/event-stream, streams "output" events ({stream, data}) and ends with an "exit" event. ' +
+      'The timeout kills the whole process group; so does closing a streamed request.',
+  })
+  async execute(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Body() dto: ExecDto,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!wantsEventStream(request)) {
+      const result: CollectedExec = await this.exec.collect(ctx, id, dto, clientGone(request));
+      await reply.send(result);
+      return;
+    }
+    // Errors before the first byte (404, 409, validation) still answer as JSON; the stream opens on first output.
+    let sse: ReturnType<typeof openEventStream> | undefined;
+    const open = (): ReturnType<typeof openEventStream> => (sse ??= openEventStream(request, reply));
+    try {
+      const outcome = await this.exec.stream(ctx, id, dto, (stream, chunk) => open().send('output', { stream, data: chunk.toString('utf8') }), clientGone(request));
+      open().send('exit', outcome);
+    } catch (error) {
+      if (!sse) throw error;
+      // The stream is already open: the failure becomes its last event.
+      sse.send('error', { code: error instanceof OrcaOpsError ? error.code : 'internal_error', message: (error as Error).message });
+    }
+    open().end();
+  }
+
+  // ---- persistent shells
+
+  @Post('shells/:name/run')
+  @HttpCode(200)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({
+    operationId: 'runShellCommand',
+    summary: 'Run a command in a named persistent shell (created on first use; cwd, env and variables persist)',
+    description:
+      'Returns {status:"completed", exit_code, output, cwd} when the command ends within timeout_seconds (default 30), ' +
+      'else {status:"running", output so far, command_id}: the command keeps running; use waitShellCommand, ' +
+      'sendShellInput or interruptShellCommand. One command at a time per shell (409 while busy). Shells live in ' +
+      "this server's memory: a server restart loses them and they are re-created, empty, on next use.",
+  })
+  run(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Param('name') name: string,
+    @Body() dto: ShellRunDto,
+  ): Promise<ShellCommandView> {
+    return this.shells.run(ctx, id, name, dto.command, dto.timeout_seconds);
+  }
+
+  @Post('shells/:name/wait')
+  @HttpCode(200)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'waitShellCommand', summary: "Wait for the shell's running command: new output since the last response, or its completion" })
+  wait(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Param('name') name: string,
+    @Body() dto: ShellWaitDto,
+  ): Promise<ShellCommandView> {
+    return this.shells.wait(ctx, id, name, dto.timeout_seconds ?? INTERACTION_LIMITS.shellDefaultSoftTimeoutSeconds, dto.command_id);
+  }
+
+  @Post('shells/:name/input')
+  @HttpCode(204)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'sendShellInput', summary: "Write to the running command's stdin" })
+  async input(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('name') name: string, @Body() dto: InputDto): Promise<void> {
+    await this.shells.input(ctx, id, name, bytesOf(dto));
+  }
+
+  @Post('shells/:name/interrupt')
+  @HttpCode(200)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({
+    operationId: 'interruptShellCommand',
+    summary: 'Ctrl-C: stop the running command (SIGINT, then SIGKILL, to its processes); the shell and its state survive',
+    description: 'A command looping inside the shell itself cannot be signalled apart from it: the shell is then ended (shell_exited: true).',
+  })
+  interrupt(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('name') name: string): Promise<ShellCommandView> {
+    return this.shells.interrupt(ctx, id, name);
+  }
+
+  @Get('shells')
+  @RequirePermission('sandbox:read')
+  @ApiOperation({ operationId: 'listShells', summary: 'Persistent shells of this sandbox' })
+  async listShells(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string): Promise<{ items: ShellView[] }> {
+    return { items: await this.shells.list(ctx, id) };
+  }
+
+  @Delete('shells/:name')
+  @HttpCode(204)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'deleteShell', summary: 'End a shell and everything it started' })
+  async deleteShell(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('name') name: string): Promise<void> {
+    await this.shells.remove(ctx, id, name);
+  }
+
+  // ---- background processes
+
+  @Post('processes')
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'startProcess', summary: 'Start a background process (stdin stays open; output kept in a 1 MiB ring buffer)' })
+  startProcess(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: CommandDto): Promise<ProcessView> {
+    return this.processes.start(ctx, id, dto);
+  }
+
+  @Get('processes')
+  @RequirePermission('sandbox:read')
+  @ApiOperation({ operationId: 'listProcesses', summary: 'Background processes of this sandbox (running and recently ended)' })
+  async listProcesses(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string): Promise<{ items: ProcessView[] }> {
+    return { items: await this.processes.list(ctx, id) };
+  }
+
+  @Get('processes/:pid/output')
+  @RequirePermission('sandbox:read')
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOperation({
+    operationId: 'readProcessOutput',
+    summary: 'Output of a background process: chunks after a sequence number, the tail, or a live SSE stream',
+    description: 'With Accept: text/event-stream or follow=true: "output" events ({seq, stream, data}), then an "exit" event with the process.',
+  })
+  async processOutput(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Param('pid', idOf('process')) pid: string,
+    @Query() q: ProcessOutputQueryDto,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!wantsEventStream(request, q.follow)) {
+      const page: ProcessOutputPage = await this.processes.output(ctx, id, pid, q.after ?? 0, q.limit ?? 1000, q.tail);
+      await reply.send(page);
+      return;
+    }
+    const events = this.processes.follow(ctx, id, pid, q.after ?? 0, clientGone(request));
+    const first = await events.next(); // a missing process answers 404 before the stream opens
+    const sse = openEventStream(request, reply);
+    try {
+      for (let item = first; !item.done; item = await events.next()) {
+        sse.send('seq' in item.value ? 'output' : 'exit', item.value);
+      }
+    } finally {
+      sse.end();
+    }
+  }
+
+  @Post('processes/:pid/input')
+  @HttpCode(204)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'sendProcessInput', summary: "Write to a background process's stdin (eof: true closes it)" })
+  async processInput(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Param('pid', idOf('process')) pid: string,
+    @Body() dto: ProcessInputDto,
+  ): Promise<void> {
+    await this.processes.input(ctx, id, pid, bytesOf(dto), dto.eof ?? false);
+  }
+
+  @Delete('processes/:pid')
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'killProcess', summary: "Kill a background process's whole process group" })
+  killProcess(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('pid', idOf('process')) pid: string): Promise<ProcessView> {
+    return this.processes.kill(ctx, id, pid);
+  }
+
+  // ---- files (all through exec inside the container, as the sandbox user)
+
+  @Post('files')
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'writeFile', summary: 'Write a file from JSON content (utf8 or base64, up to 16 MiB); parents are created' })
+  writeFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: WriteFileDto): Promise<FileInfo> {
+    return this.files.write(ctx, id, dto.path, Buffer.from(dto.content, dto.encoding === 'base64' ? 'base64' : 'utf8'));
+  }
+
+  @Put('files/content')
+  @RequirePermission('sandbox:exec')
+  @ApiConsumes('application/octet-stream')
+  @ApiOperation({ operationId: 'uploadFile', summary: 'Write a file from the raw request body (application/octet-stream, up to 64 MiB)' })
+  uploadFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto, @Body() body: unknown): Promise<FileInfo> {
+    return this.files.write(ctx, id, q.path, rawBody(body));
+  }
+
+  @Get('files/content')
+  @RequirePermission('sandbox:read')
+  @ApiProduces('application/json', 'application/octet-stream')
+  @ApiOperation({
+    operationId: 'readFile',
+    summary: 'Read a regular file: JSON {path, encoding, content, size} or, with Accept: application/octet-stream, the raw bytes',
+    description: 'Symlinks, devices and FIFOs are refused (never followed).',
+  })
+  async readFile(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Query() q: ReadFileQueryDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ path: string; encoding: string; content: string; size: number } | Buffer> {
+    const raw = (request.headers.accept ?? '').includes('application/octet-stream');
+    const data = await this.files.read(ctx, id, q.path, raw ? INTERACTION_LIMITS.fileMaxBytes : INTERACTION_LIMITS.jsonContentMaxBytes);
+    if (raw) {
+      void reply.header('content-type', 'application/octet-stream').header('x-content-type-options', 'nosniff');
+      return data;
+    }
+    const encoding = q.encoding ?? 'utf8';
+    return { path: q.path, encoding, content: data.toString(encoding), size: data.length };
+  }
+
+  @Get('files')
+  @RequirePermission('sandbox:read')
+  @ApiOperation({ operationId: 'listFiles', summary: 'Entries of a directory (symlinks are listed as symlinks, not followed)' })
+  listFiles(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto): Promise<{ path: string; items: FileInfo[]; truncated: boolean }> {
+    return this.files.list(ctx, id, q.path);
+  }
+
+  @Get('files/stat')
+  @RequirePermission('sandbox:read')
+  @ApiOperation({ operationId: 'statFile', summary: 'Type, size, mode and modification time of a path (a symlink itself, not its target)' })
+  statFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto): Promise<FileInfo> {
+    return this.files.stat(ctx, id, q.path);
+  }
+
+  @Post('files/mkdir')
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'makeDirectory', summary: 'Create a directory and its parents' })
+  makeDirectory(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: MakeDirectoryDto): Promise<FileInfo> {
+    return this.files.mkdir(ctx, id, dto.path);
+  }
+
+  @Post('files/move')
+  @HttpCode(200)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'moveFile', summary: 'Move or rename a file or directory' })
+  moveFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: MoveFileDto): Promise<FileInfo> {
+    return this.files.move(ctx, id, dto.from, dto.to);
+  }
+
+  @Delete('files')
+  @HttpCode(204)
+  @RequirePermission('sandbox:exec')
+  @ApiOperation({ operationId: 'deleteFile', summary: 'Delete a file, an empty directory, or (recursive=true) a tree' })
+  async deleteFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: DeleteFileQueryDto): Promise<void> {
+    await this.files.remove(ctx, id, q.path, q.recursive ?? false);
+  }
+
+  @Put('archive')
+  @RequirePermission('sandbox:exec')
+  @ApiConsumes('application/x-tar', 'application/octet-stream')
+  @ApiOperation({
+    operationId: 'uploadArchive',
+    summary: 'Extract an uncompressed tar into a directory',
+    description: 'Validated first: only regular files and directories with relative names inside the target (else 400, listing the entries).',
+  })
+  uploadArchive(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Query() q: PathQueryDto,
+    @Body() body: unknown,
+  ): Promise<{ path: string; files: number; directories: number; bytes: number }> {
+    return this.files.uploadArchive(ctx, id, q.path, rawBody(body));
+  }
+
+  @Get('archive')
+  @RequirePermission('sandbox:read')
+  @ApiProduces('application/x-tar')
+  @ApiOperation({
+    operationId: 'downloadArchive',
+    summary: 'An uncompressed tar of a file or directory tree',
+    description: 'Re-validated before sending: symlinks, devices and FIFOs are left out (count in X-OrcaOps-Skipped).',
+  })
+  async downloadArchive(
+    @Tenant() ctx: TenantContext,
+    @Param('id', idOf('sandbox')) id: string,
+    @Query() q: PathQueryDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
+    const { tar, skipped } = await this.files.downloadArchive(ctx, id, q.path);
+    void reply.header('content-type', 'application/x-tar').header('x-orcaops-skipped', String(skipped.length));
+    return tar;
+  }
+}

@@ -1,0 +1,156 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { AuditService } from 'src/audit/audit.service';
+import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
+import { ShellCommandView, ShellSession } from 'src/sandboxes/interaction/shell-session';
+import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
+import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { SandboxesService } from 'src/sandboxes/sandboxes.service';
+import { TenantContext } from 'src/tenancy/tenant-context';
+
+export const SHELL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface ShellView {
+  name: string;
+  busy: boolean;
+  running_command: string | null;
+  created_at: string;
+  last_used_at: string;
+}
+
+/**
+ * Named persistent shells per sandbox (see shell-session.ts for the protocol). State lives in this
+ * server's memory: a restart loses the shells (their execs die with the connection) and the next run
+ * re-creates the shell lazily, with a fresh cwd and environment.
+ */
+@Injectable()
+export class SandboxShellsService implements OnModuleDestroy {
+  private readonly logger = new Logger(SandboxShellsService.name);
+  private readonly shells = new Map<string, Map<string, ShellSession>>();
+  private readonly opening = new Map<string, Promise<ShellSession>>();
+
+  constructor(
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    private readonly sandboxes: SandboxesService,
+    private readonly activity: SandboxActivity,
+    private readonly audit: AuditService,
+  ) {
+    // A stopped sandbox's handles are released at once (their execs died with the container anyway).
+    activity.onForget((sandboxId) => this.closeAll(sandboxId));
+  }
+
+  /** Runs a command; returns when it completes or after the soft timeout (it then keeps running). */
+  async run(ctx: TenantContext, sandboxId: string, name: string, command: string, softTimeoutSeconds?: number): Promise<ShellCommandView> {
+    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
+    const shell = await this.shellFor(live, name);
+    const cmd = shell.run(command);
+    // Held until the command ends, however long after this request: idle expiry must not fire meanwhile.
+    const release = this.activity.begin(sandboxId);
+    void cmd.done.then(release);
+    // One row per command (mutating requests are audited); the text is cut so a pasted script stays cheap.
+    // Not awaited: the insert (≈2–4 ms) would otherwise be most of a `true` round trip (target p50 ≤ 10 ms).
+    // The command is already in the shell, so the row records what ran; a failed insert is logged (the
+    // command cannot be taken back), and a crash before the insert loses at most this row.
+    this.audit
+      .record(ctx, {
+        action: 'sandbox.shell.run',
+        resourceType: 'sandbox',
+        resourceId: sandboxId,
+        details: { shell: name, command_id: cmd.id, command: command.slice(0, 256) },
+      })
+      .catch((error: unknown) => this.logger.error({ msg: 'audit write failed', action: 'sandbox.shell.run', sandboxId, err: String(error) }));
+    return shell.waitFor(cmd, (softTimeoutSeconds ?? INTERACTION_LIMITS.shellDefaultSoftTimeoutSeconds) * 1000);
+  }
+
+  /** More output of the running command, or its completion (waits up to the timeout). */
+  async wait(ctx: TenantContext, sandboxId: string, name: string, timeoutSeconds: number, commandId?: string): Promise<ShellCommandView> {
+    const shell = await this.existing(ctx, sandboxId, name, 'sandbox:exec');
+    const cmd = shell.command(commandId);
+    if (!cmd) throw new OrcaOpsError('conflict', `shell ${name} has no command${commandId ? ` ${commandId}` : ''} to wait for`);
+    return shell.waitFor(cmd, timeoutSeconds * 1000);
+  }
+
+  async input(ctx: TenantContext, sandboxId: string, name: string, data: Buffer): Promise<void> {
+    const shell = await this.existing(ctx, sandboxId, name, 'sandbox:exec');
+    shell.input(data);
+    await this.audit.record(ctx, { action: 'sandbox.shell.input', resourceType: 'sandbox', resourceId: sandboxId, details: { shell: name, bytes: data.length } });
+  }
+
+  async interrupt(ctx: TenantContext, sandboxId: string, name: string): Promise<ShellCommandView> {
+    const shell = await this.existing(ctx, sandboxId, name, 'sandbox:exec');
+    await this.audit.record(ctx, { action: 'sandbox.shell.interrupt', resourceType: 'sandbox', resourceId: sandboxId, details: { shell: name } });
+    return shell.interrupt();
+  }
+
+  async list(ctx: TenantContext, sandboxId: string): Promise<ShellView[]> {
+    await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:read');
+    return [...(this.shells.get(sandboxId)?.values() ?? [])].filter((s) => !s.ended).map(toView);
+  }
+
+  async remove(ctx: TenantContext, sandboxId: string, name: string): Promise<void> {
+    const shell = await this.existing(ctx, sandboxId, name, 'sandbox:exec');
+    this.shells.get(sandboxId)?.delete(name);
+    shell.close();
+    await this.audit.record(ctx, { action: 'sandbox.shell.delete', resourceType: 'sandbox', resourceId: sandboxId, details: { shell: name } });
+  }
+
+  /** Ends every shell of a sandbox (the lifecycle calls it when the sandbox stops; also safe if it does not). */
+  closeAll(sandboxId: string): void {
+    for (const shell of this.shells.get(sandboxId)?.values() ?? []) shell.close();
+    this.shells.delete(sandboxId);
+  }
+
+  onModuleDestroy(): void {
+    for (const id of [...this.shells.keys()]) this.closeAll(id);
+  }
+
+  private async existing(ctx: TenantContext, sandboxId: string, name: string, permission: 'sandbox:exec' | 'sandbox:read'): Promise<ShellSession> {
+    await this.sandboxes.requireLive(ctx, sandboxId, permission);
+    const shell = this.shells.get(sandboxId)?.get(name);
+    if (!shell || shell.ended) throw notFound('shell', name);
+    return shell;
+  }
+
+  /** The named shell, started on first use (concurrent first uses share one start). */
+  private async shellFor(live: LiveSandbox, name: string): Promise<ShellSession> {
+    if (!SHELL_NAME.test(name)) throw new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field: 'name', messages: ['must match [A-Za-z0-9_.-]{1,64}'] }] });
+    const byName = this.shells.get(live.id) ?? new Map<string, ShellSession>();
+    this.shells.set(live.id, byName);
+    const current = byName.get(name);
+    if (current && !current.ended) return current;
+    const key = `${live.id}/${name}`;
+    const pending = this.opening.get(key);
+    if (pending) return pending;
+    const alive = [...byName.values()].filter((s) => !s.ended).length;
+    if (alive >= INTERACTION_LIMITS.shellsPerSandbox) {
+      throw new OrcaOpsError('conflict', `sandbox ${live.id} already has ${INTERACTION_LIMITS.shellsPerSandbox} shells: delete one first`);
+    }
+    const opening = ShellSession.open(this.runtime, live, name, {
+      outputCapBytes: INTERACTION_LIMITS.shellOutputCapBytes,
+      interruptGraceMs: INTERACTION_LIMITS.interruptGraceMs,
+    });
+    this.opening.set(key, opening);
+    try {
+      const shell = await opening;
+      byName.set(name, shell);
+      // A shell that ends by itself (exit, container stopped) frees its name.
+      void shell.exited.then(() => {
+        if (byName.get(name) === shell) byName.delete(name);
+      });
+      return shell;
+    } finally {
+      this.opening.delete(key);
+    }
+  }
+}
+
+function toView(s: ShellSession): ShellView {
+  return {
+    name: s.name,
+    busy: s.busy,
+    running_command: s.runningCommand ?? null,
+    created_at: s.createdAt.toISOString(),
+    last_used_at: s.lastUsedAt.toISOString(),
+  };
+}

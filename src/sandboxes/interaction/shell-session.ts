@@ -1,0 +1,304 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import type { ContainerRuntime, ExecResult } from 'src/runtime/container-runtime.port';
+import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
+import type { StreamName } from 'src/sandboxes/interaction/output-buffers';
+import { CappedCollector } from 'src/sandboxes/interaction/output-buffers';
+import { MarkerScanner } from 'src/sandboxes/interaction/marker-scanner';
+
+/**
+ * A persistent shell: ONE long-lived exec of /bin/sh whose stdin stays attached, so a command costs a
+ * write and a read on an open stream (≈0.3 ms) instead of a new exec (≈90 ms, hardening.md "Engine facts").
+ *
+ * Protocol, per command (one line on the shell's stdin):
+ *
+ *   command eval '<command, single-quoted>'; printf '\n%s %d %s\n' '<M>' "$?" "$PWD"; printf '\n%s\n' '<M>' >&2
+ *
+ * - `eval` runs the command in the shell itself, so cd, export and shell variables persist. The command
+ *   travels as one single-quoted word, so unbalanced quotes or a heredoc in it cannot swallow the marker.
+ *   `command eval` keeps the shell alive on a syntax error (a special built-in's error would exit a
+ *   non-interactive shell); the error is reported with status 2 like any failure.
+ * - <M> is fresh random per command; everything before `\n<M>` on a stream is the command's output
+ *   (MarkerScanner). The stdout marker carries the exit status and the new cwd; the stderr marker only
+ *   says that stream is flushed. The command is complete once both were seen.
+ * - The command shares the shell's stdin: /input writes to it, so `read`, `cat` or a REPL get the data.
+ *   The shell has already buffered the whole line it is executing, so the protocol text is never read by
+ *   the command.
+ * - Interrupt (there is no TTY, so no Ctrl-C character): a side exec sends SIGINT to every descendant of
+ *   the shell (found by walking /proc/<pid>/stat parent links), then SIGKILL if the command has not ended
+ *   within a grace. The shell itself is never signalled, so it, its cwd and variables survive and it
+ *   prints the marker with status 130/137. A command that loops inside the shell (`while :; do :; done`
+ *   has no child to signal) cannot be interrupted that way: the whole shell is then killed and the
+ *   caller told `shell_exited` (it is re-created, empty, on the next run).
+ * - Output written while no command runs (jobs left in the background with &) is discarded; use the
+ *   background process API for long-running output.
+ * - If the command runs `exit`, the shell ends: the command completes with the shell's exit status and
+ *   `shell_exited: true`.
+ */
+
+/** argv tail: $1 = the shell's pid, $2 = signal name. Signals every descendant of $1, never $1 itself. */
+const SIGNAL_DESCENDANTS = [
+  'root=$1; sig=$2; pids=" $root "; changed=1',
+  'while [ -n "$changed" ]; do',
+  '  changed=',
+  '  for f in /proc/[0-9]*/stat; do',
+  '    read -r s < "$f" 2>/dev/null || continue',
+  '    p=${f#/proc/}; p=${p%/stat}',
+  '    case "$pids" in *" $p "*) continue;; esac',
+  // comm (field 2) may hold spaces or parens: cut up to the last ") " first.
+  '    s=${s##*") "}; set -- $s',
+  '    case "$pids" in *" $2 "*) pids="$pids$p "; changed=1;; esac',
+  '  done',
+  'done',
+  'for p in $pids; do [ "$p" = "$root" ] || kill -s "$sig" "$p" 2>/dev/null; done',
+  'exit 0',
+].join('\n');
+
+export interface ShellLimits {
+  /** Unread output kept per command; beyond it new output is dropped and `truncated` is set. */
+  outputCapBytes: number;
+  /** Grace after SIGINT (then SIGKILL), and after SIGKILL (then the shell is killed). */
+  interruptGraceMs: number;
+}
+
+export interface ShellCommandView {
+  command_id: string;
+  status: 'running' | 'completed';
+  exit_code: number | null;
+  /** stdout and stderr interleaved in arrival order, produced since the previous response for this command. */
+  output: string;
+  /** Output was dropped because more than the cap accumulated unread. */
+  truncated: boolean;
+  /** The shell's working directory after the command (completed only). */
+  cwd: string | null;
+  duration_ms: number;
+  /** The shell ended with this command (exit, or killed by an interrupt): its state is gone. */
+  shell_exited: boolean;
+}
+
+class ShellCommand {
+  readonly id = randomUUID();
+  readonly started = Date.now();
+  readonly marker = `__orcaops_${randomBytes(12).toString('hex')}__`;
+  readonly output: CappedCollector;
+  exitCode: number | null = null;
+  cwd: string | null = null;
+  ended: number | undefined;
+  shellExited = false;
+  readonly pendingStreams = new Set<StreamName>(['stdout', 'stderr']);
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(readonly text: string, outputCapBytes: number) {
+    this.output = new CappedCollector(outputCapBytes);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  finish(): void {
+    if (this.ended !== undefined) return;
+    this.ended = Date.now();
+    this.resolveDone();
+  }
+
+  view(): ShellCommandView {
+    const truncated = this.output.truncated;
+    const output = this.output.drain().toString('utf8');
+    this.output.dropped = 0;
+    const completed = this.ended !== undefined;
+    return {
+      command_id: this.id,
+      status: completed ? 'completed' : 'running',
+      exit_code: completed ? this.exitCode : null,
+      output,
+      truncated,
+      cwd: completed ? this.cwd : null,
+      duration_ms: (this.ended ?? Date.now()) - this.started,
+      shell_exited: this.shellExited,
+    };
+  }
+}
+
+/** Waits for `promise` at most `ms` (the timer is cleared either way, so nothing lingers). */
+async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  const timer = new AbortController();
+  await Promise.race([promise, delay(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+  timer.abort();
+}
+
+/** Quotes a string as one single-quoted shell word (the only quoting that needs no other escapes). */
+function singleQuoted(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+export class ShellSession {
+  readonly createdAt = new Date();
+  lastUsedAt = new Date();
+  private readonly stdin = new PassThrough();
+  private readonly abort = new AbortController();
+  private readonly scanners: Record<StreamName, MarkerScanner> = { stdout: new MarkerScanner(), stderr: new MarkerScanner() };
+  private current: ShellCommand | undefined;
+  /** The latest command, kept after it completes so a wait that comes late still gets its end. */
+  private last: ShellCommand | undefined;
+  private pid: number | undefined;
+  private isEnded = false;
+  /** Settles when the shell's exec has ended. */
+  readonly exited: Promise<void>;
+
+  private constructor(
+    private readonly runtime: ContainerRuntime,
+    private readonly live: LiveSandbox,
+    readonly name: string,
+    private readonly limits: ShellLimits,
+  ) {
+    this.exited = this.runtime
+      .exec(live.containerId, {
+        command: ['/bin/sh'],
+        user: live.user,
+        cwd: live.workdir,
+        env: live.env,
+        stdin: this.stdin,
+        // With a signal the port runs the shell in its own process group and kills the group on abort.
+        signal: this.abort.signal,
+        onOutput: (stream, chunk) => this.onOutput(stream, chunk),
+      })
+      .then(
+        (result) => this.onExit(result),
+        () => this.onExit(undefined),
+      );
+  }
+
+  /** Starts a shell and learns its pid (needed to interrupt its children). */
+  static async open(runtime: ContainerRuntime, live: LiveSandbox, name: string, limits: ShellLimits): Promise<ShellSession> {
+    const shell = new ShellSession(runtime, live, name, limits);
+    const probe = shell.run('echo $$');
+    await settleWithin(probe.done, 15_000);
+    const pid = Number.parseInt(probe.output.drain().toString('utf8').trim(), 10);
+    if (probe.ended === undefined || probe.exitCode !== 0 || !Number.isInteger(pid)) {
+      shell.close();
+      throw new OrcaOpsError('conflict', `shell ${name} could not be started in sandbox ${live.id} (does the image have /bin/sh?)`);
+    }
+    shell.pid = pid;
+    return shell;
+  }
+
+  get ended(): boolean {
+    return this.isEnded;
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  get runningCommand(): string | undefined {
+    return this.current?.text;
+  }
+
+  /** Writes the command; one at a time (409 while another runs). */
+  run(text: string): ShellCommand {
+    if (this.isEnded) throw new OrcaOpsError('conflict', `shell ${this.name} has ended`);
+    if (this.current) {
+      throw new OrcaOpsError('conflict', `shell ${this.name} is busy with another command: wait for it, interrupt it, or use another shell`, {
+        command_id: this.current.id,
+      });
+    }
+    const cmd = new ShellCommand(text, this.limits.outputCapBytes);
+    this.current = cmd;
+    this.last = cmd;
+    this.lastUsedAt = new Date();
+    this.scanners.stdout.expect(cmd.marker);
+    this.scanners.stderr.expect(cmd.marker);
+    const m = singleQuoted(cmd.marker);
+    this.stdin.write(
+      `command eval ${singleQuoted(text)}; printf '\\n%s %d %s\\n' ${m} "$?" "$PWD"; printf '\\n%s\\n' ${m} >&2\n`,
+    );
+    return cmd;
+  }
+
+  /** The running (or latest) command, checked against the id a caller holds (if it gave one). */
+  command(commandId?: string): ShellCommand | undefined {
+    if (commandId !== undefined && this.last?.id !== commandId) return undefined;
+    return this.last;
+  }
+
+  /** Waits up to `ms` for the command to complete, then reports it (with the output since last time). */
+  async waitFor(cmd: ShellCommand, ms: number): Promise<ShellCommandView> {
+    await settleWithin(cmd.done, ms);
+    this.lastUsedAt = new Date();
+    if (cmd.ended === undefined && cmd === this.current) {
+      for (const scanner of Object.values(this.scanners)) cmd.output.push(scanner.release());
+    }
+    return cmd.view();
+  }
+
+  /** Sends data to the running command's stdin. */
+  input(data: Buffer): void {
+    if (!this.current || this.isEnded) throw new OrcaOpsError('conflict', `shell ${this.name} has no running command to send input to`);
+    this.stdin.write(data);
+  }
+
+  /** Ctrl-C: SIGINT to the shell's descendants, then SIGKILL, then (last resort) the shell itself. */
+  async interrupt(): Promise<ShellCommandView> {
+    const cmd = this.current;
+    if (!cmd) throw new OrcaOpsError('conflict', `shell ${this.name} has no running command to interrupt`);
+    for (const signal of ['INT', 'KILL'] as const) {
+      await this.signalChildren(signal);
+      await settleWithin(cmd.done, this.limits.interruptGraceMs);
+      if (cmd.ended !== undefined) return cmd.view();
+    }
+    this.close();
+    await cmd.done;
+    return cmd.view();
+  }
+
+  /** Ends the shell and everything it started (its process group). */
+  close(): void {
+    if (this.isEnded) return;
+    this.abort.abort();
+    this.stdin.end();
+  }
+
+  private async signalChildren(signal: 'INT' | 'KILL'): Promise<void> {
+    if (this.pid === undefined) return;
+    await this.runtime
+      .exec(this.live.containerId, {
+        command: ['sh', '-c', SIGNAL_DESCENDANTS, 'sh', String(this.pid), signal],
+        user: this.live.user,
+        timeoutMs: 5_000,
+      })
+      .catch(() => undefined);
+  }
+
+  private onOutput(stream: StreamName, chunk: Buffer): void {
+    const cmd = this.current;
+    const { data, line } = this.scanners[stream].push(chunk);
+    // Output with no command running comes from jobs left in the background: discarded (see above).
+    if (!cmd) return;
+    if (data.length) cmd.output.push(data);
+    if (line === undefined) return;
+    if (stream === 'stdout') {
+      const m = /^ (\d+) (.*)$/s.exec(line);
+      cmd.exitCode = m ? Number(m[1]) : null;
+      cmd.cwd = m?.[2] ?? null;
+    }
+    cmd.pendingStreams.delete(stream);
+    if (cmd.pendingStreams.size === 0) {
+      this.current = undefined;
+      cmd.finish();
+    }
+  }
+
+  private onExit(result: ExecResult | undefined): void {
+    this.isEnded = true;
+    this.stdin.end();
+    const cmd = this.current;
+    this.current = undefined;
+    if (cmd) {
+      cmd.exitCode = result?.exitCode ?? null;
+      cmd.shellExited = true;
+      cmd.finish();
+    }
+  }
+}

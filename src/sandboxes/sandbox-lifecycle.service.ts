@@ -1,0 +1,173 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { AuditService } from 'src/audit/audit.service';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { InstallationService } from 'src/database/installation.service';
+import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { EngineHealth } from 'src/runtime/engine-health.service';
+import { RuntimeError } from 'src/runtime/runtime.errors';
+import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { sandboxContainerSpec, sandboxLabels } from 'src/sandboxes/sandbox-container';
+import type { SandboxExitReason, SandboxStatus } from 'src/sandboxes/sandbox-model';
+import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
+import type { TenantContext } from 'src/tenancy/tenant-context';
+
+/** Where a stop ends, by its reason (the reason is stored when stopping starts). */
+export function finalStatusFor(reason: SandboxExitReason): SandboxStatus {
+  switch (reason) {
+    case 'deleted':
+      return 'stopped';
+    case 'ttl':
+    case 'idle':
+    case 'quota':
+    case 'session_ended':
+      return 'expired';
+    case 'engine_lost':
+      return 'lost';
+    case 'oom_killed':
+    case 'container_exited':
+    case 'start_failed':
+    case 'image_not_found':
+      return 'failed';
+  }
+}
+
+const LIVE: SandboxStatus[] = ['starting', 'ready'];
+
+/**
+ * The sandbox state machine's side of the engine. Every transition is a compare-and-set on `status`,
+ * committed before the side effect it announces (stopping → the container is removed → stopped), so a
+ * crash at any point leaves a row the reaper can finish, and two actors (a delete and the reaper) can
+ * never both act on one sandbox.
+ */
+@Injectable()
+export class SandboxLifecycle {
+  private readonly logger = new Logger('SandboxLifecycle');
+
+  constructor(
+    @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    private readonly pool: WarmPoolService,
+    private readonly activity: SandboxActivity,
+    private readonly audit: AuditService,
+    private readonly engine: EngineHealth,
+    private readonly installation: InstallationService,
+    private readonly node: SandboxNode,
+  ) {}
+
+  /**
+   * starting → ready (updating `sandbox` in place when it gets there): takes a warm container or creates and starts a hardened one. The container id is
+   * stored (still starting) before the container starts, so a delete or a crash in between finds it.
+   */
+  async provision(sandbox: SandboxEntity): Promise<void> {
+    const { workspaceId, id, spec } = sandbox;
+    const pooled = this.pool.take(spec);
+    let containerId: string | undefined = pooled;
+    try {
+      containerId ??= await this.runtime.createContainer(
+        sandboxContainerSpec(`orcaops-sandbox-${id}`, spec.image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId())),
+      );
+      const claimed = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { containerId, pooled: !!pooled });
+      if (!claimed) return await this.discard(containerId);
+      if (!pooled) await this.runtime.startContainer(containerId);
+      const now = new Date();
+      const ready = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { status: 'ready', readyAt: now, lastActivityAt: now });
+      if (!ready) return await this.discard(containerId);
+      this.activity.touch(id, now.getTime());
+      // The caller answers from this (the committed state) instead of reading the row back.
+      Object.assign(sandbox, { containerId, pooled: !!pooled, status: 'ready', readyAt: now, lastActivityAt: now });
+    } catch (error) {
+      const reason: SandboxExitReason = error instanceof RuntimeError && error.code === 'image_not_found' ? 'image_not_found' : 'start_failed';
+      await this.end(sandbox, LIVE, finalStatusFor(reason), reason, `could not start: ${(error as Error).message}`);
+      if (containerId) await this.discard(containerId);
+      throw this.startError(error, spec.image);
+    }
+  }
+
+  private startError(error: unknown, image: string): OrcaOpsError {
+    if (error instanceof RuntimeError && error.code === 'image_not_found') {
+      return new OrcaOpsError('validation_failed', 'The request is invalid', {
+        fields: [{ field: 'image', messages: [`image ${image} is not present on this server (images are never pulled)`] }],
+      });
+    }
+    if (error instanceof RuntimeError && error.code === 'engine_unavailable') {
+      this.engine.invalidate();
+      return new OrcaOpsError('engine_unavailable', 'The Docker engine became unreachable while starting the sandbox');
+    }
+    this.logger.error({ msg: 'sandbox start failed', err: String((error as Error)?.stack ?? error) });
+    return new OrcaOpsError('internal_error', 'internal error while starting the sandbox');
+  }
+
+  private async discard(containerId: string): Promise<void> {
+    await this.runtime.remove(containerId).catch(() => undefined);
+  }
+
+  /**
+   * starting|ready → stopping (with its reason, audited in the same transaction) → container removed →
+   * stopped|expired. Returns false when another actor got there first. A removal that fails leaves the
+   * row stopping; the reaper finishes it.
+   */
+  async stop(sandbox: SandboxEntity, reason: SandboxExitReason, ctx: TenantContext | 'system', message: string | null = null): Promise<boolean> {
+    const { workspaceId, id } = sandbox;
+    const moved = await this.dataSource.transaction(async (manager) => {
+      const changed = await this.sandboxes.withManager(manager).update(workspaceId, { id, status: In(LIVE) }, { status: 'stopping', exitReason: reason, message });
+      if (!changed) return false;
+      const record = { action: ctx === 'system' ? 'sandbox.expire' : 'sandbox.delete', resourceType: 'sandbox', resourceId: id, details: { reason } };
+      if (ctx === 'system') await this.audit.recordSystem(workspaceId, record, manager);
+      else await this.audit.record(ctx, record, manager);
+      return true;
+    });
+    if (!moved) return false;
+    await this.finishStopping(workspaceId, id);
+    return true;
+  }
+
+  /** stopping → (container removed) → its final status. Also the reaper's retry after a crash. */
+  async finishStopping(workspaceId: string, id: string): Promise<void> {
+    const row = await this.sandboxes.findOne(workspaceId, { id });
+    if (row?.status !== 'stopping') return;
+    if (row.containerId) {
+      try {
+        await this.runtime.remove(row.containerId);
+      } catch (error) {
+        this.logger.warn({ msg: 'sandbox container removal failed; the reaper will retry', sandboxId: id, err: String(error) });
+        return;
+      }
+    }
+    const status = finalStatusFor(row.exitReason ?? 'deleted');
+    await this.sandboxes.update(workspaceId, { id, status: 'stopping' }, { status, stoppedAt: new Date() });
+    this.activity.forget(id);
+  }
+
+  /**
+   * A live sandbox that ended without us (container vanished or exited): the state and reason are
+   * recorded (and audited) first, then whatever is left of the container is removed.
+   */
+  async end(sandbox: SandboxEntity, from: SandboxStatus[], status: SandboxStatus, reason: SandboxExitReason, message: string): Promise<boolean> {
+    const { workspaceId, id } = sandbox;
+    const moved = await this.dataSource.transaction(async (manager) => {
+      const changed = await this.sandboxes
+        .withManager(manager)
+        .update(workspaceId, { id, status: In(from) }, { status, exitReason: reason, message, stoppedAt: new Date() });
+      if (changed) await this.audit.recordSystem(workspaceId, { action: `sandbox.${status}`, resourceType: 'sandbox', resourceId: id, details: { reason, message } }, manager);
+      return changed > 0;
+    });
+    if (moved) {
+      this.activity.forget(id);
+      const row = await this.sandboxes.findOne(workspaceId, { id });
+      if (row?.containerId) await this.discard(row.containerId);
+    }
+    return moved;
+  }
+
+  /** Takes over a live sandbox whose server is gone (compare-and-set on the old runner id). */
+  async adopt(sandbox: SandboxEntity): Promise<boolean> {
+    const changed = await this.sandboxes.update(sandbox.workspaceId, { id: sandbox.id, status: sandbox.status, runnerId: sandbox.runnerId ?? undefined }, { runnerId: this.node.id });
+    return changed > 0;
+  }
+}

@@ -1,0 +1,56 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigType } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from 'src/audit/audit.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
+import { JobsModule } from 'src/jobs/jobs.module';
+import { RuntimeModule } from 'src/runtime/runtime.module';
+import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { SANDBOX_INTERACTION_PROVIDERS, SandboxInteractionController } from 'src/sandboxes/interaction/sandbox-interaction.providers';
+import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
+import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { loadSandboxProfiles, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
+import { SandboxReaperService } from 'src/sandboxes/sandbox-reaper.service';
+import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
+import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sandboxes.controller';
+import { SandboxesService } from 'src/sandboxes/sandboxes.service';
+import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
+import { WorkspacesModule } from 'src/workspaces/workspaces.module';
+
+/**
+ * Sandbox resource and lifecycle. The interaction layer (exec, shells, processes, files) registers its
+ * controllers here and reaches sandboxes only through SandboxesService.requireLive + SandboxActivity.
+ */
+@Module({
+  imports: [
+    ConfigModule.forFeature(sandboxesConfig),
+    TypeOrmModule.forFeature([SandboxEntity]),
+    DatabaseModule,
+    RuntimeModule,
+    AuditModule,
+    WorkspacesModule,
+    JobsModule,
+  ],
+  controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
+  providers: [
+    SandboxesService,
+    SandboxLifecycle,
+    SandboxReaperService,
+    WarmPoolService,
+    SandboxActivity,
+    SandboxNode,
+    {
+      // Loaded once at boot: an invalid sandboxes.yml stops the server with file, profile and field named.
+      provide: SandboxProfileCatalog,
+      inject: [sandboxesConfig.KEY],
+      useFactory: (config: ConfigType<typeof sandboxesConfig>) =>
+        new SandboxProfileCatalog(loadSandboxProfiles(config.profilesFile, config.profilesFileRequired)),
+    },
+    provideScopedRepository(SandboxEntity),
+    ...SANDBOX_INTERACTION_PROVIDERS,
+  ],
+  exports: [SandboxesService, SandboxActivity],
+})
+export class SandboxesModule {}

@@ -1,0 +1,266 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Brackets, DataSource, In } from 'typeorm';
+import { AuditService } from 'src/audit/audit.service';
+import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
+import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { JobResponseDto } from 'src/jobs/dto/job-response.dto';
+import { JobsService } from 'src/jobs/jobs.service';
+import { EngineHealth } from 'src/runtime/engine-health.service';
+import { CreateSandboxDto, RunSandboxProfileDto } from 'src/sandboxes/dto/create-sandbox.dto';
+import { SandboxListResponseDto, SandboxProfileResponseDto, SandboxResponseDto } from 'src/sandboxes/dto/sandbox-response.dto';
+import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { LiveSandbox } from 'src/sandboxes/live-sandbox';
+import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { SANDBOX_USER, SANDBOX_WORKDIR } from 'src/sandboxes/sandbox-container';
+import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
+import {
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
+  DEFAULT_SANDBOX_RESOURCES,
+  DEFAULT_TTL_SECONDS,
+  SANDBOX_TERMINAL,
+  SandboxSpec,
+  SandboxStatus,
+} from 'src/sandboxes/sandbox-model';
+import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { SandboxProfile, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
+import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
+import { toProfileResponse, toSandboxResponse } from 'src/sandboxes/sandboxes.mappers';
+import { Permission } from 'src/tenancy/permissions';
+import { assertPermission } from 'src/tenancy/assert-permission';
+import { TenantContext } from 'src/tenancy/tenant-context';
+import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
+import { WorkspacesService } from 'src/workspaces/workspaces.service';
+
+export interface ListSandboxesFilter {
+  status?: SandboxStatus;
+  /** key=value pairs; a sandbox must carry all of them. */
+  labels: string[];
+  cursor?: string;
+  limit: number;
+}
+
+/** Statuses that hold a slot of the workspace's sandbox limit. */
+const COUNTED: SandboxStatus[] = ['starting', 'ready', 'stopping'];
+
+function invalid(field: string, message: string): OrcaOpsError {
+  return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
+}
+
+/** Sandboxes as every front end sees them: create, read, keep alive, delete; and the live handle for exec. */
+@Injectable()
+export class SandboxesService {
+  constructor(
+    @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(sandboxesConfig.KEY) private readonly config: ConfigType<typeof sandboxesConfig>,
+    private readonly lifecycle: SandboxLifecycle,
+    private readonly activity: SandboxActivity,
+    private readonly catalog: SandboxProfileCatalog,
+    private readonly audit: AuditService,
+    private readonly workspaces: WorkspacesService,
+    private readonly engine: EngineHealth,
+    private readonly jobs: JobsService,
+    private readonly node: SandboxNode,
+  ) {}
+
+  /**
+   * Reserves a slot (limit counted in Postgres under a per-workspace lock, so concurrent creates on any
+   * server cannot overshoot), records `starting` with its audit event, then starts the container and
+   * returns the sandbox ready.
+   */
+  async create(ctx: TenantContext, dto: CreateSandboxDto): Promise<SandboxResponseDto> {
+    assertPermission(ctx, 'sandbox:create');
+    const { workspaceId } = requireWorkspace(ctx);
+    const spec = this.specFor(dto);
+    if (spec.network === 'egress') await this.assertEgressAllowed(ctx, workspaceId);
+    await this.engine.assertAvailable();
+    const id = randomUUID();
+    const now = Date.now();
+    const sandbox = await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sandboxes:${workspaceId}`]);
+      const scoped = this.sandboxes.withManager(manager);
+      const current = await scoped.count(workspaceId, { status: In(COUNTED) });
+      const limit = await this.workspaceLimit(manager, workspaceId);
+      if (current >= limit) {
+        throw new OrcaOpsError('quota_exceeded', `This workspace may run at most ${limit} sandboxes at once; delete one first`, { limit, current });
+      }
+      const saved = await scoped.insert(workspaceId, {
+        id,
+        name: dto.name ?? null,
+        status: 'starting',
+        exitReason: null,
+        message: null,
+        image: spec.image,
+        spec,
+        createdBy: ctx.principal.tokenId,
+        sessionId: null,
+        containerId: null,
+        pooled: false,
+        runnerId: this.node.id,
+        readyAt: null,
+        expiresAt: new Date(now + spec.ttl_seconds * 1000),
+        lastActivityAt: new Date(now),
+        stoppedAt: null,
+      });
+      await this.audit.record(ctx, { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, details: { image: spec.image, profile: spec.profile } }, manager);
+      return saved;
+    });
+    await this.lifecycle.provision(sandbox);
+    // Deleted while it started: answer with the row as it is now.
+    return sandbox.status === 'ready' ? toSandboxResponse(sandbox) : this.get(ctx, id);
+  }
+
+  private specFor(dto: CreateSandboxDto): SandboxSpec {
+    if (!dto.image && !dto.profile) throw invalid('image', 'give an image or a profile');
+    const profile = dto.profile ? this.profile(dto.profile) : undefined;
+    if (profile) this.assertUsable(profile);
+    const strip = <T extends object>(v: T): Partial<T> => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as Partial<T>;
+    return {
+      image: dto.image ?? profile!.image,
+      profile: profile?.name ?? null,
+      resources: { ...DEFAULT_SANDBOX_RESOURCES, ...profile?.resources, ...strip(dto.resources ?? {}) },
+      env: { ...profile?.env, ...dto.env },
+      network: dto.network ?? 'none',
+      ttl_seconds: dto.ttl_seconds ?? DEFAULT_TTL_SECONDS,
+      idle_timeout_seconds: dto.idle_timeout_seconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
+      labels: dto.labels ?? {},
+      metadata: dto.metadata ?? {},
+    };
+  }
+
+  private async workspaceLimit(manager: DataSource['manager'], workspaceId: string): Promise<number> {
+    const rows: Array<{ cap: string | null }> = await manager.query(`SELECT settings->>'max_sandboxes' AS cap FROM workspaces WHERE id = $1`, [workspaceId]);
+    const cap = Number(rows[0]?.cap);
+    return Number.isInteger(cap) && cap > 0 ? cap : this.config.maxPerWorkspace;
+  }
+
+  private async assertEgressAllowed(ctx: TenantContext, workspaceId: string): Promise<void> {
+    const workspace = await this.workspaces.findAccessible(ctx, workspaceId);
+    if (workspace.settings.allow_network_egress !== true) {
+      throw new OrcaOpsError('policy_denied', 'Network egress is not allowed in this workspace', {
+        violations: [{ rule: 'network', message: 'network "egress" requested; this workspace allows only "none"' }],
+      });
+    }
+  }
+
+  async get(ctx: TenantContext, id: string): Promise<SandboxResponseDto> {
+    const sandbox = await this.find(ctx, id, 'sandbox:read');
+    this.activity.touch(id);
+    return toSandboxResponse(sandbox);
+  }
+
+  async list(ctx: TenantContext, filter: ListSandboxesFilter): Promise<SandboxListResponseDto> {
+    assertPermission(ctx, 'sandbox:read');
+    const { workspaceId } = requireWorkspace(ctx);
+    const qb = this.sandboxes.queryBuilder(workspaceId, 's');
+    if (filter.status) qb.andWhere('s.status = :status', { status: filter.status });
+    if (filter.labels.length) {
+      const labels = Object.fromEntries(filter.labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      qb.andWhere(`s.spec -> 'labels' @> :labels::jsonb`, { labels: JSON.stringify(labels) });
+    }
+    if (filter.cursor) {
+      const [at, cid] = decodeCursor(filter.cursor);
+      qb.andWhere(new Brackets((w) => w.where('s.created_at < :at', { at }).orWhere('s.created_at = :at AND s.id < :cid', { at, cid })));
+    }
+    const rows = await qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').take(filter.limit + 1).getMany();
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toSandboxResponse), next_cursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /** Keep-alive: the sandbox now expires ttl_seconds from now (each extension at most 24 h ahead). */
+  async extend(ctx: TenantContext, id: string, ttlSeconds: number): Promise<SandboxResponseDto> {
+    const sandbox = await this.find(ctx, id, 'sandbox:create');
+    const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+    const changed = await this.dataSource.transaction(async (manager) => {
+      const n = await this.sandboxes.withManager(manager).update(sandbox.workspaceId, { id, status: In(['starting', 'ready']) }, { expiresAt });
+      if (n) await this.audit.record(ctx, { action: 'sandbox.extend', resourceType: 'sandbox', resourceId: id, details: { ttl_seconds: ttlSeconds, expires_at: expiresAt.toISOString() } }, manager);
+      return n;
+    });
+    if (!changed) throw new OrcaOpsError('conflict', `sandbox ${id} is ${sandbox.status}; only a live sandbox can be extended`, { status: sandbox.status });
+    return this.get(ctx, id);
+  }
+
+  /** stopping → container removed → stopped. Deleting an ended sandbox returns it unchanged. */
+  async delete(ctx: TenantContext, id: string): Promise<SandboxResponseDto> {
+    const sandbox = await this.find(ctx, id, 'sandbox:delete');
+    if (!SANDBOX_TERMINAL.has(sandbox.status)) await this.lifecycle.stop(sandbox, 'deleted', ctx);
+    return toSandboxResponse(await this.find(ctx, id, 'sandbox:read'));
+  }
+
+  /**
+   * The interaction layer's entry (exec, shells, processes, files): access and state checked, activity
+   * touched. Another tenant's sandbox answers exactly like a missing one.
+   */
+  async requireLive(ctx: TenantContext, id: string, permission: Permission): Promise<LiveSandbox> {
+    const sandbox = await this.find(ctx, id, permission);
+    if (sandbox.status !== 'ready' || !sandbox.containerId) {
+      throw new OrcaOpsError('conflict', `sandbox ${id} is ${sandbox.status}, not ready`, { status: sandbox.status, exit_reason: sandbox.exitReason });
+    }
+    this.activity.touch(id);
+    return {
+      id,
+      workspaceId: sandbox.workspaceId,
+      containerId: sandbox.containerId,
+      user: SANDBOX_USER,
+      workdir: SANDBOX_WORKDIR,
+      env: { ...sandbox.spec.env },
+    };
+  }
+
+  listProfiles(ctx: TenantContext): SandboxProfileResponseDto[] {
+    assertPermission(ctx, 'sandbox:read');
+    return this.catalog.profiles.map(toProfileResponse);
+  }
+
+  /**
+   * A one-shot run of a profile, as a job (same runner, hardening, cleanup policies and records).
+   * Limitation: jobs succeed on exit code 0 only; a profile's other success_exit_codes are kept in the
+   * job's metadata (`success_exit_codes`) for the caller to interpret.
+   */
+  async runProfile(ctx: TenantContext, name: string, dto: RunSandboxProfileDto): Promise<JobResponseDto> {
+    assertPermission(ctx, 'job:create');
+    const profile = this.profile(name);
+    this.assertUsable(profile);
+    if (!profile.command) throw invalid('profile', `profile ${name} has no command to run`);
+    const { job } = await this.jobs.submit(ctx, {
+      image: profile.image,
+      steps: [{ args: profile.command }],
+      env: { ...profile.env, ...dto.env },
+      resources: profile.resources,
+      timeout_seconds: profile.timeout_seconds,
+      cleanup_policy: profile.cleanup_policy,
+      metadata: { sandbox_profile: name, success_exit_codes: profile.success_exit_codes.join(',') },
+      triggered_by: 'sandbox-profile',
+      intent: dto.intent,
+    });
+    return job;
+  }
+
+  private profile(name: string): SandboxProfile {
+    const profile = this.catalog.get(name);
+    if (!profile) throw notFound('sandbox profile', name);
+    return profile;
+  }
+
+  /** Publishing ports is not enabled on this server: a profile that declares them is refused, not silently stripped. */
+  private assertUsable(profile: SandboxProfile): void {
+    if (profile.ports.length) {
+      throw new OrcaOpsError('policy_denied', `profile ${profile.name} publishes ports, which this server does not allow`, {
+        violations: [{ rule: 'ports', message: 'publishing container ports is not enabled' }],
+      });
+    }
+  }
+
+  private async find(ctx: TenantContext, id: string, permission: Permission): Promise<SandboxEntity> {
+    assertPermission(ctx, permission);
+    const { workspaceId } = requireWorkspace(ctx);
+    const sandbox = await this.sandboxes.findOne(workspaceId, { id });
+    if (!sandbox) throw notFound('sandbox', id);
+    return sandbox;
+  }
+}

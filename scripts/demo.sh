@@ -2,7 +2,8 @@
 # The OrcaOps demo on embedded defaults: sets the checkout up, starts `orcaops serve` in the background
 # (embedded PostgreSQL in $ORCAOPS_HOME, default ~/.orcaops), creates an organisation admin token, a
 # workspace and a developer token through the CLI, runs real jobs (output streamed live, artifacts
-# downloaded, exit codes passed through), and stops the server at the end.
+# downloaded, exit codes passed through), uses a sandbox whose shell keeps its state, and stops the
+# server at the end.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -114,6 +115,16 @@ CODE=$?
 set -e
 printf '    orcaops run exited with %s\n' "$CODE"
 [ "$CODE" = 7 ] || fail "expected exit code 7, got $CODE"
+
+step 'a sandbox for an agent: state persists across commands (orcaops sandbox create / shell / files / rm)'
+SANDBOX_ID="$(ORCAOPS_TOKEN="$DEV_TOKEN" orcaops sandbox create orcaops/python --ttl 600 --name demo --json | json_field id)"
+printf '    sandbox %s ready\n' "$SANDBOX_ID"
+printf 'cd /tmp\nexport ANSWER=42\npwd; echo "ANSWER=$ANSWER"\npython3 -c "print(sum(range(10)))" > /workspace/sum.txt\n' |
+  ORCAOPS_TOKEN="$DEV_TOKEN" orcaops sandbox shell "$SANDBOX_ID"
+printf '    /workspace/sum.txt: '
+ORCAOPS_TOKEN="$DEV_TOKEN" orcaops sandbox files cat "$SANDBOX_ID" /workspace/sum.txt
+ORCAOPS_TOKEN="$DEV_TOKEN" orcaops sandbox rm "$SANDBOX_ID" >/dev/null
+printf '    sandbox removed\n'
 
 step "demo done in $((SECONDS - START))s"
 cat <<TEXT

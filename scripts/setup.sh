@@ -122,6 +122,19 @@ ensure_docker() {
   start_dockerd
 }
 
+# tmux gives the interactive CLI tests (test/docker/cli-sandbox-shell-tty.docker.spec.ts) a real terminal;
+# installed on Debian as root, otherwise those tests are skipped with a message.
+ensure_tmux() {
+  command -v tmux >/dev/null 2>&1 && return 0
+  if ! is_debian || ! is_root; then
+    note 'tmux is missing and this script installs it only on Debian as root: the TTY tests of `orcaops sandbox shell` will be skipped'
+    return 0
+  fi
+  note 'installing tmux (apt-get)'
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null
+}
+
 # --- (c) build and (d) images ---------------------------------------------------------------------
 build() {
   step 'build (npm run build)'
@@ -143,6 +156,7 @@ build_images() {
 main() {
   install_dependencies
   ensure_docker
+  ensure_tmux
   build
   build_images
   step "setup done in $((SECONDS - START))s"

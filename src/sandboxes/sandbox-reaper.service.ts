@@ -9,6 +9,7 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import type { SandboxStatus } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 
 const NOT_ENDED: SandboxStatus[] = ['starting', 'ready', 'stopping'];
@@ -17,7 +18,8 @@ const NOT_ENDED: SandboxStatus[] = ['starting', 'ready', 'stopping'];
  * Enforces sandbox lifecycles across every workspace (a system task: it reads all tenants' sandboxes,
  * the documented exemption from scoped repositories, and acts on each row within its own workspace):
  * - TTL (expires_at passed → expired/ttl) and idle timeout (no API call AND no running process for the
- *   idle period → expired/idle), each recorded with its reason and audited as the system;
+ *   idle period → expired/idle) and the workspace's daily sandbox-seconds quota (reached → its live
+ *   sandboxes expired/quota), each recorded with its reason and audited as the system;
  * - containers that vanished → lost/engine_lost; exited (OOM or otherwise) → failed;
  * - on start and each pass: sandboxes of a server that is gone are re-adopted when their container
  *   survived, else lost; stray sandbox and pool containers of this installation are removed.
@@ -37,6 +39,7 @@ export class SandboxReaperService implements OnApplicationBootstrap, OnApplicati
     private readonly activity: SandboxActivity,
     private readonly node: SandboxNode,
     private readonly installation: InstallationService,
+    private readonly quota: SandboxQuota,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -61,9 +64,13 @@ export class SandboxReaperService implements OnApplicationBootstrap, OnApplicati
   private async reconcile(): Promise<void> {
     const rows = await this.dataSource.getRepository(SandboxEntity).find({ where: { status: In(NOT_ENDED) } });
     const containers = await this.engineContainers();
+    const overQuota = await this.quota.exhausted([...new Set(rows.map((r) => r.workspaceId))]).catch((error) => {
+      this.logger.warn({ msg: 'sandbox quota check failed; quotas not enforced this pass', err: String(error) });
+      return new Set<string>();
+    });
     for (const sandbox of rows) {
       try {
-        await this.check(sandbox, containers);
+        await this.check(sandbox, containers, overQuota);
       } catch (error) {
         this.logger.warn({ msg: 'sandbox check failed', sandboxId: sandbox.id, err: String(error) });
       }
@@ -83,7 +90,7 @@ export class SandboxReaperService implements OnApplicationBootstrap, OnApplicati
     }
   }
 
-  private async check(sandbox: SandboxEntity, containers: Map<string, ContainerSummary> | undefined): Promise<void> {
+  private async check(sandbox: SandboxEntity, containers: Map<string, ContainerSummary> | undefined, overQuota: Set<string>): Promise<void> {
     if (sandbox.runnerId !== this.node.id) {
       // Managed by a live other server: its own reaper is in charge.
       if (!(await this.node.isGone(sandbox.runnerId))) return;
@@ -101,6 +108,10 @@ export class SandboxReaperService implements OnApplicationBootstrap, OnApplicati
     const now = Date.now();
     if (sandbox.expiresAt.getTime() <= now) {
       await this.lifecycle.stop(sandbox, 'ttl', 'system', `its time to live ended at ${sandbox.expiresAt.toISOString()}`);
+      return;
+    }
+    if (overQuota.has(sandbox.workspaceId)) {
+      await this.lifecycle.stop(sandbox, 'quota', 'system', 'the workspace used its sandbox-seconds for today (UTC)');
       return;
     }
     const last = Math.max(sandbox.lastActivityAt.getTime(), this.activity.lastActivity(sandbox.id) ?? 0);

@@ -12,6 +12,7 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { loadSandboxProfiles, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
+import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
 import { SandboxReaperService } from 'src/sandboxes/sandbox-reaper.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sandboxes.controller';
@@ -41,6 +42,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     WarmPoolService,
     SandboxActivity,
     SandboxNode,
+    SandboxQuota,
     {
       // Loaded once at boot: an invalid sandboxes.yml stops the server with file, profile and field named.
       provide: SandboxProfileCatalog,
@@ -51,6 +53,6 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     provideScopedRepository(SandboxEntity),
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity],
+  exports: [SandboxesService, SandboxActivity, SandboxQuota],
 })
 export class SandboxesModule {}

@@ -27,6 +27,7 @@ import {
 } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { SandboxProfile, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
+import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { toProfileResponse, toSandboxResponse } from 'src/sandboxes/sandboxes.mappers';
 import { Permission } from 'src/tenancy/permissions';
@@ -65,11 +66,12 @@ export class SandboxesService {
     private readonly engine: EngineHealth,
     private readonly jobs: JobsService,
     private readonly node: SandboxNode,
+    private readonly quota: SandboxQuota,
   ) {}
 
   /**
-   * Reserves a slot (limit counted in Postgres under a per-workspace lock, so concurrent creates on any
-   * server cannot overshoot), records `starting` with its audit event, then starts the container and
+   * Reserves a slot (the concurrent limit and the daily sandbox-seconds quota are counted in Postgres
+   * under a per-workspace lock, so concurrent creates on any server cannot overshoot), records `starting` with its audit event, then starts the container and
    * returns the sandbox ready.
    */
   async create(ctx: TenantContext, dto: CreateSandboxDto): Promise<SandboxResponseDto> {
@@ -86,7 +88,20 @@ export class SandboxesService {
       const current = await scoped.count(workspaceId, { status: In(COUNTED) });
       const limit = await this.workspaceLimit(manager, workspaceId);
       if (current >= limit) {
-        throw new OrcaOpsError('quota_exceeded', `This workspace may run at most ${limit} sandboxes at once; delete one first`, { limit, current });
+        throw new OrcaOpsError('quota_exceeded', `This workspace may run at most ${limit} sandboxes at once; delete one first`, {
+          quota: 'concurrent_sandboxes',
+          limit,
+          current,
+        });
+      }
+      const seconds = await this.quota.usage(workspaceId, manager);
+      if (seconds.limit !== null && seconds.current >= seconds.limit) {
+        throw new OrcaOpsError('quota_exceeded', `This workspace used its ${seconds.limit} sandbox-seconds for today (UTC); the count resets at ${seconds.resetsAt}`, {
+          quota: 'sandbox_seconds_per_day',
+          limit: seconds.limit,
+          current: seconds.current,
+          resets_at: seconds.resetsAt,
+        });
       }
       const saved = await scoped.insert(workspaceId, {
         id,

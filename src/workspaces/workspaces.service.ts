@@ -11,6 +11,9 @@ import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceResponseDto } from 'sr
 import { WorkspaceEntity, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
 import { toWorkspaceResponse } from 'src/workspaces/workspaces.mappers';
 
+/** Settings only an organisation admin may change (limits and policy). */
+const ORG_ADMIN_SETTINGS = ['allow_network_egress', 'max_concurrent_jobs', 'max_sandboxes', 'max_sandbox_seconds_per_day'] as const;
+
 /**
  * Workspaces are the tenants. Organisation admins see every workspace; a workspace token sees only
  * its own, and any other id answers 404 exactly like a missing one.
@@ -70,9 +73,7 @@ export class WorkspacesService {
     assertPermission(ctx, 'workspace:admin');
     const workspace = await this.findAccessible(ctx, id);
     if (dto.status !== undefined) await this.assertOrgAdmin(ctx, id, 'status');
-    if (dto.settings?.allow_network_egress !== undefined || dto.settings?.max_concurrent_jobs !== undefined || dto.settings?.max_sandboxes !== undefined) {
-      await this.assertOrgAdmin(ctx, id, 'settings');
-    }
+    if (ORG_ADMIN_SETTINGS.some((key) => dto.settings?.[key] !== undefined)) await this.assertOrgAdmin(ctx, id, 'settings');
     if (workspace.status === 'archived') {
       throw new OrcaOpsError('conflict', `workspace ${id} is archived and can no longer change`);
     }

@@ -246,7 +246,7 @@ describe('sandboxes on the real engine', () => {
     );
     expect(results.map((r) => r.status).sort()).toEqual([201, 201, 429]);
     const refused = results.find((r) => r.status === 429)!;
-    expect(refused.body.error).toMatchObject({ code: 'quota_exceeded', details: { limit: 2, current: 2 } });
+    expect(refused.body.error).toMatchObject({ code: 'quota_exceeded', details: { quota: 'concurrent_sandboxes', limit: 2, current: 2 } });
     const first = results.find((r) => r.status === 201)!;
     await api(t.app, 'DELETE', `/v1/sandboxes/${first.body.id}`, { token: dev });
     await create(dev, { image: 'orcaops/busybox', resources: { memory_mb: 128 } });

@@ -108,6 +108,10 @@ function execCommand(): Command {
  */
 class ShellTerminal {
   private running = false;
+  /** The running command, once the server has answered the run request. */
+  private commandId: string | undefined;
+  /** Ctrl-C arrived before the server knew the command: interrupt it as soon as it does. */
+  private interruptWanted = false;
   private cwd = '';
   private lastExit = 0;
 
@@ -118,16 +122,22 @@ class ShellTerminal {
   ) {}
 
   async run(line: string): Promise<number> {
-    let result = await this.client.request<ShellResult>('POST', `${this.path}/run`, { command: line, timeout_seconds: SHELL_POLL_SECONDS });
+    // Busy from the moment the line is sent: a Ctrl-C during the first request interrupts this command.
     this.running = true;
+    this.interruptWanted = false;
+    let result: ShellResult;
     try {
+      result = await this.client.request<ShellResult>('POST', `${this.path}/run`, { command: line, timeout_seconds: SHELL_POLL_SECONDS });
+      this.commandId = result.command_id;
       process.stdout.write(result.output);
+      if (result.status === 'running' && this.interruptWanted) this.interrupt().catch(() => undefined);
       while (result.status === 'running') {
         result = await this.client.request<ShellResult>('POST', `${this.path}/wait`, { timeout_seconds: SHELL_POLL_SECONDS, command_id: result.command_id });
         process.stdout.write(result.output);
       }
     } finally {
       this.running = false;
+      this.commandId = undefined;
     }
     if (result.output && !result.output.endsWith('\n') && this.interactive) process.stdout.write('\n');
     if (result.shell_exited) process.stderr.write('orcaops: the shell ended; the next command starts a fresh one\n');
@@ -152,8 +162,18 @@ class ShellTerminal {
     return this.client.request('POST', `${this.path}/input`, { data: `${line}\n` });
   }
 
-  interrupt(): Promise<unknown> {
-    return this.client.request('POST', `${this.path}/interrupt`, {});
+  /** Interrupts the running command; a command that ended meanwhile (conflict) is not an error. */
+  async interrupt(): Promise<void> {
+    if (!this.running) return;
+    if (!this.commandId) {
+      this.interruptWanted = true;
+      return;
+    }
+    try {
+      await this.client.request('POST', `${this.path}/interrupt`, {});
+    } catch (error) {
+      if (!(error instanceof CliError && error.code === 'conflict')) throw error;
+    }
   }
 }
 
@@ -168,11 +188,19 @@ async function interactiveShell(term: ShellTerminal): Promise<void> {
       rl.prompt();
     }
   });
+  let leaving = false;
   await new Promise<void>((resolve) => {
-    rl.on('close', resolve);
+    rl.on('close', () => {
+      // EOF (Ctrl-D) leaves the cursor after the prompt: end the line so the caller's shell starts clean.
+      if (!leaving) process.stdout.write('\n');
+      resolve();
+    });
     rl.on('line', (line) => {
       if (term.busy) return void term.input(line).catch(report);
-      if (line.trim() === 'exit') return rl.close();
+      if (line.trim() === 'exit') {
+        leaving = true;
+        return rl.close();
+      }
       if (!line.trim()) return rl.prompt();
       term
         .run(line)

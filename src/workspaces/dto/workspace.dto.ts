@@ -21,6 +21,13 @@ export class WorkspaceSettingsDto {
   /** Organisation admins only: sandboxes alive at once in this workspace (1–1000, default 10). */
   @IsOptional() @IsInt() @Min(1) @Max(1000)
   max_sandboxes?: number;
+
+  /**
+   * Organisation admins only: sandbox-seconds this workspace may use per UTC day (60–10,000,000;
+   * unlimited when unset or null). Once reached, new sandboxes are refused (429) and running ones expire.
+   */
+  @IsOptional() @IsInt() @Min(60) @Max(10_000_000)
+  max_sandbox_seconds_per_day?: number | null;
 }
 
 export class CreateWorkspaceDto {

@@ -14,6 +14,8 @@ export interface WorkspaceSettings {
   max_concurrent_jobs?: number;
   /** Organisation admins only: sandboxes alive at once in this workspace (default 10). */
   max_sandboxes?: number;
+  /** Organisation admins only: sandbox-seconds per UTC day (unlimited when unset or null). */
+  max_sandbox_seconds_per_day?: number | null;
 }
 
 /** The tenant. Not tenant-owned itself: organisation admins reach every row (documented exemption). */

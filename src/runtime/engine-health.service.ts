@@ -1,36 +1,53 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
-const CACHE_MS = 2_000;
+const REFRESH_MS = 2_000;
+/** A cached answer older than this is re-checked on the request path. */
+const STALE_MS = 5_000;
 
-/** "Is the engine up?" for request paths that need it: answers 503 fast instead of failing later. */
+/**
+ * "Is the engine up?" for request paths that need it: answers 503 fast instead of failing later. The
+ * answer is refreshed in the background so a submit never waits for the engine's (slow) info call.
+ */
 @Injectable()
-export class EngineHealth {
+export class EngineHealth implements OnModuleInit, OnModuleDestroy {
   private checkedAt = 0;
   private available = false;
+  private timer?: NodeJS.Timeout;
 
   constructor(@Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime) {}
 
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.check().catch(() => undefined), REFRESH_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
   async assertAvailable(): Promise<void> {
-    if (Date.now() - this.checkedAt > CACHE_MS) {
-      try {
-        await this.runtime.ping();
-        this.available = true;
-      } catch (error) {
-        if (!(error instanceof RuntimeError)) throw error;
-        this.available = false;
-      }
-      this.checkedAt = Date.now();
-    }
+    if (Date.now() - this.checkedAt > STALE_MS) await this.check();
     if (!this.available) {
       throw new OrcaOpsError('engine_unavailable', 'The Docker engine is not reachable; retry shortly');
     }
   }
 
-  /** After an engine error on a real call: re-check on the next request. */
+  /** After an engine error on a real call: the next request checks again before answering. */
   invalidate(): void {
     this.checkedAt = 0;
+  }
+
+  private async check(): Promise<void> {
+    try {
+      await this.runtime.ping();
+      this.available = true;
+    } catch (error) {
+      if (!(error instanceof RuntimeError)) throw error;
+      this.available = false;
+    }
+    this.checkedAt = Date.now();
   }
 }

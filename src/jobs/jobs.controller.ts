@@ -13,9 +13,8 @@ import {
 } from 'src/jobs/dto/job-response.dto';
 import { JobLogsQueryDto, ListJobsQueryDto, WaitJobQueryDto } from 'src/jobs/dto/list-jobs.dto';
 import { JobsService } from 'src/jobs/jobs.service';
+import { clientGone, openEventStream, wantsEventStream } from 'src/http/event-stream';
 import { TenantContext } from 'src/tenancy/tenant-context';
-
-const SSE_HEARTBEAT_MS = 15_000;
 
 function idempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -85,9 +84,7 @@ export class JobsController {
     @Query() q: WaitJobQueryDto,
     @Req() request: FastifyRequest,
   ): Promise<JobResponseDto> {
-    const aborted = new AbortController();
-    request.raw.on('close', () => aborted.abort());
-    return this.jobs.wait(ctx, id, (q.timeout_seconds ?? 60) * 1000, aborted.signal);
+    return this.jobs.wait(ctx, id, (q.timeout_seconds ?? 60) * 1000, clientGone(request));
   }
 
   @Post(':jobId/cancel')
@@ -124,8 +121,7 @@ export class JobsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const wantsStream = q.follow === 'true' || (request.headers.accept ?? '').includes('text/event-stream');
-    if (wantsStream) return this.stream(ctx, id, q, request, reply);
+    if (wantsEventStream(request, q.follow)) return this.stream(ctx, id, q, request, reply);
     const page: JobLogsResponseDto = await this.jobs.readLogs(ctx, id, q);
     if (q.format === 'text') {
       await reply.type('text/plain; charset=utf-8').send(page.items.map((c) => c.data).join(''));
@@ -144,24 +140,13 @@ export class JobsController {
     await this.jobs.get(ctx, id); // a missing job answers 404 before the stream starts
     const header = request.headers['last-event-id'];
     const lastEventId = Number(typeof header === 'string' ? header : (q.after ?? 0)) || 0;
-    const aborted = new AbortController();
-    request.raw.on('close', () => aborted.abort());
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': request.id,
-    });
-    const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    const sse = openEventStream(request, reply);
     try {
-      for await (const event of this.jobs.streamLogs(ctx, id, lastEventId, aborted.signal)) {
-        reply.raw.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+      for await (const event of this.jobs.streamLogs(ctx, id, lastEventId, clientGone(request))) {
+        sse.send(event.event, event.data, event.id);
       }
     } finally {
-      clearInterval(heartbeat);
-      reply.raw.end();
+      sse.end();
     }
   }
 

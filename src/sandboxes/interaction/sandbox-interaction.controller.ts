@@ -26,12 +26,7 @@ import { ProcessOutputPage, ProcessView, SandboxProcessesService } from 'src/san
 import { SandboxShellsService, ShellView } from 'src/sandboxes/interaction/sandbox-shells.service';
 import type { ShellCommandView } from 'src/sandboxes/interaction/shell-session';
 import { TenantContext } from 'src/tenancy/tenant-context';
-
-const SSE_HEARTBEAT_MS = 15_000;
-
-function wantsEventStream(request: FastifyRequest, follow?: string): boolean {
-  return follow === 'true' || (request.headers.accept ?? '').includes('text/event-stream');
-}
+import { clientGone, openEventStream, wantsEventStream } from 'src/http/event-stream';
 
 function bytesOf(dto: { data: string; encoding?: 'utf8' | 'base64' }): Buffer {
   return Buffer.from(dto.data, dto.encoding === 'base64' ? 'base64' : 'utf8');
@@ -40,33 +35,6 @@ function bytesOf(dto: { data: string; encoding?: 'utf8' | 'base64' }): Buffer {
 function rawBody(body: unknown): Buffer {
   if (!Buffer.isBuffer(body)) throw new OrcaOpsError('unsupported_media_type', 'send the bytes with Content-Type application/octet-stream (or application/x-tar)');
   return body;
-}
-
-/** Aborts when the client goes away (a streamed exec is then killed). */
-function clientGone(request: FastifyRequest): AbortSignal {
-  const aborted = new AbortController();
-  request.raw.on('close', () => aborted.abort());
-  return aborted.signal;
-}
-
-/** Opens a Server-Sent Events response; returns a writer and a closer. */
-function openEventStream(request: FastifyRequest, reply: FastifyReply): { send: (event: string, data: unknown) => void; end: () => void } {
-  reply.hijack();
-  reply.raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  });
-  const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-  return {
-    send: (event, data) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
-    end: () => {
-      clearInterval(heartbeat);
-      reply.raw.end();
-    },
-  };
 }
 
 /**

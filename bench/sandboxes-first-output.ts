@@ -4,40 +4,19 @@
 // (a) API create from the warm pool + `echo hi` in the persistent shell, until its output is back;
 // (b) the same without the pool (resources that do not match it);
 // (c) raw dockerode create + start of the same hardened container + exec `echo hi`, output read.
-import Docker from 'dockerode';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import { ADMIN_TOKEN, median, percentile, startBenchApp } from './support/bench-app';
+import { createRawHardened } from './support/raw-docker';
 
 const IMAGE = 'orcaops/busybox:latest';
 const POOL = 5;
-const MiB = 1024 * 1024;
-const docker = new Docker({ socketPath: process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock' });
 
 /** The adapter's hardened profile (hardening.md §1.1) created, started and exec'd directly; returns ms to "hi". */
 async function rawFirstOutput(): Promise<number> {
   const started = performance.now();
-  const container = await docker.createContainer({
-    Image: IMAGE,
-    Cmd: ['sleep', '2147483647'],
-    User: '65534:65534',
-    Hostname: 'sandbox',
-    Labels: { 'orcaops.bench': 'raw' },
-    HostConfig: {
-      NetworkMode: 'none',
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges:true'],
-      ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=64m', '/workspace': 'rw,nosuid,nodev,size=256m,uid=65534,gid=65534,mode=0700' },
-      Memory: 512 * MiB,
-      MemorySwap: 512 * MiB,
-      NanoCpus: 1e9,
-      PidsLimit: 128,
-      Init: true,
-      IpcMode: 'private',
-    },
-  });
+  const container = await createRawHardened(IMAGE);
   try {
     await container.start();
     const exec = await container.exec({ Cmd: ['echo', 'hi'], User: '65534:65534', AttachStdout: true, AttachStderr: true });

@@ -4,41 +4,20 @@
 //    pool), and raw engine create+start of the same hardened container; interleaved, medians and ratios.
 // 2. create rate with a warm pool: 20 concurrent creates, sandboxes/s.
 // 3. 100 idle sandboxes at once: engine host memory (free -m) before and after.
-import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import { ADMIN_TOKEN, median, percentile, startBenchApp } from './support/bench-app';
+import { createRawHardened } from './support/raw-docker';
 
 const IMAGE = 'orcaops/busybox:latest';
 const POOL = 20;
-const MiB = 1024 * 1024;
-const docker = new Docker({ socketPath: process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock' });
 
 /** The same hardened profile the adapter applies (hardening.md §1.1), created and started directly. */
 async function rawCreateStart(): Promise<number> {
   const started = performance.now();
-  const container = await docker.createContainer({
-    Image: IMAGE,
-    Cmd: ['sleep', '2147483647'],
-    User: '65534:65534',
-    Hostname: 'sandbox',
-    Labels: { 'orcaops.bench': 'raw' },
-    HostConfig: {
-      NetworkMode: 'none',
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges:true'],
-      ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=64m', '/workspace': 'rw,nosuid,nodev,size=256m,uid=65534,gid=65534,mode=0700' },
-      Memory: 512 * MiB,
-      MemorySwap: 512 * MiB,
-      NanoCpus: 1e9,
-      PidsLimit: 128,
-      Init: true,
-      IpcMode: 'private',
-    },
-  });
+  const container = await createRawHardened(IMAGE);
   await container.start();
   const ms = performance.now() - started;
   await container.remove({ force: true });

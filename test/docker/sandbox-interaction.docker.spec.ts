@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { extract, pack } from 'tar-stream';
+import type { ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { CONTAINER_RUNTIME, SANDBOX_USER } from 'src/runtime/container-runtime.port';
+import { ShellSession } from 'src/sandboxes/interaction/shell-session';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import type { TestApp } from '../support/app';
 import { createTestApp } from '../support/app';
 import { removeInstallationContainers } from '../support/docker';
 import type { ApiResponse } from '../support/http';
 import { api } from '../support/http';
+import { sql } from '../support/sql';
 import type { SeededWorkspace } from '../support/tenants';
 import { seedWorkspace } from '../support/tenants';
 
@@ -149,6 +153,24 @@ describe('sandbox interaction on the real engine', () => {
       expect((await post('/shells/in/input', { data: 'hello\n' })).status).toBe(204);
       const done = await post('/shells/in/wait', { timeout_seconds: 5 });
       expect(done.body).toMatchObject({ status: 'completed', output: 'got hello\n' });
+    });
+
+    it('input written right behind the command reaches the command, never the shell parser', async () => {
+      // dash/ash read their script in blocks: input already in the pipe when the shell reads the command
+      // line would be parsed as more script (CI saw `read` hang). Writing both in the same tick makes
+      // that race certain without the start marker; with it the input is held until the line was read.
+      const [row] = await sql<{ container_id: string }>(t.databaseUrl, 'SELECT container_id FROM sandboxes WHERE id = $1', [sbx]);
+      const live = { id: sbx, workspaceId: a.id, containerId: row!.container_id, user: SANDBOX_USER, workdir: '/workspace', env: {} };
+      const shell = await ShellSession.open(t.app.get<ContainerRuntime>(CONTAINER_RUNTIME), live, 'race', { outputCapBytes: 1 << 20, interruptGraceMs: 1000 });
+      try {
+        for (let i = 0; i < 5; i++) {
+          const cmd = shell.run('read line; echo "got $line"');
+          shell.input(Buffer.from(`v${i}\n`));
+          expect(await shell.waitFor(cmd, 5_000)).toMatchObject({ status: 'completed', output: `got v${i}\n`, exit_code: 0 });
+        }
+      } finally {
+        shell.close();
+      }
     });
 
     it('deletes a shell; `exit` ends it and the next run starts a fresh one', async () => {

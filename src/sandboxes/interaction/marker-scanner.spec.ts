@@ -35,6 +35,13 @@ describe('MarkerScanner', () => {
     expect(feed(s, '\n__m__ 0 /\n')).toEqual({ out: '', line: ' 0 /' });
   });
 
+  it('returns what followed the marker line in the same chunk', () => {
+    const s = new MarkerScanner();
+    s.expect('__m__');
+    const r = s.push(Buffer.from('out\n__m__ S\nnext'));
+    expect([r.data.toString(), r.line, r.rest?.toString()]).toEqual(['out', ' S', 'next']);
+  });
+
   it('passes data through when no marker is expected', () => {
     expect(new MarkerScanner().push(Buffer.from('x')).data.toString()).toBe('x');
   });

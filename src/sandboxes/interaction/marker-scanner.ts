@@ -34,8 +34,9 @@ export class MarkerScanner {
   /**
    * Output safe to hand to the command, and the rest of the marker line once the marker was seen.
    * With no marker expected (no command running), data is passed through for the caller to discard.
+   * `rest` is what followed the marker line in the same chunk (the caller decides what it belongs to).
    */
-  push(chunk: Buffer): { data: Buffer; line?: string } {
+  push(chunk: Buffer): { data: Buffer; line?: string; rest?: Buffer } {
     const needle = this.needle;
     if (!needle) return { data: chunk };
     const released = this.released;
@@ -54,7 +55,11 @@ export class MarkerScanner {
       }
       this.needle = undefined;
       this.pending = Buffer.alloc(0);
-      return { data: buf.subarray(0, at), line: buf.subarray(at + needle.length, eol).toString('utf8') };
+      return {
+        data: buf.subarray(0, at),
+        line: buf.subarray(at + needle.length, eol).toString('utf8'),
+        rest: buf.subarray(eol + 1),
+      };
     }
     const keep = partialMatch(buf, needle);
     this.pending = Buffer.from(buf.subarray(buf.length - keep));

@@ -14,7 +14,7 @@ import { MarkerScanner } from 'src/sandboxes/interaction/marker-scanner';
  *
  * Protocol, per command (one line on the shell's stdin):
  *
- *   command eval '<command, single-quoted>'; printf '\n%s %d %s\n' '<M>' "$?" "$PWD"; printf '\n%s\n' '<M>' >&2
+ *   printf '\n%s S\n' '<M>' >&2; command eval '<command, single-quoted>'; printf '\n%s %d %s\n' '<M>' "$?" "$PWD"; printf '\n%s\n' '<M>' >&2
  *
  * - `eval` runs the command in the shell itself, so cd, export and shell variables persist. The command
  *   travels as one single-quoted word, so unbalanced quotes or a heredoc in it cannot swallow the marker.
@@ -24,8 +24,10 @@ import { MarkerScanner } from 'src/sandboxes/interaction/marker-scanner';
  *   (MarkerScanner). The stdout marker carries the exit status and the new cwd; the stderr marker only
  *   says that stream is flushed. The command is complete once both were seen.
  * - The command shares the shell's stdin: /input writes to it, so `read`, `cat` or a REPL get the data.
- *   The shell has already buffered the whole line it is executing, so the protocol text is never read by
- *   the command.
+ *   Shells like dash and ash read their script in blocks, so input already in the pipe when the shell
+ *   reads the command line would be swallowed as more script. The line therefore starts with a start
+ *   marker on stderr (`\n<M> S`), printed only after the shell has read the whole line, and input is held
+ *   back until it was seen. The protocol text itself is never read by the command.
  * - Interrupt (there is no TTY, so no Ctrl-C character): a side exec sends SIGINT to every descendant of
  *   the shell (found by walking /proc/<pid>/stat parent links), then SIGKILL if the command has not ended
  *   within a grace. The shell itself is never signalled, so it, its cwd and variables survive and it
@@ -88,6 +90,10 @@ class ShellCommand {
   ended: number | undefined;
   shellExited = false;
   readonly pendingStreams = new Set<StreamName>(['stdout', 'stderr']);
+  /** The shell printed the start marker: it has read the whole command line, input may flow. */
+  lineRead = false;
+  /** Input that arrived before the start marker. */
+  readonly heldInput: Buffer[] = [];
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -212,7 +218,7 @@ export class ShellSession {
     this.scanners.stderr.expect(cmd.marker);
     const m = singleQuoted(cmd.marker);
     this.stdin.write(
-      `command eval ${singleQuoted(text)}; printf '\\n%s %d %s\\n' ${m} "$?" "$PWD"; printf '\\n%s\\n' ${m} >&2\n`,
+      `printf '\\n%s S\\n' ${m} >&2; command eval ${singleQuoted(text)}; printf '\\n%s %d %s\\n' ${m} "$?" "$PWD"; printf '\\n%s\\n' ${m} >&2\n`,
     );
     return cmd;
   }
@@ -228,15 +234,19 @@ export class ShellSession {
     await settleWithin(cmd.done, ms);
     this.lastUsedAt = new Date();
     if (cmd.ended === undefined && cmd === this.current) {
-      for (const scanner of Object.values(this.scanners)) cmd.output.push(scanner.release());
+      cmd.output.push(this.scanners.stdout.release());
+      // Before the start marker, stderr holds only output of background jobs (discarded).
+      if (cmd.lineRead) cmd.output.push(this.scanners.stderr.release());
     }
     return cmd.view();
   }
 
   /** Sends data to the running command's stdin. */
   input(data: Buffer): void {
-    if (!this.current || this.isEnded) throw new OrcaOpsError('conflict', `shell ${this.name} has no running command to send input to`);
-    this.stdin.write(data);
+    const cmd = this.current;
+    if (!cmd || this.isEnded) throw new OrcaOpsError('conflict', `shell ${this.name} has no running command to send input to`);
+    if (cmd.lineRead) this.stdin.write(data);
+    else cmd.heldInput.push(data);
   }
 
   /** Ctrl-C: SIGINT to the shell's descendants, then SIGKILL, then (last resort) the shell itself. */
@@ -273,9 +283,17 @@ export class ShellSession {
 
   private onOutput(stream: StreamName, chunk: Buffer): void {
     const cmd = this.current;
-    const { data, line } = this.scanners[stream].push(chunk);
+    const { data, line, rest } = this.scanners[stream].push(chunk);
     // Output with no command running comes from jobs left in the background: discarded (see above).
     if (!cmd) return;
+    if (stream === 'stderr' && !cmd.lineRead) {
+      if (line === undefined) return;
+      cmd.lineRead = true;
+      for (const held of cmd.heldInput.splice(0)) this.stdin.write(held);
+      this.scanners.stderr.expect(cmd.marker);
+      if (rest?.length) this.onOutput(stream, rest);
+      return;
+    }
     if (data.length) cmd.output.push(data);
     if (line === undefined) return;
     if (stream === 'stdout') {

@@ -1,5 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ConfigType } from '@nestjs/config';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Brackets, DataSource, In } from 'typeorm';
@@ -27,7 +26,6 @@ import {
 } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { SandboxProfile, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
-import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { toProfileResponse, toSandboxResponse } from 'src/sandboxes/sandboxes.mappers';
 import { Permission } from 'src/tenancy/permissions';
 import { assertPermission } from 'src/tenancy/assert-permission';
@@ -54,7 +52,6 @@ export class SandboxesService {
   constructor(
     @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(sandboxesConfig.KEY) private readonly config: ConfigType<typeof sandboxesConfig>,
     private readonly lifecycle: SandboxLifecycle,
     private readonly activity: SandboxActivity,
     private readonly catalog: SandboxProfileCatalog,

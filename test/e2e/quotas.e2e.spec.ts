@@ -152,6 +152,38 @@ describe('quotas', () => {
     await cancelAll(ws);
   });
 
+  it('never lets concurrent sandbox creates exceed concurrent_sandboxes', async () => {
+    const ws = await workspace();
+    await setQuotas(ws.id, { limits: { concurrent_sandboxes: 3 } });
+    const body = { image: 'orcaops/busybox' };
+    const results = await Promise.all(Array.from({ length: 8 }, () => api(t.app, 'POST', '/v1/sandboxes', { token: ws.tokens.developer.token, body })));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(3);
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(5);
+    expect(refused[0]!.body.error.details).toEqual({ quota: 'concurrent_sandboxes', limit: 3, current: 3 });
+    expect((await usage(ws.id)).concurrent_sandboxes).toMatchObject({ current: 3, limit: 3, remaining: 0 });
+    for (const r of results.filter((x) => x.status === 201)) await api(t.app, 'DELETE', `/v1/sandboxes/${r.body.id}`, { token: ws.tokens.developer.token });
+  });
+
+  it('refuses jobs that collect artifacts once the stored artifacts reach artifact_storage_bytes', async () => {
+    const ws = await workspace();
+    const dev = ws.tokens.developer.token;
+    await setQuotas(ws.id, { limits: { artifact_storage_bytes: 1000 } });
+    const first = await submit(dev);
+    await sql(
+      t.databaseUrl,
+      `INSERT INTO job_artifacts (id, workspace_id, job_id, name, size_bytes, sha256, content_type, storage_key)
+       VALUES (gen_random_uuid(), $1, $2, 'out.bin', 1500, repeat('0', 64), 'application/octet-stream', 'k')`,
+      [ws.id, first.body.id],
+    );
+    expect((await usage(ws.id)).artifact_storage_bytes).toMatchObject({ current: 1500, limit: 1000, remaining: 0, resets_at: null });
+    const refused = await submit(dev, { ...job, artifacts: ['out.bin'] });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.details).toEqual({ quota: 'artifact_storage_bytes', limit: 1000, current: 1500 });
+    expect((await submit(dev)).status).toBe(201);
+    await cancelAll(ws);
+  });
+
   it('counts jobs per UTC day and resets at midnight (injected clock)', async () => {
     const ws = await workspace();
     const dev = ws.tokens.developer.token;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
+import { quotasCommand, usageCommand } from 'src/cli/commands/quotas.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
 import { sandboxCommand } from 'src/cli/commands/sandbox.command';
 import { loginCommand, meCommand } from 'src/cli/commands/session.command';
@@ -26,6 +27,8 @@ export function buildProgram(): Command {
   program.addCommand(sandboxCommand(sandboxInteractionCommands()));
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());
+  program.addCommand(quotasCommand());
+  program.addCommand(usageCommand());
   program.addCommand(adminCommand());
   program.addCommand(imagesCommand());
   program.addCommand(doctorCommand());

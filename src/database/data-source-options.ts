@@ -9,6 +9,8 @@ import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { QuotaLimitEntity } from 'src/quotas/entities/quota-limit.entity';
+import { QuotaUsageDayEntity } from 'src/quotas/entities/quota-usage-day.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -21,6 +23,8 @@ export const ENTITIES = [
   JobLogChunkEntity,
   JobArtifactEntity,
   SandboxEntity,
+  QuotaLimitEntity,
+  QuotaUsageDayEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

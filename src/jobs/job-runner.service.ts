@@ -16,6 +16,7 @@ import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
 import { classifyOutcome, fromStatesFor, Outcome, RunFacts, shouldRemoveContainer } from 'src/jobs/job-rules';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
+import { QuotasService } from 'src/quotas/quotas.service';
 import { WORK_QUEUE, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
 import { CONTAINER_RUNTIME, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
 import { EngineHealth } from 'src/runtime/engine-health.service';
@@ -119,6 +120,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     private readonly events: JobEvents,
     private readonly engine: EngineHealth,
     private readonly installation: InstallationService,
+    private readonly quotas: QuotasService,
   ) {
     this.liveness = new RunnerLiveness(dataSource);
   }
@@ -189,7 +191,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     }
   }
 
-  /** queued → running, under a per-workspace lock that enforces the concurrency cap. */
+  /** queued → running, under a per-workspace lock that enforces the running_jobs cap (a scheduling quota: over it jobs wait). */
   private async claim(item: WorkItem): Promise<JobEntity | undefined> {
     const result = await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [item.workspaceId]);
@@ -197,7 +199,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       const job = await jobs.findOne(item.workspaceId, { id: item.id });
       if (!job || job.status !== 'queued') return { kind: 'skip' as const };
       const running = await jobs.count(item.workspaceId, { status: 'running' });
-      const cap = await this.workspaceCap(manager, item.workspaceId);
+      const cap = await this.quotas.runningJobsCap(manager, item.workspaceId);
       if (running >= cap) return { kind: 'defer' as const };
       const now = new Date();
       const claimed = await jobs.update(
@@ -213,15 +215,6 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     if (result.kind !== 'run') return undefined;
     this.events.notify(item.id);
     return result.job;
-  }
-
-  private async workspaceCap(manager: DataSource['manager'], workspaceId: string): Promise<number> {
-    const rows: Array<{ cap: string | null }> = await manager.query(
-      `SELECT settings->>'max_concurrent_jobs' AS cap FROM workspaces WHERE id = $1`,
-      [workspaceId],
-    );
-    const cap = Number(rows[0]?.cap);
-    return Number.isInteger(cap) && cap > 0 ? cap : this.config.maxConcurrentPerWorkspace;
   }
 
   private async execute(job: JobEntity): Promise<void> {
@@ -518,6 +511,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
         .andWhere({ status: In(fromStatesFor(outcome.status)) })
         .execute();
       if (updated.affected && state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
+      if (updated.affected) await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
     });
     this.events.notify(job.id);
   }

@@ -7,8 +7,6 @@ export const jobsConfig = registerAs('jobs', () => {
   return {
     /** Jobs running at once on this server. */
     maxConcurrent: env.ORCAOPS_MAX_CONCURRENT_JOBS,
-    /** Default per-workspace cap on running jobs (a workspace setting may lower or raise it). */
-    maxConcurrentPerWorkspace: 4,
     outputCapBytes: env.ORCAOPS_JOB_OUTPUT_CAP_BYTES,
     /** How long containers kept by the cleanup policy stay before the reaper removes them. */
     keptContainerTtlSeconds: 3600,

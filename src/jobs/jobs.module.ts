@@ -13,6 +13,7 @@ import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsController } from 'src/jobs/jobs.controller';
 import { JobsService } from 'src/jobs/jobs.service';
+import { QuotasModule } from 'src/quotas/quotas.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { StorageModule } from 'src/storage/storage.module';
@@ -29,6 +30,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     StorageModule,
     AuditModule,
     WorkspacesModule,
+    QuotasModule,
   ],
   controllers: [JobsController],
   providers: [

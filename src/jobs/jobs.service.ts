@@ -17,6 +17,7 @@ import { JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
 import { normalizeSpec } from 'src/jobs/job-rules';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { toArtifactResponse, toJobResponse, toLogChunk } from 'src/jobs/jobs.mappers';
+import { QuotasService } from 'src/quotas/quotas.service';
 import { EngineHealth } from 'src/runtime/engine-health.service';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
@@ -72,6 +73,7 @@ export class JobsService {
     private readonly audit: AuditService,
     private readonly workspaces: WorkspacesService,
     private readonly engine: EngineHealth,
+    private readonly quotas: QuotasService,
   ) {}
 
   async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string): Promise<SubmitResult> {
@@ -90,7 +92,8 @@ export class JobsService {
     const id = randomUUID();
     let job: JobEntity;
     try {
-      job = await this.dataSource.transaction(async (manager) => {
+      // Quotas are checked and the job counted in the transaction that inserts it (429 quota_exceeded when over).
+      job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 }, async (manager) => {
         const saved = await this.jobs.withManager(manager).insert(workspaceId, {
           id,
           status: 'queued',

@@ -9,8 +9,8 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import type { SandboxStatus } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
-import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
+import { QuotasService } from 'src/quotas/quotas.service';
 
 const NOT_ENDED: SandboxStatus[] = ['starting', 'ready', 'stopping'];
 
@@ -18,7 +18,7 @@ const NOT_ENDED: SandboxStatus[] = ['starting', 'ready', 'stopping'];
  * Enforces sandbox lifecycles across every workspace (a system task: it reads all tenants' sandboxes,
  * the documented exemption from scoped repositories, and acts on each row within its own workspace):
  * - TTL (expires_at passed → expired/ttl) and idle timeout (no API call AND no running process for the
- *   idle period → expired/idle) and the workspace's daily sandbox-seconds quota (reached → its live
+ *   idle period → expired/idle) and the workspace's daily and monthly sandbox-seconds quotas (reached → its live
  *   sandboxes expired/quota), each recorded with its reason and audited as the system;
  * - containers that vanished → lost/engine_lost; exited (OOM or otherwise) → failed;
  * - on start and each pass: sandboxes of a server that is gone are re-adopted when their container
@@ -39,7 +39,7 @@ export class SandboxReaperService implements OnApplicationBootstrap, OnApplicati
     private readonly activity: SandboxActivity,
     private readonly node: SandboxNode,
     private readonly installation: InstallationService,
-    private readonly quota: SandboxQuota,
+    private readonly quotas: QuotasService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -64,7 +64,7 @@ export class SandboxReaperService implements OnApplicationBootstrap, OnApplicati
   private async reconcile(): Promise<void> {
     const rows = await this.dataSource.getRepository(SandboxEntity).find({ where: { status: In(NOT_ENDED) } });
     const containers = await this.engineContainers();
-    const overQuota = await this.quota.exhausted([...new Set(rows.map((r) => r.workspaceId))]).catch((error) => {
+    const overQuota = await this.quotas.sandboxSecondsExhausted([...new Set(rows.map((r) => r.workspaceId))]).catch((error) => {
       this.logger.warn({ msg: 'sandbox quota check failed; quotas not enforced this pass', err: String(error) });
       return new Set<string>();
     });
@@ -111,7 +111,7 @@ export class SandboxReaperService implements OnApplicationBootstrap, OnApplicati
       return;
     }
     if (overQuota.has(sandbox.workspaceId)) {
-      await this.lifecycle.stop(sandbox, 'quota', 'system', 'the workspace used its sandbox-seconds for today (UTC)');
+      await this.lifecycle.stop(sandbox, 'quota', 'system', 'the workspace used its sandbox-seconds for today or this month (UTC)');
       return;
     }
     const last = Math.max(sandbox.lastActivityAt.getTime(), this.activity.lastActivity(sandbox.id) ?? 0);

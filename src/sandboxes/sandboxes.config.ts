@@ -2,7 +2,7 @@ import { registerAs } from '@nestjs/config';
 import { resolve } from 'node:path';
 import { readEnv } from 'src/config/orcaops.config';
 
-/** Sandbox lifecycle settings (server-wide; per-workspace limits live in workspace settings). */
+/** Sandbox lifecycle settings (server-wide; per-workspace limits are quotas, src/quotas). */
 export const sandboxesConfig = registerAs('sandboxes', () => {
   const env = readEnv();
   return {
@@ -10,8 +10,6 @@ export const sandboxesConfig = registerAs('sandboxes', () => {
     reaperIntervalMs: env.ORCAOPS_SANDBOX_REAPER_MS,
     /** last_activity_at is written at most this often per sandbox (activity itself is tracked in memory). */
     activityFlushMs: Math.max(1_000, Math.min(10_000, env.ORCAOPS_SANDBOX_REAPER_MS * 2)),
-    /** Default per-workspace cap on live sandboxes (settings.max_sandboxes overrides it). */
-    maxPerWorkspace: 10,
     /** `image=count,...`: pre-started containers kept per image (default resources, no network). */
     pool: env.ORCAOPS_SANDBOX_POOL,
     /** The profile catalogue; an explicitly configured file must exist. */

@@ -5,6 +5,7 @@ import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
+import { QuotasModule } from 'src/quotas/quotas.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SANDBOX_INTERACTION_PROVIDERS, SandboxInteractionController } from 'src/sandboxes/interaction/sandbox-interaction.providers';
@@ -12,7 +13,6 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { loadSandboxProfiles, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
-import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
 import { SandboxReaperService } from 'src/sandboxes/sandbox-reaper.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sandboxes.controller';
@@ -33,6 +33,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     AuditModule,
     WorkspacesModule,
     JobsModule,
+    QuotasModule,
   ],
   controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
   providers: [
@@ -42,7 +43,6 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     WarmPoolService,
     SandboxActivity,
     SandboxNode,
-    SandboxQuota,
     {
       // Loaded once at boot: an invalid sandboxes.yml stops the server with file, profile and field named.
       provide: SandboxProfileCatalog,
@@ -53,6 +53,6 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     provideScopedRepository(SandboxEntity),
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity, SandboxQuota],
+  exports: [SandboxesService, SandboxActivity],
 })
 export class SandboxesModule {}

@@ -1,5 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ConfigType } from '@nestjs/config';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Brackets, DataSource, In } from 'typeorm';
@@ -27,13 +26,12 @@ import {
 } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { SandboxProfile, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
-import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
-import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { toProfileResponse, toSandboxResponse } from 'src/sandboxes/sandboxes.mappers';
 import { Permission } from 'src/tenancy/permissions';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
+import { QuotasService } from 'src/quotas/quotas.service';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
 export interface ListSandboxesFilter {
@@ -43,9 +41,6 @@ export interface ListSandboxesFilter {
   cursor?: string;
   limit: number;
 }
-
-/** Statuses that hold a slot of the workspace's sandbox limit. */
-const COUNTED: SandboxStatus[] = ['starting', 'ready', 'stopping'];
 
 function invalid(field: string, message: string): OrcaOpsError {
   return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
@@ -57,7 +52,6 @@ export class SandboxesService {
   constructor(
     @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(sandboxesConfig.KEY) private readonly config: ConfigType<typeof sandboxesConfig>,
     private readonly lifecycle: SandboxLifecycle,
     private readonly activity: SandboxActivity,
     private readonly catalog: SandboxProfileCatalog,
@@ -66,13 +60,13 @@ export class SandboxesService {
     private readonly engine: EngineHealth,
     private readonly jobs: JobsService,
     private readonly node: SandboxNode,
-    private readonly quota: SandboxQuota,
+    private readonly quotas: QuotasService,
   ) {}
 
   /**
-   * Reserves a slot (the concurrent limit and the daily sandbox-seconds quota are counted in Postgres
-   * under a per-workspace lock, so concurrent creates on any server cannot overshoot), records `starting` with its audit event, then starts the container and
-   * returns the sandbox ready.
+   * Reserves a slot (QuotasService counts live sandboxes and sandbox-seconds in Postgres under a
+   * per-workspace lock, so concurrent creates on any server cannot overshoot), records `starting` with
+   * its audit event, then starts the container and returns the sandbox ready.
    */
   async create(ctx: TenantContext, dto: CreateSandboxDto): Promise<SandboxResponseDto> {
     assertPermission(ctx, 'sandbox:create');
@@ -82,27 +76,9 @@ export class SandboxesService {
     await this.engine.assertAvailable();
     const id = randomUUID();
     const now = Date.now();
-    const sandbox = await this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sandboxes:${workspaceId}`]);
+    // Quotas (live sandboxes, sandbox-seconds per day and month) are checked in the inserting transaction.
+    const sandbox = await this.quotas.admitSandbox(ctx, workspaceId, async (manager) => {
       const scoped = this.sandboxes.withManager(manager);
-      const current = await scoped.count(workspaceId, { status: In(COUNTED) });
-      const limit = await this.workspaceLimit(manager, workspaceId);
-      if (current >= limit) {
-        throw new OrcaOpsError('quota_exceeded', `This workspace may run at most ${limit} sandboxes at once; delete one first`, {
-          quota: 'concurrent_sandboxes',
-          limit,
-          current,
-        });
-      }
-      const seconds = await this.quota.usage(workspaceId, manager);
-      if (seconds.limit !== null && seconds.current >= seconds.limit) {
-        throw new OrcaOpsError('quota_exceeded', `This workspace used its ${seconds.limit} sandbox-seconds for today (UTC); the count resets at ${seconds.resetsAt}`, {
-          quota: 'sandbox_seconds_per_day',
-          limit: seconds.limit,
-          current: seconds.current,
-          resets_at: seconds.resetsAt,
-        });
-      }
       const saved = await scoped.insert(workspaceId, {
         id,
         name: dto.name ?? null,
@@ -145,12 +121,6 @@ export class SandboxesService {
       labels: dto.labels ?? {},
       metadata: dto.metadata ?? {},
     };
-  }
-
-  private async workspaceLimit(manager: DataSource['manager'], workspaceId: string): Promise<number> {
-    const rows: Array<{ cap: string | null }> = await manager.query(`SELECT settings->>'max_sandboxes' AS cap FROM workspaces WHERE id = $1`, [workspaceId]);
-    const cap = Number(rows[0]?.cap);
-    return Number.isInteger(cap) && cap > 0 ? cap : this.config.maxPerWorkspace;
   }
 
   private async assertEgressAllowed(ctx: TenantContext, workspaceId: string): Promise<void> {

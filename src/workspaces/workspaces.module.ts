@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
+import { QuotasModule } from 'src/quotas/quotas.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { TenancyModule } from 'src/tenancy/tenancy.module';
 import { AdminTokensService } from 'src/workspaces/admin-tokens.service';
@@ -14,7 +15,7 @@ import { WorkspacesController } from 'src/workspaces/workspaces.controller';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkspaceEntity, ApiTokenEntity, AdminTokenEntity]), AuditModule, TenancyModule],
+  imports: [TypeOrmModule.forFeature([WorkspaceEntity, ApiTokenEntity, AdminTokenEntity]), AuditModule, TenancyModule, QuotasModule],
   controllers: [WorkspacesController, ApiTokensController, MeController],
   providers: [WorkspacesService, ApiTokensService, AdminTokensService, provideScopedRepository(ApiTokenEntity)],
   exports: [WorkspacesService, ApiTokensService, AdminTokensService],

@@ -4,15 +4,32 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { LEGACY_SETTING_QUOTAS, LegacyQuotaSetting } from 'src/quotas/quota-model';
+import { QuotasService } from 'src/quotas/quotas.service';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
-import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceResponseDto } from 'src/workspaces/dto/workspace.dto';
+import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceResponseDto, WorkspaceSettingsDto } from 'src/workspaces/dto/workspace.dto';
 import { WorkspaceEntity, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
 import { toWorkspaceResponse } from 'src/workspaces/workspaces.mappers';
 
 /** Settings only an organisation admin may change (limits and policy). */
 const ORG_ADMIN_SETTINGS = ['allow_network_egress', 'max_concurrent_jobs', 'max_sandboxes', 'max_sandbox_seconds_per_day'] as const;
+
+/**
+ * Splits the pre-quota limit keys off the settings: they are still accepted here, but stored as quota
+ * overrides (quota_limits is the one place limits live), not in the settings column.
+ */
+function splitLegacyLimits(settings: WorkspaceSettingsDto | undefined): { settings?: WorkspaceSettingsDto; limits: Partial<Record<LegacyQuotaSetting, number | null>> } {
+  if (!settings) return { limits: {} };
+  const rest: Record<string, unknown> = { ...settings };
+  const limits: Partial<Record<LegacyQuotaSetting, number | null>> = {};
+  for (const key of Object.keys(LEGACY_SETTING_QUOTAS) as LegacyQuotaSetting[]) {
+    if (rest[key] !== undefined) limits[key] = rest[key] as number | null;
+    delete rest[key];
+  }
+  return { settings: rest, limits };
+}
 
 /**
  * Workspaces are the tenants. Organisation admins see every workspace; a workspace token sees only
@@ -25,6 +42,7 @@ export class WorkspacesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly tokenAuth: TokenAuthService,
+    private readonly quotas: QuotasService,
   ) {}
 
   /** The workspace `id` if the caller may see it, else not_found. Used by every workspace-scoped route. */
@@ -37,16 +55,18 @@ export class WorkspacesService {
 
   async create(ctx: TenantContext, dto: CreateWorkspaceDto): Promise<WorkspaceResponseDto> {
     assertPermission(ctx, 'org:admin');
+    const { settings, limits } = splitLegacyLimits(dto.settings);
     const workspace = await this.dataSource.transaction(async (manager) => {
       const created = await manager.getRepository(WorkspaceEntity).save(
         manager.getRepository(WorkspaceEntity).create({
           id: randomUUID(),
           name: dto.name,
           status: 'active',
-          settings: { ...dto.settings },
+          settings: { ...settings },
           archivedAt: null,
         }),
       );
+      await this.quotas.applyLegacySettings(manager, ctx, created.id, limits);
       await this.audit.record(
         ctx,
         { action: 'workspace.create', resourceType: 'workspace', resourceId: created.id, workspaceId: created.id, details: { name: dto.name } },
@@ -78,8 +98,9 @@ export class WorkspacesService {
       throw new OrcaOpsError('conflict', `workspace ${id} is archived and can no longer change`);
     }
     const changes: Record<string, unknown> = {};
+    const { settings, limits } = splitLegacyLimits(dto.settings);
     if (dto.name !== undefined) workspace.name = changes.name = dto.name;
-    if (dto.settings !== undefined) workspace.settings = { ...workspace.settings, ...dto.settings };
+    if (settings !== undefined) workspace.settings = { ...workspace.settings, ...settings };
     if (dto.settings !== undefined) changes.settings = dto.settings;
     if (dto.status !== undefined && dto.status !== workspace.status) {
       changes.status = { from: workspace.status, to: dto.status };
@@ -89,6 +110,7 @@ export class WorkspacesService {
     const action = dto.status === 'archived' ? 'workspace.archive' : 'workspace.update';
     const saved = await this.dataSource.transaction(async (manager) => {
       const row = await manager.getRepository(WorkspaceEntity).save(workspace);
+      await this.quotas.applyLegacySettings(manager, ctx, id, limits);
       await this.audit.record(
         ctx,
         { action, resourceType: 'workspace', resourceId: id, workspaceId: id, details: changes },

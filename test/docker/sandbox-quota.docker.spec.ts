@@ -1,4 +1,3 @@
-import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
 import { SandboxReaperService } from 'src/sandboxes/sandbox-reaper.service';
 import type { TestApp } from '../support/app';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
@@ -50,6 +49,13 @@ describe('sandbox-seconds quota per workspace per UTC day', () => {
     return res.body;
   }
 
+  /** sandbox_seconds_per_day as GET /v1/workspaces/:id/usage reports it. */
+  async function secondsToday(id: string): Promise<number> {
+    const usage = await api(t.app, 'GET', `/v1/workspaces/${id}/usage`, { token: TEST_ADMIN_TOKEN });
+    expect(usage.status).toBe(200);
+    return usage.body.items.find((i: any) => i.quota === 'sandbox_seconds_per_day').current;
+  }
+
   async function row(id: string): Promise<{ status: string; exit_reason: string | null; container_id: string | null }> {
     const [r] = await sql<{ status: string; exit_reason: string | null; container_id: string | null }>(
       t.databaseUrl,
@@ -70,7 +76,10 @@ describe('sandbox-seconds quota per workspace per UTC day', () => {
     }
     const set = await patch(TEST_ADMIN_TOKEN, ws.id, { max_sandbox_seconds_per_day: 60 });
     expect(set.status).toBe(200);
-    expect(set.body.settings).toMatchObject({ max_sandbox_seconds_per_day: 60 });
+    // The legacy key is stored as the workspace's sandbox_seconds_per_day quota, not in settings.
+    expect(set.body.settings).not.toHaveProperty('max_sandbox_seconds_per_day');
+    const limits = await api(t.app, 'GET', `/v1/workspaces/${ws.id}/quotas`, { token: ws.tokens.viewer.token });
+    expect(limits.body.items).toContainEqual(expect.objectContaining({ quota: 'sandbox_seconds_per_day', limit: 60, source: 'workspace' }));
     const stillDenied = await patch(ws.tokens.admin.token, ws.id, { max_sandbox_seconds_per_day: null });
     expect(stillDenied.status).toBe(403);
   });
@@ -85,10 +94,9 @@ describe('sandbox-seconds quota per workspace per UTC day', () => {
 
     const sbx = await create(dev);
     const bystander = await create(other.tokens.developer.token);
-    const quota = t.app.get(SandboxQuota);
-    expect(await quota.sandboxSecondsToday(ws.id)).toBeLessThan(60);
+    expect(await secondsToday(ws.id)).toBeLessThan(60);
     await sql(t.databaseUrl, "UPDATE sandboxes SET ready_at = now() - interval '61 seconds' WHERE id = $1", [sbx.id]);
-    const used = await quota.sandboxSecondsToday(ws.id);
+    const used = await secondsToday(ws.id);
     expect(used).toBeGreaterThanOrEqual(61);
     expect(used).toBeLessThan(70);
 
@@ -138,9 +146,9 @@ describe('sandbox-seconds quota per workspace per UTC day', () => {
         WHERE id = $1`,
       [sbx.id],
     );
-    expect(await t.app.get(SandboxQuota).sandboxSecondsToday(ws.id)).toBe(30);
+    expect(await secondsToday(ws.id)).toBe(30);
     // Ended yesterday: nothing today.
     await sql(t.databaseUrl, "UPDATE sandboxes SET stopped_at = ready_at + interval '1 day' WHERE id = $1", [sbx.id]);
-    expect(await t.app.get(SandboxQuota).sandboxSecondsToday(ws.id)).toBe(0);
+    expect(await secondsToday(ws.id)).toBe(0);
   }, 240_000);
 });

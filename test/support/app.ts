@@ -15,9 +15,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The full AppModule on Fastify with a fresh database; requests go through app.inject(). */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
+/**
+ * The full AppModule on Fastify with a fresh database; requests go through app.inject(). Given a
+ * `database`, the app uses it and leaves it in place on close (to restart a server on the same data).
+ */
+export async function createTestApp(env: Record<string, string> = {}, options: { database?: TestDatabase } = {}): Promise<TestApp> {
+  const db = options.database ?? (await createTestDatabase());
   const home = mkdtempSync(join(tmpdir(), 'orcaops-test-home-'));
   const saved = { ...process.env };
   Object.assign(process.env, {
@@ -39,7 +44,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       home,
       close: async () => {
         await app.close();
-        await db.drop();
+        if (!options.database) await db.drop();
         rmSync(home, { recursive: true, force: true });
       },
     };

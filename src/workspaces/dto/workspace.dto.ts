@@ -14,17 +14,18 @@ export class WorkspaceSettingsDto {
   @IsOptional() @IsBoolean()
   allow_network_egress?: boolean;
 
-  /** Organisation admins only: jobs running at once in this workspace (1–64). */
+  /** Organisation admins only: jobs running at once in this workspace (1–64). Stored as the running_jobs quota (PUT /v1/workspaces/:id/quotas). */
   @IsOptional() @IsInt() @Min(1) @Max(64)
   max_concurrent_jobs?: number;
 
-  /** Organisation admins only: sandboxes alive at once in this workspace (1–1000, default 10). */
+  /** Organisation admins only: sandboxes alive at once in this workspace (1–1000, default 10). Stored as the concurrent_sandboxes quota. */
   @IsOptional() @IsInt() @Min(1) @Max(1000)
   max_sandboxes?: number;
 
   /**
    * Organisation admins only: sandbox-seconds this workspace may use per UTC day (60–10,000,000;
-   * unlimited when unset or null). Once reached, new sandboxes are refused (429) and running ones expire.
+   * null = unlimited). Once reached, new sandboxes are refused (429) and running ones expire. Stored as the
+   * sandbox_seconds_per_day quota.
    */
   @IsOptional() @IsInt() @Min(60) @Max(10_000_000)
   max_sandbox_seconds_per_day?: number | null;

@@ -10,12 +10,8 @@ export interface WorkspaceSettings {
   description?: string;
   /** Organisation admins only: jobs and sandboxes may ask for network egress. */
   allow_network_egress?: boolean;
-  /** Organisation admins only: jobs running at once in this workspace. */
-  max_concurrent_jobs?: number;
-  /** Organisation admins only: sandboxes alive at once in this workspace (default 10). */
-  max_sandboxes?: number;
-  /** Organisation admins only: sandbox-seconds per UTC day (unlimited when unset or null). */
-  max_sandbox_seconds_per_day?: number | null;
+  // Limits (max_concurrent_jobs, max_sandboxes, max_sandbox_seconds_per_day) live in quota_limits since
+  // the Quotas migration; PATCH still accepts those keys and writes them there (src/quotas).
 }
 
 /** The tenant. Not tenant-owned itself: organisation admins reach every row (documented exemption). */

@@ -5,6 +5,7 @@ import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
+import { PoliciesModule } from 'src/policies/policies.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SANDBOX_INTERACTION_PROVIDERS, SandboxInteractionController } from 'src/sandboxes/interaction/sandbox-interaction.providers';
@@ -33,6 +34,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     AuditModule,
     WorkspacesModule,
     JobsModule,
+    PoliciesModule,
   ],
   controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
   providers: [

@@ -9,6 +9,8 @@ import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor'
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobsService } from 'src/jobs/jobs.service';
+import { PoliciesService } from 'src/policies/policies.service';
+import type { PolicyDecision } from 'src/policies/policy-model';
 import { EngineHealth } from 'src/runtime/engine-health.service';
 import { CreateSandboxDto, RunSandboxProfileDto } from 'src/sandboxes/dto/create-sandbox.dto';
 import { SandboxListResponseDto, SandboxProfileResponseDto, SandboxResponseDto } from 'src/sandboxes/dto/sandbox-response.dto';
@@ -26,6 +28,7 @@ import {
   SandboxStatus,
 } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { sandboxPolicyRequest } from 'src/sandboxes/sandbox-policy';
 import { SandboxProfile, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
 import { SandboxQuota } from 'src/sandboxes/sandbox-quota.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
@@ -34,7 +37,6 @@ import { Permission } from 'src/tenancy/permissions';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
-import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
 export interface ListSandboxesFilter {
   status?: SandboxStatus;
@@ -62,11 +64,11 @@ export class SandboxesService {
     private readonly activity: SandboxActivity,
     private readonly catalog: SandboxProfileCatalog,
     private readonly audit: AuditService,
-    private readonly workspaces: WorkspacesService,
     private readonly engine: EngineHealth,
     private readonly jobs: JobsService,
     private readonly node: SandboxNode,
     private readonly quota: SandboxQuota,
+    private readonly policies: PoliciesService,
   ) {}
 
   /**
@@ -78,7 +80,9 @@ export class SandboxesService {
     assertPermission(ctx, 'sandbox:create');
     const { workspaceId } = requireWorkspace(ctx);
     const spec = this.specFor(dto);
-    if (spec.network === 'egress') await this.assertEgressAllowed(ctx, workspaceId);
+    // Security policy (issue 5): denial (or a rule asking for approval, which sandboxes cannot wait
+    // for) is audited and thrown as 403 policy_denied with every violation, before any container.
+    await this.policies.admit(ctx, workspaceId, sandboxPolicyRequest(spec));
     await this.engine.assertAvailable();
     const id = randomUUID();
     const now = Date.now();
@@ -153,13 +157,10 @@ export class SandboxesService {
     return Number.isInteger(cap) && cap > 0 ? cap : this.config.maxPerWorkspace;
   }
 
-  private async assertEgressAllowed(ctx: TenantContext, workspaceId: string): Promise<void> {
-    const workspace = await this.workspaces.findAccessible(ctx, workspaceId);
-    if (workspace.settings.allow_network_egress !== true) {
-      throw new OrcaOpsError('policy_denied', 'Network egress is not allowed in this workspace', {
-        violations: [{ rule: 'network', message: 'network "egress" requested; this workspace allows only "none"' }],
-      });
-    }
+  /** The dry run behind POST /v1/policies/evaluate for a sandbox spec: nothing created or recorded. */
+  async evaluatePolicy(ctx: TenantContext, dto: CreateSandboxDto): Promise<PolicyDecision> {
+    const { workspaceId } = requireWorkspace(ctx);
+    return this.policies.evaluate(ctx, workspaceId, sandboxPolicyRequest(this.specFor(dto)));
   }
 
   async get(ctx: TenantContext, id: string): Promise<SandboxResponseDto> {

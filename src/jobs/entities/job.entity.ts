@@ -13,7 +13,8 @@ export class JobEntity extends TenantOwnedEntity {
   @JoinColumn({ name: 'workspace_id' })
   workspace?: WorkspaceEntity;
 
-  @Column({ type: 'varchar', length: 16 })
+  // 24: room for awaiting_approval (17).
+  @Column({ type: 'varchar', length: 24 })
   status!: JobStatus;
 
   @Column({ type: 'varchar', length: 32, nullable: true })

@@ -1,8 +1,8 @@
-// Policies and approvals (issue 5): policy tables, approval requests, and the approval a job waited for. Generated from the entities, reviewed by hand.
+// Policies and approvals (issue 5): policy tables, approval requests, and jobs that wait for approval (status awaiting_approval, jobs.approval). Generated from the entities, reviewed by hand.
 import { MigrationInterface, QueryRunner } from "typeorm";
 
-export class Policies1795683440269 implements MigrationInterface {
-    name = 'Policies1795683440269'
+export class Policies1795684255132 implements MigrationInterface {
+    name = 'Policies1795684255132'
 
     public async up(queryRunner: QueryRunner): Promise<void> {
         await queryRunner.query(`CREATE TABLE "approval_requests" ("id" uuid NOT NULL, "workspace_id" uuid NOT NULL, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "status" character varying(16) NOT NULL, "resource_type" character varying(32) NOT NULL, "resource_id" uuid NOT NULL, "requested_by" character varying(64) NOT NULL, "reasons" jsonb NOT NULL, "summary" jsonb NOT NULL DEFAULT '{}', "expires_at" TIMESTAMP WITH TIME ZONE NOT NULL, "decided_by" character varying(64), "decided_at" TIMESTAMP WITH TIME ZONE, "comment" text, CONSTRAINT "PK_484806bb8ff331b851fc75973c0" PRIMARY KEY ("id"))`);
@@ -14,6 +14,8 @@ export class Policies1795683440269 implements MigrationInterface {
         await queryRunner.query(`CREATE INDEX "IDX_0cc8fb9246ae59057369d06f25" ON "workspace_policies"  ("workspace_id") `);
         await queryRunner.query(`CREATE UNIQUE INDEX "UQ_workspace_policies_workspace_id" ON "workspace_policies"  ("workspace_id") `);
         await queryRunner.query(`ALTER TABLE "jobs" ADD "approval" jsonb`);
+        // Reviewed: widened in place (the generator drops and re-adds the column, which would lose every status).
+        await queryRunner.query(`ALTER TABLE "jobs" ALTER COLUMN "status" TYPE character varying(24)`);
         await queryRunner.query(`ALTER TABLE "approval_requests" ADD CONSTRAINT "FK_c420977c73f1124648491fbf88a" FOREIGN KEY ("workspace_id") REFERENCES "workspaces"("id") ON DELETE CASCADE ON UPDATE NO ACTION`);
         await queryRunner.query(`ALTER TABLE "workspace_policies" ADD CONSTRAINT "FK_0cc8fb9246ae59057369d06f25c" FOREIGN KEY ("workspace_id") REFERENCES "workspaces"("id") ON DELETE CASCADE ON UPDATE NO ACTION`);
     }
@@ -21,6 +23,9 @@ export class Policies1795683440269 implements MigrationInterface {
     public async down(queryRunner: QueryRunner): Promise<void> {
         await queryRunner.query(`ALTER TABLE "workspace_policies" DROP CONSTRAINT "FK_0cc8fb9246ae59057369d06f25c"`);
         await queryRunner.query(`ALTER TABLE "approval_requests" DROP CONSTRAINT "FK_c420977c73f1124648491fbf88a"`);
+        // Jobs still waiting for approval cannot fit the old width: they end as cancelled first.
+        await queryRunner.query(`UPDATE "jobs" SET "status" = 'cancelled', "reason" = 'cancelled', "finished_at" = now() WHERE "status" = 'awaiting_approval'`);
+        await queryRunner.query(`ALTER TABLE "jobs" ALTER COLUMN "status" TYPE character varying(16)`);
         await queryRunner.query(`ALTER TABLE "jobs" DROP COLUMN "approval"`);
         await queryRunner.query(`DROP INDEX "public"."UQ_workspace_policies_workspace_id"`);
         await queryRunner.query(`DROP INDEX "public"."IDX_0cc8fb9246ae59057369d06f25"`);

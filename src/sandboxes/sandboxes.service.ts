@@ -191,6 +191,8 @@ export class SandboxesService {
   /** Keep-alive: the sandbox now expires ttl_seconds from now (each extension at most 24 h ahead). */
   async extend(ctx: TenantContext, id: string, ttlSeconds: number): Promise<SandboxResponseDto> {
     const sandbox = await this.find(ctx, id, 'sandbox:create');
+    // Security policy (issue 5): a keep-alive is admitted again under today's policy (max_ttl_seconds bounds each extension).
+    await this.policies.admit(ctx, sandbox.workspaceId, sandboxPolicyRequest({ ...sandbox.spec, ttl_seconds: ttlSeconds }));
     const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
     const changed = await this.dataSource.transaction(async (manager) => {
       const n = await this.sandboxes.withManager(manager).update(sandbox.workspaceId, { id, status: In(['starting', 'ready']) }, { expiresAt });

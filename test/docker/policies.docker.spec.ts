@@ -101,6 +101,11 @@ describe('policies and approvals (REST + CLI → Docker)', () => {
       const allowed = await api(t.app, 'POST', `/v1/sandboxes/${id}/exec`, { token: ws.tokens.developer.token, body: { command: 'echo fine' } });
       expect(allowed.body).toMatchObject({ exit_code: 0, stdout: 'fine\n' });
       expect((await audit('policy.denied')).filter((e) => e.resource_id === id)).toHaveLength(2);
+      expect((await setWorkspacePolicy({ resources: { max_ttl_seconds: 600 } })).status).toBe(200);
+      const tooLong = await api(t.app, 'POST', `/v1/sandboxes/${id}/extend`, { token: ws.tokens.developer.token, body: { ttl_seconds: 3600 } });
+      expect(tooLong.status).toBe(403);
+      expect(tooLong.body.error.details.violations).toEqual([expect.objectContaining({ rule: 'resources', field: 'ttl_seconds' })]);
+      expect((await api(t.app, 'POST', `/v1/sandboxes/${id}/extend`, { token: ws.tokens.developer.token, body: { ttl_seconds: 300 } })).status).toBe(200);
       await api(t.app, 'DELETE', `/v1/sandboxes/${id}`, { token: ws.tokens.developer.token });
     });
   });
@@ -118,7 +123,25 @@ describe('policies and approvals (REST + CLI → Docker)', () => {
       expect((await runCli(['policies', 'set', file], dev)).exitCode).toBe(4);
     });
 
+    it("answers 404 for another workspace's policy and approvals, exactly like a missing one", async () => {
+      const other = await seedWorkspace(t.app, 'policies-other');
+      const token = other.tokens.admin.token;
+      expect((await api(t.app, 'GET', `/v1/workspaces/${ws.id}/policy`, { token })).status).toBe(404);
+      expect((await api(t.app, 'PUT', `/v1/workspaces/${ws.id}/policy`, { token, body: {} })).status).toBe(404);
+      expect((await setWorkspacePolicy({ resources: { approval_above: { memory_mb: 256 } } })).status).toBe(200);
+      const held = await api(t.app, 'POST', '/v1/jobs', { token: ws.tokens.developer.token, body: { image: 'orcaops/busybox', command: 'true', resources: { memory_mb: 300 } } });
+      const approvalId = held.body.approval.id as string;
+      expect((await api(t.app, 'GET', `/v1/approvals/${approvalId}`, { token })).status).toBe(404);
+      expect((await api(t.app, 'POST', `/v1/approvals/${approvalId}/approve`, { token, body: {} })).status).toBe(404);
+      expect((await api(t.app, 'GET', '/v1/approvals', { token })).body.items).toEqual([]);
+      expect((await api(t.app, 'POST', `/v1/jobs/${held.body.id}/cancel`, { token: ws.tokens.developer.token })).body).toMatchObject({ status: 'cancelled' });
+      const late = await api(t.app, 'POST', `/v1/approvals/${approvalId}/approve`, { token: ws.tokens.admin.token, body: {} });
+      expect(late.status).toBe(409);
+      expect(await jobContainers(t.databaseUrl, held.body.id)).toEqual([]);
+    });
+
     it('accepts a narrowing policy and decides with the intersection (CLI get/set, evaluate)', async () => {
+      const jobsBefore = (await api(t.app, 'GET', '/v1/jobs', { token: ws.tokens.developer.token })).body.items.length;
       const file = join(dir, 'narrow.yaml');
       writeFileSync(file, 'images:\n  allow: ["orcaops/*"]\nresources:\n  max_memory_mb: 256\n');
       expect((await runCli(['policies', 'set', file], wsAdmin)).exitCode).toBe(0);
@@ -144,7 +167,7 @@ describe('policies and approvals (REST + CLI → Docker)', () => {
       const no = await runCli(['policies', 'evaluate', 'alpine', '--', 'echo', 'hi'], dev);
       expect(no.exitCode).toBe(4);
       expect(no.stdout).toContain('denied');
-      expect((await api(t.app, 'GET', '/v1/jobs', { token: ws.tokens.developer.token })).body.items).toEqual([]);
+      expect((await api(t.app, 'GET', '/v1/jobs', { token: ws.tokens.developer.token })).body.items).toHaveLength(jobsBefore);
     });
   });
 

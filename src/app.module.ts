@@ -4,10 +4,12 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { HttpErrorFilter } from 'src/common/errors/http-error.filter';
 import { createValidationPipe } from 'src/common/validation';
 import { appConfig, authConfig, databaseConfig, runtimeConfig } from 'src/config/orcaops.config';
+import { ApprovalsModule } from 'src/approvals/approvals.module';
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { JobsModule } from 'src/jobs/jobs.module';
+import { PoliciesModule } from 'src/policies/policies.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { HttpAuthModule } from 'src/tenancy/http-auth.module';
 import { TenantGuard } from 'src/tenancy/tenant.guard';
@@ -20,7 +22,9 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
 });
 
 @Module({
-  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, HttpAuthModule, WorkspacesModule, JobsModule, SandboxesModule, HealthModule],
+  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, HttpAuthModule, WorkspacesModule, JobsModule, SandboxesModule, HealthModule,
+    // Policies and approvals (issue 5)
+    PoliciesModule, ApprovalsModule],
   providers: [
     { provide: APP_GUARD, useExisting: TenantGuard },
     { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
+import { approvalsCommand } from 'src/cli/commands/approvals.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
 import { quotasCommand, usageCommand } from 'src/cli/commands/quotas.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
@@ -9,6 +10,7 @@ import { loginCommand, meCommand } from 'src/cli/commands/session.command';
 import { serveCommand } from 'src/cli/commands/serve.command';
 import { doctorCommand } from 'src/cli/commands/doctor.command';
 import { imagesCommand } from 'src/cli/commands/images.command';
+import { policiesCommand } from 'src/cli/commands/policies.command';
 import { tokensCommand } from 'src/cli/commands/tokens.command';
 import { workspacesCommand } from 'src/cli/commands/workspaces.command';
 
@@ -32,6 +34,9 @@ export function buildProgram(): Command {
   program.addCommand(adminCommand());
   program.addCommand(imagesCommand());
   program.addCommand(doctorCommand());
+  // Policies and approvals (issue 5)
+  program.addCommand(policiesCommand());
+  program.addCommand(approvalsCommand());
   return program;
 }
 

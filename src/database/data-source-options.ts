@@ -6,6 +6,9 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { ApprovalRequestEntity } from 'src/policies/entities/approval-request.entity';
+import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
+import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
@@ -25,6 +28,10 @@ export const ENTITIES = [
   SandboxEntity,
   QuotaLimitEntity,
   QuotaUsageDayEntity,
+  // Policies (issue 5)
+  OrganisationPolicyEntity,
+  WorkspacePolicyEntity,
+  ApprovalRequestEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

@@ -1,6 +1,7 @@
 /** The job model's closed vocabularies (shared by entities, DTOs, the runner and front ends). */
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+// awaiting_approval: a policy held the job for a human decision; it is not enqueued until approved.
+export const JOB_STATUSES = ['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled']);
 
@@ -14,6 +15,8 @@ export const JOB_REASONS = [
   'engine_unavailable',
   'interrupted',
   'policy_denied',
+  'approval_rejected',
+  'approval_expired',
   'artifact_error',
   'internal_error',
 ] as const;
@@ -60,6 +63,17 @@ export interface JobSpec {
   timeout_seconds: number;
   artifacts: string[];
   cleanup_policy: CleanupPolicy;
+}
+
+/** The approval a job waited for, as its requester sees it (kept on the job; the request row is the source). */
+export interface JobApproval {
+  id: string;
+  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  reasons: Array<{ rule: string; field: string; message: string }>;
+  expires_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  comment: string | null;
 }
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';

@@ -104,6 +104,13 @@ describe('transitions', () => {
     expect(canTransition('succeeded', 'failed')).toBe(false);
     expect(canTransition('cancelled', 'running')).toBe(false);
   });
+
+  it('should let a job held for approval only be queued (approved) or cancelled (rejected, expired), never run directly', () => {
+    expect(canTransition('awaiting_approval', 'queued')).toBe(true);
+    expect(canTransition('awaiting_approval', 'cancelled')).toBe(true);
+    expect(canTransition('awaiting_approval', 'running')).toBe(false);
+    expect(canTransition('queued', 'awaiting_approval')).toBe(false);
+  });
 });
 
 describe('shouldRemoveContainer', () => {

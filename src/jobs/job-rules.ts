@@ -58,6 +58,8 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 /** Allowed status transitions; every update is a compare-and-set from these "from" states. */
 const TRANSITIONS: Record<JobStatus, readonly JobStatus[]> = {
+  // Approved → queued; rejected, expired or cancelled by its owner → cancelled. It never runs from here.
+  awaiting_approval: ['queued', 'cancelled'],
   queued: ['running', 'cancelled', 'failed'],
   running: ['succeeded', 'failed', 'timed_out', 'cancelled'],
   succeeded: [],

@@ -35,6 +35,7 @@ export function toJobResponse(job: JobEntity): JobResponseDto {
       output_bytes: job.outputBytes,
       output_truncated: job.outputTruncated,
     },
+    approval: job.approval,
     created_at: job.createdAt.toISOString(),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),

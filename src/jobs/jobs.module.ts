@@ -6,6 +6,7 @@ import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobApprovalsService } from 'src/jobs/job-approvals.service';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
@@ -19,6 +20,7 @@ import { RuntimeModule } from 'src/runtime/runtime.module';
 import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
+import { PoliciesModule } from 'src/policies/policies.module';
 
 @Module({
   imports: [
@@ -31,6 +33,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     AuditModule,
     WorkspacesModule,
     QuotasModule,
+    PoliciesModule,
   ],
   controllers: [JobsController],
   providers: [
@@ -39,8 +42,9 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     JobReconcilerService,
     JobLogsService,
     JobEvents,
+    JobApprovalsService,
     provideScopedRepository(JobEntity),
   ],
-  exports: [JobsService],
+  exports: [JobsService, JobApprovalsService],
 })
 export class JobsModule {}

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Brackets, DataSource, Repository } from 'typeorm';
+import { Brackets, DataSource, In, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
@@ -13,17 +13,20 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
-import { JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { JobApproval, JobSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { jobPolicyRequest } from 'src/jobs/job-policy';
 import { normalizeSpec } from 'src/jobs/job-rules';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { toArtifactResponse, toJobResponse, toLogChunk } from 'src/jobs/jobs.mappers';
 import { QuotasService } from 'src/quotas/quotas.service';
+import { ApprovalRequestsService } from 'src/policies/approval-requests.service';
+import { PoliciesService } from 'src/policies/policies.service';
+import type { PolicyDecision } from 'src/policies/policy-model';
 import { EngineHealth } from 'src/runtime/engine-health.service';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';
-import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
 export interface ListJobsFilter {
   status?: JobStatus;
@@ -71,9 +74,10 @@ export class JobsService {
     private readonly logs: JobLogsService,
     private readonly events: JobEvents,
     private readonly audit: AuditService,
-    private readonly workspaces: WorkspacesService,
     private readonly engine: EngineHealth,
     private readonly quotas: QuotasService,
+    private readonly policies: PoliciesService,
+    private readonly approvals: ApprovalRequestsService,
   ) {}
 
   async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string): Promise<SubmitResult> {
@@ -87,16 +91,21 @@ export class JobsService {
       const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
       if (existing) return this.replay(existing, requestHash);
     }
-    if (spec.network === 'egress') await this.assertEgressAllowed(ctx, workspaceId);
+    // Security policy (issue 5): a denial is audited and thrown as 403 policy_denied with every
+    // violation; "requires approval" stores the job as awaiting_approval with an approval request.
+    const admission = await this.policies.admit(ctx, workspaceId, jobPolicyRequest(spec));
+    const held = admission.decision.decision === 'requires_approval';
     await this.engine.assertAvailable();
     const id = randomUUID();
     let job: JobEntity;
     try {
       // Quotas are checked and the job counted in the transaction that inserts it (429 quota_exceeded when over).
       job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 }, async (manager) => {
+        const approval = held ? await this.openApproval(ctx, id, spec, admission, manager) : null;
         const saved = await this.jobs.withManager(manager).insert(workspaceId, {
           id,
-          status: 'queued',
+          status: held ? 'awaiting_approval' : 'queued',
+          approval,
           reason: null,
           message: null,
           spec,
@@ -126,8 +135,27 @@ export class JobsService {
       }
       throw error;
     }
-    await this.runner.dispatch({ id, workspaceId });
+    if (!held) await this.runner.dispatch({ id, workspaceId });
     return { job: toJobResponse(job), replayed: false };
+  }
+
+  /** The dry run behind POST /v1/policies/evaluate: this spec's decision, nothing created or recorded. */
+  async evaluatePolicy(ctx: TenantContext, dto: CreateJobDto): Promise<PolicyDecision> {
+    const { workspaceId } = requireWorkspace(ctx);
+    return this.policies.evaluate(ctx, workspaceId, jobPolicyRequest(normalizeSpec(dto)));
+  }
+
+  private async openApproval(
+    ctx: TenantContext,
+    jobId: string,
+    spec: JobSpec,
+    admission: { decision: PolicyDecision; approvalExpirySeconds: number },
+    manager: DataSource['manager'],
+  ): Promise<JobApproval> {
+    const reasons = admission.decision.violations;
+    const summary = { image: spec.image, commands: jobPolicyRequest(spec).commands.map((c) => c.command), network: spec.network, resources: spec.resources, timeout_seconds: spec.timeout_seconds };
+    const row = await this.approvals.open(ctx, { resourceId: jobId, reasons, summary, expiresInSeconds: admission.approvalExpirySeconds }, manager);
+    return { id: row.id, status: 'pending', reasons, expires_at: row.expiresAt.toISOString(), decided_by: null, decided_at: null, comment: null };
   }
 
   private replay(existing: JobEntity, requestHash: string): SubmitResult {
@@ -135,15 +163,6 @@ export class JobsService {
       throw new OrcaOpsError('conflict', 'This idempotency key was used for a different request', { job_id: existing.id });
     }
     return { job: toJobResponse(existing), replayed: true };
-  }
-
-  private async assertEgressAllowed(ctx: TenantContext, workspaceId: string): Promise<void> {
-    const workspace = await this.workspaces.findAccessible(ctx, workspaceId);
-    if (workspace.settings.allow_network_egress !== true) {
-      throw new OrcaOpsError('policy_denied', 'Network egress is not allowed in this workspace', {
-        violations: [{ rule: 'network', message: 'network "egress" requested; this workspace allows only "none"' }],
-      });
-    }
   }
 
   async get(ctx: TenantContext, id: string): Promise<JobResponseDto> {
@@ -181,7 +200,8 @@ export class JobsService {
     await this.dataSource.transaction(async (manager) => {
       const jobs = this.jobs.withManager(manager);
       const now = new Date();
-      const cancelledQueued = await jobs.update(job.workspaceId, { id, status: 'queued' }, {
+      // A job still waiting for approval is cancelled like a queued one; its approval can then no longer release it.
+      const cancelledQueued = await jobs.update(job.workspaceId, { id, status: In(['queued', 'awaiting_approval']) }, {
         status: 'cancelled',
         reason: 'cancelled',
         message: 'cancelled before it started',

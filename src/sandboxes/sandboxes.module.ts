@@ -6,6 +6,7 @@ import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
+import { PoliciesModule } from 'src/policies/policies.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SANDBOX_INTERACTION_PROVIDERS, SandboxInteractionController } from 'src/sandboxes/interaction/sandbox-interaction.providers';
@@ -34,6 +35,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     WorkspacesModule,
     JobsModule,
     QuotasModule,
+    PoliciesModule,
   ],
   controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
   providers: [

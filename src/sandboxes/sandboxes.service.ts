@@ -8,6 +8,8 @@ import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor'
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobsService } from 'src/jobs/jobs.service';
+import { PoliciesService } from 'src/policies/policies.service';
+import type { PolicyDecision } from 'src/policies/policy-model';
 import { EngineHealth } from 'src/runtime/engine-health.service';
 import { CreateSandboxDto, RunSandboxProfileDto } from 'src/sandboxes/dto/create-sandbox.dto';
 import { SandboxListResponseDto, SandboxProfileResponseDto, SandboxResponseDto } from 'src/sandboxes/dto/sandbox-response.dto';
@@ -25,6 +27,7 @@ import {
   SandboxStatus,
 } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { sandboxPolicyRequest } from 'src/sandboxes/sandbox-policy';
 import { SandboxProfile, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
 import { toProfileResponse, toSandboxResponse } from 'src/sandboxes/sandboxes.mappers';
 import { Permission } from 'src/tenancy/permissions';
@@ -32,7 +35,6 @@ import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { QuotasService } from 'src/quotas/quotas.service';
-import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
 export interface ListSandboxesFilter {
   status?: SandboxStatus;
@@ -56,11 +58,11 @@ export class SandboxesService {
     private readonly activity: SandboxActivity,
     private readonly catalog: SandboxProfileCatalog,
     private readonly audit: AuditService,
-    private readonly workspaces: WorkspacesService,
     private readonly engine: EngineHealth,
     private readonly jobs: JobsService,
     private readonly node: SandboxNode,
     private readonly quotas: QuotasService,
+    private readonly policies: PoliciesService,
   ) {}
 
   /**
@@ -72,7 +74,9 @@ export class SandboxesService {
     assertPermission(ctx, 'sandbox:create');
     const { workspaceId } = requireWorkspace(ctx);
     const spec = this.specFor(dto);
-    if (spec.network === 'egress') await this.assertEgressAllowed(ctx, workspaceId);
+    // Security policy (issue 5): denial (or a rule asking for approval, which sandboxes cannot wait
+    // for) is audited and thrown as 403 policy_denied with every violation, before any container.
+    await this.policies.admit(ctx, workspaceId, sandboxPolicyRequest(spec));
     await this.engine.assertAvailable();
     const id = randomUUID();
     const now = Date.now();
@@ -123,13 +127,10 @@ export class SandboxesService {
     };
   }
 
-  private async assertEgressAllowed(ctx: TenantContext, workspaceId: string): Promise<void> {
-    const workspace = await this.workspaces.findAccessible(ctx, workspaceId);
-    if (workspace.settings.allow_network_egress !== true) {
-      throw new OrcaOpsError('policy_denied', 'Network egress is not allowed in this workspace', {
-        violations: [{ rule: 'network', message: 'network "egress" requested; this workspace allows only "none"' }],
-      });
-    }
+  /** The dry run behind POST /v1/policies/evaluate for a sandbox spec: nothing created or recorded. */
+  async evaluatePolicy(ctx: TenantContext, dto: CreateSandboxDto): Promise<PolicyDecision> {
+    const { workspaceId } = requireWorkspace(ctx);
+    return this.policies.evaluate(ctx, workspaceId, sandboxPolicyRequest(this.specFor(dto)));
   }
 
   async get(ctx: TenantContext, id: string): Promise<SandboxResponseDto> {
@@ -160,6 +161,8 @@ export class SandboxesService {
   /** Keep-alive: the sandbox now expires ttl_seconds from now (each extension at most 24 h ahead). */
   async extend(ctx: TenantContext, id: string, ttlSeconds: number): Promise<SandboxResponseDto> {
     const sandbox = await this.find(ctx, id, 'sandbox:create');
+    // Security policy (issue 5): a keep-alive is admitted again under today's policy (max_ttl_seconds bounds each extension).
+    await this.policies.admit(ctx, sandbox.workspaceId, sandboxPolicyRequest({ ...sandbox.spec, ttl_seconds: ttlSeconds }));
     const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
     const changed = await this.dataSource.transaction(async (manager) => {
       const n = await this.sandboxes.withManager(manager).update(sandbox.workspaceId, { id, status: In(['starting', 'ready']) }, { expiresAt });

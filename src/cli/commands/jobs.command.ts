@@ -56,7 +56,7 @@ export function exitCodeForJob(job: JobView): number {
   return job.exit_code && job.exit_code > 0 ? job.exit_code : 1;
 }
 
-interface RunOptions {
+export interface RunOptions {
   env: string[];
   artifact: string[];
   tag: string[];
@@ -72,7 +72,8 @@ interface RunOptions {
   idempotencyKey?: string;
 }
 
-function buildBody(image: string | undefined, argv: string[], o: RunOptions): Record<string, unknown> {
+/** The create-job body from `run`'s arguments (also used by `policies evaluate`). */
+export function buildBody(image: string | undefined, argv: string[], o: RunOptions): Record<string, unknown> {
   const fromFile = o.spec ? (parseYaml(readFileSync(o.spec, 'utf8')) as Record<string, unknown>) : {};
   const body: Record<string, unknown> = { ...fromFile };
   if (image) body.image = image;
@@ -140,6 +141,7 @@ export function runCommand(): Command {
       const client = new ApiClient();
       const headers = o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : undefined;
       const job = await client.request<JobView>('POST', '/v1/jobs', buildBody(image, argv, o), { headers });
+      if (job.status === 'awaiting_approval') info(`orcaops: job ${job.id} waits for an approval (orcaops approvals list)`);
       if (o.detach) {
         if (out.json) printJson(job);
         else process.stdout.write(`${job.id}\n`);

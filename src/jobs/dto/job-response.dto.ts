@@ -24,10 +24,28 @@ export class JobUsageDto {
   output_truncated!: boolean;
 }
 
+export class JobApprovalReasonDto {
+  rule!: string;
+  field!: string;
+  message!: string;
+}
+
+/** The approval a policy asked for before this job may run. */
+export class JobApprovalResponseDto {
+  id!: string;
+  /** pending | approved | rejected | expired */
+  status!: string;
+  reasons!: JobApprovalReasonDto[];
+  expires_at!: string;
+  decided_by!: string | null;
+  decided_at!: string | null;
+  comment!: string | null;
+}
+
 export class JobResponseDto {
   id!: string;
   workspace_id!: string;
-  /** queued | running | succeeded | failed | timed_out | cancelled */
+  /** awaiting_approval | queued | running | succeeded | failed | timed_out | cancelled */
   status!: string;
   /** Why it ended: completed, step_failed, oom_killed, timeout, cancelled, image_not_found, engine_unavailable, interrupted... */
   reason!: string | null;
@@ -49,6 +67,8 @@ export class JobResponseDto {
   metadata!: Record<string, unknown>;
   idempotency_key!: string | null;
   usage!: JobUsageDto;
+  /** Set when a policy held the job for approval: the request and, once decided, the decision and comment. */
+  approval!: JobApprovalResponseDto | null;
   created_at!: string;
   started_at!: string | null;
   finished_at!: string | null;

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
-import { CleanupPolicy, JobReason, JobSpec, JobStatus, StepResult } from 'src/jobs/job-model';
+import { CleanupPolicy, JobApproval, JobReason, JobSpec, JobStatus, StepResult } from 'src/jobs/job-model';
 
 /** A job and its run record. Every status change is a compare-and-set on `status`. */
 @Entity({ name: 'jobs' })
@@ -13,7 +13,8 @@ export class JobEntity extends TenantOwnedEntity {
   @JoinColumn({ name: 'workspace_id' })
   workspace?: WorkspaceEntity;
 
-  @Column({ type: 'varchar', length: 16 })
+  // 24: room for awaiting_approval (17).
+  @Column({ type: 'varchar', length: 24 })
   status!: JobStatus;
 
   @Column({ type: 'varchar', length: 32, nullable: true })
@@ -99,6 +100,10 @@ export class JobEntity extends TenantOwnedEntity {
   /** removed | kept | pending; kept containers are removed by the reaper at keep_until. */
   @Column({ name: 'container_state', type: 'varchar', length: 16, default: 'none' })
   containerState!: 'none' | 'pending' | 'removed' | 'kept';
+
+  /** Set when a policy held the job for approval (awaiting_approval), updated with the decision. */
+  @Column({ type: 'jsonb', nullable: true })
+  approval!: JobApproval | null;
 
   @Column({ name: 'keep_until', type: 'timestamptz', nullable: true })
   keepUntil!: Date | null;

@@ -7,6 +7,8 @@ import { CappedCollector, StreamName } from 'src/sandboxes/interaction/output-bu
 import { invalid, sandboxPath } from 'src/sandboxes/interaction/sandbox-paths';
 import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { PoliciesService } from 'src/policies/policies.service';
+import { sandboxCommand } from 'src/sandboxes/sandbox-policy';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -57,6 +59,7 @@ export class SandboxExecService {
     private readonly sandboxes: SandboxesService,
     private readonly activity: SandboxActivity,
     private readonly audit: AuditService,
+    private readonly policies: PoliciesService,
   ) {}
 
   /** Runs to completion and returns the output (first 1 MiB per stream, with truncation flags). */
@@ -85,6 +88,8 @@ export class SandboxExecService {
   ): Promise<ExecOutcome> {
     const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
     const options = commandOptions(live, req);
+    // Security policy (issue 5): command deny rules, checked before the command reaches the container.
+    await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(req));
     const timeoutSeconds = req.timeout_seconds ?? INTERACTION_LIMITS.execDefaultTimeoutSeconds;
     if (timeoutSeconds > INTERACTION_LIMITS.execMaxTimeoutSeconds) throw invalid('timeout_seconds', `must be at most ${INTERACTION_LIMITS.execMaxTimeoutSeconds}`);
     await this.audit.record(ctx, {

@@ -8,6 +8,8 @@ import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits
 import { OutputChunk, OutputRing } from 'src/sandboxes/interaction/output-buffers';
 import { CommandSpec, commandOptions } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { PoliciesService } from 'src/policies/policies.service';
+import { sandboxCommand } from 'src/sandboxes/sandbox-policy';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -85,6 +87,7 @@ export class SandboxProcessesService implements OnModuleDestroy {
     private readonly sandboxes: SandboxesService,
     private readonly activity: SandboxActivity,
     private readonly audit: AuditService,
+    private readonly policies: PoliciesService,
   ) {
     // A stopped sandbox's handles are released at once (their execs died with the container anyway).
     activity.onForget((sandboxId) => this.closeAll(sandboxId));
@@ -93,6 +96,8 @@ export class SandboxProcessesService implements OnModuleDestroy {
   async start(ctx: TenantContext, sandboxId: string, spec: CommandSpec): Promise<ProcessView> {
     const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
     const options = commandOptions(live, spec);
+    // Security policy (issue 5): command deny rules, checked before the command reaches the container.
+    await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(spec));
     const byId = this.processes.get(sandboxId) ?? new Map<string, BackgroundProcess>();
     this.processes.set(sandboxId, byId);
     this.prune(byId);

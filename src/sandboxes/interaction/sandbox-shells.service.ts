@@ -6,6 +6,7 @@ import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits
 import { ShellCommandView, ShellSession } from 'src/sandboxes/interaction/shell-session';
 import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { PoliciesService } from 'src/policies/policies.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -35,6 +36,7 @@ export class SandboxShellsService implements OnModuleDestroy {
     private readonly sandboxes: SandboxesService,
     private readonly activity: SandboxActivity,
     private readonly audit: AuditService,
+    private readonly policies: PoliciesService,
   ) {
     // A stopped sandbox's handles are released at once (their execs died with the container anyway).
     activity.onForget((sandboxId) => this.closeAll(sandboxId));
@@ -43,6 +45,8 @@ export class SandboxShellsService implements OnModuleDestroy {
   /** Runs a command; returns when it completes or after the soft timeout (it then keeps running). */
   async run(ctx: TenantContext, sandboxId: string, name: string, command: string, softTimeoutSeconds?: number): Promise<ShellCommandView> {
     const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
+    // Security policy (issue 5): command deny rules, checked before the command reaches the container.
+    await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, [{ field: 'command', command }]);
     const shell = await this.shellFor(live, name);
     const cmd = shell.run(command);
     // Held until the command ends, however long after this request: idle expiry must not fire meanwhile.

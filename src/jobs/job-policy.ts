@@ -1,0 +1,18 @@
+import type { JobSpec } from 'src/jobs/job-model';
+import type { PolicyRequest } from 'src/policies/policy-model';
+
+/** What a job asks of the security policy: image, every step's command, network, resources, time. */
+export function jobPolicyRequest(spec: JobSpec): PolicyRequest {
+  return {
+    kind: 'job',
+    image: spec.image,
+    commands: spec.steps.map((step, i) =>
+      step.command !== undefined
+        ? { field: `steps.${i}.command`, command: step.command }
+        : { field: `steps.${i}.args`, command: (step.args ?? []).join(' ') },
+    ),
+    network: spec.network,
+    resources: spec.resources,
+    timeout_seconds: spec.timeout_seconds,
+  };
+}

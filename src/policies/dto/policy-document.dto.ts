@@ -1,0 +1,132 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { EGRESS_RULES, EgressRule, OUTSIDE_ALLOW_RULES, OutsideAllowRule } from 'src/policies/policy-model';
+
+// The same bounds as the job and sandbox request DTOs (repeated: policies sit below jobs and sandboxes).
+const MAX_TIMEOUT_SECONDS = 1800;
+const MAX_TTL_SECONDS = 24 * 3600;
+
+/*
+ * The policy document as the API accepts it. Unknown fields are rejected (400), and there is on
+ * purpose no field for privileged mode, host mounts, the Docker socket or added capabilities.
+ */
+
+export class ImagePolicyDto {
+  /** Globs on the image reference or its repository name (e.g. `orcaops/*`); an image must match one. */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 256, { each: true })
+  allow?: string[];
+
+  /** Globs that are always refused; deny wins over allow. */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 256, { each: true })
+  deny?: string[];
+
+  /** Images must be pinned by digest (`name@sha256:…`). */
+  @IsOptional() @IsBoolean()
+  require_digest?: boolean;
+
+  /** An image outside `allow`: `deny` (default) or `require_approval`. */
+  @IsOptional() @IsIn(OUTSIDE_ALLOW_RULES)
+  outside_allow?: OutsideAllowRule;
+}
+
+export class CommandPolicyDto {
+  /** Exact commands (trimmed; argv joined by spaces) that are refused. */
+  @IsOptional() @IsArray() @ArrayMaxSize(200) @IsString({ each: true }) @Length(1, 1000, { each: true })
+  deny?: string[];
+
+  /** Regular expressions (JavaScript syntax, searched anywhere in the command); checked on save. */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 256, { each: true })
+  deny_patterns?: string[];
+}
+
+export class NetworkPolicyDto {
+  /** Requests for network `egress`: `deny` (default), `require_approval` or `allow`. */
+  @IsOptional() @IsIn(EGRESS_RULES)
+  egress?: EgressRule;
+
+  /** Publishing container ports (default false). */
+  @IsOptional() @IsBoolean()
+  published_ports?: boolean;
+}
+
+export class ApprovalThresholdsDto {
+  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(0.1) @Max(4)
+  cpu?: number;
+
+  @IsOptional() @IsInt() @Min(16) @Max(8192)
+  memory_mb?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)
+  timeout_seconds?: number;
+}
+
+export class ResourcePolicyDto {
+  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(0.1) @Max(4)
+  max_cpu?: number;
+
+  @IsOptional() @IsInt() @Min(16) @Max(8192)
+  max_memory_mb?: number;
+
+  @IsOptional() @IsInt() @Min(16) @Max(512)
+  max_pids?: number;
+
+  /** Size of the writable /workspace, which also bounds the artifacts a job can leave. */
+  @IsOptional() @IsInt() @Min(1) @Max(1024)
+  max_disk_mb?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)
+  max_timeout_seconds?: number;
+
+  /** Sandbox lifetime. */
+  @IsOptional() @IsInt() @Min(60) @Max(MAX_TTL_SECONDS)
+  max_ttl_seconds?: number;
+
+  /** Jobs asking for more than these (within the maximums) wait for an approval. */
+  @IsOptional() @ValidateNested() @Type(() => ApprovalThresholdsDto)
+  approval_above?: ApprovalThresholdsDto;
+}
+
+export class IsolationPolicyDto {
+  /** May the hardening profile's read-only root be loosened (default false; no request can ask for it yet). */
+  @IsOptional() @IsBoolean()
+  writable_root_fs?: boolean;
+}
+
+export class ApprovalPolicyDto {
+  /** A pending approval expires after this many seconds (1 s – 7 days; default 3600). */
+  @IsOptional() @IsInt() @Min(1) @Max(7 * 24 * 3600)
+  expire_after_seconds?: number;
+}
+
+export class PolicyDocumentDto {
+  @IsOptional() @ValidateNested() @Type(() => ImagePolicyDto)
+  images?: ImagePolicyDto;
+
+  @IsOptional() @ValidateNested() @Type(() => CommandPolicyDto)
+  commands?: CommandPolicyDto;
+
+  @IsOptional() @ValidateNested() @Type(() => NetworkPolicyDto)
+  network?: NetworkPolicyDto;
+
+  @IsOptional() @ValidateNested() @Type(() => ResourcePolicyDto)
+  resources?: ResourcePolicyDto;
+
+  @IsOptional() @ValidateNested() @Type(() => IsolationPolicyDto)
+  isolation?: IsolationPolicyDto;
+
+  @IsOptional() @ValidateNested() @Type(() => ApprovalPolicyDto)
+  approvals?: ApprovalPolicyDto;
+}

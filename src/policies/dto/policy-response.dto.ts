@@ -1,0 +1,34 @@
+import type { PolicyDocumentDto } from 'src/policies/dto/policy-document.dto';
+
+export class OrganisationPolicyResponseDto {
+  policy!: PolicyDocumentDto;
+  updated_at!: string | null;
+  updated_by!: string | null;
+}
+
+export class WorkspacePolicyResponseDto {
+  workspace_id!: string;
+  /** The organisation default every workspace starts from. */
+  organisation!: PolicyDocumentDto;
+  /** This workspace's own narrowing (empty when it has none). */
+  workspace!: PolicyDocumentDto;
+  /** What requests are decided against: organisation ∩ workspace (and the organisation's egress grant). */
+  effective!: Record<string, unknown>;
+  updated_at!: string | null;
+  updated_by!: string | null;
+}
+
+export class PolicyViolationDto {
+  /** images | commands | network | resources | isolation */
+  rule!: string;
+  field!: string;
+  message!: string;
+  /** deny | require_approval */
+  effect!: string;
+}
+
+export class PolicyDecisionResponseDto {
+  /** allowed | denied | requires_approval */
+  decision!: string;
+  violations!: PolicyViolationDto[];
+}

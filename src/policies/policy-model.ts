@@ -1,0 +1,127 @@
+/**
+ * The security policy model: one document shape for the organisation default and for a workspace's
+ * own policy. Every field is optional; an absent field adds no constraint at that level. There are no
+ * fields for privileged mode, host mounts or the Docker socket: those are never allowed, so no policy
+ * can ask for them.
+ */
+
+/** What happens to a request that needs something beyond the plain rules. */
+export const EGRESS_RULES = ['deny', 'require_approval', 'allow'] as const;
+export type EgressRule = (typeof EGRESS_RULES)[number];
+
+export const OUTSIDE_ALLOW_RULES = ['deny', 'require_approval'] as const;
+export type OutsideAllowRule = (typeof OUTSIDE_ALLOW_RULES)[number];
+
+export interface ImagePolicy {
+  /** Globs (picomatch) on the image reference or its repository name; an image must match one. */
+  allow?: string[];
+  /** Globs; a match is always refused (deny wins over allow). */
+  deny?: string[];
+  /** Images must be pinned by digest (`name@sha256:…`). */
+  require_digest?: boolean;
+  /** An image outside `allow`: refused (default) or held for approval. */
+  outside_allow?: OutsideAllowRule;
+}
+
+export interface CommandPolicy {
+  /** Refused when a command (trimmed, argv joined by spaces) equals one of these. */
+  deny?: string[];
+  /** Refused when a command matches one of these regular expressions (validated on save). */
+  deny_patterns?: string[];
+}
+
+export interface NetworkPolicy {
+  /** Network `egress` requests: refused (default), held for approval, or allowed. */
+  egress?: EgressRule;
+  /** Publishing container ports (the server does not publish ports yet; default false). */
+  published_ports?: boolean;
+}
+
+export const RESOURCE_MAXIMUMS = [
+  'max_cpu',
+  'max_memory_mb',
+  'max_pids',
+  'max_disk_mb',
+  'max_timeout_seconds',
+  'max_ttl_seconds',
+] as const;
+export type ResourceMaximum = (typeof RESOURCE_MAXIMUMS)[number];
+
+export const APPROVAL_THRESHOLDS = ['cpu', 'memory_mb', 'timeout_seconds'] as const;
+export type ApprovalThreshold = (typeof APPROVAL_THRESHOLDS)[number];
+
+export type ResourcePolicy = Partial<Record<ResourceMaximum, number>> & {
+  /** Jobs asking for more than these (but within the maximums) wait for approval. */
+  approval_above?: Partial<Record<ApprovalThreshold, number>>;
+};
+
+export interface IsolationPolicy {
+  /**
+   * The hardening profile's knobs an admin may loosen. Requests cannot ask for a writable root yet,
+   * so today this is only a ceiling (false, the default, keeps every root read-only).
+   */
+  writable_root_fs?: boolean;
+}
+
+export interface ApprovalPolicy {
+  /** A pending approval request expires after this many seconds (default 3600). */
+  expire_after_seconds?: number;
+}
+
+export interface PolicyDocument {
+  images?: ImagePolicy;
+  commands?: CommandPolicy;
+  network?: NetworkPolicy;
+  resources?: ResourcePolicy;
+  isolation?: IsolationPolicy;
+  approvals?: ApprovalPolicy;
+}
+
+/** The policy a request is decided against: organisation default ∩ workspace policy. */
+export interface EffectivePolicy {
+  images: {
+    /** Every list must match (one per level that sets one); empty = any image. */
+    allow: string[][];
+    deny: string[];
+    require_digest: boolean;
+    outside_allow: OutsideAllowRule;
+  };
+  commands: { deny: string[]; deny_patterns: string[] };
+  network: { egress: EgressRule; published_ports: boolean };
+  resources: Partial<Record<ResourceMaximum, number>> & { approval_above: Partial<Record<ApprovalThreshold, number>> };
+  isolation: { writable_root_fs: boolean };
+  approvals: { expire_after_seconds: number };
+}
+
+export const DEFAULT_APPROVAL_EXPIRY_SECONDS = 3600;
+
+/** What a request asks for, whichever front end or resource kind it came from. */
+export interface PolicyRequest {
+  kind: 'job' | 'sandbox';
+  image: string;
+  /** Each command with the request field it came from (shell strings, or argv joined by spaces). */
+  commands: Array<{ field: string; command: string }>;
+  network: 'none' | 'egress';
+  resources: { cpu: number; memory_mb: number; pids: number; disk_mb: number };
+  timeout_seconds?: number;
+  ttl_seconds?: number;
+  published_ports?: number;
+}
+
+export type PolicyRule = 'images' | 'commands' | 'network' | 'resources' | 'isolation';
+
+export interface PolicyViolation {
+  rule: PolicyRule;
+  /** The request field at fault, e.g. `image`, `steps.1.command`, `resources.memory_mb`. */
+  field: string;
+  message: string;
+  /** deny: refused outright; require_approval: allowed once an approver says yes. */
+  effect: 'deny' | 'require_approval';
+}
+
+export type PolicyOutcome = 'allowed' | 'denied' | 'requires_approval';
+
+export interface PolicyDecision {
+  decision: PolicyOutcome;
+  violations: PolicyViolation[];
+}

@@ -1,0 +1,164 @@
+import type { PolicyDocument, PolicyRequest } from 'src/policies/policy-model';
+import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, wideningProblems } from 'src/policies/policy-rules';
+
+const NO_GRANT = { egressGranted: false };
+
+function job(overrides: Partial<PolicyRequest> = {}): PolicyRequest {
+  return {
+    kind: 'job',
+    image: 'orcaops/busybox',
+    commands: [{ field: 'steps.0.command', command: 'echo hi' }],
+    network: 'none',
+    resources: { cpu: 1, memory_mb: 512, pids: 128, disk_mb: 256 },
+    timeout_seconds: 60,
+    ...overrides,
+  };
+}
+
+describe('effectivePolicy', () => {
+  it('should union deny lists, keep every allow list, take the smaller maximum and AND permissions', () => {
+    const org: PolicyDocument = {
+      images: { allow: ['orcaops/*'], deny: ['orcaops/evil'] },
+      commands: { deny: ['reboot'] },
+      network: { egress: 'allow', published_ports: true },
+      resources: { max_memory_mb: 1024, max_cpu: 2 },
+    };
+    const ws: PolicyDocument = {
+      images: { allow: ['orcaops/busybox'], deny: ['orcaops/python'] },
+      commands: { deny_patterns: ['curl'] },
+      network: { egress: 'require_approval', published_ports: false },
+      resources: { max_memory_mb: 256 },
+    };
+    expect(effectivePolicy(org, ws, NO_GRANT)).toEqual({
+      images: { allow: [['orcaops/*'], ['orcaops/busybox']], deny: ['orcaops/evil', 'orcaops/python'], require_digest: false, outside_allow: 'deny' },
+      commands: { deny: ['reboot'], deny_patterns: ['curl'] },
+      network: { egress: 'require_approval', published_ports: false },
+      resources: { max_memory_mb: 256, max_cpu: 2, approval_above: {} },
+      isolation: { writable_root_fs: false },
+      approvals: { expire_after_seconds: 3600 },
+    });
+  });
+
+  it('should deny egress by default and allow it where the organisation granted it to the workspace', () => {
+    expect(effectivePolicy({}, {}, NO_GRANT).network.egress).toBe('deny');
+    expect(effectivePolicy({}, {}, { egressGranted: true }).network.egress).toBe('allow');
+    expect(effectivePolicy({}, { network: { egress: 'deny' } }, { egressGranted: true }).network.egress).toBe('deny');
+  });
+});
+
+describe('wideningProblems', () => {
+  it('should name every field where a workspace policy allows more than the organisation', () => {
+    const org: PolicyDocument = {
+      images: { allow: ['orcaops/*'], require_digest: true },
+      resources: { max_memory_mb: 512, approval_above: { cpu: 1 } },
+      approvals: { expire_after_seconds: 600 },
+    };
+    const ws: PolicyDocument = {
+      images: { allow: ['orcaops/busybox', 'docker.io/*'], require_digest: false, outside_allow: 'require_approval' },
+      network: { egress: 'allow', published_ports: true },
+      resources: { max_memory_mb: 1024, max_cpu: 4, approval_above: { cpu: 2 } },
+      isolation: { writable_root_fs: true },
+      approvals: { expire_after_seconds: 3600 },
+    };
+    expect(wideningProblems(org, ws, NO_GRANT).map((p) => p.field)).toEqual([
+      'images.allow.1',
+      'images.require_digest',
+      'images.outside_allow',
+      'network.egress',
+      'network.published_ports',
+      'resources.max_memory_mb',
+      'resources.approval_above.cpu',
+      'isolation.writable_root_fs',
+      'approvals.expire_after_seconds',
+    ]);
+  });
+
+  it('should accept a workspace policy that only narrows', () => {
+    const org: PolicyDocument = { images: { allow: ['orcaops/*'] }, network: { egress: 'allow' }, resources: { max_memory_mb: 512 } };
+    const ws: PolicyDocument = { images: { allow: ['orcaops/busybox'], deny: ['x'] }, network: { egress: 'require_approval' }, resources: { max_memory_mb: 128, max_cpu: 1 } };
+    expect(wideningProblems(org, ws, NO_GRANT)).toEqual([]);
+  });
+
+  it('should let a workspace keep egress the organisation granted it', () => {
+    expect(wideningProblems({}, { network: { egress: 'allow' } }, { egressGranted: true })).toEqual([]);
+  });
+});
+
+describe('documentProblems', () => {
+  it('should reject a regular expression that does not compile, naming the field', () => {
+    expect(documentProblems({ commands: { deny_patterns: ['ok', '(unclosed'] } })).toEqual([
+      { field: 'commands.deny_patterns.1', message: expect.stringContaining('invalid regular expression') },
+    ]);
+  });
+});
+
+describe('evaluatePolicy', () => {
+  it('should allow a request that breaks no rule', () => {
+    expect(evaluatePolicy(effectivePolicy({}, {}, NO_GRANT), job())).toEqual({ decision: 'allowed', violations: [] });
+  });
+
+  it('should return every violation of a denied request', () => {
+    const policy = effectivePolicy(
+      { images: { deny: ['orcaops/busybox'] }, commands: { deny_patterns: ['rm\\s+-rf'] }, resources: { max_memory_mb: 256 } },
+      {},
+      NO_GRANT,
+    );
+    const decision = evaluatePolicy(policy, job({ commands: [{ field: 'steps.0.command', command: 'rm -rf /' }], network: 'egress', resources: { cpu: 1, memory_mb: 1024, pids: 64, disk_mb: 16 } }));
+    expect(decision.decision).toBe('denied');
+    expect(decision.violations.map((v) => [v.rule, v.field, v.effect])).toEqual([
+      ['images', 'image', 'deny'],
+      ['commands', 'steps.0.command', 'deny'],
+      ['network', 'network', 'deny'],
+      ['resources', 'resources.memory_mb', 'deny'],
+    ]);
+  });
+
+  it('should match image globs on the repository name so a deny covers every tag (deny wins over allow)', () => {
+    const policy = effectivePolicy({ images: { allow: ['orcaops/*'], deny: ['orcaops/python'] } }, {}, NO_GRANT);
+    expect(evaluatePolicy(policy, job({ image: 'orcaops/python:3.12' })).decision).toBe('denied');
+    expect(evaluatePolicy(policy, job({ image: 'orcaops/busybox:latest' })).decision).toBe('allowed');
+    expect(evaluatePolicy(policy, job({ image: 'alpine' })).violations[0]).toMatchObject({ rule: 'images', effect: 'deny' });
+  });
+
+  it('should require a digest when the policy pins images', () => {
+    const policy = effectivePolicy({ images: { require_digest: true } }, {}, NO_GRANT);
+    expect(evaluatePolicy(policy, job()).decision).toBe('denied');
+    expect(evaluatePolicy(policy, job({ image: `orcaops/busybox@sha256:${'a'.repeat(64)}` })).decision).toBe('allowed');
+  });
+
+  it('should deny an exact command after trimming', () => {
+    const policy = effectivePolicy({ commands: { deny: ['shutdown now'] } }, {}, NO_GRANT);
+    expect(evaluatePolicy(policy, job({ commands: [{ field: 'command', command: '  shutdown now ' }] })).decision).toBe('denied');
+  });
+
+  it('should hold egress, an image outside the allow list and resources above a threshold for approval', () => {
+    const policy = effectivePolicy(
+      { images: { allow: ['orcaops/busybox'], outside_allow: 'require_approval' }, network: { egress: 'require_approval' }, resources: { approval_above: { memory_mb: 256, timeout_seconds: 30 } } },
+      {},
+      NO_GRANT,
+    );
+    const decision = evaluatePolicy(policy, job({ image: 'orcaops/python', network: 'egress' }));
+    expect(decision.decision).toBe('requires_approval');
+    expect(decision.violations.map((v) => v.field)).toEqual(['image', 'network', 'resources.memory_mb', 'timeout_seconds']);
+    expect(decision.violations.every((v) => v.effect === 'require_approval')).toBe(true);
+  });
+
+  it('should deny rather than ask when one rule denies and another asks for approval', () => {
+    const policy = effectivePolicy({ network: { egress: 'require_approval' }, resources: { max_cpu: 1 } }, {}, NO_GRANT);
+    expect(evaluatePolicy(policy, job({ network: 'egress', resources: { cpu: 2, memory_mb: 64, pids: 64, disk_mb: 16 } })).decision).toBe('denied');
+  });
+
+  it('should refuse published ports unless allowed', () => {
+    expect(evaluatePolicy(effectivePolicy({}, {}, NO_GRANT), job({ published_ports: 1 })).violations).toEqual([
+      expect.objectContaining({ rule: 'network', field: 'ports', effect: 'deny' }),
+    ]);
+  });
+});
+
+describe('evaluateCommands', () => {
+  it('should apply only the command rules', () => {
+    const policy = effectivePolicy({ images: { deny: ['*'] }, commands: { deny_patterns: ['^nc\\b'] } }, {}, NO_GRANT);
+    expect(evaluateCommands(policy, [{ field: 'command', command: 'echo ok' }]).decision).toBe('allowed');
+    expect(evaluateCommands(policy, [{ field: 'args', command: 'nc -l 80' }]).violations).toHaveLength(1);
+  });
+});

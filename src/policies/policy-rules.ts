@@ -1,0 +1,239 @@
+import picomatch from 'picomatch';
+import type {
+  EffectivePolicy,
+  EgressRule,
+  OutsideAllowRule,
+  PolicyDecision,
+  PolicyDocument,
+  PolicyRequest,
+  PolicyViolation,
+} from 'src/policies/policy-model';
+import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS } from 'src/policies/policy-model';
+
+/**
+ * Pure policy decisions (no I/O), each covered by policy-rules.spec.ts: combining the organisation
+ * default with a workspace policy, refusing a workspace policy that widens, and deciding a request.
+ */
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** The organisation admin's per-workspace egress grant (workspace setting `allow_network_egress`). */
+export interface OrganisationGrant {
+  egressGranted: boolean;
+}
+
+const EGRESS_RANK: Record<EgressRule, number> = { deny: 0, require_approval: 1, allow: 2 };
+const OUTSIDE_RANK: Record<OutsideAllowRule, number> = { deny: 0, require_approval: 1 };
+
+const minOf = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
+
+/** The organisation level as it applies to one workspace: the default plus the egress grant. */
+function organisationEgress(org: PolicyDocument, grant: OrganisationGrant): EgressRule {
+  return grant.egressGranted ? 'allow' : (org.network?.egress ?? 'deny');
+}
+
+/** Organisation ∩ workspace: deny lists union, allow lists all apply, maximums min, permissions AND. */
+export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, grant: OrganisationGrant): EffectivePolicy {
+  const levels = [org, workspace];
+  const egress = [organisationEgress(org, grant), workspace.network?.egress ?? 'allow'] as EgressRule[];
+  const outside = [org.images?.outside_allow ?? 'deny', workspace.images?.outside_allow ?? 'require_approval'] as OutsideAllowRule[];
+  const resources: EffectivePolicy['resources'] = { approval_above: {} };
+  for (const key of RESOURCE_MAXIMUMS) {
+    const value = minOf(org.resources?.[key], workspace.resources?.[key]);
+    if (value !== undefined) resources[key] = value;
+  }
+  for (const key of APPROVAL_THRESHOLDS) {
+    const value = minOf(org.resources?.approval_above?.[key], workspace.resources?.approval_above?.[key]);
+    if (value !== undefined) resources.approval_above[key] = value;
+  }
+  return {
+    images: {
+      allow: levels.map((l) => l.images?.allow).filter((a): a is string[] => a !== undefined),
+      deny: unique(levels.flatMap((l) => l.images?.deny ?? [])),
+      require_digest: levels.some((l) => l.images?.require_digest === true),
+      outside_allow: outside.reduce((a, b) => (OUTSIDE_RANK[a] <= OUTSIDE_RANK[b] ? a : b)),
+    },
+    commands: {
+      deny: unique(levels.flatMap((l) => l.commands?.deny ?? [])),
+      deny_patterns: unique(levels.flatMap((l) => l.commands?.deny_patterns ?? [])),
+    },
+    network: {
+      egress: egress.reduce((a, b) => (EGRESS_RANK[a] <= EGRESS_RANK[b] ? a : b)),
+      published_ports: org.network?.published_ports === true && workspace.network?.published_ports !== false,
+    },
+    resources,
+    isolation: { writable_root_fs: org.isolation?.writable_root_fs === true && workspace.isolation?.writable_root_fs !== false },
+    approvals: {
+      expire_after_seconds: minOf(org.approvals?.expire_after_seconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS, workspace.approvals?.expire_after_seconds)!,
+    },
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** Problems a document has on its own: regular expressions that do not compile, empty globs. */
+export function documentProblems(doc: PolicyDocument): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  (doc.commands?.deny_patterns ?? []).forEach((pattern, i) => {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      problems.push({ field: `commands.deny_patterns.${i}`, message: `invalid regular expression: ${(error as Error).message}` });
+    }
+  });
+  for (const list of ['allow', 'deny'] as const) {
+    (doc.images?.[list] ?? []).forEach((glob, i) => {
+      if (!glob.trim()) problems.push({ field: `images.${list}.${i}`, message: 'an image pattern cannot be empty' });
+    });
+  }
+  return problems;
+}
+
+/** Every field where a workspace policy would allow more than the organisation does for it. */
+export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument, grant: OrganisationGrant): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const wider = (field: string, message: string): void => void problems.push({ field, message: `widens the organisation policy: ${message}` });
+  const orgAllow = org.images?.allow;
+  if (orgAllow) {
+    (workspace.images?.allow ?? []).forEach((pattern, i) => {
+      if (!orgAllow.some((o) => picomatch(o)(pattern))) wider(`images.allow.${i}`, `"${pattern}" is outside the organisation's allow list`);
+    });
+  }
+  if (org.images?.require_digest === true && workspace.images?.require_digest === false) wider('images.require_digest', 'the organisation requires digests');
+  const outside = workspace.images?.outside_allow;
+  if (outside && OUTSIDE_RANK[outside] > OUTSIDE_RANK[org.images?.outside_allow ?? 'deny']) wider('images.outside_allow', 'the organisation refuses images outside the allow list');
+  const egress = workspace.network?.egress;
+  const orgEgress = organisationEgress(org, grant);
+  if (egress && EGRESS_RANK[egress] > EGRESS_RANK[orgEgress]) wider('network.egress', `the organisation's rule for this workspace is "${orgEgress}"`);
+  if (workspace.network?.published_ports === true && org.network?.published_ports !== true) wider('network.published_ports', 'the organisation does not allow published ports');
+  for (const key of RESOURCE_MAXIMUMS) {
+    const [mine, theirs] = [workspace.resources?.[key], org.resources?.[key]];
+    if (mine !== undefined && theirs !== undefined && mine > theirs) wider(`resources.${key}`, `${mine} is above the organisation's ${theirs}`);
+  }
+  for (const key of APPROVAL_THRESHOLDS) {
+    const [mine, theirs] = [workspace.resources?.approval_above?.[key], org.resources?.approval_above?.[key]];
+    if (mine !== undefined && theirs !== undefined && mine > theirs) wider(`resources.approval_above.${key}`, `${mine} is above the organisation's ${theirs}`);
+  }
+  if (workspace.isolation?.writable_root_fs === true && org.isolation?.writable_root_fs !== true) wider('isolation.writable_root_fs', 'the organisation keeps the root filesystem read-only');
+  const expiry = workspace.approvals?.expire_after_seconds;
+  const orgExpiry = org.approvals?.expire_after_seconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS;
+  if (expiry !== undefined && expiry > orgExpiry) wider('approvals.expire_after_seconds', `${expiry} is longer than the organisation's ${orgExpiry}`);
+  return problems;
+}
+
+/** Repository name of a reference: `reg/name:tag@sha256:…` → `reg/name`. */
+function repositoryOf(image: string): string {
+  const withoutDigest = image.split('@')[0] ?? image;
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.indexOf(':', lastSlash + 1);
+  return colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
+}
+
+/** A glob matches the reference as written or its repository name, so `deny: [x]` covers every tag of x. */
+function imageMatches(glob: string, image: string): boolean {
+  const match = picomatch(glob);
+  return match(image) || match(repositoryOf(image));
+}
+
+function imageViolations(policy: EffectivePolicy['images'], image: string): PolicyViolation[] {
+  const out: PolicyViolation[] = [];
+  const denied = policy.deny.filter((g) => imageMatches(g, image));
+  if (denied.length) out.push({ rule: 'images', field: 'image', effect: 'deny', message: `image "${image}" matches the deny list (${denied.join(', ')})` });
+  if (policy.require_digest && !/@sha256:[a-f0-9]{64}$/.test(image)) {
+    out.push({ rule: 'images', field: 'image', effect: 'deny', message: `image "${image}" must be pinned by digest (name@sha256:…)` });
+  }
+  const outside = policy.allow.filter((list) => !list.some((g) => imageMatches(g, image)));
+  if (outside.length) {
+    const lists = outside.map((l) => (l.length ? l.join(', ') : 'an empty list')).join(' and ');
+    out.push({ rule: 'images', field: 'image', effect: policy.outside_allow, message: `image "${image}" is not in the allow list (${lists})` });
+  }
+  return out;
+}
+
+function commandViolations(policy: EffectivePolicy['commands'], commands: PolicyRequest['commands']): PolicyViolation[] {
+  const patterns = policy.deny_patterns.map((p) => ({ source: p, regex: new RegExp(p) }));
+  return commands.flatMap(({ field, command }) => {
+    const text = command.trim();
+    const out: PolicyViolation[] = [];
+    if (policy.deny.includes(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" is denied` });
+    for (const p of patterns) {
+      if (p.regex.test(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" matches the denied pattern /${p.source}/` });
+    }
+    return out;
+  });
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+function networkViolations(policy: EffectivePolicy['network'], req: PolicyRequest): PolicyViolation[] {
+  const out: PolicyViolation[] = [];
+  if (req.network === 'egress' && policy.egress !== 'allow') {
+    const effect = policy.egress === 'deny' ? 'deny' : 'require_approval';
+    out.push({ rule: 'network', field: 'network', effect, message: effect === 'deny' ? 'network "egress" is not allowed in this workspace (only "none")' : 'network "egress" needs an approval in this workspace' });
+  }
+  if ((req.published_ports ?? 0) > 0 && !policy.published_ports) {
+    out.push({ rule: 'network', field: 'ports', effect: 'deny', message: 'publishing container ports is not allowed' });
+  }
+  return out;
+}
+
+const REQUESTED: Array<[keyof PolicyRequest['resources'] | 'timeout_seconds' | 'ttl_seconds', (typeof RESOURCE_MAXIMUMS)[number], string]> = [
+  ['cpu', 'max_cpu', 'resources.cpu'],
+  ['memory_mb', 'max_memory_mb', 'resources.memory_mb'],
+  ['pids', 'max_pids', 'resources.pids'],
+  ['disk_mb', 'max_disk_mb', 'resources.disk_mb'],
+  ['timeout_seconds', 'max_timeout_seconds', 'timeout_seconds'],
+  ['ttl_seconds', 'max_ttl_seconds', 'ttl_seconds'],
+];
+
+function requested(req: PolicyRequest, key: (typeof REQUESTED)[number][0]): number | undefined {
+  return key === 'timeout_seconds' || key === 'ttl_seconds' ? req[key] : req.resources[key];
+}
+
+function resourceViolations(policy: EffectivePolicy['resources'], req: PolicyRequest): PolicyViolation[] {
+  const out: PolicyViolation[] = [];
+  const overMax = new Set<string>();
+  for (const [key, max, field] of REQUESTED) {
+    const value = requested(req, key);
+    const limit = policy[max];
+    if (value !== undefined && limit !== undefined && value > limit) {
+      overMax.add(key);
+      out.push({ rule: 'resources', field, effect: 'deny', message: `${field} ${value} is above the maximum ${limit}` });
+    }
+  }
+  for (const key of APPROVAL_THRESHOLDS) {
+    const value = key === 'timeout_seconds' ? req.timeout_seconds : req.resources[key];
+    const threshold = policy.approval_above[key];
+    if (value !== undefined && threshold !== undefined && value > threshold && !overMax.has(key)) {
+      const field = key === 'timeout_seconds' ? key : `resources.${key}`;
+      out.push({ rule: 'resources', field, effect: 'require_approval', message: `${field} ${value} is above ${threshold} and needs an approval` });
+    }
+  }
+  return out;
+}
+
+/** The decision for one request, with every violation (not just the first). Deny wins over approval. */
+export function evaluatePolicy(policy: EffectivePolicy, req: PolicyRequest): PolicyDecision {
+  const violations = [
+    ...imageViolations(policy.images, req.image),
+    ...commandViolations(policy.commands, req.commands),
+    ...networkViolations(policy.network, req),
+    ...resourceViolations(policy.resources, req),
+  ];
+  const decision = violations.some((v) => v.effect === 'deny') ? 'denied' : violations.length ? 'requires_approval' : 'allowed';
+  return { decision, violations };
+}
+
+/** Only the command deny rules, for commands run inside a live sandbox (exec, shell, process). */
+export function evaluateCommands(policy: EffectivePolicy, commands: PolicyRequest['commands']): PolicyDecision {
+  const violations = commandViolations(policy.commands, commands);
+  return { decision: violations.length ? 'denied' : 'allowed', violations };
+}

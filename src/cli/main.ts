@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
+import { auditCommand } from 'src/cli/commands/audit.command';
+import { sessionsCommand } from 'src/cli/commands/sessions.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
 import { sandboxCommand } from 'src/cli/commands/sandbox.command';
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   program.addCommand(runCommand());
   program.addCommand(jobsCommand());
   program.addCommand(sandboxCommand(sandboxInteractionCommands()));
+  program.addCommand(sessionsCommand());
+  program.addCommand(auditCommand());
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());
   program.addCommand(adminCommand());

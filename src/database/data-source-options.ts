@@ -6,6 +6,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
@@ -21,6 +22,7 @@ export const ENTITIES = [
   JobLogChunkEntity,
   JobArtifactEntity,
   SandboxEntity,
+  AgentSessionEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

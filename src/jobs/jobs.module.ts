@@ -18,6 +18,7 @@ import { RuntimeModule } from 'src/runtime/runtime.module';
 import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
+import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 
 @Module({
   imports: [
@@ -29,6 +30,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     StorageModule,
     AuditModule,
     WorkspacesModule,
+    SessionsCoreModule,
   ],
   controllers: [JobsController],
   providers: [

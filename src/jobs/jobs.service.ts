@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Brackets, DataSource, Repository } from 'typeorm';
+import { Brackets, DataSource, In, Not, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
@@ -18,6 +18,7 @@ import { normalizeSpec } from 'src/jobs/job-rules';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { toArtifactResponse, toJobResponse, toLogChunk } from 'src/jobs/jobs.mappers';
 import { EngineHealth } from 'src/runtime/engine-health.service';
+import { SessionLinks } from 'src/sessions/session-links.service';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
@@ -72,6 +73,7 @@ export class JobsService {
     private readonly audit: AuditService,
     private readonly workspaces: WorkspacesService,
     private readonly engine: EngineHealth,
+    private readonly sessions: SessionLinks,
   ) {}
 
   async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string): Promise<SubmitResult> {
@@ -85,12 +87,14 @@ export class JobsService {
       const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
       if (existing) return this.replay(existing, requestHash);
     }
+    const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
     if (spec.network === 'egress') await this.assertEgressAllowed(ctx, workspaceId);
     await this.engine.assertAvailable();
     const id = randomUUID();
     let job: JobEntity;
     try {
       job = await this.dataSource.transaction(async (manager) => {
+        await this.sessions.lockOpen(manager, workspaceId, sessionId);
         const saved = await this.jobs.withManager(manager).insert(workspaceId, {
           id,
           status: 'queued',
@@ -105,14 +109,14 @@ export class JobsService {
           idempotencyKey: key,
           requestHash,
           createdBy: ctx.principal.tokenId,
-          sessionId: null,
+          sessionId,
           steps: [],
           outputBytes: 0,
           outputTruncated: false,
           cleanupPolicy: spec.cleanup_policy,
           containerState: 'none',
         });
-        await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, details: { image: spec.image, steps: spec.steps.length } }, manager);
+        await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, sessionId, details: { image: spec.image, steps: spec.steps.length } }, manager);
         return saved;
       });
     } catch (error) {
@@ -175,6 +179,23 @@ export class JobsService {
     if (TERMINAL_STATUSES.has(job.status)) {
       throw new OrcaOpsError('conflict', `job ${id} already ended (${job.status})`, { status: job.status });
     }
+    await this.cancelRow(job, ctx);
+    return toJobResponse(await this.find(ctx, id, 'job:read'));
+  }
+
+  /**
+   * Cancels a session's unfinished jobs (a session ended with cleanup, or expired idle); returns how
+   * many. The caller checked the session; 'system' is the idle reaper (audited as the system).
+   */
+  async cancelForSession(actor: TenantContext | 'system', workspaceId: string, sessionId: string): Promise<number> {
+    if (actor !== 'system') assertPermission(actor, 'job:cancel');
+    const open = await this.jobs.find(workspaceId, { where: { sessionId, status: Not(In([...TERMINAL_STATUSES])) } });
+    for (const job of open) await this.cancelRow(job, actor);
+    return open.length;
+  }
+
+  private async cancelRow(job: JobEntity, actor: TenantContext | 'system'): Promise<void> {
+    const { id } = job;
     await this.dataSource.transaction(async (manager) => {
       const jobs = this.jobs.withManager(manager);
       const now = new Date();
@@ -186,11 +207,12 @@ export class JobsService {
         cancelRequestedAt: now,
       });
       if (!cancelledQueued) await jobs.update(job.workspaceId, { id, status: 'running' }, { cancelRequestedAt: now });
-      await this.audit.record(ctx, { action: 'job.cancel', resourceType: 'job', resourceId: id, details: { status: job.status } }, manager);
+      const record = { action: 'job.cancel', resourceType: 'job', resourceId: id, sessionId: job.sessionId ?? undefined, details: { status: job.status } };
+      if (actor === 'system') await this.audit.recordSystem(job.workspaceId, record, manager);
+      else await this.audit.record(actor, record, manager);
     });
     this.runner.abortLocal(id);
     this.events.notify(id);
-    return toJobResponse(await this.find(ctx, id, 'job:read'));
   }
 
   /** Deletes the record, its output and artifacts. Refused while the job is queued or running. */
@@ -201,7 +223,7 @@ export class JobsService {
     }
     await this.dataSource.transaction(async (manager) => {
       await this.jobs.withManager(manager).delete(job.workspaceId, { id });
-      await this.audit.record(ctx, { action: 'job.delete', resourceType: 'job', resourceId: id }, manager);
+      await this.audit.record(ctx, { action: 'job.delete', resourceType: 'job', resourceId: id, sessionId: job.sessionId ?? undefined }, manager);
     });
     await this.storage.deletePrefix(`${job.workspaceId}/${id}`);
   }

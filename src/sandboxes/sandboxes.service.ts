@@ -35,6 +35,7 @@ import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
+import { SessionLinks } from 'src/sessions/session-links.service';
 
 export interface ListSandboxesFilter {
   status?: SandboxStatus;
@@ -67,6 +68,7 @@ export class SandboxesService {
     private readonly jobs: JobsService,
     private readonly node: SandboxNode,
     private readonly quota: SandboxQuota,
+    private readonly sessions: SessionLinks,
   ) {}
 
   /**
@@ -78,12 +80,14 @@ export class SandboxesService {
     assertPermission(ctx, 'sandbox:create');
     const { workspaceId } = requireWorkspace(ctx);
     const spec = this.specFor(dto);
+    const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
     if (spec.network === 'egress') await this.assertEgressAllowed(ctx, workspaceId);
     await this.engine.assertAvailable();
     const id = randomUUID();
     const now = Date.now();
     const sandbox = await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sandboxes:${workspaceId}`]);
+      await this.sessions.lockOpen(manager, workspaceId, sessionId);
       const scoped = this.sandboxes.withManager(manager);
       const current = await scoped.count(workspaceId, { status: In(COUNTED) });
       const limit = await this.workspaceLimit(manager, workspaceId);
@@ -112,7 +116,7 @@ export class SandboxesService {
         image: spec.image,
         spec,
         createdBy: ctx.principal.tokenId,
-        sessionId: null,
+        sessionId,
         containerId: null,
         pooled: false,
         runnerId: this.node.id,
@@ -121,7 +125,7 @@ export class SandboxesService {
         lastActivityAt: new Date(now),
         stoppedAt: null,
       });
-      await this.audit.record(ctx, { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, details: { image: spec.image, profile: spec.profile } }, manager);
+      await this.audit.record(ctx, { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, sessionId, details: { image: spec.image, profile: spec.profile } }, manager);
       return saved;
     });
     await this.lifecycle.provision(sandbox);
@@ -205,6 +209,20 @@ export class SandboxesService {
     const sandbox = await this.find(ctx, id, 'sandbox:delete');
     if (!SANDBOX_TERMINAL.has(sandbox.status)) await this.lifecycle.stop(sandbox, 'deleted', ctx);
     return toSandboxResponse(await this.find(ctx, id, 'sandbox:read'));
+  }
+
+  /**
+   * Stops a session's live sandboxes (exit reason session_ended); returns how many. The caller checked
+   * the session; 'system' is the idle reaper (audited as the system).
+   */
+  async stopForSession(actor: TenantContext | 'system', workspaceId: string, sessionId: string): Promise<number> {
+    if (actor !== 'system') assertPermission(actor, 'sandbox:delete');
+    const live = await this.sandboxes.find(workspaceId, { where: { sessionId, status: In(['starting', 'ready']) } });
+    let stopped = 0;
+    for (const sandbox of live) {
+      if (await this.lifecycle.stop(sandbox, 'session_ended', actor, `its session ${sessionId} ended`)) stopped++;
+    }
+    return stopped;
   }
 
   /**

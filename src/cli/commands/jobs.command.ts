@@ -70,6 +70,7 @@ interface RunOptions {
   spec?: string;
   intent?: string;
   idempotencyKey?: string;
+  session?: string;
 }
 
 function buildBody(image: string | undefined, argv: string[], o: RunOptions): Record<string, unknown> {
@@ -94,6 +95,7 @@ function buildBody(image: string | undefined, argv: string[], o: RunOptions): Re
   if (o.network) body.network = o.network;
   if (o.cleanup) body.cleanup_policy = o.cleanup;
   if (o.intent) body.intent = o.intent;
+  if (o.session) body.session_id = o.session;
   body.triggered_by ??= 'cli';
   return body;
 }
@@ -133,6 +135,7 @@ export function runCommand(): Command {
     .option('--cleanup <policy>', 'container cleanup policy')
     .option('--intent <text>', 'why this runs (kept in the run record)')
     .option('--idempotency-key <key>', 'a retried submit with the same key returns the same job')
+    .option('--session <id>', 'link the job to this agent session (default: $ORCAOPS_SESSION, sent as a header)')
     .option('-d, --detach', 'submit and print the job id without waiting')
     .option('-s, --spec <file>', 'job spec file (YAML or JSON); flags override it')
     .action(action(async (image: string | undefined, argv: string[], o: RunOptions, c: Command) => {

@@ -33,6 +33,7 @@ interface CreateOptions {
   memory?: string;
   cpu?: number;
   network?: string;
+  session?: string;
 }
 
 export function createSandboxBody(image: string | undefined, o: CreateOptions): Record<string, unknown> {
@@ -50,6 +51,7 @@ export function createSandboxBody(image: string | undefined, o: CreateOptions): 
   if (o.memory) resources.memory_mb = parseMemory(o.memory);
   if (Object.keys(resources).length) body.resources = resources;
   if (o.network) body.network = o.network;
+  if (o.session) body.session_id = o.session;
   return body;
 }
 
@@ -73,6 +75,7 @@ export function sandboxCommand(extra: Command[] = []): Command {
     .option('--memory <size>', 'memory limit, e.g. 256m or 1g')
     .option('--cpu <cpus>', 'CPUs, e.g. 0.5', (v) => Number(v))
     .option('--network <mode>', 'none (default) or egress')
+    .option('--session <id>', 'link the sandbox to this agent session (default: $ORCAOPS_SESSION, sent as a header)')
     .action(action(async (image: string | undefined, o: CreateOptions, c: Command) => {
       render(outputOptions(c), await new ApiClient().request('POST', '/v1/sandboxes', createSandboxBody(image, o)));
     }));

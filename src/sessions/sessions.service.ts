@@ -23,7 +23,8 @@ import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { DEFAULT_SESSION_IDLE_SECONDS, SessionStatus } from 'src/sessions/session-model';
 import { toSessionJob, toSessionResponse, toSessionSandbox } from 'src/sessions/sessions.mappers';
 import { assertPermission } from 'src/tenancy/assert-permission';
-import { TenantContext } from 'src/tenancy/tenant-context';
+import { Permission } from 'src/tenancy/permissions';
+import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 
 export interface ListSessionsFilter {
@@ -185,10 +186,19 @@ export class SessionsService {
     return { sandboxes_stopped: sandboxesStopped, jobs_cancelled: jobsCancelled };
   }
 
-  /** Cleanup acts with the caller's rights: asked only for the kinds of work there is to clean. */
+  /**
+   * Cleanup acts with the caller's rights, asked only for the kinds of work there is to clean; a denial
+   * is audited like a route denial.
+   */
   private async assertMayClean(ctx: TenantContext, workspaceId: string, id: string): Promise<void> {
-    if (await this.sandboxRows.count(workspaceId, { sessionId: id, status: In([...LIVE_SANDBOX_STATUSES]) })) assertPermission(ctx, 'sandbox:delete');
-    if (await this.jobRows.count(workspaceId, { sessionId: id, status: Not(In([...TERMINAL_STATUSES])) })) assertPermission(ctx, 'job:cancel');
+    const needed: Permission[] = [];
+    if (await this.sandboxRows.count(workspaceId, { sessionId: id, status: In([...LIVE_SANDBOX_STATUSES]) })) needed.push('sandbox:delete');
+    if (await this.jobRows.count(workspaceId, { sessionId: id, status: Not(In([...TERMINAL_STATUSES])) })) needed.push('job:cancel');
+    for (const permission of needed) {
+      if (hasPermission(ctx, permission)) continue;
+      await this.audit.record(ctx, { action: 'auth.forbidden', outcome: 'denied', resourceType: 'session', resourceId: id, sessionId: id, details: { required: permission, cleanup: true } });
+      assertPermission(ctx, permission);
+    }
   }
 
   private async spend(workspaceId: string, id: string): Promise<SessionSpendDto> {

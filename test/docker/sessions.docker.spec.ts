@@ -151,7 +151,23 @@ describe('agent sessions on the real engine', () => {
 
     const rows = await auditRows(session.id);
     expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['session.end', 'sandbox.delete', 'job.cancel']));
+    expect(rows.filter((r) => r.action === 'job.cancel').map((r) => r.resource_id)).toEqual([job.id]);
     expect(rows.find((r) => r.action === 'sandbox.delete')?.resource_id).toBe(sandbox.id);
+  });
+
+  it('cleanup acts with the caller’s rights: a ci token may not stop sandboxes (403, audited, session stays open)', async () => {
+    const session = await openSession();
+    const sandbox = await createSandbox({ session_id: session.id });
+    const ci = a.tokens.ci.token;
+    expectError(await api(t.app, 'POST', `/v1/sessions/${session.id}/end`, { token: ci, body: { cleanup: true } }), 403, 'forbidden');
+    expect((await api(t.app, 'GET', `/v1/sessions/${session.id}`, { token: ci })).body.status).toBe('open');
+    expect(await sandboxContainers(sandbox.id)).toHaveLength(1);
+    const denied = await sql(t.databaseUrl, "SELECT details FROM audit_events WHERE action = 'auth.forbidden' AND session_id = $1", [session.id]);
+    expect(denied).toEqual([{ details: { required: 'sandbox:delete', cleanup: true } }]);
+    // Without cleanup a ci token may end it; the sandbox lives on until its own TTL or a delete.
+    expect((await api(t.app, 'POST', `/v1/sessions/${session.id}/end`, { token: ci, body: {} })).body).toMatchObject({ status: 'ended' });
+    expect(await sandboxContainers(sandbox.id)).toHaveLength(1);
+    expect((await api(t.app, 'DELETE', `/v1/sandboxes/${sandbox.id}`, { token: dev })).status).toBe(200);
   });
 
   it('expires an idle session and cleans up its sandbox; a touched or busy session stays open', async () => {

@@ -21,8 +21,8 @@ describe('SessionHeaderInterceptor', () => {
   let interceptor: SessionHeaderInterceptor;
 
   beforeEach(() => {
-    touch = jest.fn().mockResolvedValue({ status: 'open', endReason: null });
-    interceptor = new SessionHeaderInterceptor({ touch } as unknown as SessionLinks);
+    touch = jest.fn().mockResolvedValue(undefined);
+    interceptor = new SessionHeaderInterceptor({ touchThrottled: touch } as unknown as SessionLinks);
   });
 
   it('touches the session in the caller’s workspace and puts it on the context before the handler', async () => {

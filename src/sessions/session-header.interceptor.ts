@@ -9,6 +9,8 @@ import { SessionLinks } from 'src/sessions/session-links.service';
  * authenticated it. An unknown or other workspace's session is a 404 before the handler runs. The id
  * is put on the TenantContext, so services and audit rows (AuditService.record) see the session.
  * An ended session is still accepted here (it can be viewed); creating work in it is refused later.
+ * Touches are throttled per process (SessionLinks.touchThrottled): interactive calls such as shell
+ * commands carrying the header pay for one database write per second at most, not one per request.
  */
 @Injectable()
 export class SessionHeaderInterceptor implements NestInterceptor {
@@ -21,7 +23,7 @@ export class SessionHeaderInterceptor implements NestInterceptor {
     const ctx = request.tenant;
     if (typeof header !== 'string' || !header || !ctx || ctx.principal.kind !== 'workspace') return next.handle();
     const workspaceId = ctx.principal.workspaceId;
-    return from(this.links.touch(workspaceId, header)).pipe(
+    return from(this.links.touchThrottled(workspaceId, header)).pipe(
       switchMap(() => {
         ctx.sessionId = header.toLowerCase();
         return next.handle();

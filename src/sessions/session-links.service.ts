@@ -5,6 +5,8 @@ import { InjectScopedRepository, TenantScopedRepository } from 'src/database/ten
 import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
+const TOUCH_EVERY_MS = 1_000;
+const MAX_REMEMBERED_TOUCHES = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SessionState {
@@ -26,6 +28,8 @@ function ended(id: string, state: SessionState): OrcaOpsError {
  */
 @Injectable()
 export class SessionLinks {
+  private readonly recentTouches = new Map<string, number>();
+
   constructor(@InjectScopedRepository(AgentSessionEntity) private readonly sessions: TenantScopedRepository<AgentSessionEntity>) {}
 
   /**
@@ -54,6 +58,20 @@ export class SessionLinks {
     const row = rows[0];
     if (!row) throw notFound('session', id);
     if (row.status !== 'open') throw ended(id, { status: row.status, endReason: row.end_reason });
+  }
+
+  /**
+   * touch(), skipped when this process touched the same session for the same workspace within
+   * TOUCH_EVERY_MS: idle timeouts are at least a minute, so a second's delay in last_activity_at is
+   * harmless. Keyed by workspace too, so another tenant's id always goes to the database (404).
+   */
+  async touchThrottled(workspaceId: string, id: string): Promise<void> {
+    const key = `${workspaceId}/${id.toLowerCase()}`;
+    const now = Date.now();
+    if (now - (this.recentTouches.get(key) ?? 0) < TOUCH_EVERY_MS) return;
+    await this.touch(workspaceId, id);
+    if (this.recentTouches.size >= MAX_REMEMBERED_TOUCHES) this.recentTouches.clear();
+    this.recentTouches.set(key, now);
   }
 
   /** A request carried the session: it must exist in this workspace (else 404); an open one is touched. */

@@ -126,6 +126,17 @@ describe('agent sessions on the real engine', () => {
     expectError(await api(t.app, 'POST', `/v1/sessions/${session.id}/end`, { token: other, body: {} }), 404, 'not_found');
     const listed = await api(t.app, 'GET', '/v1/sessions', { token: other });
     expect(listed.body.items.map((s: { id: string }) => s.id)).not.toContain(session.id);
+    // Keyset pages of one walk every session of the workspace exactly once, newest first.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await api(t.app, 'GET', `/v1/sessions?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: dev });
+      seen.push(...page.body.items.map((s: { id: string }) => s.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    const all = await api(t.app, 'GET', '/v1/sessions?limit=200', { token: dev });
+    expect(seen).toEqual(all.body.items.map((s: { id: string }) => s.id));
+    expect(seen[0]).toBe(session.id);
     // Nothing was created in either workspace, and the session was not touched by the other tenant.
     const [count] = await sql<{ n: string }>(t.databaseUrl, 'SELECT COUNT(*) AS n FROM jobs WHERE session_id = $1', [session.id]);
     expect(count?.n).toBe('0');

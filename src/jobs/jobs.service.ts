@@ -190,13 +190,15 @@ export class JobsService {
   async cancelForSession(actor: TenantContext | 'system', workspaceId: string, sessionId: string): Promise<number> {
     if (actor !== 'system') assertPermission(actor, 'job:cancel');
     const open = await this.jobs.find(workspaceId, { where: { sessionId, status: Not(In([...TERMINAL_STATUSES])) } });
-    for (const job of open) await this.cancelRow(job, actor);
-    return open.length;
+    let cancelled = 0;
+    for (const job of open) if (await this.cancelRow(job, actor)) cancelled++;
+    return cancelled;
   }
 
-  private async cancelRow(job: JobEntity, actor: TenantContext | 'system'): Promise<void> {
+  /** Compare-and-set on the status; false (and nothing audited) when the job ended meanwhile. */
+  private async cancelRow(job: JobEntity, actor: TenantContext | 'system'): Promise<boolean> {
     const { id } = job;
-    await this.dataSource.transaction(async (manager) => {
+    const changed = await this.dataSource.transaction(async (manager) => {
       const jobs = this.jobs.withManager(manager);
       const now = new Date();
       const cancelledQueued = await jobs.update(job.workspaceId, { id, status: 'queued' }, {
@@ -206,13 +208,16 @@ export class JobsService {
         finishedAt: now,
         cancelRequestedAt: now,
       });
-      if (!cancelledQueued) await jobs.update(job.workspaceId, { id, status: 'running' }, { cancelRequestedAt: now });
+      const cancelledRunning = !cancelledQueued && (await jobs.update(job.workspaceId, { id, status: 'running' }, { cancelRequestedAt: now }));
+      if (!cancelledQueued && !cancelledRunning) return false;
       const record = { action: 'job.cancel', resourceType: 'job', resourceId: id, sessionId: job.sessionId ?? undefined, details: { status: job.status } };
       if (actor === 'system') await this.audit.recordSystem(job.workspaceId, record, manager);
       else await this.audit.record(actor, record, manager);
+      return true;
     });
     this.runner.abortLocal(id);
     this.events.notify(id);
+    return changed;
   }
 
   /** Deletes the record, its output and artifacts. Refused while the job is queued or running. */

@@ -154,7 +154,7 @@ export class SandboxLifecycle {
       const changed = await this.sandboxes
         .withManager(manager)
         .update(workspaceId, { id, status: In(from) }, { status, exitReason: reason, message, stoppedAt: new Date() });
-      if (changed) await this.audit.recordSystem(workspaceId, { action: `sandbox.${status}`, resourceType: 'sandbox', resourceId: id, details: { reason, message } }, manager);
+      if (changed) await this.audit.recordSystem(workspaceId, { action: `sandbox.${status}`, resourceType: 'sandbox', resourceId: id, sessionId: sandbox.sessionId, details: { reason, message } }, manager);
       return changed > 0;
     });
     if (moved) {

@@ -29,6 +29,7 @@ export interface ListJobsFilter {
   status?: JobStatus;
   tag?: string;
   image?: string;
+  sessionId?: string;
   since?: Date;
   until?: Date;
   cursor?: string;
@@ -161,6 +162,7 @@ export class JobsService {
       if (filter.image.endsWith('*')) qb.andWhere('j.image LIKE :image', { image: `${filter.image.slice(0, -1).replace(/[%_]/g, '\\$&')}%` });
       else qb.andWhere('j.image = :image', { image: filter.image });
     }
+    if (filter.sessionId) qb.andWhere('j.session_id = :sessionId', { sessionId: filter.sessionId.toLowerCase() });
     if (filter.since) qb.andWhere('j.created_at >= :since', { since: filter.since });
     if (filter.until) qb.andWhere('j.created_at < :until', { until: filter.until });
     if (filter.cursor) {

@@ -41,6 +41,7 @@ export interface ListSandboxesFilter {
   status?: SandboxStatus;
   /** key=value pairs; a sandbox must carry all of them. */
   labels: string[];
+  sessionId?: string;
   cursor?: string;
   limit: number;
 }
@@ -177,6 +178,7 @@ export class SandboxesService {
     const { workspaceId } = requireWorkspace(ctx);
     const qb = this.sandboxes.queryBuilder(workspaceId, 's');
     if (filter.status) qb.andWhere('s.status = :status', { status: filter.status });
+    if (filter.sessionId) qb.andWhere('s.session_id = :sessionId', { sessionId: filter.sessionId.toLowerCase() });
     if (filter.labels.length) {
       const labels = Object.fromEntries(filter.labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       qb.andWhere(`s.spec -> 'labels' @> :labels::jsonb`, { labels: JSON.stringify(labels) });

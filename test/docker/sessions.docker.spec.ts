@@ -107,6 +107,12 @@ describe('agent sessions on the real engine', () => {
     expect(view.body.spend.job_seconds).toBeGreaterThan(0);
     expect(view.body.spend.sandbox_seconds).toBeGreaterThanOrEqual(0);
 
+    // The job and sandbox lists filter by session too (the view shows the newest 100 of each).
+    const jobs = await api(t.app, 'GET', `/v1/jobs?session_id=${session.id}`, { token: dev });
+    expect(jobs.body.items.map((j: { id: string }) => j.id)).toEqual([job.id]);
+    const sandboxes = await api(t.app, 'GET', `/v1/sandboxes?session_id=${session.id}`, { token: dev });
+    expect(sandboxes.body.items.map((s: { id: string }) => s.id)).toEqual([sandbox.id]);
+
     const listed = await api(t.app, 'GET', '/v1/sessions?status=open&agent_type=claude-code', { token: dev });
     expect(listed.body.items.map((s: { id: string }) => s.id)).toContain(session.id);
 
@@ -271,6 +277,10 @@ describe('agent sessions on the real engine', () => {
     expect(human.stdout).toContain(sandbox.id);
     const listed = await runCli(['sessions', 'list', '--agent-type', 'ci'], cliEnv);
     expect(listed.stdout).toContain(session.id);
+    const jobsInSession = await runCli(['--json', 'jobs', 'list', '--session', session.id], cliEnv);
+    expect(JSON.parse(jobsInSession.stdout).items.map((j: { id: string }) => j.id)).toContain(envJob.id);
+    const sandboxesInSession = await runCli(['--json', 'sandbox', 'list', '--session', session.id], cliEnv);
+    expect(JSON.parse(sandboxesInSession.stdout).items.map((s: { id: string }) => s.id)).toEqual([sandbox.id]);
 
     const ended = await runCli(['--json', 'sessions', 'end', session.id, '--cleanup'], cliEnv);
     expect(ended.exitCode).toBe(0);

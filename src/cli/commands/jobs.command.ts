@@ -175,10 +175,12 @@ export function jobsCommand(): Command {
     .option('--status <status>', 'queued | running | succeeded | failed | timed_out | cancelled')
     .option('--tag <tag>', 'jobs with this tag')
     .option('--image <image>', 'image (prefix with a trailing *)')
+    .option('--session <id>', 'only jobs created in this agent session')
     .option('--limit <n>', 'how many (max 200)', (v) => Number(v), 20)
-    .action(action(async (o: { status?: string; tag?: string; image?: string; limit: number }, c: Command) => {
+    .action(action(async (o: { status?: string; tag?: string; image?: string; session?: string; limit: number }, c: Command) => {
       const query = new URLSearchParams({ limit: String(o.limit) });
       for (const key of ['status', 'tag', 'image'] as const) if (o[key]) query.set(key, o[key]);
+      if (o.session) query.set('session_id', o.session);
       render(outputOptions(c), await new ApiClient().request('GET', `/v1/jobs?${query.toString()}`), { columns: LIST_COLUMNS });
     }));
   cmd.command('get <id>').action(action(async (id: string, _o: object, c: Command) => {

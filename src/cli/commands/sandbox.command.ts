@@ -83,10 +83,12 @@ export function sandboxCommand(extra: Command[] = []): Command {
     .command('list')
     .option('--status <status>', 'starting | ready | stopping | stopped | expired | failed | lost')
     .option('--label <k=v>', 'only sandboxes with this label (repeatable)', collect, [])
+    .option('--session <id>', 'only sandboxes created in this agent session')
     .option('--limit <n>', 'how many (max 200)', (v) => Number(v), 50)
-    .action(action(async (o: { status?: string; label: string[]; limit: number }, c: Command) => {
+    .action(action(async (o: { status?: string; label: string[]; session?: string; limit: number }, c: Command) => {
       const query = new URLSearchParams({ limit: String(o.limit) });
       if (o.status) query.set('status', o.status);
+      if (o.session) query.set('session_id', o.session);
       for (const l of o.label) query.append('label', l);
       render(outputOptions(c), await new ApiClient().request('GET', `/v1/sandboxes?${query.toString()}`), { columns: LIST_COLUMNS });
     }));

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { HttpErrorFilter } from 'src/common/errors/http-error.filter';
 import { createValidationPipe } from 'src/common/validation';
 import { appConfig, authConfig, databaseConfig, runtimeConfig } from 'src/config/orcaops.config';
@@ -11,6 +11,9 @@ import { HealthModule } from 'src/health/health.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
+import { SessionHeaderInterceptor } from 'src/sessions/session-header.interceptor';
+import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
+import { SessionsModule } from 'src/sessions/sessions.module';
 import { HttpAuthModule } from 'src/tenancy/http-auth.module';
 import { TenantGuard } from 'src/tenancy/tenant.guard';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
@@ -22,13 +25,26 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
 });
 
 @Module({
-  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, HttpAuthModule, WorkspacesModule, JobsModule, SandboxesModule, HealthModule,
-    // Policies and approvals (issue 5)
-    PoliciesModule, ApprovalsModule],
+  imports: [
+    CONFIG_IMPORT,
+    DatabaseModule,
+    AuditModule,
+    HttpAuthModule,
+    WorkspacesModule,
+    JobsModule,
+    SandboxesModule,
+    SessionsCoreModule,
+    SessionsModule,
+    PoliciesModule,
+    ApprovalsModule,
+    HealthModule,
+  ],
   providers: [
     { provide: APP_GUARD, useExisting: TenantGuard },
     { provide: APP_FILTER, useClass: HttpErrorFilter },
     { provide: APP_PIPE, useFactory: createValidationPipe },
+    // Requests carrying X-OrcaOps-Session: checked (404), touched, and the id put on the TenantContext.
+    { provide: APP_INTERCEPTOR, useExisting: SessionHeaderInterceptor },
   ],
 })
 export class AppModule {}

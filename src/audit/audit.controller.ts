@@ -1,10 +1,29 @@
-import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
 import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
-import { AuditService } from 'src/audit/audit.service';
+import { AuditEventView, AuditQuery, AuditService } from 'src/audit/audit.service';
 import { AuditPageResponseDto } from 'src/audit/dto/audit-event-response.dto';
-import { AuditQueryDto } from 'src/audit/dto/audit-query.dto';
+import { AuditFilterDto, AuditQueryDto } from 'src/audit/dto/audit-query.dto';
 import { TenantContext } from 'src/tenancy/tenant-context';
+
+function filters(q: AuditFilterDto): Omit<AuditQuery, 'cursor' | 'limit'> {
+  return {
+    workspaceId: q.workspace_id,
+    action: q.action,
+    actor: q.actor,
+    resourceType: q.resource_type,
+    resourceId: q.resource_id,
+    sessionId: q.session_id?.toLowerCase(),
+    since: q.since ? new Date(q.since) : undefined,
+    until: q.until ? new Date(q.until) : undefined,
+  };
+}
+
+async function* jsonLines(events: AsyncIterable<AuditEventView>): AsyncGenerator<string> {
+  for await (const event of events) yield `${JSON.stringify(event)}\n`;
+}
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -16,16 +35,19 @@ export class AuditController {
   @RequirePermission('audit:read')
   @ApiOperation({ operationId: 'listAuditEvents', summary: 'Audit events, newest first' })
   list(@Tenant() ctx: TenantContext, @Query() q: AuditQueryDto): Promise<AuditPageResponseDto> {
-    return this.audit.list(ctx, {
-      workspaceId: q.workspace_id,
-      action: q.action,
-      actor: q.actor,
-      resourceType: q.resource_type,
-      resourceId: q.resource_id,
-      since: q.since ? new Date(q.since) : undefined,
-      until: q.until ? new Date(q.until) : undefined,
-      cursor: q.cursor,
-      limit: q.limit ?? 50,
-    });
+    return this.audit.list(ctx, { ...filters(q), cursor: q.cursor, limit: q.limit ?? 50 });
+  }
+
+  @Get('export')
+  @RequirePermission('audit:read')
+  @ApiProduces('application/x-ndjson')
+  @ApiOperation({
+    operationId: 'exportAuditEvents',
+    summary: 'Every matching audit event as JSON lines (newest first), streamed',
+    description: 'Same filters and event shape as listAuditEvents, one event per line; read in pages on the server, so any size streams in bounded memory.',
+  })
+  async export(@Tenant() ctx: TenantContext, @Query() q: AuditFilterDto, @Res() reply: FastifyReply): Promise<void> {
+    const lines = Readable.from(jsonLines(this.audit.export(ctx, filters(q))));
+    await reply.type('application/x-ndjson; charset=utf-8').send(lines);
   }
 }

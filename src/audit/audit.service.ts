@@ -14,6 +14,7 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
   /** Overrides the workspace taken from the context (organisation admins act on any workspace). */
   workspaceId?: string | null;
+  /** The agent session; record() falls back to the request's session (TenantContext.sessionId). */
   sessionId?: string | null;
 }
 
@@ -29,6 +30,7 @@ export interface AuditQuery {
   actor?: string;
   resourceType?: string;
   resourceId?: string;
+  sessionId?: string;
   since?: Date;
   until?: Date;
   cursor?: string;
@@ -76,6 +78,8 @@ function toView(e: AuditEventEntity): AuditEventView {
   };
 }
 
+const EXPORT_PAGE = 500;
+
 /** `*` is the only wildcard: LIKE's own `%`, `_` and `\` match themselves. */
 function actionPattern(action: string): string {
   return action.replace(/[\\%_]/g, '\\$&').replace(/\*/g, '%');
@@ -101,7 +105,7 @@ export class AuditService {
         clientIp: ctx.clientIp ?? null,
         via: ctx.via,
       },
-      record,
+      { ...record, sessionId: record.sessionId !== undefined ? record.sessionId : (ctx.sessionId ?? null) },
       manager,
     );
   }
@@ -165,6 +169,20 @@ export class AuditService {
     return this.query({ ...q, workspaceId: scope });
   }
 
+  /**
+   * Every event matching the filters, newest first (the order of list()), read in keyset pages of
+   * EXPORT_PAGE rows: memory stays bounded however long the export. `limit` and `cursor` are ignored.
+   */
+  async *export(ctx: TenantContext, q: Omit<AuditQuery, 'cursor' | 'limit'>): AsyncGenerator<AuditEventView> {
+    const scope = ctx.principal.kind === 'workspace' ? ctx.principal.workspaceId : q.workspaceId;
+    let cursor: string | undefined;
+    do {
+      const page = await this.query({ ...q, workspaceId: scope, cursor, limit: EXPORT_PAGE });
+      yield* page.items;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+  }
+
   /** Newest first, keyset-paginated. workspaceId undefined = every workspace. */
   private async query(q: AuditQuery): Promise<AuditPage> {
     const qb = this.events.createQueryBuilder('e');
@@ -173,6 +191,7 @@ export class AuditService {
     if (q.actor) qb.andWhere('e.actor_id = :actor', { actor: q.actor });
     if (q.resourceType) qb.andWhere('e.resource_type = :rt', { rt: q.resourceType });
     if (q.resourceId) qb.andWhere('e.resource_id = :rid', { rid: q.resourceId });
+    if (q.sessionId) qb.andWhere('e.session_id = :sid', { sid: q.sessionId });
     if (q.since) qb.andWhere('e.occurred_at >= :since', { since: q.since });
     if (q.until) qb.andWhere('e.occurred_at < :until', { until: q.until });
     if (q.cursor) {

@@ -29,6 +29,7 @@ export class ApiClient {
       throw new CliError('unauthenticated', 'No token: set ORCAOPS_TOKEN or run `orcaops login --token <token>`');
     }
     const headers: Record<string, string> = { authorization: `Bearer ${this.config.token}`, ...init.headers };
+    if (this.config.session) headers['x-orcaops-session'] = this.config.session;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {

@@ -5,6 +5,8 @@ import { dataHome } from 'src/config/orcaops.config';
 export interface ClientConfig {
   url: string;
   token?: string;
+  /** ORCAOPS_SESSION: sent as X-OrcaOps-Session on every request (links new work, keeps the session alive). */
+  session?: string;
 }
 
 export function clientConfigPath(): string {
@@ -18,6 +20,7 @@ export function loadClientConfig(): ClientConfig {
   return {
     url: (process.env.ORCAOPS_URL ?? stored.url ?? 'http://127.0.0.1:8000').replace(/\/+$/, ''),
     token: process.env.ORCAOPS_TOKEN ?? stored.token,
+    session: process.env.ORCAOPS_SESSION || undefined,
   };
 }
 

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
 import { approvalsCommand } from 'src/cli/commands/approvals.command';
+import { auditCommand } from 'src/cli/commands/audit.command';
+import { sessionsCommand } from 'src/cli/commands/sessions.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
 import { quotasCommand, usageCommand } from 'src/cli/commands/quotas.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   program.addCommand(runCommand());
   program.addCommand(jobsCommand());
   program.addCommand(sandboxCommand(sandboxInteractionCommands()));
+  program.addCommand(sessionsCommand());
+  program.addCommand(auditCommand());
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());
   program.addCommand(quotasCommand());

@@ -9,6 +9,7 @@ import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { ApprovalRequestEntity } from 'src/policies/entities/approval-request.entity';
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
+import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
@@ -32,6 +33,7 @@ export const ENTITIES = [
   OrganisationPolicyEntity,
   WorkspacePolicyEntity,
   ApprovalRequestEntity,
+  AgentSessionEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

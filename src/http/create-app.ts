@@ -44,7 +44,7 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
   if (origins.length) {
     app.enableCors({
       origin: origins.includes('*') ? true : origins,
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'x-request-id', 'mcp-session-id'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'x-request-id', 'mcp-session-id', 'x-orcaops-session'],
       exposedHeaders: ['x-request-id', 'retry-after'],
     });
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, LessThanOrEqual } from 'typeorm';
+import { AuditService } from 'src/audit/audit.service';
 import { InstallationService } from 'src/database/installation.service';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
@@ -35,6 +36,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
     private readonly runner: JobRunnerService,
     private readonly events: JobEvents,
     private readonly installation: InstallationService,
+    private readonly audit: AuditService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -102,6 +104,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
         .where("id = :id AND workspace_id = :ws AND status = 'running'", { id: job.id, ws: job.workspaceId })
         .execute();
       if (!result.affected) continue;
+      await this.audit.recordSystem(job.workspaceId, { action: 'job.interrupt', resourceType: 'job', resourceId: job.id, sessionId: job.sessionId, outcome: 'failure', details: { runner_id: job.runnerId } });
       this.logger.warn({ msg: 'job interrupted', jobId: job.id });
       this.events.notify(job.id);
       await this.removeJobContainers(job.id);
@@ -155,15 +158,21 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
 
   /** Finished jobs older than their workspace's retention (settings.job_retention_days) are deleted. */
   private async applyRetention(): Promise<void> {
-    const rows: Array<{ id: string; workspace_id: string }> = await this.dataSource.query(
-      `SELECT j.id, j.workspace_id FROM jobs j JOIN workspaces w ON w.id = j.workspace_id
+    const rows: Array<{ id: string; workspace_id: string; session_id: string | null }> = await this.dataSource.query(
+      `SELECT j.id, j.workspace_id, j.session_id FROM jobs j JOIN workspaces w ON w.id = j.workspace_id
        WHERE j.status IN ('succeeded','failed','timed_out','cancelled')
          AND j.finished_at < now() - make_interval(days => COALESCE((w.settings->>'job_retention_days')::int, $1))
        LIMIT 1000`,
       [this.config.defaultRetentionDays],
     );
     for (const row of rows) {
-      await this.dataSource.getRepository(JobEntity).delete({ id: row.id, workspaceId: row.workspace_id });
+      // A delete like any other: audited (as the system) in the same transaction.
+      await this.dataSource.transaction(async (manager) => {
+        const deleted = await manager.getRepository(JobEntity).delete({ id: row.id, workspaceId: row.workspace_id });
+        if (deleted.affected) {
+          await this.audit.recordSystem(row.workspace_id, { action: 'job.delete', resourceType: 'job', resourceId: row.id, sessionId: row.session_id, details: { reason: 'retention' } }, manager);
+        }
+      });
       await this.storage.deletePrefix(`${row.workspace_id}/${row.id}`);
     }
     if (rows.length) this.logger.log({ msg: 'retention removed jobs', count: rows.length });

@@ -61,6 +61,7 @@ export class JobsController {
       status: q.status,
       tag: q.tag,
       image: q.image,
+      sessionId: q.session_id,
       since: q.since ? new Date(q.since) : undefined,
       until: q.until ? new Date(q.until) : undefined,
       cursor: q.cursor,

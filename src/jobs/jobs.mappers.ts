@@ -11,6 +11,7 @@ export function toJobResponse(job: JobEntity): JobResponseDto {
   return {
     id: job.id,
     workspace_id: job.workspaceId,
+    session_id: job.sessionId,
     status: job.status,
     reason: job.reason,
     message: job.message,

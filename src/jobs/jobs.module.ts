@@ -21,6 +21,7 @@ import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { PoliciesModule } from 'src/policies/policies.module';
+import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 
 @Module({
   imports: [
@@ -34,6 +35,7 @@ import { PoliciesModule } from 'src/policies/policies.module';
     WorkspacesModule,
     QuotasModule,
     PoliciesModule,
+    SessionsCoreModule,
   ],
   controllers: [JobsController],
   providers: [

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Brackets, DataSource, In, Repository } from 'typeorm';
+import { Brackets, DataSource, In, Not, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
@@ -23,6 +23,7 @@ import { ApprovalRequestsService } from 'src/policies/approval-requests.service'
 import { PoliciesService } from 'src/policies/policies.service';
 import type { PolicyDecision } from 'src/policies/policy-model';
 import { EngineHealth } from 'src/runtime/engine-health.service';
+import { SessionLinks } from 'src/sessions/session-links.service';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
@@ -32,6 +33,7 @@ export interface ListJobsFilter {
   status?: JobStatus;
   tag?: string;
   image?: string;
+  sessionId?: string;
   since?: Date;
   until?: Date;
   cursor?: string;
@@ -78,6 +80,7 @@ export class JobsService {
     private readonly quotas: QuotasService,
     private readonly policies: PoliciesService,
     private readonly approvals: ApprovalRequestsService,
+    private readonly sessions: SessionLinks,
   ) {}
 
   async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string): Promise<SubmitResult> {
@@ -91,6 +94,7 @@ export class JobsService {
       const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
       if (existing) return this.replay(existing, requestHash);
     }
+    const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
     // Security policy (issue 5): a denial is audited and thrown as 403 policy_denied with every
     // violation; "requires approval" stores the job as awaiting_approval with an approval request.
     const admission = await this.policies.admit(ctx, workspaceId, jobPolicyRequest(spec));
@@ -102,6 +106,7 @@ export class JobsService {
       // Quotas are checked and the job counted in the transaction that inserts it (429 quota_exceeded when over).
       job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 }, async (manager) => {
         const approval = held ? await this.openApproval(ctx, id, spec, admission, manager) : null;
+        await this.sessions.lockOpen(manager, workspaceId, sessionId);
         const saved = await this.jobs.withManager(manager).insert(workspaceId, {
           id,
           status: held ? 'awaiting_approval' : 'queued',
@@ -117,14 +122,14 @@ export class JobsService {
           idempotencyKey: key,
           requestHash,
           createdBy: ctx.principal.tokenId,
-          sessionId: null,
+          sessionId,
           steps: [],
           outputBytes: 0,
           outputTruncated: false,
           cleanupPolicy: spec.cleanup_policy,
           containerState: 'none',
         });
-        await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, details: { image: spec.image, steps: spec.steps.length } }, manager);
+        await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, sessionId, details: { image: spec.image, steps: spec.steps.length } }, manager);
         return saved;
       });
     } catch (error) {
@@ -179,6 +184,7 @@ export class JobsService {
       if (filter.image.endsWith('*')) qb.andWhere('j.image LIKE :image', { image: `${filter.image.slice(0, -1).replace(/[%_]/g, '\\$&')}%` });
       else qb.andWhere('j.image = :image', { image: filter.image });
     }
+    if (filter.sessionId) qb.andWhere('j.session_id = :sessionId', { sessionId: filter.sessionId.toLowerCase() });
     if (filter.since) qb.andWhere('j.created_at >= :since', { since: filter.since });
     if (filter.until) qb.andWhere('j.created_at < :until', { until: filter.until });
     if (filter.cursor) {
@@ -197,7 +203,26 @@ export class JobsService {
     if (TERMINAL_STATUSES.has(job.status)) {
       throw new OrcaOpsError('conflict', `job ${id} already ended (${job.status})`, { status: job.status });
     }
-    await this.dataSource.transaction(async (manager) => {
+    await this.cancelRow(job, ctx);
+    return toJobResponse(await this.find(ctx, id, 'job:read'));
+  }
+
+  /**
+   * Cancels a session's unfinished jobs (a session ended with cleanup, or expired idle); returns how
+   * many. The caller checked the session; 'system' is the idle reaper (audited as the system).
+   */
+  async cancelForSession(actor: TenantContext | 'system', workspaceId: string, sessionId: string): Promise<number> {
+    if (actor !== 'system') assertPermission(actor, 'job:cancel');
+    const open = await this.jobs.find(workspaceId, { where: { sessionId, status: Not(In([...TERMINAL_STATUSES])) } });
+    let cancelled = 0;
+    for (const job of open) if (await this.cancelRow(job, actor)) cancelled++;
+    return cancelled;
+  }
+
+  /** Compare-and-set on the status; false (and nothing audited) when the job ended meanwhile. */
+  private async cancelRow(job: JobEntity, actor: TenantContext | 'system'): Promise<boolean> {
+    const { id } = job;
+    const changed = await this.dataSource.transaction(async (manager) => {
       const jobs = this.jobs.withManager(manager);
       const now = new Date();
       // A job still waiting for approval is cancelled like a queued one; its approval can then no longer release it.
@@ -208,12 +233,16 @@ export class JobsService {
         finishedAt: now,
         cancelRequestedAt: now,
       });
-      if (!cancelledQueued) await jobs.update(job.workspaceId, { id, status: 'running' }, { cancelRequestedAt: now });
-      await this.audit.record(ctx, { action: 'job.cancel', resourceType: 'job', resourceId: id, details: { status: job.status } }, manager);
+      const cancelledRunning = !cancelledQueued && (await jobs.update(job.workspaceId, { id, status: 'running' }, { cancelRequestedAt: now }));
+      if (!cancelledQueued && !cancelledRunning) return false;
+      const record = { action: 'job.cancel', resourceType: 'job', resourceId: id, sessionId: job.sessionId ?? undefined, details: { status: job.status } };
+      if (actor === 'system') await this.audit.recordSystem(job.workspaceId, record, manager);
+      else await this.audit.record(actor, record, manager);
+      return true;
     });
     this.runner.abortLocal(id);
     this.events.notify(id);
-    return toJobResponse(await this.find(ctx, id, 'job:read'));
+    return changed;
   }
 
   /** Deletes the record, its output and artifacts. Refused while the job is queued or running. */
@@ -224,7 +253,7 @@ export class JobsService {
     }
     await this.dataSource.transaction(async (manager) => {
       await this.jobs.withManager(manager).delete(job.workspaceId, { id });
-      await this.audit.record(ctx, { action: 'job.delete', resourceType: 'job', resourceId: id }, manager);
+      await this.audit.record(ctx, { action: 'job.delete', resourceType: 'job', resourceId: id, sessionId: job.sessionId ?? undefined }, manager);
     });
     await this.storage.deletePrefix(`${job.workspaceId}/${id}`);
   }

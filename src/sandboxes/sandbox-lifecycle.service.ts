@@ -117,7 +117,7 @@ export class SandboxLifecycle {
     const moved = await this.dataSource.transaction(async (manager) => {
       const changed = await this.sandboxes.withManager(manager).update(workspaceId, { id, status: In(LIVE) }, { status: 'stopping', exitReason: reason, message });
       if (!changed) return false;
-      const record = { action: ctx === 'system' ? 'sandbox.expire' : 'sandbox.delete', resourceType: 'sandbox', resourceId: id, details: { reason } };
+      const record = { action: ctx === 'system' ? 'sandbox.expire' : 'sandbox.delete', resourceType: 'sandbox', resourceId: id, sessionId: sandbox.sessionId ?? undefined, details: { reason } };
       if (ctx === 'system') await this.audit.recordSystem(workspaceId, record, manager);
       else await this.audit.record(ctx, record, manager);
       return true;
@@ -154,7 +154,7 @@ export class SandboxLifecycle {
       const changed = await this.sandboxes
         .withManager(manager)
         .update(workspaceId, { id, status: In(from) }, { status, exitReason: reason, message, stoppedAt: new Date() });
-      if (changed) await this.audit.recordSystem(workspaceId, { action: `sandbox.${status}`, resourceType: 'sandbox', resourceId: id, details: { reason, message } }, manager);
+      if (changed) await this.audit.recordSystem(workspaceId, { action: `sandbox.${status}`, resourceType: 'sandbox', resourceId: id, sessionId: sandbox.sessionId, details: { reason, message } }, manager);
       return changed > 0;
     });
     if (moved) {

@@ -32,7 +32,7 @@ export class SandboxesController {
   @RequirePermission('sandbox:read')
   @ApiOperation({ operationId: 'listSandboxes', summary: 'Sandboxes of this workspace, newest first (filter by status and labels)' })
   list(@Tenant() ctx: TenantContext, @Query() q: ListSandboxesQueryDto): Promise<SandboxListResponseDto> {
-    return this.sandboxes.list(ctx, { status: q.status, labels: q.label ?? [], cursor: q.cursor, limit: q.limit ?? 50 });
+    return this.sandboxes.list(ctx, { status: q.status, labels: q.label ?? [], sessionId: q.session_id, cursor: q.cursor, limit: q.limit ?? 50 });
   }
 
   @Get(':id')

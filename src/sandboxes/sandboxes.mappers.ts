@@ -10,6 +10,7 @@ export function toSandboxResponse(s: SandboxEntity): SandboxResponseDto {
   return {
     id: s.id,
     workspace_id: s.workspaceId,
+    session_id: s.sessionId,
     name: s.name,
     status: s.status,
     exit_reason: s.exitReason,

@@ -20,6 +20,7 @@ import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sa
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
+import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 
 /**
  * Sandbox resource and lifecycle. The interaction layer (exec, shells, processes, files) registers its
@@ -36,6 +37,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     JobsModule,
     QuotasModule,
     PoliciesModule,
+    SessionsCoreModule,
   ],
   controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
   providers: [

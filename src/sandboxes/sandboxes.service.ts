@@ -35,11 +35,13 @@ import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { QuotasService } from 'src/quotas/quotas.service';
+import { SessionLinks } from 'src/sessions/session-links.service';
 
 export interface ListSandboxesFilter {
   status?: SandboxStatus;
   /** key=value pairs; a sandbox must carry all of them. */
   labels: string[];
+  sessionId?: string;
   cursor?: string;
   limit: number;
 }
@@ -63,6 +65,7 @@ export class SandboxesService {
     private readonly node: SandboxNode,
     private readonly quotas: QuotasService,
     private readonly policies: PoliciesService,
+    private readonly sessions: SessionLinks,
   ) {}
 
   /**
@@ -74,6 +77,7 @@ export class SandboxesService {
     assertPermission(ctx, 'sandbox:create');
     const { workspaceId } = requireWorkspace(ctx);
     const spec = this.specFor(dto);
+    const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
     // Security policy (issue 5): denial (or a rule asking for approval, which sandboxes cannot wait
     // for) is audited and thrown as 403 policy_denied with every violation, before any container.
     await this.policies.admit(ctx, workspaceId, sandboxPolicyRequest(spec));
@@ -82,6 +86,7 @@ export class SandboxesService {
     const now = Date.now();
     // Quotas (live sandboxes, sandbox-seconds per day and month) are checked in the inserting transaction.
     const sandbox = await this.quotas.admitSandbox(ctx, workspaceId, async (manager) => {
+      await this.sessions.lockOpen(manager, workspaceId, sessionId);
       const scoped = this.sandboxes.withManager(manager);
       const saved = await scoped.insert(workspaceId, {
         id,
@@ -92,7 +97,7 @@ export class SandboxesService {
         image: spec.image,
         spec,
         createdBy: ctx.principal.tokenId,
-        sessionId: null,
+        sessionId,
         containerId: null,
         pooled: false,
         runnerId: this.node.id,
@@ -101,7 +106,7 @@ export class SandboxesService {
         lastActivityAt: new Date(now),
         stoppedAt: null,
       });
-      await this.audit.record(ctx, { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, details: { image: spec.image, profile: spec.profile } }, manager);
+      await this.audit.record(ctx, { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, sessionId, details: { image: spec.image, profile: spec.profile } }, manager);
       return saved;
     });
     await this.lifecycle.provision(sandbox);
@@ -144,6 +149,7 @@ export class SandboxesService {
     const { workspaceId } = requireWorkspace(ctx);
     const qb = this.sandboxes.queryBuilder(workspaceId, 's');
     if (filter.status) qb.andWhere('s.status = :status', { status: filter.status });
+    if (filter.sessionId) qb.andWhere('s.session_id = :sessionId', { sessionId: filter.sessionId.toLowerCase() });
     if (filter.labels.length) {
       const labels = Object.fromEntries(filter.labels.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       qb.andWhere(`s.spec -> 'labels' @> :labels::jsonb`, { labels: JSON.stringify(labels) });
@@ -178,6 +184,20 @@ export class SandboxesService {
     const sandbox = await this.find(ctx, id, 'sandbox:delete');
     if (!SANDBOX_TERMINAL.has(sandbox.status)) await this.lifecycle.stop(sandbox, 'deleted', ctx);
     return toSandboxResponse(await this.find(ctx, id, 'sandbox:read'));
+  }
+
+  /**
+   * Stops a session's live sandboxes (exit reason session_ended); returns how many. The caller checked
+   * the session; 'system' is the idle reaper (audited as the system).
+   */
+  async stopForSession(actor: TenantContext | 'system', workspaceId: string, sessionId: string): Promise<number> {
+    if (actor !== 'system') assertPermission(actor, 'sandbox:delete');
+    const live = await this.sandboxes.find(workspaceId, { where: { sessionId, status: In(['starting', 'ready']) } });
+    let stopped = 0;
+    for (const sandbox of live) {
+      if (await this.lifecycle.stop(sandbox, 'session_ended', actor, `its session ${sessionId} ended`)) stopped++;
+    }
+    return stopped;
   }
 
   /**

@@ -18,13 +18,15 @@ export const PERMISSIONS = [
   'workflow:cancel',
   'policy:admin',
   'approval:decide',
+  'session:create',
+  'session:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['admin', 'developer', 'viewer', 'ci'] as const;
 export type Role = (typeof ROLES)[number];
 
-const READ: Permission[] = ['workspace:read', 'job:read', 'sandbox:read', 'workflow:read'];
+const READ: Permission[] = ['workspace:read', 'job:read', 'sandbox:read', 'workflow:read', 'session:read'];
 const RUN: Permission[] = [
   ...READ,
   'job:create',
@@ -35,6 +37,7 @@ const RUN: Permission[] = [
   'sandbox:delete',
   'workflow:create',
   'workflow:cancel',
+  'session:create',
 ];
 
 /** Role → permissions of a workspace token. `org:admin` belongs only to organisation admin tokens. */
@@ -42,7 +45,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   admin: new Set<Permission>([...RUN, 'workspace:admin', 'token:admin', 'audit:read', 'policy:admin', 'approval:decide']),
   developer: new Set<Permission>(RUN),
   viewer: new Set<Permission>(READ),
-  ci: new Set<Permission>([...READ, 'job:create', 'job:cancel', 'workflow:create', 'workflow:cancel']),
+  ci: new Set<Permission>([...READ, 'job:create', 'job:cancel', 'workflow:create', 'workflow:cancel', 'session:create']),
 };
 
 export const ALL_PERMISSIONS: ReadonlySet<Permission> = new Set(PERMISSIONS);

@@ -27,6 +27,8 @@ export interface TenantContext {
   clientIp?: string;
   /** rest | mcp | cli */
   via: 'rest' | 'mcp' | 'cli';
+  /** The agent session the request carries (X-OrcaOps-Session, checked and touched by SessionHeaderInterceptor). */
+  sessionId?: string;
 }
 
 export function hasPermission(ctx: TenantContext, permission: Permission): boolean {

@@ -94,5 +94,8 @@ describe('job housekeeping', () => {
     expect((await api(t.app, 'GET', `/v1/jobs/${fresh.id}`, { token: dev })).status).toBe(200);
     const chunks = await db.query('SELECT count(*)::int AS n FROM job_log_chunks WHERE job_id = $1', [job.id]);
     expect(chunks.rows[0].n).toBe(0);
+    // A delete like any other: audited, as the system.
+    const events = await db.query("SELECT actor_type, details FROM audit_events WHERE action = 'job.delete' AND resource_id = $1", [job.id]);
+    expect(events.rows).toEqual([{ actor_type: 'system', details: { reason: 'retention' } }]);
   });
 });

@@ -7,6 +7,7 @@ import { createTestDatabase } from '../support/database';
 import { jobContainers, removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
 import { startServerProcess } from '../support/server-process';
+import { sql } from '../support/sql';
 import { EngineProxy } from '../support/socket-proxy';
 import { seedWorkspace } from '../support/tenants';
 import { freePort } from '../support/ports';
@@ -54,6 +55,8 @@ describe('crash safety', () => {
       const after = await http(`${server.url}/v1/jobs/${job.body.id}`, 'GET', dev);
       expect(after.body).toMatchObject({ status: 'failed', reason: 'interrupted' });
       expect(await jobContainers(db.url, job.body.id)).toEqual([]);
+      const events = await sql(db.url, "SELECT actor_type, outcome FROM audit_events WHERE action = 'job.interrupt' AND resource_id = $1", [job.body.id]);
+      expect(events).toEqual([{ actor_type: 'system', outcome: 'failure' }]);
     } finally {
       await server.kill('SIGTERM');
       await removeInstallationContainers(db.url);

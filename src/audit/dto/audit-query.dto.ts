@@ -1,7 +1,8 @@
 import { Type } from 'class-transformer';
 import { IsDateString, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
-export class AuditQueryDto {
+/** Filters shared by the list and the export. */
+export class AuditFilterDto {
   /** Action name; `*` matches any run of characters (e.g. `token.*`). */
   @IsOptional() @IsString() @MaxLength(64)
   action?: string;
@@ -16,6 +17,10 @@ export class AuditQueryDto {
   @IsOptional() @IsString() @MaxLength(64)
   resource_id?: string;
 
+  /** Events of one agent session. */
+  @IsOptional() @IsUUID()
+  session_id?: string;
+
   /** Organisation admins only: one workspace's events. Ignored for workspace tokens. */
   @IsOptional() @IsUUID()
   workspace_id?: string;
@@ -28,6 +33,9 @@ export class AuditQueryDto {
   @IsOptional() @IsDateString()
   until?: string;
 
+}
+
+export class AuditQueryDto extends AuditFilterDto {
   /** `next_cursor` of the previous page. */
   @IsOptional() @IsString() @MaxLength(200)
   cursor?: string;

@@ -48,6 +48,7 @@ export class AuditEventEntity {
   @Column({ type: 'varchar', length: 8, nullable: true })
   via!: string | null;
 
+  @Index()
   @Column({ name: 'session_id', type: 'uuid', nullable: true })
   sessionId!: string | null;
 

@@ -70,6 +70,7 @@ export interface RunOptions {
   spec?: string;
   intent?: string;
   idempotencyKey?: string;
+  session?: string;
 }
 
 /** The create-job body from `run`'s arguments (also used by `policies evaluate`). */
@@ -95,6 +96,7 @@ export function buildBody(image: string | undefined, argv: string[], o: RunOptio
   if (o.network) body.network = o.network;
   if (o.cleanup) body.cleanup_policy = o.cleanup;
   if (o.intent) body.intent = o.intent;
+  if (o.session) body.session_id = o.session;
   body.triggered_by ??= 'cli';
   return body;
 }
@@ -134,6 +136,7 @@ export function runCommand(): Command {
     .option('--cleanup <policy>', 'container cleanup policy')
     .option('--intent <text>', 'why this runs (kept in the run record)')
     .option('--idempotency-key <key>', 'a retried submit with the same key returns the same job')
+    .option('--session <id>', 'link the job to this agent session (default: $ORCAOPS_SESSION, sent as a header)')
     .option('-d, --detach', 'submit and print the job id without waiting')
     .option('-s, --spec <file>', 'job spec file (YAML or JSON); flags override it')
     .action(action(async (image: string | undefined, argv: string[], o: RunOptions, c: Command) => {
@@ -174,10 +177,12 @@ export function jobsCommand(): Command {
     .option('--status <status>', 'queued | running | succeeded | failed | timed_out | cancelled')
     .option('--tag <tag>', 'jobs with this tag')
     .option('--image <image>', 'image (prefix with a trailing *)')
+    .option('--session <id>', 'only jobs created in this agent session')
     .option('--limit <n>', 'how many (max 200)', (v) => Number(v), 20)
-    .action(action(async (o: { status?: string; tag?: string; image?: string; limit: number }, c: Command) => {
+    .action(action(async (o: { status?: string; tag?: string; image?: string; session?: string; limit: number }, c: Command) => {
       const query = new URLSearchParams({ limit: String(o.limit) });
       for (const key of ['status', 'tag', 'image'] as const) if (o[key]) query.set(key, o[key]);
+      if (o.session) query.set('session_id', o.session);
       render(outputOptions(c), await new ApiClient().request('GET', `/v1/jobs?${query.toString()}`), { columns: LIST_COLUMNS });
     }));
   cmd.command('get <id>').action(action(async (id: string, _o: object, c: Command) => {

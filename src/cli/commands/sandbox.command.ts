@@ -33,6 +33,7 @@ interface CreateOptions {
   memory?: string;
   cpu?: number;
   network?: string;
+  session?: string;
 }
 
 export function createSandboxBody(image: string | undefined, o: CreateOptions): Record<string, unknown> {
@@ -50,6 +51,7 @@ export function createSandboxBody(image: string | undefined, o: CreateOptions): 
   if (o.memory) resources.memory_mb = parseMemory(o.memory);
   if (Object.keys(resources).length) body.resources = resources;
   if (o.network) body.network = o.network;
+  if (o.session) body.session_id = o.session;
   return body;
 }
 
@@ -73,6 +75,7 @@ export function sandboxCommand(extra: Command[] = []): Command {
     .option('--memory <size>', 'memory limit, e.g. 256m or 1g')
     .option('--cpu <cpus>', 'CPUs, e.g. 0.5', (v) => Number(v))
     .option('--network <mode>', 'none (default) or egress')
+    .option('--session <id>', 'link the sandbox to this agent session (default: $ORCAOPS_SESSION, sent as a header)')
     .action(action(async (image: string | undefined, o: CreateOptions, c: Command) => {
       render(outputOptions(c), await new ApiClient().request('POST', '/v1/sandboxes', createSandboxBody(image, o)));
     }));
@@ -80,10 +83,12 @@ export function sandboxCommand(extra: Command[] = []): Command {
     .command('list')
     .option('--status <status>', 'starting | ready | stopping | stopped | expired | failed | lost')
     .option('--label <k=v>', 'only sandboxes with this label (repeatable)', collect, [])
+    .option('--session <id>', 'only sandboxes created in this agent session')
     .option('--limit <n>', 'how many (max 200)', (v) => Number(v), 50)
-    .action(action(async (o: { status?: string; label: string[]; limit: number }, c: Command) => {
+    .action(action(async (o: { status?: string; label: string[]; session?: string; limit: number }, c: Command) => {
       const query = new URLSearchParams({ limit: String(o.limit) });
       if (o.status) query.set('status', o.status);
+      if (o.session) query.set('session_id', o.session);
       for (const l of o.label) query.append('label', l);
       render(outputOptions(c), await new ApiClient().request('GET', `/v1/sandboxes?${query.toString()}`), { columns: LIST_COLUMNS });
     }));

@@ -9,6 +9,7 @@ import {
   IsNumber,
   IsOptional,
   IsString,
+  IsUUID,
   Length,
   Matches,
   Max,
@@ -118,6 +119,10 @@ export class CreateJobDto {
 
   @IsOptional() @IsScalarMap(32)
   metadata?: Record<string, string | number | boolean>;
+
+  /** Links the job to an open agent session of this workspace (wins over the X-OrcaOps-Session header). */
+  @IsOptional() @IsUUID()
+  session_id?: string;
 
   /** A retried submit with the same key returns the same job (the Idempotency-Key header works too). */
   @IsOptional() @IsString() @Length(1, 128)

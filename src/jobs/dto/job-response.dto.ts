@@ -45,6 +45,8 @@ export class JobApprovalResponseDto {
 export class JobResponseDto {
   id!: string;
   workspace_id!: string;
+  /** The agent session it was created in, if any. */
+  session_id!: string | null;
   /** awaiting_approval | queued | running | succeeded | failed | timed_out | cancelled */
   status!: string;
   /** Why it ended: completed, step_failed, oom_killed, timeout, cancelled, image_not_found, engine_unavailable, interrupted... */

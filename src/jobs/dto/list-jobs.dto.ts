@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsDateString, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsDateString, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { JOB_STATUSES, JobStatus } from 'src/jobs/job-model';
 
 export class ListJobsQueryDto {
@@ -13,6 +13,10 @@ export class ListJobsQueryDto {
   /** Image name (exact, or a prefix ending with *). */
   @IsOptional() @IsString() @MaxLength(256)
   image?: string;
+
+  /** Jobs created in this agent session. */
+  @IsOptional() @IsUUID()
+  session_id?: string;
 
   /** Created at or after (ISO 8601). */
   @IsOptional() @IsDateString()

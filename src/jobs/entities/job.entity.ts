@@ -1,6 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
+import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { CleanupPolicy, JobApproval, JobReason, JobSpec, JobStatus, StepResult } from 'src/jobs/job-model';
 
 /** A job and its run record. Every status change is a compare-and-set on `status`. */
@@ -51,8 +52,13 @@ export class JobEntity extends TenantOwnedEntity {
   @Column({ name: 'created_by', type: 'varchar', length: 64 })
   createdBy!: string;
 
+  @Index()
   @Column({ name: 'session_id', type: 'uuid', nullable: true })
   sessionId!: string | null;
+
+  @ManyToOne(() => AgentSessionEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'session_id' })
+  session?: AgentSessionEntity;
 
   @Column({ name: 'container_id', type: 'varchar', length: 80, nullable: true })
   containerId!: string | null;

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
 import { ENV_KEY, IMAGE_REF, JobResourcesDto } from 'src/jobs/dto/create-job.dto';
 import { NETWORK_MODES, NetworkMode } from 'src/jobs/job-model';
@@ -46,6 +46,10 @@ export class CreateSandboxDto {
   /** Expires after this long with no API call and no running process (default 600). */
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TTL_SECONDS)
   idle_timeout_seconds?: number;
+
+  /** Links the sandbox to an open agent session of this workspace (wins over the X-OrcaOps-Session header). */
+  @IsOptional() @IsUUID()
+  session_id?: string;
 }
 
 export class ExtendSandboxDto {

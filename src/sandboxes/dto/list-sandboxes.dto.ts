@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { SANDBOX_STATUSES, SandboxStatus } from 'src/sandboxes/sandbox-model';
 
 export class ListSandboxesQueryDto {
@@ -12,6 +12,10 @@ export class ListSandboxesQueryDto {
   @IsArray() @ArrayMaxSize(16) @IsString({ each: true })
   @Matches(/^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}=.{0,256}$/, { each: true, message: 'label filters look like key=value' })
   label?: string[];
+
+  /** Sandboxes created in this agent session. */
+  @IsOptional() @IsUUID()
+  session_id?: string;
 
   @IsOptional() @IsString() @MaxLength(200)
   cursor?: string;

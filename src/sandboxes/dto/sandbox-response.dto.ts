@@ -8,6 +8,8 @@ export class SandboxResourcesResponseDto {
 export class SandboxResponseDto {
   id!: string;
   workspace_id!: string;
+  /** The agent session it was created in, if any. */
+  session_id!: string | null;
   name!: string | null;
   /** starting | ready | stopping | stopped | expired | failed | lost */
   status!: string;

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
+import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { SandboxExitReason, SandboxSpec, SandboxStatus } from 'src/sandboxes/sandbox-model';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
 
@@ -33,8 +34,13 @@ export class SandboxEntity extends TenantOwnedEntity {
   @Column({ name: 'created_by', type: 'varchar', length: 64 })
   createdBy!: string;
 
+  @Index()
   @Column({ name: 'session_id', type: 'uuid', nullable: true })
   sessionId!: string | null;
+
+  @ManyToOne(() => AgentSessionEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'session_id' })
+  session?: AgentSessionEntity;
 
   @Column({ name: 'container_id', type: 'varchar', length: 80, nullable: true })
   containerId!: string | null;

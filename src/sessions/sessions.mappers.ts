@@ -1,0 +1,48 @@
+import type { JobEntity } from 'src/jobs/entities/job.entity';
+import type { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import type { SessionJobDto, SessionResponseDto, SessionSandboxDto } from 'src/sessions/dto/session.dto';
+import type { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function toSessionResponse(s: AgentSessionEntity): SessionResponseDto {
+  return {
+    id: s.id,
+    workspace_id: s.workspaceId,
+    agent_type: s.agentType,
+    name: s.name,
+    metadata: s.metadata,
+    status: s.status,
+    end_reason: s.endReason,
+    idle_timeout_seconds: s.idleTimeoutSeconds,
+    cleanup_on_idle: s.cleanupOnIdle,
+    created_by: s.createdBy,
+    created_at: s.createdAt.toISOString(),
+    last_activity_at: s.lastActivityAt.toISOString(),
+    ended_at: iso(s.endedAt),
+  };
+}
+
+export function toSessionJob(j: JobEntity): SessionJobDto {
+  return {
+    id: j.id,
+    status: j.status,
+    reason: j.reason,
+    image: j.image,
+    created_at: j.createdAt.toISOString(),
+    finished_at: iso(j.finishedAt),
+    cpu_seconds: j.cpuSeconds,
+  };
+}
+
+export function toSessionSandbox(s: SandboxEntity): SessionSandboxDto {
+  return {
+    id: s.id,
+    name: s.name,
+    status: s.status,
+    exit_reason: s.exitReason,
+    image: s.image,
+    created_at: s.createdAt.toISOString(),
+    stopped_at: iso(s.stoppedAt),
+  };
+}

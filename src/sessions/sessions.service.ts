@@ -1,0 +1,240 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Brackets, DataSource, In, Not } from 'typeorm';
+import { AuditService } from 'src/audit/audit.service';
+import { notFound } from 'src/common/errors/orcaops.error';
+import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
+import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
+import { JobEntity } from 'src/jobs/entities/job.entity';
+import { TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { JobsService } from 'src/jobs/jobs.service';
+import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { SandboxesService } from 'src/sandboxes/sandboxes.service';
+import {
+  OpenSessionDto,
+  SessionListResponseDto,
+  SessionResponseDto,
+  SessionSpendDto,
+  SessionViewResponseDto,
+} from 'src/sessions/dto/session.dto';
+import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import { DEFAULT_SESSION_IDLE_SECONDS, SessionStatus } from 'src/sessions/session-model';
+import { toSessionJob, toSessionResponse, toSessionSandbox } from 'src/sessions/sessions.mappers';
+import { assertPermission } from 'src/tenancy/assert-permission';
+import { Permission } from 'src/tenancy/permissions';
+import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
+import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
+
+export interface ListSessionsFilter {
+  status?: SessionStatus;
+  agentType?: string;
+  since?: Date;
+  until?: Date;
+  cursor?: string;
+  limit: number;
+}
+
+const VIEW_ITEMS = 100;
+/** Job statuses that keep a session from idling out (its client is waiting on them). */
+const ACTIVE_JOB_STATUSES = ['queued', 'running'];
+const LIVE_SANDBOX_STATUSES = ['starting', 'ready'] as const;
+
+/**
+ * Agent sessions as every front end sees them: open, list, view (what it created and spent), end
+ * (optionally stopping its sandboxes and cancelling its jobs through their services), and idle expiry.
+ * Reads jobs and sandboxes through scoped repositories for the view; changes them only through
+ * JobsService and SandboxesService.
+ */
+@Injectable()
+export class SessionsService {
+  private readonly logger = new Logger('Sessions');
+
+  constructor(
+    @InjectScopedRepository(AgentSessionEntity) private readonly sessions: TenantScopedRepository<AgentSessionEntity>,
+    @InjectScopedRepository(JobEntity) private readonly jobRows: TenantScopedRepository<JobEntity>,
+    @InjectScopedRepository(SandboxEntity) private readonly sandboxRows: TenantScopedRepository<SandboxEntity>,
+    @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: JobsService,
+    private readonly sandboxes: SandboxesService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async open(ctx: TenantContext, dto: OpenSessionDto): Promise<SessionResponseDto> {
+    assertPermission(ctx, 'session:create');
+    const { workspaceId } = requireWorkspace(ctx);
+    const id = randomUUID();
+    const session = await this.dataSource.transaction(async (manager) => {
+      const saved = await this.sessions.withManager(manager).insert(workspaceId, {
+        id,
+        agentType: dto.agent_type,
+        name: dto.name ?? null,
+        metadata: dto.metadata ?? {},
+        status: 'open',
+        idleTimeoutSeconds: dto.idle_timeout_seconds ?? DEFAULT_SESSION_IDLE_SECONDS,
+        cleanupOnIdle: dto.cleanup_on_idle ?? true,
+        createdBy: ctx.principal.tokenId,
+        lastActivityAt: new Date(),
+        endedAt: null,
+        endReason: null,
+      });
+      await this.audit.record(ctx, { action: 'session.open', resourceType: 'session', resourceId: id, sessionId: id, details: { agent_type: dto.agent_type, name: dto.name ?? null } }, manager);
+      return saved;
+    });
+    return toSessionResponse(session);
+  }
+
+  async list(ctx: TenantContext, filter: ListSessionsFilter): Promise<SessionListResponseDto> {
+    assertPermission(ctx, 'session:read');
+    const { workspaceId } = requireWorkspace(ctx);
+    const qb = this.sessions.queryBuilder(workspaceId, 's');
+    if (filter.status) qb.andWhere('s.status = :status', { status: filter.status });
+    if (filter.agentType) qb.andWhere('s.agent_type = :agentType', { agentType: filter.agentType });
+    if (filter.since) qb.andWhere('s.created_at >= :since', { since: filter.since });
+    if (filter.until) qb.andWhere('s.created_at < :until', { until: filter.until });
+    if (filter.cursor) {
+      const [at, cid] = decodeCursor(filter.cursor);
+      qb.andWhere(new Brackets((w) => w.where('s.created_at < :at', { at }).orWhere('s.created_at = :at AND s.id < :cid', { at, cid })));
+    }
+    const rows = await qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').take(filter.limit + 1).getMany();
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toSessionResponse), next_cursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /** The session, what it created (newest first) and what that spent. */
+  async get(ctx: TenantContext, id: string): Promise<SessionViewResponseDto> {
+    assertPermission(ctx, 'session:read');
+    const { workspaceId } = requireWorkspace(ctx);
+    const session = await this.find(workspaceId, id);
+    const [jobs, sandboxes, spend] = await Promise.all([
+      this.jobRows.find(workspaceId, { where: { sessionId: id }, order: { createdAt: 'DESC', id: 'DESC' }, take: VIEW_ITEMS }),
+      this.sandboxRows.find(workspaceId, { where: { sessionId: id }, order: { createdAt: 'DESC', id: 'DESC' }, take: VIEW_ITEMS }),
+      this.spend(workspaceId, id),
+    ]);
+    return { ...toSessionResponse(session), jobs: jobs.map(toSessionJob), sandboxes: sandboxes.map(toSessionSandbox), spend };
+  }
+
+  /**
+   * open → ended (reason `ended`), audited. With cleanup, its live sandboxes are stopped (exit reason
+   * session_ended) and its unfinished jobs cancelled, through their services and with the caller's
+   * permissions. Ending an ended session changes nothing but still cleans up when asked.
+   */
+  async end(ctx: TenantContext, id: string, cleanup: boolean): Promise<SessionViewResponseDto> {
+    assertPermission(ctx, 'session:create');
+    const { workspaceId } = requireWorkspace(ctx);
+    await this.find(workspaceId, id);
+    if (cleanup) await this.assertMayClean(ctx, workspaceId, id);
+    await this.dataSource.transaction(async (manager) => {
+      const ended = await this.sessions.withManager(manager).update(workspaceId, { id, status: 'open' }, { status: 'ended', endReason: 'ended', endedAt: new Date() });
+      if (ended) await this.audit.record(ctx, { action: 'session.end', resourceType: 'session', resourceId: id, sessionId: id, details: { cleanup } }, manager);
+    });
+    const result = cleanup ? await this.cleanUp(ctx, workspaceId, id) : undefined;
+    return { ...(await this.get(ctx, id)), ...(result && { cleanup: result }) };
+  }
+
+  /**
+   * Idle expiry across every workspace (a system task, the documented exemption from scoped
+   * repositories; it acts on each row within its workspace): open sessions that no request carried for
+   * their idle timeout, and with no queued or running job, end with reason `idle`. `now` is a
+   * parameter so tests control the clock. Returns the ids it ended.
+   */
+  async expireIdle(now: Date = new Date()): Promise<string[]> {
+    const idle = `s.status = 'open' AND s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) <= :now
+      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.session_id = s.id AND j.workspace_id = s.workspace_id AND j.status IN (:...active))`;
+    const candidates = await this.dataSource
+      .getRepository(AgentSessionEntity)
+      .createQueryBuilder('s')
+      .where(idle, { now, active: ACTIVE_JOB_STATUSES })
+      .orderBy('s.last_activity_at', 'ASC')
+      .take(500)
+      .getMany();
+    const expired: string[] = [];
+    for (const session of candidates) {
+      try {
+        if (await this.expire(session, idle, now)) expired.push(session.id);
+      } catch (error) {
+        this.logger.warn({ msg: 'session expiry failed', sessionId: session.id, err: String(error) });
+      }
+    }
+    return expired;
+  }
+
+  private async expire(session: AgentSessionEntity, idle: string, now: Date): Promise<boolean> {
+    const { id, workspaceId } = session;
+    const ended = await this.dataSource.transaction(async (manager) => {
+      // Compare-and-set on the same condition: a request that touched it meanwhile keeps it open.
+      const result = await manager
+        .createQueryBuilder()
+        .update(AgentSessionEntity)
+        .set({ status: 'ended', endReason: 'idle', endedAt: now })
+        .where(`id = :id AND workspace_id = :ws AND EXISTS (SELECT 1 FROM agent_sessions s WHERE s.id = :id AND ${idle})`, { id, ws: workspaceId, now, active: ACTIVE_JOB_STATUSES })
+        .execute();
+      if (!result.affected) return false;
+      await this.audit.recordSystem(workspaceId, { action: 'session.expire', resourceType: 'session', resourceId: id, sessionId: id, details: { reason: 'idle', idle_timeout_seconds: session.idleTimeoutSeconds, cleanup: session.cleanupOnIdle } }, manager);
+      return true;
+    });
+    if (ended && session.cleanupOnIdle) await this.cleanUp('system', workspaceId, id);
+    return ended;
+  }
+
+  private async cleanUp(actor: TenantContext | 'system', workspaceId: string, id: string): Promise<{ sandboxes_stopped: number; jobs_cancelled: number }> {
+    const sandboxesStopped = await this.sandboxes.stopForSession(actor, workspaceId, id);
+    const jobsCancelled = await this.jobs.cancelForSession(actor, workspaceId, id);
+    return { sandboxes_stopped: sandboxesStopped, jobs_cancelled: jobsCancelled };
+  }
+
+  /**
+   * Cleanup acts with the caller's rights, asked only for the kinds of work there is to clean; a denial
+   * is audited like a route denial.
+   */
+  private async assertMayClean(ctx: TenantContext, workspaceId: string, id: string): Promise<void> {
+    const needed: Permission[] = [];
+    if (await this.sandboxRows.count(workspaceId, { sessionId: id, status: In([...LIVE_SANDBOX_STATUSES]) })) needed.push('sandbox:delete');
+    if (await this.jobRows.count(workspaceId, { sessionId: id, status: Not(In([...TERMINAL_STATUSES])) })) needed.push('job:cancel');
+    for (const permission of needed) {
+      if (hasPermission(ctx, permission)) continue;
+      await this.audit.record(ctx, { action: 'auth.forbidden', outcome: 'denied', resourceType: 'session', resourceId: id, sessionId: id, details: { required: permission, cleanup: true } });
+      assertPermission(ctx, permission);
+    }
+  }
+
+  private async spend(workspaceId: string, id: string): Promise<SessionSpendDto> {
+    const jobs = await this.jobRows
+      .queryBuilder(workspaceId, 'j')
+      .andWhere('j.session_id = :id', { id })
+      .select('COUNT(*)', 'job_count')
+      .addSelect('COALESCE(SUM(j.cpu_seconds), 0)', 'cpu_seconds')
+      .addSelect('COALESCE(SUM(EXTRACT(EPOCH FROM COALESCE(j.finished_at, now()) - j.started_at)), 0)', 'job_seconds')
+      .getRawOne<{ job_count: string; cpu_seconds: string; job_seconds: string }>();
+    const sandboxes = await this.sandboxRows
+      .queryBuilder(workspaceId, 's')
+      .andWhere('s.session_id = :id', { id })
+      .select('COUNT(*)', 'sandbox_count')
+      .addSelect('COALESCE(SUM(GREATEST(0, EXTRACT(EPOCH FROM COALESCE(s.stopped_at, now()) - COALESCE(s.ready_at, s.created_at)))), 0)', 'sandbox_seconds')
+      .getRawOne<{ sandbox_count: string; sandbox_seconds: string }>();
+    const artifacts = await this.artifactRows
+      .queryBuilder(workspaceId, 'a')
+      .innerJoin(JobEntity, 'j', 'j.id = a.job_id AND j.workspace_id = a.workspace_id')
+      .andWhere('j.session_id = :id', { id })
+      .select('COALESCE(SUM(a.size_bytes), 0)', 'artifact_bytes')
+      .getRawOne<{ artifact_bytes: string }>();
+    const round = (v: string | undefined): number => Math.round(Number(v ?? 0) * 1000) / 1000;
+    return {
+      job_count: Number(jobs?.job_count ?? 0),
+      cpu_seconds: round(jobs?.cpu_seconds),
+      job_seconds: round(jobs?.job_seconds),
+      artifact_bytes: Number(artifacts?.artifact_bytes ?? 0),
+      sandbox_count: Number(sandboxes?.sandbox_count ?? 0),
+      sandbox_seconds: round(sandboxes?.sandbox_seconds),
+    };
+  }
+
+  private async find(workspaceId: string, id: string): Promise<AgentSessionEntity> {
+    const session = await this.sessions.findOne(workspaceId, { id });
+    if (!session) throw notFound('session', id);
+    return session;
+  }
+}

@@ -55,6 +55,8 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
   /** Pre-opened shells of taken containers, by sandbox id, until claimed (or the shell ends). */
   private readonly handedOver = new Map<string, Promise<ShellSession | undefined>>();
 
+  private readonly maxFills: number;
+
   constructor(
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
     @Inject(sandboxesConfig.KEY) config: ConfigType<typeof sandboxesConfig>,
@@ -62,6 +64,7 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
     private readonly node: SandboxNode,
   ) {
     for (const [image, target] of parsePoolConfig(config.pool)) this.pools.set(image, { target, idle: [], filling: 0, failedAt: 0 });
+    this.maxFills = config.poolFills;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -135,16 +138,30 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
     return false;
   }
 
-  /** Starts background fills up to each target; never blocks a request. */
+  /**
+   * Starts background fills up to each target; never blocks a request.
+   *
+   * How the pool keeps up with a create rate: a take is a synchronous shift() plus one commit, so creates
+   * are served from the pool as fast as the API and Postgres go (well above 10/s) for as many containers
+   * as the pool holds. Refilling is bound by the engine (create + start + shell exec, ≈0.3–0.5 s of mostly
+   * engine CPU per container on a 2-core host), so at most `maxFills` (ORCAOPS_SANDBOX_POOL_FILLS, default
+   * 2) containers start at once, across images (image by image): unbounded parallel
+   * starts (20 after a burst of 20) would take the CPU from the requests being served and deliver the
+   * whole batch late instead of the first containers early. Each finished fill starts the next. So a
+   * burst up to the pool size is served warm; a sustained rate above the engine's start rate is not, and
+   * creates beyond the pool then start their own container (as without a pool). Size the pool for the
+   * largest burst expected between quiet periods.
+   */
   refill(): void {
     if (this.stopped) return;
     for (const [image, pool] of this.pools) {
       if (Date.now() - pool.failedAt < RETRY_AFTER_MS) continue;
-      while (pool.idle.length + pool.filling < pool.target) {
+      while (pool.idle.length + pool.filling < pool.target && this.fills.size < this.maxFills) {
         pool.filling++;
         const fill = this.startOne(image, pool).finally(() => {
           pool.filling--;
           this.fills.delete(fill);
+          this.refill();
         });
         this.fills.add(fill);
       }

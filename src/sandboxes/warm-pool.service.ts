@@ -78,6 +78,9 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
     await Promise.allSettled([...this.fills]);
     const idle = [...this.pools.values()].flatMap((p) => p.idle.splice(0));
     for (const c of idle) c.shell?.close();
+    // Shells handed to sandboxes but never used end with this server, like every other shell.
+    for (const pending of this.handedOver.values()) void pending.then((shell) => shell?.close());
+    this.handedOver.clear();
     await Promise.allSettled(idle.map((c) => this.runtime.remove(c.id)));
   }
 

@@ -25,6 +25,15 @@ const CAP = `CASE WHEN jsonb_typeof(w.settings->'max_sandbox_seconds_per_day') =
                    AND (w.settings->>'max_sandbox_seconds_per_day')::numeric > 0
                   THEN (w.settings->>'max_sandbox_seconds_per_day')::numeric END`;
 
+/** Everything a create checks under the workspace lock, read in one statement. */
+export interface SandboxAdmission {
+  /** Sandboxes of the workspace in the given (slot-holding) statuses. */
+  live: number;
+  /** settings.max_sandboxes when it is a positive integer, else null (the server default applies). */
+  maxSandboxes: number | null;
+  seconds: SandboxSecondsUsage;
+}
+
 /**
  * The per-workspace daily sandbox-seconds quota, computed in Postgres from the sandbox rows (no
  * in-memory counters, so every server agrees and a restart loses nothing). A system read: it takes a
@@ -51,6 +60,30 @@ export class SandboxQuota {
     );
     const row = rows[0]!;
     return { limit: row.cap === null ? null : Number(row.cap), current: Math.floor(Number(row.used)), resetsAt: new Date(row.resets_at).toISOString() };
+  }
+
+  /**
+   * The concurrent count, the workspace's own cap on it and today's sandbox-seconds, in one round trip:
+   * a create reads them while it holds the workspace lock, so every statement there delays the next create.
+   */
+  async admission(workspaceId: string, statuses: string[], manager: EntityManager): Promise<SandboxAdmission> {
+    const rows: Array<{ cap: string | null; max_sandboxes: string | null; live: string; used: string; resets_at: Date }> = await manager.query(
+      `WITH d AS (${DAY})
+       SELECT (SELECT ${CAP} FROM workspaces w WHERE w.id = $1) AS cap,
+              (SELECT w.settings->>'max_sandboxes' FROM workspaces w WHERE w.id = $1) AS max_sandboxes,
+              (SELECT count(*) FROM sandboxes s WHERE s.workspace_id = $1 AND s.status = ANY($2::text[])) AS live,
+              (SELECT COALESCE(SUM(${OVERLAP}), 0) FROM sandboxes s WHERE s.workspace_id = $1 AND ${OVERLAPS_TODAY}) AS used,
+              d."end" AS resets_at
+         FROM d`,
+      [workspaceId, statuses],
+    );
+    const row = rows[0]!;
+    const max = Number(row.max_sandboxes);
+    return {
+      live: Number(row.live),
+      maxSandboxes: row.max_sandboxes !== null && Number.isInteger(max) && max > 0 ? max : null,
+      seconds: { limit: row.cap === null ? null : Number(row.cap), current: Math.floor(Number(row.used)), resetsAt: new Date(row.resets_at).toISOString() },
+    };
   }
 
   /** Of the given workspaces, those whose daily limit is reached (the reaper ends their sandboxes). */

@@ -90,8 +90,9 @@ export class SandboxesService {
       sandbox = await this.dataSource.transaction(async (manager) => {
         await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sandboxes:${workspaceId}`]);
         const scoped = this.sandboxes.withManager(manager);
-        const current = await scoped.count(workspaceId, { status: In(COUNTED) });
-        const limit = await this.workspaceLimit(manager, workspaceId);
+        const admission = await this.quota.admission(workspaceId, COUNTED, manager);
+        const current = admission.live;
+        const limit = admission.maxSandboxes ?? this.config.maxPerWorkspace;
         if (current >= limit) {
           throw new OrcaOpsError('quota_exceeded', `This workspace may run at most ${limit} sandboxes at once; delete one first`, {
             quota: 'concurrent_sandboxes',
@@ -99,7 +100,7 @@ export class SandboxesService {
             current,
           });
         }
-        const seconds = await this.quota.usage(workspaceId, manager);
+        const { seconds } = admission;
         if (seconds.limit !== null && seconds.current >= seconds.limit) {
           throw new OrcaOpsError('quota_exceeded', `This workspace used its ${seconds.limit} sandbox-seconds for today (UTC); the count resets at ${seconds.resetsAt}`, {
             quota: 'sandbox_seconds_per_day',
@@ -165,12 +166,6 @@ export class SandboxesService {
       labels: dto.labels ?? {},
       metadata: dto.metadata ?? {},
     };
-  }
-
-  private async workspaceLimit(manager: DataSource['manager'], workspaceId: string): Promise<number> {
-    const rows: Array<{ cap: string | null }> = await manager.query(`SELECT settings->>'max_sandboxes' AS cap FROM workspaces WHERE id = $1`, [workspaceId]);
-    const cap = Number(rows[0]?.cap);
-    return Number.isInteger(cap) && cap > 0 ? cap : this.config.maxPerWorkspace;
   }
 
   private async assertEgressAllowed(ctx: TenantContext, workspaceId: string): Promise<void> {

@@ -49,6 +49,32 @@ export class ApiClient {
     return response;
   }
 
+  /**
+   * Sends a raw (non-JSON) body, e.g. a file streamed from disk, and returns the Response; an error
+   * status is raised as CliError. A stream body is sent as it is read (fetch's half-duplex upload).
+   */
+  async send(method: string, path: string, body: ReadableStream<Uint8Array>, contentType: string, init: { headers?: Record<string, string> } = {}): Promise<Response> {
+    if (!this.config.token) {
+      throw new CliError('unauthenticated', 'No token: set ORCAOPS_TOKEN or run `orcaops login --token <token>`');
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.config.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.config.token}`, 'content-type': contentType, ...init.headers },
+        body,
+        duplex: 'half',
+      });
+    } catch (error) {
+      throw new CliError('connection_failed', `Cannot reach OrcaOps at ${this.config.url} (${(error as Error).message}); is \`orcaops serve\` running?`);
+    }
+    if (!response.ok) {
+      const parsed = (await response.json().catch(() => undefined)) as ErrorBody | undefined;
+      throw this.toError(response.status, parsed);
+    }
+    return response;
+  }
+
   private toError(status: number, body: ErrorBody | undefined): CliError {
     const code = body?.error?.code ?? (status === 404 ? 'not_found' : 'internal_error');
     return new CliError(code, body?.error?.message ?? `HTTP ${status}`, body?.error?.details);

@@ -95,6 +95,14 @@ export class EnvironmentVariables {
   })
   ORCAOPS_SANDBOX_POOL = '';
 
+  /**
+   * Pool containers started at once while the pool refills (all images). The engine, not this server,
+   * is the bottleneck: more parallel starts do not make containers faster, they slow the requests that
+   * are being served meanwhile. Size the pool for bursts (README, sandboxes; WarmPoolService.refill).
+   */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(32)
+  ORCAOPS_SANDBOX_POOL_FILLS = 2;
+
   /** Milliseconds between sandbox reaper passes (TTL, idle timeout, lost containers). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(600_000)
   ORCAOPS_SANDBOX_REAPER_MS = 5_000;

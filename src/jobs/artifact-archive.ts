@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
+import { readHostileTar } from 'src/common/hostile-tar';
 
 export interface ArtifactLimits {
   maxFiles: number;
@@ -25,62 +25,17 @@ export interface ArchiveResult {
   rejected: Array<{ name: string; reason: string }>;
 }
 
-/** A clean relative name, or undefined when the entry would land outside the target. */
-export function cleanEntryName(raw: string): string | undefined {
-  if (raw.includes('\0')) return undefined;
-  const trimmed = raw.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
-  if (!trimmed || trimmed.split('/').includes('..')) return undefined;
-  const normalized = posix.normalize(trimmed).replace(/\/+$/, '');
-  if (!normalized || normalized === '.' || normalized.startsWith('../') || posix.isAbsolute(normalized)) return undefined;
-  return normalized;
-}
-
 /**
  * Parses a tar stream produced inside a job's container, which is hostile input (hardening.md §3.4):
- * in memory only, regular files only, clean relative names, bounded sizes. Nothing touches the host
- * filesystem here.
+ * regular files only, with clean relative names (leading `/` stripped), bounded sizes (see hostile-tar.ts).
  */
-export function readArtifactArchive(stream: Readable, limits: ArtifactLimits): Promise<ArchiveResult> {
-  return new Promise((resolve, reject) => {
-    const files: ArchivedFile[] = [];
-    const rejected: ArchiveResult['rejected'] = [];
-    let total = 0;
-    const parser = extract();
-    parser.on('entry', (header, entry, next) => {
-      const name = cleanEntryName(header.name);
-      const refuse = (reason: string): void => {
-        rejected.push({ name: header.name, reason });
-        entry.resume();
-        entry.on('end', next);
-      };
-      if (header.type === 'directory') return refuse('directory');
-      if (header.type !== 'file' && header.type !== 'contiguous-file') return refuse(`not a regular file (${header.type})`);
-      if (!name) return refuse('path outside the target');
-      if (files.length >= limits.maxFiles) return refuse(`more than ${limits.maxFiles} files`);
-      const size = header.size ?? 0;
-      if (size > limits.maxFileBytes) return refuse(`larger than ${limits.maxFileBytes} bytes`);
-      if (total + size > limits.maxTotalBytes) return refuse(`total over ${limits.maxTotalBytes} bytes`);
-      const parts: Buffer[] = [];
-      let received = 0;
-      entry.on('data', (data: unknown) => {
-        const chunk = data as Buffer;
-        received += chunk.length;
-        if (received <= limits.maxFileBytes) parts.push(chunk);
-      });
-      entry.on('end', () => {
-        if (received > limits.maxFileBytes) rejected.push({ name, reason: 'size exceeds its header' });
-        else {
-          total += received;
-          files.push({ name, data: Buffer.concat(parts) });
-        }
-        next();
-      });
-    });
-    parser.on('finish', () => resolve({ files: dedupe(files), rejected }));
-    parser.on('error', reject);
-    stream.on('error', reject);
-    stream.pipe(parser);
-  });
+export async function readArtifactArchive(stream: Readable, limits: ArtifactLimits): Promise<ArchiveResult> {
+  const { entries, rejected } = await readHostileTar(
+    stream,
+    { maxEntries: limits.maxFiles, maxFileBytes: limits.maxFileBytes, maxTotalBytes: limits.maxTotalBytes },
+    { directories: 'refuse', absoluteNames: 'strip' },
+  );
+  return { files: dedupe(entries.map((e) => ({ name: e.name, data: e.data ?? Buffer.alloc(0) }))), rejected };
 }
 
 /** tar may list a file twice (a directory and a glob both matching): keep the last copy. */

@@ -61,26 +61,36 @@ export class SandboxLifecycle {
   ) {}
 
   /**
-   * starting → ready (updating `sandbox` in place when it gets there): takes a warm container or creates and starts a hardened one. The container id is
-   * stored (still starting) before the container starts, so a delete or a crash in between finds it.
+   * A warm pool container for this sandbox (WarmPoolService.take), or undefined when none matches. The
+   * pool container is already running, so the caller records the sandbox `ready` with it in its create
+   * transaction (one commit instead of insert + two updates); if that transaction fails it must call
+   * discard(). A crash in between leaves a pool-labelled container the reaper removes as a stray.
+   */
+  takeWarm(sandboxId: string, spec: SandboxEntity['spec']): string | undefined {
+    return this.pool.take(sandboxId, spec);
+  }
+
+  /**
+   * starting → ready (updating `sandbox` in place when it gets there): creates and starts a hardened
+   * container. The container id is stored (still starting) before the container starts, so a delete or
+   * a crash in between finds it.
    */
   async provision(sandbox: SandboxEntity): Promise<void> {
     const { workspaceId, id, spec } = sandbox;
-    const pooled = this.pool.take(spec);
-    let containerId: string | undefined = pooled;
+    let containerId: string | undefined;
     try {
-      containerId ??= await this.runtime.createContainer(
+      containerId = await this.runtime.createContainer(
         sandboxContainerSpec(`orcaops-sandbox-${id}`, spec.image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId())),
       );
-      const claimed = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { containerId, pooled: !!pooled });
+      const claimed = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { containerId, pooled: false });
       if (!claimed) return await this.discard(containerId);
-      if (!pooled) await this.runtime.startContainer(containerId);
+      await this.runtime.startContainer(containerId);
       const now = new Date();
       const ready = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { status: 'ready', readyAt: now, lastActivityAt: now });
       if (!ready) return await this.discard(containerId);
       this.activity.touch(id, now.getTime());
       // The caller answers from this (the committed state) instead of reading the row back.
-      Object.assign(sandbox, { containerId, pooled: !!pooled, status: 'ready', readyAt: now, lastActivityAt: now });
+      Object.assign(sandbox, { containerId, pooled: false, status: 'ready', readyAt: now, lastActivityAt: now });
     } catch (error) {
       const reason: SandboxExitReason = error instanceof RuntimeError && error.code === 'image_not_found' ? 'image_not_found' : 'start_failed';
       await this.end(sandbox, LIVE, finalStatusFor(reason), reason, `could not start: ${(error as Error).message}`);
@@ -103,7 +113,8 @@ export class SandboxLifecycle {
     return new OrcaOpsError('internal_error', 'internal error while starting the sandbox');
   }
 
-  private async discard(containerId: string): Promise<void> {
+  /** Removes a container no sandbox keeps (never throws: the reaper removes what is left). */
+  async discard(containerId: string): Promise<void> {
     await this.runtime.remove(containerId).catch(() => undefined);
   }
 

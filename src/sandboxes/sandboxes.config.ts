@@ -12,6 +12,8 @@ export const sandboxesConfig = registerAs('sandboxes', () => {
     activityFlushMs: Math.max(1_000, Math.min(10_000, env.ORCAOPS_SANDBOX_REAPER_MS * 2)),
     /** `image=count,...`: pre-started containers kept per image (default resources, no network). */
     pool: env.ORCAOPS_SANDBOX_POOL,
+    /** Pool containers being started at once, across images (see WarmPoolService.refill). */
+    poolFills: env.ORCAOPS_SANDBOX_POOL_FILLS,
     /** The profile catalogue; an explicitly configured file must exist. */
     profilesFile: resolve(env.ORCAOPS_SANDBOX_PROFILES ?? 'sandboxes.yml'),
     profilesFileRequired: env.ORCAOPS_SANDBOX_PROFILES !== undefined,

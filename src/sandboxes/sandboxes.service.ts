@@ -69,9 +69,10 @@ export class SandboxesService {
   ) {}
 
   /**
-   * Reserves a slot (QuotasService counts live sandboxes and sandbox-seconds in Postgres under a
-   * per-workspace lock, so concurrent creates on any server cannot overshoot), records `starting` with
-   * its audit event, then starts the container and returns the sandbox ready.
+   * Reserves a slot (the concurrent limit and the daily sandbox-seconds quota are counted in Postgres
+   * under a per-workspace lock, so concurrent creates on any server cannot overshoot) and records the
+   * sandbox with its audit event: `ready` at once with a warm pool container, else `starting`, after
+   * which the container is created and started and the sandbox returned ready.
    */
   async create(ctx: TenantContext, dto: CreateSandboxDto): Promise<SandboxResponseDto> {
     assertPermission(ctx, 'sandbox:create');
@@ -84,31 +85,50 @@ export class SandboxesService {
     await this.engine.assertAvailable();
     const id = randomUUID();
     const now = Date.now();
-    // Quotas (live sandboxes, sandbox-seconds per day and month) are checked in the inserting transaction.
-    const sandbox = await this.quotas.admitSandbox(ctx, workspaceId, async (manager) => {
-      await this.sessions.lockOpen(manager, workspaceId, sessionId);
-      const scoped = this.sandboxes.withManager(manager);
-      const saved = await scoped.insert(workspaceId, {
-        id,
-        name: dto.name ?? null,
-        status: 'starting',
-        exitReason: null,
-        message: null,
-        image: spec.image,
-        spec,
-        createdBy: ctx.principal.tokenId,
-        sessionId,
-        containerId: null,
-        pooled: false,
-        runnerId: this.node.id,
-        readyAt: null,
-        expiresAt: new Date(now + spec.ttl_seconds * 1000),
-        lastActivityAt: new Date(now),
-        stoppedAt: null,
+    // Set inside the transaction once the limits passed; removed again if the transaction fails.
+    let warm: string | undefined;
+    let sandbox: SandboxEntity;
+    try {
+      // Quotas (live sandboxes, sandbox-seconds per day and month) are checked in the inserting transaction.
+      sandbox = await this.quotas.admitSandbox(ctx, workspaceId, async (manager) => {
+        await this.sessions.lockOpen(manager, workspaceId, sessionId);
+        const scoped = this.sandboxes.withManager(manager);
+        // A warm container is already running: the sandbox is recorded ready with it in this one commit.
+        warm = this.lifecycle.takeWarm(id, spec);
+        const readyAt = warm ? new Date() : null;
+        const saved = await scoped.insert(workspaceId, {
+          id,
+          name: dto.name ?? null,
+          status: warm ? 'ready' : 'starting',
+          exitReason: null,
+          message: null,
+          image: spec.image,
+          spec,
+          createdBy: ctx.principal.tokenId,
+          sessionId,
+          containerId: warm ?? null,
+          pooled: !!warm,
+          runnerId: this.node.id,
+          readyAt,
+          expiresAt: new Date(now + spec.ttl_seconds * 1000),
+          lastActivityAt: readyAt ?? new Date(now),
+          stoppedAt: null,
+        });
+        await this.audit.record(
+          ctx,
+          { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, sessionId, details: { image: spec.image, profile: spec.profile, pooled: !!warm } },
+          manager,
+        );
+        return saved;
       });
-      await this.audit.record(ctx, { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, sessionId, details: { image: spec.image, profile: spec.profile } }, manager);
-      return saved;
-    });
+    } catch (error) {
+      if (warm) await this.lifecycle.discard(warm);
+      throw error;
+    }
+    if (warm) {
+      this.activity.touch(id);
+      return toSandboxResponse(sandbox);
+    }
     await this.lifecycle.provision(sandbox);
     // Deleted while it started: answer with the row as it is now.
     return sandbox.status === 'ready' ? toSandboxResponse(sandbox) : this.get(ctx, id);

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -71,5 +71,30 @@ describe('orcaops sandbox exec / shell / ps / files (CLI → REST → Docker)', 
     expect(missing.exitCode).toBe(5);
     const ps = await runCli(['--json', 'sandbox', 'ps', sbx], env);
     expect(JSON.parse(ps.stdout)).toEqual({ items: [] });
+  });
+
+  it('files put / get stream a binary file larger than the 16 MiB JSON limit through the raw routes', async () => {
+    const local = join(dir, 'big.bin');
+    const data = randomBytes(20 * 1024 * 1024 + 13);
+    const sha = createHash('sha256').update(data).digest('hex');
+    writeFileSync(local, data);
+    const put = await runCli(['sandbox', 'files', 'put', sbx, local, 'big/blob.bin'], env);
+    expect(put.exitCode).toBe(0);
+    expect(put.stderr).toMatch(/uploading .*20\.0 MiB of 20\.0 MiB \(100%\)/);
+    const inside = await runCli(['--json', 'sandbox', 'exec', sbx, '--', 'sha256sum big/blob.bin'], env);
+    expect(JSON.parse(inside.stdout).stdout).toContain(sha);
+    const back = join(dir, 'big-back.bin');
+    const get = await runCli(['sandbox', 'files', 'get', sbx, '/workspace/big/blob.bin', back], env);
+    expect(get.exitCode).toBe(0);
+    expect(get.stderr).toMatch(/downloading .*20\.0 MiB of 20\.0 MiB \(100%\)/);
+    expect(createHash('sha256').update(readFileSync(back)).digest('hex')).toBe(sha);
+    // --json: only the result on stdout, no progress.
+    const quiet = await runCli(['--json', 'sandbox', 'files', 'get', sbx, 'big/blob.bin', back], env);
+    expect(JSON.parse(quiet.stdout)).toEqual({ path: 'big/blob.bin', local: back, size: data.length });
+    expect(quiet.stderr).toBe('');
+    const putJson = await runCli(['--json', 'sandbox', 'files', 'put', sbx, local, 'again.bin'], env);
+    expect(JSON.parse(putJson.stdout)).toMatchObject({ path: '/workspace/again.bin', size: data.length });
+    expect(putJson.stderr).toBe('');
+    await runCli(['sandbox', 'files', 'rm', sbx, 'again.bin'], env);
   });
 });

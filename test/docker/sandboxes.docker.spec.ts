@@ -174,6 +174,43 @@ describe('sandboxes on the real engine', () => {
     expect(custom.pooled).toBe(false);
   });
 
+  it('hands each pooled sandbox its own pre-opened default shell, which sees the sandbox env in the first command', async () => {
+    const pool = t.app.get(WarmPoolService);
+    expect(await pool.whenFull(30_000)).toBe(true);
+    const a = await workspace();
+    const b = await workspace();
+    const tricky = `it's "quoted" $HOME \`id\` \\ ;\nsecond line`;
+    const sa = await create(a.tokens.developer.token, { image: 'orcaops/busybox', env: { GREETING: tricky, EMPTY: '' } });
+    const sb = await create(b.tokens.developer.token, { image: 'orcaops/busybox', env: { ONLY_B: 'b' } });
+    expect([sa.pooled, sb.pooled]).toEqual([true, true]);
+    /** Running /bin/sh execs (argv ends in it: the port wraps it in a process group) in a sandbox's container. */
+    const shellExecs = async (sandboxId: string): Promise<string[]> => {
+      const info = await docker.getContainer((await containerIdOf(sandboxId))!).inspect();
+      const execs = await Promise.all((info.ExecIDs ?? []).map((e) => docker.getExec(e).inspect()));
+      return execs.filter((e) => e.Running && e.ProcessConfig.arguments[e.ProcessConfig.arguments.length - 1] === '/bin/sh').map((e) => e.ID);
+    };
+    const before = await shellExecs(sa.id);
+    expect(before).toHaveLength(1);
+    const run = async (ws: SeededWorkspace, id: string, command: string): Promise<any> => {
+      const res = await api(t.app, 'POST', `/v1/sandboxes/${id}/shells/main/run`, { token: ws.tokens.developer.token, body: { command, timeout_seconds: 10 } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'completed', exit_code: 0 });
+      return res.body;
+    };
+    // The first command sees the env exactly (quotes, $, backticks, backslash, newline all literal).
+    const first = await run(a, sa.id, 'printf "%s|" "$GREETING" "${EMPTY-unset}" "${ONLY_B-unset}"; env | grep -c "^GREETING="');
+    expect(first.output).toBe(`${tricky}||unset|1\n`);
+    // ...in the shell that was already open (no second shell exec was started for it).
+    expect(await shellExecs(sa.id)).toEqual(before);
+    await run(a, sa.id, 'export MARK=a; cd /tmp');
+    // The other tenant's pooled sandbox has its own shell: none of A's env or state.
+    const other = await run(b, sb.id, 'printf "%s|" "${GREETING-unset}" "${MARK-unset}" "$ONLY_B" "$PWD"');
+    expect(other.output).toBe('unset|unset|b|/workspace|');
+    // The export that applied the env is not the shell's "latest command".
+    const shells = await api(t.app, 'GET', `/v1/sandboxes/${sb.id}/shells`, { token: b.tokens.developer.token });
+    expect(shells.body.items).toEqual([expect.objectContaining({ name: 'main', busy: false })]);
+  });
+
   it('after a restart re-adopts sandboxes whose containers survived and marks the others lost', async () => {
     const ws = await workspace();
     const dev = ws.tokens.developer.token;

@@ -1,11 +1,17 @@
 import { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ApiClient } from 'src/cli/api-client';
 import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
 import { printJson, render } from 'src/cli/output';
 import { parseSse } from 'src/cli/sse';
+import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
 
 /** `orcaops sandbox exec|shell|ps|files`: REST clients of the interaction API (added by sandbox.command.ts). */
 
@@ -242,10 +248,43 @@ function psCommand(): Command {
     }));
 }
 
-async function download(client: ApiClient, id: string, path: string): Promise<Buffer> {
+/** The raw download route (Accept: application/octet-stream): the response, its body not yet read. */
+async function download(client: ApiClient, id: string, path: string): Promise<{ body: Readable; length: number | undefined }> {
   const response = await client.raw('GET', `${base(id)}/files/content?${q(path)}`, undefined, { headers: { accept: 'application/octet-stream' } });
   if (!response.ok) await client.request('GET', `${base(id)}/files/content?${q(path)}`); // raises the API's error
-  return Buffer.from(await response.arrayBuffer());
+  return { body: Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>), length: Number(response.headers.get('content-length')) || undefined };
+}
+
+/** Copies to stdout chunk by chunk, waiting when stdout is behind (memory stays bounded). */
+async function toStdout(body: Readable): Promise<void> {
+  for await (const chunk of body) if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+}
+
+const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+
+/**
+ * Bytes moved so far, on stderr (stdout may be the file itself): one updating line on a terminal, else
+ * a line every 2 s and one at the end. Off with --json (stdout then holds only the JSON result).
+ */
+function progress(verb: string, total: number | undefined, enabled: boolean): Transform & { finish(): void } {
+  const tty = Boolean(process.stderr.isTTY);
+  let moved = 0;
+  let shownAt = Date.now();
+  const show = (final: boolean): void => {
+    const text = `${verb} ${mib(moved)}${total ? ` of ${mib(total)} (${Math.floor((moved / Math.max(total, 1)) * 100)}%)` : ''}`;
+    process.stderr.write(tty ? `\r${text}${final ? '\n' : ''}` : `${text}\n`);
+  };
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      moved += chunk.length;
+      if (enabled && Date.now() - shownAt >= (tty ? 200 : 2_000)) {
+        shownAt = Date.now();
+        show(false);
+      }
+      done(null, chunk);
+    },
+  });
+  return Object.assign(counter, { finish: () => void (enabled && show(true)) });
 }
 
 function filesCommand(): Command {
@@ -255,23 +294,56 @@ function filesCommand(): Command {
     render(outputOptions(c), listing, { columns: LS_COLUMNS });
   }));
   cmd.command('cat <id> <path>').action(action(async (id: string, path: string) => {
-    process.stdout.write(await download(new ApiClient(), id, path));
+    await toStdout((await download(new ApiClient(), id, path)).body);
   }));
   cmd
     .command('get <id> <path> [local]')
-    .description('Download a file (to stdout without LOCAL)')
+    .description(`Download a file, streamed (to stdout without LOCAL; up to ${mib(INTERACTION_LIMITS.fileMaxBytes)}); progress on stderr`)
     .action(action(async (id: string, path: string, local: string | undefined, _o: object, c: Command) => {
-      const data = await download(new ApiClient(), id, path);
-      if (!local) return void process.stdout.write(data);
-      writeFileSync(local, data);
-      if (outputOptions(c).json) printJson({ path, local, size: data.length });
+      const { json } = outputOptions(c);
+      const { body, length } = await download(new ApiClient(), id, path);
+      if (!local) return toStdout(body);
+      const counter = progress(`downloading ${path}:`, length, !json);
+      try {
+        await pipeline(body, counter, createWriteStream(local));
+      } catch (error) {
+        await rm(local, { force: true });
+        throw error;
+      }
+      counter.finish();
+      const size = statSync(local).size;
+      if (json) printJson({ path, local, size });
     }));
   cmd
     .command('put <id> <local> <path>')
-    .description('Upload a local file (up to 16 MiB)')
+    .description(`Upload a local file, streamed from disk (up to ${mib(INTERACTION_LIMITS.fileMaxBytes)}); progress on stderr`)
     .action(action(async (id: string, local: string, path: string, _o: object, c: Command) => {
-      const content = readFileSync(local).toString('base64');
-      render(outputOptions(c), await new ApiClient().request('POST', `${base(id)}/files`, { path, content, encoding: 'base64' }));
+      const { json } = outputOptions(c);
+      let size: number;
+      try {
+        const info = statSync(local);
+        if (!info.isFile()) throw new CliError('usage', `${local} is not a regular file`);
+        size = info.size;
+      } catch (error) {
+        if (error instanceof CliError) throw error;
+        throw new CliError('usage', `cannot read ${local}: ${(error as Error).message}`);
+      }
+      // The server takes one file up to this size; refuse before sending it all.
+      if (size > INTERACTION_LIMITS.fileMaxBytes) {
+        throw new CliError('payload_too_large', `${local} is ${mib(size)}; one upload is at most ${mib(INTERACTION_LIMITS.fileMaxBytes)} (use an archive upload for trees)`, {
+          limit_bytes: INTERACTION_LIMITS.fileMaxBytes,
+        });
+      }
+      const counter = progress(`uploading ${local}:`, size, !json);
+      const upload = createReadStream(local).pipe(counter);
+      const response = await new ApiClient().send(
+        'PUT',
+        `${base(id)}/files/content?${q(path)}`,
+        Readable.toWeb(upload) as ReadableStream<Uint8Array>,
+        'application/octet-stream',
+      );
+      counter.finish();
+      render(outputOptions(c), await response.json());
     }));
   cmd
     .command('rm <id> <path>')

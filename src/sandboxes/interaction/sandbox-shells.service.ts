@@ -3,11 +3,12 @@ import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
-import { ShellCommandView, ShellSession } from 'src/sandboxes/interaction/shell-session';
+import { DEFAULT_SHELL_NAME, ShellCommandView, ShellSession } from 'src/sandboxes/interaction/shell-session';
 import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { PoliciesService } from 'src/policies/policies.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
+import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 export const SHELL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -23,7 +24,9 @@ export interface ShellView {
 /**
  * Named persistent shells per sandbox (see shell-session.ts for the protocol). State lives in this
  * server's memory: a restart loses the shells (their execs die with the connection) and the next run
- * re-creates the shell lazily, with a fresh cwd and environment.
+ * re-creates the shell lazily, with a fresh cwd and environment. A sandbox taken from the warm pool
+ * starts with its default shell already open (WarmPoolService.claimShell), so its first command does
+ * not pay for an exec.
  */
 @Injectable()
 export class SandboxShellsService implements OnModuleDestroy {
@@ -37,6 +40,7 @@ export class SandboxShellsService implements OnModuleDestroy {
     private readonly activity: SandboxActivity,
     private readonly audit: AuditService,
     private readonly policies: PoliciesService,
+    private readonly pool: WarmPoolService,
   ) {
     // A stopped sandbox's handles are released at once (their execs died with the container anyway).
     activity.onForget((sandboxId) => this.closeAll(sandboxId));
@@ -101,6 +105,7 @@ export class SandboxShellsService implements OnModuleDestroy {
 
   /** Ends every shell of a sandbox (the lifecycle calls it when the sandbox stops; also safe if it does not). */
   closeAll(sandboxId: string): void {
+    void this.pool.claimShell(sandboxId)?.then((unused) => unused?.close());
     for (const shell of this.shells.get(sandboxId)?.values() ?? []) shell.close();
     this.shells.delete(sandboxId);
   }
@@ -130,10 +135,7 @@ export class SandboxShellsService implements OnModuleDestroy {
     if (alive >= INTERACTION_LIMITS.shellsPerSandbox) {
       throw new OrcaOpsError('conflict', `sandbox ${live.id} already has ${INTERACTION_LIMITS.shellsPerSandbox} shells: delete one first`);
     }
-    const opening = ShellSession.open(this.runtime, live, name, {
-      outputCapBytes: INTERACTION_LIMITS.shellOutputCapBytes,
-      interruptGraceMs: INTERACTION_LIMITS.interruptGraceMs,
-    });
+    const opening = this.open(live, name);
     this.opening.set(key, opening);
     try {
       const shell = await opening;
@@ -146,6 +148,18 @@ export class SandboxShellsService implements OnModuleDestroy {
     } finally {
       this.opening.delete(key);
     }
+  }
+
+  /** The pool's pre-opened default shell when this sandbox has one (env already exported), else a new shell. */
+  private async open(live: LiveSandbox, name: string): Promise<ShellSession> {
+    if (name === DEFAULT_SHELL_NAME) {
+      const preOpened = await this.pool.claimShell(live.id);
+      if (preOpened && !preOpened.ended) return preOpened;
+    }
+    return ShellSession.open(this.runtime, live, name, {
+      outputCapBytes: INTERACTION_LIMITS.shellOutputCapBytes,
+      interruptGraceMs: INTERACTION_LIMITS.interruptGraceMs,
+    });
   }
 }
 

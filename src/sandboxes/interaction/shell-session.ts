@@ -58,6 +58,25 @@ const SIGNAL_DESCENDANTS = [
   'exit 0',
 ].join('\n');
 
+/** The shell `orcaops sandbox shell` and the benchmarks use; warm-pool containers have it open already. */
+export const DEFAULT_SHELL_NAME = 'main';
+
+/** Where a shell runs: a live sandbox, or a warm-pool container that no tenant owns yet (env empty). */
+export type ShellTarget = Pick<LiveSandbox, 'containerId' | 'user' | 'workdir' | 'env'>;
+
+/**
+ * Variables a shell treats specially (word splitting, prompts, cwd bookkeeping, options): a fresh shell
+ * sets or ignores them at start-up, so exporting them into a running one would not give the same
+ * shell (and IFS would change how it parses our protocol lines). Such env gets a freshly opened shell.
+ */
+const SHELL_SPECIAL = new Set(['IFS', 'PS1', 'PS2', 'PS4', 'PWD', 'OLDPWD', 'OPTIND', 'OPTARG', 'PPID', 'ENV', 'LINENO', 'SHELLOPTS', 'POSIXLY_CORRECT']);
+const SHELL_NAME_WORD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Whether `applyEnv` makes a running shell see this env exactly as a shell opened with it would. */
+export function envApplicableToOpenShell(env: Record<string, string>): boolean {
+  return Object.keys(env).every((k) => SHELL_NAME_WORD.test(k) && !SHELL_SPECIAL.has(k));
+}
+
 export interface ShellLimits {
   /** Unread output kept per command; beyond it new output is dropped and `truncated` is set. */
   outputCapBytes: number;
@@ -140,7 +159,7 @@ function singleQuoted(text: string): string {
 }
 
 export class ShellSession {
-  readonly createdAt = new Date();
+  createdAt = new Date();
   lastUsedAt = new Date();
   private readonly stdin = new PassThrough();
   private readonly abort = new AbortController();
@@ -155,16 +174,16 @@ export class ShellSession {
 
   private constructor(
     private readonly runtime: ContainerRuntime,
-    private readonly live: LiveSandbox,
+    private readonly target: ShellTarget,
     readonly name: string,
     private readonly limits: ShellLimits,
   ) {
     this.exited = this.runtime
-      .exec(live.containerId, {
+      .exec(target.containerId, {
         command: ['/bin/sh'],
-        user: live.user,
-        cwd: live.workdir,
-        env: live.env,
+        user: target.user,
+        cwd: target.workdir,
+        env: target.env,
         stdin: this.stdin,
         // With a signal the port runs the shell in its own process group and kills the group on abort.
         signal: this.abort.signal,
@@ -177,17 +196,39 @@ export class ShellSession {
   }
 
   /** Starts a shell and learns its pid (needed to interrupt its children). */
-  static async open(runtime: ContainerRuntime, live: LiveSandbox, name: string, limits: ShellLimits): Promise<ShellSession> {
-    const shell = new ShellSession(runtime, live, name, limits);
+  static async open(runtime: ContainerRuntime, target: ShellTarget, name: string, limits: ShellLimits): Promise<ShellSession> {
+    const shell = new ShellSession(runtime, target, name, limits);
     const probe = shell.run('echo $$');
     await settleWithin(probe.done, 15_000);
     const pid = Number.parseInt(probe.output.drain().toString('utf8').trim(), 10);
     if (probe.ended === undefined || probe.exitCode !== 0 || !Number.isInteger(pid)) {
       shell.close();
-      throw new OrcaOpsError('conflict', `shell ${name} could not be started in sandbox ${live.id} (does the image have /bin/sh?)`);
+      throw new OrcaOpsError('conflict', `shell ${name} could not be started (does the image have /bin/sh?)`);
     }
     shell.pid = pid;
     return shell;
+  }
+
+  /**
+   * Hands a shell opened in a warm-pool container to the sandbox that took it: exports the sandbox env
+   * (one protocol command, every value single-quoted) so the first command sees it exactly as in a shell
+   * opened with it (callers check envApplicableToOpenShell first), and restarts the shell's clock. The
+   * export is not the sandbox's "latest command" afterwards (a wait never reports it). Rejects, with the
+   * shell closed, if the export did not succeed.
+   */
+  async handOver(env: Record<string, string>): Promise<void> {
+    const entries = Object.entries(env);
+    if (entries.length) {
+      const cmd = this.run(`export ${entries.map(([k, v]) => `${k}=${singleQuoted(v)}`).join(' ')}`);
+      await settleWithin(cmd.done, 15_000);
+      if (this.last === cmd) this.last = undefined;
+      if (cmd.ended === undefined || cmd.exitCode !== 0) {
+        this.close();
+        throw new Error(`exporting the sandbox env failed (exit ${cmd.exitCode ?? 'none'})`);
+      }
+    }
+    this.createdAt = new Date();
+    this.lastUsedAt = this.createdAt;
   }
 
   get ended(): boolean {
@@ -273,9 +314,9 @@ export class ShellSession {
   private async signalChildren(signal: 'INT' | 'KILL'): Promise<void> {
     if (this.pid === undefined) return;
     await this.runtime
-      .exec(this.live.containerId, {
+      .exec(this.target.containerId, {
         command: ['sh', '-c', SIGNAL_DESCENDANTS, 'sh', String(this.pid), signal],
-        user: this.live.user,
+        user: this.target.user,
         timeoutMs: 5_000,
       })
       .catch(() => undefined);

@@ -1,0 +1,83 @@
+import { pack } from 'tar-stream';
+import { cleanEntryName, readHostileTar } from 'src/common/hostile-tar';
+
+type Entry = { name: string; type?: 'file' | 'symlink' | 'link' | 'directory' | 'fifo'; body?: string; linkname?: string };
+
+function tarOf(entries: Entry[]): Promise<Buffer> {
+  const p = pack();
+  for (const e of entries) {
+    if (e.type && e.type !== 'file') p.entry({ name: e.name, type: e.type, linkname: e.linkname, mode: 0o4755 });
+    else p.entry({ name: e.name, mode: 0o4755 }, e.body ?? '');
+  }
+  p.finalize();
+  const parts: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    p.on('data', (c: unknown) => parts.push(c as Buffer));
+    p.on('end', () => resolve(Buffer.concat(parts)));
+    p.on('error', reject);
+  });
+}
+
+const limits = { maxEntries: 3, maxFileBytes: 8, maxTotalBytes: 12 };
+
+describe('cleanEntryName', () => {
+  it.each([
+    ['out/a.txt', 'out/a.txt'],
+    ['./out/a.txt', 'out/a.txt'],
+    ['/tmp/x', 'tmp/x'],
+    ['dir/', 'dir'],
+    ['../etc/passwd', undefined],
+    ['a/../../b', undefined],
+    ['', undefined],
+    ['a\0b', undefined],
+  ])('%j → %j', (raw, expected) => {
+    expect(cleanEntryName(raw)).toBe(expected);
+  });
+});
+
+describe('readHostileTar', () => {
+  const hostile: Entry[] = [
+    { name: 'link', type: 'symlink', linkname: '/etc/passwd' },
+    { name: 'hard', type: 'link', linkname: 'a.txt' },
+    { name: 'pipe', type: 'fifo' },
+    { name: '../escape', body: 'x' },
+  ];
+
+  it('keeps directories and refuses absolute names for trees; strips them and refuses directories for artifacts', async () => {
+    const tar = await tarOf([{ name: 'dir', type: 'directory' }, { name: '/abs.txt', body: 'a' }, { name: 'dir/f', body: 'f' }, ...hostile]);
+    const tree = await readHostileTar(tar, limits, { directories: 'keep', absoluteNames: 'refuse' });
+    expect(tree.entries.map((e) => [e.name, e.type, e.mode])).toEqual([
+      ['dir', 'directory', 0o755],
+      ['dir/f', 'file', 0o755],
+    ]);
+    expect(tree.rejected.map((r) => r.reason)).toEqual([
+      'path outside the target',
+      'not a regular file (symlink)',
+      'not a regular file (link)',
+      'not a regular file (fifo)',
+      'path outside the target',
+    ]);
+    const artifacts = await readHostileTar(tar, limits, { directories: 'refuse', absoluteNames: 'strip' });
+    expect(artifacts.entries.map((e) => [e.name, e.data?.toString()])).toEqual([
+      ['abs.txt', 'a'],
+      ['dir/f', 'f'],
+    ]);
+    expect(artifacts.rejected[0]).toEqual({ name: 'dir', reason: 'directory' });
+  });
+
+  it('enforces the entry, file and total caps', async () => {
+    const tar = await tarOf([
+      { name: 'big', body: '123456789' },
+      { name: 'a', body: '12345678' },
+      { name: 'b', body: '12345' },
+      { name: 'c', body: '1' },
+      { name: 'd', body: '1' },
+    ]);
+    const result = await readHostileTar(tar, limits, { directories: 'keep', absoluteNames: 'refuse' });
+    expect(result.entries.map((e) => e.name)).toEqual(['a', 'c', 'd']);
+    expect(result.rejected).toEqual([
+      { name: 'big', reason: 'larger than 8 bytes' },
+      { name: 'b', reason: 'total over 12 bytes' },
+    ]);
+  });
+});

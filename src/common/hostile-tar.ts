@@ -1,0 +1,105 @@
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { extract } from 'tar-stream';
+
+/**
+ * The one parser for tars we did not write (hardening.md §3.4): archives produced inside a container
+ * (job artifacts, sandbox downloads: hostile to whoever extracts them) and archives uploaded by a client
+ * (validated before anything reaches a container). In memory only, nothing touches the host filesystem:
+ * regular files (and, when asked, directories) with clean relative names, bounded counts and sizes.
+ * Symlinks, hard links, devices and FIFOs are refused, never followed or created.
+ */
+
+export interface HostileTarLimits {
+  /** Entries kept (files, plus directories when they are kept). */
+  maxEntries: number;
+  maxFileBytes: number;
+  maxTotalBytes: number;
+}
+
+export interface HostileTarOptions {
+  /** `keep`: directories are entries too (trees); `refuse`: only files (artifacts). */
+  directories: 'keep' | 'refuse';
+  /** `strip`: `/tmp/x` becomes `tmp/x` (tar's own habit); `refuse`: an absolute name is refused. */
+  absoluteNames: 'strip' | 'refuse';
+}
+
+export interface HostileTarEntry {
+  name: string;
+  type: 'file' | 'directory';
+  /** Permission bits only (no setuid/setgid/sticky). */
+  mode: number;
+  mtime: Date;
+  /** Files only. */
+  data?: Buffer;
+}
+
+export interface HostileTarResult {
+  entries: HostileTarEntry[];
+  /** Entries refused, with why (symlink, hard link, device, path outside the target, over a cap). */
+  rejected: Array<{ name: string; reason: string }>;
+}
+
+/** A clean relative name, or undefined when the entry would land outside the target. */
+export function cleanEntryName(raw: string): string | undefined {
+  if (raw.includes('\0')) return undefined;
+  const trimmed = raw.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  if (!trimmed || trimmed.split('/').includes('..')) return undefined;
+  const normalized = posix.normalize(trimmed).replace(/\/+$/, '');
+  if (!normalized || normalized === '.' || normalized.startsWith('../') || posix.isAbsolute(normalized)) return undefined;
+  return normalized;
+}
+
+export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimits, options: HostileTarOptions): Promise<HostileTarResult> {
+  const noun = options.directories === 'keep' ? 'entries' : 'files';
+  return new Promise((resolve, reject) => {
+    const entries: HostileTarEntry[] = [];
+    const rejected: HostileTarResult['rejected'] = [];
+    let total = 0;
+    const parser = extract();
+    parser.on('entry', (header, entry, next) => {
+      const refuse = (reason: string): void => {
+        rejected.push({ name: header.name, reason });
+        entry.resume();
+        entry.on('end', next);
+      };
+      const isDirectory = header.type === 'directory';
+      if (isDirectory && options.directories === 'refuse') return refuse('directory');
+      if (header.type !== 'file' && header.type !== 'contiguous-file' && !isDirectory) return refuse(`not a regular file (${header.type})`);
+      const name = cleanEntryName(header.name);
+      if (!name || (options.absoluteNames === 'refuse' && header.name.startsWith('/'))) return refuse('path outside the target');
+      if (entries.length >= limits.maxEntries) return refuse(`more than ${limits.maxEntries} ${noun}`);
+      const mode = (header.mode ?? 0o644) & 0o777;
+      const mtime = header.mtime ?? new Date();
+      if (isDirectory) {
+        entries.push({ name, type: 'directory', mode, mtime });
+        entry.resume();
+        return entry.on('end', next);
+      }
+      const size = header.size ?? 0;
+      if (size > limits.maxFileBytes) return refuse(`larger than ${limits.maxFileBytes} bytes`);
+      if (total + size > limits.maxTotalBytes) return refuse(`total over ${limits.maxTotalBytes} bytes`);
+      // The header's size is not trusted: what arrives beyond the cap is counted, never kept.
+      const parts: Buffer[] = [];
+      let received = 0;
+      entry.on('data', (data: unknown) => {
+        const chunk = data as Buffer;
+        received += chunk.length;
+        if (received <= limits.maxFileBytes) parts.push(chunk);
+      });
+      entry.on('end', () => {
+        if (received > limits.maxFileBytes) rejected.push({ name, reason: 'size exceeds its header' });
+        else {
+          total += received;
+          entries.push({ name, type: 'file', mode, mtime, data: Buffer.concat(parts) });
+        }
+        next();
+      });
+    });
+    parser.on('finish', () => resolve({ entries, rejected }));
+    parser.on('error', reject);
+    const source = Buffer.isBuffer(input) ? Readable.from([input]) : input;
+    source.on('error', reject);
+    source.pipe(parser);
+  });
+}

@@ -8,6 +8,7 @@ import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { JobsModule } from 'src/jobs/jobs.module';
+import { McpModule } from 'src/mcp/mcp.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { HttpAuthModule } from 'src/tenancy/http-auth.module';
 import { TenantGuard } from 'src/tenancy/tenant.guard';
@@ -20,7 +21,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
 });
 
 @Module({
-  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, HttpAuthModule, WorkspacesModule, JobsModule, SandboxesModule, HealthModule],
+  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, HttpAuthModule, WorkspacesModule, JobsModule, SandboxesModule, McpModule, HealthModule],
   providers: [
     { provide: APP_GUARD, useExisting: TenantGuard },
     { provide: APP_FILTER, useClass: HttpErrorFilter },

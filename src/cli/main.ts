@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
+import { mcpCommand, openapiCommand } from 'src/cli/commands/mcp.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
 import { sandboxCommand } from 'src/cli/commands/sandbox.command';
 import { loginCommand, meCommand } from 'src/cli/commands/session.command';
@@ -29,6 +30,8 @@ export function buildProgram(): Command {
   program.addCommand(adminCommand());
   program.addCommand(imagesCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(mcpCommand());
+  program.addCommand(openapiCommand());
   return program;
 }
 

@@ -53,6 +53,6 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     provideScopedRepository(SandboxEntity),
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity, SandboxQuota],
+  exports: [SandboxesService, SandboxActivity, SandboxQuota, ...SANDBOX_INTERACTION_PROVIDERS],
 })
 export class SandboxesModule {}

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { AuditService } from 'src/audit/audit.service';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { JobsService } from 'src/jobs/jobs.service';
 import type { ContextResolver, OrcaTool } from 'src/mcp/tool-kit';
@@ -43,6 +44,7 @@ export class McpServerFactory {
   readonly tools: OrcaTool[];
 
   constructor(
+    private readonly audit: AuditService,
     private readonly jobs: JobsService,
     sandboxes: SandboxesService,
     exec: SandboxExecService,
@@ -59,9 +61,16 @@ export class McpServerFactory {
       capabilities: { logging: {}, tools: { listChanged: false }, resources: { listChanged: false } },
       instructions: INSTRUCTIONS,
     });
-    for (const tool of this.tools) registerOrcaTool(server, tool, resolve, this.logger);
+    for (const tool of this.tools) registerOrcaTool(server, tool, resolve, this.logger, (ctx, t) => this.recordDenied(ctx, t));
     this.registerResources(server, resolve);
     return server;
+  }
+
+  /** The same audit row the HTTP guard writes for a REST route the token may not call. */
+  private async recordDenied(ctx: TenantContext, tool: OrcaTool): Promise<void> {
+    await this.audit
+      .record(ctx, { action: 'auth.forbidden', outcome: 'denied', details: { required: tool.permission, tool: tool.name } })
+      .catch((error: unknown) => this.logger.error({ msg: 'audit write failed', action: 'auth.forbidden', err: String(error) }));
   }
 
   private registerResources(server: McpServer, resolve: ContextResolver): void {

@@ -61,11 +61,15 @@ function progressSender(extra: ToolExtra): ToolCall['progress'] {
   };
 }
 
+/** Called when a token lacks a tool's permission (audited like the guard's auth.forbidden). */
+export type DeniedListener = (ctx: TenantContext, tool: OrcaTool) => Promise<void>;
+
 /** Registers one tool: permission check, one service call, structured result, or a tool error. */
-export function registerOrcaTool(server: McpServer, tool: OrcaTool, resolve: ContextResolver, logger: Logger): void {
+export function registerOrcaTool(server: McpServer, tool: OrcaTool, resolve: ContextResolver, logger: Logger, onDenied?: DeniedListener): void {
   const handler = async (args: Record<string, unknown>, extra: ToolExtra): Promise<CallToolResult> => {
     try {
       const ctx = resolve(extra);
+      if (!ctx.permissions.has(tool.permission)) await onDenied?.(ctx, tool);
       assertPermission(ctx, tool.permission);
       const { result, summary } = await tool.run(args, { ctx, extra, progress: progressSender(extra) });
       const json = JSON.stringify(result);

@@ -4,6 +4,7 @@ import { createTestApp } from '../support/app';
 import { httpClient, listen } from '../support/mcp';
 import type { SeededWorkspace } from '../support/tenants';
 import { seedWorkspace } from '../support/tenants';
+import { sql } from '../support/sql';
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
 
@@ -58,6 +59,20 @@ describe('MCP sessions', () => {
     expect(await ping(3)).toBe(200);
     sessions.closeIdle(Date.now() + MCP_SESSION_LIMITS.idleMs + 5000);
     expect(await ping(4)).toBe(404);
+  });
+
+  it('a tool the token may not call is a tool error, audited like a forbidden route (via mcp)', async () => {
+    const { client } = await httpClient(baseUrl, ws.tokens.viewer.token);
+    const result = (await client.callTool({ name: 'create_sandbox', arguments: { image: 'orcaops/busybox' } })) as { isError?: boolean; content: Array<{ text: string }> };
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toMatch(/^Error \(forbidden\): .*sandbox:create/);
+    const rows = await sql<{ via: string; details: Record<string, unknown> }>(
+      t.databaseUrl,
+      "SELECT * FROM audit_events WHERE action = 'auth.forbidden' AND actor_id = $1",
+      [ws.tokens.viewer.id],
+    );
+    expect(rows).toEqual([expect.objectContaining({ via: 'mcp', outcome: 'denied', details: { required: 'sandbox:create', tool: 'create_sandbox' } })]);
+    await client.close();
   });
 
   it('closes every session at shutdown', async () => {

@@ -201,7 +201,8 @@ describe('MCP server over Streamable HTTP and stdio (real engine)', () => {
     const stdio = async (token: string): Promise<Client> => {
       const client = new SdkClient({ name: 'orcaops-stdio-test', version: '1.0.0' });
       open.push(client);
-      await client.connect(stdioTransport(baseUrl, token, home));
+      // initialize waits for the CLI to start from TypeScript, which takes minutes on a loaded machine.
+      await client.connect(stdioTransport(baseUrl, token, home), { timeout: 280_000 });
       return client;
     };
 
@@ -212,7 +213,7 @@ describe('MCP server over Streamable HTTP and stdio (real engine)', () => {
         stdio(b.tokens.developer.token),
         Promise.allSettled([stdio('orcaops_ws_wrong_token').then(() => undefined)]),
       ]);
-    }, 300_000);
+    }, 320_000);
 
     it('lists tools, runs a job with progress, and works a sandbox', async () => {
       const { tools } = await mine.listTools();

@@ -10,6 +10,7 @@ import { DatabaseModule } from 'src/database/database.module';
 import { HealthModule } from 'src/health/health.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
+import { McpModule } from 'src/mcp/mcp.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { SessionHeaderInterceptor } from 'src/sessions/session-header.interceptor';
 import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
@@ -37,6 +38,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     SessionsModule,
     PoliciesModule,
     ApprovalsModule,
+    McpModule,
     HealthModule,
   ],
   providers: [

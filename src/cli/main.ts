@@ -6,6 +6,7 @@ import { auditCommand } from 'src/cli/commands/audit.command';
 import { sessionsCommand } from 'src/cli/commands/sessions.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
 import { quotasCommand, usageCommand } from 'src/cli/commands/quotas.command';
+import { mcpCommand, openapiCommand } from 'src/cli/commands/mcp.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
 import { sandboxCommand } from 'src/cli/commands/sandbox.command';
 import { loginCommand, meCommand } from 'src/cli/commands/session.command';
@@ -41,6 +42,8 @@ export function buildProgram(): Command {
   // Policies and approvals (issue 5)
   program.addCommand(policiesCommand());
   program.addCommand(approvalsCommand());
+  program.addCommand(mcpCommand());
+  program.addCommand(openapiCommand());
   return program;
 }
 

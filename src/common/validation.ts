@@ -1,5 +1,8 @@
 import type { ValidationError} from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
+import type { ClassConstructor } from 'class-transformer';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import type { FieldError} from 'src/common/errors/orcaops.error';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 
@@ -22,4 +25,15 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) =>
       new OrcaOpsError('validation_failed', 'The request is invalid', { fields: collect(errors) }),
   });
+}
+
+/**
+ * The same rules as the pipe, for front ends outside Nest's request pipeline (MCP tools): unknown
+ * fields rejected, every problem listed, the typed DTO returned.
+ */
+export async function validateDto<T extends object>(type: ClassConstructor<T>, value: unknown): Promise<T> {
+  const instance = plainToInstance(type, value ?? {}, { enableImplicitConversion: false });
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: false });
+  if (errors.length) throw new OrcaOpsError('validation_failed', 'The request is invalid', { fields: collect(errors) });
+  return instance;
 }

@@ -57,6 +57,6 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
     provideScopedRepository(SandboxEntity),
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity],
+  exports: [SandboxesService, SandboxActivity, ...SANDBOX_INTERACTION_PROVIDERS],
 })
 export class SandboxesModule {}

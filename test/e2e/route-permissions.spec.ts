@@ -110,7 +110,7 @@ describe('route → permission table (a security review point)', () => {
   it('Fastify serves exactly the controller routes, plus the OpenAPI document', () => {
     const declared = new Set(nest.map((r) => r.key));
     const outside = served.filter((key) => !declared.has(key));
-    expect(outside.sort()).toEqual(['GET /openapi.json', 'GET /openapi.yaml']);
+    expect(outside.sort()).toEqual(['GET /openapi.gpt.json', 'GET /openapi.json', 'GET /openapi.yaml']);
     for (const key of declared) expect(served).toContain(key);
   });
 

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from 'src/audit/audit.module';
+import { JobsModule } from 'src/jobs/jobs.module';
+import { McpController } from 'src/mcp/mcp.controller';
+import { McpServerFactory } from 'src/mcp/mcp-server.factory';
+import { McpSessions } from 'src/mcp/mcp-sessions.service';
+import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
+
+/** The MCP front end: above audit, jobs and sandboxes; nothing depends on it. */
+@Module({
+  imports: [AuditModule, JobsModule, SandboxesModule],
+  controllers: [McpController],
+  providers: [McpServerFactory, McpSessions],
+  exports: [McpServerFactory],
+})
+export class McpModule {}

@@ -1,0 +1,72 @@
+import type { Logger } from '@nestjs/common';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { randomUUID } from 'node:crypto';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+
+/**
+ * What a model should do next, per error code. The service's message says what happened; this says
+ * how to recover, so an agent does not retry a request that can only fail the same way.
+ */
+export function recoveryHint(code: string): string {
+  switch (code) {
+    case 'not_found':
+      return 'It does not exist in this workspace (or has been deleted). Use an id returned by list_jobs, list_sandboxes or search_runs.';
+    case 'policy_denied':
+      return 'The workspace policy refused this request. Do not retry it unchanged: change it to comply (see the violations), or ask a workspace admin to change the policy.';
+    case 'quota_exceeded':
+      return 'A workspace quota is used up. Free resources (delete_sandbox on sandboxes you no longer need, wait for running jobs) or ask an admin to raise the quota, then retry.';
+    case 'rate_limited':
+      return 'Too many requests. Wait a few seconds, then retry.';
+    case 'conflict':
+      return 'The resource is not in a state that allows this. Read its current state (get_job, get_sandbox) and act on that.';
+    case 'validation_failed':
+    case 'bad_request':
+      return 'Fix the arguments listed in the details and call again.';
+    case 'forbidden':
+      return 'This token\'s role does not allow it. Use a tool your role allows, or ask a workspace admin for a token with a suitable role.';
+    case 'workspace_token_required':
+      return 'This needs a workspace token (orcaops tokens create), not an organisation token.';
+    case 'workspace_suspended':
+    case 'workspace_archived':
+      return 'The workspace is not active; ask an organisation admin.';
+    case 'payload_too_large':
+      return 'Send less data per call (split the file or the command).';
+    case 'engine_unavailable':
+    case 'service_unavailable':
+      return 'A temporary server-side problem. Retry in a few seconds.';
+    default:
+      return 'Check the details; if it persists, report it to the OrcaOps operator.';
+  }
+}
+
+const MAX_DETAILS_CHARS = 2000;
+
+function errorText(code: string, message: string, details: unknown): string {
+  let text = `Error (${code}): ${message}\nWhat to do: ${recoveryHint(code)}`;
+  if (details !== undefined) {
+    const json = JSON.stringify(details);
+    text += `\nDetails: ${json.length > MAX_DETAILS_CHARS ? `${json.slice(0, MAX_DETAILS_CHARS)}…` : json}`;
+  }
+  return text;
+}
+
+/**
+ * Every failure of a tool becomes a tool result with isError (the session survives). OrcaOpsError
+ * codes keep their code and details; anything else is logged with an error id, like the HTTP filter.
+ */
+export function toToolError(error: unknown, logger: Logger): CallToolResult {
+  if (error instanceof OrcaOpsError) {
+    return {
+      isError: true,
+      content: [{ type: 'text', text: errorText(error.code, error.message, error.details) }],
+      _meta: { 'orcaops/error': { code: error.code, details: error.details ?? null } },
+    };
+  }
+  const errorId = randomUUID();
+  logger.error({ msg: 'unhandled MCP tool error', errorId, err: String((error as Error)?.stack ?? error) });
+  return {
+    isError: true,
+    content: [{ type: 'text', text: errorText('internal_error', `Internal error (error id ${errorId})`, undefined) }],
+    _meta: { 'orcaops/error': { code: 'internal_error', details: { error_id: errorId } } },
+  };
+}

@@ -9,6 +9,8 @@ import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
 import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -21,6 +23,8 @@ export const ENTITIES = [
   JobLogChunkEntity,
   JobArtifactEntity,
   SandboxEntity,
+  WorkflowRunEntity,
+  WorkflowInstanceEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

@@ -10,6 +10,7 @@ import { JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
+import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsController } from 'src/jobs/jobs.controller';
 import { JobsService } from 'src/jobs/jobs.service';
@@ -37,8 +38,9 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
     JobReconcilerService,
     JobLogsService,
     JobEvents,
+    JobStepDrivers,
     provideScopedRepository(JobEntity),
   ],
-  exports: [JobsService],
+  exports: [JobsService, JobStepDrivers],
 })
 export class JobsModule {}

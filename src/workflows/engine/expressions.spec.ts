@@ -15,7 +15,11 @@ import type { JsonValue } from 'src/workflows/engine/model';
 
 const ctx: EvaluationContext = {
   contexts: {
-    github: { event_name: 'push', ref: 'refs/heads/main', event: { pull_request: { labels: [{ name: 'bug' }, { name: 'ci' }] } } },
+    github: {
+      event_name: 'push',
+      ref: 'refs/heads/main',
+      event: { pull_request: { labels: [{ name: 'bug' }, { name: 'ci' }] } },
+    },
     env: { MODE: 'fast' },
     matrix: { os: 'Linux', node: 18, vector: { image: 'debian', jobname: 'x' } },
     needs: { 'ci-config': { result: 'success', outputs: { enabled: 'yes', list: '[14,15,16,]' } } },
@@ -85,9 +89,11 @@ describe('contexts, properties and filters', () => {
   });
 
   it('lists referenced contexts and needs outputs', () => {
-    const node = parseExpression("needs.build.outputs.tag && matrix.os || needs.other.result");
+    const node = parseExpression('needs.build.outputs.tag && matrix.os || needs.other.result');
     expect(referencedContexts(node).map((c) => c.name)).toEqual(['needs', 'matrix', 'needs']);
-    expect(referencedNeeds(node)).toEqual(expect.arrayContaining([{ job: 'build' }, { job: 'other' }, { job: 'build', output: 'tag' }]));
+    expect(referencedNeeds(node)).toEqual(
+      expect.arrayContaining([{ job: 'build' }, { job: 'other' }, { job: 'build', output: 'tag' }]),
+    );
   });
 });
 
@@ -98,9 +104,9 @@ describe('functions', () => {
     ["startsWith('Hello', 'he')", true],
     ["endsWith('Hello', 'LO')", true],
     ["format('{0} {{x}} {1}', 'a', 3)", 'a {x} 3'],
-    ["join(fromJSON('[\"a\",\"b\"]'))", 'a,b'],
-    ["join(fromJSON('[\"a\",\"b\"]'), ' ')", 'a b'],
-    ["toJSON(fromJSON('{\"a\":1}'))", '{\n  "a": 1\n}'],
+    ['join(fromJSON(\'["a","b"]\'))', 'a,b'],
+    ['join(fromJSON(\'["a","b"]\'), \' \')', 'a b'],
+    ['toJSON(fromJSON(\'{"a":1}\'))', '{\n  "a": 1\n}'],
     ['fromJSON(needs.ci-config.outputs.list)', [14, 15, 16]],
     ["case(matrix.node == 18, 'eighteen', 'other')", 'eighteen'],
     ["hashFiles('**/x')", ''],

@@ -37,7 +37,8 @@ function lex(source: string): Token[] {
       i++;
       continue;
     }
-    const token = lexString(source, i) ?? lexNumber(source, i, tokens) ?? lexIdent(source, i) ?? lexPunct(source, i);
+    const token =
+      lexString(source, i) ?? lexNumber(source, i, tokens) ?? lexIdent(source, i) ?? lexPunct(source, i);
     if (!token) throw new ExpressionError(`Unexpected symbol: '${ch}'`, i);
     tokens.push(token);
     i += token.text.length;
@@ -187,7 +188,8 @@ class Parser {
 
   private primary(): ExprNode {
     const token = this.next();
-    if (token.kind === 'number' || token.kind === 'string') return { type: 'literal', value: token.value as JsonValue };
+    if (token.kind === 'number' || token.kind === 'string')
+      return { type: 'literal', value: token.value as JsonValue };
     if (token.kind === 'punct' && token.text === '(') {
       const inner = this.binary(1);
       this.expect(')');
@@ -212,7 +214,10 @@ class Parser {
     }
     this.expect(')');
     if (args.length < arity[0] || args.length > arity[1]) {
-      throw new ExpressionError(`Function '${nameToken.text}' takes ${describeArity(arity)}, got ${args.length}`, nameToken.pos);
+      throw new ExpressionError(
+        `Function '${nameToken.text}' takes ${describeArity(arity)}, got ${args.length}`,
+        nameToken.pos,
+      );
     }
     return { type: 'call', name, args, pos: nameToken.pos };
   }
@@ -273,14 +278,19 @@ export function usesStatusFunction(node: ExprNode): boolean {
 export function referencedNeeds(node: ExprNode): { job: string; output?: string }[] {
   const found: { job: string; output?: string }[] = [];
   visit(node, (n) => {
-    if (n.type !== 'property' || n.object.type !== 'context' || n.object.name.toLowerCase() !== 'needs') return;
+    if (n.type !== 'property' || n.object.type !== 'context' || n.object.name.toLowerCase() !== 'needs')
+      return;
     found.push({ job: n.name });
   });
   visit(node, (n) => {
     const outputs = n.type === 'property' ? n.object : undefined;
     if (outputs?.type !== 'property' || outputs.name.toLowerCase() !== 'outputs') return;
     const job = outputs.object;
-    if (job.type === 'property' && job.object.type === 'context' && job.object.name.toLowerCase() === 'needs') {
+    if (
+      job.type === 'property' &&
+      job.object.type === 'context' &&
+      job.object.name.toLowerCase() === 'needs'
+    ) {
       found.push({ job: job.name, output: (n as { name: string }).name });
     }
   });
@@ -459,7 +469,12 @@ function filterItems(target: JsonValue): JsonValue[] {
   return [];
 }
 
-function evaluateBinary(op: string, leftNode: ExprNode, rightNode: ExprNode, ctx: EvaluationContext): JsonValue {
+function evaluateBinary(
+  op: string,
+  leftNode: ExprNode,
+  rightNode: ExprNode,
+  ctx: EvaluationContext,
+): JsonValue {
   const left = evaluate(leftNode, ctx);
   if (op === '&&') return toBoolean(left) ? evaluate(rightNode, ctx) : left;
   if (op === '||') return toBoolean(left) ? left : evaluate(rightNode, ctx);
@@ -477,9 +492,13 @@ function callFunction(name: string, argNodes: ExprNode[], ctx: EvaluationContext
     case 'contains':
       return contains(args[0] ?? null, args[1] ?? null);
     case 'startswith':
-      return toText(scalarOrEmpty(args[0])).toLowerCase().startsWith(toText(scalarOrEmpty(args[1])).toLowerCase());
+      return toText(scalarOrEmpty(args[0]))
+        .toLowerCase()
+        .startsWith(toText(scalarOrEmpty(args[1])).toLowerCase());
     case 'endswith':
-      return toText(scalarOrEmpty(args[0])).toLowerCase().endsWith(toText(scalarOrEmpty(args[1])).toLowerCase());
+      return toText(scalarOrEmpty(args[0]))
+        .toLowerCase()
+        .endsWith(toText(scalarOrEmpty(args[1])).toLowerCase());
     case 'format':
       return format(toText(args[0] ?? null), args.slice(1));
     case 'join':
@@ -504,10 +523,12 @@ function callStatusFunction(name: string, ctx: EvaluationContext): boolean {
 }
 
 function callCase(argNodes: ExprNode[], ctx: EvaluationContext): JsonValue {
-  if (argNodes.length % 2 === 0) throw new ExpressionError("Function 'case' needs an odd number of arguments");
+  if (argNodes.length % 2 === 0)
+    throw new ExpressionError("Function 'case' needs an odd number of arguments");
   for (let i = 0; i + 1 < argNodes.length; i += 2) {
     const predicate = evaluate(argNodes[i] as ExprNode, ctx);
-    if (typeof predicate !== 'boolean') throw new ExpressionError("Function 'case' predicates must be booleans");
+    if (typeof predicate !== 'boolean')
+      throw new ExpressionError("Function 'case' predicates must be booleans");
     if (predicate) return evaluate(argNodes[i + 1] as ExprNode, ctx);
   }
   return evaluate(argNodes[argNodes.length - 1] as ExprNode, ctx);
@@ -519,7 +540,9 @@ function scalarOrEmpty(value: JsonValue | undefined): JsonValue {
 
 function contains(search: JsonValue, item: JsonValue): boolean {
   if (Array.isArray(search)) return search.some((element) => looseEquals(element, item));
-  return toText(scalarOrEmpty(search)).toLowerCase().includes(toText(scalarOrEmpty(item)).toLowerCase());
+  return toText(scalarOrEmpty(search))
+    .toLowerCase()
+    .includes(toText(scalarOrEmpty(item)).toLowerCase());
 }
 
 function format(template: string, args: JsonValue[]): string {
@@ -528,7 +551,10 @@ function format(template: string, args: JsonValue[]): string {
     if (token === '}}') return '}';
     if (index === undefined) throw new ExpressionError(`Invalid format string: ${template}`);
     const position = Number(index);
-    if (position >= args.length) throw new ExpressionError(`Format string references argument {${position}}, but only ${args.length} given`);
+    if (position >= args.length)
+      throw new ExpressionError(
+        `Format string references argument {${position}}, but only ${args.length} given`,
+      );
     return toText(args[position] ?? null);
   });
 }
@@ -571,7 +597,8 @@ function stripTrailingCommas(text: string): string {
 
 // ─── Templates (`${{ }}` inside strings) ────────────────────────────────────────────────────────────
 
-export type TemplatePart = { kind: 'text'; text: string } | { kind: 'expr'; source: string; node: ExprNode; offset: number };
+export type TemplatePart =
+  { kind: 'text'; text: string } | { kind: 'expr'; source: string; node: ExprNode; offset: number };
 
 /** Splits a string into text and parsed `${{ }}` parts. Throws ExpressionError (offset in the string). */
 export function parseTemplate(text: string): TemplatePart[] {
@@ -587,7 +614,8 @@ export function parseTemplate(text: string): TemplatePart[] {
     try {
       parts.push({ kind: 'expr', source, node: parseExpression(source), offset: open });
     } catch (err) {
-      if (err instanceof ExpressionError) throw new ExpressionError(err.message, open + 3 + (err.position ?? 0));
+      if (err instanceof ExpressionError)
+        throw new ExpressionError(err.message, open + 3 + (err.position ?? 0));
       throw err;
     }
     at = close + 2;
@@ -652,7 +680,9 @@ export function parseCondition(text: string | undefined): ParsedCondition {
   const trimmed = (text ?? '').trim();
   if (trimmed === '') return { node: SUCCESS_CALL, alwaysTruthyConcatenation: false };
   const { node, concatenated } = conditionNode(trimmed);
-  const wrapped: ExprNode = usesStatusFunction(node) ? node : { type: 'binary', op: '&&', left: SUCCESS_CALL, right: node };
+  const wrapped: ExprNode = usesStatusFunction(node)
+    ? node
+    : { type: 'binary', op: '&&', left: SUCCESS_CALL, right: node };
   return { node: wrapped, alwaysTruthyConcatenation: concatenated };
 }
 

@@ -668,6 +668,8 @@ export interface ParsedCondition {
   node: ExprNode;
   /** True when the text mixed `${{ }}` with other text: always truthy on GitHub (lint). */
   alwaysTruthyConcatenation: boolean;
+  /** True when the written condition calls a status function (so it was not wrapped in success()). */
+  explicitStatus: boolean;
 }
 
 const SUCCESS_CALL: ExprNode = { type: 'call', name: 'success', args: [], pos: 0 };
@@ -678,12 +680,13 @@ const SUCCESS_CALL: ExprNode = { type: 'call', name: 'success', args: [], pos: 0
  */
 export function parseCondition(text: string | undefined): ParsedCondition {
   const trimmed = (text ?? '').trim();
-  if (trimmed === '') return { node: SUCCESS_CALL, alwaysTruthyConcatenation: false };
+  if (trimmed === '') return { node: SUCCESS_CALL, alwaysTruthyConcatenation: false, explicitStatus: false };
   const { node, concatenated } = conditionNode(trimmed);
-  const wrapped: ExprNode = usesStatusFunction(node)
+  const explicitStatus = usesStatusFunction(node);
+  const wrapped: ExprNode = explicitStatus
     ? node
     : { type: 'binary', op: '&&', left: SUCCESS_CALL, right: node };
-  return { node: wrapped, alwaysTruthyConcatenation: concatenated };
+  return { node: wrapped, alwaysTruthyConcatenation: concatenated, explicitStatus };
 }
 
 function conditionNode(text: string): { node: ExprNode; concatenated: boolean } {

@@ -305,6 +305,10 @@ export interface InstanceState {
   retryAt?: number;
   /** A cancellation was requested while running (fail-fast, timeout, run cancel). */
   cancelRequested?: InstanceReason;
+  /** The runner was told to stop it (decide() emitted cancelRunning); not re-emitted. */
+  stopSent?: boolean;
+  /** When it became ready to start (admission is FIFO across jobs). */
+  queuedAt?: number;
 }
 
 export type JobPhase =
@@ -389,6 +393,8 @@ export interface Decision {
   cancelRun?: 'timeout';
   /** Set when nothing is left to do. */
   complete?: { conclusion: JobResult };
+  /** The `now` decide() was called with; applyDecision() stamps transitions with it. */
+  decidedAt?: number;
 }
 
 // ─── Dry-run plan ───────────────────────────────────────────────────────────────────────────────────

@@ -289,6 +289,13 @@ describe('validation: every error at once, with positions', () => {
     expect(load(text).diagnostics.map((d) => d.code)).toEqual(['always-true-if', 'matrix-float']);
   });
 
+  it('warns when github.event data is pasted into a script', () => {
+    const text = "jobs:\n  a:\n    steps:\n      - run: echo '${{ github.event.pull_request.title }}'";
+    expect(load(text).diagnostics).toEqual([
+      expect.objectContaining({ code: 'script-injection', line: 4, severity: 'warning' }),
+    ]);
+  });
+
   it('reports YAML syntax errors with positions', () => {
     expect(errors('jobs:\n  a: [\n')).toEqual([
       expect.objectContaining({ code: 'yaml', line: expect.any(Number) }),

@@ -180,6 +180,21 @@ function checkSite(site: ExpressionSite, jobsById: Map<string, JobSpec>, reader:
     );
   }
   for (const node of nodes) checkNode(site, node, jobsById, reader);
+  lintScriptInjection(site, reader);
+}
+
+/** `${{ github.event.* }}` pasted into a script is attacker-controlled text (design §2.4). */
+function lintScriptInjection(site: ExpressionSite, reader: YamlReader): void {
+  if (!/\.(run|commands\[\d+\])$/.test(site.path)) return;
+  const sources = parseTemplate(site.text).flatMap((p) => (p.kind === 'expr' ? [p.source] : []));
+  if (sources.some((source) => /\bgithub\s*\.\s*event\b/i.test(source))) {
+    reader.reportAt(
+      'warning',
+      'script-injection',
+      `'${site.path}' pastes github.event data into the script before it runs; pass it through 'env:' and use "$VAR" instead`,
+      site.path,
+    );
+  }
 }
 
 function siteExpressions(site: ExpressionSite, reader: YamlReader): ExprNode[] {

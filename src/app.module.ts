@@ -11,6 +11,7 @@ import { JobsModule } from 'src/jobs/jobs.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { HttpAuthModule } from 'src/tenancy/http-auth.module';
 import { TenantGuard } from 'src/tenancy/tenant.guard';
+import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 
 export const CONFIG_IMPORT = ConfigModule.forRoot({
@@ -20,7 +21,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
 });
 
 @Module({
-  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, HttpAuthModule, WorkspacesModule, JobsModule, SandboxesModule, HealthModule],
+  imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, HttpAuthModule, WorkspacesModule, JobsModule, SandboxesModule, WorkflowsModule, HealthModule],
   providers: [
     { provide: APP_GUARD, useExisting: TenantGuard },
     { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -1,4 +1,4 @@
-import type { InstanceReason, InstanceStatus, JobResult } from 'src/workflows/engine/model';
+import type { InstanceReason, InstanceStatus, JobResult, JsonValue } from 'src/workflows/engine/model';
 
 /** A run's own lifecycle (the engine decides instance transitions; this is the run record's). */
 export const WORKFLOW_RUN_STATUSES = ['running', 'completed'] as const;
@@ -34,6 +34,15 @@ export interface StepContextState {
   summary: string;
   /** Step-level problems (bad output file format, expression errors) shown in the instance view. */
   notes: string[];
+  /**
+   * The contexts fixed when the attempt started (github, inputs, vars, matrix, needs, strategy, job,
+   * runner, and `env` = workflow env + job env, evaluated), so any server can resolve the next step.
+   */
+  contexts: Record<string, JsonValue>;
+  /** Job declares container:/image: (container mode: default shell sh -e, as on GitHub). */
+  containerJob: boolean;
+  /** Job outputs, evaluated after the last step (even on failure). */
+  jobOutputs?: Record<string, string>;
 }
 
 export type { InstanceReason, InstanceStatus, JobResult };

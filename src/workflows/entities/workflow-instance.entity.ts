@@ -78,6 +78,14 @@ export class WorkflowInstanceEntity extends TenantOwnedEntity {
   @Column({ name: 'cancel_requested', type: 'varchar', length: 32, nullable: true })
   cancelRequested!: InstanceReason | null;
 
+  /** The runner was told to stop it (not re-sent after a resume). */
+  @Column({ name: 'stop_sent', type: 'boolean', default: false })
+  stopSent!: boolean;
+
+  /** When it became ready to start (admission is FIFO across jobs). */
+  @Column({ name: 'queued_at', type: 'timestamptz', nullable: true })
+  queuedAt!: Date | null;
+
   @Column({ name: 'retry_at', type: 'timestamptz', nullable: true })
   retryAt!: Date | null;
 

@@ -9,6 +9,7 @@ import { serveCommand } from 'src/cli/commands/serve.command';
 import { doctorCommand } from 'src/cli/commands/doctor.command';
 import { imagesCommand } from 'src/cli/commands/images.command';
 import { tokensCommand } from 'src/cli/commands/tokens.command';
+import { workflowCommand } from 'src/cli/commands/workflow.command';
 import { workspacesCommand } from 'src/cli/commands/workspaces.command';
 
 /** Every command, for `orcaops` and for tests that run the CLI in-process. */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(runCommand());
   program.addCommand(jobsCommand());
   program.addCommand(sandboxCommand(sandboxInteractionCommands()));
+  program.addCommand(workflowCommand());
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());
   program.addCommand(adminCommand());

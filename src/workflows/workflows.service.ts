@@ -190,7 +190,7 @@ export class WorkflowsService {
       });
     }
     const warnings = result.diagnostics.filter((d) => d.severity === 'warning').map((d) => diagnosticText(d, file));
-    return { workflow: result.workflow, source, warnings };
+    return { workflow: overrideImages(result.workflow, dto.images ?? {}), source, warnings };
   }
 
   private async find(ctx: TenantContext, id: string, permission: Parameters<typeof assertPermission>[1]): Promise<WorkflowRunEntity> {
@@ -200,6 +200,22 @@ export class WorkflowsService {
     if (!run) throw notFound('workflow run', id);
     return run;
   }
+}
+
+/** Exact image references replaced (after expressions, images are also mapped by the runner's platforms). */
+function overrideImages(workflow: Workflow, images: Record<string, string>): Workflow {
+  if (!Object.keys(images).length) return workflow;
+  const map = (image: string): string => images[image.trim()] ?? image;
+  return {
+    ...workflow,
+    platforms: Object.fromEntries(Object.entries(workflow.platforms).map(([k, v]) => [k, map(v)])),
+    jobs: workflow.jobs.map((job) => ({
+      ...job,
+      ...(job.image !== undefined ? { image: map(job.image) } : {}),
+      ...(job.container ? { container: { ...job.container, image: map(job.container.image) } } : {}),
+      services: job.services.map((s) => ({ ...s, image: map(s.image) })),
+    })),
+  };
 }
 
 function diagnosticText(d: Diagnostic, file: string): string {

@@ -3,6 +3,7 @@ import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, Ma
 import { IsStringMap } from 'src/common/validators/is-string-map';
 
 const ENV_MAP = { maxKeys: 100, keyPattern: /^[A-Za-z_][A-Za-z0-9_]{0,127}$/, maxValueLength: 32_768 };
+const IMAGE_MAP = { maxKeys: 50, keyPattern: /^[A-Za-z0-9_.:@/-]{1,256}$/, maxValueLength: 256 };
 const PLATFORM_MAP = { maxKeys: 50, keyPattern: /^[A-Za-z0-9_.-]{1,128}$/, maxValueLength: 256 };
 
 export class SubmitWorkflowDto {
@@ -29,6 +30,13 @@ export class SubmitWorkflowDto {
   /** runs-on label → image, over the workflow's `platforms` (e.g. ubuntu-latest: orcaops/python). */
   @IsOptional() @IsStringMap(PLATFORM_MAP)
   platforms?: Record<string, string>;
+
+  /**
+   * Image reference → local image, applied to job containers, `image:`, services and platforms
+   * (run a file copied from GitHub against locally built images, e.g. postgres:16 → orcaops/busybox).
+   */
+  @IsOptional() @IsStringMap(IMAGE_MAP)
+  images?: Record<string, string>;
 
   /** Any other `uses:` becomes a skipped step with a warning instead of a validation error. */
   @IsOptional() @IsBoolean()

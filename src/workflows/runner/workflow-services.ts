@@ -190,7 +190,10 @@ export class WorkflowServices {
   private async closedPorts(id: string, ports: number[]): Promise<number[] | undefined> {
     const closed: number[] = [];
     for (const port of ports) {
-      const probe = await this.runtime.exec(id, { command: ['nc', '-z', '-w', '1', '127.0.0.1', String(port)], timeoutMs: 5_000 }).catch(() => undefined);
+      // busybox nc has no -z: connect with stdin closed; a refused connection exits 1.
+      const probe = await this.runtime
+        .exec(id, { command: ['/bin/sh', '-c', `command -v nc >/dev/null || exit 127; nc -w 1 127.0.0.1 ${port} </dev/null >/dev/null 2>&1`], timeoutMs: 5_000 })
+        .catch(() => undefined);
       if (!probe || probe.exitCode === 126 || probe.exitCode === 127) return undefined;
       if (probe.exitCode !== 0) closed.push(port);
     }

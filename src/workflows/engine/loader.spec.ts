@@ -274,6 +274,14 @@ describe('validation: every error at once, with positions', () => {
     ]);
   });
 
+  it('only lets a job download artifacts from its direct needs', () => {
+    const text =
+      'jobs:\n  a: {steps: [{run: echo}]}\n  b: {needs: a, steps: [{run: echo}]}\n  c: {needs: b, download: [b/dist, a/dist], steps: [{run: echo}]}';
+    expect(errors(text).map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual([
+      "4:36 Job 'c' downloads from 'a', which is not one of its needs",
+    ]);
+  });
+
   it('rejects matrix vectors without values and exclude keys that are not dimensions', () => {
     const text =
       'jobs:\n  a:\n    strategy:\n      matrix: {os: [], py: [1], exclude: [{py2: 1}]}\n    steps: [{run: echo}]';

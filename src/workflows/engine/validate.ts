@@ -21,6 +21,7 @@ export function validateWorkflow(workflow: Workflow, reader: YamlReader, sites: 
   checkJobIds(workflow, reader);
   const jobIds = new Set(workflow.jobs.map((j) => j.id));
   for (const job of workflow.jobs) checkNeeds(job, jobIds, reader);
+  for (const job of workflow.jobs) checkDownloads(job, reader);
   const cyclic = reportCycles(workflow, reader);
   if (!cyclic && workflow.jobs.length > 0 && !workflow.jobs.some((j) => j.needs.length === 0)) {
     reader.reportAt(
@@ -69,6 +70,21 @@ function checkNeeds(job: JobSpec, jobIds: ReadonlySet<string>, reader: YamlReade
       reader.reportAt('error', 'unknown-need', unknownNeedMessage(job.id, need, jobIds), path);
   });
   job.needs = [...seen].filter((n) => n !== job.id && jobIds.has(n));
+}
+
+/** `download: [job/artifact]` may only name direct needs (design §3.11). */
+function checkDownloads(job: JobSpec, reader: YamlReader): void {
+  job.download.forEach((entry, i) => {
+    const source = entry.split('/')[0] ?? '';
+    if (!job.needs.includes(source)) {
+      reader.reportAt(
+        'error',
+        'bad-download',
+        `Job '${job.id}' downloads from '${source}', which is not one of its needs`,
+        `jobs.${job.id}.download[${i}]`,
+      );
+    }
+  });
 }
 
 function needPath(job: JobSpec, index: number, reader: YamlReader): string {

@@ -244,6 +244,25 @@ describe('decide: timeouts, cancellation and retries', () => {
   });
 });
 
+describe('decide: resume from stored state', () => {
+  it('continues from a JSON round-trip; an interrupted instance follows its retry policy', () => {
+    const sim = new Simulation(
+      `jobs:\n  a: {retry: {max: 1, when: [infra]}, ${steps}}\n  b: {${steps}}\n  c: {needs: [a, b], ${steps}}`,
+    );
+    sim.finish('b', 'success');
+    // The server dies: the stored state comes back from the database.
+    sim.state = JSON.parse(JSON.stringify(sim.state)) as RunState;
+    sim.now = 5_000;
+    sim.finish('a', 'failure', { reason: 'interrupted' });
+    expect(sim.status('a')).toBe('waiting:interrupted');
+    expect(sim.status('b')).toBe('succeeded');
+    sim.at(15_000);
+    expect(sim.state.instances.a).toMatchObject({ status: 'running', attempt: 2 });
+    sim.finish('a', 'success');
+    expect(sim.running()).toEqual(['c']);
+  });
+});
+
 describe('decide: dynamic matrices and determinism', () => {
   const yaml = [
     'jobs:',

@@ -274,6 +274,16 @@ export function usesStatusFunction(node: ExprNode): boolean {
   return found;
 }
 
+/** Step ids read through `steps.<id>`. */
+export function referencedSteps(node: ExprNode): string[] {
+  const found: string[] = [];
+  visit(node, (n) => {
+    if (n.type === 'property' && n.object.type === 'context' && n.object.name.toLowerCase() === 'steps')
+      found.push(n.name);
+  });
+  return found;
+}
+
 /** `needs.<id>.…` references: the job ids and, when read, the output names. */
 export function referencedNeeds(node: ExprNode): { job: string; output?: string }[] {
   const found: { job: string; output?: string }[] = [];

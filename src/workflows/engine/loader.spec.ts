@@ -274,6 +274,18 @@ describe('validation: every error at once, with positions', () => {
     ]);
   });
 
+  it('warns when an expression reads a step id the job does not have', () => {
+    const text =
+      'jobs:\n  a:\n    outputs: {tag: "${{ steps.mta.outputs.tag }}"}\n    steps: [{id: meta, run: echo}]';
+    expect(load(text).diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'unknown-step',
+        severity: 'warning',
+        message: expect.stringContaining("Did you mean 'meta'?"),
+      }),
+    ]);
+  });
+
   it('only lets a job download artifacts from its direct needs', () => {
     const text =
       'jobs:\n  a: {steps: [{run: echo}]}\n  b: {needs: a, steps: [{run: echo}]}\n  c: {needs: b, download: [b/dist, a/dist], steps: [{run: echo}]}';

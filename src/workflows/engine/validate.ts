@@ -11,6 +11,7 @@ import {
   parseTemplate,
   referencedContexts,
   referencedNeeds,
+  referencedSteps,
   usesStatusFunction,
 } from 'src/workflows/engine/expressions';
 import { checkIdentifier } from 'src/workflows/engine/load-steps';
@@ -254,6 +255,31 @@ function checkNode(
     );
   }
   if (site.jobId !== undefined) checkNeedsReferences(site, node, jobsById, reader);
+  if (site.jobId !== undefined) checkStepReferences(site, node, jobsById, reader);
+}
+
+/** `steps.<id>` must name a step of the same job that has that id (GitHub silently yields null). */
+function checkStepReferences(
+  site: ExpressionSite,
+  node: ExprNode,
+  jobsById: Map<string, JobSpec>,
+  reader: YamlReader,
+): void {
+  const job = jobsById.get(site.jobId as string);
+  if (!job) return;
+  const ids = new Set(job.steps.filter((s) => !s.generatedId).map((s) => s.id));
+  for (const id of referencedSteps(node)) {
+    if (!ids.has(id)) {
+      const suggestion = closestName(id, [...ids]);
+      const hint = suggestion ? ` Did you mean '${suggestion}'?` : '';
+      reader.reportAt(
+        'warning',
+        'unknown-step',
+        `'${site.path}' reads steps.${id}, but job '${job.id}' has no step with id '${id}'.${hint}`,
+        site.path,
+      );
+    }
+  }
 }
 
 function checkNeedsReferences(

@@ -12,8 +12,9 @@ import { JobsService } from 'src/jobs/jobs.service';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';
-import { interpolate } from 'src/workflows/engine/expressions';
 import { loadWorkflow } from 'src/workflows/engine/loader';
+import { plan } from 'src/workflows/engine/plan';
+import { evaluateWorkflowEnv, resolveInputs } from 'src/workflows/engine/run-inputs';
 import type { Diagnostic, JsonObject, RunContext, Workflow } from 'src/workflows/engine/model';
 import {
   ListWorkflowsQueryDto,
@@ -24,7 +25,6 @@ import {
 } from 'src/workflows/dto/workflow.dto';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
-import { planWorkflow } from 'src/workflows/plan-standin';
 import { initialRunState } from 'src/workflows/runner/engine';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
@@ -49,7 +49,10 @@ export class WorkflowsService {
     const { workspaceId } = requireWorkspace(ctx);
     const { workflow, source, warnings } = this.load(dto);
     const context = runContext(workflow, dto, ctx);
-    if (dto.dry_run) return toPlanResponse(planWorkflow(workflow, context), warnings);
+    if (dto.dry_run) {
+      const planned = plan(workflow, { platforms: context.platforms, defaultImage: context.defaultImage, github: context.github, inputs: context.inputs, vars: context.vars });
+      return toPlanResponse(planned, warnings);
+    }
     const id = randomUUID();
     const maxParallel = dto.max_parallel ?? workflow.maxParallel ?? Math.max(1, cpus().length);
     const state = initialRunState(workflow, context, maxParallel, Date.now());
@@ -226,43 +229,14 @@ function diagnosticView(d: Diagnostic, file: string): Record<string, unknown> {
   return { file, line: d.line, column: d.column, code: d.code, path: d.path, message: d.message, text: diagnosticText(d, file) };
 }
 
-/** Inputs checked against the workflow's declaration (required, defaults, types). */
-function resolveInputs(workflow: Workflow, given: Record<string, string | number | boolean>): JsonObject {
-  const problems: string[] = [];
-  const inputs: JsonObject = {};
-  for (const [name, spec] of Object.entries(workflow.inputs)) {
-    const raw = given[name] ?? spec.default;
-    if (raw === undefined || raw === null) {
-      if (spec.required) problems.push(`input '${name}' is required`);
-      continue;
-    }
-    if (spec.type === 'boolean') inputs[name] = raw === true || raw === 'true';
-    else if (spec.type === 'number') {
-      const n = Number(raw);
-      if (!Number.isFinite(n)) problems.push(`input '${name}' must be a number`);
-      inputs[name] = n;
-    } else {
-      const text = typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
-      inputs[name] = text;
-      if (spec.type === 'choice' && spec.options && !spec.options.includes(text)) problems.push(`input '${name}' must be one of ${spec.options.join(', ')}`);
-    }
-  }
-  for (const name of Object.keys(given)) if (!(name in workflow.inputs)) problems.push(`input '${name}' is not declared by the workflow`);
-  if (problems.length) throw new OrcaOpsError('validation_failed', 'The workflow inputs are invalid', { fields: problems.map((m) => ({ field: 'inputs', messages: [m] })) });
-  return inputs;
-}
-
 function runContext(workflow: Workflow, dto: SubmitWorkflowDto, ctx: TenantContext): RunContext {
-  const inputs = resolveInputs(workflow, dto.inputs ?? {});
-  const github: JsonObject = { workflow: workflow.name, event_name: 'workflow_dispatch', event: { inputs }, actor: ctx.principal.tokenName, repository: '', ref: '', sha: '', server_url: '', run_number: 1 };
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(workflow.env)) {
-    try {
-      env[name] = interpolate(value, { contexts: { github, inputs, vars: {}, secrets: {} } });
-    } catch {
-      env[name] = value;
-    }
+  const resolved = resolveInputs(workflow, dto.inputs ?? {});
+  if (resolved.errors.length) {
+    throw new OrcaOpsError('validation_failed', 'The workflow inputs are invalid', { fields: resolved.errors.map((m) => ({ field: 'inputs', messages: [m] })) });
   }
+  const inputs = resolved.inputs;
+  const github: JsonObject = { workflow: workflow.name, event_name: 'workflow_dispatch', event: { inputs }, actor: ctx.principal.tokenName, repository: '', ref: '', sha: '', server_url: '', run_number: 1 };
+  const env = evaluateWorkflowEnv(workflow, { github, inputs, vars: {} });
   return {
     github,
     inputs,

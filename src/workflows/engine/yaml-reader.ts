@@ -142,7 +142,15 @@ export class YamlReader {
   stringMap(node: Node | null, path: string): Record<string, string> {
     const out: Record<string, string> = {};
     if (this.isNull(node)) return out;
-    if (isScalar(this.resolve(node)) && this.string(node, path) !== undefined) return out;
+    if (isScalar(this.resolve(node))) {
+      this.error(
+        'bad-type',
+        `'${path}' must be a mapping (a whole map from one expression is not supported)`,
+        path,
+        this.resolve(node),
+      );
+      return out;
+    }
     for (const entry of this.map(node, path) ?? []) {
       const value = this.string(entry.value, entry.path, true);
       if (value !== undefined) out[entry.key] = value;

@@ -620,12 +620,14 @@ export function parseTemplate(text: string): TemplatePart[] {
     if (open > at) parts.push({ kind: 'text', text: text.slice(at, open) });
     const close = findClose(text, open + 3);
     if (close < 0) throw new ExpressionError(`Unclosed expression: '${text.slice(open, open + 40)}'`, open);
-    const source = text.slice(open + 3, close).trim();
+    const raw = text.slice(open + 3, close);
+    const source = raw.trim();
+    const lead = raw.length - raw.trimStart().length;
     try {
       parts.push({ kind: 'expr', source, node: parseExpression(source), offset: open });
     } catch (err) {
       if (err instanceof ExpressionError)
-        throw new ExpressionError(err.message, open + 3 + (err.position ?? 0));
+        throw new ExpressionError(err.message, open + 3 + lead + (err.position ?? 0));
       throw err;
     }
     at = close + 2;

@@ -294,6 +294,11 @@ describe('validation: every error at once, with positions', () => {
     ]);
   });
 
+  it('points at the offending token inside a single-line expression', () => {
+    const text = "jobs:\n  a:\n    if: github.ref == = 'x'\n    steps:\n      - run: echo ${{ 1 + 2 }}";
+    expect(errors(text).map((d) => `${d.line}:${d.column}`)).toEqual(['3:23', '5:25']);
+  });
+
   it('rejects matrix vectors without values and exclude keys that are not dimensions', () => {
     const text =
       'jobs:\n  a:\n    strategy:\n      matrix: {os: [], py: [1], exclude: [{py2: 1}]}\n    steps: [{run: echo}]';

@@ -189,11 +189,12 @@ function checkSite(site: ExpressionSite, jobsById: Map<string, JobSpec>, reader:
     nodes = siteExpressions(site, reader);
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
-    return reader.reportAt(
+    return reader.reportAtOffset(
       'error',
       'bad-expression',
       `Invalid expression in '${site.path}': ${err.message}`,
       site.path,
+      err.position,
     );
   }
   for (const node of nodes) checkNode(site, node, jobsById, reader);

@@ -18,6 +18,8 @@ export class YamlReader {
   readonly diagnostics: Diagnostic[] = [];
   /** Document path → position of the value there, for diagnostics raised after reading. */
   readonly positions = new Map<string, SourceLocation>();
+  /** Paths whose value is a single-line plain scalar: a character offset in the value maps to a column. */
+  readonly plainScalars = new Set<string>();
 
   constructor(
     private readonly doc: Document,
@@ -72,6 +74,8 @@ export class YamlReader {
       const value = this.resolve(pair.value);
       const entryPath = path ? `${path}.${key}` : key;
       this.positions.set(entryPath, this.loc(value ?? keyNode));
+      if (isScalar(value) && value.type === 'PLAIN' && !String(value.source ?? value.value).includes('\n'))
+        this.plainScalars.add(entryPath);
       return { key, keyNode, value, path: entryPath };
     });
   }
@@ -98,6 +102,19 @@ export class YamlReader {
       if (!/[.[]/.test(p)) break;
     }
     return { line: 1, column: 1 };
+  }
+
+  /** Reports at a character offset inside the value at `path` when it is a single-line plain scalar. */
+  reportAtOffset(
+    severity: DiagnosticSeverity,
+    code: string,
+    message: string,
+    path: string,
+    offset: number | undefined,
+  ): void {
+    const base = this.positionOf(path);
+    const column = offset !== undefined && this.plainScalars.has(path) ? base.column + offset : base.column;
+    this.diagnostics.push({ severity, code, message, path, line: base.line, column });
   }
 
   /** Reports at a recorded path (used by validation after the nodes are gone). */

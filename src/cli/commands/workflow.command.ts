@@ -58,7 +58,7 @@ export function renderTree(run: RunView): string[] {
   const lines = [`${run.name}  ${run.status === 'completed' ? `${SYMBOLS[run.conclusion ?? ''] ?? ''} ${run.conclusion}` : 'running'}  (${run.id})`];
   for (const job of run.jobs) {
     const single = job.instances.length === 1 && job.instances[0]!.display_name === job.name;
-    const status = single ? job.instances[0]!.status : (job.result ?? job.phase);
+    const status = single ? job.instances[0]!.status : (job.result ?? (job.phase === 'expanded' ? 'running' : job.phase));
     const why = single ? job.instances[0]!.reason : null;
     lines.push(`  ${SYMBOLS[status] ?? '?'} ${job.name}${status !== 'succeeded' && status !== 'success' ? ` [${status}${why ? `: ${why}` : ''}]` : ''}`);
     if (single && job.instances[0]!.message && status !== 'succeeded') lines.push(`      ${job.instances[0]!.message.split('\n')[0]}`);

@@ -428,7 +428,15 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
         await this.jobs.cancel(ctx, job.id).catch(() => undefined);
       }
       await this.services.removeLabelled({ 'orcaops.workflow_run': loop.runId, 'orcaops.workflow_instance': row.hash }).catch(() => undefined);
-      if (result.reason === 'interrupted') await this.updateRow(loop, row.instanceKey, 'message = $4', ['the runner driving this instance stopped; it was interrupted']);
+      const message = result.reason === 'interrupted' ? 'the runner driving this instance stopped; it was interrupted' : null;
+      const patch = { status: result.outcome === 'success' ? 'succeeded' : result.outcome === 'cancelled' ? 'cancelled' : 'failed', reason: result.reason ?? null, message, finished_at: new Date().toISOString() };
+      // The dead runner never closed the attempt's record: close it with what happened.
+      await this.updateRow(
+        loop,
+        row.instanceKey,
+        `message = $4, attempts = CASE WHEN jsonb_array_length(attempts) > 0 THEN jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], (attempts -> -1) || $5::jsonb) ELSE attempts END`,
+        [message, JSON.stringify(patch)],
+      );
       loop.results.push({ key: row.instanceKey, result });
     }
   }

@@ -319,7 +319,9 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       if (step.name) result.name = step.name;
       result.continue_on_error = step.continue_on_error ?? false;
       await this.runStep(state, index, step, deadline);
-      const problem = await driver.after(handle, index, result, io);
+      // Timed out or cancelled: the container is being killed, nothing is left to read.
+      if (state.controller.signal.aborted) break;
+      const problem = await driver.after(handle, index, result, io).catch((error: unknown) => `could not read the step's files: ${String(error)}`);
       if (problem) {
         state.writer.system(`step ${index + 1}: ${problem}`);
         if (result.status === 'succeeded') result.status = 'failed';
@@ -328,7 +330,9 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       if (result.status !== 'succeeded' && !(result.status === 'failed' && result.continue_on_error)) failed = true;
     }
     for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
-    if (!state.controller.signal.aborted) await driver.finish(handle, state.steps, io);
+    if (!state.controller.signal.aborted) {
+      await driver.finish(handle, state.steps, io).catch((error: unknown) => state.writer.system(`step driver: ${String(error)}`));
+    }
   }
 
   private driverIo(state: RunState): DrivenJobIo {

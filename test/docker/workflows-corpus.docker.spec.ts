@@ -50,8 +50,8 @@ describe('corpus workflows and the workflow CLI on the real engine', () => {
     const byName = instancesOf(run);
     expect(byName['Check the configuration']).toMatchObject({ image: 'orcaops/python', outputs: { should_run: 'true' } });
     const check = byName['Check Release Commit'];
-    // checkout (no-op), the .unreleased check, then the version.config read that fails.
-    expect(check.steps.map((s: any) => s.outcome)).toEqual(['success', 'success', 'failure']);
+    // checkout (no-op), the .unreleased check, then the version.config read that fails; the rest is skipped.
+    expect(check.steps.map((s: any) => s.outcome)).toEqual(['success', 'success', 'failure', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
     const logs = await runCli(['workflow', 'logs', id!, 'Check Release Commit'], env);
     expect(logs.stderr + logs.stdout).toMatch(/version\.config: No such file/);
   });
@@ -74,7 +74,9 @@ describe('corpus workflows and the workflow CLI on the real engine', () => {
     const cli = await runCli(['workflow', 'run', join(CORPUS, 'brianc__node-postgres__ci.yml'), '--dry-run', '--skip-unsupported', '--json'], env);
     expect(cli.exitCode).toBe(0);
     const plan = JSON.parse(cli.stdout);
-    expect(plan.static_instance_count).toBe(11);
+    // The README's 11 matrix instances, plus the single lint job.
+    expect(plan.jobs.map((j: any) => j.instances.length).sort((a: number, b: number) => a - b)).toEqual([1, 11]);
+    expect(plan.static_instance_count).toBe(12);
     expect((await api(t.app, 'GET', '/v1/workflows', { token: dev })).status).toBe(200);
   });
 

@@ -130,9 +130,18 @@ jobs:
     runs-on: ubuntu-latest
     services:${service}
     steps:
-      - run: |
-          python3 -c "import socket; s = socket.create_connection(('localhost', 8080)); print('localhost', s.recv(10).decode().strip())"
-          python3 -c "import socket; s = socket.create_connection(('pong', 8080)); print('by name', s.recv(10).decode().strip())"
+      - shell: python
+        run: |
+          import socket, time
+          def ask(host):
+              # The service answers one connection at a time (an nc loop): retry a refused connect.
+              for _ in range(20):
+                  try:
+                      return socket.create_connection((host, 8080)).recv(10).decode().strip()
+                  except ConnectionRefusedError:
+                      time.sleep(0.2)
+          print('localhost', ask('localhost'))
+          print('by name', ask('pong'))
 `;
     const run = await waitForRun(t.app, dev, (await submitWorkflow(t.app, dev, yaml)).id);
     const byName = instancesOf(run);
@@ -206,5 +215,18 @@ jobs:
     expect(res.body).toMatchObject({ dry_run: true, order: ['a', 'b'], static_instance_count: 3 });
     expect(res.body.jobs[0].instances.map((i: any) => i.display_name)).toEqual(['a (x)', 'a (y)']);
     expect((await api(t.app, 'GET', '/v1/workflows', { token: dev })).body.items.every((r: any) => r.name !== 'plan')).toBe(true);
+  });
+
+  it('enforces job timeout-minutes (failure, timed_out) and the workflow timeout (run cancelled)', async () => {
+    const jobTimeout = await submitWorkflow(t.app, dev, 'jobs:\n  slow:\n    image: orcaops/busybox\n    timeout-minutes: 0.05\n    steps:\n      - run: sleep 60\n');
+    const workflowTimeout = await submitWorkflow(t.app, dev, 'timeout: 4s\njobs:\n  slow:\n    image: orcaops/busybox\n    steps:\n      - run: sleep 60\n');
+    const started = Date.now();
+    const a = await waitForRun(t.app, dev, jobTimeout.id);
+    const b = await waitForRun(t.app, dev, workflowTimeout.id);
+    expect(Date.now() - started).toBeLessThan(45_000);
+    expect(a.conclusion).toBe('failure');
+    expect(instancesOf(a).slow).toMatchObject({ status: 'failed', reason: 'timed_out' });
+    expect(b).toMatchObject({ conclusion: 'cancelled', cancelled_by: 'timeout' });
+    expect(instancesOf(b).slow).toMatchObject({ status: 'cancelled', reason: 'run_timed_out' });
   });
 });

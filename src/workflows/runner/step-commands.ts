@@ -22,7 +22,8 @@ export function stepFileEnv(index: number): Record<string, string> {
 const TEMPLATES: Record<string, string> = {
   bash: 'bash --noprofile --norc -eo pipefail {0}',
   sh: 'sh -e {0}',
-  python: 'python {0}',
+  // Debian-based images often ship only python3.
+  python: '"$(command -v python || command -v python3 || echo python)" {0}',
   pwsh: `pwsh -command ". '{0}'"`,
 };
 

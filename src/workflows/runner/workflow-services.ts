@@ -194,7 +194,12 @@ export class WorkflowServices {
       const probe = await this.runtime
         .exec(id, { command: ['/bin/sh', '-c', `command -v nc >/dev/null || exit 127; nc -w 1 127.0.0.1 ${port} </dev/null >/dev/null 2>&1`], timeoutMs: 5_000 })
         .catch(() => undefined);
-      if (!probe || probe.exitCode === 126 || probe.exitCode === 127) return undefined;
+      // An exec that fails (the service just exited) counts as closed: the next inspect reports the exit.
+      if (!probe) {
+        closed.push(port);
+        continue;
+      }
+      if (probe.exitCode === 126 || probe.exitCode === 127) return undefined;
       if (probe.exitCode !== 0) closed.push(port);
     }
     return closed;

@@ -31,7 +31,11 @@ jobs:
     outputs:
       version: \${{ steps.v.outputs.version }}
       notes: \${{ steps.v.outputs.notes }}
+    artifacts:
+      - name: dist
+        path: out.txt
     steps:
+      - run: echo built > out.txt
       - id: v
         run: |
           echo "version=1.2.3" >> "$GITHUB_OUTPUT"
@@ -75,6 +79,8 @@ jobs:
     expect(logs.body.items.map((c: any) => c.data).join('')).toContain('ok=success broken=failure');
     const broken = await api(t.app, 'GET', `/v1/workflows/${run.id}/logs?instance=broken`, { token: dev });
     expect(broken.body.items.map((c: any) => c.data).join('')).toContain('cleanup ran');
+    const artifacts = await api(t.app, 'GET', `/v1/workflows/${run.id}/artifacts`, { token: dev });
+    expect(artifacts.body.items).toEqual([expect.objectContaining({ instance: 'build', artifacts: [expect.objectContaining({ name: 'out.txt' })] })]);
     expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
   });
 

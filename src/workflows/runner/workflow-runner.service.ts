@@ -326,6 +326,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           steps: job.steps.map((s): JobStepSpec => ({ name: stepDisplayName(s), command: ':' })),
           env: baseEnv(loop, job, inst, attempt, contexts),
           timeout_seconds: Math.max(1, Math.min(MAX_JOB_SECONDS, remainingSeconds)),
+          ...(artifactPatterns(job).length ? { artifacts: artifactPatterns(job) } : {}),
           cleanup_policy: 'always_remove',
           tags: ['workflow'],
           triggered_by: 'workflow',
@@ -483,6 +484,16 @@ export function toRunState(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[
     startedAt: run.startedAt.getTime(),
     ...(run.cancelledBy ? { cancelled: run.cancelledBy } : {}),
   };
+}
+
+/**
+ * Native `artifacts:` paths and `actions/upload-artifact` `with.path` lines, collected by the job
+ * runner after the steps (`when`, `if-no-files` and `download:` are not applied yet).
+ */
+function artifactPatterns(job: JobSpec): string[] {
+  const fromUploads = job.steps.flatMap((s) => (s.action.kind === 'upload-artifact' ? (s.action.with.path ?? '').split('\n') : []));
+  const patterns = [...job.artifacts.flatMap((a) => a.paths), ...fromUploads].map((p) => p.trim()).filter((p) => p && !p.includes('${{'));
+  return [...new Set(patterns)].slice(0, 32);
 }
 
 function safeName(id: string): string {

@@ -17,6 +17,7 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 import { SessionsModule } from 'src/sessions/sessions.module';
 import { HttpAuthModule } from 'src/tenancy/http-auth.module';
 import { TenantGuard } from 'src/tenancy/tenant.guard';
+import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 
 export const CONFIG_IMPORT = ConfigModule.forRoot({
@@ -38,6 +39,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     SessionsModule,
     PoliciesModule,
     ApprovalsModule,
+    WorkflowsModule,
     McpModule,
     HealthModule,
   ],

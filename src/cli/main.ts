@@ -15,6 +15,7 @@ import { doctorCommand } from 'src/cli/commands/doctor.command';
 import { imagesCommand } from 'src/cli/commands/images.command';
 import { policiesCommand } from 'src/cli/commands/policies.command';
 import { tokensCommand } from 'src/cli/commands/tokens.command';
+import { workflowCommand } from 'src/cli/commands/workflow.command';
 import { workspacesCommand } from 'src/cli/commands/workspaces.command';
 
 /** Every command, for `orcaops` and for tests that run the CLI in-process. */
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   program.addCommand(sandboxCommand(sandboxInteractionCommands()));
   program.addCommand(sessionsCommand());
   program.addCommand(auditCommand());
+  program.addCommand(workflowCommand());
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());
   program.addCommand(quotasCommand());

@@ -15,6 +15,8 @@ import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
 import { QuotaLimitEntity } from 'src/quotas/entities/quota-limit.entity';
 import { QuotaUsageDayEntity } from 'src/quotas/entities/quota-usage-day.entity';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -34,6 +36,8 @@ export const ENTITIES = [
   WorkspacePolicyEntity,
   ApprovalRequestEntity,
   AgentSessionEntity,
+  WorkflowRunEntity,
+  WorkflowInstanceEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

@@ -53,6 +53,21 @@ export interface JobResources {
   disk_mb: number;
 }
 
+/**
+ * Set only by internal callers (workflows), never from a request body: where the job container's
+ * network comes from and who supplies its steps.
+ */
+export interface JobInternalSpec {
+  /** Join an internal per-instance network under aliases, or share another container's namespace. */
+  attach?: { network: string; aliases: string[] } | { container: string };
+  /** Extra /etc/hosts entries (name → IPv4). */
+  extra_hosts?: Record<string, string>;
+  /** A registered JobStepDriver resolves each step just before it runs (src/jobs/job-step-driver.ts). */
+  step_driver?: string;
+  /** Labels added to the job container (e.g. orcaops.workflow_run), for label-based cleanup. */
+  labels?: Record<string, string>;
+}
+
 /** The normalised spec stored with the job (defaults filled in). */
 export interface JobSpec {
   image: string;
@@ -63,6 +78,7 @@ export interface JobSpec {
   timeout_seconds: number;
   artifacts: string[];
   cleanup_policy: CleanupPolicy;
+  internal?: JobInternalSpec;
 }
 
 /** The approval a job waited for, as its requester sees it (kept on the job; the request row is the source). */

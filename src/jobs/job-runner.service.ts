@@ -12,6 +12,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobLogsService, JobLogWriter } from 'src/jobs/job-logs.service';
+import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
 import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
 import { classifyOutcome, fromStatesFor, Outcome, RunFacts, shouldRemoveContainer } from 'src/jobs/job-rules';
 import { jobsConfig } from 'src/jobs/jobs.config';
@@ -49,7 +50,7 @@ export function containerSpecFor(job: JobEntity, installationId: string, deadlin
     image: job.spec.image,
     command: KEEPALIVE,
     env: job.spec.env,
-    labels: jobLabels(job, installationId, deadline),
+    labels: { ...job.spec.internal?.labels, ...jobLabels(job, installationId, deadline) },
     workingDir: '/workspace',
     resources: {
       cpus: resources.cpu,
@@ -60,6 +61,8 @@ export function containerSpecFor(job: JobEntity, installationId: string, deadlin
       nofile: 1024,
     },
     network: job.spec.network,
+    ...(job.spec.internal?.attach ? { attach: job.spec.internal.attach } : {}),
+    ...(job.spec.internal?.extra_hosts ? { extraHosts: job.spec.internal.extra_hosts } : {}),
   };
 }
 
@@ -121,6 +124,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     private readonly engine: EngineHealth,
     private readonly installation: InstallationService,
     private readonly quotas: QuotasService,
+    private readonly drivers: JobStepDrivers,
   ) {
     this.liveness = new RunnerLiveness(dataSource);
   }
@@ -266,13 +270,22 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   private async runContainer(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
     // One step and nothing to collect: the step is the container's main process (no keep-alive, no
     // exec round trips), which keeps a trivial job close to the cost of a bare `docker run`.
-    if (spec.steps.length === 1 && spec.artifacts.length === 0) return this.runAsMainProcess(state, spec, deadline);
+    const driverName = spec.internal?.step_driver;
+    if (spec.steps.length === 1 && spec.artifacts.length === 0 && !driverName) return this.runAsMainProcess(state, spec, deadline);
     const { job } = state;
     const installationId = await this.installation.installationId();
     state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline));
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
     if (state.controller.signal.aborted) return;
     await this.runtime.startContainer(state.containerId);
+    if (driverName) {
+      const driver = this.drivers.get(driverName);
+      if (!driver) throw new Error(`no step driver named ${driverName} is registered`);
+      await this.runDrivenSteps(state, driver, deadline);
+      if (spec.artifacts.length && !state.controller.signal.aborted) await this.collectArtifacts(state, spec.artifacts);
+      await this.sample(state);
+      return;
+    }
     for (const [index, step] of spec.steps.entries()) {
       const result = state.steps[index]!;
       if (state.controller.signal.aborted) break;
@@ -282,6 +295,51 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
     if (spec.artifacts.length && !state.controller.signal.aborted) await this.collectArtifacts(state, spec.artifacts);
     await this.sample(state);
+  }
+
+  /** Steps resolved one by one by a driver, which also decides which steps run after a failure. */
+  private async runDrivenSteps(state: RunState, driver: JobStepDriver, deadline: number): Promise<void> {
+    const handle = { id: state.job.id, workspaceId: state.job.workspaceId };
+    const io = this.driverIo(state);
+    let failed = false;
+    for (const [index, result] of state.steps.entries()) {
+      if (state.controller.signal.aborted) break;
+      const step = await driver.before(handle, index, failed, io);
+      if (!step) {
+        result.status = 'skipped';
+        continue;
+      }
+      if (step.name) result.name = step.name;
+      result.continue_on_error = step.continue_on_error ?? false;
+      await this.runStep(state, index, step, deadline);
+      // Timed out or cancelled: the container is being killed, nothing is left to read.
+      if (state.controller.signal.aborted) break;
+      const problem = await driver.after(handle, index, result, io).catch((error: unknown) => `could not read the step's files: ${String(error)}`);
+      if (problem) {
+        state.writer.system(`step ${index + 1}: ${problem}`);
+        if (result.status === 'succeeded') result.status = 'failed';
+        await this.persistSteps(state);
+      }
+      if (result.status !== 'succeeded' && !(result.status === 'failed' && result.continue_on_error)) failed = true;
+    }
+    for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
+    if (!state.controller.signal.aborted) {
+      await driver.finish(handle, state.steps, io).catch((error: unknown) => state.writer.system(`step driver: ${String(error)}`));
+    }
+  }
+
+  private driverIo(state: RunState): DrivenJobIo {
+    return {
+      exec: async (command, timeoutMs = 30_000) => {
+        const out: Buffer[] = [];
+        const result = await this.runtime.exec(state.containerId!, {
+          command,
+          timeoutMs,
+          onOutput: (stream, chunk) => stream === 'stdout' && out.push(chunk),
+        });
+        return { exitCode: result.exitCode, stdout: Buffer.concat(out).toString('utf8') };
+      },
+    };
   }
 
   private async runAsMainProcess(state: RunState, spec: JobSpec, deadline: number): Promise<void> {

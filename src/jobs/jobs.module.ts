@@ -11,6 +11,7 @@ import { JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
+import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsController } from 'src/jobs/jobs.controller';
 import { JobsService } from 'src/jobs/jobs.service';
@@ -45,8 +46,9 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
     JobLogsService,
     JobEvents,
     JobApprovalsService,
+    JobStepDrivers,
     provideScopedRepository(JobEntity),
   ],
-  exports: [JobsService, JobApprovalsService],
+  exports: [JobsService, JobApprovalsService, JobStepDrivers],
 })
 export class JobsModule {}

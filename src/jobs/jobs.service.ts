@@ -13,7 +13,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
-import { JobApproval, JobSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { JobApproval, JobInternalSpec, JobSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
 import { jobPolicyRequest } from 'src/jobs/job-policy';
 import { normalizeSpec } from 'src/jobs/job-rules';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
@@ -83,10 +83,11 @@ export class JobsService {
     private readonly sessions: SessionLinks,
   ) {}
 
-  async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string): Promise<SubmitResult> {
+  /** `internal`: set only by other services (workflows), never from a request. */
+  async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string, internal?: JobInternalSpec): Promise<SubmitResult> {
     assertPermission(ctx, 'job:create');
     const { workspaceId } = requireWorkspace(ctx);
-    const spec = normalizeSpec(dto);
+    const spec = internal ? { ...normalizeSpec(dto), internal } : normalizeSpec(dto);
     const key = idempotencyHeader ?? dto.idempotency_key ?? null;
     const { idempotency_key: _k, ...request } = dto;
     const requestHash = createHash('sha256').update(canonical(request)).digest('hex');

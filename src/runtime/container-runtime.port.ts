@@ -33,6 +33,23 @@ export interface ImageInfo {
 /** Network a container may use. `none` is the default; `egress` only when policy allows it. */
 export type ContainerNetwork = 'none' | 'egress';
 
+/**
+ * Where a container's network comes from when it is not `none`/`egress` (workflows, design §3.9.1):
+ * join an internal network made by createNetwork under DNS aliases, or share another container's
+ * network namespace (services of a runner-style job reach each other on localhost).
+ */
+export type ContainerAttachment = { network: string; aliases: string[] } | { container: string };
+
+/** A container health check (HEALTHCHECK), from a workflow service's `--health-*` options or `healthcheck:`. */
+export interface ContainerHealthcheck {
+  /** ["CMD-SHELL", "pg_isready"] or ["CMD", "argv0", ...]. */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
 /** Typed resource limits; the adapter turns them into HostConfig (see docker/hardening.ts). */
 export interface ContainerResources {
   /** CPUs (e.g. 1, 0.5). */
@@ -72,6 +89,11 @@ export interface ContainerSpec {
    * which the archive API cannot see: copy files with tar over exec (stdin / stdout) instead.
    */
   workspaceVolume?: string;
+  /** Overrides `network`: an internal network (no egress) or another container's namespace. */
+  attach?: ContainerAttachment;
+  /** Extra /etc/hosts entries, name → IPv4 (not with attach.container: the namespace owner's file is shared). */
+  extraHosts?: Record<string, string>;
+  healthcheck?: ContainerHealthcheck;
 }
 
 export interface ExecOptions {
@@ -132,6 +154,8 @@ export interface ContainerState {
   labels: Record<string, string>;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Health check status; 'none' when the container has no health check. */
+  health?: 'none' | 'starting' | 'healthy' | 'unhealthy';
 }
 
 export interface ContainerSummary {
@@ -197,4 +221,13 @@ export interface ContainerRuntime {
   remove(id: string): Promise<void>;
   /** Containers in any state carrying every given label (at least one label is required). */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /** The last `tailBytes` of a container's main-process output (stdout and stderr interleaved), as text. */
+  logs(id: string, tailBytes: number): Promise<string>;
+
+  /** An internal bridge network (no egress, no host ports), labelled; an existing one with our labels is reused. */
+  createNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  /** Missing networks are not an error. */
+  removeNetwork(name: string): Promise<void>;
+  /** Networks carrying every given label (at least one label is required). */
+  listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>>;
 }

@@ -23,7 +23,7 @@ function toLabels(value: unknown): Record<string, string> {
 export interface InspectPayload {
   Id?: string;
   Name?: string;
-  State?: { Status?: string; ExitCode?: number; OOMKilled?: boolean; StartedAt?: string; FinishedAt?: string };
+  State?: { Status?: string; ExitCode?: number; OOMKilled?: boolean; StartedAt?: string; FinishedAt?: string; Health?: { Status?: string } };
   Config?: { Labels?: Record<string, string> | null };
 }
 
@@ -40,7 +40,12 @@ export function toContainerState(info: InspectPayload): ContainerState {
     labels: toLabels(info.Config?.Labels),
     startedAt: toTime(info.State?.StartedAt),
     finishedAt: toTime(info.State?.FinishedAt),
+    health: toHealth(info.State?.Health?.Status),
   };
+}
+
+function toHealth(value: unknown): NonNullable<ContainerState['health']> {
+  return value === 'starting' || value === 'healthy' || value === 'unhealthy' ? value : 'none';
 }
 
 export interface ListPayload {

@@ -23,6 +23,7 @@ import {
   assertName,
   buildCreateOptions,
   buildEgressNetworkOptions,
+  buildInternalNetworkOptions,
   buildWorkspaceVolumeOptions,
   EGRESS_NETWORK,
   isCompressedArchive,
@@ -130,6 +131,7 @@ export class DockerRuntime implements ContainerRuntime {
     const body = buildCreateOptions(spec);
     if (spec.network === 'egress') await this.ensureEgressNetwork();
     if (spec.workspaceVolume !== undefined) await this.assertWorkspaceVolume(spec.workspaceVolume);
+    if (spec.attach && 'network' in spec.attach) await this.assertInternalNetwork(spec.attach.network);
     try {
       // HardenedCreateBody is a closed subset of the create body; @types/dockerode wrongly marks
       // Mounts[].VolumeOptions.Labels/DriverConfig as required, hence the cast.
@@ -269,6 +271,60 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async logs(id: string, tailBytes: number): Promise<string> {
+    try {
+      const raw = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, tail: 200 });
+      const text = demuxed(raw);
+      return text.length > tailBytes ? text.slice(-tailBytes) : text;
+    } catch (error) {
+      throw translateDockerError(error, `logs of container ${id}`);
+    }
+  }
+
+  async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    const body = buildInternalNetworkOptions(name, labels);
+    try {
+      await this.docker.createNetwork(body);
+    } catch (error) {
+      if (statusOf(error) !== 409) throw translateDockerError(error, `create network ${name}`, 'engine_error');
+    }
+    await this.assertInternalNetwork(name);
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    assertName(name, 'network name');
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw translateDockerError(error, `remove network ${name}`, 'engine_error');
+    }
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    const filters = { label: toLabelFilters(labels) };
+    try {
+      const items = await this.docker.listNetworks({ filters });
+      return items.map((n) => ({ name: n.Name, labels: { ...(n.Labels ?? {}) } }));
+    } catch (error) {
+      throw translateDockerError(error, 'list networks', 'engine_error');
+    }
+  }
+
+  /** Containers join only internal networks this installation made (no egress by the back door). */
+  private async assertInternalNetwork(name: string): Promise<void> {
+    let info: { Internal?: boolean; Labels?: Record<string, string> | null };
+    try {
+      info = (await this.docker.getNetwork(name).inspect());
+    } catch (error) {
+      if (statusOf(error) === 404) throw new RuntimeError('invalid_argument', `network ${name} does not exist (create it with createNetwork)`);
+      throw translateDockerError(error, `inspect network ${name}`, 'engine_error');
+    }
+    if (info.Internal !== true || info.Labels?.['orcaops.managed'] !== 'true') {
+      throw new RuntimeError('invalid_argument', `network ${name} is not an internal OrcaOps network`);
+    }
+  }
+
   /** The opt-in egress bridge, created on first use (icc off, so egress containers cannot reach each other). */
   private async ensureEgressNetwork(): Promise<void> {
     try {
@@ -313,4 +369,17 @@ export class DockerRuntime implements ContainerRuntime {
     }
     if (!isSizedTmpfsVolume(volume)) throw new RuntimeError('invalid_argument', `volume ${name} is not a size-capped tmpfs workspace volume`);
   }
+}
+
+/** `docker logs` of a container without a TTY: 8-byte frame headers (stream, size) before each chunk. */
+function demuxed(raw: Buffer | string): string {
+  if (typeof raw === 'string') return raw;
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const size = raw.readUInt32BE(offset + 4);
+    parts.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }

@@ -1,4 +1,4 @@
-import type { ContainerNetwork, ContainerResources, ContainerSpec } from 'src/runtime/container-runtime.port';
+import type { ContainerHealthcheck, ContainerNetwork, ContainerResources, ContainerSpec } from 'src/runtime/container-runtime.port';
 import { SANDBOX_USER, WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
@@ -30,9 +30,13 @@ export interface HardenedCreateBody {
   Labels: Record<string, string>;
   User: string;
   WorkingDir: string;
-  Hostname: 'sandbox';
+  /** Absent when the container joins another's network namespace (the engine rejects a hostname then). */
+  Hostname?: 'sandbox';
+  Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number };
+  NetworkingConfig?: { EndpointsConfig: Record<string, { Aliases: string[] }> };
   HostConfig: {
     NetworkMode: string;
+    ExtraHosts?: string[];
     CapDrop: ['ALL'];
     SecurityOpt: ['no-new-privileges:true'];
     Privileged: false;
@@ -57,6 +61,14 @@ export interface WorkspaceVolumeBody {
   Name: string;
   Driver: 'local';
   DriverOpts: { type: 'tmpfs'; device: 'tmpfs'; o: string };
+  Labels: Record<string, string>;
+}
+
+export interface InternalNetworkBody {
+  Name: string;
+  Driver: 'bridge';
+  CheckDuplicate: true;
+  Internal: true;
   Labels: Record<string, string>;
 }
 
@@ -139,6 +151,49 @@ function networkMode(network: ContainerNetwork): string {
   throw invalid(`network ${JSON.stringify(network)} is not allowed`);
 }
 
+const CONTAINER_ID = /^[a-f0-9]{12,64}$/;
+const HOST_ALIAS = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,62})$/;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** NetworkMode plus endpoint aliases for a spec; attachments are validated names, never raw engine options. */
+function networkConfig(spec: ContainerSpec): Pick<HardenedCreateBody, 'NetworkingConfig'> & { mode: string } {
+  const attach = spec.attach;
+  if (!attach) return { mode: networkMode(spec.network) };
+  if ('container' in attach) {
+    if (!CONTAINER_ID.test(attach.container) && !NAME.test(attach.container)) throw invalid(`container ${JSON.stringify(attach.container)} is not a valid container reference`);
+    return { mode: `container:${attach.container}` };
+  }
+  assertName(attach.network, 'network name');
+  if (attach.network === EGRESS_NETWORK || ['bridge', 'host', 'none', 'default'].includes(attach.network)) {
+    throw invalid(`network ${attach.network} cannot be attached to; use an internal network from createNetwork`);
+  }
+  for (const alias of attach.aliases) if (!HOST_ALIAS.test(alias)) throw invalid(`network alias ${JSON.stringify(alias)} is not valid`);
+  return { mode: attach.network, NetworkingConfig: { EndpointsConfig: { [attach.network]: { Aliases: [...attach.aliases] } } } };
+}
+
+function extraHosts(spec: ContainerSpec): string[] | undefined {
+  const entries = Object.entries(spec.extraHosts ?? {});
+  if (!entries.length) return undefined;
+  if (spec.attach && 'container' in spec.attach) throw invalid('extraHosts cannot be combined with a shared network namespace');
+  return entries.map(([name, ip]) => {
+    if (!HOST_ALIAS.test(name)) throw invalid(`host name ${JSON.stringify(name)} is not valid`);
+    if (!IPV4.test(ip) || ip.split('.').some((o) => Number(o) > 255)) throw invalid(`host address ${JSON.stringify(ip)} is not an IPv4 address`);
+    return `${name}:${ip}`;
+  });
+}
+
+function healthcheck(h: ContainerHealthcheck): NonNullable<HardenedCreateBody['Healthcheck']> {
+  assertArgv(h.test, 'healthcheck test');
+  if (h.test[0] !== 'CMD' && h.test[0] !== 'CMD-SHELL') throw invalid('healthcheck test must start with CMD or CMD-SHELL');
+  if (h.test.length < 2) throw invalid('healthcheck test needs a command');
+  const ns = (ms: number, what: string): number => {
+    if (!Number.isSafeInteger(ms) || ms < 1) throw invalid(`healthcheck ${what} must be a positive number of milliseconds`);
+    return ms * 1_000_000;
+  };
+  if (!Number.isSafeInteger(h.retries) || h.retries < 1) throw invalid('healthcheck retries must be a positive integer');
+  return { Test: [...h.test], Interval: ns(h.intervalMs, 'interval'), Timeout: ns(h.timeoutMs, 'timeout'), Retries: h.retries, StartPeriod: h.startPeriodMs > 0 ? ns(h.startPeriodMs, 'start period') : 0 };
+}
+
 function ulimits(r: ContainerResources): Ulimit[] {
   return [
     { Name: 'nofile', Soft: r.nofile, Hard: r.nofile },
@@ -171,6 +226,9 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
     delete labels[WORKSPACE_VOLUME_LABEL];
   }
   const r = spec.resources;
+  const network = networkConfig(spec);
+  const hosts = extraHosts(spec);
+  const sharesNamespace = !!spec.attach && 'container' in spec.attach;
   return {
     name: spec.name,
     Image: spec.image,
@@ -180,9 +238,12 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
     Labels: labels,
     User: user,
     WorkingDir: workingDir,
-    Hostname: 'sandbox',
+    ...(sharesNamespace ? {} : { Hostname: 'sandbox' as const }),
+    ...(spec.healthcheck ? { Healthcheck: healthcheck(spec.healthcheck) } : {}),
+    ...(network.NetworkingConfig ? { NetworkingConfig: network.NetworkingConfig } : {}),
     HostConfig: {
-      NetworkMode: networkMode(spec.network),
+      NetworkMode: network.mode,
+      ...(hosts ? { ExtraHosts: hosts } : {}),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
@@ -253,6 +314,13 @@ export function isSizedTmpfsVolume(volume: { Driver?: string; Options?: Record<s
 export function isCompressedArchive(tar: Buffer): boolean {
   const starts = (...bytes: number[]): boolean => bytes.every((b, i) => tar[i] === b);
   return starts(0x1f, 0x8b) || starts(0x42, 0x5a, 0x68) || starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00) || starts(0x28, 0xb5, 0x2f, 0xfd);
+}
+
+/** A per-run/per-instance workflow network: internal (no route out), so it needs no egress policy. */
+export function buildInternalNetworkOptions(name: string, labels: Record<string, string>): InternalNetworkBody {
+  assertName(name, 'network name');
+  if (name === EGRESS_NETWORK) throw invalid(`network name ${name} is reserved`);
+  return { Name: name, Driver: 'bridge', CheckDuplicate: true, Internal: true, Labels: { ...labels, 'orcaops.managed': 'true' } };
 }
 
 export function buildEgressNetworkOptions(): EgressNetworkBody {

@@ -67,6 +67,7 @@ export class FakeRuntime implements ContainerRuntime {
   readonly images = new Map<string, ImageInfo>();
   readonly volumes = new Map<string, FakeVolume>();
   readonly containers = new Map<string, FakeContainer>();
+  readonly networks = new Map<string, Record<string, string>>();
   readonly calls: Array<{ method: Method; args: unknown[] }> = [];
 
   private readonly scripts: Array<{ match: FakeExecMatcher; script: FakeExecScript }> = [];
@@ -286,6 +287,32 @@ export class FakeRuntime implements ContainerRuntime {
       return [...this.containers.values()]
         .filter((c) => hasLabels(c.state.labels, labels))
         .map((c) => ({ id: c.id, name: c.state.name, status: c.state.status, labels: { ...c.state.labels } }));
+    });
+  }
+
+  logs(id: string, tailBytes: number): Promise<string> {
+    return this.run('logs', [id, tailBytes], () => {
+      this.mustGet(id);
+      return '';
+    });
+  }
+
+  createNetwork(name: string, labels: Record<string, string>): Promise<void> {
+    return this.run('createNetwork', [name, labels], () => {
+      this.networks.set(name, { ...labels, 'orcaops.managed': 'true' });
+    });
+  }
+
+  removeNetwork(name: string): Promise<void> {
+    return this.run('removeNetwork', [name], () => {
+      this.networks.delete(name);
+    });
+  }
+
+  listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    return this.run('listNetworks', [labels], () => {
+      toLabelFilters(labels);
+      return [...this.networks.entries()].filter(([, l]) => hasLabels(l, labels)).map(([name, l]) => ({ name, labels: { ...l } }));
     });
   }
 

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
+
+/** What a driver may do inside the job's container between steps (read the files a step wrote). */
+export interface DrivenJobIo {
+  /** Runs argv in the job container (as the job's user) and returns its stdout; never throws for a non-zero exit. */
+  exec(command: string[], timeoutMs?: number): Promise<{ exitCode: number | null; stdout: string }>;
+}
+
+export interface DrivenJob {
+  id: string;
+  workspaceId: string;
+}
+
+/**
+ * Supplies a job's steps one at a time (workflows: `if`, expressions and `steps.*` outputs are only
+ * known once earlier steps ran). The job runner keeps everything else: container, limits, logs,
+ * timeouts, cancel, terminal state. Drivers are looked up by name, so a job run by any server finds one.
+ */
+export interface JobStepDriver {
+  /** The step to run at `index`, or null to skip it. `failed`: an earlier step failed (after continue-on-error). */
+  before(job: DrivenJob, index: number, failed: boolean, io: DrivenJobIo): Promise<JobStepSpec | null>;
+  /** After a step (also a failed one): may turn a succeeded step into a failure (returns the message). */
+  after(job: DrivenJob, index: number, result: StepResult, io: DrivenJobIo): Promise<string | undefined>;
+  /** After the last step, before the container goes (job outputs). */
+  finish(job: DrivenJob, steps: StepResult[], io: DrivenJobIo): Promise<void>;
+}
+
+/** Name → driver; feature modules register theirs at init (the jobs module depends on none of them). */
+@Injectable()
+export class JobStepDrivers {
+  private readonly drivers = new Map<string, JobStepDriver>();
+
+  register(name: string, driver: JobStepDriver): void {
+    this.drivers.set(name, driver);
+  }
+
+  get(name: string): JobStepDriver | undefined {
+    return this.drivers.get(name);
+  }
+}

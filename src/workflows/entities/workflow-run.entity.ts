@@ -1,0 +1,76 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
+import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
+import type { JobResult, JobState, RunContext, Workflow } from 'src/workflows/engine/model';
+import type { WorkflowRunStatus } from 'src/workflows/workflow-model';
+import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+
+/**
+ * One workflow run: the source as submitted, the normalised workflow the engine works on, its fixed
+ * contexts, and the per-job engine state. Instances live in workflow_instances. The runner records every
+ * transition here before acting on it, so a runner that dies leaves a state another one can resume.
+ */
+@Entity({ name: 'workflow_runs' })
+@Index(['workspaceId', 'createdAt'])
+@Index(['status'])
+export class WorkflowRunEntity extends TenantOwnedEntity {
+  @ManyToOne(() => WorkspaceEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'workspace_id' })
+  workspace?: WorkspaceEntity;
+
+  @Column({ type: 'varchar', length: 256 })
+  name!: string;
+
+  /** File name used in diagnostics (`<inline>` for API submissions without one). */
+  @Column({ type: 'varchar', length: 256 })
+  file!: string;
+
+  /** The submitted YAML (or JSON) text, kept verbatim. */
+  @Column({ type: 'text' })
+  source!: string;
+
+  /** The normalised workflow (engine model), so a resume does not depend on the loader's version. */
+  @Column({ type: 'jsonb' })
+  spec!: Workflow;
+
+  @Column({ type: 'jsonb', default: {} })
+  inputs!: Record<string, unknown>;
+
+  @Column({ name: 'env_overrides', type: 'jsonb', default: {} })
+  envOverrides!: Record<string, string>;
+
+  @Column({ type: 'jsonb' })
+  context!: RunContext;
+
+  /** Engine state per workflow job (phase, instance keys, aggregate result). */
+  @Column({ name: 'job_states', type: 'jsonb', default: {} })
+  jobStates!: Record<string, JobState>;
+
+  @Column({ name: 'max_parallel', type: 'integer' })
+  maxParallel!: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: WorkflowRunStatus;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  conclusion!: JobResult | null;
+
+  /** 'user' or 'timeout' once the run is cancelled (journaled: a resumed run stays cancelled). */
+  @Column({ name: 'cancelled_by', type: 'varchar', length: 16, nullable: true })
+  cancelledBy!: 'user' | 'timeout' | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  warnings!: string[];
+
+  @Column({ name: 'created_by', type: 'varchar', length: 64 })
+  createdBy!: string;
+
+  /** The runner process driving the run (its liveness lock tells whether it is gone). */
+  @Column({ name: 'runner_id', type: 'varchar', length: 128, nullable: true })
+  runnerId!: string | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz' })
+  startedAt!: Date;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+}

@@ -1,0 +1,547 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { arch, hostname } from 'node:os';
+import { DataSource, EntityManager } from 'typeorm';
+import { InstallationService } from 'src/database/installation.service';
+import { JobEntity } from 'src/jobs/entities/job.entity';
+import type { JobStepSpec } from 'src/jobs/job-model';
+import { TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { JobStepDrivers } from 'src/jobs/job-step-driver';
+import { JobsService } from 'src/jobs/jobs.service';
+import { RunnerLiveness } from 'src/jobs/runner-liveness';
+import { evaluateTemplate, interpolate, toBoolean } from 'src/workflows/engine/expressions';
+import type { InstanceState, JobSpec, JsonValue, RunState } from 'src/workflows/engine/model';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { applyDecision, cancelRun, decide, InstanceResult, needsContext, recordInstanceResult } from 'src/workflows/runner/engine';
+import { runnerContext } from 'src/workflows/runner/run-context';
+import { stepDisplayName } from 'src/workflows/runner/step-commands';
+import { WORKFLOW_STEP_DRIVER, WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
+import { EvaluatedService, ServiceNotReadyError, ServiceSetup, WorkflowServices } from 'src/workflows/runner/workflow-services';
+import type { InstanceAttempt, StepContextState } from 'src/workflows/workflow-model';
+
+/** Jobs are capped at 30 minutes (jobs MAX_TIMEOUT_SECONDS); longer workflow timeouts are clamped. */
+const MAX_JOB_SECONDS = 1800;
+/** Bounds a wait when nothing local can wake the loop (a cancel requested through another server). */
+const MAX_IDLE_MS = 2_000;
+const ORPHAN_SCAN_MS = 30_000;
+
+interface Attempt {
+  key: string;
+  abort: AbortController;
+  jobId?: string;
+  done: Promise<void>;
+}
+
+interface RunLoop {
+  runId: string;
+  workspaceId: string;
+  createdBy: string;
+  state: RunState;
+  results: Array<{ key: string; result: InstanceResult }>;
+  attempts: Map<string, Attempt>;
+  wake: () => void;
+  wakeup: Promise<void>;
+}
+
+export const runLabels = (installationId: string, runId: string, workspaceId: string): Record<string, string> => ({
+  'orcaops.managed': 'true',
+  'orcaops.install': installationId,
+  'orcaops.workspace_id': workspaceId,
+  'orcaops.workflow_run': runId,
+});
+
+/**
+ * Drives workflow runs. One loop per run: ask the engine's pure decide() what to do, persist the
+ * resulting transitions, then act (start an instance as an OrcaOps job with its services, stop one),
+ * and sleep until an instance ends, a cancel arrives or the next deadline. Finished instances are
+ * never re-run; a run whose runner died is picked up by any live runner (boot and periodic scan).
+ * A system component: it reads runs of every workspace (the documented exemption from scoped
+ * repositories) and acts on each within its workspace.
+ */
+@Injectable()
+export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('WorkflowRunner');
+  readonly runnerId = `wf:${hostname()}:${process.pid}:${randomUUID()}`;
+  private readonly liveness: RunnerLiveness;
+  private readonly loops = new Map<string, RunLoop>();
+  private stopping = false;
+  private scanTimer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: JobsService,
+    private readonly drivers: JobStepDrivers,
+    private readonly stepDriver: WorkflowStepDriver,
+    private readonly services: WorkflowServices,
+    private readonly installation: InstallationService,
+  ) {
+    this.liveness = new RunnerLiveness(dataSource);
+  }
+
+  onModuleInit(): void {
+    this.drivers.register(WORKFLOW_STEP_DRIVER, this.stepDriver);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.liveness.hold(this.runnerId);
+    await this.resumeOrphans().catch((err) => this.logger.warn({ msg: 'resume scan failed', err: String(err) }));
+    this.scanTimer = setInterval(() => void this.resumeOrphans().catch(() => undefined), ORPHAN_SCAN_MS);
+    this.scanTimer.unref();
+  }
+
+  /** Shutdown leaves runs as they are: the next runner resumes them (their jobs end as interrupted). */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+    clearInterval(this.scanTimer);
+    for (const loop of this.loops.values()) loop.wake();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.liveness.release();
+  }
+
+  /** Starts driving a just-created run in this process. */
+  start(run: WorkflowRunEntity): void {
+    void this.drive(run.id, run.workspaceId);
+  }
+
+  /** A cancel was recorded on the run: wake its loop if it runs here. */
+  wake(runId: string): void {
+    this.loops.get(runId)?.wake();
+  }
+
+  /** Resolves when the run's loop in this process has ended (tests, shutdown). */
+  isDriving(runId: string): boolean {
+    return this.loops.has(runId);
+  }
+
+  // ─── Resume ─────────────────────────────────────────────────────────────────────────────────────
+
+  private async resumeOrphans(): Promise<void> {
+    if (this.stopping) return;
+    const runs = await this.dataSource.getRepository(WorkflowRunEntity).find({ where: { status: 'running' }, select: { id: true, workspaceId: true, runnerId: true } });
+    for (const run of runs) {
+      if (this.loops.has(run.id) || run.runnerId === this.runnerId) continue;
+      if (run.runnerId && !(await this.liveness.isGone(run.runnerId))) continue;
+      const claimed = await this.dataSource
+        .createQueryBuilder()
+        .update(WorkflowRunEntity)
+        .set({ runnerId: this.runnerId })
+        .where("id = :id AND workspace_id = :ws AND status = 'running' AND runner_id IS NOT DISTINCT FROM :old", { id: run.id, ws: run.workspaceId, old: run.runnerId })
+        .execute();
+      if (!claimed.affected) continue;
+      this.logger.warn({ msg: 'resuming workflow run left by a stopped runner', runId: run.id, previousRunner: run.runnerId });
+      void this.drive(run.id, run.workspaceId, true);
+    }
+  }
+
+  // ─── The loop ───────────────────────────────────────────────────────────────────────────────────
+
+  private async drive(runId: string, workspaceId: string, resumed = false): Promise<void> {
+    try {
+      const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneByOrFail({ id: runId, workspaceId });
+      const instances = await this.dataSource.getRepository(WorkflowInstanceEntity).find({ where: { runId, workspaceId }, order: { matrixIndex: 'ASC' } });
+      const loop: RunLoop = { runId, workspaceId, createdBy: run.createdBy, state: toRunState(run, instances), results: [], attempts: new Map(), wake: () => undefined, wakeup: Promise.resolve() };
+      this.resetWakeup(loop);
+      this.loops.set(runId, loop);
+      if (resumed) await this.recoverInterrupted(loop, instances);
+      await this.loopUntilComplete(loop);
+    } catch (error) {
+      this.logger.error({ msg: 'workflow run loop crashed', runId, err: String((error as Error)?.stack ?? error) });
+    } finally {
+      this.loops.delete(runId);
+    }
+  }
+
+  private resetWakeup(loop: RunLoop): void {
+    loop.wakeup = new Promise<void>((resolve) => (loop.wake = resolve));
+  }
+
+  private async loopUntilComplete(loop: RunLoop): Promise<void> {
+    for (;;) {
+      if (this.stopping) return;
+      this.resetWakeup(loop);
+      for (const { key, result } of loop.results.splice(0)) {
+        await this.commit(loop, recordInstanceResult(loop.state, key, result, Date.now()));
+      }
+      if (!loop.state.cancelled && (await this.cancelRequested(loop))) await this.commit(loop, cancelRun(loop.state));
+      const decision = decide(loop.state, Date.now());
+      // Persist the transitions first; only then act on them (design §3.13).
+      await this.commit(loop, applyDecision(loop.state, decision));
+      for (const c of decision.cancelRunning) this.stopAttempt(loop, c.key);
+      for (const s of decision.startInstances) this.launch(loop, s.key, s.attempt, s.timeoutMs);
+      if (decision.complete) {
+        await Promise.all([...loop.attempts.values()].map((a) => a.done));
+        await this.finishRun(loop, decision.complete.conclusion);
+        return;
+      }
+      const acted = decision.startInstances.length + decision.cancelRunning.length + decision.cancelQueued.length + decision.expandJobs.length + decision.skipJobs.length + decision.failJobs.length;
+      if (acted > 0 || loop.results.length > 0) continue;
+      await this.idle(loop);
+    }
+  }
+
+  /** Until an instance ends, a cancel arrives, or the next deadline (timeouts, retries). */
+  private async idle(loop: RunLoop): Promise<void> {
+    const now = Date.now();
+    const deadlines: number[] = [now + MAX_IDLE_MS];
+    const wf = loop.state.workflow;
+    if (wf.timeoutMs !== undefined) deadlines.push(loop.state.startedAt + wf.timeoutMs);
+    for (const i of Object.values(loop.state.instances)) if (i.status === 'waiting' && i.retryAt) deadlines.push(i.retryAt);
+    const until = Math.max(now + 10, Math.min(...deadlines));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([loop.wakeup, new Promise((resolve) => (timer = setTimeout(resolve, until - now)))]);
+    clearTimeout(timer);
+  }
+
+  private async cancelRequested(loop: RunLoop): Promise<boolean> {
+    const row = await this.dataSource.getRepository(WorkflowRunEntity).findOne({ where: { id: loop.runId, workspaceId: loop.workspaceId }, select: { id: true, cancelledBy: true } });
+    return row?.cancelledBy === 'user';
+  }
+
+  private async finishRun(loop: RunLoop, conclusion: RunState['conclusion']): Promise<void> {
+    await this.removeLeftovers(loop.runId, loop.workspaceId);
+    await this.dataSource
+      .createQueryBuilder()
+      .update(WorkflowRunEntity)
+      .set({ status: 'completed', conclusion: conclusion ?? 'success', finishedAt: new Date() })
+      .where("id = :id AND workspace_id = :ws AND status = 'running'", { id: loop.runId, ws: loop.workspaceId })
+      .execute();
+    this.logger.log({ msg: 'workflow run completed', runId: loop.runId, conclusion });
+  }
+
+  /** Label-based cleanup: every service, pod container and network of the run. */
+  async removeLeftovers(runId: string, workspaceId: string): Promise<void> {
+    const install = await this.installation.installationId();
+    await this.services.removeLabelled({ ...runLabels(install, runId, workspaceId), 'orcaops.workflow_run': runId }).catch((err) => {
+      this.logger.warn({ msg: 'workflow cleanup failed', runId, err: String(err) });
+    });
+  }
+
+  // ─── Persistence (journal) ──────────────────────────────────────────────────────────────────────
+
+  /** Writes every instance and job state that changed from the loop's state to `next`, then adopts it. */
+  private async commit(loop: RunLoop, next: RunState): Promise<void> {
+    const prev = loop.state;
+    await this.dataSource.transaction(async (manager) => {
+      for (const [key, inst] of Object.entries(next.instances)) {
+        const before = prev.instances[key];
+        if (!before) await this.insertInstance(manager, loop, inst);
+        else if (JSON.stringify(before) !== JSON.stringify(inst)) await this.updateInstance(manager, loop, inst);
+      }
+      if (JSON.stringify(prev.jobs) !== JSON.stringify(next.jobs) || prev.cancelled !== next.cancelled) {
+        await manager
+          .createQueryBuilder()
+          .update(WorkflowRunEntity)
+          .set({ jobStates: () => ':jobs::jsonb', cancelledBy: next.cancelled ?? null })
+          .setParameter('jobs', JSON.stringify(next.jobs))
+          .where('id = :id AND workspace_id = :ws', { id: loop.runId, ws: loop.workspaceId })
+          .execute();
+      }
+    });
+    loop.state = next;
+  }
+
+  private async insertInstance(manager: EntityManager, loop: RunLoop, inst: InstanceState): Promise<void> {
+    await manager.query(
+      `INSERT INTO workflow_instances (id, workspace_id, run_id, instance_key, workflow_job, hash, matrix_index, display_name, matrix, image, status, outcome, conclusion, reason, outputs, attempt, cancel_requested, retry_at, started_at, finished_at, stop_sent, queued_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb,$10,$11,$12,$13,$14,$15::jsonb,$16,$17,$18,$19,$20,$21,$22)`,
+      [randomUUID(), loop.workspaceId, loop.runId, inst.instance.key, inst.instance.jobId, inst.instance.hash, inst.instance.index, inst.instance.displayName.slice(0, 512), JSON.stringify(inst.instance.matrix), inst.instance.image ?? null, ...instanceColumns(inst)],
+    );
+  }
+
+  private async updateInstance(manager: EntityManager, loop: RunLoop, inst: InstanceState): Promise<void> {
+    await manager.query(
+      `UPDATE workflow_instances SET status=$1, outcome=$2, conclusion=$3, reason=$4, outputs=$5::jsonb, attempt=$6, cancel_requested=$7, retry_at=$8, started_at=$9, finished_at=$10, stop_sent=$11, queued_at=$12, updated_at=now()
+       WHERE run_id=$13 AND workspace_id=$14 AND instance_key=$15`,
+      [...instanceColumns(inst), loop.runId, loop.workspaceId, inst.instance.key],
+    );
+  }
+
+  private async updateRow(loop: RunLoop, key: string, set: string, params: unknown[]): Promise<void> {
+    await this.dataSource.query(`UPDATE workflow_instances SET ${set}, updated_at=now() WHERE run_id=$1 AND workspace_id=$2 AND instance_key=$3`, [loop.runId, loop.workspaceId, key, ...params]);
+  }
+
+  // ─── One instance attempt ───────────────────────────────────────────────────────────────────────
+
+  private launch(loop: RunLoop, key: string, attempt: number, timeoutMs: number): void {
+    const abort = new AbortController();
+    const handle: Attempt = { key, abort, done: Promise.resolve() };
+    handle.done = this.runAttempt(loop, handle, attempt, timeoutMs)
+      .catch((error) => {
+        this.logger.error({ msg: 'instance attempt crashed', runId: loop.runId, key, err: String((error as Error)?.stack ?? error) });
+        return { outcome: 'failure', reason: 'infra_error', outputs: {}, continueOnError: false } satisfies InstanceResult;
+      })
+      .then((result) => {
+        loop.attempts.delete(key);
+        loop.results.push({ key, result });
+        loop.wake();
+      });
+    loop.attempts.set(key, handle);
+  }
+
+  private stopAttempt(loop: RunLoop, key: string): void {
+    const attempt = loop.attempts.get(key);
+    if (!attempt) return;
+    attempt.abort.abort();
+    if (attempt.jobId) void this.cancelJob(loop, attempt.jobId);
+  }
+
+  private async cancelJob(loop: RunLoop, jobId: string): Promise<void> {
+    await this.jobs.cancel(runnerContext({ id: loop.runId, workspaceId: loop.workspaceId, createdBy: loop.createdBy }), jobId).catch(() => undefined);
+  }
+
+  private async runAttempt(loop: RunLoop, handle: Attempt, attempt: number, timeoutMs: number): Promise<InstanceResult> {
+    const inst = loop.state.instances[handle.key]!;
+    const job = loop.state.workflow.jobs.find((j) => j.id === inst.instance.jobId)!;
+    const startedAt = Date.now();
+    const record: InstanceAttempt = { attempt, job_id: null, status: 'running', reason: null, message: null, started_at: new Date(startedAt).toISOString(), finished_at: null };
+    const notes: string[] = [];
+    const install = await this.installation.installationId();
+    const labels = { ...runLabels(install, loop.runId, loop.workspaceId), 'orcaops.workflow_instance': inst.instance.hash };
+    const namePrefix = `orcaops-${loop.runId.slice(0, 8)}-${safeName(job.id)}-${inst.instance.hash}-a${attempt}`;
+    const contexts = this.instanceContexts(loop, job, inst, attempt);
+    const ctx = { contexts };
+    const continueOnError = evalBool(job.continueOnError, ctx, false);
+    let setup: ServiceSetup | undefined;
+    let result: InstanceResult = { outcome: 'failure', reason: 'infra_error', outputs: {}, continueOnError };
+    let message: string | null = null;
+    await this.updateRow(loop, handle.key, `attempts = attempts || $4::jsonb, message = NULL, job_id = NULL, step_state = NULL`, [JSON.stringify([record])]);
+    try {
+      const services = job.services.map((s) => evaluateService(s, ctx));
+      const containerMode = job.container !== undefined || job.image !== undefined;
+      setup = await this.services.setUp({ namePrefix, jobId: job.id, containerMode, services, labels, signal: handle.abort.signal, note: (n) => notes.push(n) });
+      if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
+      contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
+      const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
+      await this.updateRow(loop, handle.key, `step_state = $4::jsonb`, [JSON.stringify(stepState)]);
+      const remainingSeconds = Math.ceil((timeoutMs - (Date.now() - startedAt)) / 1000);
+      const jobCtx = runnerContext({ id: loop.runId, workspaceId: loop.workspaceId, createdBy: loop.createdBy });
+      const submitted = await this.jobs.submit(
+        jobCtx,
+        {
+          image: inst.instance.image ?? loop.state.context.defaultImage,
+          steps: job.steps.map((s): JobStepSpec => ({ name: stepDisplayName(s), command: ':' })),
+          env: baseEnv(loop, job, inst, attempt, contexts),
+          timeout_seconds: Math.max(1, Math.min(MAX_JOB_SECONDS, remainingSeconds)),
+          ...(artifactPatterns(job).length ? { artifacts: artifactPatterns(job) } : {}),
+          cleanup_policy: 'always_remove',
+          tags: ['workflow'],
+          triggered_by: 'workflow',
+          intent: `workflow ${loop.state.workflow.name}: ${inst.instance.displayName}`.slice(0, 500),
+          metadata: { workflow_run_id: loop.runId, workflow_instance: inst.instance.key.slice(0, 200), attempt },
+          idempotency_key: `wf-${loop.runId}-${inst.instance.hash}-${attempt}`,
+        },
+        undefined,
+        { step_driver: WORKFLOW_STEP_DRIVER, labels, ...(setup.attach ? { attach: setup.attach } : {}) },
+      );
+      handle.jobId = submitted.job.id;
+      record.job_id = submitted.job.id;
+      await this.updateRow(loop, handle.key, `job_id = $4, attempts = jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], $5::jsonb)`, [submitted.job.id, JSON.stringify(record)]);
+      if (handle.abort.signal.aborted) await this.cancelJob(loop, submitted.job.id);
+      const final = await this.awaitJob(jobCtx, submitted.job.id);
+      this.stepDriver.forget(submitted.job.id);
+      result = await this.resultOf(loop, handle.key, final, continueOnError);
+      if (final.status !== 'succeeded') message = final.message ?? null;
+    } catch (error) {
+      if (error instanceof ServiceNotReadyError) message = error.message;
+      else {
+        message = `could not start the instance: ${(error as Error).message}`;
+        this.logger.warn({ msg: 'instance failed to start', runId: loop.runId, key: handle.key, err: String(error) });
+      }
+      result = { outcome: handle.abort.signal.aborted ? 'cancelled' : 'failure', reason: handle.abort.signal.aborted ? undefined : 'infra_error', outputs: {}, continueOnError };
+    } finally {
+      if (setup) await this.services.tearDown(setup);
+      await this.services.removeLabelled({ 'orcaops.workflow_run': loop.runId, 'orcaops.workflow_instance': inst.instance.hash }).catch(() => undefined);
+    }
+    record.status = result.outcome === 'success' ? 'succeeded' : result.outcome === 'cancelled' ? 'cancelled' : 'failed';
+    record.reason = result.reason ?? null;
+    record.message = message;
+    record.finished_at = new Date().toISOString();
+    await this.updateRow(loop, handle.key, `message = $4, attempts = jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], $5::jsonb)`, [message, JSON.stringify(record)]);
+    return result;
+  }
+
+  /** Until the job is terminal; JobsService.wait wakes on the job's events (no fixed sleeps). */
+  private async awaitJob(ctx: ReturnType<typeof runnerContext>, jobId: string): Promise<{ status: string; reason: string | null; message: string | null }> {
+    for (;;) {
+      const job = await this.jobs.wait(ctx, jobId, 60_000);
+      if (TERMINAL_STATUSES.has(job.status as JobEntity['status'])) return { status: job.status, reason: job.reason, message: job.message ?? null };
+      if (this.stopping) return { status: 'failed', reason: 'interrupted', message: 'the server shut down' };
+    }
+  }
+
+  private async resultOf(loop: RunLoop, key: string, job: { status: string; reason: string | null }, continueOnError: boolean): Promise<InstanceResult> {
+    const rows: Array<{ step_state: StepContextState | null }> = await this.dataSource.query(
+      'SELECT step_state FROM workflow_instances WHERE run_id=$1 AND workspace_id=$2 AND instance_key=$3',
+      [loop.runId, loop.workspaceId, key],
+    );
+    const outputs = rows[0]?.step_state?.jobOutputs ?? {};
+    if (job.status === 'succeeded') return { outcome: 'success', outputs, continueOnError };
+    if (job.status === 'cancelled') return { outcome: 'cancelled', outputs, continueOnError };
+    const reason = job.status === 'timed_out' || job.reason === 'timeout' ? 'timed_out' : job.reason === 'interrupted' ? 'interrupted' : job.reason === 'step_failed' || job.reason === 'completed' ? undefined : 'infra_error';
+    return { outcome: 'failure', ...(reason ? { reason } : {}), outputs, continueOnError };
+  }
+
+  /** Contexts fixed for the attempt (design §3.3.1); `steps` and GITHUB_ENV additions come later. */
+  private instanceContexts(loop: RunLoop, job: JobSpec, inst: InstanceState, attempt: number): Record<string, JsonValue> {
+    const state = loop.state;
+    const js = state.jobs[job.id]!;
+    const base: Record<string, JsonValue> = {
+      github: { ...state.context.github, job: job.id, run_id: loop.runId, run_attempt: String(attempt), workspace: '/workspace', action: '', event_name: 'workflow_dispatch' },
+      inputs: state.context.inputs,
+      vars: state.context.vars,
+      matrix: inst.instance.matrix,
+      needs: needsContext(state, job),
+      strategy: { 'fail-fast': js.failFast, 'job-index': inst.instance.index, 'job-total': js.instanceKeys.length, 'max-parallel': js.maxParallel ?? js.instanceKeys.length },
+      runner: { os: 'Linux', arch: arch() === 'arm64' ? 'ARM64' : 'X64', temp: '/tmp', name: 'orcaops', environment: 'self-hosted' },
+      job: { status: 'success', services: {} },
+    };
+    const env: Record<string, string> = { ...state.context.env };
+    for (const [name, value] of Object.entries(job.env)) {
+      try {
+        env[name] = interpolate(value, { contexts: { ...base, env } });
+      } catch {
+        env[name] = value;
+      }
+    }
+    return { ...base, env };
+  }
+
+  // ─── Resume of instances a dead runner left running ─────────────────────────────────────────────
+
+  private async recoverInterrupted(loop: RunLoop, rows: WorkflowInstanceEntity[]): Promise<void> {
+    const ctx = runnerContext({ id: loop.runId, workspaceId: loop.workspaceId, createdBy: loop.createdBy });
+    for (const row of rows.filter((r) => r.status === 'running')) {
+      const inst = loop.state.instances[row.instanceKey];
+      if (!inst) continue;
+      const jobId = row.jobId ?? (await this.jobByIdempotencyKey(loop, `wf-${loop.runId}-${row.hash}-${row.attempt}`));
+      let result: InstanceResult = { outcome: 'failure', reason: 'interrupted', outputs: {}, continueOnError: false };
+      const job = jobId ? await this.dataSource.getRepository(JobEntity).findOne({ where: { id: jobId, workspaceId: loop.workspaceId } }) : null;
+      if (job && TERMINAL_STATUSES.has(job.status) && job.reason !== 'interrupted') {
+        const wfJob = loop.state.workflow.jobs.find((j) => j.id === row.workflowJob)!;
+        const coe = evalBool(wfJob.continueOnError, { contexts: { matrix: row.matrix } }, false);
+        result = await this.resultOf(loop, row.instanceKey, { status: job.status, reason: job.reason }, coe);
+      } else if (job && !TERMINAL_STATUSES.has(job.status)) {
+        // Its step boundary is unknown: stop it and let the retry policy decide (design §3.13 step 3).
+        await this.jobs.cancel(ctx, job.id).catch(() => undefined);
+      }
+      await this.services.removeLabelled({ 'orcaops.workflow_run': loop.runId, 'orcaops.workflow_instance': row.hash }).catch(() => undefined);
+      const message = result.reason === 'interrupted' ? 'the runner driving this instance stopped; it was interrupted' : null;
+      const patch = { status: result.outcome === 'success' ? 'succeeded' : result.outcome === 'cancelled' ? 'cancelled' : 'failed', reason: result.reason ?? null, message, finished_at: new Date().toISOString() };
+      // The dead runner never closed the attempt's record: close it with what happened.
+      await this.updateRow(
+        loop,
+        row.instanceKey,
+        `message = $4, attempts = CASE WHEN jsonb_array_length(attempts) > 0 THEN jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], (attempts -> -1) || $5::jsonb) ELSE attempts END`,
+        [message, JSON.stringify(patch)],
+      );
+      loop.results.push({ key: row.instanceKey, result });
+    }
+  }
+
+  private async jobByIdempotencyKey(loop: RunLoop, key: string): Promise<string | null> {
+    const job = await this.dataSource.getRepository(JobEntity).findOne({ where: { workspaceId: loop.workspaceId, idempotencyKey: key }, select: { id: true } });
+    return job?.id ?? null;
+  }
+}
+
+// ─── helpers ────────────────────────────────────────────────────────────────────────────────────
+
+function instanceColumns(inst: InstanceState): unknown[] {
+  const at = (ms: number | undefined): Date | null => (ms === undefined ? null : new Date(ms));
+  return [inst.status, inst.outcome ?? null, inst.conclusion ?? null, inst.reason ?? null, JSON.stringify(inst.outputs ?? {}), inst.attempt, inst.cancelRequested ?? null, at(inst.retryAt), at(inst.startedAt), at(inst.finishedAt), inst.stopSent ?? false, at(inst.queuedAt)];
+}
+
+export function toRunState(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[]): RunState {
+  const instances: RunState['instances'] = {};
+  const ms = (d: Date | null): number | undefined => (d ? d.getTime() : undefined);
+  for (const r of rows) {
+    instances[r.instanceKey] = {
+      instance: { key: r.instanceKey, hash: r.hash, jobId: r.workflowJob, index: r.matrixIndex, displayName: r.displayName, matrix: r.matrix, ...(r.image ? { image: r.image } : {}) },
+      status: r.status,
+      ...(r.outcome ? { outcome: r.outcome } : {}),
+      ...(r.conclusion ? { conclusion: r.conclusion } : {}),
+      ...(r.reason ? { reason: r.reason } : {}),
+      outputs: r.outputs ?? {},
+      attempt: r.attempt,
+      ...(r.startedAt ? { startedAt: ms(r.startedAt) } : {}),
+      ...(r.finishedAt ? { finishedAt: ms(r.finishedAt) } : {}),
+      ...(r.retryAt ? { retryAt: ms(r.retryAt) } : {}),
+      ...(r.cancelRequested ? { cancelRequested: r.cancelRequested } : {}),
+      ...(r.stopSent ? { stopSent: true } : {}),
+      ...(r.queuedAt ? { queuedAt: ms(r.queuedAt) } : {}),
+    };
+  }
+  return {
+    workflow: run.spec,
+    context: run.context,
+    jobs: run.jobStates,
+    instances,
+    maxParallel: run.maxParallel,
+    startedAt: run.startedAt.getTime(),
+    ...(run.cancelledBy ? { cancelled: run.cancelledBy } : {}),
+  };
+}
+
+/**
+ * Native `artifacts:` paths and `actions/upload-artifact` `with.path` lines, collected by the job
+ * runner after the steps (`when`, `if-no-files` and `download:` are not applied yet).
+ */
+function artifactPatterns(job: JobSpec): string[] {
+  const fromUploads = job.steps.flatMap((s) => (s.action.kind === 'upload-artifact' ? (s.action.with.path ?? '').split('\n') : []));
+  const patterns = [...job.artifacts.flatMap((a) => a.paths), ...fromUploads].map((p) => p.trim()).filter((p) => p && !p.includes('${{'));
+  return [...new Set(patterns)].slice(0, 32);
+}
+
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40) || 'job';
+}
+
+function evalBool(value: boolean | string, ctx: { contexts: Record<string, JsonValue> }, fallback: boolean): boolean {
+  if (typeof value === 'boolean') return value;
+  try {
+    return toBoolean(evaluateTemplate(value, ctx));
+  } catch {
+    return fallback;
+  }
+}
+
+function evaluateService(service: JobSpec['services'][number], ctx: { contexts: Record<string, JsonValue> }): EvaluatedService {
+  const text = (v: string): string => interpolate(v, ctx);
+  return {
+    id: service.id,
+    image: text(service.image),
+    env: Object.fromEntries(Object.entries(service.env).map(([k, v]) => [k, text(v)])),
+    ports: service.ports.map(text),
+    ...(service.options !== undefined ? { options: text(service.options) } : {}),
+    ...(service.healthcheck !== undefined ? { healthcheck: service.healthcheck } : {}),
+    ...(service.command !== undefined ? { command: service.command } : {}),
+    ...(service.readinessTimeoutMs !== undefined ? { readinessTimeoutMs: service.readinessTimeoutMs } : {}),
+  };
+}
+
+/** The standard step environment (design §2.4); GITHUB_* file paths are added per step. */
+function baseEnv(loop: RunLoop, job: JobSpec, inst: InstanceState, attempt: number, contexts: Record<string, JsonValue>): Record<string, string> {
+  const env = contexts.env as Record<string, string>;
+  const valid = Object.fromEntries(Object.entries(env).filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)));
+  return {
+    ...valid,
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: '/workspace',
+    GITHUB_RUN_ID: loop.runId,
+    GITHUB_RUN_NUMBER: '1',
+    GITHUB_RUN_ATTEMPT: String(attempt),
+    GITHUB_JOB: job.id,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: arch() === 'arm64' ? 'ARM64' : 'X64',
+    RUNNER_TEMP: '/tmp',
+    ORCAOPS_RUN_ID: loop.runId,
+    ORCAOPS_INSTANCE: inst.instance.key,
+    ORCAOPS_MATRIX: JSON.stringify(inst.instance.matrix),
+    ORCAOPS_ATTEMPT: String(attempt),
+  };
+}

@@ -1,0 +1,196 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { DrivenJob, DrivenJobIo, JobStepDriver } from 'src/jobs/job-step-driver';
+import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
+import { evaluateCondition, evaluateTemplate, interpolate, parseCondition, toBoolean, toNumber } from 'src/workflows/engine/expressions';
+import type { JobSpec, JsonValue, StepSpec } from 'src/workflows/engine/model';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { parseFileCommands, parsePathFile } from 'src/workflows/runner/file-commands';
+import { readFilesProgram, splitFiles, STATE_DIR, stepDisplayName, stepFileEnv, stepProgram } from 'src/workflows/runner/step-commands';
+import type { StepContextState, StepRecord } from 'src/workflows/workflow-model';
+
+export const WORKFLOW_STEP_DRIVER = 'workflow';
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED_ENV = /^(GITHUB_|ORCAOPS_)/;
+
+interface Loaded {
+  instance: WorkflowInstanceEntity;
+  job: JobSpec;
+  state: StepContextState;
+}
+
+/**
+ * Resolves a workflow instance's steps inside its OrcaOps job (design §2.4, §3.3.3, §3.10): evaluates
+ * each step's `if` with step-level status functions, its env and script with the expression
+ * evaluator, runs it under the right shell, then parses $GITHUB_OUTPUT/$GITHUB_ENV/$GITHUB_PATH/
+ * $GITHUB_STEP_SUMMARY; after the last step evaluates the job's outputs. State lives on the instance
+ * row, so whichever server runs the job can drive it. (A system component: it acts for a job the
+ * workflow runner already admitted, reading the rows by job id within that job's workspace.)
+ */
+@Injectable()
+export class WorkflowStepDriver implements JobStepDriver {
+  private readonly cache = new Map<string, Loaded>();
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async before(handle: DrivenJob, index: number, failed: boolean, _io: DrivenJobIo): Promise<JobStepSpec | null> {
+    const loaded = await this.load(handle);
+    const step = loaded.job.steps[index];
+    if (!step) return null;
+    const ctx = this.evaluation(loaded, failed);
+    let run: boolean;
+    try {
+      run = evaluateCondition(parseCondition(step.if), ctx);
+    } catch (error) {
+      return this.failingStep(loaded, step, `if: ${(error as Error).message}`);
+    }
+    if (!run) {
+      this.record(loaded, step, 'skipped', 'skipped', {});
+      await this.save(loaded);
+      return null;
+    }
+    if (step.action.kind !== 'run') return this.shimStep(loaded, step);
+    try {
+      const env = this.stepEnv(loaded, step, ctx);
+      const script = interpolate(step.action.script, { ...ctx, contexts: { ...ctx.contexts, env } });
+      const shell = step.shell ?? loaded.job.defaults.shell ?? loaded.state.contexts.__defaultShell;
+      const continueOnError = typeof step.continueOnError === 'string' ? toBoolean(evaluateTemplate(step.continueOnError, ctx)) : step.continueOnError;
+      const minutes = step.timeoutMinutes === undefined ? undefined : typeof step.timeoutMinutes === 'string' ? toNumber(evaluateTemplate(step.timeoutMinutes, ctx)) : step.timeoutMinutes;
+      const workingDirectory = step.workingDirectory ?? loaded.job.defaults.workingDirectory;
+      return {
+        name: step.name ? interpolate(step.name, ctx) : stepDisplayName(step),
+        args: ['/bin/sh', '-c', stepProgram(index, script, typeof shell === 'string' ? shell : undefined, loaded.state.containerJob, loaded.state.path)],
+        env: { ...env, ...stepFileEnv(index) },
+        cwd: workingDirectory ? (workingDirectory.startsWith('/') ? workingDirectory : `/workspace/${workingDirectory}`) : '/workspace',
+        continue_on_error: continueOnError,
+        ...(minutes && minutes > 0 ? { timeout_seconds: Math.ceil(minutes * 60) } : {}),
+      };
+    } catch (error) {
+      return this.failingStep(loaded, step, (error as Error).message);
+    }
+  }
+
+  async after(handle: DrivenJob, index: number, result: StepResult, io: DrivenJobIo): Promise<string | undefined> {
+    const loaded = await this.load(handle);
+    const step = loaded.job.steps[index];
+    if (!step) return undefined;
+    let problem: string | undefined;
+    let outputs: Record<string, string> = {};
+    if (step.action.kind === 'run') {
+      const marker = `--ORCAOPS-${randomBytes(6).toString('hex')}--`;
+      const read = await io.exec(['/bin/sh', '-c', readFilesProgram(index, marker)]);
+      const files = splitFiles(read.stdout, marker);
+      const out = parseFileCommands(files.output);
+      const env = parseFileCommands(files.env);
+      if (!out.ok) problem = `$GITHUB_OUTPUT: ${out.error}`;
+      else outputs = out.values;
+      if (!env.ok) problem ??= `$GITHUB_ENV: ${env.error}`;
+      else {
+        for (const [name, value] of Object.entries(env.values)) {
+          if (!ENV_NAME.test(name) || RESERVED_ENV.test(name)) loaded.state.notes.push(`step ${step.id}: $GITHUB_ENV name '${name}' ignored`);
+          else loaded.state.env[name] = value;
+        }
+      }
+      loaded.state.path = [...parsePathFile(files.path).reverse(), ...loaded.state.path];
+      if (files.summary.trim()) loaded.state.summary += `${files.summary.trimEnd()}\n`;
+    }
+    const failed = problem !== undefined || result.status !== 'succeeded';
+    const outcome = result.status === 'cancelled' ? 'cancelled' : failed ? 'failure' : 'success';
+    const conclusion = outcome === 'failure' && result.continue_on_error ? 'success' : outcome;
+    if (problem) loaded.state.notes.push(`step ${step.id}: ${problem}`);
+    this.record(loaded, step, outcome, conclusion, outputs);
+    await this.save(loaded);
+    return problem;
+  }
+
+  async finish(handle: DrivenJob, steps: StepResult[], _io: DrivenJobIo): Promise<void> {
+    const loaded = await this.load(handle);
+    const failed = steps.some((s) => (s.status === 'failed' && !s.continue_on_error) || s.status === 'timed_out');
+    const ctx = this.evaluation(loaded, failed);
+    const outputs: Record<string, string> = {};
+    for (const [name, template] of Object.entries(loaded.job.outputs)) {
+      try {
+        outputs[name] = interpolate(template, ctx);
+      } catch (error) {
+        loaded.state.notes.push(`output ${name}: ${(error as Error).message}`);
+      }
+    }
+    loaded.state.jobOutputs = outputs;
+    await this.save(loaded);
+    this.cache.delete(handle.id);
+  }
+
+  /** Drops the cached state of a job (when it ends without reaching finish()). */
+  forget(jobId: string): void {
+    this.cache.delete(jobId);
+  }
+
+  private evaluation(loaded: Loaded, failed: boolean): { contexts: Record<string, JsonValue>; status: { success(): boolean; failure(): boolean; cancelled(): boolean } } {
+    const steps: Record<string, JsonValue> = {};
+    for (const s of loaded.state.steps) {
+      const spec = loaded.job.steps.find((x) => x.id === s.id);
+      if (spec && !spec.generatedId) steps[s.id] = { outputs: s.outputs, outcome: s.outcome, conclusion: s.conclusion };
+    }
+    const { __defaultShell: _shell, ...contexts } = loaded.state.contexts;
+    return {
+      contexts: { ...contexts, env: { ...(contexts.env as Record<string, string>), ...loaded.state.env }, steps },
+      status: { success: () => !failed, failure: () => failed, cancelled: () => false },
+    };
+  }
+
+  private stepEnv(loaded: Loaded, step: StepSpec, ctx: { contexts: Record<string, JsonValue> }): Record<string, string> {
+    const env: Record<string, string> = { ...(ctx.contexts.env as Record<string, string>) };
+    for (const [name, value] of Object.entries(step.env)) env[name] = interpolate(value, { ...ctx, contexts: { ...ctx.contexts, env } });
+    return Object.fromEntries(Object.entries(env).filter(([name]) => ENV_NAME.test(name)));
+  }
+
+  /** checkout and cache are no-ops here (no source directory is attached); the artifact shims are not wired yet. */
+  private shimStep(loaded: Loaded, step: StepSpec): JobStepSpec {
+    const uses = 'uses' in step.action ? step.action.uses : '';
+    const message =
+      step.action.kind === 'unsupported'
+        ? `skipped unsupported step ${uses}`
+        : step.action.kind === 'checkout' || step.action.kind === 'cache'
+          ? `${uses}: no-op in OrcaOps`
+          : `${uses}: artifact shims are not wired to the runner yet; skipped`;
+    loaded.state.notes.push(`step ${step.id}: ${message}`);
+    return { name: stepDisplayName(step), args: ['/bin/sh', '-c', `echo ${JSON.stringify(message).replace(/\$/g, '\\$')}`] };
+  }
+
+  private failingStep(loaded: Loaded, step: StepSpec, message: string): JobStepSpec {
+    loaded.state.notes.push(`step ${step.id}: ${message}`);
+    return { name: stepDisplayName(step), args: ['/bin/sh', '-c', 'echo "$ORCAOPS_STEP_ERROR" >&2; exit 1'], env: { ORCAOPS_STEP_ERROR: message } };
+  }
+
+  private record(loaded: Loaded, step: StepSpec, outcome: StepRecord['outcome'], conclusion: StepRecord['conclusion'], outputs: Record<string, string>): void {
+    loaded.state.steps = [...loaded.state.steps.filter((s) => s.id !== step.id), { id: step.id, outcome, conclusion, outputs: step.generatedId ? {} : outputs }];
+  }
+
+  private async load(handle: DrivenJob): Promise<Loaded> {
+    const cached = this.cache.get(handle.id);
+    if (cached) return cached;
+    const instance = await this.dataSource.getRepository(WorkflowInstanceEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, jobId: handle.id } });
+    const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, id: instance.runId } });
+    const job = run.spec.jobs.find((j) => j.id === instance.workflowJob);
+    if (!job || !instance.stepState) throw new Error(`workflow instance for job ${handle.id} has no step state`);
+    const loaded = { instance, job, state: instance.stepState };
+    this.cache.set(handle.id, loaded);
+    return loaded;
+  }
+
+  private async save(loaded: Loaded): Promise<void> {
+    // jsonb written as a parameter: TypeORM's deep-partial typing of a recursive JSON type does not terminate.
+    await this.dataSource
+      .createQueryBuilder()
+      .update(WorkflowInstanceEntity)
+      .set({ stepState: () => ':state::jsonb' })
+      .setParameter('state', JSON.stringify(loaded.state))
+      .where('id = :id AND workspace_id = :ws', { id: loaded.instance.id, ws: loaded.instance.workspaceId })
+      .execute();
+  }
+}
+
+export { STATE_DIR };

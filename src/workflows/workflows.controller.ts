@@ -1,0 +1,85 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { idOf } from 'src/common/pipes/resource-id.pipe';
+import { TenantContext } from 'src/tenancy/tenant-context';
+import {
+  ListWorkflowsQueryDto,
+  SubmitWorkflowDto,
+  WorkflowListResponseDto,
+  WorkflowLogsQueryDto,
+  WorkflowPlanResponseDto,
+  WorkflowRunResponseDto,
+} from 'src/workflows/dto/workflow.dto';
+import { WorkflowsService } from 'src/workflows/workflows.service';
+
+@ApiTags('workflows')
+@ApiBearerAuth()
+@Controller('v1/workflows')
+export class WorkflowsController {
+  constructor(private readonly workflows: WorkflowsService) {}
+
+  @Post()
+  @RequirePermission('workflow:create')
+  @ApiOperation({
+    operationId: 'runWorkflow',
+    summary: 'Run a GitHub Actions-style workflow (or plan it with dry_run)',
+    description:
+      'Validates the whole file first (400 with every diagnostic as file:line:column), then starts the run: each job ' +
+      'instance runs as an OrcaOps job. dry_run returns the plan (jobs, instances, display names, order) instead.',
+  })
+  async submit(
+    @Tenant() ctx: TenantContext,
+    @Body() dto: SubmitWorkflowDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WorkflowRunResponseDto | WorkflowPlanResponseDto> {
+    const result = await this.workflows.submit(ctx, dto);
+    void reply.status('dry_run' in result ? 200 : 201);
+    return result;
+  }
+
+  @Get()
+  @RequirePermission('workflow:read')
+  @ApiOperation({ operationId: 'listWorkflows', summary: 'Workflow runs of this workspace, newest first' })
+  list(@Tenant() ctx: TenantContext, @Query() q: ListWorkflowsQueryDto): Promise<WorkflowListResponseDto> {
+    return this.workflows.list(ctx, q);
+  }
+
+  @Get(':runId')
+  @RequirePermission('workflow:read')
+  @ApiOperation({ operationId: 'getWorkflow', summary: 'A workflow run with the live status of every job instance' })
+  get(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<WorkflowRunResponseDto> {
+    return this.workflows.get(ctx, id);
+  }
+
+  @Post(':runId/cancel')
+  @HttpCode(200)
+  @RequirePermission('workflow:cancel')
+  @ApiOperation({ operationId: 'cancelWorkflow', summary: 'Cancel a run: every running job and service is stopped' })
+  cancel(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<WorkflowRunResponseDto> {
+    return this.workflows.cancel(ctx, id);
+  }
+
+  @Post(':runId/rerun')
+  @HttpCode(200)
+  @RequirePermission('workflow:create')
+  @ApiOperation({ operationId: 'rerunWorkflow', summary: 'Run the failed instances of a finished run again, and the jobs after them' })
+  rerun(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<WorkflowRunResponseDto> {
+    return this.workflows.rerunFailed(ctx, id);
+  }
+
+  @Get(':runId/logs')
+  @RequirePermission('workflow:read')
+  @ApiOperation({ operationId: 'getWorkflowLogs', summary: "Output of one instance (its job's logs); instance = key, display name or job id" })
+  logs(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string, @Query() q: WorkflowLogsQueryDto): Promise<unknown> {
+    return this.workflows.logs(ctx, id, q);
+  }
+
+  @Get(':runId/artifacts')
+  @RequirePermission('workflow:read')
+  @ApiOperation({ operationId: 'listWorkflowArtifacts', summary: 'Artifacts collected by the run, per instance' })
+  artifacts(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<unknown> {
+    return this.workflows.artifacts(ctx, id);
+  }
+}

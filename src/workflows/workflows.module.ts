@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from 'src/audit/audit.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
+import { JobsModule } from 'src/jobs/jobs.module';
+import { RuntimeModule } from 'src/runtime/runtime.module';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
+import { WorkflowServices } from 'src/workflows/runner/workflow-services';
+import { WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
+import { WorkflowsController } from 'src/workflows/workflows.controller';
+import { WorkflowsService } from 'src/workflows/workflows.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule],
+  controllers: [WorkflowsController],
+  providers: [
+    WorkflowsService,
+    WorkflowRunnerService,
+    WorkflowStepDriver,
+    WorkflowServices,
+    provideScopedRepository(WorkflowRunEntity),
+    provideScopedRepository(WorkflowInstanceEntity),
+  ],
+  exports: [WorkflowsService],
+})
+export class WorkflowsModule {}

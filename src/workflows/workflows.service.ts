@@ -1,0 +1,248 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { DataSource } from 'typeorm';
+import { stringify } from 'yaml';
+import { AuditService } from 'src/audit/audit.service';
+import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { JobLogsResponseDto } from 'src/jobs/dto/job-response.dto';
+import { JobsService } from 'src/jobs/jobs.service';
+import { assertPermission } from 'src/tenancy/assert-permission';
+import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
+import { TenantContext } from 'src/tenancy/tenant-context';
+import { loadWorkflow } from 'src/workflows/engine/loader';
+import { plan } from 'src/workflows/engine/plan';
+import { evaluateWorkflowEnv, resolveInputs } from 'src/workflows/engine/run-inputs';
+import type { Diagnostic, JsonObject, RunContext, Workflow } from 'src/workflows/engine/model';
+import {
+  ListWorkflowsQueryDto,
+  SubmitWorkflowDto,
+  WorkflowListResponseDto,
+  WorkflowPlanResponseDto,
+  WorkflowRunResponseDto,
+} from 'src/workflows/dto/workflow.dto';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { initialRunState } from 'src/workflows/runner/engine';
+import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
+import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
+
+/** Image for jobs whose runs-on maps to nothing more specific (a Linux label or none). */
+export const DEFAULT_WORKFLOW_IMAGE = 'orcaops/python';
+
+/** Workflow runs as every front end sees them: submit (or plan), read, cancel, rerun, logs. Tenant-scoped. */
+@Injectable()
+export class WorkflowsService {
+  constructor(
+    @InjectScopedRepository(WorkflowRunEntity) private readonly runs: TenantScopedRepository<WorkflowRunEntity>,
+    @InjectScopedRepository(WorkflowInstanceEntity) private readonly instances: TenantScopedRepository<WorkflowInstanceEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runner: WorkflowRunnerService,
+    private readonly jobs: JobsService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async submit(ctx: TenantContext, dto: SubmitWorkflowDto): Promise<WorkflowRunResponseDto | WorkflowPlanResponseDto> {
+    assertPermission(ctx, 'workflow:create');
+    const { workspaceId } = requireWorkspace(ctx);
+    const { workflow, source, warnings } = this.load(dto);
+    const context = runContext(workflow, dto, ctx);
+    if (dto.dry_run) {
+      const planned = plan(workflow, { platforms: context.platforms, defaultImage: context.defaultImage, github: context.github, inputs: context.inputs, vars: context.vars });
+      return toPlanResponse(planned, warnings);
+    }
+    const id = randomUUID();
+    const maxParallel = dto.max_parallel ?? workflow.maxParallel ?? Math.max(1, cpus().length);
+    const state = initialRunState(workflow, context, maxParallel, Date.now());
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO workflow_runs (id, workspace_id, name, file, source, spec, inputs, env_overrides, context, job_states, max_parallel, status, warnings, created_by, runner_id, started_at)
+         VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8::jsonb,$9::jsonb,$10::jsonb,$11,'running',$12,$13,$14,$15)`,
+        [id, workspaceId, workflow.name.slice(0, 256), workflow.file.slice(0, 256), source, JSON.stringify(workflow), JSON.stringify(context.inputs), JSON.stringify(dto.env ?? {}),
+          JSON.stringify(context), JSON.stringify(state.jobs), maxParallel, warnings, ctx.principal.tokenId, this.runner.runnerId, new Date(state.startedAt)],
+      );
+      await this.audit.record(ctx, { action: 'workflow.create', resourceType: 'workflow', resourceId: id, details: { name: workflow.name, jobs: workflow.jobs.length } }, manager);
+    });
+    const run = await this.find(ctx, id, 'workflow:read');
+    this.runner.start(run);
+    return this.view(run);
+  }
+
+  async list(ctx: TenantContext, q: ListWorkflowsQueryDto): Promise<WorkflowListResponseDto> {
+    assertPermission(ctx, 'workflow:read');
+    const { workspaceId } = requireWorkspace(ctx);
+    const qb = this.runs.queryBuilder(workspaceId, 'r').select(['r.id', 'r.name', 'r.status', 'r.conclusion', 'r.createdAt', 'r.finishedAt']);
+    if (q.status) qb.andWhere('r.status = :status', { status: q.status });
+    const rows = await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').take(q.limit ?? 50).getMany();
+    return { items: rows.map(toRunSummary) };
+  }
+
+  async get(ctx: TenantContext, id: string): Promise<WorkflowRunResponseDto> {
+    return this.view(await this.find(ctx, id, 'workflow:read'));
+  }
+
+  /** Journals the cancel on the run; its runner stops every running job and service, then concludes it. */
+  async cancel(ctx: TenantContext, id: string): Promise<WorkflowRunResponseDto> {
+    const run = await this.find(ctx, id, 'workflow:cancel');
+    if (run.status !== 'running') throw new OrcaOpsError('conflict', `workflow run ${id} already ended (${run.conclusion ?? run.status})`, { status: run.status });
+    await this.dataSource.transaction(async (manager) => {
+      await this.runs.withManager(manager).update(run.workspaceId, { id, status: 'running' }, { cancelledBy: 'user' });
+      await this.audit.record(ctx, { action: 'workflow.cancel', resourceType: 'workflow', resourceId: id }, manager);
+    });
+    this.runner.wake(id);
+    return this.get(ctx, id);
+  }
+
+  /**
+   * Runs the failed and cancelled instances of a finished run again (new attempts), and every job that
+   * depends on them; instances that succeeded are kept with their outputs.
+   */
+  async rerunFailed(ctx: TenantContext, id: string): Promise<WorkflowRunResponseDto> {
+    const run = await this.find(ctx, id, 'workflow:create');
+    if (run.status !== 'completed') throw new OrcaOpsError('conflict', `workflow run ${id} is still running`, { status: run.status });
+    if (run.conclusion === 'success') throw new OrcaOpsError('conflict', `workflow run ${id} succeeded; nothing to rerun`, { conclusion: run.conclusion });
+    const rows = await this.instances.find(run.workspaceId, { where: { runId: id } });
+    const reset = new Set(Object.values(run.jobStates).filter((j) => j.result === 'failure' || j.result === 'cancelled').map((j) => j.jobId));
+    const downstream = new Set<string>();
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const job of run.spec.jobs) {
+        if (downstream.has(job.id) || reset.has(job.id)) continue;
+        if (job.needs.some((n) => reset.has(n) || downstream.has(n))) {
+          downstream.add(job.id);
+          grew = true;
+        }
+      }
+    }
+    const jobStates = structuredClone(run.jobStates);
+    for (const jobId of [...reset, ...downstream]) {
+      const js = jobStates[jobId]!;
+      delete js.result;
+      delete js.outcome;
+      if (downstream.has(jobId) || js.phase !== 'expanded') Object.assign(js, { phase: 'pending', instanceKeys: [] });
+    }
+    await this.dataSource.transaction(async (manager) => {
+      for (const row of rows) {
+        if (downstream.has(row.workflowJob) || (reset.has(row.workflowJob) && jobStates[row.workflowJob]!.phase === 'pending')) {
+          await manager.delete(WorkflowInstanceEntity, { id: row.id, workspaceId: run.workspaceId });
+        } else if (reset.has(row.workflowJob) && row.conclusion !== 'success' && row.conclusion !== 'skipped') {
+          await manager.query(
+            `UPDATE workflow_instances SET status='queued', outcome=NULL, conclusion=NULL, reason=NULL, message=NULL, cancel_requested=NULL, finished_at=NULL, updated_at=now() WHERE id=$1 AND workspace_id=$2`,
+            [row.id, run.workspaceId],
+          );
+        }
+      }
+      await manager.query(
+        `UPDATE workflow_runs SET status='running', conclusion=NULL, cancelled_by=NULL, finished_at=NULL, started_at=now(), job_states=$1::jsonb, runner_id=$2, updated_at=now() WHERE id=$3 AND workspace_id=$4`,
+        [JSON.stringify(jobStates), this.runner.runnerId, id, run.workspaceId],
+      );
+      await this.audit.record(ctx, { action: 'workflow.rerun', resourceType: 'workflow', resourceId: id, details: { jobs: [...reset, ...downstream] } }, manager);
+    });
+    const updated = await this.find(ctx, id, 'workflow:read');
+    this.runner.start(updated);
+    return this.view(updated);
+  }
+
+  /** Output of one instance (its latest attempt's job unless `attempt` is given), through the job's logs. */
+  async logs(ctx: TenantContext, id: string, q: { instance: string; attempt?: number; tail?: number }): Promise<JobLogsResponseDto & { job_id: string }> {
+    const jobId = await this.instanceJob(ctx, id, q.instance, q.attempt);
+    return { job_id: jobId, ...(await this.jobs.readLogs(ctx, jobId, { ...(q.tail ? { tail: q.tail } : {}), limit: 1000 })) };
+  }
+
+  /** The OrcaOps job behind an instance attempt (callers follow its log stream or artifacts directly). */
+  async instanceJob(ctx: TenantContext, id: string, instance: string, attempt?: number): Promise<string> {
+    const run = await this.find(ctx, id, 'workflow:read');
+    const rows = await this.instances.find(run.workspaceId, { where: { runId: id } });
+    const row = rows.find((r) => r.instanceKey === instance) ?? rows.find((r) => r.displayName === instance) ?? rows.filter((r) => r.workflowJob === instance).at(0);
+    if (!row) throw notFound('workflow instance', instance);
+    const jobId = attempt ? row.attempts.find((a) => a.attempt === attempt)?.job_id : row.jobId;
+    if (!jobId) throw new OrcaOpsError('not_found', `instance ${row.displayName} has no job${attempt ? ` for attempt ${attempt}` : ''} (status ${row.status})`, { instance: row.instanceKey });
+    return jobId;
+  }
+
+  async artifacts(ctx: TenantContext, id: string): Promise<{ items: Array<{ instance: string; display_name: string; job_id: string; artifacts: unknown[] }> }> {
+    const run = await this.find(ctx, id, 'workflow:read');
+    const rows = await this.instances.find(run.workspaceId, { where: { runId: id }, order: { matrixIndex: 'ASC' } });
+    const items = [];
+    for (const row of rows) {
+      if (!row.jobId) continue;
+      const artifacts = await this.jobs.listArtifacts(ctx, row.jobId);
+      if (artifacts.length) items.push({ instance: row.instanceKey, display_name: row.displayName, job_id: row.jobId, artifacts });
+    }
+    return { items };
+  }
+
+  private async view(run: WorkflowRunEntity): Promise<WorkflowRunResponseDto> {
+    const rows = await this.instances.find(run.workspaceId, { where: { runId: run.id }, order: { matrixIndex: 'ASC' } });
+    return toRunResponse(run, rows);
+  }
+
+  private load(dto: SubmitWorkflowDto): { workflow: Workflow; source: string; warnings: string[] } {
+    if ((dto.yaml === undefined) === (dto.workflow === undefined)) {
+      throw new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field: 'yaml', messages: ['give exactly one of yaml or workflow'] }] });
+    }
+    const source = dto.yaml ?? stringify(dto.workflow);
+    const file = dto.file ?? '<inline>';
+    const result = loadWorkflow(source, { file, skipUnsupported: dto.skip_unsupported ?? false });
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length || !result.workflow) {
+      throw new OrcaOpsError('validation_failed', `The workflow has ${errors.length} error${errors.length === 1 ? '' : 's'}`, {
+        diagnostics: errors.map((d) => diagnosticView(d, file)),
+      });
+    }
+    const warnings = result.diagnostics.filter((d) => d.severity === 'warning').map((d) => diagnosticText(d, file));
+    return { workflow: overrideImages(result.workflow, dto.images ?? {}), source, warnings };
+  }
+
+  private async find(ctx: TenantContext, id: string, permission: Parameters<typeof assertPermission>[1]): Promise<WorkflowRunEntity> {
+    assertPermission(ctx, permission);
+    const { workspaceId } = requireWorkspace(ctx);
+    const run = await this.runs.findOne(workspaceId, { id });
+    if (!run) throw notFound('workflow run', id);
+    return run;
+  }
+}
+
+/** Exact image references replaced (after expressions, images are also mapped by the runner's platforms). */
+function overrideImages(workflow: Workflow, images: Record<string, string>): Workflow {
+  if (!Object.keys(images).length) return workflow;
+  const map = (image: string): string => images[image.trim()] ?? image;
+  return {
+    ...workflow,
+    platforms: Object.fromEntries(Object.entries(workflow.platforms).map(([k, v]) => [k, map(v)])),
+    jobs: workflow.jobs.map((job) => ({
+      ...job,
+      ...(job.image !== undefined ? { image: map(job.image) } : {}),
+      ...(job.container ? { container: { ...job.container, image: map(job.container.image) } } : {}),
+      services: job.services.map((s) => ({ ...s, image: map(s.image) })),
+    })),
+  };
+}
+
+function diagnosticText(d: Diagnostic, file: string): string {
+  return `${file}:${d.line}:${d.column}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+}
+
+function diagnosticView(d: Diagnostic, file: string): Record<string, unknown> {
+  return { file, line: d.line, column: d.column, code: d.code, path: d.path, message: d.message, text: diagnosticText(d, file) };
+}
+
+function runContext(workflow: Workflow, dto: SubmitWorkflowDto, ctx: TenantContext): RunContext {
+  const resolved = resolveInputs(workflow, dto.inputs ?? {});
+  if (resolved.errors.length) {
+    throw new OrcaOpsError('validation_failed', 'The workflow inputs are invalid', { fields: resolved.errors.map((m) => ({ field: 'inputs', messages: [m] })) });
+  }
+  const inputs = resolved.inputs;
+  const github: JsonObject = { workflow: workflow.name, event_name: 'workflow_dispatch', event: { inputs }, actor: ctx.principal.tokenName, repository: '', ref: '', sha: '', server_url: '', run_number: 1 };
+  const env = evaluateWorkflowEnv(workflow, { github, inputs, vars: {} });
+  return {
+    github,
+    inputs,
+    vars: {},
+    env: { ...env, ...dto.env },
+    defaultImage: DEFAULT_WORKFLOW_IMAGE,
+    platforms: { ...workflow.platforms, ...dto.platforms },
+  };
+}

@@ -289,14 +289,15 @@ describeDocker('DockerRuntime on the real engine', () => {
       expect((await run(shared.id, ['echo', 'still fine'])).stdout).toBe('still fine\n');
     });
 
-    it('should give up killing an exec when the pids limit leaves no room for the killer, within timeout + 4 s', async () => {
+    it('should give up killing an exec when the pids limit leaves no room for the killer, instead of hanging', async () => {
       const box = await createSandbox({ image: PYTHON, resources: { pidsLimit: 32 }, workspace: false });
       const bomb = 'import os\nwhile True:\n  try:\n    os.fork()\n  except OSError:\n    pass';
       const started = Date.now();
       const result = await run(box.id, ['python3', '-c', bomb], { timeoutMs: 1000 });
       // exitCode null = the processes may still run: the caller kills the container.
       expect(result).toMatchObject({ timedOut: true, exitCode: null });
-      expect(Date.now() - started).toBeLessThan(5000);
+      // A bound, not a benchmark: 1 s timeout + the killer's grace, with room for a loaded CI machine.
+      expect(Date.now() - started).toBeLessThan(15_000);
       await rt.kill(box.id);
       expect((await rt.wait(box.id)).exitCode).toBe(137);
     });

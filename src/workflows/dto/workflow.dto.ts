@@ -79,6 +79,16 @@ export interface WorkflowStepView {
   outputs: Record<string, string>;
 }
 
+/** One try of an instance (a retry or a rerun adds one); each ran as its own OrcaOps job. */
+export class WorkflowAttemptResponseDto {
+  attempt!: number;
+  job_id!: string | null;
+  status!: string;
+  reason!: string | null;
+  started_at!: string;
+  finished_at!: string | null;
+}
+
 export class WorkflowInstanceResponseDto {
   key!: string;
   job!: string;
@@ -93,7 +103,7 @@ export class WorkflowInstanceResponseDto {
   outputs!: Record<string, string>;
   attempt!: number;
   job_id!: string | null;
-  attempts!: Array<{ attempt: number; job_id: string | null; status: string; reason: string | null; started_at: string; finished_at: string | null }>;
+  attempts!: WorkflowAttemptResponseDto[];
   steps!: WorkflowStepView[];
   notes!: string[];
   summary!: string;

@@ -2,12 +2,15 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Client as SdkClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestApp } from '../support/app';
 import { createTestApp } from '../support/app';
 import { removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
-import { httpClient, listen } from '../support/mcp';
+import { httpClient, listen, stdioTransport } from '../support/mcp';
 import type { SeededWorkspace } from '../support/tenants';
 import { seedWorkspace } from '../support/tenants';
 import { removeWorkflowLeftovers, workflowLeftovers } from '../support/workflows';
@@ -135,7 +138,7 @@ describe('MCP workflow tools and sessions (real engine)', () => {
     const r = await call(client, 'run_workflow', { yaml: TYPO_YAML, file: 'wf.yml' });
     expect(r.isError).toBe(true);
     expect(r._meta?.['orcaops/error']).toMatchObject({ code: 'validation_failed' });
-    expect(text(r)).toMatch(/What to do: The workflow YAML is invalid.*\n {2}wf\.yml:8:\d+: Job 'deploy' depends on unknown job 'buld'\. Did you mean 'build'\?/s);
+    expect(text(r)).toMatch(/What to do: The workflow YAML is invalid.*\n {2}wf\.yml:8:12: Job 'deploy' depends on unknown job 'buld'\. Did you mean 'build'\?/s);
   });
 
   it('get_workflow shows a long run live; cancel_workflow stops it and leaves no container; other tenants get not_found', async () => {
@@ -190,4 +193,20 @@ describe('MCP workflow tools and sessions (real engine)', () => {
     expect(plain.structuredContent.job.session_id).toBeNull();
     await call(linked, 'delete_sandbox', { sandbox_id: sandbox.structuredContent.sandbox.id });
   });
+
+  it('orcaops mcp (stdio) forwards ORCAOPS_SESSION as the session header', async () => {
+    const dev = a.tokens.developer.token;
+    const session = await api(t.app, 'POST', '/v1/sessions', { token: dev, body: { agent_type: 'claude-code', name: 'stdio session' } });
+    const home = mkdtempSync(join(tmpdir(), 'orcaops-mcp-wf-'));
+    try {
+      const relayed = new SdkClient({ name: 'orcaops-stdio-session-test', version: '1.0.0' });
+      await relayed.connect(stdioTransport(baseUrl, dev, home, { ORCAOPS_SESSION: session.body.id }));
+      open.push(relayed);
+      const job = await call(relayed, 'submit_job', { image: 'orcaops/busybox', command: 'true' });
+      expect(job.structuredContent.job).toMatchObject({ session_id: session.body.id });
+      await relayed.close();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -18,7 +18,7 @@ describe('MCP tool errors', () => {
   });
 
   it('lists a workflow\'s validation diagnostics as file:line:column for the model to fix', () => {
-    const details = { diagnostics: [{ file: 'wf.yml', line: 3, column: 20, code: 'unknown_need', path: 'jobs.deploy.needs', message: "Job 'deploy' depends on unknown job 'buld'.", text: "wf.yml:3:20: Job 'deploy' depends on unknown job 'buld'." }] };
+    const details = { diagnostics: [{ file: 'wf.yml', line: 3, column: 20, code: 'unknown-need', path: 'jobs.deploy.needs', message: "Job 'deploy' depends on unknown job 'buld'.", text: "wf.yml:3:20: Job 'deploy' depends on unknown job 'buld'." }] };
     const text = (toToolError(new OrcaOpsError('validation_failed', 'The workflow has 1 error', details), logger).content[0] as { text: string }).text;
     expect(text).toMatch(/What to do: The workflow YAML is invalid.*call run_workflow again.*\n {2}wf\.yml:3:20: Job 'deploy' depends on unknown job 'buld'\.\nDetails: /s);
     expect(diagnosticsHint({ fields: [] })).toBeUndefined();

@@ -10,18 +10,21 @@ import { recoveryHint } from 'src/mcp/tool-errors';
 import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
+import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
 import { SandboxProcessesService } from 'src/sandboxes/interaction/sandbox-processes.service';
 import { SandboxShellsService } from 'src/sandboxes/interaction/sandbox-shells.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import type { TenantContext } from 'src/tenancy/tenant-context';
+import { WorkflowsService } from 'src/workflows/workflows.service';
 
 export const MCP_SERVER_INFO = { name: 'orcaops', version: '0.1.0' };
 
 const INSTRUCTIONS =
   'OrcaOps runs code in locked-down containers for this workspace. run_job: one-off code, waits for the result. ' +
   'create_sandbox + shell/exec/write_file/read_file: several steps that share files and shell state; delete_sandbox when done. ' +
+  'run_workflow: a multi-job GitHub Actions-style workflow (needs, matrix, services, outputs). ' +
   'Failed calls return an error whose text says what to do next.';
 
 /** Resource reads fail as JSON-RPC errors (-32002 resource not found; others carry the code and hint). */
@@ -51,8 +54,9 @@ export class McpServerFactory {
     shells: SandboxShellsService,
     processes: SandboxProcessesService,
     files: SandboxFilesService,
+    workflows: WorkflowsService,
   ) {
-    this.tools = [...jobTools(jobs), ...sandboxTools({ sandboxes, exec, shells, processes, files }), ...historyTools(jobs)];
+    this.tools = [...jobTools(jobs), ...sandboxTools({ sandboxes, exec, shells, processes, files }), ...historyTools(jobs), ...workflowTools(workflows)];
   }
 
   /** One server (tools + resources) for one session of one principal. */

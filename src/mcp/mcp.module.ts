@@ -5,10 +5,11 @@ import { McpController } from 'src/mcp/mcp.controller';
 import { McpServerFactory } from 'src/mcp/mcp-server.factory';
 import { McpSessions } from 'src/mcp/mcp-sessions.service';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
+import { WorkflowsModule } from 'src/workflows/workflows.module';
 
-/** The MCP front end: above audit, jobs and sandboxes; nothing depends on it. */
+/** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, JobsModule, SandboxesModule],
+  imports: [AuditModule, JobsModule, SandboxesModule, WorkflowsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

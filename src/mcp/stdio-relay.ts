@@ -3,11 +3,14 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { isInitializeRequest, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable, Writable } from 'node:stream';
+import { SESSION_HEADER } from 'src/sessions/session-model';
 
 export interface StdioRelayOptions {
   /** OrcaOps API base URL; the relay talks to `${url}/mcp`. */
   url: string;
   token?: string;
+  /** An agent session (ORCAOPS_SESSION): sent as X-OrcaOps-Session, so work the tools create is linked to it. */
+  session?: string;
   stdin?: Readable;
   stdout?: Writable;
   /** Diagnostics; never stdout (stdout carries only protocol). */
@@ -48,6 +51,7 @@ export async function runStdioRelay(options: StdioRelayOptions): Promise<void> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`orcaops mcp: ${line}\n`));
   const local = new StdioServerTransport(stdin, options.stdout ?? process.stdout);
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  if (options.session) headers[SESSION_HEADER] = options.session;
   const remote = new StreamableHTTPClientTransport(new URL(`${options.url}/mcp`), { requestInit: { headers } });
   const initializing = new Set<RequestId>();
 

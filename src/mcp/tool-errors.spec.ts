@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ERROR_CODES, OrcaOpsError } from 'src/common/errors/orcaops.error';
-import { recoveryHint, toToolError } from 'src/mcp/tool-errors';
+import { diagnosticsHint, recoveryHint, toToolError } from 'src/mcp/tool-errors';
 
 describe('MCP tool errors', () => {
   const logger = new Logger('test');
@@ -15,6 +15,13 @@ describe('MCP tool errors', () => {
     expect(result.isError).toBe(true);
     expect(result.content).toEqual([{ type: 'text', text: expect.stringMatching(/^Error \(quota_exceeded\): Too many sandboxes\nWhat to do: .*delete_sandbox.*\nDetails: \{"limit":2\}$/s) }]);
     expect(result._meta).toEqual({ 'orcaops/error': { code: 'quota_exceeded', details: { limit: 2 } } });
+  });
+
+  it('lists a workflow\'s validation diagnostics as file:line:column for the model to fix', () => {
+    const details = { diagnostics: [{ file: 'wf.yml', line: 3, column: 20, code: 'unknown-need', path: 'jobs.deploy.needs', message: "Job 'deploy' depends on unknown job 'buld'.", text: "wf.yml:3:20: Job 'deploy' depends on unknown job 'buld'." }] };
+    const text = (toToolError(new OrcaOpsError('validation_failed', 'The workflow has 1 error', details), logger).content[0] as { text: string }).text;
+    expect(text).toMatch(/What to do: The workflow YAML is invalid.*call run_workflow again.*\n {2}wf\.yml:3:20: Job 'deploy' depends on unknown job 'buld'\.\nDetails: /s);
+    expect(diagnosticsHint({ fields: [] })).toBeUndefined();
   });
 
   it('hides an unexpected error behind an error id, and logs it', () => {

@@ -10,7 +10,7 @@ import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 export function recoveryHint(code: string): string {
   switch (code) {
     case 'not_found':
-      return 'It does not exist in this workspace (or has been deleted). Use an id returned by list_jobs, list_sandboxes or search_runs.';
+      return 'It does not exist in this workspace (or has been deleted). Use an id returned by list_jobs, list_sandboxes, search_runs or run_workflow.';
     case 'policy_denied':
       return 'The workspace policy refused this request. Do not retry it unchanged: change it to comply (see the violations), or ask a workspace admin to change the policy.';
     case 'quota_exceeded':
@@ -18,7 +18,7 @@ export function recoveryHint(code: string): string {
     case 'rate_limited':
       return 'Too many requests. Wait a few seconds, then retry.';
     case 'conflict':
-      return 'The resource is not in a state that allows this. Read its current state (get_job, get_sandbox) and act on that.';
+      return 'The resource is not in a state that allows this. Read its current state (get_job, get_sandbox, get_workflow) and act on that.';
     case 'validation_failed':
     case 'bad_request':
       return 'Fix the arguments listed in the details and call again.';
@@ -41,8 +41,25 @@ export function recoveryHint(code: string): string {
 
 const MAX_DETAILS_CHARS = 2000;
 
+const MAX_DIAGNOSTICS = 50;
+
+/**
+ * A workflow that failed validation: every diagnostic as `file:line:column: message`, one a line, so
+ * the model can fix its YAML in one pass instead of digging through the JSON details.
+ */
+export function diagnosticsHint(details: unknown): string | undefined {
+  const diagnostics = (details as { diagnostics?: unknown } | null | undefined)?.diagnostics;
+  if (!Array.isArray(diagnostics) || diagnostics.length === 0) return undefined;
+  const lines = diagnostics.slice(0, MAX_DIAGNOSTICS).map((d: { text?: unknown; file?: unknown; line?: unknown; column?: unknown; message?: unknown }) =>
+    typeof d.text === 'string' ? d.text : `${String(d.file)}:${String(d.line)}:${String(d.column)}: ${String(d.message)}`,
+  );
+  if (diagnostics.length > MAX_DIAGNOSTICS) lines.push(`… and ${diagnostics.length - MAX_DIAGNOSTICS} more`);
+  return `The workflow YAML is invalid; nothing ran. Fix every problem below (file:line:column) and call run_workflow again (dry_run=true checks it without running):\n${lines.map((l) => `  ${l}`).join('\n')}`;
+}
+
 function errorText(code: string, message: string, details: unknown): string {
-  let text = `Error (${code}): ${message}\nWhat to do: ${recoveryHint(code)}`;
+  const hint = code === 'validation_failed' ? (diagnosticsHint(details) ?? recoveryHint(code)) : recoveryHint(code);
+  let text = `Error (${code}): ${message}\nWhat to do: ${hint}`;
   if (details !== undefined) {
     const json = JSON.stringify(details);
     text += `\nDetails: ${json.length > MAX_DETAILS_CHARS ? `${json.slice(0, MAX_DETAILS_CHARS)}…` : json}`;

@@ -30,7 +30,7 @@ export async function httpClient(baseUrl: string, token: string): Promise<Connec
 }
 
 /** The official SDK client over stdio, spawning `orcaops mcp` (the relay) from the TypeScript sources. */
-export function stdioTransport(baseUrl: string, token: string, home: string): StdioClientTransport {
+export function stdioTransport(baseUrl: string, token: string, home: string, extraEnv: Record<string, string> = {}): StdioClientTransport {
   return new StdioClientTransport({
     command: process.execPath,
     args: ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, 'src', 'cli', 'main.ts'), 'mcp'],
@@ -42,6 +42,7 @@ export function stdioTransport(baseUrl: string, token: string, home: string): St
       ORCAOPS_URL: baseUrl,
       ORCAOPS_TOKEN: token,
       TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+      ...extraEnv,
     },
     stderr: 'pipe',
   });

@@ -14,7 +14,7 @@ import { runStdioRelay } from 'src/mcp/stdio-relay';
  */
 export function mcpCommand(): Command {
   return new Command('mcp')
-    .description('MCP server on stdio for Claude Code and local agents (relays to $ORCAOPS_URL/mcp with $ORCAOPS_TOKEN)')
+    .description('MCP server on stdio for Claude Code and local agents (relays to $ORCAOPS_URL/mcp with $ORCAOPS_TOKEN, and $ORCAOPS_SESSION when set)')
     .action(async () => {
       const config = loadClientConfig();
       if (!config.token) {
@@ -22,7 +22,7 @@ export function mcpCommand(): Command {
         process.exitCode = 3;
         return;
       }
-      await runStdioRelay({ url: config.url, token: config.token });
+      await runStdioRelay({ url: config.url, token: config.token, session: config.session });
     });
 }
 

@@ -278,6 +278,9 @@ export type InstanceStatus =
 export type InstanceReason =
   | 'timed_out'
   | 'infra_error'
+  /** The instance's job was refused at admission (403 policy_denied / 429 quota_exceeded): never retried. */
+  | 'policy_denied'
+  | 'quota_exceeded'
   | 'unsupported_runner'
   | 'interrupted'
   | 'fail_fast'

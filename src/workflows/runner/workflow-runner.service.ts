@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { arch, hostname } from 'node:os';
 import { DataSource, EntityManager } from 'typeorm';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InstallationService } from 'src/database/installation.service';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import type { JobStepSpec } from 'src/jobs/job-model';
@@ -346,12 +347,17 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       result = await this.resultOf(loop, handle.key, final, continueOnError);
       if (final.status !== 'succeeded') message = final.message ?? null;
     } catch (error) {
+      // Refused at admission (the same policy and quota checks as any job): a failure of the instance, not
+      // of the infrastructure, so no infra retry; the message carries every violation / the quota.
+      const refusal = error instanceof OrcaOpsError && (error.code === 'policy_denied' || error.code === 'quota_exceeded') ? error : undefined;
       if (error instanceof ServiceNotReadyError) message = error.message;
+      else if (refusal) message = `${refusal.code}: ${refusal.message}${admissionDetails(refusal)}`;
       else {
         message = `could not start the instance: ${(error as Error).message}`;
         this.logger.warn({ msg: 'instance failed to start', runId: loop.runId, key: handle.key, err: String(error) });
       }
-      result = { outcome: handle.abort.signal.aborted ? 'cancelled' : 'failure', reason: handle.abort.signal.aborted ? undefined : 'infra_error', outputs: {}, continueOnError };
+      const reason = refusal ? (refusal.code as 'policy_denied' | 'quota_exceeded') : 'infra_error';
+      result = { outcome: handle.abort.signal.aborted ? 'cancelled' : 'failure', reason: handle.abort.signal.aborted ? undefined : reason, outputs: {}, continueOnError };
     } finally {
       if (setup) await this.services.tearDown(setup);
       await this.services.removeLabelled({ 'orcaops.workflow_run': loop.runId, 'orcaops.workflow_instance': inst.instance.hash }).catch(() => undefined);
@@ -544,4 +550,12 @@ function baseEnv(loop: RunLoop, job: JobSpec, inst: InstanceState, attempt: numb
     ORCAOPS_MATRIX: JSON.stringify(inst.instance.matrix),
     ORCAOPS_ATTEMPT: String(attempt),
   };
+}
+
+/** The violations of a policy denial (or the quota's limit and use) as text for the instance's message. */
+function admissionDetails(error: OrcaOpsError): string {
+  const details = (error.details ?? {}) as { violations?: Array<{ message?: string }>; quota?: string; limit?: number; current?: number };
+  if (details.violations?.length) return ` (${details.violations.map((v) => v.message ?? '').join('; ')})`;
+  if (details.quota) return ` (${details.quota}: ${details.current ?? '?'} of ${details.limit ?? '?'})`;
+  return '';
 }

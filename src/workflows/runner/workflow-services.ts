@@ -199,7 +199,14 @@ export class WorkflowServices {
         closed.push(port);
         continue;
       }
-      if (probe.exitCode === 126 || probe.exitCode === 127) return undefined;
+      if (probe.exitCode === 126 || probe.exitCode === 127) {
+        // 126/127 also come back when the exec raced the container's exit: only a running container
+        // without nc means "cannot probe"; otherwise the next inspect reports the exit.
+        const state = await this.runtime.inspect(id).catch(() => undefined);
+        if (state?.status === 'running') return undefined;
+        closed.push(port);
+        continue;
+      }
       if (probe.exitCode !== 0) closed.push(port);
     }
     return closed;

@@ -145,7 +145,8 @@ describe('MCP workflow tools and sessions (real engine)', () => {
     const started = await call(client, 'run_workflow', { yaml: LONG_YAML, wait: false });
     expect(started.structuredContent).toMatchObject({ finished: false, run: { status: 'running' } });
     const id = started.structuredContent.run.run_id as string;
-    const running = await pollRun(id, (run) => run.instances[0]?.status === 'running');
+    // `running` is stored before the instance's job is submitted (transition before side effect): wait for both.
+    const running = await pollRun(id, (run) => run.instances[0]?.status === 'running' && typeof run.instances[0]?.job_id === 'string');
     expect(running.instances[0]).toMatchObject({ display_name: 'long', job_id: expect.any(String) });
 
     const other = (await httpClient(baseUrl, b.tokens.developer.token)).client;

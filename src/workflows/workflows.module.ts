@@ -11,6 +11,7 @@ import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.serv
 import { WorkflowServices } from 'src/workflows/runner/workflow-services';
 import { WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
 import { WorkflowsController } from 'src/workflows/workflows.controller';
+import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
@@ -21,6 +22,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     WorkflowRunnerService,
     WorkflowStepDriver,
     WorkflowServices,
+    WorkflowRunEvents,
     provideScopedRepository(WorkflowRunEntity),
     provideScopedRepository(WorkflowInstanceEntity),
   ],

@@ -26,6 +26,7 @@ import {
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { initialRunState } from 'src/workflows/runner/engine';
+import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
 
@@ -42,7 +43,16 @@ export class WorkflowsService {
     private readonly runner: WorkflowRunnerService,
     private readonly jobs: JobsService,
     private readonly audit: AuditService,
+    private readonly events: WorkflowRunEvents,
   ) {}
+
+  /**
+   * Resolves when the run changes next, or after `timeoutMs` (callers re-read with get(), which checks
+   * access). A wake-up signal only: it carries no data, so it needs no tenant check of its own.
+   */
+  nextChange(runId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.events.next(runId, timeoutMs, signal);
+  }
 
   async submit(ctx: TenantContext, dto: SubmitWorkflowDto): Promise<WorkflowRunResponseDto | WorkflowPlanResponseDto> {
     assertPermission(ctx, 'workflow:create');

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowsService } from 'src/workflows/workflows.service';
 import { docker, installationId } from './docker';
 import { api } from './http';
 
@@ -10,14 +10,14 @@ export async function submitWorkflow(app: NestFastifyApplication, token: string,
   return res.body;
 }
 
-/** Polls the run until `done` holds (the runner has no client-side event to await). */
+/** Re-reads the run at each of its change signals (at least every second) until `done` holds. */
 export async function waitForRun(app: NestFastifyApplication, token: string, id: string, done: (run: any) => boolean = (r) => r.status === 'completed', timeoutMs = 120_000): Promise<any> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const res = await api(app, 'GET', `/v1/workflows/${id}`, { token });
     if (done(res.body)) return res.body;
     if (Date.now() > until) throw new Error(`workflow ${id} did not settle: ${JSON.stringify(res.body, null, 1)}`);
-    await sleep(250);
+    await app.get(WorkflowsService).nextChange(id, Math.min(1_000, Math.max(1, until - Date.now())));
   }
 }
 

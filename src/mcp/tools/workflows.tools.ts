@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { validateDto } from 'src/common/validation';
 import type { OrcaTool, ToolCall } from 'src/mcp/tool-kit';
@@ -13,7 +12,7 @@ const DEFAULT_WAIT_SECONDS = 600;
  * too), so a waiting run_workflow polls get() at this short, bounded interval until the run completes,
  * the wait passes or the client cancels the call.
  */
-const POLL_INTERVAL_MS = 500;
+const FOLLOW_REREAD_MS = 2_000;
 
 const workflowRunId = z.string().describe('Workflow run id (a UUID from run_workflow)');
 const stringMap = (what: string): z.ZodRecord<z.ZodString> => z.record(z.string()).describe(what);
@@ -88,7 +87,11 @@ function runSummary(run: WorkflowRunView): string {
   return failed.length ? `${head}; failed: ${failed.join(', ')} (get_job_logs with their job_id)` : head;
 }
 
-/** Polls the run until it completes, the wait passes or the client cancels; a progress notification per instance change. */
+/**
+ * Follows the run until it completes, the wait passes or the client cancels, with a progress
+ * notification per instance change: it re-reads on each change signal, and at least every
+ * FOLLOW_REREAD_MS (a run driven by another server sends no local signal).
+ */
 async function awaitRun(workflows: WorkflowsService, call: ToolCall, id: string, waitSeconds: number): Promise<WorkflowRunResponseDto> {
   const deadline = Date.now() + waitSeconds * 1000;
   const seen = new Map<string, string>();
@@ -105,7 +108,7 @@ async function awaitRun(workflows: WorkflowsService, call: ToolCall, id: string,
     }
     const left = deadline - Date.now();
     if (run.status === 'completed' || left <= 0 || call.extra.signal.aborted) return run;
-    await sleep(Math.min(POLL_INTERVAL_MS, left), undefined, { signal: call.extra.signal }).catch(() => undefined);
+    await workflows.nextChange(id, Math.min(FOLLOW_REREAD_MS, left), call.extra.signal);
   }
 }
 

@@ -15,6 +15,7 @@ import { evaluateTemplate, interpolate, toBoolean } from 'src/workflows/engine/e
 import type { InstanceState, JobSpec, JsonValue, RunState } from 'src/workflows/engine/model';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { applyDecision, cancelRun, decide, InstanceResult, needsContext, recordInstanceResult } from 'src/workflows/runner/engine';
 import { runnerContext } from 'src/workflows/runner/run-context';
 import { stepDisplayName } from 'src/workflows/runner/step-commands';
@@ -77,6 +78,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     private readonly stepDriver: WorkflowStepDriver,
     private readonly services: WorkflowServices,
     private readonly installation: InstallationService,
+    private readonly events: WorkflowRunEvents,
   ) {
     this.liveness = new RunnerLiveness(dataSource);
   }
@@ -211,6 +213,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       .where("id = :id AND workspace_id = :ws AND status = 'running'", { id: loop.runId, ws: loop.workspaceId })
       .execute();
     this.logger.log({ msg: 'workflow run completed', runId: loop.runId, conclusion });
+    this.events.notify(loop.runId);
   }
 
   /** Label-based cleanup: every service, pod container and network of the run. */
@@ -243,6 +246,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       }
     });
     loop.state = next;
+    this.events.notify(loop.runId);
   }
 
   private async insertInstance(manager: EntityManager, loop: RunLoop, inst: InstanceState): Promise<void> {
@@ -263,6 +267,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
 
   private async updateRow(loop: RunLoop, key: string, set: string, params: unknown[]): Promise<void> {
     await this.dataSource.query(`UPDATE workflow_instances SET ${set}, updated_at=now() WHERE run_id=$1 AND workspace_id=$2 AND instance_key=$3`, [loop.runId, loop.workspaceId, key, ...params]);
+    this.events.notify(loop.runId);
   }
 
   // ─── One instance attempt ───────────────────────────────────────────────────────────────────────

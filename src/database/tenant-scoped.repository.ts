@@ -57,7 +57,10 @@ export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
 
   async insert(workspaceId: string, values: DeepPartial<T>): Promise<T> {
     const entity = this.repository.create({ ...values, workspaceId } as DeepPartial<T>);
-    return this.repository.save(entity);
+    // insert(), not save(): save() reads the row first (and opens its own transaction outside one);
+    // the generated columns (timestamps, defaults) come back through RETURNING into `entity`.
+    await this.repository.insert(entity);
+    return entity;
   }
 
   /** Returns the number of rows changed (0 when the row is missing or belongs to another tenant). */

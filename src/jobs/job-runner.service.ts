@@ -141,10 +141,10 @@ export class JobRunnerService implements BeforeApplicationShutdown {
    * Starts a just-submitted job here when this server has a free slot (no queue round trip); otherwise
    * queues it for whichever server frees up first. Either way the claim's compare-and-set decides.
    */
-  async dispatch(item: WorkItem): Promise<void> {
+  async dispatch(item: WorkItem, submitted?: JobEntity): Promise<void> {
     if (this.stopping || this.busySlots() >= this.config.maxConcurrent) return this.enqueue(item);
     this.reserved++;
-    void this.handle(item).finally(() => this.reserved--);
+    void this.handle(item, submitted).finally(() => this.reserved--);
     return Promise.resolve();
   }
 
@@ -184,9 +184,9 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     }
   }
 
-  private async handle(item: WorkItem): Promise<void> {
+  private async handle(item: WorkItem, submitted?: JobEntity): Promise<void> {
     if (this.stopping) return;
-    const job = await this.claim(item);
+    const job = await this.claim(item, submitted);
     if (!job) return;
     try {
       await this.execute(job);
@@ -195,30 +195,35 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     }
   }
 
-  /** queued → running, under a per-workspace lock that enforces the running_jobs cap (a scheduling quota: over it jobs wait). */
-  private async claim(item: WorkItem): Promise<JobEntity | undefined> {
+  /**
+   * queued → running, under a per-workspace lock that enforces the running_jobs cap (a scheduling
+   * quota: over it jobs wait). One conditional UPDATE claims the job only while it is still queued and
+   * the workspace is under its cap; `submitted` (the row just inserted here) saves reading it again.
+   */
+  private async claim(item: WorkItem, submitted?: JobEntity): Promise<JobEntity | undefined> {
+    const now = new Date();
+    const claimed = { status: 'running' as const, startedAt: now, heartbeatAt: now, runnerId: this.runnerId, containerName: `orcaops-job-${item.id}`, containerState: 'pending' as const };
     const result = await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [item.workspaceId]);
-      const jobs = this.jobs.withManager(manager);
-      const job = await jobs.findOne(item.workspaceId, { id: item.id });
-      if (!job || job.status !== 'queued') return { kind: 'skip' as const };
-      const running = await jobs.count(item.workspaceId, { status: 'running' });
       const cap = await this.quotas.runningJobsCap(manager, item.workspaceId);
-      if (running >= cap) return { kind: 'defer' as const };
-      const now = new Date();
-      const claimed = await jobs.update(
-        item.workspaceId,
-        { id: item.id, status: 'queued' },
-        { status: 'running', startedAt: now, heartbeatAt: now, runnerId: this.runnerId, containerName: `orcaops-job-${item.id}`, containerState: 'pending' },
-      );
-      if (!claimed) return { kind: 'skip' as const };
-      Object.assign(job, { status: 'running', startedAt: now, runnerId: this.runnerId });
-      return { kind: 'run' as const, job };
+      const update = manager
+        .createQueryBuilder()
+        .update(JobEntity)
+        .set(claimed)
+        .where('workspace_id = :ws AND id = :id AND status = :queued', { ws: item.workspaceId, id: item.id, queued: 'queued' });
+      if (Number.isFinite(cap)) {
+        update.andWhere('(SELECT count(*) FROM jobs running WHERE running.workspace_id = :ws AND running.status = :running) < :cap', { running: 'running', cap });
+      }
+      if ((await update.execute()).affected) return 'run' as const;
+      // Not claimed: either no longer queued (another server took it, cancelled) or at the cap.
+      const row = await this.jobs.withManager(manager).findOne(item.workspaceId, { id: item.id });
+      return row?.status === 'queued' ? ('defer' as const) : ('skip' as const);
     });
-    if (result.kind === 'defer') await this.enqueue(item, 1);
-    if (result.kind !== 'run') return undefined;
+    if (result === 'defer') await this.enqueue(item, 1);
+    if (result !== 'run') return undefined;
     this.events.notify(item.id);
-    return result.job;
+    const job = submitted ?? (await this.jobs.findOne(item.workspaceId, { id: item.id }));
+    return job ? Object.assign(job, claimed) : undefined;
   }
 
   private async execute(job: JobEntity): Promise<void> {
@@ -354,12 +359,15 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       workingDir: step.cwd ?? '/workspace',
     });
     const containerId = state.containerId;
-    await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId });
-    if (state.controller.signal.aborted) return;
-    const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk));
+    // The claim already stored the container's name (which is how recovery finds it), so the id and
+    // the step's start are written while the container starts rather than before.
     const started = Date.now();
     Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
-    const persisted = this.persistSteps(state);
+    const persisted = this.jobs
+      .update(job.workspaceId, { id: job.id, status: 'running' }, { containerId, steps: state.steps })
+      .then(() => this.events.notify(job.id));
+    if (state.controller.signal.aborted) return persisted;
+    const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk));
     const remaining = deadline - started;
     const stepLimit = step.timeout_seconds ? step.timeout_seconds * 1000 : Infinity;
     let stepTimedOut = false;

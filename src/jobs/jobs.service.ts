@@ -141,7 +141,8 @@ export class JobsService {
       }
       throw error;
     }
-    if (!held) await this.runner.dispatch({ id, workspaceId });
+    // A copy: the runner updates its row object as the job runs; the response shows the submitted state.
+    if (!held) await this.runner.dispatch({ id, workspaceId }, Object.assign(new JobEntity(), job));
     return { job: toJobResponse(job), replayed: false };
   }
 

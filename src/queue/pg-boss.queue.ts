@@ -11,7 +11,8 @@ export class PgBossQueue implements WorkQueue {
   private readonly logger = new Logger('WorkQueue');
   private readonly boss: PgBoss;
   private started?: Promise<void>;
-  private readonly workers = new Map<string, string[]>();
+  private readonly workers = new Map<string, Array<{ id: string; busy: boolean }>>();
+  private nextWorker = 0;
   private readonly created = new Set<string>();
 
   constructor(connectionString: string) {
@@ -44,24 +45,39 @@ export class PgBossQueue implements WorkQueue {
   async enqueue(queue: string, item: WorkItem, options: EnqueueOptions = {}): Promise<void> {
     await this.ensureQueue(queue);
     await this.boss.send(queue, { id: item.id, workspaceId: item.workspaceId }, options.delaySeconds ? { startAfter: options.delaySeconds } : {});
-    if (!options.delaySeconds) for (const worker of this.workers.get(queue) ?? []) this.boss.notifyWorker(worker);
+    if (!options.delaySeconds) this.poke(queue);
   }
 
   async work(queue: string, concurrency: number, handler: WorkHandler): Promise<void> {
     await this.ensureQueue(queue);
-    const ids: string[] = [];
     for (let i = 0; i < concurrency; i++) {
-      ids.push(
-        await this.boss.work<WorkItem>(queue, { batchSize: 1, pollingIntervalSeconds: 2 }, async (jobs) => {
+      const worker = { id: '', busy: false };
+      worker.id = await this.boss.work<WorkItem>(queue, { batchSize: 1, pollingIntervalSeconds: 2 }, async (jobs) => {
+        worker.busy = true;
+        try {
           for (const job of jobs) await handler(job.data);
-        }),
-      );
+        } finally {
+          worker.busy = false;
+        }
+      });
+      this.workers.set(queue, [...(this.workers.get(queue) ?? []), worker]);
     }
-    this.workers.set(queue, [...(this.workers.get(queue) ?? []), ...ids]);
   }
 
+  /**
+   * Wakes one idle worker: one item or one freed slot needs one fetch. Waking every worker made each
+   * finished job cost `concurrency` queue queries at once, which slowed the reads right behind it.
+   */
   poke(queue: string): void {
-    for (const worker of this.workers.get(queue) ?? []) this.boss.notifyWorker(worker);
+    const workers = this.workers.get(queue) ?? [];
+    // Round robin, so a burst of enqueues wakes different workers rather than one mid-fetch.
+    for (let i = 0; i < workers.length; i++) {
+      const worker = workers[(this.nextWorker + i) % workers.length]!;
+      if (worker.busy) continue;
+      this.nextWorker = (this.nextWorker + i + 1) % workers.length;
+      this.boss.notifyWorker(worker.id);
+      return;
+    }
   }
 
   async stop(): Promise<void> {

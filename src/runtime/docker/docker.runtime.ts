@@ -40,6 +40,11 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 /** The ContainerRuntime on a real Docker engine; the only code that talks to dockerode. */
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
+  /**
+   * Workspace volume (or none) of the containers this process created, so removing them needs no
+   * inspect first; containers from before a restart are inspected.
+   */
+  private readonly volumeOf = new Map<string, string | null>();
 
   constructor(socketPath: string) {
     this.docker = new Docker({ socketPath });
@@ -136,6 +141,7 @@ export class DockerRuntime implements ContainerRuntime {
       // HardenedCreateBody is a closed subset of the create body; @types/dockerode wrongly marks
       // Mounts[].VolumeOptions.Labels/DriverConfig as required, hence the cast.
       const container = await this.docker.createContainer(body as unknown as Docker.ContainerCreateOptions);
+      this.volumeOf.set(container.id, spec.workspaceVolume ?? null);
       return container.id;
     } catch (error) {
       throw translateDockerError(error, `create container ${spec.name}`, 'image_not_found');
@@ -219,6 +225,8 @@ export class DockerRuntime implements ContainerRuntime {
     const container = this.docker.getContainer(id);
     try {
       const result = (await container.wait()) as { StatusCode?: number };
+      // A clean exit is never an OOM kill; skip the inspect round trip (a trivial job's hot path).
+      if (result.StatusCode === 0) return { exitCode: 0, oomKilled: false };
       // OOMKilled is only in the container's state, not in the wait response.
       const state = toContainerState(await container.inspect());
       return { exitCode: result.StatusCode ?? state.exitCode ?? -1, oomKilled: state.oomKilled };
@@ -247,17 +255,21 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async remove(id: string): Promise<void> {
-    const state = await this.inspect(id);
-    if (!state) return;
+    let volume = this.volumeOf.get(id);
+    if (volume === undefined) {
+      const state = await this.inspect(id);
+      if (!state) return;
+      volume = state.labels[WORKSPACE_VOLUME_LABEL] ?? null;
+    }
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (error) {
       // 404: removed meanwhile; 409 "removal already in progress": the engine is doing it.
       if (statusOf(error) !== 404 && statusOf(error) !== 409) throw translateDockerError(error, `remove container ${id}`);
     }
+    this.volumeOf.delete(id);
     // The adapter labels every container it mounts a workspace volume into; containers without the
     // label (tmpfs /workspace) have none, and skipping the call keeps removal to one round trip.
-    const volume = state.labels[WORKSPACE_VOLUME_LABEL];
     if (volume) await this.removeVolume(volume);
   }
 

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packEntries } from 'src/common/hostile-tar';
+import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import type { TestApp } from '../support/app';
 import { createTestApp } from '../support/app';
 import { runCli } from '../support/cli';
@@ -241,7 +242,7 @@ jobs:
     const hostile = await new Promise<Buffer>((resolve) => {
       const p = pack();
       const parts: Buffer[] = [];
-      p.on('data', (c: Buffer) => parts.push(c));
+      p.on('data', (c: unknown) => parts.push(c as Buffer));
       p.on('end', () => resolve(Buffer.concat(parts)));
       p.entry({ name: 'ok.txt' }, 'fine');
       p.entry({ name: 'evil', type: 'symlink', linkname: '/etc/passwd' });
@@ -251,6 +252,11 @@ jobs:
     const refused = await uploadSource(hostile);
     expect(refused.status).toBe(400);
     expect(refused.body.error.details.rejected.map((r: any) => r.name).sort()).toEqual(['../escape.txt', 'evil']);
+
+    // Retention: once past it (and no running run uses it) the source is gone; a new submit naming it is a 404.
+    expect(await t.app.get(WorkflowSourcesService).removeExpired(Date.now() + 8 * 24 * 3_600_000)).toBeGreaterThanOrEqual(1);
+    const expired = await api(t.app, 'POST', '/v1/workflows', { token: dev, body: { yaml, source_id: uploaded.body.source_id } });
+    expect(expired.status).toBe(404);
 
     const none = await runToEnd('jobs:\n  a:\n    image: orcaops/busybox\n    steps:\n      - uses: actions/checkout@v4\n      - run: "true"\n');
     expect(none.conclusion).toBe('success');

@@ -5,11 +5,11 @@ import {
   downloadLayout,
   mergeFiles,
   parseDownloadEntry,
-  ProducerInstance,
   resolveDownload,
   upstreamJobs,
   uploadRoot,
 } from 'src/workflows/engine/artifacts';
+import type { ProducerInstance } from 'src/workflows/engine/artifacts';
 
 const producer = (workflowJob: string, jobRef: string | null, artifacts: ProducerInstance['artifacts'], skipped = false): ProducerInstance => ({ workflowJob, jobRef, skipped, artifacts });
 

@@ -168,8 +168,10 @@ export class WorkflowStepDriver implements JobStepDriver {
     const { uses } = step.action;
     let outcome: ShimOutcome;
     try {
-      const given = Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, interpolate(v, ctx).trim()]));
-      outcome = await this.runShim(loaded, step.action.kind, given, io);
+      // Inputs of skipped actions and the cache no-op are never evaluated (an error there must not fail a skip).
+      const evaluated = step.action.kind !== 'unsupported' && step.action.kind !== 'cache';
+      const given = evaluated ? Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, interpolate(v, ctx).trim()])) : {};
+      outcome = await this.runShim(loaded, step.action.kind, uses, given, io);
     } catch (error) {
       return this.failingStep(loaded, step, `${uses}: ${(error as Error).message}`);
     }
@@ -180,12 +182,12 @@ export class WorkflowStepDriver implements JobStepDriver {
     return { name: stepDisplayName(step), args: ['/bin/sh', '-c', 'echo "$ORCAOPS_STEP_NOTE"'], env: { ORCAOPS_STEP_NOTE: outcome.line } };
   }
 
-  private async runShim(loaded: Loaded, kind: BuiltinStepKind | 'unsupported', given: Record<string, string>, io: DrivenJobIo): Promise<ShimOutcome> {
+  private async runShim(loaded: Loaded, kind: BuiltinStepKind | 'unsupported', uses: string, given: Record<string, string>, io: DrivenJobIo): Promise<ShimOutcome> {
     switch (kind) {
       case 'unsupported':
-        return { line: 'skipped unsupported step' };
+        return { line: `skipped unsupported step ${uses}` };
       case 'cache':
-        return { line: 'actions/cache: no-op in OrcaOps' };
+        return { line: `${uses}: no-op in OrcaOps` };
       case 'checkout':
         return this.artifacts.checkout(loaded.run, loaded.run.sourceId, io, containerPath(given.path));
       case 'upload-artifact': {

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 
 /**
  * The one parser for tars we did not write (hardening.md §3.4): archives produced inside a container
@@ -101,5 +101,25 @@ export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimit
     const source = Buffer.isBuffer(input) ? Readable.from([input]) : input;
     source.on('error', reject);
     source.pipe(parser);
+  });
+}
+
+/** Owner of every entry we write: nobody:nogroup (a non-root `tar -x` keeps its own uid anyway). */
+const OWNER = 65534;
+
+/** A fresh uncompressed tar of entries that passed readHostileTar (or were built by the server). */
+export function packEntries(entries: HostileTarEntry[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const out = pack();
+    const parts: Buffer[] = [];
+    out.on('data', (chunk: unknown) => parts.push(chunk as Buffer));
+    out.on('end', () => resolve(Buffer.concat(parts)));
+    out.on('error', reject);
+    for (const e of entries) {
+      const header = { name: e.name, type: e.type, mode: e.mode, mtime: e.mtime, uid: OWNER, gid: OWNER, uname: 'nobody', gname: 'nogroup' };
+      if (e.type === 'directory') out.entry(header);
+      else out.entry({ ...header, size: e.data?.length ?? 0 }, e.data ?? Buffer.alloc(0));
+    }
+    out.finalize();
   });
 }

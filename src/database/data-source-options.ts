@@ -17,6 +17,7 @@ import { QuotaLimitEntity } from 'src/quotas/entities/quota-limit.entity';
 import { QuotaUsageDayEntity } from 'src/quotas/entities/quota-usage-day.entity';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -38,6 +39,7 @@ export const ENTITIES = [
   AgentSessionEntity,
   WorkflowRunEntity,
   WorkflowInstanceEntity,
+  WorkflowSourceEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

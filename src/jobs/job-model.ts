@@ -66,6 +66,8 @@ export interface JobInternalSpec {
   step_driver?: string;
   /** Labels added to the job container (e.g. orcaops.workflow_run), for label-based cleanup. */
   labels?: Record<string, string>;
+  /** The step driver collects artifacts (DrivenJobIo.collect): admission checks the artifact storage quota. */
+  collects_artifacts?: boolean;
 }
 
 /** The normalised spec stored with the job (defaults filled in). */

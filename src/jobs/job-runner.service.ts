@@ -12,7 +12,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobLogsService, JobLogWriter } from 'src/jobs/job-logs.service';
-import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
+import { CollectedFiles, DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
 import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
 import { classifyOutcome, fromStatesFor, Outcome, RunFacts, shouldRemoveContainer } from 'src/jobs/job-rules';
 import { jobsConfig } from 'src/jobs/jobs.config';
@@ -27,6 +27,8 @@ import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.
 export const JOBS_QUEUE = 'orcaops-jobs';
 const MiB = 1024 * 1024;
 const SAMPLE_INTERVAL_MS = 1_000;
+/** Extracts the tar on stdin into $1 (created if needed) without restoring owners: the files are the job user's. */
+const EXTRACT_SCRIPT = 'mkdir -p -- "$1" && cd -- "$1" && exec tar -x -o -f -';
 /** PID 1's child: keeps the container alive while steps run as execs. */
 const KEEPALIVE = ['sleep', '2147483647'];
 
@@ -329,7 +331,11 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     }
     for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
     if (!state.controller.signal.aborted) {
-      await driver.finish(handle, state.steps, io).catch((error: unknown) => state.writer.system(`step driver: ${String(error)}`));
+      const problem = await driver.finish(handle, state.steps, io).catch((error: unknown) => void state.writer.system(`step driver: ${String(error)}`));
+      if (problem) {
+        state.writer.system(problem);
+        state.facts.artifactError ??= problem;
+      }
     }
   }
 
@@ -344,6 +350,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
         });
         return { exitCode: result.exitCode, stdout: Buffer.concat(out).toString('utf8') };
       },
+      collect: (patterns) => this.collectFiles(state, patterns),
+      putArchive: (directory, tar) => this.extractInto(state, directory, tar),
     };
   }
 
@@ -433,6 +441,16 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   }
 
   private async collectArtifacts(state: RunState, patterns: string[]): Promise<void> {
+    const collected = await this.collectFiles(state, patterns);
+    if (collected.error) state.facts.artifactError = collected.error;
+  }
+
+  /**
+   * Tars the matches of `patterns` inside the container (COLLECT_SCRIPT), parses the stream as hostile
+   * input and stores each file; the rows are saved with the job's terminal state. A name collected
+   * again (a later upload of the same path) replaces the earlier file.
+   */
+  private async collectFiles(state: RunState, patterns: string[]): Promise<CollectedFiles> {
     const { job } = state;
     const tar = new PassThrough();
     const parsed = readArtifactArchive(tar, DEFAULT_ARTIFACT_LIMITS);
@@ -447,9 +465,15 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     tar.end();
     const messages = Buffer.concat(stderr).toString('utf8').trim();
     if (messages) state.writer.system(`artifacts: ${messages.split('\n').join('; ')}`);
-    if (exec.exitCode === 3) return;
+    const missing = messages
+      .split('\n')
+      .filter((l) => l.startsWith('no match: '))
+      .map((l) => l.slice('no match: '.length));
     const { files, rejected } = await parsed;
-    for (const r of rejected) state.writer.system(`artifact refused: ${r.name} (${r.reason})`);
+    if (exec.exitCode === 3) return { files: [], missing, refused: [] };
+    // Directory entries are expected (a directory path): their files are kept, the entry itself is not news.
+    const refused = rejected.filter((r) => r.reason !== 'directory');
+    for (const r of refused) state.writer.system(`artifact refused: ${r.name} (${r.reason})`);
     for (const file of files) {
       const id = randomUUID();
       const key = `${job.workspaceId}/${job.id}/${id}`;
@@ -464,10 +488,28 @@ export class JobRunnerService implements BeforeApplicationShutdown {
         contentType: contentTypeFor(file.name),
         storageKey: key,
       });
-      state.artifacts.push(artifact);
+      const earlier = state.artifacts.findIndex((a) => a.name === file.name);
+      if (earlier >= 0) state.artifacts[earlier] = artifact;
+      else state.artifacts.push(artifact);
     }
-    if (exec.exitCode !== 0 && files.length === 0) {
-      state.facts.artifactError = `artifact collection failed (tar exited ${exec.exitCode ?? 'without a code'})`;
+    const error = exec.exitCode !== 0 && files.length === 0 ? `artifact collection failed (tar exited ${exec.exitCode ?? 'without a code'})` : undefined;
+    return { files: files.map((f) => f.name), missing, refused, ...(error ? { error } : {}) };
+  }
+
+  /** Extracts a tar the driver built into a directory of the container, as the job's user (never the archive API: /workspace is a tmpfs). */
+  private async extractInto(state: RunState, directory: string, tar: Buffer): Promise<void> {
+    const stderr: Buffer[] = [];
+    const exec = await this.runtime.exec(state.containerId!, {
+      command: ['/bin/sh', '-c', EXTRACT_SCRIPT, 'orcaops-extract', directory],
+      cwd: '/workspace',
+      stdin: tar,
+      timeoutMs: 120_000,
+      signal: state.controller.signal,
+      onOutput: (stream, chunk) => stream === 'stderr' && stderr.push(chunk),
+    });
+    if (exec.exitCode !== 0) {
+      const message = Buffer.concat(stderr).toString('utf8').trim().split('\n').pop();
+      throw new Error(`could not extract into ${directory}: ${message || `tar exited ${exec.exitCode ?? 'without a code'}`}`);
     }
   }
 

@@ -1,10 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
 
-/** What a driver may do inside the job's container between steps (read the files a step wrote). */
+/** Files taken from the container by DrivenJobIo.collect, stored as the job's artifacts. */
+export interface CollectedFiles {
+  /** Artifact names (workspace-relative paths) of the files kept. */
+  files: string[];
+  /** Patterns that matched nothing. */
+  missing: string[];
+  /** Entries refused (symlinks, hard links, devices, paths outside /workspace, over a cap). */
+  refused: Array<{ name: string; reason: string }>;
+  /** Set when collection itself failed (tar error with nothing collected). */
+  error?: string;
+}
+
+/** What a driver may do inside the job's container between steps. */
 export interface DrivenJobIo {
   /** Runs argv in the job container (as the job's user) and returns its stdout; never throws for a non-zero exit. */
   exec(command: string[], timeoutMs?: number): Promise<{ exitCode: number | null; stdout: string }>;
+  /**
+   * Collects the files matching glob patterns (expanded in the container, relative to /workspace) as the
+   * job's artifacts, stored with the job when it ends; the tar is parsed with the hostile-tar rules.
+   * A path collected again replaces the earlier file.
+   */
+  collect(patterns: string[]): Promise<CollectedFiles>;
+  /**
+   * Extracts a tar into `directory` (created if missing; relative to /workspace) as the job's user, so
+   * the files are the job's own. The caller builds the tar: regular files and directories only.
+   */
+  putArchive(directory: string, tar: Buffer): Promise<void>;
 }
 
 export interface DrivenJob {
@@ -22,8 +45,8 @@ export interface JobStepDriver {
   before(job: DrivenJob, index: number, failed: boolean, io: DrivenJobIo): Promise<JobStepSpec | null>;
   /** After a step (also a failed one): may turn a succeeded step into a failure (returns the message). */
   after(job: DrivenJob, index: number, result: StepResult, io: DrivenJobIo): Promise<string | undefined>;
-  /** After the last step, before the container goes (job outputs). */
-  finish(job: DrivenJob, steps: StepResult[], io: DrivenJobIo): Promise<void>;
+  /** After the last step, before the container goes (job outputs, artifacts); a returned message fails the job. */
+  finish(job: DrivenJob, steps: StepResult[], io: DrivenJobIo): Promise<string | undefined>;
 }
 
 /** Name → driver; feature modules register theirs at init (the jobs module depends on none of them). */

@@ -105,7 +105,7 @@ export class JobsService {
     let job: JobEntity;
     try {
       // Quotas are checked and the job counted in the transaction that inserts it (429 quota_exceeded when over).
-      job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 }, async (manager) => {
+      job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 || !!spec.internal?.collects_artifacts }, async (manager) => {
         const approval = held ? await this.openApproval(ctx, id, spec, admission, manager) : null;
         await this.sessions.lockOpen(manager, workspaceId, sessionId);
         const saved = await this.jobs.withManager(manager).insert(workspaceId, {

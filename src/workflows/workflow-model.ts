@@ -1,3 +1,4 @@
+import type { ArtifactManifest } from 'src/workflows/engine/artifacts';
 import type { InstanceReason, InstanceStatus, JobResult, JsonValue } from 'src/workflows/engine/model';
 
 /** A run's own lifecycle (the engine decides instance transitions; this is the run record's). */
@@ -43,6 +44,10 @@ export interface StepContextState {
   containerJob: boolean;
   /** Job outputs, evaluated after the last step (even on failure). */
   jobOutputs?: Record<string, string>;
+  /** Named artifacts this attempt uploaded (name → stored files), read by downloading jobs. */
+  artifacts?: ArtifactManifest;
+  /** The native `download:` entries were brought in (before the first step). */
+  downloaded?: boolean;
 }
 
 export type { InstanceReason, InstanceStatus, JobResult };

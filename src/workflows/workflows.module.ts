@@ -5,18 +5,23 @@ import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
+import { StorageModule } from 'src/storage/storage.module';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { WorkflowServices } from 'src/workflows/runner/workflow-services';
+import { WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
 import { WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
+import { WorkflowSourcesController } from 'src/workflows/sources/workflow-sources.controller';
+import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import { WorkflowsController } from 'src/workflows/workflows.controller';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule],
-  controllers: [WorkflowsController],
+  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule, StorageModule],
+  controllers: [WorkflowSourcesController, WorkflowsController],
   providers: [
     WorkflowsService,
     WorkflowRunnerService,
@@ -25,6 +30,9 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     WorkflowRunEvents,
     provideScopedRepository(WorkflowRunEntity),
     provideScopedRepository(WorkflowInstanceEntity),
+    WorkflowSourcesService,
+    WorkflowArtifacts,
+    provideScopedRepository(WorkflowSourceEntity),
   ],
   exports: [WorkflowsService],
 })

@@ -28,6 +28,7 @@ import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { initialRunState } from 'src/workflows/runner/engine';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
+import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
 
 /** Image for jobs whose runs-on maps to nothing more specific (a Linux label or none). */
@@ -44,6 +45,7 @@ export class WorkflowsService {
     private readonly jobs: JobsService,
     private readonly audit: AuditService,
     private readonly events: WorkflowRunEvents,
+    private readonly sources: WorkflowSourcesService,
   ) {}
 
   /**
@@ -59,6 +61,7 @@ export class WorkflowsService {
     const { workspaceId } = requireWorkspace(ctx);
     const { workflow, source, warnings } = this.load(dto);
     const context = runContext(workflow, dto, ctx);
+    const sourceId = dto.source_id ? (await this.sources.require(ctx, dto.source_id)).id : null;
     if (dto.dry_run) {
       const planned = plan(workflow, { platforms: context.platforms, defaultImage: context.defaultImage, github: context.github, inputs: context.inputs, vars: context.vars });
       return toPlanResponse(planned, warnings);
@@ -68,10 +71,10 @@ export class WorkflowsService {
     const state = initialRunState(workflow, context, maxParallel, Date.now());
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
-        `INSERT INTO workflow_runs (id, workspace_id, name, file, source, spec, inputs, env_overrides, context, job_states, max_parallel, status, warnings, created_by, runner_id, started_at)
-         VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8::jsonb,$9::jsonb,$10::jsonb,$11,'running',$12,$13,$14,$15)`,
+        `INSERT INTO workflow_runs (id, workspace_id, name, file, source, spec, inputs, env_overrides, context, job_states, max_parallel, status, warnings, created_by, runner_id, started_at, source_id)
+         VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8::jsonb,$9::jsonb,$10::jsonb,$11,'running',$12,$13,$14,$15,$16)`,
         [id, workspaceId, workflow.name.slice(0, 256), workflow.file.slice(0, 256), source, JSON.stringify(workflow), JSON.stringify(context.inputs), JSON.stringify(dto.env ?? {}),
-          JSON.stringify(context), JSON.stringify(state.jobs), maxParallel, warnings, ctx.principal.tokenId, this.runner.runnerId, new Date(state.startedAt)],
+          JSON.stringify(context), JSON.stringify(state.jobs), maxParallel, warnings, ctx.principal.tokenId, this.runner.runnerId, new Date(state.startedAt), sourceId],
       );
       await this.audit.record(ctx, { action: 'workflow.create', resourceType: 'workflow', resourceId: id, details: { name: workflow.name, jobs: workflow.jobs.length } }, manager);
     });
@@ -172,14 +175,16 @@ export class WorkflowsService {
     return jobId;
   }
 
-  async artifacts(ctx: TenantContext, id: string): Promise<{ items: Array<{ instance: string; display_name: string; job_id: string; artifacts: unknown[] }> }> {
+  /** Each instance's job artifacts (files), and the named artifacts they make up (name → file names). */
+  async artifacts(ctx: TenantContext, id: string): Promise<{ items: Array<{ instance: string; display_name: string; job_id: string; artifacts: unknown[]; named: Record<string, string[]> }> }> {
     const run = await this.find(ctx, id, 'workflow:read');
     const rows = await this.instances.find(run.workspaceId, { where: { runId: id }, order: { matrixIndex: 'ASC' } });
     const items = [];
     for (const row of rows) {
       if (!row.jobId) continue;
       const artifacts = await this.jobs.listArtifacts(ctx, row.jobId);
-      if (artifacts.length) items.push({ instance: row.instanceKey, display_name: row.displayName, job_id: row.jobId, artifacts });
+      const named = Object.fromEntries(Object.entries(row.stepState?.artifacts ?? {}).map(([name, files]) => [name, files.map((f) => f.file)]));
+      if (artifacts.length) items.push({ instance: row.instanceKey, display_name: row.displayName, job_id: row.jobId, artifacts, named });
     }
     return { items };
   }

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from 'src/cli/api-client';
 import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
-import { info, printJson, render } from 'src/cli/output';
+import { formatBytes, info, printJson, render } from 'src/cli/output';
+import { DEFAULT_SOURCE_EXCLUDES, defaultSourceDir, packSourceDir } from 'src/cli/source-archive';
 
 interface InstanceView {
   key: string;
@@ -115,6 +116,29 @@ async function follow(client: ApiClient, id: string, json: boolean): Promise<Run
   }
 }
 
+/** Packs the source directory and uploads it (progress on stderr unless --json); returns its source_id. */
+async function uploadSource(client: ApiClient, dir: string, json: boolean): Promise<string> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError('usage', `--source ${dir} is not a directory`);
+  let shown = 0;
+  const packed = await packSourceDir(dir, {
+    onProgress: (files, bytes) => {
+      if (json || files - shown < 500) return;
+      shown = files;
+      info(`orcaops: packing ${dir}: ${files} files, ${formatBytes(bytes)}`);
+    },
+  }).catch((error: Error) => {
+    throw new CliError('payload_too_large', error.message);
+  });
+  if (!json) {
+    info(`orcaops: source ${dir}: ${packed.files} files, ${formatBytes(packed.bytes)} (skipping ${DEFAULT_SOURCE_EXCLUDES.join(', ')})`);
+    if (packed.skipped.length) info(`orcaops: left out ${packed.skipped.length} symlink(s) or special file(s): ${packed.skipped.slice(0, 5).join(', ')}${packed.skipped.length > 5 ? ', …' : ''}`);
+  }
+  const response = await client.send('POST', '/v1/workflows/sources', new Blob([packed.tar]).stream(), 'application/x-tar');
+  const source = (await response.json()) as { source_id: string; sha256: string };
+  if (!json) info(`orcaops: source uploaded (${source.source_id}, sha256 ${source.sha256.slice(0, 12)})`);
+  return source.source_id;
+}
+
 function runSubcommand(): Command {
   return new Command('run')
     .description('Run a workflow file (GitHub Actions syntax); --follow shows a live tree until it ends')
@@ -127,11 +151,15 @@ function runSubcommand(): Command {
     .option('--skip-unsupported', 'skip unsupported uses: steps with a warning instead of failing validation')
     .option('--dry-run', 'validate and print the plan without running anything')
     .option('-f, --follow', 'follow the run until it ends (exit code 0 success, 1 failure, 130 cancelled)')
+    .option('--source <dir>', 'directory actions/checkout brings in (default: the repository root when FILE is in <repo>/.github/workflows/)')
+    .option('--no-source', 'send no source directory')
     .action(
-      action(async (file: string, o: { input: string[]; env: string[]; platform: string[]; image: string[]; maxParallel?: number; skipUnsupported?: boolean; dryRun?: boolean; follow?: boolean }, command: Command) => {
+      action(async (file: string, o: { input: string[]; env: string[]; platform: string[]; image: string[]; maxParallel?: number; skipUnsupported?: boolean; dryRun?: boolean; follow?: boolean; source?: string | false }, command: Command) => {
         const opts = outputOptions(command);
         const client = new ApiClient();
         const body: Record<string, unknown> = { yaml: readFileSync(file, 'utf8'), file: basename(file) };
+        const sourceDir = o.source === false ? undefined : (o.source ?? defaultSourceDir(file));
+        if (sourceDir && !o.dryRun) body.source_id = await uploadSource(client, sourceDir, opts.json);
         if (o.input.length) body.inputs = pairs(o.input, '--input');
         if (o.env.length) body.env = pairs(o.env, '--env');
         if (o.platform.length) body.platforms = pairs(o.platform, '--platform');

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min } from 'class-validator';
 import { IsStringMap } from 'src/common/validators/is-string-map';
 
 const ENV_MAP = { maxKeys: 100, keyPattern: /^[A-Za-z_][A-Za-z0-9_]{0,127}$/, maxValueLength: 32_768 };
@@ -49,6 +49,10 @@ export class SubmitWorkflowDto {
   /** Global cap on running instances (default: the workflow's max-parallel, else the CPU count). */
   @IsOptional() @IsInt() @Min(1) @Max(64)
   max_parallel?: number;
+
+  /** A source uploaded with POST /v1/workflows/sources: actions/checkout brings it into the job. */
+  @IsOptional() @IsUUID()
+  source_id?: string;
 }
 
 export class ListWorkflowsQueryDto {

@@ -58,6 +58,10 @@ export class WorkflowRunEntity extends TenantOwnedEntity {
   @Column({ name: 'cancelled_by', type: 'varchar', length: 16, nullable: true })
   cancelledBy!: 'user' | 'timeout' | null;
 
+  /** The uploaded source directory `actions/checkout` brings in (workflow_sources), if any. */
+  @Column({ name: 'source_id', type: 'uuid', nullable: true })
+  sourceId!: string | null;
+
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   warnings!: string[];
 

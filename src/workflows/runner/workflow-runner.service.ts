@@ -332,7 +332,6 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           steps: job.steps.map((s): JobStepSpec => ({ name: stepDisplayName(s), command: ':' })),
           env: baseEnv(loop, job, inst, attempt, contexts),
           timeout_seconds: Math.max(1, Math.min(MAX_JOB_SECONDS, remainingSeconds)),
-          ...(artifactPatterns(job).length ? { artifacts: artifactPatterns(job) } : {}),
           cleanup_policy: 'always_remove',
           tags: ['workflow'],
           triggered_by: 'workflow',
@@ -341,7 +340,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           idempotency_key: `wf-${loop.runId}-${inst.instance.hash}-${attempt}`,
         },
         undefined,
-        { step_driver: WORKFLOW_STEP_DRIVER, labels, ...(setup.attach ? { attach: setup.attach } : {}) },
+        { step_driver: WORKFLOW_STEP_DRIVER, labels, ...(setup.attach ? { attach: setup.attach } : {}), ...(uploads(job) ? { collects_artifacts: true } : {}) },
       );
       handle.jobId = submitted.job.id;
       record.job_id = submitted.job.id;
@@ -392,7 +391,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     const outputs = rows[0]?.step_state?.jobOutputs ?? {};
     if (job.status === 'succeeded') return { outcome: 'success', outputs, continueOnError };
     if (job.status === 'cancelled') return { outcome: 'cancelled', outputs, continueOnError };
-    const reason = job.status === 'timed_out' || job.reason === 'timeout' ? 'timed_out' : job.reason === 'interrupted' ? 'interrupted' : job.reason === 'step_failed' || job.reason === 'completed' ? undefined : 'infra_error';
+    const reason = job.status === 'timed_out' || job.reason === 'timeout' ? 'timed_out' : job.reason === 'interrupted' ? 'interrupted' : job.reason === 'step_failed' || job.reason === 'completed' || job.reason === 'artifact_error' ? undefined : 'infra_error';
     return { outcome: 'failure', ...(reason ? { reason } : {}), outputs, continueOnError };
   }
 
@@ -497,14 +496,9 @@ export function toRunState(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[
   };
 }
 
-/**
- * Native `artifacts:` paths and `actions/upload-artifact` `with.path` lines, collected by the job
- * runner after the steps (`when`, `if-no-files` and `download:` are not applied yet).
- */
-function artifactPatterns(job: JobSpec): string[] {
-  const fromUploads = job.steps.flatMap((s) => (s.action.kind === 'upload-artifact' ? (s.action.with.path ?? '').split('\n') : []));
-  const patterns = [...job.artifacts.flatMap((a) => a.paths), ...fromUploads].map((p) => p.trim()).filter((p) => p && !p.includes('${{'));
-  return [...new Set(patterns)].slice(0, 32);
+/** Whether the job uploads artifacts (native `artifacts:` or upload-artifact steps, collected by the step driver). */
+function uploads(job: JobSpec): boolean {
+  return job.artifacts.length > 0 || job.steps.some((s) => s.action.kind === 'upload-artifact');
 }
 
 function safeName(id: string): string {

@@ -5,10 +5,12 @@ import { DataSource } from 'typeorm';
 import type { DrivenJob, DrivenJobIo, JobStepDriver } from 'src/jobs/job-step-driver';
 import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
 import { evaluateCondition, evaluateTemplate, interpolate, parseCondition, toBoolean, toNumber } from 'src/workflows/engine/expressions';
-import type { JobSpec, JsonValue, StepSpec } from 'src/workflows/engine/model';
+import { artifactNameProblem, parseDownloadEntry } from 'src/workflows/engine/artifacts';
+import type { BuiltinStepKind, JobSpec, JsonValue, StepSpec } from 'src/workflows/engine/model';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { parseFileCommands, parsePathFile } from 'src/workflows/runner/file-commands';
+import { RunRef, ShimOutcome, UploadRequest, WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
 import { readFilesProgram, splitFiles, STATE_DIR, stepDisplayName, stepFileEnv, stepProgram } from 'src/workflows/runner/step-commands';
 import type { StepContextState, StepRecord } from 'src/workflows/workflow-model';
 
@@ -18,9 +20,13 @@ const RESERVED_ENV = /^(GITHUB_|ORCAOPS_)/;
 
 interface Loaded {
   instance: WorkflowInstanceEntity;
+  run: RunRef & { sourceId: string | null };
+  jobs: JobSpec[];
   job: JobSpec;
   state: StepContextState;
 }
+
+type Evaluation = ReturnType<WorkflowStepDriver['evaluation']>;
 
 /**
  * Resolves a workflow instance's steps inside its OrcaOps job (design §2.4, §3.3.3, §3.10): evaluates
@@ -34,13 +40,20 @@ interface Loaded {
 export class WorkflowStepDriver implements JobStepDriver {
   private readonly cache = new Map<string, Loaded>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly artifacts: WorkflowArtifacts,
+  ) {}
 
-  async before(handle: DrivenJob, index: number, failed: boolean, _io: DrivenJobIo): Promise<JobStepSpec | null> {
+  async before(handle: DrivenJob, index: number, failed: boolean, io: DrivenJobIo): Promise<JobStepSpec | null> {
     const loaded = await this.load(handle);
     const step = loaded.job.steps[index];
     if (!step) return null;
     const ctx = this.evaluation(loaded, failed);
+    if (index === 0 && loaded.job.download.length && !loaded.state.downloaded) {
+      const problem = await this.nativeDownloads(loaded, io);
+      if (problem) return this.failingStep(loaded, step, problem);
+    }
     let run: boolean;
     try {
       run = evaluateCondition(parseCondition(step.if), ctx);
@@ -52,7 +65,7 @@ export class WorkflowStepDriver implements JobStepDriver {
       await this.save(loaded);
       return null;
     }
-    if (step.action.kind !== 'run') return this.shimStep(loaded, step);
+    if (step.action.kind !== 'run') return this.shimStep(loaded, step, ctx, io);
     try {
       const env = this.stepEnv(loaded, step, ctx);
       const script = interpolate(step.action.script, { ...ctx, contexts: { ...ctx.contexts, env } });
@@ -106,10 +119,11 @@ export class WorkflowStepDriver implements JobStepDriver {
     return problem;
   }
 
-  async finish(handle: DrivenJob, steps: StepResult[], _io: DrivenJobIo): Promise<void> {
+  async finish(handle: DrivenJob, steps: StepResult[], io: DrivenJobIo): Promise<string | undefined> {
     const loaded = await this.load(handle);
     const failed = steps.some((s) => (s.status === 'failed' && !s.continue_on_error) || s.status === 'timed_out');
     const ctx = this.evaluation(loaded, failed);
+    const problem = await this.nativeUploads(loaded, failed, ctx, io);
     const outputs: Record<string, string> = {};
     for (const [name, template] of Object.entries(loaded.job.outputs)) {
       try {
@@ -121,6 +135,7 @@ export class WorkflowStepDriver implements JobStepDriver {
     loaded.state.jobOutputs = outputs;
     await this.save(loaded);
     this.cache.delete(handle.id);
+    return problem;
   }
 
   /** Drops the cached state of a job (when it ends without reaching finish()). */
@@ -147,17 +162,83 @@ export class WorkflowStepDriver implements JobStepDriver {
     return Object.fromEntries(Object.entries(env).filter(([name]) => ENV_NAME.test(name)));
   }
 
-  /** checkout and cache are no-ops here (no source directory is attached); the artifact shims are not wired yet. */
-  private shimStep(loaded: Loaded, step: StepSpec): JobStepSpec {
-    const uses = 'uses' in step.action ? step.action.uses : '';
-    const message =
-      step.action.kind === 'unsupported'
-        ? `skipped unsupported step ${uses}`
-        : step.action.kind === 'checkout' || step.action.kind === 'cache'
-          ? `${uses}: no-op in OrcaOps`
-          : `${uses}: artifact shims are not wired to the runner yet; skipped`;
-    loaded.state.notes.push(`step ${step.id}: ${message}`);
-    return { name: stepDisplayName(step), args: ['/bin/sh', '-c', `echo ${JSON.stringify(message).replace(/\$/g, '\\$')}`] };
+  /** The built-in `uses:` actions: checkout of the run's source, artifacts between jobs, cache as a no-op. */
+  private async shimStep(loaded: Loaded, step: StepSpec, ctx: Evaluation, io: DrivenJobIo): Promise<JobStepSpec> {
+    if (step.action.kind === 'run') throw new Error('not a shim step');
+    const { uses } = step.action;
+    let outcome: ShimOutcome;
+    try {
+      // Inputs of skipped actions and the cache no-op are never evaluated (an error there must not fail a skip).
+      const evaluated = step.action.kind !== 'unsupported' && step.action.kind !== 'cache';
+      const given = evaluated ? Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, interpolate(v, ctx).trim()])) : {};
+      outcome = await this.runShim(loaded, step.action.kind, uses, given, io);
+    } catch (error) {
+      return this.failingStep(loaded, step, `${uses}: ${(error as Error).message}`);
+    }
+    if (outcome.manifest) loaded.state.artifacts = outcome.manifest;
+    if (outcome.problem) return this.failingStep(loaded, step, outcome.problem);
+    loaded.state.notes.push(`step ${step.id}: ${outcome.line}`);
+    await this.save(loaded);
+    return { name: stepDisplayName(step), args: ['/bin/sh', '-c', 'echo "$ORCAOPS_STEP_NOTE"'], env: { ORCAOPS_STEP_NOTE: outcome.line } };
+  }
+
+  private async runShim(loaded: Loaded, kind: BuiltinStepKind | 'unsupported', uses: string, given: Record<string, string>, io: DrivenJobIo): Promise<ShimOutcome> {
+    switch (kind) {
+      case 'unsupported':
+        return { line: `skipped unsupported step ${uses}` };
+      case 'cache':
+        return { line: `${uses}: no-op in OrcaOps` };
+      case 'checkout':
+        return this.artifacts.checkout(loaded.run, loaded.run.sourceId, io, containerPath(given.path));
+      case 'upload-artifact': {
+        const request = uploadRequest(given);
+        if (typeof request === 'string') return { line: request, problem: request };
+        return this.artifacts.upload(io, loaded.state.artifacts ?? {}, request);
+      }
+      case 'download-artifact': {
+        const name = given.name || undefined;
+        if (name && artifactNameProblem(name)) return { line: '', problem: artifactNameProblem(name) };
+        const byName = !name && !/^true$/i.test(given['merge-multiple'] ?? '');
+        return this.artifacts.download(loaded.run, loaded.jobs, loaded.job, io, { ...(name ? { name } : {}), target: containerPath(given.path), byName });
+      }
+    }
+  }
+
+  /** Native `download: [job[/name]]`, before the first step, into /workspace (paths as uploaded). */
+  private async nativeDownloads(loaded: Loaded, io: DrivenJobIo): Promise<string | undefined> {
+    loaded.state.downloaded = true;
+    let problem: string | undefined;
+    for (const entry of loaded.job.download) {
+      const { job, name } = parseDownloadEntry(entry);
+      try {
+        const outcome = await this.artifacts.download(loaded.run, loaded.jobs, loaded.job, io, { from: job, ...(name ? { name } : {}), target: '/workspace', byName: false });
+        loaded.state.notes.push(`download ${entry}: ${outcome.line}`);
+        problem ??= outcome.problem && `download ${entry}: ${outcome.problem}`;
+      } catch (error) {
+        problem ??= `download ${entry}: ${(error as Error).message}`;
+      }
+      if (problem) break;
+    }
+    await this.save(loaded);
+    return problem;
+  }
+
+  /** Native `artifacts:` after the last step, as `when` says; `if-no-files: error` fails the job. */
+  private async nativeUploads(loaded: Loaded, failed: boolean, ctx: Evaluation, io: DrivenJobIo): Promise<string | undefined> {
+    let problem: string | undefined;
+    for (const artifact of loaded.job.artifacts) {
+      if ((artifact.when === 'success' && failed) || (artifact.when === 'failure' && !failed)) continue;
+      try {
+        const patterns = artifact.paths.map((p) => interpolate(p, ctx));
+        const outcome = await this.artifacts.upload(io, loaded.state.artifacts ?? {}, { name: artifact.name, patterns, root: 'workspace', ifNoFiles: artifact.ifNoFiles });
+        if (outcome.manifest) loaded.state.artifacts = outcome.manifest;
+        loaded.state.notes.push(`artifacts: ${outcome.line}`);
+        problem ??= outcome.problem;
+      } catch (error) {
+        problem ??= `artifact '${artifact.name}': ${(error as Error).message}`;
+      }
+    }
+    return problem;
   }
 
   private failingStep(loaded: Loaded, step: StepSpec, message: string): JobStepSpec {
@@ -176,7 +257,7 @@ export class WorkflowStepDriver implements JobStepDriver {
     const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, id: instance.runId } });
     const job = run.spec.jobs.find((j) => j.id === instance.workflowJob);
     if (!job || !instance.stepState) throw new Error(`workflow instance for job ${handle.id} has no step state`);
-    const loaded = { instance, job, state: instance.stepState };
+    const loaded = { instance, run: { id: run.id, workspaceId: run.workspaceId, createdBy: run.createdBy, sourceId: run.sourceId }, jobs: run.spec.jobs, job, state: instance.stepState };
     this.cache.set(handle.id, loaded);
     return loaded;
   }
@@ -191,6 +272,27 @@ export class WorkflowStepDriver implements JobStepDriver {
       .where('id = :id AND workspace_id = :ws', { id: loaded.instance.id, ws: loaded.instance.workspaceId })
       .execute();
   }
+}
+
+/** `with.path` of checkout/download: relative to the workspace, absolute as given. */
+function containerPath(path: string | undefined): string {
+  if (!path || path === '.') return '/workspace';
+  return path.startsWith('/') ? path : `/workspace/${path.replace(/^\.\//, '')}`;
+}
+
+const IF_NO_FILES = new Set(['warn', 'error', 'ignore']);
+
+/** `actions/upload-artifact` inputs (name default `artifact`, path lines, if-no-files-found), or what is wrong with them. */
+function uploadRequest(given: Record<string, string>): UploadRequest | string {
+  const name = given.name || 'artifact';
+  const bad = artifactNameProblem(name);
+  if (bad) return bad;
+  const lines = (given.path ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines.some((l) => l.startsWith('!'))) return `exclude patterns ('!…') in 'path' are not supported`;
+  if (!lines.length) return 'Input required and not supplied: path';
+  const ifNoFiles = given['if-no-files-found'] || 'warn';
+  if (!IF_NO_FILES.has(ifNoFiles)) return `'if-no-files-found' must be warn, error or ignore, not '${ifNoFiles}'`;
+  return { name, patterns: lines, root: 'github', ifNoFiles: ifNoFiles as UploadRequest['ifNoFiles'] };
 }
 
 export { STATE_DIR };

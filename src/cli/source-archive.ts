@@ -1,0 +1,60 @@
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type { HostileTarEntry } from 'src/common/hostile-tar';
+import { packEntries } from 'src/common/hostile-tar';
+
+/** Directories never sent as workflow source (version control, installed dependencies). */
+export const DEFAULT_SOURCE_EXCLUDES = ['.git', 'node_modules'];
+export const SOURCE_MAX_BYTES = 64 * 1024 * 1024;
+
+export interface PackedSource {
+  tar: Buffer;
+  files: number;
+  bytes: number;
+  /** Entries left out: symlinks and special files (the server refuses them). */
+  skipped: string[];
+}
+
+/**
+ * The source directory `orcaops workflow run FILE` sends by default: the repository root when FILE is
+ * in `<repo>/.github/workflows/`, else none.
+ */
+export function defaultSourceDir(workflowFile: string): string | undefined {
+  const dir = dirname(resolve(workflowFile));
+  if (basename(dir) !== 'workflows' || basename(dirname(dir)) !== '.github') return undefined;
+  return dirname(dirname(dir));
+}
+
+/**
+ * An uncompressed tar of `root` (names relative to it): regular files and directories, excluded
+ * directory names left out anywhere in the tree, symlinks and special files skipped. Throws when the
+ * files exceed `maxBytes`.
+ */
+export async function packSourceDir(root: string, options: { excludes?: string[]; maxBytes?: number; onProgress?: (files: number, bytes: number) => void } = {}): Promise<PackedSource> {
+  const excludes = new Set(options.excludes ?? DEFAULT_SOURCE_EXCLUDES);
+  const maxBytes = options.maxBytes ?? SOURCE_MAX_BYTES;
+  const entries: HostileTarEntry[] = [];
+  const skipped: string[] = [];
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      const path = join(dir, name);
+      const rel = relative(root, path).split(sep).join('/');
+      const stat = await lstat(path);
+      if (stat.isDirectory()) {
+        if (excludes.has(name)) continue;
+        entries.push({ name: rel, type: 'directory', mode: stat.mode & 0o777, mtime: stat.mtime });
+        await walk(path);
+      } else if (stat.isFile()) {
+        bytes += stat.size;
+        if (bytes > maxBytes) throw new Error(`the source directory is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB (excluding ${[...excludes].join(', ')}); pass a smaller --source or --no-source`);
+        entries.push({ name: rel, type: 'file', mode: stat.mode & 0o777, mtime: stat.mtime, data: await readFile(path) });
+        options.onProgress?.(entries.length, bytes);
+      } else {
+        skipped.push(rel);
+      }
+    }
+  };
+  await walk(root);
+  return { tar: await packEntries(entries), files: entries.filter((e) => e.type === 'file').length, bytes, skipped };
+}

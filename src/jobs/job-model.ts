@@ -66,6 +66,11 @@ export interface JobInternalSpec {
   step_driver?: string;
   /** Labels added to the job container (e.g. orcaops.workflow_run), for label-based cleanup. */
   labels?: Record<string, string>;
+  /**
+   * The agent session of the work that starts this job (a workflow run's instance jobs): linked as is,
+   * without the open check, since that work was admitted while the session was open. Not stored in the spec.
+   */
+  inherited_session_id?: string;
 }
 
 /** The normalised spec stored with the job (defaults filled in). */

@@ -5,6 +5,7 @@ import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
+import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
@@ -15,7 +16,7 @@ import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule],
+  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule, SessionsCoreModule],
   controllers: [WorkflowsController],
   providers: [
     WorkflowsService,

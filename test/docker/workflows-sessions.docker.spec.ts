@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SessionReaperService } from 'src/sessions/session-reaper.service';
 import type { TestApp } from '../support/app';
 import { createTestApp } from '../support/app';
 import { runCli } from '../support/cli';
@@ -31,6 +32,19 @@ jobs:
     image: orcaops/busybox
     steps:
       - run: echo used
+`;
+
+/** Fails once, then waits a minute before its retry: the run is running with no job running. */
+const RETRY_LATER_YAML = `name: session-retry-later
+jobs:
+  flaky:
+    image: orcaops/busybox
+    retry:
+      max: 1
+      when: [failure]
+      backoff: { delay: 60s }
+    steps:
+      - run: exit 1
 `;
 
 const LONG_YAML = `name: session-long
@@ -131,6 +145,23 @@ describe('workflow runs in agent sessions (real engine)', () => {
     // New work in the ended session, a rerun included, is refused.
     expectError(await api(t.app, 'POST', `/v1/workflows/${run.id}/rerun`, { token: dev }), 409, 'conflict');
     expectError(await api(t.app, 'POST', '/v1/workflows', { token: dev, body: { yaml: TWO_JOBS_YAML }, headers: { [SESSION_HEADER]: session } }), 409, 'conflict');
+  });
+
+  it('a run waiting between instances keeps its session from idling out; once it ends, the session expires', async () => {
+    const res = await api(t.app, 'POST', '/v1/sessions', { token: dev, body: { agent_type: 'ci', idle_timeout_seconds: 60 } });
+    const session = res.body.id as string;
+    const run = await submitWorkflow(t.app, dev, RETRY_LATER_YAML, { session_id: session });
+    await waitForRun(t.app, dev, run.id, (r) => instancesOf(r).flaky?.status === 'waiting');
+    await sql(t.databaseUrl, "UPDATE agent_sessions SET last_activity_at = now() - interval '10 minutes' WHERE id = $1", [session]);
+    const reaper = t.app.get(SessionReaperService);
+    expect(await reaper.tick()).not.toContain(session);
+    expect((await api(t.app, 'GET', `/v1/sessions/${session}`, { token: dev })).body.status).toBe('open');
+
+    // Once the run is over, the idle session expires (cleanup_on_idle: nothing left to cancel).
+    expect((await api(t.app, 'POST', `/v1/workflows/${run.id}/cancel`, { token: dev })).status).toBe(200);
+    expect((await api(t.app, 'GET', `/v1/workflows/${run.id}/wait?timeout_seconds=60`, { token: dev })).body).toMatchObject({ terminal: true, conclusion: 'cancelled' });
+    expect(await reaper.tick()).toContain(session);
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
   });
 
   it('CLI: ORCAOPS_SESSION (or --session) links `workflow run`; `workflow list --session` filters', async () => {

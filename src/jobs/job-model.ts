@@ -68,6 +68,11 @@ export interface JobInternalSpec {
   labels?: Record<string, string>;
   /** The step driver collects artifacts (DrivenJobIo.collect): admission checks the artifact storage quota. */
   collects_artifacts?: boolean;
+  /**
+   * The agent session of the work that starts this job (a workflow run's instance jobs): linked as is,
+   * without the open check, since that work was admitted while the session was open. Not stored in the spec.
+   */
+  inherited_session_id?: string;
 }
 
 /** The normalised spec stored with the job (defaults filled in). */

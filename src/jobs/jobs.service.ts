@@ -87,7 +87,8 @@ export class JobsService {
   async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string, internal?: JobInternalSpec): Promise<SubmitResult> {
     assertPermission(ctx, 'job:create');
     const { workspaceId } = requireWorkspace(ctx);
-    const spec = internal ? { ...normalizeSpec(dto), internal } : normalizeSpec(dto);
+    const { inherited_session_id: inheritedSession, ...internalSpec } = internal ?? {};
+    const spec = internal ? { ...normalizeSpec(dto), internal: internalSpec } : normalizeSpec(dto);
     const key = idempotencyHeader ?? dto.idempotency_key ?? null;
     const { idempotency_key: _k, ...request } = dto;
     const requestHash = createHash('sha256').update(canonical(request)).digest('hex');
@@ -95,7 +96,7 @@ export class JobsService {
       const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
       if (existing) return this.replay(existing, requestHash);
     }
-    const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
+    const sessionId = inheritedSession ?? (await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id));
     // Security policy (issue 5): a denial is audited and thrown as 403 policy_denied with every
     // violation; "requires approval" stores the job as awaiting_approval with an approval request.
     const admission = await this.policies.admit(ctx, workspaceId, jobPolicyRequest(spec));
@@ -107,7 +108,7 @@ export class JobsService {
       // Quotas are checked and the job counted in the transaction that inserts it (429 quota_exceeded when over).
       job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 || !!spec.internal?.collects_artifacts }, async (manager) => {
         const approval = held ? await this.openApproval(ctx, id, spec, admission, manager) : null;
-        await this.sessions.lockOpen(manager, workspaceId, sessionId);
+        if (!inheritedSession) await this.sessions.lockOpen(manager, workspaceId, sessionId);
         const saved = await this.jobs.withManager(manager).insert(workspaceId, {
           id,
           status: held ? 'awaiting_approval' : 'queued',

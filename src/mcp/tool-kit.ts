@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
@@ -49,6 +49,25 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(too
 /** Ids arrive as free text from a model: a malformed one names no resource (not_found, like REST). */
 export function resourceId(resource: string, value: string): string {
   return idOf(resource).transform(value);
+}
+
+const abandonLogger = new Logger('McpTools');
+
+/**
+ * The client cancelled this call (its notifications/cancelled aborts `extra.signal`; an SDK client sends
+ * one when its AbortSignal fires or its request timeout passes): work the call started and was waiting on
+ * is cancelled too, since nobody is left for its result. Best effort: a cancel refused because the work
+ * ended meanwhile, or because the token may not cancel, is logged, not raised (the SDK sends no result
+ * for a cancelled call anyway).
+ */
+export async function cancelAbandoned(call: ToolCall, what: string, cancel: () => Promise<unknown>): Promise<void> {
+  if (!call.extra.signal.aborted) return;
+  try {
+    await cancel();
+    abandonLogger.log({ msg: 'client cancelled the tool call; cancelled the work it started', what, requestId: call.ctx.requestId });
+  } catch (error) {
+    abandonLogger.warn({ msg: 'client cancelled the tool call; could not cancel the work it started', what, err: String(error) });
+  }
 }
 
 function progressSender(extra: ToolExtra): ToolCall['progress'] {

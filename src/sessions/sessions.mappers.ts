@@ -1,7 +1,8 @@
 import type { JobEntity } from 'src/jobs/entities/job.entity';
 import type { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
-import type { SessionJobDto, SessionResponseDto, SessionSandboxDto } from 'src/sessions/dto/session.dto';
+import type { SessionJobDto, SessionResponseDto, SessionSandboxDto, SessionWorkflowRunDto } from 'src/sessions/dto/session.dto';
 import type { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import type { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -45,4 +46,8 @@ export function toSessionSandbox(s: SandboxEntity): SessionSandboxDto {
     created_at: s.createdAt.toISOString(),
     stopped_at: iso(s.stoppedAt),
   };
+}
+
+export function toSessionWorkflowRun(r: WorkflowRunEntity): SessionWorkflowRunDto {
+  return { id: r.id, name: r.name, status: r.status, conclusion: r.conclusion, created_at: r.createdAt.toISOString(), finished_at: iso(r.finishedAt) };
 }

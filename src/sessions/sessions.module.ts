@@ -12,19 +12,22 @@ import { SessionReaperService } from 'src/sessions/session-reaper.service';
 import { SessionsController } from 'src/sessions/sessions.controller';
 import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 import { SessionsService } from 'src/sessions/sessions.service';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { WorkflowsModule } from 'src/workflows/workflows.module';
 
 /**
- * The top half of sessions (above jobs and sandboxes): the REST resource, the view with spend, end with
- * cleanup and the idle reaper. Jobs and sandboxes are read here for the view and changed only through
- * their services.
+ * The top half of sessions (above jobs, sandboxes and workflows): the REST resource, the view with spend,
+ * end with cleanup and the idle reaper. Jobs, sandboxes and workflow runs are read here for the view and
+ * changed only through their services.
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([AgentSessionEntity, JobEntity, SandboxEntity, JobArtifactEntity]),
+    TypeOrmModule.forFeature([AgentSessionEntity, JobEntity, SandboxEntity, JobArtifactEntity, WorkflowRunEntity]),
     AuditModule,
     SessionsCoreModule,
     JobsModule,
     SandboxesModule,
+    WorkflowsModule,
   ],
   controllers: [SessionsController],
   providers: [
@@ -34,6 +37,7 @@ import { SessionsService } from 'src/sessions/sessions.service';
     provideScopedRepository(JobEntity),
     provideScopedRepository(SandboxEntity),
     provideScopedRepository(JobArtifactEntity),
+    provideScopedRepository(WorkflowRunEntity),
   ],
 })
 export class SessionsModule {}

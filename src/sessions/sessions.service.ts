@@ -21,11 +21,13 @@ import {
 } from 'src/sessions/dto/session.dto';
 import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { DEFAULT_SESSION_IDLE_SECONDS, SessionStatus } from 'src/sessions/session-model';
-import { toSessionJob, toSessionResponse, toSessionSandbox } from 'src/sessions/sessions.mappers';
+import { toSessionJob, toSessionResponse, toSessionSandbox, toSessionWorkflowRun } from 'src/sessions/sessions.mappers';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { Permission } from 'src/tenancy/permissions';
 import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
+import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { WorkflowsService } from 'src/workflows/workflows.service';
 
 export interface ListSessionsFilter {
   status?: SessionStatus;
@@ -44,8 +46,8 @@ const LIVE_SANDBOX_STATUSES = ['starting', 'ready'] as const;
 /**
  * Agent sessions as every front end sees them: open, list, view (what it created and spent), end
  * (optionally stopping its sandboxes and cancelling its jobs through their services), and idle expiry.
- * Reads jobs and sandboxes through scoped repositories for the view; changes them only through
- * JobsService and SandboxesService.
+ * Reads jobs, sandboxes and workflow runs through scoped repositories for the view; changes them only
+ * through JobsService, SandboxesService and WorkflowsService.
  */
 @Injectable()
 export class SessionsService {
@@ -56,9 +58,11 @@ export class SessionsService {
     @InjectScopedRepository(JobEntity) private readonly jobRows: TenantScopedRepository<JobEntity>,
     @InjectScopedRepository(SandboxEntity) private readonly sandboxRows: TenantScopedRepository<SandboxEntity>,
     @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
+    @InjectScopedRepository(WorkflowRunEntity) private readonly runRows: TenantScopedRepository<WorkflowRunEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: JobsService,
     private readonly sandboxes: SandboxesService,
+    private readonly workflows: WorkflowsService,
     private readonly audit: AuditService,
   ) {}
 
@@ -109,17 +113,26 @@ export class SessionsService {
     assertPermission(ctx, 'session:read');
     const { workspaceId } = requireWorkspace(ctx);
     const session = await this.find(workspaceId, id);
-    const [jobs, sandboxes, spend] = await Promise.all([
-      this.jobRows.find(workspaceId, { where: { sessionId: id }, order: { createdAt: 'DESC', id: 'DESC' }, take: VIEW_ITEMS }),
-      this.sandboxRows.find(workspaceId, { where: { sessionId: id }, order: { createdAt: 'DESC', id: 'DESC' }, take: VIEW_ITEMS }),
+    const newest = { where: { sessionId: id }, order: { createdAt: 'DESC', id: 'DESC' }, take: VIEW_ITEMS } as const;
+    const [jobs, sandboxes, runs, spend] = await Promise.all([
+      this.jobRows.find(workspaceId, newest),
+      this.sandboxRows.find(workspaceId, newest),
+      this.runRows // only the summary columns: a run row also holds its whole source and spec
+        .queryBuilder(workspaceId, 'r')
+        .select(['r.id', 'r.name', 'r.status', 'r.conclusion', 'r.createdAt', 'r.finishedAt'])
+        .andWhere('r.session_id = :id', { id })
+        .orderBy('r.created_at', 'DESC')
+        .addOrderBy('r.id', 'DESC')
+        .take(VIEW_ITEMS)
+        .getMany(),
       this.spend(workspaceId, id),
     ]);
-    return { ...toSessionResponse(session), jobs: jobs.map(toSessionJob), sandboxes: sandboxes.map(toSessionSandbox), spend };
+    return { ...toSessionResponse(session), jobs: jobs.map(toSessionJob), sandboxes: sandboxes.map(toSessionSandbox), workflow_runs: runs.map(toSessionWorkflowRun), spend };
   }
 
   /**
    * open → ended (reason `ended`), audited. With cleanup, its live sandboxes are stopped (exit reason
-   * session_ended) and its unfinished jobs cancelled, through their services and with the caller's
+   * session_ended), its running workflow runs and unfinished jobs cancelled, through their services and with the caller's
    * permissions. Ending an ended session changes nothing but still cleans up when asked.
    */
   async end(ctx: TenantContext, id: string, cleanup: boolean): Promise<SessionViewResponseDto> {
@@ -143,7 +156,8 @@ export class SessionsService {
    */
   async expireIdle(now: Date = new Date()): Promise<string[]> {
     const idle = `s.status = 'open' AND s.last_activity_at + make_interval(secs => s.idle_timeout_seconds) <= :now
-      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.session_id = s.id AND j.workspace_id = s.workspace_id AND j.status IN (:...active))`;
+      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.session_id = s.id AND j.workspace_id = s.workspace_id AND j.status IN (:...active))
+      AND NOT EXISTS (SELECT 1 FROM workflow_runs w WHERE w.session_id = s.id AND w.workspace_id = s.workspace_id AND w.status = 'running')`;
     const candidates = await this.dataSource
       .getRepository(AgentSessionEntity)
       .createQueryBuilder('s')
@@ -180,10 +194,12 @@ export class SessionsService {
     return ended;
   }
 
-  private async cleanUp(actor: TenantContext | 'system', workspaceId: string, id: string): Promise<{ sandboxes_stopped: number; jobs_cancelled: number }> {
+  private async cleanUp(actor: TenantContext | 'system', workspaceId: string, id: string): Promise<NonNullable<SessionViewResponseDto['cleanup']>> {
     const sandboxesStopped = await this.sandboxes.stopForSession(actor, workspaceId, id);
+    // Runs first: their runners stop the instance jobs and services they started; the jobs' cancel catches the rest.
+    const runsCancelled = await this.workflows.cancelForSession(actor, workspaceId, id);
     const jobsCancelled = await this.jobs.cancelForSession(actor, workspaceId, id);
-    return { sandboxes_stopped: sandboxesStopped, jobs_cancelled: jobsCancelled };
+    return { sandboxes_stopped: sandboxesStopped, jobs_cancelled: jobsCancelled, workflow_runs_cancelled: runsCancelled };
   }
 
   /**
@@ -194,6 +210,7 @@ export class SessionsService {
     const needed: Permission[] = [];
     if (await this.sandboxRows.count(workspaceId, { sessionId: id, status: In([...LIVE_SANDBOX_STATUSES]) })) needed.push('sandbox:delete');
     if (await this.jobRows.count(workspaceId, { sessionId: id, status: Not(In([...TERMINAL_STATUSES])) })) needed.push('job:cancel');
+    if (await this.runRows.count(workspaceId, { sessionId: id, status: 'running' })) needed.push('workflow:cancel');
     for (const permission of needed) {
       if (hasPermission(ctx, permission)) continue;
       await this.audit.record(ctx, { action: 'auth.forbidden', outcome: 'denied', resourceType: 'session', resourceId: id, sessionId: id, details: { required: permission, cleanup: true } });

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
+import { clientGone } from 'src/http/event-stream';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import {
   ListWorkflowsQueryDto,
@@ -11,6 +12,8 @@ import {
   WorkflowLogsQueryDto,
   WorkflowPlanResponseDto,
   WorkflowRunResponseDto,
+  WaitWorkflowQueryDto,
+  WorkflowRunWaitResponseDto,
 } from 'src/workflows/dto/workflow.dto';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
@@ -51,6 +54,25 @@ export class WorkflowsController {
   @ApiOperation({ operationId: 'getWorkflow', summary: 'A workflow run with the live status of every job instance' })
   get(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<WorkflowRunResponseDto> {
     return this.workflows.get(ctx, id);
+  }
+
+  @Get(':runId/wait')
+  @RequirePermission('workflow:read')
+  @ApiOperation({
+    operationId: 'waitWorkflow',
+    summary: 'Wait until the run changes after a version (or completes, or the timeout passes) and return it',
+    description:
+      'Long-poll for followers: returns the run as getWorkflow does, as soon as its version differs from `after` ' +
+      '(without `after`: when it completes), or with the current state when timeout_seconds (≤ 60) passes. ' +
+      '`terminal` tells whether it completed; pass the returned `version` as the next `after`.',
+  })
+  wait(
+    @Tenant() ctx: TenantContext,
+    @Param('runId', idOf('workflow run')) id: string,
+    @Query() q: WaitWorkflowQueryDto,
+    @Req() request: FastifyRequest,
+  ): Promise<WorkflowRunWaitResponseDto> {
+    return this.workflows.wait(ctx, id, { timeoutMs: (q.timeout_seconds ?? 30) * 1000, after: q.after }, clientGone(request));
   }
 
   @Post(':runId/cancel')

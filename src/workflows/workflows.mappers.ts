@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Plan } from 'src/workflows/engine/model';
 import type {
   WorkflowInstanceResponseDto,
@@ -35,6 +36,19 @@ export function toInstanceResponse(row: WorkflowInstanceEntity): WorkflowInstanc
 }
 
 export function toRunResponse(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[]): WorkflowRunResponseDto {
+  const view = runView(run, rows);
+  return { ...view, version: runVersion(view) };
+}
+
+/**
+ * The version token of a run view: a digest of everything a reader sees, so any change a follower can
+ * observe (an instance transition, an output, a step, the end) gives a new token, wherever it was made.
+ */
+export function runVersion(view: Omit<WorkflowRunResponseDto, 'version'>): string {
+  return createHash('sha256').update(JSON.stringify(view)).digest('hex').slice(0, 32);
+}
+
+function runView(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[]): Omit<WorkflowRunResponseDto, 'version'> {
   return {
     id: run.id,
     name: run.name,
@@ -57,6 +71,7 @@ export function toRunResponse(run: WorkflowRunEntity, rows: WorkflowInstanceEnti
         instances: rows.filter((r) => r.workflowJob === job.id).sort((a, b) => a.matrixIndex - b.matrixIndex).map(toInstanceResponse),
       };
     }),
+    session_id: run.sessionId,
     created_at: run.createdAt.toISOString(),
     started_at: run.startedAt.toISOString(),
     finished_at: iso(run.finishedAt),
@@ -64,7 +79,7 @@ export function toRunResponse(run: WorkflowRunEntity, rows: WorkflowInstanceEnti
 }
 
 export function toRunSummary(run: WorkflowRunEntity): WorkflowRunSummaryDto {
-  return { id: run.id, name: run.name, status: run.status, conclusion: run.conclusion, created_at: run.createdAt.toISOString(), finished_at: iso(run.finishedAt) };
+  return { id: run.id, name: run.name, status: run.status, conclusion: run.conclusion, session_id: run.sessionId, created_at: run.createdAt.toISOString(), finished_at: iso(run.finishedAt) };
 }
 
 export function toPlanResponse(plan: Plan, warnings: string[]): WorkflowPlanResponseDto {

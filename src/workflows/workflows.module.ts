@@ -6,6 +6,7 @@ import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { StorageModule } from 'src/storage/storage.module';
+import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
@@ -20,7 +21,7 @@ import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule, StorageModule],
+  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule, StorageModule, SessionsCoreModule],
   controllers: [WorkflowSourcesController, WorkflowsController],
   providers: [
     WorkflowsService,

@@ -9,6 +9,7 @@ import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobLogsResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobsService } from 'src/jobs/jobs.service';
+import { SessionLinks } from 'src/sessions/session-links.service';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';
@@ -22,6 +23,7 @@ import {
   WorkflowListResponseDto,
   WorkflowPlanResponseDto,
   WorkflowRunResponseDto,
+  WorkflowRunWaitResponseDto,
 } from 'src/workflows/dto/workflow.dto';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
@@ -33,6 +35,8 @@ import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workf
 
 /** Image for jobs whose runs-on maps to nothing more specific (a Linux label or none). */
 export const DEFAULT_WORKFLOW_IMAGE = 'orcaops/python';
+/** A waiting reader re-reads at least this often: a run driven by another server sends no local signal. */
+const WAIT_REREAD_MS = 1_000;
 
 /** Workflow runs as every front end sees them: submit (or plan), read, cancel, rerun, logs. Tenant-scoped. */
 @Injectable()
@@ -46,6 +50,7 @@ export class WorkflowsService {
     private readonly audit: AuditService,
     private readonly events: WorkflowRunEvents,
     private readonly sources: WorkflowSourcesService,
+    private readonly sessions: SessionLinks,
   ) {}
 
   /**
@@ -66,17 +71,19 @@ export class WorkflowsService {
       const planned = plan(workflow, { platforms: context.platforms, defaultImage: context.defaultImage, github: context.github, inputs: context.inputs, vars: context.vars });
       return toPlanResponse(planned, warnings);
     }
+    const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
     const id = randomUUID();
     const maxParallel = dto.max_parallel ?? workflow.maxParallel ?? Math.max(1, cpus().length);
     const state = initialRunState(workflow, context, maxParallel, Date.now());
     await this.dataSource.transaction(async (manager) => {
+      await this.sessions.lockOpen(manager, workspaceId, sessionId);
       await manager.query(
-        `INSERT INTO workflow_runs (id, workspace_id, name, file, source, spec, inputs, env_overrides, context, job_states, max_parallel, status, warnings, created_by, runner_id, started_at, source_id)
-         VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8::jsonb,$9::jsonb,$10::jsonb,$11,'running',$12,$13,$14,$15,$16)`,
+        `INSERT INTO workflow_runs (id, workspace_id, name, file, source, spec, inputs, env_overrides, context, job_states, max_parallel, status, warnings, created_by, runner_id, started_at, source_id, session_id)
+         VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8::jsonb,$9::jsonb,$10::jsonb,$11,'running',$12,$13,$14,$15,$16,$17)`,
         [id, workspaceId, workflow.name.slice(0, 256), workflow.file.slice(0, 256), source, JSON.stringify(workflow), JSON.stringify(context.inputs), JSON.stringify(dto.env ?? {}),
-          JSON.stringify(context), JSON.stringify(state.jobs), maxParallel, warnings, ctx.principal.tokenId, this.runner.runnerId, new Date(state.startedAt), sourceId],
+          JSON.stringify(context), JSON.stringify(state.jobs), maxParallel, warnings, ctx.principal.tokenId, this.runner.runnerId, new Date(state.startedAt), sourceId, sessionId],
       );
-      await this.audit.record(ctx, { action: 'workflow.create', resourceType: 'workflow', resourceId: id, details: { name: workflow.name, jobs: workflow.jobs.length } }, manager);
+      await this.audit.record(ctx, { action: 'workflow.create', resourceType: 'workflow', resourceId: id, sessionId, details: { name: workflow.name, jobs: workflow.jobs.length } }, manager);
     });
     const run = await this.find(ctx, id, 'workflow:read');
     this.runner.start(run);
@@ -86,8 +93,9 @@ export class WorkflowsService {
   async list(ctx: TenantContext, q: ListWorkflowsQueryDto): Promise<WorkflowListResponseDto> {
     assertPermission(ctx, 'workflow:read');
     const { workspaceId } = requireWorkspace(ctx);
-    const qb = this.runs.queryBuilder(workspaceId, 'r').select(['r.id', 'r.name', 'r.status', 'r.conclusion', 'r.createdAt', 'r.finishedAt']);
+    const qb = this.runs.queryBuilder(workspaceId, 'r').select(['r.id', 'r.name', 'r.status', 'r.conclusion', 'r.sessionId', 'r.createdAt', 'r.finishedAt']);
     if (q.status) qb.andWhere('r.status = :status', { status: q.status });
+    if (q.session_id) qb.andWhere('r.session_id = :sessionId', { sessionId: q.session_id.toLowerCase() });
     const rows = await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').take(q.limit ?? 50).getMany();
     return { items: rows.map(toRunSummary) };
   }
@@ -96,16 +104,53 @@ export class WorkflowsService {
     return this.view(await this.find(ctx, id, 'workflow:read'));
   }
 
+  /**
+   * Long-poll: the run once its version differs from `after` (without `after`: once it completes), once
+   * it completes, or when the timeout passes. Wakes on the run's change signal and re-reads at least every
+   * WAIT_REREAD_MS, so a run driven by another server is noticed too.
+   */
+  async wait(ctx: TenantContext, id: string, opts: { timeoutMs: number; after?: string }, signal?: AbortSignal): Promise<WorkflowRunWaitResponseDto> {
+    const until = Date.now() + opts.timeoutMs;
+    const settled = (r: WorkflowRunResponseDto): boolean => r.status === 'completed' || (opts.after !== undefined && r.version !== opts.after);
+    let run = await this.get(ctx, id);
+    while (!settled(run) && Date.now() < until && !signal?.aborted) {
+      await this.nextChange(id, Math.min(WAIT_REREAD_MS, until - Date.now()), signal);
+      run = await this.get(ctx, id);
+    }
+    return { ...run, terminal: run.status === 'completed', timed_out: !settled(run) };
+  }
+
   /** Journals the cancel on the run; its runner stops every running job and service, then concludes it. */
   async cancel(ctx: TenantContext, id: string): Promise<WorkflowRunResponseDto> {
     const run = await this.find(ctx, id, 'workflow:cancel');
     if (run.status !== 'running') throw new OrcaOpsError('conflict', `workflow run ${id} already ended (${run.conclusion ?? run.status})`, { status: run.status });
-    await this.dataSource.transaction(async (manager) => {
-      await this.runs.withManager(manager).update(run.workspaceId, { id, status: 'running' }, { cancelledBy: 'user' });
-      await this.audit.record(ctx, { action: 'workflow.cancel', resourceType: 'workflow', resourceId: id }, manager);
-    });
-    this.runner.wake(id);
+    await this.requestCancel(run, ctx);
     return this.get(ctx, id);
+  }
+
+  /**
+   * Cancels a session's running workflow runs (a session ended with cleanup, or expired idle); returns
+   * how many. The caller checked the session; 'system' is the idle reaper (audited as the system).
+   */
+  async cancelForSession(actor: TenantContext | 'system', workspaceId: string, sessionId: string): Promise<number> {
+    if (actor !== 'system') assertPermission(actor, 'workflow:cancel');
+    const running = await this.runs.find(workspaceId, { where: { sessionId, status: 'running' } });
+    let cancelled = 0;
+    for (const run of running) if (await this.requestCancel(run, actor)) cancelled++;
+    return cancelled;
+  }
+
+  /** Compare-and-set on a running run; false (nothing audited) when it completed meanwhile. Wakes its local loop. */
+  private async requestCancel(run: WorkflowRunEntity, actor: TenantContext | 'system'): Promise<boolean> {
+    const changed = await this.dataSource.transaction(async (manager) => {
+      if (!(await this.runs.withManager(manager).update(run.workspaceId, { id: run.id, status: 'running' }, { cancelledBy: 'user' }))) return false;
+      const record = { action: 'workflow.cancel', resourceType: 'workflow', resourceId: run.id, sessionId: run.sessionId ?? undefined };
+      if (actor === 'system') await this.audit.recordSystem(run.workspaceId, record, manager);
+      else await this.audit.record(actor, record, manager);
+      return true;
+    });
+    this.runner.wake(run.id);
+    return changed;
   }
 
   /**
@@ -116,6 +161,8 @@ export class WorkflowsService {
     const run = await this.find(ctx, id, 'workflow:create');
     if (run.status !== 'completed') throw new OrcaOpsError('conflict', `workflow run ${id} is still running`, { status: run.status });
     if (run.conclusion === 'success') throw new OrcaOpsError('conflict', `workflow run ${id} succeeded; nothing to rerun`, { conclusion: run.conclusion });
+    // A rerun is new work in the run's session: refused (409) once that session has ended.
+    if (run.sessionId) await this.sessions.resolveForCreate(ctx, run.workspaceId, run.sessionId);
     const rows = await this.instances.find(run.workspaceId, { where: { runId: id } });
     const reset = new Set(Object.values(run.jobStates).filter((j) => j.result === 'failure' || j.result === 'cancelled').map((j) => j.jobId));
     const downstream = new Set<string>();

@@ -9,6 +9,7 @@ const LIST_COLUMNS = ['id', 'agent_type', 'name', 'status', 'end_reason', 'creat
 interface SessionView {
   jobs: Array<Record<string, unknown>>;
   sandboxes: Array<Record<string, unknown>>;
+  workflow_runs: Array<Record<string, unknown>>;
   spend: Record<string, unknown>;
   cleanup?: Record<string, unknown>;
   [key: string]: unknown;
@@ -30,7 +31,7 @@ function metadata(pairs: string[]): Record<string, string> {
 
 /** The session, then what it created and spent, for people. */
 function printView(view: SessionView): void {
-  const { jobs, sandboxes, spend, cleanup, ...session } = view;
+  const { jobs, sandboxes, workflow_runs: runs, spend, cleanup, ...session } = view;
   printRecord(session);
   process.stdout.write('\nspend\n');
   printRecord(spend);
@@ -42,6 +43,8 @@ function printView(view: SessionView): void {
   printTable(jobs, ['id', 'status', 'reason', 'image', 'created_at', 'cpu_seconds']);
   process.stdout.write('\nsandboxes\n');
   printTable(sandboxes, ['id', 'name', 'status', 'exit_reason', 'image', 'created_at']);
+  process.stdout.write('\nworkflow runs\n');
+  printTable(runs, ['id', 'name', 'status', 'conclusion', 'created_at']);
 }
 
 function show(c: Command, view: SessionView): void {
@@ -82,13 +85,13 @@ export function sessionsCommand(): Command {
     }));
   cmd
     .command('get <id>')
-    .description('The session, its jobs and sandboxes, and what they spent')
+    .description('The session, its jobs, sandboxes and workflow runs, and what they spent')
     .action(action(async (id: string, _o: object, c: Command) => {
       show(c, await new ApiClient().request<SessionView>('GET', `/v1/sessions/${id}`));
     }));
   cmd
     .command('end <id>')
-    .option('--cleanup', 'also stop its sandboxes and cancel its queued and running jobs')
+    .option('--cleanup', 'also stop its sandboxes and cancel its workflow runs and queued and running jobs')
     .action(action(async (id: string, o: { cleanup?: boolean }, c: Command) => {
       show(c, await new ApiClient().request<SessionView>('POST', `/v1/sessions/${id}/end`, { cleanup: Boolean(o.cleanup) }));
     }));

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from 'src/cli/api-client';
 import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
@@ -23,6 +22,8 @@ interface RunView {
   name: string;
   status: string;
   conclusion: string | null;
+  /** Opaque state token: the follower waits for the run to differ from it. */
+  version: string;
   jobs: Array<{ id: string; name: string; phase: string; result: string | null; message: string | null; instances: InstanceView[] }>;
 }
 
@@ -38,7 +39,8 @@ const SYMBOLS: Record<string, string> = {
   cancelled: '⊘',
   skipped: '–',
 };
-const REFRESH_MS = 1000;
+/** One long-poll of GET /v1/workflows/:id/wait (the server's bound is 60 s); the follower asks again after it. */
+const FOLLOW_WAIT_SECONDS = 30;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -55,7 +57,7 @@ function pairs(values: string[], what: string): Record<string, string> {
 }
 
 /** The tree people read: one line per job, one indented line per instance of a matrix job. */
-export function renderTree(run: RunView): string[] {
+export function renderTree(run: Omit<RunView, 'version'>): string[] {
   const lines = [`${run.name}  ${run.status === 'completed' ? `${SYMBOLS[run.conclusion ?? ''] ?? ''} ${run.conclusion}` : 'running'}  (${run.id})`];
   for (const job of run.jobs) {
     const single = job.instances.length === 1 && job.instances[0]!.display_name === job.name;
@@ -75,19 +77,23 @@ export function renderTree(run: RunView): string[] {
 }
 
 /** Exit codes of design §3.1: 0 success, 1 failure, 130 cancelled. */
-export function exitCodeForRun(run: RunView): number {
+export function exitCodeForRun(run: Pick<RunView, 'conclusion'>): number {
   if (run.conclusion === 'success') return 0;
   if (run.conclusion === 'cancelled') return 130;
   return 1;
 }
 
-/** Follows the run: a live tree redrawn in place on a terminal, one line per change otherwise. */
+/**
+ * Follows the run: a live tree redrawn in place on a terminal, one line per change otherwise. Each
+ * read long-polls the wait endpoint for the next version, so changes show as they happen, without polling.
+ */
 async function follow(client: ApiClient, id: string, json: boolean): Promise<RunView> {
   const tty = process.stdout.isTTY && !json;
   let drawn = 0;
   const seen = new Map<string, string>();
+  const path = `/v1/workflows/${encodeURIComponent(id)}`;
+  let run = await client.request<RunView>('GET', path);
   for (;;) {
-    const run = await client.request<RunView>('GET', `/v1/workflows/${id}`);
     if (tty) {
       const lines = renderTree(run);
       if (drawn) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
@@ -112,7 +118,7 @@ async function follow(client: ApiClient, id: string, json: boolean): Promise<Run
       if (!tty && !json) process.stdout.write(`workflow ${run.name}: ${run.conclusion}\n`);
       return run;
     }
-    await sleep(REFRESH_MS);
+    run = await client.request<RunView>('GET', `${path}/wait?timeout_seconds=${FOLLOW_WAIT_SECONDS}&after=${encodeURIComponent(run.version)}`);
   }
 }
 
@@ -153,8 +159,9 @@ function runSubcommand(): Command {
     .option('-f, --follow', 'follow the run until it ends (exit code 0 success, 1 failure, 130 cancelled)')
     .option('--source <dir>', 'directory actions/checkout brings in (default: the repository root when FILE is in <repo>/.github/workflows/)')
     .option('--no-source', 'send no source directory')
+    .option('--session <id>', 'link the run to this agent session (default: $ORCAOPS_SESSION, sent as a header)')
     .action(
-      action(async (file: string, o: { input: string[]; env: string[]; platform: string[]; image: string[]; maxParallel?: number; skipUnsupported?: boolean; dryRun?: boolean; follow?: boolean; source?: string | false }, command: Command) => {
+      action(async (file: string, o: { input: string[]; env: string[]; platform: string[]; image: string[]; maxParallel?: number; skipUnsupported?: boolean; dryRun?: boolean; follow?: boolean; source?: string | false; session?: string }, command: Command) => {
         const opts = outputOptions(command);
         const client = new ApiClient();
         const body: Record<string, unknown> = { yaml: readFileSync(file, 'utf8'), file: basename(file) };
@@ -167,6 +174,7 @@ function runSubcommand(): Command {
         if (o.maxParallel) body.max_parallel = o.maxParallel;
         if (o.skipUnsupported) body.skip_unsupported = true;
         if (o.dryRun) body.dry_run = true;
+        if (o.session) body.session_id = o.session;
         const result = await client.request<RunView & { dry_run?: true; jobs: unknown[] }>('POST', '/v1/workflows', body);
         if (o.dryRun) {
           if (opts.json) return printJson(result);
@@ -194,21 +202,31 @@ export function workflowCommand(): Command {
     new Command('list')
       .description('Workflow runs, newest first')
       .option('--status <status>', 'running | completed')
+      .option('--session <id>', 'runs submitted in this agent session')
       .action(
-        action(async (o: { status?: string }, command: Command) => {
-          const query = o.status ? `?status=${encodeURIComponent(o.status)}` : '';
-          render(outputOptions(command), await new ApiClient().request('GET', `/v1/workflows${query}`), { columns: ['id', 'name', 'status', 'conclusion', 'created_at', 'finished_at'] });
+        action(async (o: { status?: string; session?: string }, command: Command) => {
+          const query = new URLSearchParams({ ...(o.status ? { status: o.status } : {}), ...(o.session ? { session_id: o.session } : {}) }).toString();
+          render(outputOptions(command), await new ApiClient().request('GET', `/v1/workflows${query ? `?${query}` : ''}`), { columns: ['id', 'name', 'status', 'conclusion', 'created_at', 'finished_at'] });
         }),
       ),
   );
   workflow.addCommand(
     new Command('get')
-      .description('A run as a tree of jobs and instances')
+      .description('A run as a tree of jobs and instances; --follow shows it live until it ends')
       .argument('<id>')
+      .option('-f, --follow', 'follow the run until it ends (exit code 0 success, 1 failure, 130 cancelled)')
       .action(
-        action(async (id: string, _o: unknown, command: Command) => {
-          const run = await new ApiClient().request<RunView>('GET', `/v1/workflows/${encodeURIComponent(id)}`);
-          if (outputOptions(command).json) return printJson(run);
+        action(async (id: string, o: { follow?: boolean }, command: Command) => {
+          const opts = outputOptions(command);
+          const client = new ApiClient();
+          if (o.follow) {
+            const final = await follow(client, id, opts.json);
+            if (opts.json) printJson(final);
+            process.exitCode = exitCodeForRun(final);
+            return;
+          }
+          const run = await client.request<RunView>('GET', `/v1/workflows/${encodeURIComponent(id)}`);
+          if (opts.json) return printJson(run);
           process.stdout.write(`${renderTree(run).join('\n')}\n`);
         }),
       ),

@@ -5,7 +5,7 @@ import type { ArtifactResponseDto, JobResponseDto, LogChunkDto } from 'src/jobs/
 import { TERMINAL_STATUSES } from 'src/jobs/job-model';
 import type { JobsService } from 'src/jobs/jobs.service';
 import type { OrcaTool, ToolCall } from 'src/mcp/tool-kit';
-import { defineTool, resourceId } from 'src/mcp/tool-kit';
+import { cancelAbandoned, defineTool, resourceId } from 'src/mcp/tool-kit';
 import { artifactOutput, jobId, jobOutput, jobRequestInput, jobStatusFilter, jobSummaryOutput } from 'src/mcp/tools/schemas';
 import type { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -111,9 +111,11 @@ export function jobTools(jobs: JobsService): OrcaTool[] {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
       async run(args, call) {
         const dto = await jobRequest(args);
-        const { job } = await jobs.submit(call.ctx, dto);
+        const { job, replayed } = await jobs.submit(call.ctx, dto);
         await call.progress(1, `job ${job.id} queued`);
         await follow(jobs, call, job.id, args.wait_seconds ?? DEFAULT_WAIT_SECONDS);
+        // A replayed submit (same idempotency_key) returned a job an earlier call started: not this call's to cancel.
+        if (!replayed) await cancelAbandoned(call, `job ${job.id}`, () => jobs.cancel(call.ctx, job.id));
         const result = await finalResult(jobs, call.ctx, await jobs.get(call.ctx, job.id), args.tail_chars ?? DEFAULT_TAIL_CHARS);
         const summary = result.finished
           ? `job ${job.id} ${result.status}${result.exit_code === null ? '' : ` (exit ${result.exit_code})`}`

@@ -1,18 +1,12 @@
 import { z } from 'zod';
 import { validateDto } from 'src/common/validation';
 import type { OrcaTool, ToolCall } from 'src/mcp/tool-kit';
-import { defineTool, resourceId } from 'src/mcp/tool-kit';
+import { cancelAbandoned, defineTool, resourceId } from 'src/mcp/tool-kit';
 import { SubmitWorkflowDto } from 'src/workflows/dto/workflow.dto';
 import type { WorkflowPlanResponseDto, WorkflowRunResponseDto } from 'src/workflows/dto/workflow.dto';
 import type { WorkflowsService } from 'src/workflows/workflows.service';
 
 const DEFAULT_WAIT_SECONDS = 600;
-/**
- * WorkflowsService has no completion event to await (the CLI's --follow and the REST clients poll GET
- * too), so a waiting run_workflow polls get() at this short, bounded interval until the run completes,
- * the wait passes or the client cancels the call.
- */
-const FOLLOW_REREAD_MS = 2_000;
 
 const workflowRunId = z.string().describe('Workflow run id (a UUID from run_workflow)');
 const stringMap = (what: string): z.ZodRecord<z.ZodString> => z.record(z.string()).describe(what);
@@ -35,6 +29,7 @@ const workflowRunOutput = z.object({
   status: z.enum(['running', 'completed']),
   conclusion: z.string().nullable().describe('success, failure or cancelled once completed'),
   cancelled_by: z.string().nullable(),
+  session_id: z.string().nullable().describe('The agent session the run belongs to (X-OrcaOps-Session), or null'),
   warnings: z.array(z.string()),
   jobs: z.array(z.object({ id: z.string(), needs: z.array(z.string()), result: z.string().nullable(), message: z.string().nullable() })),
   instances: z.array(instanceOutput),
@@ -61,6 +56,7 @@ export function workflowRunView(run: WorkflowRunResponseDto): WorkflowRunView {
     status: run.status as WorkflowRunView['status'],
     conclusion: run.conclusion,
     cancelled_by: run.cancelled_by,
+    session_id: run.session_id,
     warnings: run.warnings,
     jobs: run.jobs.map((j) => ({ id: j.id, needs: j.needs, result: j.result, message: j.message })),
     instances: run.jobs.flatMap((j) =>
@@ -89,15 +85,15 @@ function runSummary(run: WorkflowRunView): string {
 
 /**
  * Follows the run until it completes, the wait passes or the client cancels, with a progress
- * notification per instance change: it re-reads on each change signal, and at least every
- * FOLLOW_REREAD_MS (a run driven by another server sends no local signal).
+ * notification per instance change: each read waits for the next version (WorkflowsService.wait, which
+ * also notices runs driven by another server).
  */
 async function awaitRun(workflows: WorkflowsService, call: ToolCall, id: string, waitSeconds: number): Promise<WorkflowRunResponseDto> {
   const deadline = Date.now() + waitSeconds * 1000;
   const seen = new Map<string, string>();
   let step = 1;
+  let run = await workflows.get(call.ctx, id);
   for (;;) {
-    const run = await workflows.get(call.ctx, id);
     for (const job of run.jobs) {
       for (const i of job.instances) {
         const state = `${i.status}${i.reason ? ` (${i.reason})` : ''}`;
@@ -108,7 +104,7 @@ async function awaitRun(workflows: WorkflowsService, call: ToolCall, id: string,
     }
     const left = deadline - Date.now();
     if (run.status === 'completed' || left <= 0 || call.extra.signal.aborted) return run;
-    await workflows.nextChange(id, Math.min(FOLLOW_REREAD_MS, left), call.extra.signal);
+    run = await workflows.wait(call.ctx, id, { timeoutMs: left, after: run.version }, call.extra.signal);
   }
 }
 
@@ -155,6 +151,7 @@ export function workflowTools(workflows: WorkflowsService): OrcaTool[] {
         }
         await call.progress(1, `workflow run ${submitted.id} started`);
         const final = args.wait === false ? submitted : await awaitRun(workflows, call, submitted.id, args.wait_seconds ?? DEFAULT_WAIT_SECONDS);
+        if (args.wait !== false) await cancelAbandoned(call, `workflow run ${submitted.id}`, () => workflows.cancel(call.ctx, submitted.id));
         const run = workflowRunView(final);
         return { result: { dry_run: false, finished: run.status === 'completed', run }, summary: runSummary(run) };
       },

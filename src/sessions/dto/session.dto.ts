@@ -102,6 +102,15 @@ export class SessionSandboxDto {
 }
 
 /** What the session's work used, from the job and sandbox rows (running work counted up to now). */
+export class SessionWorkflowRunDto {
+  id!: string;
+  name!: string;
+  status!: string;
+  conclusion!: string | null;
+  created_at!: string;
+  finished_at!: string | null;
+}
+
 export class SessionSpendDto {
   job_count!: number;
   cpu_seconds!: number;
@@ -119,6 +128,8 @@ export class SessionViewResponseDto extends SessionResponseDto {
   /** Newest first, at most 100 (spend counts all). */
   sandboxes!: SessionSandboxDto[];
   spend!: SessionSpendDto;
+  /** Its workflow runs, newest first (at most 100; GET /v1/workflows?session_id= lists all). */
+  workflow_runs!: SessionWorkflowRunDto[];
   /** Set by end with cleanup: what this request stopped and cancelled. */
-  cleanup?: { sandboxes_stopped: number; jobs_cancelled: number };
+  cleanup?: { sandboxes_stopped: number; jobs_cancelled: number; workflow_runs_cancelled: number };
 }

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Length, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsStringMap } from 'src/common/validators/is-string-map';
 
 const ENV_MAP = { maxKeys: 100, keyPattern: /^[A-Za-z_][A-Za-z0-9_]{0,127}$/, maxValueLength: 32_768 };
@@ -53,6 +53,10 @@ export class SubmitWorkflowDto {
   /** A source uploaded with POST /v1/workflows/sources: actions/checkout brings it into the job. */
   @IsOptional() @IsUUID()
   source_id?: string;
+
+  /** Links the run (and its instance jobs) to an open agent session of this workspace (wins over the X-OrcaOps-Session header). */
+  @IsOptional() @IsUUID()
+  session_id?: string;
 }
 
 export class ListWorkflowsQueryDto {
@@ -61,6 +65,23 @@ export class ListWorkflowsQueryDto {
 
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
+
+  /** Runs submitted in this agent session. */
+  @IsOptional() @IsUUID()
+  session_id?: string;
+}
+
+/** Longest long-poll of GET /v1/workflows/:id/wait; a follower asks again (one held request per follower). */
+export const MAX_WORKFLOW_WAIT_SECONDS = 60;
+
+export class WaitWorkflowQueryDto {
+  /** Longest wait in seconds (1–60, default 30); the current state comes back when it passes. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_WORKFLOW_WAIT_SECONDS)
+  timeout_seconds?: number;
+
+  /** A `version` from an earlier read: return as soon as the run differs from it. Without it, wait for the run to complete. */
+  @IsOptional() @IsString() @Matches(/^[0-9a-f]{1,64}$/, { message: 'after must be a version from an earlier read of the run' })
+  after?: string;
 }
 
 export class WorkflowLogsQueryDto {
@@ -136,9 +157,21 @@ export class WorkflowRunResponseDto {
   warnings!: string[];
   inputs!: Record<string, unknown>;
   jobs!: WorkflowJobResponseDto[];
+  /** The agent session the run was submitted in (its instance jobs carry it too). */
+  session_id!: string | null;
   created_at!: string;
   started_at!: string;
   finished_at!: string | null;
+  /** Opaque token of this state: pass it as `after` to GET /v1/workflows/:id/wait to wait for the next change. */
+  version!: string;
+}
+
+/** GET /v1/workflows/:id/wait: the run as GET returns it, plus why the wait returned. */
+export class WorkflowRunWaitResponseDto extends WorkflowRunResponseDto {
+  /** The run has completed (success, failure or cancelled): it will not change again. */
+  terminal!: boolean;
+  /** The timeout passed first: the run is still running and unchanged since `after`. */
+  timed_out!: boolean;
 }
 
 export class WorkflowRunSummaryDto {
@@ -146,6 +179,7 @@ export class WorkflowRunSummaryDto {
   name!: string;
   status!: string;
   conclusion!: string | null;
+  session_id!: string | null;
   created_at!: string;
   finished_at!: string | null;
 }

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
+import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import type { JobResult, JobState, RunContext, Workflow } from 'src/workflows/engine/model';
 import type { WorkflowRunStatus } from 'src/workflows/workflow-model';
 import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
@@ -67,6 +68,15 @@ export class WorkflowRunEntity extends TenantOwnedEntity {
 
   @Column({ name: 'created_by', type: 'varchar', length: 64 })
   createdBy!: string;
+
+  /** The agent session the run was submitted in (its instance jobs inherit it); null when none. */
+  @Index()
+  @Column({ name: 'session_id', type: 'uuid', nullable: true })
+  sessionId!: string | null;
+
+  @ManyToOne(() => AgentSessionEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'session_id' })
+  session?: AgentSessionEntity;
 
   /** The runner process driving the run (its liveness lock tells whether it is gone). */
   @Column({ name: 'runner_id', type: 'varchar', length: 128, nullable: true })

@@ -40,6 +40,8 @@ interface RunLoop {
   runId: string;
   workspaceId: string;
   createdBy: string;
+  /** The run's agent session: its instance jobs are linked to it. */
+  sessionId: string | null;
   state: RunState;
   results: Array<{ key: string; result: InstanceResult }>;
   attempts: Map<string, Attempt>;
@@ -146,7 +148,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     try {
       const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneByOrFail({ id: runId, workspaceId });
       const instances = await this.dataSource.getRepository(WorkflowInstanceEntity).find({ where: { runId, workspaceId }, order: { matrixIndex: 'ASC' } });
-      const loop: RunLoop = { runId, workspaceId, createdBy: run.createdBy, state: toRunState(run, instances), results: [], attempts: new Map(), wake: () => undefined, wakeup: Promise.resolve() };
+      const loop: RunLoop = { runId, workspaceId, createdBy: run.createdBy, sessionId: run.sessionId, state: toRunState(run, instances), results: [], attempts: new Map(), wake: () => undefined, wakeup: Promise.resolve() };
       this.resetWakeup(loop);
       this.loops.set(runId, loop);
       if (resumed) await this.recoverInterrupted(loop, instances);
@@ -340,7 +342,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           idempotency_key: `wf-${loop.runId}-${inst.instance.hash}-${attempt}`,
         },
         undefined,
-        { step_driver: WORKFLOW_STEP_DRIVER, labels, ...(setup.attach ? { attach: setup.attach } : {}), ...(uploads(job) ? { collects_artifacts: true } : {}) },
+        { step_driver: WORKFLOW_STEP_DRIVER, labels, ...(setup.attach ? { attach: setup.attach } : {}), ...(uploads(job) ? { collects_artifacts: true } : {}), ...(loop.sessionId ? { inherited_session_id: loop.sessionId } : {}) },
       );
       handle.jobId = submitted.job.id;
       record.job_id = submitted.job.id;

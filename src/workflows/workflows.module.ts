@@ -4,6 +4,7 @@ import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
+import { PoliciesModule } from 'src/policies/policies.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
@@ -15,7 +16,7 @@ import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule],
+  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity]), DatabaseModule, RuntimeModule, JobsModule, PoliciesModule, AuditModule],
   controllers: [WorkflowsController],
   providers: [
     WorkflowsService,

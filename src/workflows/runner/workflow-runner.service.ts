@@ -323,6 +323,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       // Options first: a flag that cannot be applied fails the instance before anything starts.
       const containerOptions = jobContainerOptions(job.container?.options === undefined ? '' : interpolate(job.container.options, ctx), DEFAULT_RESOURCES.memory_mb);
       notes.push(...containerOptions.notes);
+      if (job.container?.volumes.length) notes.push('container volumes are not mounted: only services get (per-instance) volumes; the job has its workspace');
       if (job.container?.hasCredentials) notes.push('container credentials not used: OrcaOps does not log in to registries (images must be present locally)');
       const services = job.services.map((s) => evaluateService(s, ctx));
       const containerMode = job.container !== undefined || job.image !== undefined;

@@ -251,7 +251,7 @@ export class WorkflowServices {
     setup.containers.push(id);
     await this.runtime.startContainer(id);
     // Design §3.9.1: the container port in both modes (nothing is published to the host).
-    const ports = Object.fromEntries(declaredTcpPorts(service.ports).map((p) => [String(p), String(p)]));
+    const ports = Object.fromEntries(service.ports.map(parsePortSpec).flatMap((p) => ('error' in p ? [] : [[String(p.containerPort), String(p.containerPort)]])));
     setup.context[service.id] = { id, network: 'network' in target ? target.network : `container:${target.container}`, ports };
     return { service, id };
   }

@@ -73,6 +73,16 @@ export interface JobInternalSpec {
    * without the open check, since that work was admitted while the session was open. Not stored in the spec.
    */
   inherited_session_id?: string;
+  /** Numeric non-root uid:gid (workflow `container.options --user`); default 65534:65534. */
+  user?: string;
+  /** Extra size-capped tmpfs mounts (`--tmpfs`). */
+  tmpfs?: Array<{ path: string; size_bytes: number; mode?: string; exec?: boolean }>;
+  /** /tmp size in bytes (`--tmpfs /tmp:size=…`). */
+  tmp_bytes?: number;
+  /** /dev/shm size in bytes (`--shm-size`). */
+  shm_bytes?: number;
+  /** Open-files limit (`--ulimit nofile=…`). */
+  nofile?: number;
 }
 
 /** The normalised spec stored with the job (defaults filled in). */
@@ -113,5 +123,12 @@ export interface StepResult {
 }
 
 export const DEFAULT_RESOURCES: JobResources = { cpu: 1, memory_mb: 512, pids: 128, disk_mb: 256 };
+/** What one job may ask for at most (the DTO's bounds; policies may lower them, never raise). */
+export const RESOURCE_BOUNDS: { [K in keyof JobResources]: { min: number; max: number } } = {
+  cpu: { min: 0.1, max: 4 },
+  memory_mb: { min: 16, max: 8192 },
+  pids: { min: 16, max: 512 },
+  disk_mb: { min: 1, max: 1024 },
+};
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
 export const MAX_TIMEOUT_SECONDS = 1800;

@@ -47,6 +47,7 @@ export const jobLabels = (
 
 export function containerSpecFor(job: JobEntity, installationId: string, deadline: number): ContainerSpec {
   const { resources } = job.spec;
+  const internal = job.spec.internal;
   return {
     name: `orcaops-job-${job.id}`,
     image: job.spec.image,
@@ -58,13 +59,17 @@ export function containerSpecFor(job: JobEntity, installationId: string, deadlin
       cpus: resources.cpu,
       memoryBytes: resources.memory_mb * MiB,
       pidsLimit: resources.pids,
-      tmpBytes: 64 * MiB,
+      tmpBytes: internal?.tmp_bytes ?? 64 * MiB,
       workspaceBytes: resources.disk_mb * MiB,
-      nofile: 1024,
+      nofile: internal?.nofile ?? 1024,
     },
     network: job.spec.network,
-    ...(job.spec.internal?.attach ? { attach: job.spec.internal.attach } : {}),
-    ...(job.spec.internal?.extra_hosts ? { extraHosts: job.spec.internal.extra_hosts } : {}),
+    ...(internal?.attach ? { attach: internal.attach } : {}),
+    ...(internal?.extra_hosts ? { extraHosts: internal.extra_hosts } : {}),
+    // Workflow `container.options` (src/workflows/runner/service-options.ts): typed, still the strict profile.
+    ...(internal?.user ? { user: internal.user } : {}),
+    ...(internal?.tmpfs?.length ? { tmpfs: internal.tmpfs.map((t) => ({ path: t.path, sizeBytes: t.size_bytes, ...(t.mode ? { mode: t.mode } : {}), exec: t.exec === true })) } : {}),
+    ...(internal?.shm_bytes ? { shmBytes: internal.shm_bytes } : {}),
   };
 }
 

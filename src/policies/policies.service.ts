@@ -138,7 +138,7 @@ export class PoliciesService {
       details: { violations: decision.violations, ...(image ? { image } : {}), ...(approvalRequired ? { approval_required: true } : {}) },
     });
     const message = approvalRequired
-      ? `This ${kind} needs an approval, and only jobs can wait for one: ${decision.violations.map((v) => v.message).join('; ')}`
+      ? `This ${kind.replace('_', ' ')} needs an approval, and only jobs can wait for one: ${decision.violations.map((v) => v.message).join('; ')}`
       : `Refused by policy: ${decision.violations.filter((v) => v.effect === 'deny').map((v) => v.message).join('; ')}`;
     throw new OrcaOpsError('policy_denied', message, { violations: decision.violations, ...(approvalRequired ? { approval_required: true } : {}) });
   }

@@ -97,7 +97,8 @@ export const DEFAULT_APPROVAL_EXPIRY_SECONDS = 3600;
 
 /** What a request asks for, whichever front end or resource kind it came from. */
 export interface PolicyRequest {
-  kind: 'job' | 'sandbox';
+  /** `workflow_service`: a workflow job's service container (cannot wait for approval, like a sandbox). */
+  kind: 'job' | 'sandbox' | 'workflow_service';
   image: string;
   /** Each command with the request field it came from (shell strings, or argv joined by spaces). */
   commands: Array<{ field: string; command: string }>;

@@ -28,6 +28,39 @@ export interface ImageInfo {
   createdAt: string;
   /** Config.User of the image ('' when unset). */
   user?: string;
+  /** Config.Volumes of the image (VOLUME paths). */
+  volumes?: string[];
+}
+
+/**
+ * The only capabilities a `service`-profile container gets back after CapDrop ALL: what an official
+ * image's entrypoint needs to prepare its data directory as root and drop to its own user (chown, then
+ * gosu/su-exec/setpriv). docs/security.md, "Workflow services".
+ */
+export const SERVICE_CAPABILITIES = ['CHOWN', 'SETUID', 'SETGID', 'FOWNER', 'DAC_OVERRIDE'] as const;
+
+/**
+ * `strict` (the default): hardening.md §1.1, a numeric non-root user. `service`: workflow service
+ * containers: the image's own user (root when it declares none) with SERVICE_CAPABILITIES; everything
+ * else (no-new-privileges, read-only root, limits, private network) stays.
+ */
+export type ContainerProfile = 'strict' | 'service';
+
+/** A size-capped tmpfs at `path` (workflow `--tmpfs`, a service image's VOLUME paths). */
+export interface TmpfsMount {
+  path: string;
+  sizeBytes: number;
+  /** Octal, default 1777. */
+  mode?: string;
+  /** Default false (noexec). */
+  exec?: boolean;
+}
+
+/** A volume from createDataVolume mounted at `target`. */
+export interface DataVolumeMount {
+  name: string;
+  target: string;
+  readOnly: boolean;
 }
 
 /** Network a container may use. `none` is the default; `egress` only when policy allows it. */
@@ -77,8 +110,20 @@ export interface ContainerSpec {
   env: Record<string, string>;
   /** orcaops.* labels; values are server-generated. */
   labels: Record<string, string>;
-  /** Numeric non-root uid:gid; defaults to 65534:65534 (nobody). */
+  /**
+   * Profile `strict`: numeric non-root uid:gid, default 65534:65534 (nobody). Profile `service`:
+   * user[:group] by name or number, default the image's own user.
+   */
   user?: string;
+  profile?: ContainerProfile;
+  /** Replaces the image's ENTRYPOINT (argv; the command follows it). */
+  entrypoint?: string[];
+  /** Extra tmpfs mounts besides /tmp and /workspace. */
+  tmpfs?: TmpfsMount[];
+  /** Data volumes (createDataVolume), e.g. a service's `volumes: [data:/var/lib/x]`. */
+  volumes?: DataVolumeMount[];
+  /** /dev/shm size; default SHM_BYTES (64 MiB). */
+  shmBytes?: number;
   /** Defaults to /workspace. */
   workingDir?: string;
   resources: ContainerResources;
@@ -183,6 +228,11 @@ export interface ContainerRuntime {
    * owned by `owner` (uid:gid, default 65534:65534, which must match the container's user), mode 0700.
    */
   createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void>;
+  /**
+   * A size-capped tmpfs-backed volume, mode 1777 (its user chowns it, as official images do with their
+   * data directory), for one workflow instance's service data; removed with the instance.
+   */
+  createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>): Promise<void>;
   /** Missing volumes are not an error; a volume still in use throws 'conflict'. */
   removeVolume(name: string): Promise<void>;
   /** Volumes carrying every given label (at least one label is required). */

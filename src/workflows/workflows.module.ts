@@ -4,6 +4,7 @@ import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
+import { PoliciesModule } from 'src/policies/policies.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { StorageModule } from 'src/storage/storage.module';
 import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
@@ -21,7 +22,7 @@ import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, AuditModule, StorageModule, SessionsCoreModule],
+  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, PoliciesModule, AuditModule, StorageModule, SessionsCoreModule],
   controllers: [WorkflowSourcesController, WorkflowsController],
   providers: [
     WorkflowsService,

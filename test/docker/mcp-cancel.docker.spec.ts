@@ -78,7 +78,7 @@ describe('MCP: cancelling a waiting tool call cancels its work (real engine)', (
     const run = (await api(t.app, 'GET', `/v1/workflows/${runId}/wait?timeout_seconds=60`, { token: dev })).body;
     expect(run).toMatchObject({ status: 'completed', conclusion: 'cancelled', cancelled_by: 'user', terminal: true });
     expect(instancesOf(run).long).toMatchObject({ status: 'cancelled' });
-    expect(await workflowLeftovers(runId!)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(runId!)).toEqual({ containers: [], networks: [], volumes: [] });
     const jobId = instancesOf(run).long.job_id as string | null;
     if (jobId) {
       expect((await api(t.app, 'GET', `/v1/jobs/${jobId}`, { token: dev })).body.status).toBe('cancelled');

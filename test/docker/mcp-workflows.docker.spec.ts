@@ -163,7 +163,7 @@ describe('MCP workflow tools and sessions (real engine)', () => {
     const final = await pollRun(id, (run) => run.status === 'completed');
     expect(final).toMatchObject({ conclusion: 'cancelled' });
     expect(final.instances[0]).toMatchObject({ status: 'cancelled' });
-    expect(await workflowLeftovers(id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(id)).toEqual({ containers: [], networks: [], volumes: [] });
 
     const again = await call(client, 'cancel_workflow', { run_id: id });
     expect(again._meta?.['orcaops/error']).toMatchObject({ code: 'conflict' });

@@ -41,7 +41,7 @@ describe('workflow artifacts and checkout', () => {
   async function runToEnd(yaml: string, extra: Record<string, unknown> = {}, token = dev): Promise<any> {
     const submitted = await submitWorkflow(t.app, token, yaml, extra);
     const run = await waitForRun(t.app, token, submitted.id);
-    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [], volumes: [] });
     return run;
   }
 
@@ -281,7 +281,7 @@ jobs:
     expect(result.exitCode).toBe(0);
     const runId = /workflow run ([0-9a-f-]{36}) started/.exec(result.stderr)![1]!;
     expect(await logsOf(runId, 'read')).toContain('checked-out');
-    expect(await workflowLeftovers(runId)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(runId)).toEqual({ containers: [], networks: [], volumes: [] });
 
     const elsewhere = join(home, 'plain.yml');
     writeFileSync(elsewhere, 'jobs:\n  read:\n    image: orcaops/busybox\n    steps:\n      - uses: actions/checkout@v4\n      - run: cat data.txt\n');

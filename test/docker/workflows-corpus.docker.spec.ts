@@ -67,7 +67,7 @@ describe('corpus workflows and the workflow CLI on the real engine', () => {
       expect(inst.message).toMatch(/^Service 'redis' \(orcaops\/busybox\) exited/);
     }
     expect(run.warnings.join('\n')).toMatch(/redis-service\.yml:\d+:\d+: warning/);
-    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
   it('plans node-postgres ci.yml (anchors, include-only matrix) to 11 instances with --dry-run --json', async () => {

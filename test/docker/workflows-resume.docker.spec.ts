@@ -90,7 +90,7 @@ jobs:
       expect(slow.attempts[0].reason).toBe('interrupted');
       const logs = await http(`${server.url}/v1/workflows/${id}/logs?instance=last`, 'GET', dev);
       expect(logs.body.items.map((c: any) => c.data).join('')).toContain(`token ${first.outputs.token}`);
-      expect(await workflowLeftovers(id)).toEqual({ containers: [], networks: [] });
+      expect(await workflowLeftovers(id)).toEqual({ containers: [], networks: [], volumes: [] });
     } catch (error) {
       process.stderr.write(`server output (tail):\n${server.output().slice(-4000)}\n`);
       throw error;

@@ -137,7 +137,7 @@ describe('workflow runs in agent sessions (real engine)', () => {
     expect(final).toMatchObject({ status: 'completed', conclusion: 'cancelled', terminal: true });
     expect(instancesOf(final).long).toMatchObject({ status: 'cancelled' });
     expect((await api(t.app, 'GET', `/v1/jobs/${jobId}/wait?timeout_seconds=60`, { token: dev })).body.status).toBe('cancelled');
-    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [], volumes: [] });
     expect(await jobContainers(t.databaseUrl, jobId)).toEqual([]);
 
     const audit = await sql<{ action: string }>(t.databaseUrl, "SELECT action FROM audit_events WHERE session_id = $1 AND resource_id = $2", [session, run.id]);
@@ -161,7 +161,7 @@ describe('workflow runs in agent sessions (real engine)', () => {
     expect((await api(t.app, 'POST', `/v1/workflows/${run.id}/cancel`, { token: dev })).status).toBe(200);
     expect((await api(t.app, 'GET', `/v1/workflows/${run.id}/wait?timeout_seconds=60`, { token: dev })).body).toMatchObject({ terminal: true, conclusion: 'cancelled' });
     expect(await reaper.tick()).toContain(session);
-    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
   it('CLI: ORCAOPS_SESSION (or --session) links `workflow run`; `workflow list --session` filters', async () => {

@@ -111,7 +111,7 @@ describe('waiting for workflow runs (real engine)', () => {
     expect((await api(t.app, 'POST', `/v1/workflows/${submitted.id}/cancel`, { token: dev })).status).toBe(200);
     const ended = await ending;
     expect(ended.body).toMatchObject({ status: 'completed', conclusion: 'cancelled', terminal: true, timed_out: false });
-    expect(await workflowLeftovers(submitted.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(submitted.id)).toEqual({ containers: [], networks: [], volumes: [] });
 
     // A completed run answers at once, whatever the version.
     const t0 = Date.now();

@@ -81,7 +81,7 @@ jobs:
     expect(broken.body.items.map((c: any) => c.data).join('')).toContain('cleanup ran');
     const artifacts = await api(t.app, 'GET', `/v1/workflows/${run.id}/artifacts`, { token: dev });
     expect(artifacts.body.items).toEqual([expect.objectContaining({ instance: 'build', artifacts: [expect.objectContaining({ name: 'out.txt' })] })]);
-    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
   it('rejects an invalid workflow with every diagnostic at file:line:column', async () => {
@@ -160,7 +160,7 @@ jobs:
     expect([byName['runner-job'].status, byName['runner-job'].message]).toEqual(['succeeded', null]);
     const logs = await api(t.app, 'GET', `/v1/workflows/${run.id}/logs?instance=runner-job`, { token: dev });
     expect(logs.body.items.map((c: any) => c.data).join('')).toContain('localhost pong');
-    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
   it('fails an instance whose service never gets ready, within readiness-timeout, with the service logs', async () => {
@@ -184,7 +184,7 @@ jobs:
     expect(inst).toMatchObject({ status: 'failed', reason: 'infra_error', job_id: null });
     expect(inst.message).toMatch(/Service 'db' \(orcaops\/busybox\) did not become ready within 3s/);
     expect(inst.message).toContain('db is booting');
-    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(run.id)).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
   it('cancel mid-run stops the job and its services and leaves no container or network', async () => {
@@ -214,7 +214,7 @@ jobs:
     expect(run).toMatchObject({ conclusion: 'cancelled', cancelled_by: 'user' });
     expect(instancesOf(run).long).toMatchObject({ status: 'cancelled', reason: 'run_cancelled' });
     expect(run.jobs.find((j: any) => j.id === 'after').result).toBe('skipped');
-    expect(await workflowLeftovers(submitted.id)).toEqual({ containers: [], networks: [] });
+    expect(await workflowLeftovers(submitted.id)).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
   it('dry_run returns the plan without starting anything', async () => {

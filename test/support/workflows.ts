@@ -25,19 +25,21 @@ export function instancesOf(run: any): Record<string, any> {
   return Object.fromEntries(run.jobs.flatMap((j: any) => j.instances.map((i: any) => [i.display_name, i])));
 }
 
-/** Containers and networks labelled with a workflow run. */
-export async function workflowLeftovers(runId: string): Promise<{ containers: string[]; networks: string[] }> {
+/** Containers, networks and (service data) volumes labelled with a workflow run. */
+export async function workflowLeftovers(runId: string): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
   const filters = { label: [`orcaops.workflow_run=${runId}`] };
   const containers = await docker.listContainers({ all: true, filters });
   const networks = await docker.listNetworks({ filters });
-  return { containers: containers.map((c) => c.Names[0] ?? c.Id), networks: networks.map((n) => n.Name) };
+  const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+  return { containers: containers.map((c) => c.Names[0] ?? c.Id), networks: networks.map((n) => n.Name), volumes: volumes.map((v) => v.Name) };
 }
 
-/** afterAll: containers and networks of this installation's workflow runs. */
+/** afterAll: containers, networks and volumes of this installation's workflow runs. */
 export async function removeWorkflowLeftovers(databaseUrl: string): Promise<void> {
   const id = await installationId(databaseUrl);
   if (!id) return;
   const filters = { label: [`orcaops.install=${id}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
   for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
 }

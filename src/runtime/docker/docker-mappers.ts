@@ -99,7 +99,7 @@ export interface ImagePayload {
   RepoTags?: string[] | null;
   Size?: number;
   Created?: string;
-  Config?: { User?: string } | null;
+  Config?: { User?: string; Volumes?: Record<string, unknown> | null } | null;
 }
 
 export function toImageInfo(image: ImagePayload): ImageInfo {
@@ -109,5 +109,6 @@ export function toImageInfo(image: ImagePayload): ImageInfo {
     sizeBytes: num(image.Size),
     createdAt: image.Created ?? '',
     user: image.Config?.User ?? '',
+    volumes: Object.keys(image.Config?.Volumes ?? {}),
   };
 }

@@ -24,6 +24,7 @@ import {
   buildCreateOptions,
   buildEgressNetworkOptions,
   buildInternalNetworkOptions,
+  buildDataVolumeOptions,
   buildWorkspaceVolumeOptions,
   EGRESS_NETWORK,
   isCompressedArchive,
@@ -113,6 +114,20 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>): Promise<void> {
+    const body = buildDataVolumeOptions(name, sizeBytes, labels);
+    let existing: Docker.VolumeInspectInfo;
+    try {
+      await this.docker.createVolume(body);
+      existing = await this.docker.getVolume(name).inspect();
+    } catch (error) {
+      throw translateDockerError(error, `create volume ${name}`, 'engine_error');
+    }
+    if (existing.Options?.o !== body.DriverOpts.o || !isSizedTmpfsVolume(existing)) {
+      throw new RuntimeError('conflict', `volume ${name} already exists with other options`);
+    }
+  }
+
   async removeVolume(name: string): Promise<void> {
     try {
       await this.docker.getVolume(name).remove();
@@ -136,6 +151,8 @@ export class DockerRuntime implements ContainerRuntime {
     const body = buildCreateOptions(spec);
     if (spec.network === 'egress') await this.ensureEgressNetwork();
     if (spec.workspaceVolume !== undefined) await this.assertWorkspaceVolume(spec.workspaceVolume);
+    // Only volumes we sized (createDataVolume) may be mounted: never an unbounded, disk-backed one.
+    for (const volume of spec.volumes ?? []) await this.assertWorkspaceVolume(volume.name);
     if (spec.attach && 'network' in spec.attach) await this.assertInternalNetwork(spec.attach.network);
     try {
       // HardenedCreateBody is a closed subset of the create body; @types/dockerode wrongly marks
@@ -376,7 +393,7 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       volume = await this.docker.getVolume(name).inspect();
     } catch (error) {
-      if (statusOf(error) === 404) throw new RuntimeError('invalid_argument', `workspace volume ${name} does not exist (create it with createWorkspaceVolume)`);
+      if (statusOf(error) === 404) throw new RuntimeError('invalid_argument', `volume ${name} does not exist (create it with createWorkspaceVolume or createDataVolume)`);
       throw translateDockerError(error, `inspect volume ${name}`, 'engine_error');
     }
     if (!isSizedTmpfsVolume(volume)) throw new RuntimeError('invalid_argument', `volume ${name} is not a size-capped tmpfs workspace volume`);

@@ -2,6 +2,7 @@ import type { ContainerSpec } from 'src/runtime/container-runtime.port';
 import { WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
 import {
   buildCreateOptions,
+  buildDataVolumeOptions,
   buildEgressNetworkOptions,
   buildWorkspaceVolumeOptions,
   isCompressedArchive,
@@ -155,6 +156,72 @@ describe('buildCreateOptions', () => {
     [{ workspaceVolume: 'bad/name' }],
   ] as Array<[Partial<ContainerSpec>]>)('should refuse malformed input %p', (overrides) => {
     expect(refusal(() => buildCreateOptions(spec(overrides))).code).toBe('invalid_argument');
+  });
+});
+
+describe('buildCreateOptions: options from workflows and the service profile', () => {
+  it('should add sized nosuid/nodev tmpfs mounts, data volumes, an entrypoint and a bounded /dev/shm', () => {
+    const body = buildCreateOptions(
+      spec({
+        entrypoint: ['redis-server'],
+        tmpfs: [{ path: '/run/pg', sizeBytes: 16 * MiB, mode: '0770' }, { path: '/cache', sizeBytes: MiB, exec: true }],
+        volumes: [{ name: 'orcaops-x-vol-db-data', target: '/var/lib/db', readOnly: false }],
+        shmBytes: 128 * MiB,
+      }),
+    );
+    expect(body.Entrypoint).toEqual(['redis-server']);
+    expect(body.HostConfig.Tmpfs).toMatchObject({
+      '/run/pg': `rw,nosuid,nodev,noexec,size=${16 * MiB},mode=0770`,
+      '/cache': `rw,nosuid,nodev,exec,size=${MiB},mode=1777`,
+    });
+    expect(body.HostConfig.Mounts).toEqual([
+      { Type: 'volume', Source: 'orcaops-job-0b9f-workspace', Target: '/workspace', ReadOnly: false, VolumeOptions: { NoCopy: true } },
+      { Type: 'volume', Source: 'orcaops-x-vol-db-data', Target: '/var/lib/db', ReadOnly: false, VolumeOptions: { NoCopy: true } },
+    ]);
+    expect(body.HostConfig.ShmSize).toBe(128 * MiB);
+    expect(body.HostConfig.CapAdd).toBeUndefined();
+  });
+
+  it('should refuse mounts over reserved or already mounted paths, unsized tmpfs and a /dev/shm above the memory limit', () => {
+    expect(refusal(() => buildCreateOptions(spec({ tmpfs: [{ path: '/proc/sys', sizeBytes: MiB }] }))).message).toMatch(/not an allowed mount point/);
+    expect(refusal(() => buildCreateOptions(spec({ tmpfs: [{ path: '/a/../etc', sizeBytes: MiB }] }))).message).toMatch(/not an allowed mount point/);
+    expect(refusal(() => buildCreateOptions(spec({ tmpfs: [{ path: '/tmp', sizeBytes: MiB }] }))).message).toMatch(/already mounted/);
+    expect(refusal(() => buildCreateOptions(spec({ tmpfs: [{ path: '/x', sizeBytes: 0 }] }))).message).toMatch(/positive integer/);
+    expect(refusal(() => buildCreateOptions(spec({ volumes: [{ name: 'v', target: '/workspace', readOnly: false }] }))).message).toMatch(/already mounted/);
+    expect(refusal(() => buildCreateOptions(spec({ shmBytes: 1024 * MiB }))).message).toMatch(/memory limit/);
+    expect(refusal(() => buildCreateOptions(spec({ entrypoint: [] }))).message).toMatch(/entrypoint must not be empty/);
+  });
+
+  it('should keep the strict profile non-root whatever user is asked for', () => {
+    expect(refusal(() => buildCreateOptions(spec({ user: '0:0' }))).message).toMatch(/non-root/);
+    expect(refusal(() => buildCreateOptions(spec({ user: 'postgres' }))).message).toMatch(/non-root/);
+  });
+
+  it('should give a service container the image user, only the start-up capabilities, and no /workspace', () => {
+    const body = buildCreateOptions(spec({ profile: 'service', workspaceVolume: undefined }));
+    expect(body.User).toBe('');
+    expect(body.WorkingDir).toBeUndefined();
+    expect(body.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(body.HostConfig.CapAdd).toEqual(['CHOWN', 'SETUID', 'SETGID', 'FOWNER', 'DAC_OVERRIDE']);
+    expect(body.HostConfig.SecurityOpt).toEqual(['no-new-privileges:true']);
+    expect(body.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(body.HostConfig.Privileged).toBe(false);
+    expect(Object.keys(body.HostConfig.Tmpfs)).toEqual(['/tmp']);
+    expect(buildCreateOptions(spec({ profile: 'service', user: 'redis:redis' })).User).toBe('redis:redis');
+    expect(refusal(() => buildCreateOptions(spec({ profile: 'service', user: 'a b' }))).message).toMatch(/valid user/);
+    expect(refusal(() => buildCreateOptions(spec({ profile: 'root' as never }))).message).toMatch(/profile/);
+  });
+});
+
+describe('buildDataVolumeOptions', () => {
+  it('should make a sized tmpfs, sticky and world-writable (its user chowns it), nosuid, nodev, noexec', () => {
+    expect(buildDataVolumeOptions('orcaops-x-vol-db-data', 64 * MiB, { a: 'b' })).toEqual({
+      Name: 'orcaops-x-vol-db-data',
+      Driver: 'local',
+      DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${64 * MiB},mode=1777,nosuid,nodev,noexec` },
+      Labels: { a: 'b' },
+    });
+    expect(() => buildDataVolumeOptions('v', 0, {})).toThrow(RuntimeError);
   });
 });
 

@@ -1,5 +1,5 @@
-import type { ContainerHealthcheck, ContainerNetwork, ContainerResources, ContainerSpec } from 'src/runtime/container-runtime.port';
-import { SANDBOX_USER, WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
+import type { ContainerHealthcheck, ContainerNetwork, ContainerResources, ContainerSpec, TmpfsMount } from 'src/runtime/container-runtime.port';
+import { SANDBOX_USER, SERVICE_CAPABILITIES, WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
 /**
@@ -26,10 +26,13 @@ export interface HardenedCreateBody {
   name: string;
   Image: string;
   Cmd?: string[];
+  Entrypoint?: string[];
   Env: string[];
   Labels: Record<string, string>;
+  /** '' (service profile only): the image's own user. */
   User: string;
-  WorkingDir: string;
+  /** Absent (service profile only): the image's own working directory. */
+  WorkingDir?: string;
   /** Absent when the container joins another's network namespace (the engine rejects a hostname then). */
   Hostname?: 'sandbox';
   Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number };
@@ -38,11 +41,14 @@ export interface HardenedCreateBody {
     NetworkMode: string;
     ExtraHosts?: string[];
     CapDrop: ['ALL'];
+    /** Only for the `service` profile, and only SERVICE_CAPABILITIES. */
+    CapAdd?: Array<(typeof SERVICE_CAPABILITIES)[number]>;
     SecurityOpt: ['no-new-privileges:true'];
     Privileged: false;
     ReadonlyRootfs: true;
-    Tmpfs: { '/tmp': string; '/workspace'?: string };
-    Mounts?: Array<{ Type: 'volume'; Source: string; Target: string; ReadOnly: false; VolumeOptions: { NoCopy: true } }>;
+    /** /tmp always; /workspace without a workspace volume; validated extra paths (TmpfsMount). */
+    Tmpfs: Record<string, string>;
+    Mounts?: Array<{ Type: 'volume'; Source: string; Target: string; ReadOnly: boolean; VolumeOptions: { NoCopy: true } }>;
     Memory: number;
     MemorySwap: number;
     NanoCpus: number;
@@ -84,6 +90,11 @@ export interface EgressNetworkBody {
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,199}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NON_ROOT_USER = /^[1-9][0-9]{0,9}:[1-9][0-9]{0,9}$/;
+/** user[:group] by name or number (service profile): no spaces, no path or option characters. */
+const ANY_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/;
+/** Mount points the tmpfs/volume options may use: absolute, plain characters, no `..`. */
+const MOUNT_PATH = /^(\/[A-Za-z0-9_.@+-]+)+$/;
+const RESERVED_MOUNTS = ['/proc', '/sys', '/dev', '/etc'];
 
 function invalid(message: string): RuntimeError {
   return new RuntimeError('invalid_argument', message);
@@ -194,6 +205,46 @@ function healthcheck(h: ContainerHealthcheck): NonNullable<HardenedCreateBody['H
   return { Test: [...h.test], Interval: ns(h.intervalMs, 'interval'), Timeout: ns(h.timeoutMs, 'timeout'), Retries: h.retries, StartPeriod: h.startPeriodMs > 0 ? ns(h.startPeriodMs, 'start period') : 0 };
 }
 
+function assertMountPath(path: string, what: string): void {
+  if (!MOUNT_PATH.test(path) || path.split('/').includes('..') || RESERVED_MOUNTS.some((r) => path === r || path.startsWith(`${r}/`))) {
+    throw invalid(`${what} ${JSON.stringify(path)} is not an allowed mount point`);
+  }
+}
+
+/** Extra tmpfs mounts: always nosuid,nodev and size-capped; never over /tmp or /workspace (set apart). */
+function extraTmpfs(mounts: TmpfsMount[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of mounts) {
+    assertMountPath(m.path, 'tmpfs path');
+    if (m.path === '/tmp' || m.path === WORKSPACE_PATH || out[m.path] !== undefined) throw invalid(`tmpfs path ${m.path} is already mounted`);
+    assertPositiveInteger(m.sizeBytes, `tmpfs ${m.path} size`);
+    const mode = m.mode ?? '1777';
+    if (!/^[0-7]{3,4}$/.test(mode)) throw invalid(`tmpfs mode ${JSON.stringify(mode)} is not octal`);
+    out[m.path] = `rw,nosuid,nodev,${m.exec ? 'exec' : 'noexec'},size=${m.sizeBytes},mode=${mode}`;
+  }
+  return out;
+}
+
+function dataMounts(spec: ContainerSpec, tmpfs: Record<string, string>): NonNullable<HardenedCreateBody['HostConfig']['Mounts']> {
+  return (spec.volumes ?? []).map((v) => {
+    assertName(v.name, 'volume name');
+    assertMountPath(v.target, 'volume target');
+    if (v.target === WORKSPACE_PATH || v.target === '/tmp' || tmpfs[v.target] !== undefined) throw invalid(`volume target ${v.target} is already mounted`);
+    return { Type: 'volume', Source: v.name, Target: v.target, ReadOnly: v.readOnly === true, VolumeOptions: { NoCopy: true } };
+  });
+}
+
+/** The user a spec runs as: strict → numeric non-root (default nobody); service → validated, '' = the image's. */
+function userFor(spec: ContainerSpec): string {
+  if (spec.profile === 'service') {
+    if (spec.user !== undefined && !ANY_USER.test(spec.user)) throw invalid(`user ${JSON.stringify(spec.user)} is not a valid user[:group]`);
+    return spec.user ?? '';
+  }
+  const user = spec.user ?? SANDBOX_USER;
+  assertNonRootUser(user);
+  return user;
+}
+
 function ulimits(r: ContainerResources): Ulimit[] {
   return [
     { Name: 'nofile', Soft: r.nofile, Hard: r.nofile },
@@ -213,10 +264,15 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
   assertName(spec.name, 'container name');
   if (!spec.image || /\s/.test(spec.image)) throw invalid(`image ${JSON.stringify(spec.image)} is not a valid reference`);
   assertArgv(spec.command, 'command');
-  const user = spec.user ?? SANDBOX_USER;
-  assertNonRootUser(user);
-  const workingDir = spec.workingDir ?? WORKSPACE_PATH;
-  assertAbsolutePath(workingDir, 'workingDir');
+  if (spec.entrypoint !== undefined) {
+    assertArgv(spec.entrypoint, 'entrypoint');
+    if (!spec.entrypoint.length) throw invalid('entrypoint must not be empty');
+  }
+  if (spec.profile !== undefined && spec.profile !== 'strict' && spec.profile !== 'service') throw invalid(`profile ${JSON.stringify(spec.profile)} is not known`);
+  const user = userFor(spec);
+  const isService = spec.profile === 'service';
+  const workingDir = spec.workingDir ?? (isService ? undefined : WORKSPACE_PATH);
+  if (workingDir !== undefined) assertAbsolutePath(workingDir, 'workingDir');
   assertResources(spec.resources);
   const labels = { ...spec.labels };
   if (spec.workspaceVolume !== undefined) {
@@ -229,15 +285,25 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
   const network = networkConfig(spec);
   const hosts = extraHosts(spec);
   const sharesNamespace = !!spec.attach && 'container' in spec.attach;
+  const tmpfs = extraTmpfs(spec.tmpfs ?? []);
+  const mounts = [
+    // NoCopy: otherwise the engine copies the image's /workspace into the volume and chowns it to match.
+    ...(spec.workspaceVolume !== undefined ? [{ Type: 'volume' as const, Source: spec.workspaceVolume, Target: WORKSPACE_PATH, ReadOnly: false, VolumeOptions: { NoCopy: true as const } }] : []),
+    ...dataMounts(spec, tmpfs),
+  ];
+  const shmBytes = spec.shmBytes ?? SHM_BYTES;
+  assertPositiveInteger(shmBytes, 'shmBytes');
+  if (shmBytes > r.memoryBytes) throw invalid('shmBytes must not exceed the memory limit');
   return {
     name: spec.name,
     Image: spec.image,
     // An empty argv keeps the image's CMD rather than sending an empty one.
     ...(spec.command.length > 0 ? { Cmd: [...spec.command] } : {}),
+    ...(spec.entrypoint ? { Entrypoint: [...spec.entrypoint] } : {}),
     Env: toEnvList(spec.env),
     Labels: labels,
     User: user,
-    WorkingDir: workingDir,
+    ...(workingDir !== undefined ? { WorkingDir: workingDir } : {}),
     ...(sharesNamespace ? {} : { Hostname: 'sandbox' as const }),
     ...(spec.healthcheck ? { Healthcheck: healthcheck(spec.healthcheck) } : {}),
     ...(network.NetworkingConfig ? { NetworkingConfig: network.NetworkingConfig } : {}),
@@ -245,6 +311,7 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
       NetworkMode: network.mode,
       ...(hosts ? { ExtraHosts: hosts } : {}),
       CapDrop: ['ALL'],
+      ...(isService ? { CapAdd: [...SERVICE_CAPABILITIES] } : {}),
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
       ReadonlyRootfs: true,
@@ -253,16 +320,11 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
         // Without a workspace volume, /workspace is a sized tmpfs owned by the container user. Jobs use
         // this: they copy files in and out with tar over exec, never the archive API (which cannot see
         // HostConfig.Tmpfs), so they skip the volume create/remove round trips.
-        ...(spec.workspaceVolume === undefined ? { '/workspace': workspaceTmpfs(user, r.workspaceBytes) } : {}),
+        // Service containers keep their image's working directory and get no /workspace.
+        ...(spec.workspaceVolume === undefined && !isService ? { '/workspace': workspaceTmpfs(user, r.workspaceBytes) } : {}),
+        ...tmpfs,
       },
-      ...(spec.workspaceVolume !== undefined
-        ? {
-            Mounts: [
-              // NoCopy: otherwise the engine copies the image's /workspace into the volume and chowns it to match.
-              { Type: 'volume', Source: spec.workspaceVolume, Target: WORKSPACE_PATH, ReadOnly: false, VolumeOptions: { NoCopy: true } },
-            ],
-          }
-        : {}),
+      ...(mounts.length ? { Mounts: mounts } : {}),
       Memory: r.memoryBytes,
       // Equal to Memory means no swap; unset would grant the same amount again as swap.
       MemorySwap: r.memoryBytes,
@@ -272,11 +334,18 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
       Init: true,
       LogConfig: LOG_CONFIG,
       IpcMode: 'private',
-      ShmSize: SHM_BYTES,
+      ShmSize: shmBytes,
       RestartPolicy: { Name: 'no' },
       AutoRemove: false,
     },
   };
+}
+
+/** A workflow service's data volume: sized tmpfs, world-writable with the sticky bit, nosuid/nodev/noexec. */
+export function buildDataVolumeOptions(name: string, sizeBytes: number, labels: Record<string, string>): WorkspaceVolumeBody {
+  assertName(name, 'volume name');
+  assertPositiveInteger(sizeBytes, 'volume size');
+  return { Name: name, Driver: 'local', DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${sizeBytes},mode=1777,nosuid,nodev,noexec` }, Labels: { ...labels } };
 }
 
 /**

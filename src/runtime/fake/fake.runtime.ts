@@ -14,7 +14,7 @@ import type {
 } from 'src/runtime/container-runtime.port';
 import { WORKSPACE_VOLUME_LABEL, workspaceVolumeName } from 'src/runtime/container-runtime.port';
 import type { HardenedCreateBody } from 'src/runtime/docker/hardening';
-import { buildCreateOptions, buildWorkspaceVolumeOptions, isCompressedArchive, toLabelFilters, WORKSPACE_PATH } from 'src/runtime/docker/hardening';
+import { buildCreateOptions, buildDataVolumeOptions, buildWorkspaceVolumeOptions, isCompressedArchive, toLabelFilters, WORKSPACE_PATH } from 'src/runtime/docker/hardening';
 import type { RuntimeErrorCode } from 'src/runtime/runtime.errors';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
@@ -151,6 +151,13 @@ export class FakeRuntime implements ContainerRuntime {
       const existing = this.volumes.get(name);
       if (existing && (existing.sizeBytes !== sizeBytes || existing.owner !== owner)) throw new RuntimeError('conflict', `volume ${name} already exists with other options`);
       this.volumes.set(name, { name, sizeBytes, labels: { ...labels }, owner });
+    });
+  }
+
+  createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>): Promise<void> {
+    return this.run('createDataVolume', [name, sizeBytes, labels], () => {
+      buildDataVolumeOptions(name, sizeBytes, labels);
+      this.volumes.set(name, { name, sizeBytes, labels: { ...labels }, owner: '0:0' });
     });
   }
 

@@ -10,6 +10,8 @@ import type {
   StepAction,
   StepSpec,
 } from 'src/workflows/engine/model';
+import type { OptionsTarget } from 'src/workflows/engine/container-options';
+import { parsePortSpec, parseRunOptions, parseVolumeSpec } from 'src/workflows/engine/container-options';
 import type { MapEntry, YamlReader } from 'src/workflows/engine/yaml-reader';
 import { parseDuration } from 'src/workflows/engine/yaml-reader';
 
@@ -303,7 +305,7 @@ export function readContainer(
   }
   const entries = reader.map(node, path) ?? [];
   reader.checkKeys(entries, CONTAINER_KEYS, `container`);
-  const spec = readContainerFields(ctx, entries, path, node);
+  const spec = readContainerFields(ctx, entries, path, node, 'container');
   if (!entries.some((e) => e.key === 'image'))
     reader.error('bad-container', `'${path}.image' is required`, path, node);
   return spec;
@@ -314,6 +316,7 @@ function readContainerFields(
   entries: MapEntry[],
   path: string,
   node: Node | null,
+  target: OptionsTarget,
 ): ContainerSpec {
   const { reader } = ctx;
   const field = (key: string): MapEntry | undefined => entries.find((e) => e.key === key);
@@ -329,6 +332,15 @@ function readContainerFields(
     loc: reader.loc(node),
   };
   if (options && !reader.isNull(options.value)) spec.options = reader.string(options.value, options.path);
+  if (options && spec.options !== undefined) checkLiteralOptions(reader, spec.options, target, options);
+  checkLiteralEntries(reader, field('ports'), parsePortSpec);
+  checkLiteralEntries(reader, field('volumes'), parseVolumeSpec);
+  const credentials = field('credentials');
+  if (credentials && !reader.isNull(credentials.value)) {
+    const fields = reader.map(credentials.value, credentials.path) ?? [];
+    reader.checkKeys(fields, new Set(['username', 'password']), 'credentials');
+    spec.hasCredentials = true;
+  }
   for (const [key, text] of [
     ['image', spec.image],
     ['options', spec.options ?? ''],
@@ -337,6 +349,38 @@ function readContainerFields(
   }
   addMapSites(ctx, spec.env, `${path}.env`, CONTEXTS.jobMeta);
   return spec;
+}
+
+/** Options written literally are checked at load time, each problem at the options' position. */
+function checkLiteralOptions(reader: YamlReader, text: string, target: OptionsTarget, entry: MapEntry): void {
+  if (text.includes('${{')) return;
+  const { options, errors } = parseRunOptions(text, target);
+  for (const message of errors) reader.error('bad-options', message, entry.path, entry.value);
+  if (target === 'container' && options.user !== undefined && /^(0|root)(:|$)/.test(options.user)) {
+    reader.warn(
+      'container-user',
+      `Option '--user ${options.user}' is not applied: the job container never runs as root (steps run as uid 65534); docs/security.md`,
+      entry.path,
+      entry.value,
+    );
+  }
+}
+
+/** `ports:` / `volumes:` items without expressions, each checked where it is written. */
+function checkLiteralEntries(
+  reader: YamlReader,
+  entry: MapEntry | undefined,
+  parse: (text: string) => object,
+): void {
+  if (!entry || !reader.isSeq(entry.value)) return;
+  (reader.seq(entry.value, entry.path) ?? []).forEach((item, i) => {
+    const value = reader.scalarValue(item);
+    if (typeof value !== 'string' && typeof value !== 'number') return;
+    const text = String(value);
+    if (text.includes('${{')) return;
+    const parsed = parse(text);
+    if ('error' in parsed) reader.error('bad-service', String(parsed.error), `${entry.path}[${i}]`, item);
+  });
 }
 
 export function readServices(ctx: JobReadContext, node: Node | null, path: string): ServiceSpec[] {
@@ -400,7 +444,7 @@ function readService(
   }
   const entries = reader.map(node, path) ?? [];
   reader.checkKeys(entries, SERVICE_KEYS, `service '${id}'`);
-  const base = readContainerFields(ctx, entries, path, node);
+  const base = readContainerFields(ctx, entries, path, node, 'service');
   const service: ServiceSpec = {
     id,
     image: base.image,
@@ -410,6 +454,7 @@ function readService(
     loc: base.loc,
   };
   if (base.options !== undefined) service.options = base.options;
+  if (base.hasCredentials) service.hasCredentials = true;
   if (!entries.some((e) => e.key === 'image'))
     reader.error('bad-service', `Service '${id}' needs an 'image'`, path, node);
   readServiceExtras(ctx, service, entries);

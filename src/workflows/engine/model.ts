@@ -92,6 +92,8 @@ export interface ContainerSpec {
   volumes: string[];
   /** docker-run flags (allow-listed by the runner); may be an expression evaluating to ''. */
   options?: string;
+  /** `credentials:` was given (never stored: no registry login happens offline; design §2.6). */
+  hasCredentials?: boolean;
   loc: SourceLocation;
 }
 
@@ -117,6 +119,8 @@ export interface ServiceSpec {
   command?: string | string[];
   entrypoint?: string | string[];
   readinessTimeoutMs?: number;
+  /** `credentials:` was given (the values are never stored). */
+  hasCredentials?: boolean;
   loc: SourceLocation;
 }
 

@@ -1,5 +1,21 @@
-import type { ContainerHealthcheck } from 'src/runtime/container-runtime.port';
+import type { JobInternalSpec } from 'src/jobs/job-model';
+import { RESOURCE_BOUNDS } from 'src/jobs/job-model';
+import type { ContainerHealthcheck, ContainerResources, TmpfsMount } from 'src/runtime/container-runtime.port';
+import type { RunOptions } from 'src/workflows/engine/container-options';
+import { parsePortSpec, parseRunOptions, splitOptions } from 'src/workflows/engine/container-options';
 import type { HealthcheckSpec, ServiceSpec } from 'src/workflows/engine/model';
+
+export { splitOptions };
+
+const MiB = 1024 * 1024;
+/** A service's limits unless its options ask otherwise (bounded by RESOURCE_BOUNDS and the policy). */
+export const SERVICE_RESOURCES: ContainerResources = { cpus: 1, memoryBytes: 256 * MiB, pidsLimit: 128, tmpBytes: 64 * MiB, workspaceBytes: 64 * MiB, nofile: 1024 };
+/** `--ulimit nofile` ceiling: well above what databases ask for, far below the kernel's. */
+export const MAX_NOFILE = 65_536;
+const DEFAULT_TMPFS_BYTES = 64 * MiB;
+
+/** Options that cannot be applied as written: the message names every flag at fault. */
+export class RunOptionsError extends Error {}
 
 /** `10s`, `1m30s`, `500ms`, `2h`; a bare number is seconds (docker run's --health-* accept units). */
 export function parseDockerDuration(text: string): number | undefined {
@@ -15,71 +31,144 @@ export function parseDockerDuration(text: string): number | undefined {
   return consumed === text.length && consumed > 0 ? total : undefined;
 }
 
-/** Splits docker-run style options into words, honouring single and double quotes. */
-export function splitOptions(text: string): string[] {
-  const words: string[] = [];
-  let current = '';
-  let quote: string | null = null;
-  let started = false;
-  for (const ch of text) {
-    if (quote) {
-      if (ch === quote) quote = null;
-      else current += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      started = true;
-    } else if (/\s/.test(ch)) {
-      if (started || current) words.push(current);
-      current = '';
-      started = false;
-    } else {
-      current += ch;
-    }
-  }
-  if (started || current) words.push(current);
-  return words;
+function parseOrThrow(text: string | undefined, target: 'container' | 'service', what: string): RunOptions {
+  const { options, errors } = parseRunOptions(text ?? '', target);
+  if (errors.length) throw new RunOptionsError(`${what}: ${errors.join('; ')}`);
+  return options;
 }
 
-export interface ServiceRunOptions {
+/** Resource flags against the job bounds; the policy's own maxima are applied at admission. */
+function boundErrors(o: RunOptions, memoryBytes: number): string[] {
+  const errors: string[] = [];
+  const mb = (bytes: number): number => Math.ceil(bytes / MiB);
+  const { cpu, memory_mb: memory, pids } = RESOURCE_BOUNDS;
+  if (o.cpus !== undefined && (o.cpus < cpu.min || o.cpus > cpu.max)) errors.push(`--cpus ${o.cpus} is outside ${cpu.min}-${cpu.max}`);
+  if (o.memoryBytes !== undefined && (mb(o.memoryBytes) < memory.min || mb(o.memoryBytes) > memory.max)) {
+    errors.push(`--memory ${mb(o.memoryBytes)} MB is outside ${memory.min}-${memory.max} MB`);
+  }
+  if (o.pidsLimit !== undefined && (o.pidsLimit < pids.min || o.pidsLimit > pids.max)) errors.push(`--pids-limit ${o.pidsLimit} is outside ${pids.min}-${pids.max}`);
+  if (o.shmBytes !== undefined && o.shmBytes > memoryBytes) errors.push(`--shm-size ${mb(o.shmBytes)} MB is above the memory limit of ${mb(memoryBytes)} MB`);
+  for (const t of o.tmpfs) {
+    if ((t.sizeBytes ?? 0) > memoryBytes) errors.push(`--tmpfs ${t.path} size ${mb(t.sizeBytes!)} MB is above the memory limit of ${mb(memoryBytes)} MB`);
+  }
+  for (const u of o.ulimits) {
+    if (u.name === 'nofile' && u.hard > MAX_NOFILE) errors.push(`--ulimit nofile=${u.hard} is above the maximum ${MAX_NOFILE}`);
+    if (u.name === 'core' && u.hard !== 0) errors.push('--ulimit core must be 0 (core dumps stay off)');
+  }
+  return errors;
+}
+
+function ulimitNotes(o: RunOptions, where: string): string[] {
+  return o.ulimits.some((u) => u.name === 'nproc') ? [`${where}: --ulimit nproc is not applied; the pids limit bounds processes`] : [];
+}
+
+export interface JobContainerOptions {
+  /** Merged into the job's `resources` (admitted by the policy and quotas like any job's). */
+  resources: { cpu?: number; memory_mb?: number; pids?: number };
+  internal: Pick<JobInternalSpec, 'user' | 'tmpfs' | 'tmp_bytes' | 'shm_bytes' | 'nofile'>;
+  extraHosts: Record<string, string>;
+  notes: string[];
+}
+
+/**
+ * `container.options` of a job (design §2.3) as typed job fields. The container keeps the strict
+ * profile: `--user` must be a numeric non-root uid[:gid]; root is not applied (a note says so).
+ */
+export function jobContainerOptions(text: string | undefined, defaultMemoryMb: number): JobContainerOptions {
+  const o = parseOrThrow(text, 'container', 'container options');
+  const memoryBytes = (o.memoryBytes === undefined ? defaultMemoryMb : Math.ceil(o.memoryBytes / MiB)) * MiB;
+  const errors = boundErrors(o, memoryBytes);
+  const notes = ulimitNotes(o, 'container options');
+  const internal: JobContainerOptions['internal'] = {};
+  if (o.user !== undefined) {
+    const user = jobUser(o.user);
+    if ('error' in user) errors.push(user.error);
+    else if (user.user) internal.user = user.user;
+    else notes.push(`container options: --user ${o.user} is not applied; the job container never runs as root (docs/security.md)`);
+  }
+  if (o.entrypoint !== undefined) notes.push('container options: --entrypoint does not apply to the job container (steps run as execs beside a keepalive process)');
+  const tmpfs = o.tmpfs.filter((t) => t.path !== '/tmp');
+  if (tmpfs.some((t) => t.path === '/workspace')) errors.push('--tmpfs /workspace: the workspace is already mounted');
+  const tmp = o.tmpfs.find((t) => t.path === '/tmp');
+  if (tmp?.sizeBytes) internal.tmp_bytes = tmp.sizeBytes;
+  if (tmpfs.length) internal.tmpfs = tmpfs.map((t) => ({ path: t.path, size_bytes: t.sizeBytes ?? DEFAULT_TMPFS_BYTES, ...(t.mode ? { mode: t.mode } : {}), exec: t.exec }));
+  if (o.shmBytes !== undefined) internal.shm_bytes = o.shmBytes;
+  const nofile = o.ulimits.find((u) => u.name === 'nofile');
+  if (nofile) internal.nofile = nofile.hard;
+  if (errors.length) throw new RunOptionsError(`container options: ${errors.join('; ')}`);
+  return {
+    resources: {
+      ...(o.cpus !== undefined ? { cpu: Math.round(o.cpus * 100) / 100 } : {}),
+      ...(o.memoryBytes !== undefined ? { memory_mb: Math.ceil(o.memoryBytes / MiB) } : {}),
+      ...(o.pidsLimit !== undefined ? { pids: o.pidsLimit } : {}),
+    },
+    internal,
+    extraHosts: o.addHosts,
+    notes,
+  };
+}
+
+/** `1000` → `1000:1000`; root → no user (not applied); names → an error (not resolved in the image). */
+function jobUser(text: string): { user?: string } | { error: string } {
+  const [uid, gid] = text.split(':');
+  if (uid === 'root' || uid === '0') return {};
+  if (!/^\d+$/.test(uid!) || (gid !== undefined && !/^\d+$/.test(gid))) return { error: `--user ${text}: the job container needs a numeric uid[:gid] (names are not looked up in the image)` };
+  if (gid === '0') return { error: `--user ${text}: group 0 (root) is not allowed` };
+  return { user: `${uid}:${gid ?? uid}` };
+}
+
+export interface ServiceContainerOptions {
   healthcheck?: ContainerHealthcheck;
-  /** Flags the runner does not apply (reported as a note, not silently dropped). */
-  ignored: string[];
+  user?: string;
+  entrypoint?: string;
+  resources: ContainerResources;
+  tmpfs: TmpfsMount[];
+  shmBytes?: number;
+  addHosts: Record<string, string>;
+  notes: string[];
 }
 
 const DEFAULTS = { intervalMs: 30_000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0 };
 
-/** The health check of a service: `--health-*` options or the native `healthcheck:` key (design §2.6). */
-export function serviceRunOptions(service: Pick<ServiceSpec, 'options' | 'healthcheck'>, evaluatedOptions?: string): ServiceRunOptions {
-  const words = splitOptions(evaluatedOptions ?? service.options ?? '');
-  const ignored: string[] = [];
-  const health: Partial<Record<'cmd' | 'interval' | 'timeout' | 'retries' | 'start-period', string>> = {};
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i]!;
-    const eq = word.indexOf('=');
-    const flag = eq > 0 ? word.slice(0, eq) : word;
-    const inline = eq > 0 ? word.slice(eq + 1) : undefined;
-    const match = /^--health-(cmd|interval|timeout|retries|start-period)$/.exec(flag);
-    if (match) {
-      health[match[1] as keyof typeof health] = inline ?? words[++i] ?? '';
-      continue;
-    }
-    if (flag.startsWith('-')) ignored.push(flag);
-  }
-  if (health.cmd) {
-    const ms = (v: string | undefined, fallback: number): number => (v ? (parseDockerDuration(v) ?? fallback) : fallback);
-    return {
-      healthcheck: {
-        test: ['CMD-SHELL', health.cmd],
-        intervalMs: ms(health.interval, DEFAULTS.intervalMs),
-        timeoutMs: ms(health.timeout, DEFAULTS.timeoutMs),
-        retries: health.retries ? Math.max(1, Number(health.retries) || DEFAULTS.retries) : DEFAULTS.retries,
-        startPeriodMs: ms(health['start-period'], DEFAULTS.startPeriodMs),
-      },
-      ignored,
-    };
-  }
-  if (service.healthcheck && typeof service.healthcheck === 'object') return { healthcheck: nativeHealthcheck(service.healthcheck), ignored };
-  return { ignored };
+/** A service's `options` (design §2.6) as typed fields; the health check also comes from `healthcheck:`. */
+export function serviceContainerOptions(service: Pick<ServiceSpec, 'id' | 'options' | 'healthcheck'>, evaluatedOptions?: string): ServiceContainerOptions {
+  const o = parseOrThrow(evaluatedOptions ?? service.options, 'service', `service ${service.id} options`);
+  const resources: ContainerResources = {
+    ...SERVICE_RESOURCES,
+    ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+    ...(o.memoryBytes !== undefined ? { memoryBytes: Math.ceil(o.memoryBytes / MiB) * MiB } : {}),
+    ...(o.pidsLimit !== undefined ? { pidsLimit: o.pidsLimit } : {}),
+  };
+  const errors = boundErrors(o, resources.memoryBytes);
+  if (errors.length) throw new RunOptionsError(`service ${service.id} options: ${errors.join('; ')}`);
+  const nofile = o.ulimits.find((u) => u.name === 'nofile');
+  if (nofile) resources.nofile = nofile.hard;
+  const tmp = o.tmpfs.find((t) => t.path === '/tmp');
+  if (tmp?.sizeBytes) resources.tmpBytes = tmp.sizeBytes;
+  const healthcheck = healthFromOptions(o) ?? (service.healthcheck && typeof service.healthcheck === 'object' ? nativeHealthcheck(service.healthcheck) : undefined);
+  return {
+    ...(healthcheck ? { healthcheck } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
+    resources,
+    tmpfs: o.tmpfs.filter((t) => t.path !== '/tmp').map((t) => ({ path: t.path, sizeBytes: t.sizeBytes ?? DEFAULT_TMPFS_BYTES, ...(t.mode ? { mode: t.mode } : {}), exec: t.exec })),
+    ...(o.shmBytes !== undefined ? { shmBytes: o.shmBytes } : {}),
+    addHosts: o.addHosts,
+    notes: ulimitNotes(o, `service ${service.id}`),
+  };
+}
+
+function healthFromOptions(o: RunOptions): ContainerHealthcheck | undefined {
+  const health = o.health;
+  if (!health.cmd) return undefined;
+  const ms = (v: string | undefined, fallback: number): number => (v ? (parseDockerDuration(v) ?? fallback) : fallback);
+  return {
+    test: ['CMD-SHELL', health.cmd],
+    intervalMs: ms(health.interval, DEFAULTS.intervalMs),
+    timeoutMs: ms(health.timeout, DEFAULTS.timeoutMs),
+    retries: health.retries ? Math.max(1, Number(health.retries) || DEFAULTS.retries) : DEFAULTS.retries,
+    startPeriodMs: ms(health['start-period'], DEFAULTS.startPeriodMs),
+  };
 }
 
 function nativeHealthcheck(h: HealthcheckSpec): ContainerHealthcheck {
@@ -96,10 +185,8 @@ function nativeHealthcheck(h: HealthcheckSpec): ContainerHealthcheck {
 export function declaredTcpPorts(ports: string[]): number[] {
   const result: number[] = [];
   for (const entry of ports) {
-    const [spec, proto] = String(entry).split('/');
-    if (proto && proto !== 'tcp') continue;
-    const port = Number(spec!.split(':').pop());
-    if (Number.isInteger(port) && port > 0 && port < 65536) result.push(port);
+    const spec = parsePortSpec(entry);
+    if (!('error' in spec) && spec.protocol === 'tcp') result.push(spec.containerPort);
   }
   return [...new Set(result)];
 }

@@ -6,10 +6,11 @@ import { DataSource, EntityManager } from 'typeorm';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InstallationService } from 'src/database/installation.service';
 import { JobEntity } from 'src/jobs/entities/job.entity';
-import type { JobStepSpec } from 'src/jobs/job-model';
-import { TERMINAL_STATUSES } from 'src/jobs/job-model';
+import type { JobInternalSpec, JobStepSpec } from 'src/jobs/job-model';
+import { DEFAULT_RESOURCES, TERMINAL_STATUSES } from 'src/jobs/job-model';
 import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { JobsService } from 'src/jobs/jobs.service';
+import { PoliciesService } from 'src/policies/policies.service';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { evaluateTemplate, interpolate, toBoolean } from 'src/workflows/engine/expressions';
 import type { InstanceState, JobSpec, JsonValue, RunState } from 'src/workflows/engine/model';
@@ -20,7 +21,8 @@ import { applyDecision, cancelRun, decide, InstanceResult, needsContext, recordI
 import { runnerContext } from 'src/workflows/runner/run-context';
 import { stepDisplayName } from 'src/workflows/runner/step-commands';
 import { WORKFLOW_STEP_DRIVER, WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
-import { EvaluatedService, ServiceNotReadyError, ServiceSetup, WorkflowServices } from 'src/workflows/runner/workflow-services';
+import { jobContainerOptions, RunOptionsError } from 'src/workflows/runner/service-options';
+import { EvaluatedService, ServiceAdmission, ServiceNotReadyError, ServiceSetup, WorkflowServices } from 'src/workflows/runner/workflow-services';
 import type { InstanceAttempt, StepContextState } from 'src/workflows/workflow-model';
 
 /** Jobs are capped at 30 minutes (jobs MAX_TIMEOUT_SECONDS); longer workflow timeouts are clamped. */
@@ -81,6 +83,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     private readonly services: WorkflowServices,
     private readonly installation: InstallationService,
     private readonly events: WorkflowRunEvents,
+    private readonly policies: PoliciesService,
   ) {
     this.liveness = new RunnerLiveness(dataSource);
   }
@@ -318,15 +321,24 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     let message: string | null = null;
     await this.updateRow(loop, handle.key, `attempts = attempts || $4::jsonb, message = NULL, job_id = NULL, step_state = NULL`, [JSON.stringify([record])]);
     try {
+      const jobCtx = runnerContext({ id: loop.runId, workspaceId: loop.workspaceId, createdBy: loop.createdBy });
+      // Options first: a flag that cannot be applied fails the instance before anything starts.
+      const containerOptions = jobContainerOptions(job.container?.options === undefined ? '' : interpolate(job.container.options, ctx), DEFAULT_RESOURCES.memory_mb);
+      notes.push(...containerOptions.notes);
+      if (job.container?.volumes.length) notes.push('container volumes are not mounted: only services get (per-instance) volumes; the job has its workspace');
+      if (job.container?.hasCredentials) notes.push('container credentials not used: OrcaOps does not log in to registries (images must be present locally)');
       const services = job.services.map((s) => evaluateService(s, ctx));
       const containerMode = job.container !== undefined || job.image !== undefined;
-      setup = await this.services.setUp({ namePrefix, jobId: job.id, containerMode, services, labels, signal: handle.abort.signal, note: (n) => notes.push(n) });
+      const admit = (request: ServiceAdmission): Promise<void> => this.admitService(jobCtx, loop.workspaceId, request);
+      setup = await this.services.setUp({ namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit });
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
       contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
       const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
       await this.updateRow(loop, handle.key, `step_state = $4::jsonb`, [JSON.stringify(stepState)]);
       const remainingSeconds = Math.ceil((timeoutMs - (Date.now() - startedAt)) / 1000);
-      const jobCtx = runnerContext({ id: loop.runId, workspaceId: loop.workspaceId, createdBy: loop.createdBy });
+      // In pod mode the job's --add-host entries went onto the pod (a shared namespace has one hosts file).
+      const ownHosts = setup.attach && 'container' in setup.attach ? {} : containerOptions.extraHosts;
+      const internal: JobInternalSpec = { step_driver: WORKFLOW_STEP_DRIVER, labels, ...containerOptions.internal, ...(setup.attach ? { attach: setup.attach } : {}), ...(Object.keys(ownHosts).length ? { extra_hosts: ownHosts } : {}) };
       const submitted = await this.jobs.submit(
         jobCtx,
         {
@@ -334,6 +346,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           steps: job.steps.map((s): JobStepSpec => ({ name: stepDisplayName(s), command: ':' })),
           env: baseEnv(loop, job, inst, attempt, contexts),
           timeout_seconds: Math.max(1, Math.min(MAX_JOB_SECONDS, remainingSeconds)),
+          // --cpus/--memory/--pids-limit: admitted by the policy's maxima and the quotas like any job's.
+          ...(Object.keys(containerOptions.resources).length ? { resources: containerOptions.resources } : {}),
           cleanup_policy: 'always_remove',
           tags: ['workflow'],
           triggered_by: 'workflow',
@@ -342,7 +356,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           idempotency_key: `wf-${loop.runId}-${inst.instance.hash}-${attempt}`,
         },
         undefined,
-        { step_driver: WORKFLOW_STEP_DRIVER, labels, ...(setup.attach ? { attach: setup.attach } : {}), ...(uploads(job) ? { collects_artifacts: true } : {}), ...(loop.sessionId ? { inherited_session_id: loop.sessionId } : {}) },
+        { ...internal, ...(uploads(job) ? { collects_artifacts: true } : {}), ...(loop.sessionId ? { inherited_session_id: loop.sessionId } : {}) },
       );
       handle.jobId = submitted.job.id;
       record.job_id = submitted.job.id;
@@ -356,14 +370,17 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       // Refused at admission (the same policy and quota checks as any job): a failure of the instance, not
       // of the infrastructure, so no infra retry; the message carries every violation / the quota.
       const refusal = error instanceof OrcaOpsError && (error.code === 'policy_denied' || error.code === 'quota_exceeded') ? error : undefined;
-      if (error instanceof ServiceNotReadyError) message = error.message;
+      const misconfigured = error instanceof RunOptionsError;
+      if (error instanceof ServiceNotReadyError || misconfigured) message = error.message;
       else if (refusal) message = `${refusal.code}: ${refusal.message}${admissionDetails(refusal)}`;
       else {
         message = `could not start the instance: ${(error as Error).message}`;
         this.logger.warn({ msg: 'instance failed to start', runId: loop.runId, key: handle.key, err: String(error) });
       }
       const reason = refusal ? (refusal.code as 'policy_denied' | 'quota_exceeded') : 'infra_error';
-      result = { outcome: handle.abort.signal.aborted ? 'cancelled' : 'failure', reason: handle.abort.signal.aborted ? undefined : reason, outputs: {}, continueOnError };
+      // Options that cannot be applied are the workflow's mistake, not the infrastructure's: no infra retry.
+      const failReason = handle.abort.signal.aborted || misconfigured ? undefined : reason;
+      result = { outcome: handle.abort.signal.aborted ? 'cancelled' : 'failure', ...(failReason ? { reason: failReason } : {}), outputs: {}, continueOnError };
     } finally {
       if (setup) await this.services.tearDown(setup);
       await this.services.removeLabelled({ 'orcaops.workflow_run': loop.runId, 'orcaops.workflow_instance': inst.instance.hash }).catch(() => undefined);
@@ -374,6 +391,17 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     record.finished_at = new Date().toISOString();
     await this.updateRow(loop, handle.key, `message = $4, attempts = jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], $5::jsonb)`, [message, JSON.stringify(record)]);
     return result;
+  }
+
+  /** A service goes through the same policy as a job (image, command, resources); it cannot wait for approval. */
+  private async admitService(ctx: ReturnType<typeof runnerContext>, workspaceId: string, request: ServiceAdmission): Promise<void> {
+    await this.policies.admit(ctx, workspaceId, {
+      kind: 'workflow_service',
+      image: request.image,
+      commands: request.command ? [{ field: `services.${request.serviceId}.command`, command: request.command }] : [],
+      network: 'none',
+      resources: { cpu: request.cpus, memory_mb: request.memoryMb, pids: request.pids, disk_mb: 0 },
+    });
   }
 
   /** Until the job is terminal; JobsService.wait wakes on the job's events (no fixed sleeps). */
@@ -523,9 +551,12 @@ function evaluateService(service: JobSpec['services'][number], ctx: { contexts: 
     image: text(service.image),
     env: Object.fromEntries(Object.entries(service.env).map(([k, v]) => [k, text(v)])),
     ports: service.ports.map(text),
+    volumes: service.volumes.map(text),
     ...(service.options !== undefined ? { options: text(service.options) } : {}),
     ...(service.healthcheck !== undefined ? { healthcheck: service.healthcheck } : {}),
     ...(service.command !== undefined ? { command: service.command } : {}),
+    ...(service.entrypoint !== undefined ? { entrypoint: service.entrypoint } : {}),
+    ...(service.hasCredentials ? { hasCredentials: true } : {}),
     ...(service.readinessTimeoutMs !== undefined ? { readinessTimeoutMs: service.readinessTimeoutMs } : {}),
   };
 }

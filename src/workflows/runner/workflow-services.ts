@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataVolumeMount, TmpfsMount } from 'src/runtime/container-runtime.port';
 import { CONTAINER_RUNTIME, ContainerAttachment, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
-import { declaredTcpPorts, serviceRunOptions } from 'src/workflows/runner/service-options';
+import type { VolumeSpec } from 'src/workflows/engine/container-options';
+import { parsePortSpec, parseVolumeSpec, splitOptions } from 'src/workflows/engine/container-options';
+import { declaredTcpPorts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
 
 const MiB = 1024 * 1024;
 /** Holds the shared network namespace of a runner-style job and its services (design §3.9.1). */
@@ -14,10 +17,23 @@ export interface EvaluatedService {
   image: string;
   env: Record<string, string>;
   ports: string[];
+  volumes: string[];
   options?: string;
   healthcheck?: import('src/workflows/engine/model').ServiceSpec['healthcheck'];
   command?: string | string[];
+  entrypoint?: string | string[];
   readinessTimeoutMs?: number;
+  hasCredentials?: boolean;
+}
+
+/** What a service asks of the security policy (image, command, resources), checked before it starts. */
+export interface ServiceAdmission {
+  serviceId: string;
+  image: string;
+  command: string;
+  cpus: number;
+  memoryMb: number;
+  pids: number;
 }
 
 export interface ServiceSetupRequest {
@@ -27,10 +43,23 @@ export interface ServiceSetupRequest {
   /** Container mode (job declares container/image): per-instance network, alias = service id. Else pod mode. */
   containerMode: boolean;
   services: EvaluatedService[];
+  /** `--add-host` of the job container: in pod mode they belong on the namespace's owner. */
+  jobExtraHosts?: Record<string, string>;
   labels: Record<string, string>;
   signal: AbortSignal;
   /** Notes for the instance's record (hints, ignored flags). */
   note: (text: string) => void;
+  /** The policy admission of one service (throws policy_denied). */
+  admit: (request: ServiceAdmission) => Promise<void>;
+}
+
+/** A service with its options parsed and its image inspected, before anything is created. */
+interface PreparedService {
+  service: EvaluatedService;
+  options: ServiceContainerOptions;
+  volumes: VolumeSpec[];
+  /** The image's VOLUME paths: tmpfs on the read-only root (disk-backed anonymous volumes otherwise). */
+  imageVolumes: string[];
 }
 
 export interface ServiceSetup {
@@ -38,11 +67,22 @@ export interface ServiceSetup {
   attach?: ContainerAttachment;
   network?: string;
   containers: string[];
+  /** Data volumes of the services (removed after the containers). */
+  volumes: string[];
   /** `job.services.<id>` context. */
   context: Record<string, { id: string; network: string; ports: Record<string, string> }>;
 }
 
 export class ServiceNotReadyError extends Error {}
+
+function mergeHosts(tables: Array<Record<string, string>>): Record<string, string> {
+  return tables.reduce<Record<string, string>>((all, table) => ({ ...all, ...table }), {});
+}
+
+/** Engine object names: orcaops-…-vol-<service>-<volume>, within the engine's 200 characters. */
+function volumeName(prefix: string, serviceId: string, volume: string): string {
+  return `${prefix}-vol-${serviceId}-${volume}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 200);
+}
 
 /** Service containers and networks of one instance attempt: start, wait for readiness, tear down. */
 @Injectable()
@@ -57,8 +97,11 @@ export class WorkflowServices {
    */
   async setUp(request: ServiceSetupRequest): Promise<ServiceSetup> {
     const services = request.services.filter((s) => s.image !== '');
-    const setup: ServiceSetup = { containers: [], context: {} };
+    const setup: ServiceSetup = { containers: [], volumes: [], context: {} };
     if (!services.length) return setup;
+    // Every service's options, volumes, image and policy first: a mistake fails before anything starts.
+    const prepared: PreparedService[] = [];
+    for (const service of services) prepared.push(await this.prepare(request, service));
     try {
       let target: ContainerAttachment;
       if (request.containerMode) {
@@ -70,14 +113,15 @@ export class WorkflowServices {
         const pod = await this.runtime.createContainer({
           ...this.baseSpec(`${request.namePrefix}-pod`, POD_IMAGE, { ...request.labels, 'orcaops.kind': 'workflow_pod', 'orcaops.role': 'pod' }),
           command: ['sleep', '2147483647'],
-          extraHosts: Object.fromEntries(services.map((s) => [s.id, '127.0.0.1'])),
+          // Containers sharing the namespace cannot have their own hosts file: every --add-host goes here.
+          extraHosts: { ...request.jobExtraHosts, ...mergeHosts(prepared.map((p) => p.options.addHosts)), ...Object.fromEntries(services.map((s) => [s.id, '127.0.0.1'])) },
         });
         setup.containers.push(pod);
         await this.runtime.startContainer(pod);
         setup.attach = { container: pod };
         target = setup.attach;
       }
-      const started = await Promise.all(services.map((s) => this.startService(request, s, target, setup)));
+      const started = await Promise.all(prepared.map((p) => this.startService(request, p, target, setup)));
       await Promise.all(started.map((s) => this.waitReady(request, s.service, s.id)));
       return setup;
     } catch (error) {
@@ -88,12 +132,14 @@ export class WorkflowServices {
 
   async tearDown(setup: ServiceSetup): Promise<void> {
     for (const id of [...setup.containers].reverse()) await this.runtime.remove(id).catch((err) => this.logger.warn({ msg: 'service removal failed', id, err: String(err) }));
+    for (const name of setup.volumes) await this.runtime.removeVolume(name).catch((err) => this.logger.warn({ msg: 'service volume removal failed; label cleanup will retry', name, err: String(err) }));
     if (setup.network) await this.removeNetworkWhenFree(setup.network);
   }
 
-  /** Everything labelled with the run (or one instance): containers first, then networks. */
+  /** Everything labelled with the run (or one instance): containers first, then volumes and networks. */
   async removeLabelled(labels: Record<string, string>): Promise<void> {
     for (const c of await this.runtime.listContainers(labels)) await this.runtime.remove(c.id).catch(() => undefined);
+    for (const v of await this.runtime.listVolumes(labels)) await this.runtime.removeVolume(v.name).catch(() => undefined);
     for (const n of await this.runtime.listNetworks(labels)) await this.removeNetworkWhenFree(n.name);
   }
 
@@ -117,31 +163,95 @@ export class WorkflowServices {
       command: [],
       env: {},
       labels,
-      resources: { cpus: 1, memoryBytes: 256 * MiB, pidsLimit: 128, tmpBytes: 64 * MiB, workspaceBytes: 64 * MiB, nofile: 1024 },
+      resources: SERVICE_RESOURCES,
       network: 'none',
     };
   }
 
-  private async startService(request: ServiceSetupRequest, service: EvaluatedService, target: ContainerAttachment, setup: ServiceSetup): Promise<{ service: EvaluatedService; id: string }> {
-    const options = serviceRunOptions(service, service.options);
-    if (options.ignored.length) request.note(`service ${service.id}: options not applied by OrcaOps: ${options.ignored.join(' ')}`);
-    const command = service.command === undefined ? [] : Array.isArray(service.command) ? service.command : ['/bin/sh', '-c', service.command];
+  /** Parses what the service asks for, checks its image is here and the policy admits it. */
+  private async prepare(request: ServiceSetupRequest, service: EvaluatedService): Promise<PreparedService> {
+    const options = serviceContainerOptions(service, service.options);
+    const problems: string[] = [];
+    const volumes: VolumeSpec[] = [];
+    for (const entry of service.volumes) {
+      const volume = parseVolumeSpec(entry);
+      if ('error' in volume) problems.push(volume.error);
+      else volumes.push(volume);
+    }
+    for (const entry of service.ports) {
+      const port = parsePortSpec(entry);
+      if ('error' in port) problems.push(port.error);
+    }
+    if (problems.length) throw new RunOptionsError(`service ${service.id}: ${problems.join('; ')}`);
+    const image = await this.runtime.inspectImage(service.image);
+    if (!image) {
+      throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} is not present on this engine (image_not_found); OrcaOps does not pull images. Build or load it first.`);
+    }
+    if (service.hasCredentials) request.note(`service ${service.id}: credentials not used: OrcaOps does not log in to registries (the image is present locally)`);
+    for (const note of options.notes) request.note(note);
+    const hostPorts = service.ports.map(parsePortSpec).filter((p) => !('error' in p) && p.hostPort !== undefined);
+    if (hostPorts.length) {
+      request.note(`service ${service.id}: host ports are not published; the service stays on the instance's private network (reach it as ${service.id}:<port> or localhost:<port>)`);
+    }
+    await request.admit({
+      serviceId: service.id,
+      image: service.image,
+      command: [...this.entrypointOf(service, options), ...this.commandOf(service)].join(' '),
+      cpus: options.resources.cpus,
+      memoryMb: Math.ceil(options.resources.memoryBytes / MiB),
+      pids: options.resources.pidsLimit,
+    });
+    return { service, options, volumes, imageVolumes: image.volumes ?? [] };
+  }
+
+  private commandOf(service: EvaluatedService): string[] {
+    return service.command === undefined ? [] : Array.isArray(service.command) ? service.command : ['/bin/sh', '-c', service.command];
+  }
+
+  /** Native `entrypoint:` (a string is split into words, as GitLab does), else `--entrypoint`. */
+  private entrypointOf(service: EvaluatedService, options: ServiceContainerOptions): string[] {
+    if (service.entrypoint !== undefined) return Array.isArray(service.entrypoint) ? service.entrypoint : splitOptions(service.entrypoint);
+    return options.entrypoint !== undefined ? [options.entrypoint] : [];
+  }
+
+  private async startService(request: ServiceSetupRequest, prepared: PreparedService, target: ContainerAttachment, setup: ServiceSetup): Promise<{ service: EvaluatedService; id: string }> {
+    const { service, options } = prepared;
+    const labels = { ...request.labels, 'orcaops.service': service.id };
+    const volumes: DataVolumeMount[] = [];
+    for (const volume of prepared.volumes) {
+      const name = volumeName(request.namePrefix, service.id, volume.name);
+      // In memory and size-capped like every OrcaOps volume; the writes count against the service's memory.
+      await this.runtime.createDataVolume(name, options.resources.memoryBytes, { ...labels, 'orcaops.role': 'volume' });
+      setup.volumes.push(name);
+      volumes.push({ name, target: volume.target, readOnly: volume.readOnly });
+    }
+    const covered = new Set([...volumes.map((v) => v.target), ...options.tmpfs.map((t) => t.path)]);
+    const imageVolumes: TmpfsMount[] = prepared.imageVolumes
+      .map((path) => path.replace(/(.)\/$/, '$1'))
+      .filter((path) => !covered.has(path) && path !== '/tmp')
+      .map((path) => ({ path, sizeBytes: options.resources.memoryBytes }));
+    const entrypoint = this.entrypointOf(service, options);
     const attach: ContainerAttachment = 'network' in target ? { network: target.network, aliases: [service.id] } : target;
     const id = await this.runtime.createContainer({
-      ...this.baseSpec(`${request.namePrefix}-svc-${service.id}`.slice(0, 200), service.image, {
-        ...request.labels,
-        'orcaops.kind': 'workflow_service',
-        'orcaops.role': 'service',
-        'orcaops.service': service.id,
-      }),
-      command,
+      ...this.baseSpec(`${request.namePrefix}-svc-${service.id}`.slice(0, 200), service.image, { ...labels, 'orcaops.kind': 'workflow_service', 'orcaops.role': 'service' }),
+      // docs/security.md "Workflow services": the image's user (root only to set up and drop privileges).
+      profile: 'service',
+      command: this.commandOf(service),
+      ...(entrypoint.length ? { entrypoint } : {}),
       env: service.env,
+      resources: options.resources,
       attach,
+      ...(options.user !== undefined ? { user: options.user } : {}),
+      tmpfs: [...options.tmpfs, ...imageVolumes],
+      volumes,
+      ...(options.shmBytes !== undefined ? { shmBytes: options.shmBytes } : {}),
+      ...('network' in target && Object.keys(options.addHosts).length ? { extraHosts: options.addHosts } : {}),
       ...(options.healthcheck ? { healthcheck: options.healthcheck } : {}),
     });
     setup.containers.push(id);
     await this.runtime.startContainer(id);
-    const ports = Object.fromEntries(declaredTcpPorts(service.ports).map((p) => [String(p), String(p)]));
+    // Design §3.9.1: the container port in both modes (nothing is published to the host).
+    const ports = Object.fromEntries(service.ports.map(parsePortSpec).flatMap((p) => ('error' in p ? [] : [[String(p.containerPort), String(p.containerPort)]])));
     setup.context[service.id] = { id, network: 'network' in target ? target.network : `container:${target.container}`, ports };
     return { service, id };
   }
@@ -153,7 +263,7 @@ export class WorkflowServices {
   private async waitReady(request: ServiceSetupRequest, service: EvaluatedService, id: string): Promise<void> {
     const limit = service.readinessTimeoutMs ?? DEFAULT_READINESS_MS;
     const deadline = Date.now() + limit;
-    const hasHealth = !!serviceRunOptions(service, service.options).healthcheck;
+    const hasHealth = !!serviceContainerOptions(service, service.options).healthcheck;
     const ports = service.healthcheck === 'none' ? [] : declaredTcpPorts(service.ports);
     if (!hasHealth && !ports.length) {
       request.note(`service ${service.id}: no health check and no ports to probe; treated as ready at once`);

@@ -127,6 +127,42 @@ describe('MCP workflow tools and sessions (real engine)', () => {
     expect(text(r)).toMatch(/^workflow run [0-9a-f-]{36} success/);
   });
 
+  it('run_workflow takes a source_id: actions/checkout brings the uploaded directory in; another tenant gets not_found', async () => {
+    const { pack } = await import('tar-stream');
+    const tar = await new Promise<Buffer>((resolve) => {
+      const p = pack();
+      const parts: Buffer[] = [];
+      p.on('data', (c: unknown) => parts.push(c as Buffer));
+      p.on('end', () => resolve(Buffer.concat(parts)));
+      p.entry({ name: 'app/hello.txt' }, 'hello from an uploaded source\n');
+      p.finalize();
+    });
+    const upload = await t.app.inject({ method: 'POST', url: '/v1/workflows/sources', headers: { authorization: `Bearer ${a.tokens.developer.token}`, 'content-type': 'application/x-tar' }, payload: tar });
+    expect(upload.statusCode).toBe(201);
+    const sourceId = upload.json<{ source_id: string }>().source_id;
+    const yaml = `name: checkout
+jobs:
+  read:
+    image: orcaops/busybox
+    outputs:
+      line: \${{ steps.r.outputs.line }}
+    steps:
+      - uses: actions/checkout@v4
+      - id: r
+        run: echo "line=$(cat app/hello.txt)" >> "$GITHUB_OUTPUT"
+`;
+    const r = await call(client, 'run_workflow', { yaml, file: 'checkout.yml', source_id: sourceId });
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent.run).toMatchObject({ conclusion: 'success' });
+    expect(r.structuredContent.run.instances[0].outputs).toEqual({ line: 'hello from an uploaded source' });
+
+    const other = (await httpClient(baseUrl, b.tokens.developer.token)).client;
+    open.push(other);
+    const foreign = await call(other, 'run_workflow', { yaml, file: 'checkout.yml', source_id: sourceId });
+    expect(foreign.isError).toBe(true);
+    expect(text(foreign)).toMatch(/not_found|not found/i);
+  });
+
   it('dry_run returns the plan without running anything', async () => {
     const r = await call(client, 'run_workflow', { yaml: OUTPUTS_YAML, dry_run: true });
     expect(r.isError).toBeFalsy();

@@ -131,6 +131,7 @@ export function workflowTools(workflows: WorkflowsService): OrcaTool[] {
         skip_unsupported: z.boolean().optional().describe('Skip unsupported `uses:` steps with a warning instead of failing validation'),
         max_parallel: z.number().int().min(1).max(64).optional().describe('Cap on instances running at once'),
         dry_run: z.boolean().optional().describe('Validate and return the plan without running anything'),
+        source_id: z.string().optional().describe('A source directory uploaded with POST /v1/workflows/sources (or `orcaops workflow run --source`): actions/checkout brings it into the job'),
         wait: z.boolean().optional().describe('Wait for the run to complete (default true); false returns at once with the run id'),
         wait_seconds: z.number().int().min(1).max(1800).optional().describe(`Longest wait (default ${DEFAULT_WAIT_SECONDS}); the run keeps going after it`),
       },
@@ -142,8 +143,8 @@ export function workflowTools(workflows: WorkflowsService): OrcaTool[] {
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
       async run(args, call) {
-        const { yaml, file, inputs, env, platforms, images, skip_unsupported, max_parallel, dry_run } = args;
-        const dto = await validateDto(SubmitWorkflowDto, { yaml, file, inputs, env, platforms, images, skip_unsupported, max_parallel, dry_run });
+        const { yaml, file, inputs, env, platforms, images, skip_unsupported, max_parallel, dry_run, source_id } = args;
+        const dto = await validateDto(SubmitWorkflowDto, { yaml, file, inputs, env, platforms, images, skip_unsupported, max_parallel, dry_run, source_id });
         const submitted = await workflows.submit(call.ctx, dto);
         if ('dry_run' in submitted) {
           const plan: WorkflowPlanResponseDto = submitted;

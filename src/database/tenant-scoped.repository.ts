@@ -60,6 +60,10 @@ export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
     // insert(), not save(): save() reads the row first (and opens its own transaction outside one);
     // the generated columns (timestamps, defaults) come back through RETURNING into `entity`.
     await this.repository.insert(entity);
+    // As save() leaves them: a nullable column the caller did not set reads back as null, not missing.
+    for (const column of this.repository.metadata.columns) {
+      if (column.isNullable && column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);
+    }
     return entity;
   }
 

@@ -1,8 +1,9 @@
 import { Type } from 'class-transformer';
-import { IsDateString, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { TimeRangePageQueryDto } from 'src/common/pagination/page-query.dto';
 import { JOB_STATUSES, JobStatus } from 'src/jobs/job-model';
 
-export class ListJobsQueryDto {
+export class ListJobsQueryDto extends TimeRangePageQueryDto {
   @IsOptional() @IsIn(JOB_STATUSES)
   status?: JobStatus;
 
@@ -17,20 +18,6 @@ export class ListJobsQueryDto {
   /** Jobs created in this agent session. */
   @IsOptional() @IsUUID()
   session_id?: string;
-
-  /** Created at or after (ISO 8601). */
-  @IsOptional() @IsDateString()
-  since?: string;
-
-  /** Created before (ISO 8601). */
-  @IsOptional() @IsDateString()
-  until?: string;
-
-  @IsOptional() @IsString() @MaxLength(200)
-  cursor?: string;
-
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
-  limit?: number;
 }
 
 export class JobLogsQueryDto {

@@ -1,8 +1,9 @@
-import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { PageQueryDto } from 'src/common/pagination/page-query.dto';
 import { SANDBOX_STATUSES, SandboxStatus } from 'src/sandboxes/sandbox-model';
 
-export class ListSandboxesQueryDto {
+export class ListSandboxesQueryDto extends PageQueryDto {
   @IsOptional() @IsIn(SANDBOX_STATUSES)
   status?: SandboxStatus;
 
@@ -16,10 +17,4 @@ export class ListSandboxesQueryDto {
   /** Sandboxes created in this agent session. */
   @IsOptional() @IsUUID()
   session_id?: string;
-
-  @IsOptional() @IsString() @MaxLength(200)
-  cursor?: string;
-
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
-  limit?: number;
 }

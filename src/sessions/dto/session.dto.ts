@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsBoolean, IsDateString, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { TimeRangePageQueryDto } from 'src/common/pagination/page-query.dto';
 import { IsScalarMap } from 'src/common/validators/is-string-map';
 import {
   AGENT_TYPE_PATTERN,
@@ -35,26 +35,12 @@ export class EndSessionDto {
   cleanup?: boolean;
 }
 
-export class ListSessionsQueryDto {
+export class ListSessionsQueryDto extends TimeRangePageQueryDto {
   @IsOptional() @IsIn(SESSION_STATUSES)
   status?: SessionStatus;
 
   @IsOptional() @IsString() @Matches(AGENT_TYPE_PATTERN)
   agent_type?: string;
-
-  /** Opened at or after (ISO 8601). */
-  @IsOptional() @IsDateString()
-  since?: string;
-
-  /** Opened before (ISO 8601). */
-  @IsOptional() @IsDateString()
-  until?: string;
-
-  @IsOptional() @IsString() @MaxLength(200)
-  cursor?: string;
-
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
-  limit?: number;
 }
 
 export class SessionResponseDto {

@@ -77,6 +77,11 @@ export interface JobInternalSpec {
   user?: string;
   /** Extra size-capped tmpfs mounts (`--tmpfs`). */
   tmpfs?: Array<{ path: string; size_bytes: number; mode?: string; exec?: boolean }>;
+  /**
+   * Data volumes the workflow runner created (sized tmpfs, runtime createDataVolume) for the instance's
+   * `container.volumes`, mounted by name; never a host path. The runner removes them with the instance.
+   */
+  volumes?: Array<{ name: string; target: string; read_only: boolean }>;
   /** /tmp size in bytes (`--tmpfs /tmp:size=…`). */
   tmp_bytes?: number;
   /** /dev/shm size in bytes (`--shm-size`). */

@@ -69,6 +69,7 @@ export function containerSpecFor(job: JobEntity, installationId: string, deadlin
     // Workflow `container.options` (src/workflows/runner/service-options.ts): typed, still the strict profile.
     ...(internal?.user ? { user: internal.user } : {}),
     ...(internal?.tmpfs?.length ? { tmpfs: internal.tmpfs.map((t) => ({ path: t.path, sizeBytes: t.size_bytes, ...(t.mode ? { mode: t.mode } : {}), exec: t.exec === true })) } : {}),
+    ...(internal?.volumes?.length ? { volumes: internal.volumes.map((v) => ({ name: v.name, target: v.target, readOnly: v.read_only })) } : {}),
     ...(internal?.shm_bytes ? { shmBytes: internal.shm_bytes } : {}),
   };
 }

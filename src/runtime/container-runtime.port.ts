@@ -120,7 +120,7 @@ export interface ContainerSpec {
   entrypoint?: string[];
   /** Extra tmpfs mounts besides /tmp and /workspace. */
   tmpfs?: TmpfsMount[];
-  /** Data volumes (createDataVolume), e.g. a service's `volumes: [data:/var/lib/x]`. */
+  /** Data volumes (createDataVolume): a service's `volumes:`, a workflow job's `container.volumes`. */
   volumes?: DataVolumeMount[];
   /** /dev/shm size; default SHM_BYTES (64 MiB). */
   shmBytes?: number;
@@ -229,10 +229,12 @@ export interface ContainerRuntime {
    */
   createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void>;
   /**
-   * A size-capped tmpfs-backed volume, mode 1777 (its user chowns it, as official images do with their
-   * data directory), for one workflow instance's service data; removed with the instance.
+   * A size-capped tmpfs-backed volume, mode 1777 (a service's user chowns it, as official images do with
+   * their data directory), for one workflow instance's volumes; removed with the instance. `owner`
+   * (numeric non-root uid:gid) owns its root directory: a job container's user, which mounts it under
+   * the strict profile (the same tmpfs uid/gid options as createWorkspaceVolume); default root.
    */
-  createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>): Promise<void>;
+  createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void>;
   /** Missing volumes are not an error; a volume still in use throws 'conflict'. */
   removeVolume(name: string): Promise<void>;
   /** Volumes carrying every given label (at least one label is required). */

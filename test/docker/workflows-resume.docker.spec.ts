@@ -53,7 +53,10 @@ jobs:
         run: echo "token=abc-$(date +%s%N)" >> "$GITHUB_OUTPUT"
   slow:
     needs: first
-    image: orcaops/busybox
+    # Volumes of the interrupted attempt are removed by the resume cleanup (the leftovers check below).
+    container:
+      image: orcaops/busybox
+      volumes: [shared:/data, /scratch]
     retry:
       max: 1
       when: [infra]
@@ -61,6 +64,7 @@ jobs:
     steps:
       - run: |
           echo "attempt $ORCAOPS_ATTEMPT"
+          test ! -e /data/attempt && echo "$ORCAOPS_ATTEMPT" > /data/attempt
           if [ "$ORCAOPS_ATTEMPT" = 1 ]; then sleep 300; fi
   last:
     needs: [first, slow]

@@ -25,7 +25,7 @@ export function instancesOf(run: any): Record<string, any> {
   return Object.fromEntries(run.jobs.flatMap((j: any) => j.instances.map((i: any) => [i.display_name, i])));
 }
 
-/** Containers, networks and (service data) volumes labelled with a workflow run. */
+/** Containers, networks and (instance) volumes labelled with a workflow run. */
 export async function workflowLeftovers(runId: string): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
   const filters = { label: [`orcaops.workflow_run=${runId}`] };
   const containers = await docker.listContainers({ all: true, filters });

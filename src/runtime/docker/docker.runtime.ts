@@ -114,8 +114,8 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>): Promise<void> {
-    const body = buildDataVolumeOptions(name, sizeBytes, labels);
+  async createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
+    const body = buildDataVolumeOptions(name, sizeBytes, labels, owner);
     let existing: Docker.VolumeInspectInfo;
     try {
       await this.docker.createVolume(body);

@@ -192,6 +192,47 @@ describe('buildCreateOptions: options from workflows and the service profile', (
     expect(refusal(() => buildCreateOptions(spec({ entrypoint: [] }))).message).toMatch(/entrypoint must not be empty/);
   });
 
+  it('should mount a workflow job container\'s volumes as named volumes (never binds) beside its workspace tmpfs, keeping the strict profile', () => {
+    // A workflow job: no workspace volume (its /workspace is a HostConfig.Tmpfs), a --user, container.volumes.
+    const body = buildCreateOptions(
+      spec({
+        workspaceVolume: undefined,
+        user: '1000:1000',
+        volumes: [
+          { name: 'orcaops-1a2b3c4d-build-9f8e7d6c-a1-vol-shared', target: '/data', readOnly: false },
+          { name: 'orcaops-1a2b3c4d-build-9f8e7d6c-a1-vol-seed', target: '/seed', readOnly: true },
+          { name: 'orcaops-1a2b3c4d-build-9f8e7d6c-a1-anon-job-3-cache', target: '/cache', readOnly: false },
+        ],
+      }),
+    );
+    expect(body.HostConfig.Mounts).toEqual([
+      { Type: 'volume', Source: 'orcaops-1a2b3c4d-build-9f8e7d6c-a1-vol-shared', Target: '/data', ReadOnly: false, VolumeOptions: { NoCopy: true } },
+      { Type: 'volume', Source: 'orcaops-1a2b3c4d-build-9f8e7d6c-a1-vol-seed', Target: '/seed', ReadOnly: true, VolumeOptions: { NoCopy: true } },
+      { Type: 'volume', Source: 'orcaops-1a2b3c4d-build-9f8e7d6c-a1-anon-job-3-cache', Target: '/cache', ReadOnly: false, VolumeOptions: { NoCopy: true } },
+    ]);
+    expect(body.HostConfig.Mounts!.every((m) => m.Type === 'volume' && !m.Source.startsWith('/') && !m.Source.startsWith('.'))).toBe(true);
+    expect(body.HostConfig).not.toHaveProperty('Binds');
+    expect(body.HostConfig).not.toHaveProperty('VolumesFrom');
+    expect(body.HostConfig.Tmpfs['/workspace']).toBe(`rw,nosuid,nodev,exec,size=${256 * MiB},uid=1000,gid=1000,mode=0700`);
+    expect(body.User).toBe('1000:1000');
+    expect(body.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(body.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(body.HostConfig.CapAdd).toBeUndefined();
+  });
+
+  it('should refuse volumes that are host paths, inside the workspace, over /tmp, or at one path twice', () => {
+    const volume = (name: string, target: string): Partial<ContainerSpec> => ({ workspaceVolume: undefined, volumes: [{ name, target, readOnly: false }] });
+    expect(refusal(() => buildCreateOptions(spec(volume('/srv/data', '/data')))).message).toMatch(/not a valid engine name/);
+    expect(refusal(() => buildCreateOptions(spec(volume('./data', '/data')))).message).toMatch(/not a valid engine name/);
+    expect(refusal(() => buildCreateOptions(spec(volume('v', '/workspace')))).message).toMatch(/already mounted/);
+    expect(refusal(() => buildCreateOptions(spec(volume('v', '/workspace/cache')))).message).toMatch(/inside the workspace/);
+    expect(refusal(() => buildCreateOptions(spec(volume('v', '/tmp')))).message).toMatch(/already mounted/);
+    expect(refusal(() => buildCreateOptions(spec(volume('v', '/dev/shm')))).message).toMatch(/not an allowed mount point/);
+    expect(refusal(() => buildCreateOptions(spec(volume('v', 'relative')))).message).toMatch(/not an allowed mount point/);
+    const twice = [{ name: 'a', target: '/data', readOnly: false }, { name: 'b', target: '/data', readOnly: false }];
+    expect(refusal(() => buildCreateOptions(spec({ volumes: twice }))).message).toMatch(/already mounted/);
+  });
+
   it('should keep the strict profile non-root whatever user is asked for', () => {
     expect(refusal(() => buildCreateOptions(spec({ user: '0:0' }))).message).toMatch(/non-root/);
     expect(refusal(() => buildCreateOptions(spec({ user: 'postgres' }))).message).toMatch(/non-root/);
@@ -222,6 +263,13 @@ describe('buildDataVolumeOptions', () => {
       Labels: { a: 'b' },
     });
     expect(() => buildDataVolumeOptions('v', 0, {})).toThrow(RuntimeError);
+  });
+
+  it('should give the root directory to a job container\'s non-root user when it mounts the volume', () => {
+    expect(buildDataVolumeOptions('v', 512 * MiB, {}, '65534:65534').DriverOpts.o).toBe(`size=${512 * MiB},uid=65534,gid=65534,mode=1777,nosuid,nodev,noexec`);
+    expect(buildDataVolumeOptions('v', MiB, {}, '1000:1001').DriverOpts.o).toContain('uid=1000,gid=1001,mode=1777');
+    expect(() => buildDataVolumeOptions('v', MiB, {}, '0:0')).toThrow(/non-root/);
+    expect(() => buildDataVolumeOptions('v', MiB, {}, 'app')).toThrow(/non-root/);
   });
 });
 

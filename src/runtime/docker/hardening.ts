@@ -225,11 +225,16 @@ function extraTmpfs(mounts: TmpfsMount[]): Record<string, string> {
   return out;
 }
 
+/** Named volumes only (Type volume, never a bind); the adapter also checks each is a sized tmpfs volume. */
 function dataMounts(spec: ContainerSpec, tmpfs: Record<string, string>): NonNullable<HardenedCreateBody['HostConfig']['Mounts']> {
+  const targets = new Set<string>();
   return (spec.volumes ?? []).map((v) => {
     assertName(v.name, 'volume name');
     assertMountPath(v.target, 'volume target');
-    if (v.target === WORKSPACE_PATH || v.target === '/tmp' || tmpfs[v.target] !== undefined) throw invalid(`volume target ${v.target} is already mounted`);
+    if (v.target === WORKSPACE_PATH || v.target === '/tmp' || tmpfs[v.target] !== undefined || targets.has(v.target)) throw invalid(`volume target ${v.target} is already mounted`);
+    // A job's workspace holds its steps' files and artifacts: nothing may be mounted over part of it.
+    if (spec.profile !== 'service' && v.target.startsWith(`${WORKSPACE_PATH}/`)) throw invalid(`volume target ${v.target} is inside the workspace`);
+    targets.add(v.target);
     return { Type: 'volume', Source: v.name, Target: v.target, ReadOnly: v.readOnly === true, VolumeOptions: { NoCopy: true } };
   });
 }
@@ -341,11 +346,21 @@ export function buildCreateOptions(spec: ContainerSpec): HardenedCreateBody {
   };
 }
 
-/** A workflow service's data volume: sized tmpfs, world-writable with the sticky bit, nosuid/nodev/noexec. */
-export function buildDataVolumeOptions(name: string, sizeBytes: number, labels: Record<string, string>): WorkspaceVolumeBody {
+/**
+ * A workflow instance's data volume: sized tmpfs, world-writable with the sticky bit, nosuid/nodev/noexec.
+ * With an owner (a job container's non-root user) its root directory belongs to that user, so the strict
+ * profile can write it while services sharing it still can too.
+ */
+export function buildDataVolumeOptions(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): WorkspaceVolumeBody {
   assertName(name, 'volume name');
   assertPositiveInteger(sizeBytes, 'volume size');
-  return { Name: name, Driver: 'local', DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${sizeBytes},mode=1777,nosuid,nodev,noexec` }, Labels: { ...labels } };
+  let ownership = '';
+  if (owner !== undefined) {
+    assertNonRootUser(owner);
+    const [uid, gid] = owner.split(':');
+    ownership = `uid=${uid},gid=${gid},`;
+  }
+  return { Name: name, Driver: 'local', DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${sizeBytes},${ownership}mode=1777,nosuid,nodev,noexec` }, Labels: { ...labels } };
 }
 
 /**

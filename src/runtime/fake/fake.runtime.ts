@@ -154,16 +154,16 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
-  createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>): Promise<void> {
-    return this.run('createDataVolume', [name, sizeBytes, labels], () => {
-      buildDataVolumeOptions(name, sizeBytes, labels);
-      this.volumes.set(name, { name, sizeBytes, labels: { ...labels }, owner: '0:0' });
+  createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
+    return this.run('createDataVolume', [name, sizeBytes, labels, owner], () => {
+      buildDataVolumeOptions(name, sizeBytes, labels, owner);
+      this.volumes.set(name, { name, sizeBytes, labels: { ...labels }, owner: owner ?? '0:0' });
     });
   }
 
   removeVolume(name: string): Promise<void> {
     return this.run('removeVolume', [name], () => {
-      const inUse = [...this.containers.values()].some((c) => c.spec.workspaceVolume === name);
+      const inUse = [...this.containers.values()].some((c) => c.spec.workspaceVolume === name || (c.spec.volumes ?? []).some((v) => v.name === name));
       if (inUse) throw new RuntimeError('conflict', `volume ${name} is in use`);
       this.volumes.delete(name);
     });

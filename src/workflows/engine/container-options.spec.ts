@@ -91,13 +91,36 @@ describe('container and service options (docker-run flags against the allow-list
     expect(parsePortSpec('80/sctp')).toEqual({ error: expect.stringContaining("Port '80/sctp'") });
   });
 
-  it('parses volumes: named and anonymous ones are private to the instance; host binds are refused', () => {
-    expect(parseVolumeSpec('data:/var/lib/x')).toEqual({ name: 'data', target: '/var/lib/x', readOnly: false });
-    expect(parseVolumeSpec('cfg:/etc-conf:ro')).toEqual({ name: 'cfg', target: '/etc-conf', readOnly: true });
-    expect(parseVolumeSpec('/var/cache/')).toEqual({ name: 'anon-var-cache', target: '/var/cache', readOnly: false });
+  it('parses volumes: named and anonymous ones; host binds are refused', () => {
+    expect(parseVolumeSpec('data:/var/lib/x')).toEqual({ name: 'data', anonymous: false, target: '/var/lib/x', readOnly: false });
+    expect(parseVolumeSpec('cfg:/etc-conf:ro')).toEqual({ name: 'cfg', anonymous: false, target: '/etc-conf', readOnly: true });
+    expect(parseVolumeSpec('cfg:/etc-conf:rw')).toEqual({ name: 'cfg', anonymous: false, target: '/etc-conf', readOnly: false });
+    expect(parseVolumeSpec('/var/cache/')).toEqual({ name: 'anon-var-cache', anonymous: true, target: '/var/cache', readOnly: false });
     expect(parseVolumeSpec('/srv/data:/data')).toEqual({ error: expect.stringMatching(/host bind mount, which OrcaOps refuses; use a named volume .*data:\/data/) });
     expect(parseVolumeSpec('./dir:/data')).toEqual({ error: expect.stringMatching(/host bind mount/) });
+    expect(parseVolumeSpec('~/dir:/data')).toEqual({ error: expect.stringMatching(/host bind mount/) });
     expect(parseVolumeSpec('data:/proc/x')).toEqual({ error: expect.stringMatching(/\/proc is reserved/) });
+    expect(parseVolumeSpec('data:/data:z')).toEqual({ error: expect.stringMatching(/must be name:\/path\[:ro\] or \/path/) });
+  });
+
+  it.each([
+    ['data:relative', /not an absolute path/],
+    ['data:/', /\/ is reserved/],
+    ['data:/sys/fs', /\/sys is reserved/],
+    ['/dev/shm', /\/dev is reserved/],
+    ['data:/a/../etc', /contains '\.\.'/],
+    ['data:/tmp', /\/tmp is already mounted/],
+    ['data:/my dir', /may only contain/],
+  ])('refuses volume %s in every container', (entry, message) => {
+    expect(parseVolumeSpec(entry, 'service')).toEqual({ error: expect.stringMatching(message) });
+    expect(parseVolumeSpec(entry, 'container')).toEqual({ error: expect.stringMatching(message) });
+  });
+
+  it('refuses job container volumes over its workspace; services have no workspace', () => {
+    expect(parseVolumeSpec('data:/workspace', 'container')).toEqual({ error: expect.stringMatching(/workspace \(\/workspace\) is already mounted/) });
+    expect(parseVolumeSpec('/workspace/cache', 'container')).toEqual({ error: expect.stringMatching(/workspace/) });
+    expect(parseVolumeSpec('data:/workspace-data', 'container')).toMatchObject({ target: '/workspace-data' });
+    expect(parseVolumeSpec('data:/workspace', 'service')).toMatchObject({ target: '/workspace' });
   });
 });
 
@@ -123,6 +146,35 @@ describe('options, ports and volumes checked when the workflow loads, at file:li
     '    steps:', //                                                  18
     '      - run: id -u', //                                          19
   ].join('\n');
+  const containerVolumes = [
+    'jobs:', //                                                       1
+    '  build:', //                                                    2
+    '    container:', //                                              3
+    '      image: orcaops/busybox', //                                4
+    '      volumes:', //                                              5
+    '        - shared:/data', //                                      6
+    '        - /srv/data:/data2', //                                  7
+    '        - ./src:/src', //                                        8
+    '        - cache:/workspace', //                                  9
+    '        - /proc/x', //                                           10
+    '        - ${{ matrix.v }}:/later', //                            11
+    '    steps:', //                                                  12
+    '      - run: ls /data', //                                       13
+  ].join('\n');
+
+  it('refuses host bind mounts and workspace or reserved targets in container.volumes at their positions; expressions wait for run time', () => {
+    const result = loadWorkflow(containerVolumes, { file: 'cv.yml' });
+    expect(result.workflow).toBeUndefined();
+    expect(formatDiagnostics(result.diagnostics.filter((d) => d.severity === 'error'), 'cv.yml').split('\n')).toEqual([
+      expect.stringMatching(/^cv\.yml:7:11: error: Volume '\/srv\/data:\/data2' is a host bind mount, which OrcaOps refuses/),
+      expect.stringMatching(/^cv\.yml:8:11: error: Volume '\.\/src:\/src' is a host bind mount/),
+      expect.stringMatching(/^cv\.yml:9:11: error: Volume 'cache:\/workspace': the job's workspace \(\/workspace\) is already mounted/),
+      expect.stringMatching(/^cv\.yml:10:11: error: Volume '\/proc\/x': '\/proc\/x' cannot be mounted over/),
+    ]);
+    const ok = loadWorkflow(containerVolumes.replace(/ {8}- (\/srv|\.\/src|cache|\/proc).*\n/g, ''), { file: 'cv.yml' });
+    expect(ok.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(ok.workflow!.jobs[0]!.container!.volumes).toEqual(['shared:/data', '${{ matrix.v }}:/later']);
+  });
 
   it('reports each problem at its position; options from an expression wait for run time', () => {
     const result = loadWorkflow(workflow, { file: 'wf.yml' });

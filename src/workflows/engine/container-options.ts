@@ -267,26 +267,38 @@ export function parsePortSpec(entry: string): PortSpec | { error: string } {
 export interface VolumeSpec {
   /** The volume's name in the workflow; an anonymous `/path` entry gets one from its path. */
   name: string;
+  /** A bare `/path`: a volume private to the container that declares it. */
+  anonymous: boolean;
   target: string;
   readOnly: boolean;
 }
 
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** The job's workspace; steps run in it and artifacts come from it, so no volume may hide it. */
+export const WORKSPACE_TARGET = '/workspace';
 
 /**
- * `name:/path[:ro|rw]` or `/path`: a volume private to the instance (removed at teardown). Host bind
- * mounts (`/host:/path`, `./dir:/path`) are refused: a service must not see the server's files.
+ * `name:/path[:ro|rw]` or `/path`: a named volume is shared by name within the instance (the job
+ * container and its services), an anonymous one is private to its container; both are removed at
+ * teardown. Host bind mounts (`/host:/path`, `./dir:/path`) are refused: no container may see the
+ * server's files. The job container's volumes may not cover its workspace.
  */
-export function parseVolumeSpec(entry: string): VolumeSpec | { error: string } {
+export function parseVolumeSpec(entry: string, target: OptionsTarget = 'service'): VolumeSpec | { error: string } {
   const parts = String(entry).trim().split(':');
-  const [source = '', target, mode, extra] = parts.length === 1 ? ['', parts[0], undefined, undefined] : parts;
+  const [source = '', path, mode, extra] = parts.length === 1 ? ['', parts[0], undefined, undefined] : parts;
   if (extra !== undefined || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) return { error: `Volume '${entry}' must be name:/path[:ro] or /path` };
   if (source && !VOLUME_NAME.test(source)) {
-    return { error: `Volume '${entry}' is a host bind mount, which OrcaOps refuses; use a named volume private to the instance, e.g. data:${target ?? '/data'}` };
+    return { error: `Volume '${entry}' is a host bind mount, which OrcaOps refuses; use a named volume shared within the instance, e.g. data:${path ?? '/data'}` };
   }
-  const problem = mountPathProblem(target ?? '');
+  const problem = mountPathProblem(path ?? '');
   if (problem) return { error: `Volume '${entry}': ${problem}` };
-  const normal = normalizePath(target!);
+  const normal = normalizePath(path!);
+  if (!/^(\/[A-Za-z0-9_.@+-]+)+$/.test(normal)) return { error: `Volume '${entry}': the path may only contain letters, digits and _ . @ + -` };
+  // /tmp is already a sized tmpfs in every container (resize it with --tmpfs /tmp:size=…).
+  if (normal === '/tmp') return { error: `Volume '${entry}': /tmp is already mounted (use --tmpfs /tmp:size=… to resize it)` };
+  if (target === 'container' && (normal === WORKSPACE_TARGET || normal.startsWith(`${WORKSPACE_TARGET}/`))) {
+    return { error: `Volume '${entry}': the job's workspace (${WORKSPACE_TARGET}) is already mounted; mount the volume elsewhere, e.g. /data` };
+  }
   const name = source || `anon${normal.replace(/[^A-Za-z0-9]+/g, '-')}`.slice(0, 64);
-  return { name, target: normal, readOnly: mode === 'ro' };
+  return { name, anonymous: !source, target: normal, readOnly: mode === 'ro' };
 }

@@ -334,7 +334,7 @@ function readContainerFields(
   if (options && !reader.isNull(options.value)) spec.options = reader.string(options.value, options.path);
   if (options && spec.options !== undefined) checkLiteralOptions(reader, spec.options, target, options);
   checkLiteralEntries(reader, field('ports'), parsePortSpec);
-  checkLiteralEntries(reader, field('volumes'), parseVolumeSpec);
+  checkLiteralEntries(reader, field('volumes'), (text) => parseVolumeSpec(text, target));
   const credentials = field('credentials');
   if (credentials && !reader.isNull(credentials.value)) {
     const fields = reader.map(credentials.value, credentials.path) ?? [];

@@ -11,6 +11,7 @@ import { DEFAULT_RESOURCES, TERMINAL_STATUSES } from 'src/jobs/job-model';
 import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { JobsService } from 'src/jobs/jobs.service';
 import { PoliciesService } from 'src/policies/policies.service';
+import { SANDBOX_USER } from 'src/runtime/container-runtime.port';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { evaluateTemplate, interpolate, toBoolean } from 'src/workflows/engine/expressions';
 import type { InstanceState, JobSpec, JsonValue, RunState } from 'src/workflows/engine/model';
@@ -25,6 +26,7 @@ import { jobContainerOptions, RunOptionsError } from 'src/workflows/runner/servi
 import { EvaluatedService, ServiceAdmission, ServiceNotReadyError, ServiceSetup, WorkflowServices } from 'src/workflows/runner/workflow-services';
 import type { InstanceAttempt, StepContextState } from 'src/workflows/workflow-model';
 
+const MiB = 1024 * 1024;
 /** Jobs are capped at 30 minutes (jobs MAX_TIMEOUT_SECONDS); longer workflow timeouts are clamped. */
 const MAX_JOB_SECONDS = 1800;
 /** Bounds a wait when nothing local can wake the loop (a cancel requested through another server). */
@@ -325,12 +327,16 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       // Options first: a flag that cannot be applied fails the instance before anything starts.
       const containerOptions = jobContainerOptions(job.container?.options === undefined ? '' : interpolate(job.container.options, ctx), DEFAULT_RESOURCES.memory_mb);
       notes.push(...containerOptions.notes);
-      if (job.container?.volumes.length) notes.push('container volumes are not mounted: only services get (per-instance) volumes; the job has its workspace');
       if (job.container?.hasCredentials) notes.push('container credentials not used: OrcaOps does not log in to registries (images must be present locally)');
       const services = job.services.map((s) => evaluateService(s, ctx));
       const containerMode = job.container !== undefined || job.image !== undefined;
       const admit = (request: ServiceAdmission): Promise<void> => this.admitService(jobCtx, loop.workspaceId, request);
-      setup = await this.services.setUp({ namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit });
+      const jobVolumes = {
+        entries: (job.container?.volumes ?? []).map((v) => interpolate(v, ctx)),
+        memoryBytes: (containerOptions.resources.memory_mb ?? DEFAULT_RESOURCES.memory_mb) * MiB,
+        user: containerOptions.internal.user ?? SANDBOX_USER,
+      };
+      setup = await this.services.setUp({ namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit });
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
       contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
       const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
@@ -338,7 +344,15 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       const remainingSeconds = Math.ceil((timeoutMs - (Date.now() - startedAt)) / 1000);
       // In pod mode the job's --add-host entries went onto the pod (a shared namespace has one hosts file).
       const ownHosts = setup.attach && 'container' in setup.attach ? {} : containerOptions.extraHosts;
-      const internal: JobInternalSpec = { step_driver: WORKFLOW_STEP_DRIVER, labels, ...containerOptions.internal, ...(setup.attach ? { attach: setup.attach } : {}), ...(Object.keys(ownHosts).length ? { extra_hosts: ownHosts } : {}) };
+      const volumes = setup.jobVolumes.map((v) => ({ name: v.name, target: v.target, read_only: v.readOnly }));
+      const internal: JobInternalSpec = {
+        step_driver: WORKFLOW_STEP_DRIVER,
+        labels,
+        ...containerOptions.internal,
+        ...(setup.attach ? { attach: setup.attach } : {}),
+        ...(Object.keys(ownHosts).length ? { extra_hosts: ownHosts } : {}),
+        ...(volumes.length ? { volumes } : {}),
+      };
       const submitted = await this.jobs.submit(
         jobCtx,
         {

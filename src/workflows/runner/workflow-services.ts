@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataVolumeMount, TmpfsMount } from 'src/runtime/container-runtime.port';
 import { CONTAINER_RUNTIME, ContainerAttachment, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
-import type { VolumeSpec } from 'src/workflows/engine/container-options';
-import { parsePortSpec, parseVolumeSpec, splitOptions } from 'src/workflows/engine/container-options';
+import { parsePortSpec, splitOptions } from 'src/workflows/engine/container-options';
+import type { PlannedMount, VolumeMounter, VolumePlan } from 'src/workflows/engine/volumes';
+import { planVolumes } from 'src/workflows/engine/volumes';
 import { declaredTcpPorts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
 
 const MiB = 1024 * 1024;
@@ -45,6 +46,8 @@ export interface ServiceSetupRequest {
   services: EvaluatedService[];
   /** `--add-host` of the job container: in pod mode they belong on the namespace's owner. */
   jobExtraHosts?: Record<string, string>;
+  /** The job container's `container.volumes` (evaluated), its memory limit and its user (owns the volumes it mounts). */
+  jobVolumes?: { entries: string[]; memoryBytes: number; user: string };
   labels: Record<string, string>;
   signal: AbortSignal;
   /** Notes for the instance's record (hints, ignored flags). */
@@ -57,7 +60,6 @@ export interface ServiceSetupRequest {
 interface PreparedService {
   service: EvaluatedService;
   options: ServiceContainerOptions;
-  volumes: VolumeSpec[];
   /** The image's VOLUME paths: tmpfs on the read-only root (disk-backed anonymous volumes otherwise). */
   imageVolumes: string[];
 }
@@ -67,8 +69,10 @@ export interface ServiceSetup {
   attach?: ContainerAttachment;
   network?: string;
   containers: string[];
-  /** Data volumes of the services (removed after the containers). */
+  /** Engine names of the instance's volumes (removed after the containers). */
   volumes: string[];
+  /** The job container's `container.volumes`, created before it starts (JobInternalSpec.volumes). */
+  jobVolumes: DataVolumeMount[];
   /** `job.services.<id>` context. */
   context: Record<string, { id: string; network: string; ports: Record<string, string> }>;
 }
@@ -79,12 +83,12 @@ function mergeHosts(tables: Array<Record<string, string>>): Record<string, strin
   return tables.reduce<Record<string, string>>((all, table) => ({ ...all, ...table }), {});
 }
 
-/** Engine object names: orcaops-…-vol-<service>-<volume>, within the engine's 200 characters. */
-function volumeName(prefix: string, serviceId: string, volume: string): string {
-  return `${prefix}-vol-${serviceId}-${volume}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 200);
+/** Engine object names: orcaops-…-vol-<name> or orcaops-…-anon-<owner>-<n>-<path>, within the engine's 200 characters. */
+function volumeName(prefix: string, key: string): string {
+  return `${prefix}-${key}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 200);
 }
 
-/** Service containers and networks of one instance attempt: start, wait for readiness, tear down. */
+/** Service containers, networks and volumes of one instance attempt: start, wait for readiness, tear down. */
 @Injectable()
 export class WorkflowServices {
   private readonly logger = new Logger('WorkflowServices');
@@ -97,12 +101,18 @@ export class WorkflowServices {
    */
   async setUp(request: ServiceSetupRequest): Promise<ServiceSetup> {
     const services = request.services.filter((s) => s.image !== '');
-    const setup: ServiceSetup = { containers: [], volumes: [], context: {} };
-    if (!services.length) return setup;
-    // Every service's options, volumes, image and policy first: a mistake fails before anything starts.
+    const setup: ServiceSetup = { containers: [], volumes: [], jobVolumes: [], context: {} };
+    if (!services.length && !request.jobVolumes?.entries.length) return setup;
+    // Every service's options, the volumes, images and policy first: a mistake fails before anything starts.
+    const parsed = services.map((service) => ({ service, options: serviceContainerOptions(service, service.options) }));
+    const plan = this.planVolumes(request, parsed);
     const prepared: PreparedService[] = [];
-    for (const service of services) prepared.push(await this.prepare(request, service));
+    for (const { service, options } of parsed) prepared.push(await this.prepare(request, service, options));
     try {
+      // Before any container that mounts them (the engine would otherwise make unsized, disk-backed ones).
+      const mounts = await this.createVolumes(request, plan, setup);
+      setup.jobVolumes = mounts(plan.job);
+      if (!services.length) return setup;
       let target: ContainerAttachment;
       if (request.containerMode) {
         setup.network = `${request.namePrefix}-net`;
@@ -121,7 +131,7 @@ export class WorkflowServices {
         setup.attach = { container: pod };
         target = setup.attach;
       }
-      const started = await Promise.all(prepared.map((p) => this.startService(request, p, target, setup)));
+      const started = await Promise.all(prepared.map((p) => this.startService(request, p, target, setup, mounts(plan.services[p.service.id] ?? []))));
       await Promise.all(started.map((s) => this.waitReady(request, s.service, s.id)));
       return setup;
     } catch (error) {
@@ -141,6 +151,30 @@ export class WorkflowServices {
     for (const c of await this.runtime.listContainers(labels)) await this.runtime.remove(c.id).catch(() => undefined);
     for (const v of await this.runtime.listVolumes(labels)) await this.runtime.removeVolume(v.name).catch(() => undefined);
     for (const n of await this.runtime.listNetworks(labels)) await this.removeNetworkWhenFree(n.name);
+  }
+
+  /** The instance's volumes: shared by name between the job container and its services (engine/volumes.ts). */
+  private planVolumes(request: ServiceSetupRequest, services: Array<Pick<PreparedService, 'service' | 'options'>>): VolumePlan {
+    const job = request.jobVolumes;
+    const mounters: VolumeMounter[] = [
+      ...(job?.entries.length ? [{ kind: 'job' as const, id: request.jobId, entries: job.entries, memoryBytes: job.memoryBytes }] : []),
+      ...services.map((p) => ({ kind: 'service' as const, id: p.service.id, entries: p.service.volumes, memoryBytes: p.options.resources.memoryBytes })),
+    ];
+    const { plan, errors } = planVolumes(mounters);
+    if (errors.length) throw new RunOptionsError(errors.join('; '));
+    return plan;
+  }
+
+  /** Creates every planned volume (labelled for cleanup, recorded in setup.volumes); returns the mount mapper. */
+  private async createVolumes(request: ServiceSetupRequest, plan: VolumePlan, setup: ServiceSetup): Promise<(mounts: PlannedMount[]) => DataVolumeMount[]> {
+    for (const volume of plan.volumes) {
+      const name = volumeName(request.namePrefix, volume.key);
+      const labels = { ...request.labels, 'orcaops.role': 'volume', ...(volume.name ? { 'orcaops.volume': volume.name } : {}) };
+      // In memory and size-capped like every OrcaOps volume; the job's user owns the ones it mounts.
+      await this.runtime.createDataVolume(name, volume.sizeBytes, labels, volume.mountedByJob ? request.jobVolumes?.user : undefined);
+      setup.volumes.push(name);
+    }
+    return (mounts) => mounts.map((m) => ({ name: volumeName(request.namePrefix, m.volume), target: m.target, readOnly: m.readOnly }));
   }
 
   /** A network still has the job container for a moment after the job ended: retry briefly. */
@@ -168,16 +202,9 @@ export class WorkflowServices {
     };
   }
 
-  /** Parses what the service asks for, checks its image is here and the policy admits it. */
-  private async prepare(request: ServiceSetupRequest, service: EvaluatedService): Promise<PreparedService> {
-    const options = serviceContainerOptions(service, service.options);
+  /** Checks the service's ports, that its image is here and that the policy admits it. */
+  private async prepare(request: ServiceSetupRequest, service: EvaluatedService, options: ServiceContainerOptions): Promise<PreparedService> {
     const problems: string[] = [];
-    const volumes: VolumeSpec[] = [];
-    for (const entry of service.volumes) {
-      const volume = parseVolumeSpec(entry);
-      if ('error' in volume) problems.push(volume.error);
-      else volumes.push(volume);
-    }
     for (const entry of service.ports) {
       const port = parsePortSpec(entry);
       if ('error' in port) problems.push(port.error);
@@ -201,7 +228,7 @@ export class WorkflowServices {
       memoryMb: Math.ceil(options.resources.memoryBytes / MiB),
       pids: options.resources.pidsLimit,
     });
-    return { service, options, volumes, imageVolumes: image.volumes ?? [] };
+    return { service, options, imageVolumes: image.volumes ?? [] };
   }
 
   private commandOf(service: EvaluatedService): string[] {
@@ -214,17 +241,15 @@ export class WorkflowServices {
     return options.entrypoint !== undefined ? [options.entrypoint] : [];
   }
 
-  private async startService(request: ServiceSetupRequest, prepared: PreparedService, target: ContainerAttachment, setup: ServiceSetup): Promise<{ service: EvaluatedService; id: string }> {
+  private async startService(
+    request: ServiceSetupRequest,
+    prepared: PreparedService,
+    target: ContainerAttachment,
+    setup: ServiceSetup,
+    volumes: DataVolumeMount[],
+  ): Promise<{ service: EvaluatedService; id: string }> {
     const { service, options } = prepared;
     const labels = { ...request.labels, 'orcaops.service': service.id };
-    const volumes: DataVolumeMount[] = [];
-    for (const volume of prepared.volumes) {
-      const name = volumeName(request.namePrefix, service.id, volume.name);
-      // In memory and size-capped like every OrcaOps volume; the writes count against the service's memory.
-      await this.runtime.createDataVolume(name, options.resources.memoryBytes, { ...labels, 'orcaops.role': 'volume' });
-      setup.volumes.push(name);
-      volumes.push({ name, target: volume.target, readOnly: volume.readOnly });
-    }
     const covered = new Set([...volumes.map((v) => v.target), ...options.tmpfs.map((t) => t.path)]);
     const imageVolumes: TmpfsMount[] = prepared.imageVolumes
       .map((path) => path.replace(/(.)\/$/, '$1'))

@@ -119,6 +119,12 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   private stopping = false;
   /** Local dispatches between "slot taken" and "job in `active`". */
   private reserved = 0;
+  /**
+   * Jobs this server deferred at their workspace's running-jobs cap, by workspace: the next job of that
+   * workspace to finish here starts one at once. The delayed queue item stays as the backstop (a slot
+   * freed on another server); the claim's compare-and-set keeps either path from running a job twice.
+   */
+  private readonly deferred = new Map<string, Map<string, WorkItem>>();
 
   constructor(
     @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
@@ -154,6 +160,16 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     this.reserved++;
     void this.handle(item, submitted).finally(() => this.reserved--);
     return Promise.resolve();
+  }
+
+  /** A slot of `workspaceId` just freed here: start the job that waited longest for it. */
+  private startDeferred(workspaceId: string): void {
+    const waiting = this.deferred.get(workspaceId);
+    const next = waiting?.values().next().value;
+    if (!waiting || !next) return;
+    waiting.delete(next.id);
+    if (!waiting.size) this.deferred.delete(workspaceId);
+    void this.dispatch(next).catch((error: unknown) => this.logger.warn({ msg: 'could not start a deferred job', jobId: next.id, err: String(error) }));
   }
 
   private busySlots(): number {
@@ -211,9 +227,13 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   private async claim(item: WorkItem, submitted?: JobEntity): Promise<JobEntity | undefined> {
     const now = new Date();
     const claimed = { status: 'running' as const, startedAt: now, heartbeatAt: now, runnerId: this.runnerId, containerName: `orcaops-job-${item.id}`, containerState: 'pending' as const };
+    // The cap is read on another connection while the transaction takes the lock (a limit changed
+    // concurrently applies from the next claim either way).
+    const capRead = this.quotas.runningJobsCap(this.dataSource.manager, item.workspaceId);
+    capRead.catch(() => undefined);
     const result = await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [item.workspaceId]);
-      const cap = await this.quotas.runningJobsCap(manager, item.workspaceId);
+      const cap = await capRead;
       const update = manager
         .createQueryBuilder()
         .update(JobEntity)
@@ -227,7 +247,11 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       const row = await this.jobs.withManager(manager).findOne(item.workspaceId, { id: item.id });
       return row?.status === 'queued' ? ('defer' as const) : ('skip' as const);
     });
-    if (result === 'defer') await this.enqueue(item, 1);
+    if (result === 'defer') {
+      const waiting = this.deferred.get(item.workspaceId) ?? new Map<string, WorkItem>();
+      this.deferred.set(item.workspaceId, waiting.set(item.id, item));
+      await this.enqueue(item, 1);
+    }
     if (result !== 'run') return undefined;
     this.events.notify(item.id);
     const job = submitted ?? (await this.jobs.findOne(item.workspaceId, { id: item.id }));
@@ -276,6 +300,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       clearInterval(sampler);
       await this.finish(state);
       this.active.delete(job.id);
+      this.startDeferred(job.workspaceId);
       this.queue.poke(JOBS_QUEUE);
     }
   }
@@ -603,7 +628,12 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     const remove = !state.containerId || shouldRemoveContainer(job.spec.cleanup_policy, outcome.status) || !!state.failure;
     const containerState = await this.releaseContainer(state, remove);
     const finishedAt = new Date();
-    await this.dataSource.transaction(async (manager) => {
+    const recordsMore = state.artifacts.length > 0 || (state.cpuSeconds ?? 0) > 0;
+    // One statement needs no explicit transaction (a trivial job's hot path); artifacts and CPU usage
+    // are committed with the terminal state.
+    const write = (body: (manager: DataSource['manager']) => Promise<void>): Promise<void> =>
+      recordsMore ? this.dataSource.transaction(body) : body(this.dataSource.manager);
+    await write(async (manager) => {
       const updated = await manager
         .createQueryBuilder()
         .update(JobEntity)

@@ -131,7 +131,8 @@ jobs:
     container: orcaops/busybox
     services:${service}
     steps:
-      - run: test "$(nc -w 2 pong 8080 </dev/null)" = pong && echo reached pong
+      # One connection at a time (the health check shares the nc loop): retry a refused or empty answer.
+      - run: for i in $(seq 1 50); do [ "$(nc -w 2 pong 8080 </dev/null)" = pong ] && echo reached pong && exit 0; sleep 0.1; done; exit 1
   runner-job:
     runs-on: ubuntu-latest
     services:${service}

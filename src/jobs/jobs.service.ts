@@ -6,6 +6,7 @@ import { Brackets, DataSource, In, Not, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
+import type { SignalWatch } from 'src/common/keyed-signal';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto } from 'src/jobs/dto/job-response.dto';
@@ -264,12 +265,18 @@ export class JobsService {
   /** Long-poll until the job is terminal or the timeout passes; returns its current state. */
   async wait(ctx: TenantContext, id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobResponseDto> {
     const until = Date.now() + timeoutMs;
-    let job = await this.find(ctx, id, 'job:read');
-    while (!TERMINAL_STATUSES.has(job.status) && Date.now() < until && !signal?.aborted) {
-      await this.events.next(id, Math.min(1000, until - Date.now()), signal);
-      job = await this.find(ctx, id, 'job:read');
+    // Subscribed before the first read: an end committed while a read is in flight still wakes us.
+    const changes = this.events.watch(id);
+    try {
+      let job = await this.find(ctx, id, 'job:read');
+      while (!TERMINAL_STATUSES.has(job.status) && Date.now() < until && !signal?.aborted) {
+        await changes.next(Math.min(1000, until - Date.now()), signal);
+        job = await this.find(ctx, id, 'job:read');
+      }
+      return toJobResponse(job);
+    } finally {
+      changes.close();
     }
-    return toJobResponse(job);
   }
 
   async readLogs(ctx: TenantContext, id: string, q: { after?: number; tail?: number; limit?: number }): Promise<JobLogsResponseDto> {
@@ -293,6 +300,15 @@ export class JobsService {
    * stored, then one `end` event with the terminal state. Resumable: event ids are chunk seq numbers.
    */
   async *streamLogs(ctx: TenantContext, id: string, lastEventId: number, signal: AbortSignal): AsyncGenerator<LogEvent> {
+    const changes = this.events.watch(id);
+    try {
+      yield* this.logEvents(ctx, id, lastEventId, signal, changes);
+    } finally {
+      changes.close();
+    }
+  }
+
+  private async *logEvents(ctx: TenantContext, id: string, lastEventId: number, signal: AbortSignal, changes: SignalWatch): AsyncGenerator<LogEvent> {
     let job = await this.find(ctx, id, 'job:read');
     let after = lastEventId;
     yield { id: after, event: 'status', data: { status: job.status } };
@@ -308,7 +324,7 @@ export class JobsService {
         yield { id: after, event: 'end', data: { status: final.status, reason: final.reason, exit_code: final.exit_code, truncated: final.usage.output_truncated } };
         return;
       }
-      await this.events.next(id, 1000, signal);
+      await changes.next(1000, signal);
       job = await this.find(ctx, id, 'job:read');
     }
   }

@@ -112,12 +112,18 @@ export class WorkflowsService {
   async wait(ctx: TenantContext, id: string, opts: { timeoutMs: number; after?: string }, signal?: AbortSignal): Promise<WorkflowRunWaitResponseDto> {
     const until = Date.now() + opts.timeoutMs;
     const settled = (r: WorkflowRunResponseDto): boolean => r.status === 'completed' || (opts.after !== undefined && r.version !== opts.after);
-    let run = await this.get(ctx, id);
-    while (!settled(run) && Date.now() < until && !signal?.aborted) {
-      await this.nextChange(id, Math.min(WAIT_REREAD_MS, until - Date.now()), signal);
-      run = await this.get(ctx, id);
+    // Subscribed before the first read: a change committed while a read is in flight still wakes us.
+    const changes = this.events.watch(id);
+    try {
+      let run = await this.get(ctx, id);
+      while (!settled(run) && Date.now() < until && !signal?.aborted) {
+        await changes.next(Math.min(WAIT_REREAD_MS, until - Date.now()), signal);
+        run = await this.get(ctx, id);
+      }
+      return { ...run, terminal: run.status === 'completed', timed_out: !settled(run) };
+    } finally {
+      changes.close();
     }
-    return { ...run, terminal: run.status === 'completed', timed_out: !settled(run) };
   }
 
   /** Journals the cancel on the run; its runner stops every running job and service, then concludes it. */

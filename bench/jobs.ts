@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { buildCreateOptions } from 'src/runtime/docker/hardening';
-import { median, percentile, startBenchApp } from './support/bench-app';
+import { median, percentile, startBenchApp, startBenchServer } from './support/bench-app';
 
 const IMAGE = 'orcaops/busybox:latest';
 const docker = new Docker({ socketPath: process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock' });
@@ -77,7 +77,9 @@ async function apiJob(url: string, token: string): Promise<{ ms: number; status:
 
 async function main(): Promise<void> {
   const iterations = Number(process.argv[2] ?? 15);
-  const bench = await startBenchApp({ ORCAOPS_MAX_CONCURRENT_JOBS: '8' });
+  // The server runs in its own process (BENCH_IN_PROCESS=1: in this one, sharing the client's event loop).
+  const inProcess = process.env.BENCH_IN_PROCESS === '1';
+  const bench = inProcess ? await startBenchApp({ ORCAOPS_MAX_CONCURRENT_JOBS: '8' }) : await startBenchServer({ ORCAOPS_MAX_CONCURRENT_JOBS: '8' });
   await fetch(`${bench.url}/v1/workspaces/${bench.workspaceId}`, {
     method: 'PATCH',
     headers: { authorization: 'Bearer bench-admin-token-0123456789abcdefghijklmnopq', 'content-type': 'application/json' },
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
     const wall = (performance.now() - t0) / 1000;
     const result = {
       when: new Date().toISOString(),
+      server: inProcess ? 'in the benchmark process' : 'separate process',
       iterations,
       single_job_ms: {
         raw_same_container_median: Math.round(median(rawSame)),

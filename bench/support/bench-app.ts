@@ -9,6 +9,7 @@ import { resetEnvCache } from 'src/config/orcaops.config';
 import { startEmbeddedPostgres } from 'src/database/embedded-postgres';
 import { createHttpApp } from 'src/http/create-app';
 import { freePort } from '../../test/support/ports';
+import { startServerProcess } from '../../test/support/server-process';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefghijklmnopq';
 
@@ -55,6 +56,40 @@ export async function startBenchApp(extraEnv: Record<string, string> = {}): Prom
     workspaceId: ws.id,
     close: async () => {
       await app.close();
+      await pg?.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The same, with the server in its own process (as clients meet it): the benchmark's HTTP client and
+ * Docker calls then do not share the server's event loop. PostgreSQL is embedded in a temp dir here.
+ */
+export async function startBenchServer(extraEnv: Record<string, string> = {}): Promise<Omit<BenchApp, 'app'>> {
+  const home = mkdtempSync(join(tmpdir(), 'orcaops-bench-'));
+  const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir: join(home, 'postgres'), port: await freePort() });
+  const server = await startServerProcess(
+    {
+      ORCAOPS_ENV: 'test',
+      ORCAOPS_HOME: home,
+      DATABASE_URL: process.env.DATABASE_URL ?? pg!.url,
+      ORCAOPS_ADMIN_TOKEN: ADMIN_TOKEN,
+      // Default log level: startServerProcess waits for the line saying it listens.
+      ...extraEnv,
+    },
+    await freePort(),
+  );
+  const post = async (path: string, body: unknown): Promise<any> =>
+    (await fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+  const ws = await post('/v1/workspaces', { name: 'bench', settings: {} });
+  const tok = await post(`/v1/workspaces/${ws.id}/tokens`, { name: 'bench', role: 'developer' });
+  return {
+    url: server.url,
+    devToken: tok.token,
+    workspaceId: ws.id,
+    close: async () => {
+      await server.kill('SIGTERM');
       await pg?.stop();
       rmSync(home, { recursive: true, force: true });
     },

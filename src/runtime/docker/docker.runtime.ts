@@ -32,6 +32,7 @@ import {
   toLabelFilters,
   WORKSPACE_PATH,
 } from 'src/runtime/docker/hardening';
+import type { WorkspaceVolumeBody } from 'src/runtime/docker/hardening';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
 const SIGNAL = /^(SIG)?[A-Z0-9+-]{1,16}$/;
@@ -99,32 +100,25 @@ export class DockerRuntime implements ContainerRuntime {
     return info;
   }
 
-  async createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
-    const body = buildWorkspaceVolumeOptions(name, sizeBytes, labels, owner);
+  createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
+    return this.createSizedVolume(buildWorkspaceVolumeOptions(name, sizeBytes, labels, owner));
+  }
+
+  createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
+    return this.createSizedVolume(buildDataVolumeOptions(name, sizeBytes, labels, owner));
+  }
+
+  private async createSizedVolume(body: WorkspaceVolumeBody): Promise<void> {
     let existing: Docker.VolumeInspectInfo;
     try {
       await this.docker.createVolume(body);
-      existing = await this.docker.getVolume(name).inspect();
+      existing = await this.docker.getVolume(body.Name).inspect();
     } catch (error) {
-      throw translateDockerError(error, `create volume ${name}`, 'engine_error');
+      throw translateDockerError(error, `create volume ${body.Name}`, 'engine_error');
     }
     // Creating an existing volume silently returns it with its old options; never hand out one we did not size.
     if (existing.Options?.o !== body.DriverOpts.o || !isSizedTmpfsVolume(existing)) {
-      throw new RuntimeError('conflict', `volume ${name} already exists with other options`);
-    }
-  }
-
-  async createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
-    const body = buildDataVolumeOptions(name, sizeBytes, labels, owner);
-    let existing: Docker.VolumeInspectInfo;
-    try {
-      await this.docker.createVolume(body);
-      existing = await this.docker.getVolume(name).inspect();
-    } catch (error) {
-      throw translateDockerError(error, `create volume ${name}`, 'engine_error');
-    }
-    if (existing.Options?.o !== body.DriverOpts.o || !isSizedTmpfsVolume(existing)) {
-      throw new RuntimeError('conflict', `volume ${name} already exists with other options`);
+      throw new RuntimeError('conflict', `volume ${body.Name} already exists with other options`);
     }
   }
 

@@ -30,6 +30,8 @@ export interface ImageInfo {
   user?: string;
   /** Config.Volumes of the image (VOLUME paths). */
   volumes?: string[];
+  /** Config.ExposedPorts of the image (EXPOSE), as `5432/tcp`. */
+  exposedPorts?: string[];
 }
 
 /**

@@ -218,6 +218,38 @@ jobs:
     expect(await workflowLeftovers(result.id)).toEqual(NO_LEFTOVERS);
   });
 
+  it('fails a runner-style job whose services both listen on one port before anything starts; a container job runs the same services', async () => {
+    const services = `
+    services:
+      db:
+        image: orcaops/busybox
+        command: ["/bin/sh", "-c", "while true; do nc -l -p 8080 -e echo db; done"]
+        ports: [8080]
+      replica:
+        image: orcaops/busybox
+        command: ["/bin/sh", "-c", "while true; do nc -l -p 8080 -e echo replica; done"]
+        ports: [8080]`;
+    const result = await run(`
+jobs:
+  pod:
+    runs-on: ubuntu-latest${services}
+    steps:
+      - run: echo never
+  own-network:
+    image: orcaops/busybox${services}
+    steps:
+      - run: test "$(nc -w 2 db 8080 </dev/null)" = db && test "$(nc -w 2 replica 8080 </dev/null)" = replica
+`);
+    const byName = instancesOf(result);
+    // The workflow's mistake, not the infrastructure's: no reason, so no infra retry.
+    expect(byName.pod).toMatchObject({ status: 'failed', reason: null, job_id: null });
+    expect(byName.pod.message).toBe(
+      "services 'db' and 'replica' both listen on 8080/tcp; in a runner-style job services share localhost — give one a different port or run the job in a container",
+    );
+    expect([byName['own-network'].status, byName['own-network'].message]).toEqual(['succeeded', null]);
+    expect(await workflowLeftovers(result.id)).toEqual(NO_LEFTOVERS);
+  });
+
   it('fails a service whose image is not on the engine with the image_not_found message, before anything starts', async () => {
     const result = await run(`
 jobs:

@@ -99,7 +99,7 @@ export interface ImagePayload {
   RepoTags?: string[] | null;
   Size?: number;
   Created?: string;
-  Config?: { User?: string; Volumes?: Record<string, unknown> | null } | null;
+  Config?: { User?: string; Volumes?: Record<string, unknown> | null; ExposedPorts?: Record<string, unknown> | null } | null;
 }
 
 export function toImageInfo(image: ImagePayload): ImageInfo {
@@ -110,5 +110,6 @@ export function toImageInfo(image: ImagePayload): ImageInfo {
     createdAt: image.Created ?? '',
     user: image.Config?.User ?? '',
     volumes: Object.keys(image.Config?.Volumes ?? {}),
+    exposedPorts: Object.keys(image.Config?.ExposedPorts ?? {}),
   };
 }

@@ -1,4 +1,4 @@
-import { declaredTcpPorts, jobContainerOptions, parseDockerDuration, RunOptionsError, SERVICE_RESOURCES, serviceContainerOptions } from 'src/workflows/runner/service-options';
+import { declaredTcpPorts, jobContainerOptions, parseDockerDuration, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, serviceContainerOptions } from 'src/workflows/runner/service-options';
 
 const MiB = 1024 * 1024;
 
@@ -96,5 +96,30 @@ describe('helpers', () => {
 
   it('lists declared tcp ports', () => {
     expect(declaredTcpPorts(['5432:5432', '6379', '53/udp', '8080:80/tcp', 'bad'])).toEqual([5432, 6379, 80]);
+  });
+});
+
+describe('podPortConflicts (runner-style jobs: services share one network namespace)', () => {
+  const hint = 'in a runner-style job services share localhost — give one a different port or run the job in a container';
+
+  it('names both services and the port when declared ports or image EXPOSE ports clash', () => {
+    expect(podPortConflicts([
+      { id: 'db', exposedPorts: ['5432/tcp'], declaredPorts: [] },
+      { id: 'replica', exposedPorts: [], declaredPorts: ['15432:5432'] },
+    ])).toBe(`services 'db' and 'replica' both listen on 5432/tcp; ${hint}`);
+    expect(podPortConflicts([
+      { id: 'a', exposedPorts: [], declaredPorts: ['8080', '9000/udp'] },
+      { id: 'b', exposedPorts: ['8080/tcp', '9000/udp'], declaredPorts: ['8080/tcp'] },
+      { id: 'c', exposedPorts: [], declaredPorts: ['8080'] },
+    ])).toBe(`services 'a' and 'b' both listen on 8080/tcp; services 'a' and 'b' both listen on 9000/udp; services 'a' and 'c' both listen on 8080/tcp; ${hint}`);
+  });
+
+  it('accepts distinct ports, the same number on tcp and udp, and a service repeating its own port', () => {
+    expect(podPortConflicts([
+      { id: 'db', exposedPorts: ['5432/tcp'], declaredPorts: ['5432'] },
+      { id: 'dns', exposedPorts: ['5432/udp'], declaredPorts: [] },
+      { id: 'cache', exposedPorts: ['6379/tcp'], declaredPorts: ['6379'] },
+    ])).toBeUndefined();
+    expect(podPortConflicts([])).toBeUndefined();
   });
 });

@@ -190,3 +190,35 @@ export function declaredTcpPorts(ports: string[]): number[] {
   }
   return [...new Set(result)];
 }
+
+/** What one service listens on in a runner-style job: its image's EXPOSE entries and its `ports:`. */
+export interface ServiceListenPorts {
+  id: string;
+  /** Config.ExposedPorts keys (`5432/tcp`; a bare number is tcp). */
+  exposedPorts: string[];
+  /** `ports:` entries; only the container port counts (nothing is published). */
+  declaredPorts: string[];
+}
+
+/**
+ * Design §3.9.1 (host/pod mode): services share one network namespace, so two of them on the same
+ * port cannot both bind it. Returns a message naming every clashing pair, or undefined.
+ */
+export function podPortConflicts(services: ServiceListenPorts[]): string | undefined {
+  const owner = new Map<string, string>();
+  const clashes: string[] = [];
+  for (const service of services) {
+    const ports = new Set<string>();
+    for (const entry of [...service.exposedPorts, ...service.declaredPorts]) {
+      const spec = parsePortSpec(entry);
+      if (!('error' in spec)) ports.add(`${spec.containerPort}/${spec.protocol}`);
+    }
+    for (const port of ports) {
+      const first = owner.get(port);
+      if (first === undefined) owner.set(port, service.id);
+      else clashes.push(`services '${first}' and '${service.id}' both listen on ${port}`);
+    }
+  }
+  if (!clashes.length) return undefined;
+  return `${clashes.join('; ')}; in a runner-style job services share localhost — give one a different port or run the job in a container`;
+}

@@ -5,7 +5,7 @@ import { CONTAINER_RUNTIME, ContainerAttachment, ContainerRuntime, ContainerSpec
 import { parsePortSpec, splitOptions } from 'src/workflows/engine/container-options';
 import type { PlannedMount, VolumeMounter, VolumePlan } from 'src/workflows/engine/volumes';
 import { planVolumes } from 'src/workflows/engine/volumes';
-import { declaredTcpPorts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
+import { declaredTcpPorts, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
 
 const MiB = 1024 * 1024;
 /** Holds the shared network namespace of a runner-style job and its services (design §3.9.1). */
@@ -62,6 +62,8 @@ interface PreparedService {
   options: ServiceContainerOptions;
   /** The image's VOLUME paths: tmpfs on the read-only root (disk-backed anonymous volumes otherwise). */
   imageVolumes: string[];
+  /** The image's EXPOSE ports (`5432/tcp`): in pod mode they share one namespace with the others'. */
+  exposedPorts: string[];
 }
 
 export interface ServiceSetup {
@@ -108,6 +110,11 @@ export class WorkflowServices {
     const plan = this.planVolumes(request, parsed);
     const prepared: PreparedService[] = [];
     for (const { service, options } of parsed) prepared.push(await this.prepare(request, service, options));
+    if (!request.containerMode) {
+      const conflict = podPortConflicts(prepared.map((p) => ({ id: p.service.id, exposedPorts: p.exposedPorts, declaredPorts: p.service.ports })));
+      // The workflow's mistake (no infra retry would fix it), found before anything is created.
+      if (conflict) throw new RunOptionsError(conflict);
+    }
     try {
       // Before any container that mounts them (the engine would otherwise make unsized, disk-backed ones).
       const mounts = await this.createVolumes(request, plan, setup);
@@ -228,7 +235,7 @@ export class WorkflowServices {
       memoryMb: Math.ceil(options.resources.memoryBytes / MiB),
       pids: options.resources.pidsLimit,
     });
-    return { service, options, imageVolumes: image.volumes ?? [] };
+    return { service, options, imageVolumes: image.volumes ?? [], exposedPorts: image.exposedPorts ?? [] };
   }
 
   private commandOf(service: EvaluatedService): string[] {

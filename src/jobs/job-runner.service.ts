@@ -166,10 +166,14 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   private startDeferred(workspaceId: string): void {
     const waiting = this.deferred.get(workspaceId);
     const next = waiting?.values().next().value;
-    if (!waiting || !next) return;
-    waiting.delete(next.id);
-    if (!waiting.size) this.deferred.delete(workspaceId);
+    if (!next) return;
+    this.forgetDeferred(next);
     void this.dispatch(next).catch((error: unknown) => this.logger.warn({ msg: 'could not start a deferred job', jobId: next.id, err: String(error) }));
+  }
+
+  private forgetDeferred(item: WorkItem): void {
+    const waiting = this.deferred.get(item.workspaceId);
+    if (waiting?.delete(item.id) && !waiting.size) this.deferred.delete(item.workspaceId);
   }
 
   private busySlots(): number {
@@ -253,6 +257,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       await this.enqueue(item, 1);
     }
     if (result !== 'run') return undefined;
+    // Claimed (here through the queue's backstop, perhaps): no longer waiting for a slot.
+    this.forgetDeferred(item);
     this.events.notify(item.id);
     const job = submitted ?? (await this.jobs.findOne(item.workspaceId, { id: item.id }));
     return job ? Object.assign(job, claimed) : undefined;

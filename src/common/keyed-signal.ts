@@ -1,9 +1,13 @@
 import { EventEmitter } from 'node:events';
 
 /** A subscription to one key's notifications: none is missed between two next() calls. */
-export interface SignalWatch {
-  /** Resolves at once if a notification came since the last call, else at the next one, after `timeoutMs`, or on abort. */
-  next(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+export interface SignalWatch<P = undefined> {
+  /**
+   * Resolves at once if notifications came since the last call, else at the next one, after
+   * `timeoutMs`, or on abort; with the payloads received since the last call, in order (none: timed
+   * out or aborted; `undefined` for a notification without one).
+   */
+  next(timeoutMs: number, signal?: AbortSignal): Promise<Array<P | undefined>>;
   close(): void;
 }
 
@@ -11,11 +15,12 @@ export interface SignalWatch {
  * In-process wake-up signals keyed by a resource id. Readers re-read Postgres when one fires and after
  * a bounded timeout, so a resource driven by another server is followed too, a little later.
  */
-export class KeyedSignal {
+export class KeyedSignal<P = undefined> {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
-  notify(key: string): void {
-    this.emitter.emit(key);
+  /** `payload` lets a watcher skip its re-read (e.g. the state it would read); readers must cope without one. */
+  notify(key: string, payload?: P): void {
+    this.emitter.emit(key, payload);
   }
 
   /** Resolves at the next notification for `key` or after `timeoutMs`, whichever is first (or on abort). */
@@ -38,27 +43,30 @@ export class KeyedSignal {
    * that fires while the reader is reading wakes its next wait at once (next() alone would miss it and
    * sleep until the timeout). Close it when the loop ends.
    */
-  watch(key: string): SignalWatch {
-    let pending = false;
+  watch(key: string): SignalWatch<P> {
+    let pending: Array<P | undefined> = [];
     let wake: (() => void) | undefined;
-    const listener = (): void => {
-      pending = true;
+    const take = (): Array<P | undefined> => {
+      const received = pending;
+      pending = [];
+      return received;
+    };
+    const listener = (payload?: P): void => {
+      // A reader that falls far behind just re-reads: one payload-less entry stands for them all.
+      if (pending.length >= 64) pending = [undefined];
+      else pending.push(payload);
       wake?.();
     };
     this.emitter.on(key, listener);
     return {
       next: (timeoutMs, signal) =>
         new Promise((resolve) => {
-          if (pending || signal?.aborted) {
-            pending = false;
-            return resolve();
-          }
+          if (pending.length || signal?.aborted) return resolve(take());
           const done = (): void => {
             clearTimeout(timer);
             signal?.removeEventListener('abort', done);
             wake = undefined;
-            pending = false;
-            resolve();
+            resolve(take());
           };
           const timer = setTimeout(done, timeoutMs);
           wake = done;

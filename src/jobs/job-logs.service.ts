@@ -95,7 +95,7 @@ export class JobLogWriter {
       } catch (error) {
         this.logger.error({ msg: 'log write failed', jobId: this.jobId, err: String(error) });
       }
-      this.events.notify(this.jobId);
+      this.events.progress(this.jobId);
     });
     return this.flushing;
   }

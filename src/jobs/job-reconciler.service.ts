@@ -62,6 +62,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
   /** One pass; each part survives the others failing (e.g. the engine being down). */
   async reconcile(atStart: boolean, options: { retention?: boolean } = {}): Promise<void> {
     await this.step('interrupt', () => this.interruptOrphanedJobs());
+    await this.step('removals', () => this.releaseOrphanedRemovals());
     await this.step('requeue', () => this.requeueQueuedJobs(atStart));
     await this.step('containers', () => this.removeStrayContainers());
     if (options.retention || Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
@@ -111,6 +112,22 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
     }
   }
 
+  /** Ended jobs whose runner died between the terminal commit and removing the container. */
+  private async releaseOrphanedRemovals(): Promise<void> {
+    const removing = await this.dataSource
+      .getRepository(JobEntity)
+      .createQueryBuilder('j')
+      .select(['j.id', 'j.runnerId'])
+      .where("j.container_state = 'removing'")
+      .andWhere('j.runner_id IS DISTINCT FROM :me', { me: this.runner.runnerId })
+      .getMany();
+    for (const job of removing) {
+      if (!(await this.runner.liveness.isGone(job.runnerId ?? ''))) continue;
+      await this.removeJobContainers(job.id);
+      this.events.notify(job.id);
+    }
+  }
+
   /** At start every queued job; later, those waiting suspiciously long (an enqueue lost after commit). */
   private async requeueQueuedJobs(atStart: boolean): Promise<void> {
     const olderThan = new Date(Date.now() - (atStart ? 0 : this.config.requeueAfterMs));
@@ -136,7 +153,8 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
       const keep =
         job &&
         (job.status === 'queued' ||
-          (job.status === 'running' && (job.runnerId === this.runner.runnerId || !(await this.runner.liveness.isGone(job.runnerId ?? '')))) ||
+          // Running, or ended and being removed by its runner right now: that runner's container while it lives.
+          ((job.status === 'running' || job.containerState === 'removing') && (job.runnerId === this.runner.runnerId || !(await this.runner.liveness.isGone(job.runnerId ?? '')))) ||
           (job.containerState === 'kept' && job.keepUntil && job.keepUntil.getTime() > now));
       if (keep) continue;
       await this.runtime.remove(container.id);

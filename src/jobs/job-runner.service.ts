@@ -103,6 +103,8 @@ interface RunState {
   artifacts: JobArtifactEntity[];
   /** Consecutive samples that could not reach the engine. */
   engineFailures: number;
+  /** Settles when the run has ended and its container is released. */
+  ended: Promise<void>;
 }
 
 /**
@@ -197,7 +199,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       state.failure = { reason: 'interrupted', message: 'the server shut down while the job ran' };
       state.controller.abort();
     }
-    if (running.length) await Promise.all(running.map((s) => this.events.next(s.job.id, 10_000)));
+    if (running.length) await settledWithin(Promise.all(running.map((s) => s.ended)), 10_000);
   }
 
   private async queued(item: WorkItem): Promise<void> {
@@ -259,14 +261,16 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     if (result !== 'run') return undefined;
     // Claimed (here through the queue's backstop, perhaps): no longer waiting for a slot.
     this.forgetDeferred(item);
-    this.events.notify(item.id);
+    this.events.progress(item.id);
     const job = submitted ?? (await this.jobs.findOne(item.workspaceId, { id: item.id }));
     return job ? Object.assign(job, claimed) : undefined;
   }
 
   private async execute(job: JobEntity): Promise<void> {
     const spec = job.spec;
+    let ended = (): void => undefined;
     const state: RunState = {
+      ended: new Promise((resolve) => (ended = resolve)),
       job,
       writer: this.logs.openWriter(job.workspaceId, job.id, this.config.outputCapBytes),
       steps: spec.steps.map((s, index) => ({
@@ -304,10 +308,14 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     } finally {
       clearTimeout(deadlineTimer);
       clearInterval(sampler);
-      await this.finish(state);
-      this.active.delete(job.id);
-      this.startDeferred(job.workspaceId);
-      this.queue.poke(JOBS_QUEUE);
+      try {
+        await this.finish(state);
+      } finally {
+        this.active.delete(job.id);
+        ended();
+        this.startDeferred(job.workspaceId);
+        this.queue.poke(JOBS_QUEUE);
+      }
     }
   }
 
@@ -410,7 +418,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
     const persisted = this.jobs
       .update(job.workspaceId, { id: job.id, status: 'running' }, { containerId, steps: state.steps })
-      .then(() => this.events.notify(job.id));
+      .then(() => this.events.progress(job.id));
     if (state.controller.signal.aborted) return persisted;
     const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk));
     const remaining = deadline - started;
@@ -442,7 +450,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       clearTimeout(timer);
       await persisted;
     }
-    await this.persistSteps(state);
+    // The exit code is committed with the terminal state, before the container is removed (finish).
   }
 
   private async runStep(state: RunState, index: number, step: JobSpec['steps'][number], deadline: number): Promise<void> {
@@ -599,7 +607,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
 
   private async persistSteps(state: RunState): Promise<void> {
     await this.jobs.update(state.job.workspaceId, { id: state.job.id, status: 'running' }, { steps: state.steps });
-    this.events.notify(state.job.id);
+    this.events.progress(state.job.id);
   }
 
   private failureFor(error: unknown): { reason: JobReason; message: string } {
@@ -615,55 +623,69 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Ends the run: the step results (exit codes) are already stored; the container is removed or kept
-   * per policy, then the one terminal state is recorded (compare-and-set) and readers are woken. So a
-   * caller that sees a terminal state also sees the container gone (or kept, as the policy says).
+   * Ends the run: the one terminal state (compare-and-set), exit codes, usage and artifacts are committed
+   * in one write before the container is removed or stopped (hardening.md §4.2.2); the row says
+   * `removing` meanwhile. Waiters are woken once the container is released, with the settled job (no
+   * re-read), so a caller that sees the end also sees the container gone (or kept, as the policy says).
    */
   private async finish(state: RunState): Promise<void> {
     const { job } = state;
     state.facts.steps = state.steps;
-    const interrupted = state.steps.filter((s) => s.status === 'running');
-    for (const s of interrupted) s.status = state.facts.cancelled ? 'cancelled' : 'timed_out';
-    // Step results (exit codes) are stored before the container goes (hardening.md §4.2.2).
-    if (interrupted.length) await this.persistSteps(state).catch(() => undefined);
+    for (const s of state.steps) if (s.status === 'running') s.status = state.facts.cancelled ? 'cancelled' : 'timed_out';
     const outcome: Outcome = state.failure
       ? { status: 'failed', reason: state.failure.reason, exitCode: null, message: state.failure.message }
       : classifyOutcome(state.facts);
     if (state.failure) state.writer.system(`job failed: ${state.failure.message}`);
     await state.writer.flush();
     const remove = !state.containerId || shouldRemoveContainer(job.spec.cleanup_policy, outcome.status) || !!state.failure;
-    const containerState = await this.releaseContainer(state, remove);
+    const committedState: JobEntity['containerState'] = !state.containerId ? 'none' : remove ? 'removing' : 'kept';
     const finishedAt = new Date();
+    const terminal = {
+      status: outcome.status,
+      reason: outcome.reason,
+      message: outcome.message,
+      exitCode: outcome.exitCode,
+      finishedAt,
+      steps: state.steps,
+      cpuSeconds: state.cpuSeconds,
+      memoryPeakBytes: state.memoryPeakBytes,
+      outputBytes: state.writer.emitted,
+      outputTruncated: state.writer.truncated,
+      containerState: committedState,
+      keepUntil: committedState === 'kept' ? new Date(finishedAt.getTime() + this.config.keptContainerTtlSeconds * 1000) : null,
+    };
     const recordsMore = state.artifacts.length > 0 || (state.cpuSeconds ?? 0) > 0;
     // One statement needs no explicit transaction (a trivial job's hot path); artifacts and CPU usage
     // are committed with the terminal state.
-    const write = (body: (manager: DataSource['manager']) => Promise<void>): Promise<void> =>
+    const write = (body: (manager: DataSource['manager']) => Promise<boolean>): Promise<boolean> =>
       recordsMore ? this.dataSource.transaction(body) : body(this.dataSource.manager);
-    await write(async (manager) => {
+    const won = await write(async (manager) => {
       const updated = await manager
         .createQueryBuilder()
         .update(JobEntity)
-        .set({
-          status: outcome.status,
-          reason: outcome.reason,
-          message: outcome.message,
-          exitCode: outcome.exitCode,
-          finishedAt,
-          steps: state.steps,
-          cpuSeconds: state.cpuSeconds,
-          memoryPeakBytes: state.memoryPeakBytes,
-          outputBytes: state.writer.emitted,
-          outputTruncated: state.writer.truncated,
-          containerState,
-          keepUntil: containerState === 'kept' ? new Date(finishedAt.getTime() + this.config.keptContainerTtlSeconds * 1000) : null,
-        })
+        .set(terminal)
         .where('id = :id AND workspace_id = :ws', { id: job.id, ws: job.workspaceId })
         .andWhere({ status: In(fromStatesFor(outcome.status)) })
         .execute();
-      if (updated.affected && state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
-      if (updated.affected) await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
+      if (!updated.affected) return false;
+      if (state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
+      await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
+      return true;
     });
-    this.events.notify(job.id);
+    const released = await this.releaseContainer(state, remove);
+    if (!won) {
+      // Another writer ended the job first (e.g. the reconciler): record where the container went, readers re-read.
+      if (state.containerId) await this.jobs.update(job.workspaceId, { id: job.id }, { containerState: released }).catch(() => 0);
+      this.events.notify(job.id);
+      return;
+    }
+    this.events.settled(Object.assign(new JobEntity(), job, terminal, { containerState: released, containerId: state.containerId ?? job.containerId }));
+    if (released !== committedState) {
+      await this.jobs
+        .update(job.workspaceId, { id: job.id, containerState: committedState }, { containerState: released })
+        .catch((error: unknown) => this.logger.warn({ msg: 'could not record the container removal; the reaper will', jobId: job.id, err: String(error) }));
+      this.events.notify(job.id);
+    }
   }
 
   /** Removes (or stops and keeps) the container; a failed removal is left to the reaper. */

@@ -12,7 +12,7 @@ import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
-import { JobEvents } from 'src/jobs/job-events';
+import { afterWake, isSettled, JobChange, JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobApproval, JobInternalSpec, JobSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
 import { jobPolicyRequest } from 'src/jobs/job-policy';
@@ -262,16 +262,21 @@ export class JobsService {
     await this.storage.deletePrefix(`${job.workspaceId}/${id}`);
   }
 
-  /** Long-poll until the job is terminal or the timeout passes; returns its current state. */
+  /**
+   * Long-poll until the job has settled (terminal, container released) or the timeout passes; returns
+   * its current state. The runner's own news needs no re-read: progress means still running, and its
+   * last notification carries the settled job.
+   */
   async wait(ctx: TenantContext, id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobResponseDto> {
     const until = Date.now() + timeoutMs;
     // Subscribed before the first read: an end committed while a read is in flight still wakes us.
     const changes = this.events.watch(id);
     try {
       let job = await this.find(ctx, id, 'job:read');
-      while (!TERMINAL_STATUSES.has(job.status) && Date.now() < until && !signal?.aborted) {
-        await changes.next(Math.min(1000, until - Date.now()), signal);
-        job = await this.find(ctx, id, 'job:read');
+      while (!isSettled(job) && Date.now() < until && !signal?.aborted) {
+        const next = afterWake(await changes.next(Math.min(1000, until - Date.now()), signal), job.workspaceId);
+        if (next === 'reread') job = await this.find(ctx, id, 'job:read');
+        else if (next !== 'keep') job = next;
       }
       return toJobResponse(job);
     } finally {
@@ -308,7 +313,7 @@ export class JobsService {
     }
   }
 
-  private async *logEvents(ctx: TenantContext, id: string, lastEventId: number, signal: AbortSignal, changes: SignalWatch): AsyncGenerator<LogEvent> {
+  private async *logEvents(ctx: TenantContext, id: string, lastEventId: number, signal: AbortSignal, changes: SignalWatch<JobChange>): AsyncGenerator<LogEvent> {
     let job = await this.find(ctx, id, 'job:read');
     let after = lastEventId;
     yield { id: after, event: 'status', data: { status: job.status } };
@@ -319,13 +324,15 @@ export class JobsService {
         yield { id: row.seq, event: 'output', data: toLogChunk(row) };
       }
       if (rows.length === 500) continue;
-      if (TERMINAL_STATUSES.has(job.status)) {
+      if (isSettled(job)) {
         const final = toJobResponse(job);
         yield { id: after, event: 'end', data: { status: final.status, reason: final.reason, exit_code: final.exit_code, truncated: final.usage.output_truncated } };
         return;
       }
-      await changes.next(1000, signal);
-      job = await this.find(ctx, id, 'job:read');
+      // Output is re-read after every wake-up; the job row only when the runner did not hand it over.
+      const next = afterWake(await changes.next(1000, signal), job.workspaceId);
+      if (next === 'reread') job = await this.find(ctx, id, 'job:read');
+      else if (next !== 'keep') job = next;
     }
   }
 

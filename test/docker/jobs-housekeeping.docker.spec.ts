@@ -82,6 +82,24 @@ describe('job housekeeping', () => {
     expect(await jobContainers(t.databaseUrl, job.id)).toEqual([]);
   });
 
+  it('finishes the removal of a job whose runner died after committing its end; waiters hold until then', async () => {
+    // The state a crash between the terminal commit and the container's removal leaves behind.
+    const job = await submit({ image: 'orcaops/busybox', command: 'true', cleanup_policy: 'keep_on_completion' });
+    expect((await waitFor(job.id)).status).toBe('succeeded');
+    expect(await jobContainers(t.databaseUrl, job.id)).toHaveLength(1);
+    await db.query(`UPDATE jobs SET container_state = 'removing', runner_id = 'a-runner-that-died' WHERE id = $1`, [job.id]);
+    // Terminal but not settled: a wait runs to its timeout (callers that see the end see the container gone).
+    const heldFrom = Date.now();
+    const held = await api(t.app, 'GET', `/v1/jobs/${job.id}/wait?timeout_seconds=1`, { token: dev });
+    expect(held.body.status).toBe('succeeded');
+    expect(Date.now() - heldFrom).toBeGreaterThanOrEqual(900);
+    const waiting = api(t.app, 'GET', `/v1/jobs/${job.id}/wait?timeout_seconds=60`, { token: dev });
+    await t.app.get(JobReconcilerService).reconcile(false);
+    expect((await waiting).body.status).toBe('succeeded');
+    expect(await jobContainers(t.databaseUrl, job.id)).toEqual([]);
+    expect((await db.query('SELECT container_state FROM jobs WHERE id = $1', [job.id])).rows).toEqual([{ container_state: 'removed' }]);
+  });
+
   it('deletes finished jobs older than the workspace retention, with their output', async () => {
     const job = await submit({ image: 'orcaops/busybox', command: 'echo old' });
     await waitFor(job.id);

@@ -9,6 +9,8 @@ import { CleanupPolicy, JobApproval, JobReason, JobSpec, JobStatus, StepResult }
 @Index(['workspaceId', 'createdAt'])
 @Index(['workspaceId', 'idempotencyKey'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 @Index(['status'])
+// The reconciler's look for removals whose runner died (rare rows: a partial index stays tiny).
+@Index(['containerState'], { where: "container_state = 'removing'" })
 export class JobEntity extends TenantOwnedEntity {
   @ManyToOne(() => WorkspaceEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'workspace_id' })
@@ -105,7 +107,8 @@ export class JobEntity extends TenantOwnedEntity {
 
   /** removed | kept | pending; kept containers are removed by the reaper at keep_until. */
   @Column({ name: 'container_state', type: 'varchar', length: 16, default: 'none' })
-  containerState!: 'none' | 'pending' | 'removed' | 'kept';
+  /** `removing`: terminal state committed, container being removed by its runner; `pending`: left to the reaper. */
+  containerState!: 'none' | 'pending' | 'removing' | 'removed' | 'kept';
 
   /** Set when a policy held the job for approval (awaiting_approval), updated with the decision. */
   @Column({ type: 'jsonb', nullable: true })

@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Brackets, EntityManager, Repository } from 'typeorm';
 import { AuditEventEntity, AuditOutcome } from 'src/audit/entities/audit-event.entity';
+import { insertRow } from 'src/database/insert-row';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 export interface AuditRecord {
@@ -147,7 +148,7 @@ export class AuditService {
     manager?: EntityManager,
   ): Promise<void> {
     const repository = manager ? manager.getRepository(AuditEventEntity) : this.events;
-    await repository.insert({
+    await insertRow(repository, {
       id: randomUUID(),
       occurredAt: new Date(),
       ...who,

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { getRepositoryToken } from '@nestjs/typeorm';
+import { insertRow } from 'src/database/insert-row';
 import type {
   DeepPartial,
   EntityManager,
@@ -55,16 +56,9 @@ export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
     return this.repository.count({ where: this.scope(workspaceId, where) });
   }
 
-  async insert(workspaceId: string, values: DeepPartial<T>): Promise<T> {
-    const entity = this.repository.create({ ...values, workspaceId } as DeepPartial<T>);
-    // insert(), not save(): save() reads the row first (and opens its own transaction outside one);
-    // the generated columns (timestamps, defaults) come back through RETURNING into `entity`.
-    await this.repository.insert(entity);
-    // As save() leaves them: a nullable column the caller did not set reads back as null, not missing.
-    for (const column of this.repository.metadata.columns) {
-      if (column.isNullable && column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);
-    }
-    return entity;
+  /** Inserts one row (insertRow: one INSERT … RETURNING); columns not given take their database defaults. */
+  insert(workspaceId: string, values: DeepPartial<T>): Promise<T> {
+    return insertRow<T>(this.repository, { ...values, workspaceId });
   }
 
   /** Returns the number of rows changed (0 when the row is missing or belongs to another tenant). */

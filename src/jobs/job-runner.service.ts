@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PassThrough } from 'node:stream';
-import { DataSource, In } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { InstallationService } from 'src/database/installation.service';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { COLLECT_SCRIPT, contentTypeFor, DEFAULT_ARTIFACT_LIMITS, readArtifactArchive } from 'src/jobs/artifact-archive';
@@ -90,6 +90,8 @@ function abortedWait(signal: AbortSignal): Promise<{ exitCode: number; oomKilled
   });
 }
 
+type ClaimedFields = Pick<JobEntity, 'status' | 'startedAt' | 'heartbeatAt' | 'runnerId' | 'containerName' | 'containerState'>;
+
 interface RunState {
   job: JobEntity;
   writer: JobLogWriter;
@@ -164,6 +166,54 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     return Promise.resolve();
   }
 
+  /**
+   * A slot here for a job being submitted, so it can be claimed in the transaction that admits it;
+   * undefined when this server is busy or stopping. The returned function gives the slot back (once).
+   */
+  reserveSlot(): (() => void) | undefined {
+    if (this.stopping || this.busySlots() >= this.config.maxConcurrent) return undefined;
+    this.reserved++;
+    let held = true;
+    return () => {
+      if (held) this.reserved--;
+      held = false;
+    };
+  }
+
+  /**
+   * In the admitting transaction (QuotasService.admitJob, which holds the workspace lock that claims
+   * take too): the fields that insert the job already claimed by this runner (running), or undefined
+   * at the workspace's running-jobs cap (it is then inserted queued).
+   */
+  async claimAtInsert(manager: EntityManager, workspaceId: string, jobId: string, cap: number): Promise<ClaimedFields | undefined> {
+    if (Number.isFinite(cap)) {
+      const [row] = await manager.query<Array<{ n: number }>>("SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND status = 'running'", [workspaceId]);
+      if ((row?.n ?? 0) >= cap) return undefined;
+    }
+    return this.claimedFields(jobId);
+  }
+
+  /** Runs a job inserted claimed (claimAtInsert) in the slot reserved for it; `release` frees the slot at the end. */
+  runClaimed(job: JobEntity, release: () => void): void {
+    if (this.stopping) {
+      // Shutting down since the slot was reserved: nothing started yet, so the job waits for the next server.
+      void this.jobs
+        .update(job.workspaceId, { id: job.id, status: 'running', runnerId: this.runnerId }, { status: 'queued', startedAt: null, heartbeatAt: null, runnerId: null, containerState: 'none' })
+        .catch(() => 0)
+        .finally(release);
+      return;
+    }
+    this.events.progress(job.id);
+    void this.execute(job)
+      .catch((error: unknown) => this.logger.error({ msg: 'job execution crashed', jobId: job.id, err: String((error as Error).stack ?? error) }))
+      .finally(release);
+  }
+
+  private claimedFields(jobId: string): ClaimedFields {
+    const now = new Date();
+    return { status: 'running', startedAt: now, heartbeatAt: now, runnerId: this.runnerId, containerName: `orcaops-job-${jobId}`, containerState: 'pending' };
+  }
+
   /** A slot of `workspaceId` just freed here: start the job that waited longest for it. */
   private startDeferred(workspaceId: string): void {
     const waiting = this.deferred.get(workspaceId);
@@ -231,14 +281,13 @@ export class JobRunnerService implements BeforeApplicationShutdown {
    * the workspace is under its cap; `submitted` (the row just inserted here) saves reading it again.
    */
   private async claim(item: WorkItem, submitted?: JobEntity): Promise<JobEntity | undefined> {
-    const now = new Date();
-    const claimed = { status: 'running' as const, startedAt: now, heartbeatAt: now, runnerId: this.runnerId, containerName: `orcaops-job-${item.id}`, containerState: 'pending' as const };
+    const claimed = this.claimedFields(item.id);
     // The cap is read on another connection while the transaction takes the lock (a limit changed
     // concurrently applies from the next claim either way).
     const capRead = this.quotas.runningJobsCap(this.dataSource.manager, item.workspaceId);
     capRead.catch(() => undefined);
     const result = await this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [item.workspaceId]);
+      await this.quotas.lockWorkspace(manager, item.workspaceId);
       const cap = await capRead;
       const update = manager
         .createQueryBuilder()

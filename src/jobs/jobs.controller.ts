@@ -40,7 +40,8 @@ export class JobsController {
     summary: 'Run code in a locked-down container',
     description:
       'Queues a job: its steps run in order in one fresh container (no network unless allowed, read-only root, ' +
-      'resource limits). Returns at once with status "queued"; follow it with getJob, waitJob or getJobLogs.',
+      'resource limits). Returns at once with status "running" (started on a free slot) or "queued"; follow it ' +
+      'with getJob, waitJob or getJobLogs.',
   })
   async create(
     @Tenant() ctx: TenantContext,

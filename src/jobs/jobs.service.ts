@@ -105,11 +105,14 @@ export class JobsService {
     await this.engine.assertAvailable();
     const id = randomUUID();
     let job: JobEntity;
+    // A free slot here lets the admitting transaction claim the job too (no separate claim round trip).
+    const releaseSlot = held ? undefined : this.runner.reserveSlot();
     try {
       // Quotas are checked and the job counted in the transaction that inserts it (429 quota_exceeded when over).
-      job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 || !!spec.internal?.collects_artifacts }, async (manager) => {
+      job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 || !!spec.internal?.collects_artifacts }, async (manager, admitted) => {
         const approval = held ? await this.openApproval(ctx, id, spec, admission, manager) : null;
         if (!inheritedSession) await this.sessions.lockOpen(manager, workspaceId, sessionId);
+        const claimed = releaseSlot ? await this.runner.claimAtInsert(manager, workspaceId, id, admitted.runningJobsCap) : undefined;
         const saved = await this.jobs.withManager(manager).insert(workspaceId, {
           id,
           status: held ? 'awaiting_approval' : 'queued',
@@ -131,11 +134,14 @@ export class JobsService {
           outputTruncated: false,
           cleanupPolicy: spec.cleanup_policy,
           containerState: 'none',
+          // Claimed at insert: running on this server already (status, start, runner, container name).
+          ...claimed,
         });
         await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, sessionId, details: { image: spec.image, steps: spec.steps.length } }, manager);
         return saved;
       });
     } catch (error) {
+      releaseSlot?.();
       // Two submits with one key raced: the unique index let one in; return that one.
       if (key && (error as { code?: string }).code === '23505') {
         const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
@@ -144,7 +150,11 @@ export class JobsService {
       throw error;
     }
     // A copy: the runner updates its row object as the job runs; the response shows the submitted state.
-    if (!held) await this.runner.dispatch({ id, workspaceId }, Object.assign(new JobEntity(), job));
+    if (job.status === 'running' && releaseSlot) this.runner.runClaimed(Object.assign(new JobEntity(), job), releaseSlot);
+    else {
+      releaseSlot?.();
+      if (!held) await this.runner.dispatch({ id, workspaceId }, Object.assign(new JobEntity(), job));
+    }
     return { job: toJobResponse(job), replayed: false };
   }
 

@@ -154,8 +154,8 @@ export class PoliciesService {
   private async effective(ctx: TenantContext, workspaceId: string, fresh = false, commandsOnly = false): Promise<EffectivePolicy> {
     const cached = this.cache.get(workspaceId);
     const documents = !fresh && cached && Date.now() - cached.at < CACHE_TTL_MS ? cached : await this.loadDocuments(workspaceId);
-    const workspace = commandsOnly ? undefined : await this.workspaces.findAccessible(ctx, workspaceId);
-    return effectivePolicy(documents.org, documents.workspace, { egressGranted: workspace?.settings.allow_network_egress === true });
+    const egressGranted = commandsOnly ? false : await this.workspaces.egressGranted(ctx, workspaceId);
+    return effectivePolicy(documents.org, documents.workspace, { egressGranted });
   }
 
   private async loadDocuments(workspaceId: string): Promise<CachedDocuments> {

@@ -58,10 +58,16 @@ export class QuotasService {
   ) {}
 
   /** Checks the job quotas, then runs `insert` in the same transaction and counts the job. 429 quota_exceeded (audited) when over. */
-  admitJob<T>(ctx: TenantContext, workspaceId: string, demand: JobDemand, insert: (manager: EntityManager) => Promise<T>): Promise<T> {
+  admitJob<T>(
+    ctx: TenantContext,
+    workspaceId: string,
+    demand: JobDemand,
+    insert: (manager: EntityManager, admitted: { runningJobsCap: number }) => Promise<T>,
+  ): Promise<T> {
     const checks = demand.collectsArtifacts ? [...JOB_ADMISSION_QUOTAS, 'artifact_storage_bytes' as const] : JOB_ADMISSION_QUOTAS;
-    return this.admit(ctx, workspaceId, 'job', checks, async (manager, now) => {
-      const result = await insert(manager);
+    return this.admit(ctx, workspaceId, 'job', checks, async (manager, now, limits) => {
+      // The running-jobs cap rides along (already read): a job the runner can start at once is claimed at insert.
+      const result = await insert(manager, { runningJobsCap: limits.running_jobs.limit ?? Infinity });
       await this.usage.addJob(manager, workspaceId, now);
       return result;
     });
@@ -75,6 +81,15 @@ export class QuotasService {
   /** A finished job's measured CPU-seconds, in the transaction that records its end. */
   async recordJobCpu(manager: EntityManager, workspaceId: string, cpuSeconds: number | null): Promise<void> {
     if (cpuSeconds && cpuSeconds > 0) await this.usage.addCpuSeconds(manager, workspaceId, cpuSeconds, this.clock.now());
+  }
+
+  /**
+   * The workspace's admission lock, to the end of `manager`'s transaction. Admissions hold it while
+   * they count and insert; the job runner takes it to claim against the running-jobs cap, so a job
+   * claimed at admission and one claimed from the queue are counted against each other.
+   */
+  async lockWorkspace(manager: EntityManager, workspaceId: string): Promise<void> {
+    await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`quota:${workspaceId}`]);
   }
 
   /** The runner's per-workspace cap on running jobs (Infinity when unlimited). */
@@ -163,12 +178,12 @@ export class QuotasService {
     workspaceId: string,
     kind: 'job' | 'sandbox',
     checks: readonly Quota[],
-    insert: (manager: EntityManager, now: Date) => Promise<T>,
+    insert: (manager: EntityManager, now: Date, limits: EffectiveLimits) => Promise<T>,
   ): Promise<T> {
     try {
       return await this.dataSource.transaction(async (manager) => {
         // One lock per workspace for every admission: held to commit, so the next admission counts this one.
-        await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`quota:${workspaceId}`]);
+        await this.lockWorkspace(manager, workspaceId);
         const now = this.clock.now();
         const limits = await this.limits.effective(manager, workspaceId);
         for (const quota of checks) {
@@ -177,7 +192,7 @@ export class QuotasService {
           const current = await this.usage.current(manager, workspaceId, quota, now);
           if (current >= limit) throw this.exceeded(quota, limit, current, now);
         }
-        return insert(manager, now);
+        return insert(manager, now, limits);
       });
     } catch (error) {
       if (error instanceof OrcaOpsError && error.code === 'quota_exceeded') {

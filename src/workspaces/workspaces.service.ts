@@ -53,6 +53,17 @@ export class WorkspacesService {
     return workspace;
   }
 
+  /** Whether the workspace's network egress grant is on (read fresh: policy admission on every job); not_found like findAccessible. */
+  async egressGranted(ctx: TenantContext, id: string): Promise<boolean> {
+    if (ctx.principal.kind === 'workspace' && ctx.principal.workspaceId !== id) throw notFound('workspace', id);
+    const rows: Array<{ granted: boolean }> = await this.dataSource.query(
+      `SELECT COALESCE(settings->'allow_network_egress' = 'true'::jsonb, false) AS granted FROM workspaces WHERE id = $1`,
+      [id],
+    );
+    if (!rows[0]) throw notFound('workspace', id);
+    return rows[0].granted;
+  }
+
   async create(ctx: TenantContext, dto: CreateWorkspaceDto): Promise<WorkspaceResponseDto> {
     assertPermission(ctx, 'org:admin');
     const { settings, limits } = splitLegacyLimits(dto.settings);

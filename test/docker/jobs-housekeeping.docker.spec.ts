@@ -49,6 +49,20 @@ describe('job housekeeping', () => {
     await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 4 } } });
   });
 
+  it('claims a job in the transaction that admits it when a slot is free, and the running cap holds across concurrent submits', async () => {
+    await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 2 } } });
+    const submitted = await Promise.all(Array.from({ length: 6 }, () => submit({ image: 'orcaops/busybox', command: 'sleep 0.5', tags: ['cap-race'] })));
+    const statuses = submitted.map((j) => j.status).sort();
+    // Started at once (no queue round trip) up to the cap; the rest wait in the queue.
+    expect(statuses).toEqual(['queued', 'queued', 'queued', 'queued', 'running', 'running']);
+    const done = await Promise.all(submitted.map((j) => waitFor(j.id)));
+    expect(done.map((j) => j.status)).toEqual(Array(6).fill('succeeded'));
+    // Never more than 2 running at once (50 ms of slack: start and end are stamped by the server's clock around the lock).
+    const spans = done.map((j) => [new Date(j.started_at).getTime(), new Date(j.finished_at).getTime()] as const);
+    for (const [start] of spans) expect(spans.filter(([s2, e2]) => s2 <= start && start < e2 - 50).length).toBeLessThanOrEqual(2);
+    await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 4 } } });
+  });
+
   it('lists jobs newest first with filters and cursor pagination', async () => {
     const ids: string[] = [];
     for (const tag of ['lst-a', 'lst-b', 'lst-a']) ids.push((await submit({ image: 'orcaops/busybox', command: 'true', tags: [tag, 'lst'] })).id);

@@ -349,7 +349,8 @@ describe('sandbox pool housekeeping and the CLI', () => {
     const profiles = JSON.parse((await runCli(['--json', 'sandbox', 'profiles'], env)).stdout);
     expect(profiles.items.length).toBeGreaterThan(0);
     const job = JSON.parse((await runCli(['--json', 'sandbox', 'run-profile', 'busybox'], env)).stdout);
-    expect(job).toMatchObject({ status: 'queued', image: 'orcaops/busybox' });
+    // Started at once when this server has a free slot (claimed as it is admitted), else queued.
+    expect(job).toMatchObject({ status: expect.stringMatching(/^(queued|running)$/), image: 'orcaops/busybox' });
   });
 
   it('removes stray pool containers of a server that is gone, and its own pool on shutdown', async () => {

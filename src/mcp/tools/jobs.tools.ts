@@ -127,7 +127,8 @@ export function jobTools(jobs: JobsService): OrcaTool[] {
       name: 'submit_job',
       title: 'Start a job without waiting',
       description:
-        'Queue a job like run_job but return at once with its id and status "queued" (or "awaiting_approval" when the ' +
+        'Start a job like run_job but return at once with its id and status: "running", "queued" (the workspace is at ' +
+        'its running-jobs cap) or "awaiting_approval" (when the ' +
         'workspace policy needs an approver: it runs once approved). Use it for long work; follow it with ' +
         'get_job (status), get_job_logs (output) and cancel_job.',
       permission: 'job:create',

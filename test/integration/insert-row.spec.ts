@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
+import { buildDataSourceOptions } from 'src/database/data-source-options';
+import { insertRow } from 'src/database/insert-row';
+import { JobEntity } from 'src/jobs/entities/job.entity';
+import { createTestDatabase } from '../support/database';
+
+/** insertRow writes what TypeORM's save() would, and reads back what save() would leave in the entity. */
+describe('insertRow (one INSERT … RETURNING from entity metadata)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let ds: DataSource;
+  const workspaceId = randomUUID();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = await new DataSource(buildDataSourceOptions(db.url)).initialize();
+    await ds.query(`INSERT INTO workspaces (id, name, settings) VALUES ($1, 'insert-row', '{}')`, [workspaceId]);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('round-trips jsonb objects and arrays, text arrays, bigint transformers and nulls; defaults come back', async () => {
+    const id = randomUUID();
+    const spec = { image: 'busybox', steps: [{ command: 'echo "x"' }], env: { A: '1' } } as unknown as JobEntity['spec'];
+    const inserted = await insertRow(ds.getRepository(JobEntity), {
+      id,
+      workspaceId,
+      status: 'queued',
+      spec,
+      image: 'busybox',
+      tags: ['a', 'b,c', 'd"e'],
+      metadata: { nested: { n: 1 } },
+      requestHash: 'h',
+      createdBy: 'tester',
+      steps: [],
+      memoryPeakBytes: 5_000_000_000,
+      cleanupPolicy: 'remove_on_completion',
+      containerState: 'none',
+    });
+    // Database defaults (timestamps, output_bytes) come back; unset nullable columns read as null.
+    expect(inserted.createdAt).toBeInstanceOf(Date);
+    expect(inserted.updatedAt).toBeInstanceOf(Date);
+    expect(inserted.outputBytes).toBe(0);
+    expect(inserted.outputTruncated).toBe(false);
+    expect(inserted.exitCode).toBeNull();
+    expect(inserted.sessionId).toBeNull();
+    const read = await ds.getRepository(JobEntity).findOneByOrFail({ id });
+    expect(read).toEqual(inserted);
+    expect(read).toMatchObject({ spec, tags: ['a', 'b,c', 'd"e'], steps: [], metadata: { nested: { n: 1 } }, memoryPeakBytes: 5_000_000_000 });
+    const raw = await ds.query(`SELECT jsonb_typeof(steps) AS steps, memory_peak_bytes::text AS peak FROM jobs WHERE id = $1`, [id]);
+    expect(raw).toEqual([{ steps: 'array', peak: '5000000000' }]);
+  });
+
+  it('inserts rows without a workspace (organisation audit events) and lets constraints speak', async () => {
+    const id = randomUUID();
+    await insertRow(ds.getRepository(AuditEventEntity), {
+      id,
+      occurredAt: new Date('2026-01-02T03:04:05.678Z'),
+      workspaceId: null,
+      actorType: 'organisation',
+      actorId: 'admin',
+      requestId: null,
+      clientIp: null,
+      via: 'rest',
+      action: 'test.event',
+      resourceType: null,
+      resourceId: null,
+      outcome: 'success',
+      sessionId: null,
+      details: { list: [1, 2] },
+    } as never);
+    const row = await ds.getRepository(AuditEventEntity).findOneByOrFail({ id });
+    expect(row).toMatchObject({ workspaceId: null, action: 'test.event', details: { list: [1, 2] } });
+    expect(row.occurredAt.toISOString()).toBe('2026-01-02T03:04:05.678Z');
+    await expect(insertRow(ds.getRepository(AuditEventEntity), { id, action: 'duplicate' })).rejects.toMatchObject({ code: expect.stringMatching(/^23/) });
+  });
+});

@@ -214,6 +214,27 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     return { status: 'running', startedAt: now, heartbeatAt: now, runnerId: this.runnerId, containerName: `orcaops-job-${jobId}`, containerState: 'pending' };
   }
 
+  /**
+   * A job found at its workspace's running-jobs cap (here, or by the admitting transaction): it starts
+   * when a job of that workspace ends here; the delayed queue item is the backstop (a slot freed on
+   * another server).
+   */
+  async defer(item: WorkItem): Promise<void> {
+    const waiting = this.deferred.get(item.workspaceId) ?? new Map<string, WorkItem>();
+    this.deferred.set(item.workspaceId, waiting.set(item.id, item));
+    await this.enqueue(item, 1);
+  }
+
+  /**
+   * defer() for a job the admitting transaction found at its cap. If no job of that workspace runs here
+   * any more (the one holding the slot ended between that count and now), try once at once rather than
+   * waiting for the backstop.
+   */
+  async deferAdmitted(item: WorkItem): Promise<void> {
+    await this.defer(item);
+    if (![...this.active.values()].some((state) => state.job.workspaceId === item.workspaceId)) this.startDeferred(item.workspaceId);
+  }
+
   /** A slot of `workspaceId` just freed here: start the job that waited longest for it. */
   private startDeferred(workspaceId: string): void {
     const waiting = this.deferred.get(workspaceId);
@@ -302,11 +323,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       const row = await this.jobs.withManager(manager).findOne(item.workspaceId, { id: item.id });
       return row?.status === 'queued' ? ('defer' as const) : ('skip' as const);
     });
-    if (result === 'defer') {
-      const waiting = this.deferred.get(item.workspaceId) ?? new Map<string, WorkItem>();
-      this.deferred.set(item.workspaceId, waiting.set(item.id, item));
-      await this.enqueue(item, 1);
-    }
+    if (result === 'defer') await this.defer(item);
     if (result !== 'run') return undefined;
     // Claimed (here through the queue's backstop, perhaps): no longer waiting for a slot.
     this.forgetDeferred(item);

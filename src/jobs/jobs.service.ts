@@ -153,7 +153,9 @@ export class JobsService {
     if (job.status === 'running' && releaseSlot) this.runner.runClaimed(Object.assign(new JobEntity(), job), releaseSlot);
     else {
       releaseSlot?.();
-      if (!held) await this.runner.dispatch({ id, workspaceId }, Object.assign(new JobEntity(), job));
+      // With a slot free here, a queued job was at its workspace's cap: it waits for one of its jobs to end.
+      if (releaseSlot && job.status === 'queued') await this.runner.deferAdmitted({ id, workspaceId });
+      else if (!held) await this.runner.dispatch({ id, workspaceId }, Object.assign(new JobEntity(), job));
     }
     return { job: toJobResponse(job), replayed: false };
   }

@@ -5,7 +5,8 @@
 //    body, built by the pure hardening function and sent straight through dockerode: the ratio against
 //    it is OrcaOps' own overhead, the target), and a minimal one with only the limits (for reference:
 //    what the hardening profile itself costs).
-// 2. Throughput: 50 trivial jobs submitted at once; jobs/s until all are terminal.
+// 2. Throughput: 50 trivial jobs submitted at once; jobs/s until all are terminal, against the same 50
+//    containers run straight through the engine with the same concurrency.
 import Docker from 'dockerode';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { buildCreateOptions } from 'src/runtime/docker/hardening';
 import { median, percentile, startBenchApp, startBenchServer } from './support/bench-app';
 
 const IMAGE = 'orcaops/busybox:latest';
+/** Jobs the server (and its one workspace) runs at once; the raw throughput run uses as many. */
+const CONCURRENCY = 8;
 const docker = new Docker({ socketPath: process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock' });
 
 /** The job container's create body (1 CPU, 512 MiB, 128 pids, 256 MiB workspace: the job defaults). */
@@ -26,7 +29,14 @@ async function rawSameProfile(): Promise<number> {
     env: {},
     labels: { 'orcaops.bench': 'raw' },
     workingDir: '/workspace',
-    resources: { cpus: 1, memoryBytes: 512 * 1024 * 1024, pidsLimit: 128, tmpBytes: 64 * 1024 * 1024, workspaceBytes: 256 * 1024 * 1024, nofile: 1024 },
+    resources: {
+      cpus: 1,
+      memoryBytes: 512 * 1024 * 1024,
+      pidsLimit: 128,
+      tmpBytes: 64 * 1024 * 1024,
+      workspaceBytes: 256 * 1024 * 1024,
+      nofile: 1024,
+    },
     network: 'none',
   });
   const container = await docker.createContainer(body as unknown as Docker.ContainerCreateOptions);
@@ -43,7 +53,14 @@ async function rawDocker(): Promise<number> {
     Cmd: ['true'],
     User: '65534:65534',
     Labels: { 'orcaops.bench': 'raw' },
-    HostConfig: { NetworkMode: 'none', Memory: 512 * 1024 * 1024, NanoCpus: 1e9, PidsLimit: 128, ReadonlyRootfs: true, Init: true },
+    HostConfig: {
+      NetworkMode: 'none',
+      Memory: 512 * 1024 * 1024,
+      NanoCpus: 1e9,
+      PidsLimit: 128,
+      ReadonlyRootfs: true,
+      Init: true,
+    },
   });
   await container.start();
   await container.wait();
@@ -59,8 +76,16 @@ interface Phases {
 async function apiJob(url: string, token: string): Promise<{ ms: number; status: string; phases: Phases }> {
   const started = performance.now();
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const job = (await (await fetch(`${url}/v1/jobs`, { method: 'POST', headers, body: JSON.stringify({ image: IMAGE, command: 'true' }) })).json()) as { id: string };
-  const done = (await (await fetch(`${url}/v1/jobs/${job.id}/wait?timeout_seconds=60`, { headers })).json()) as {
+  const job = (await (
+    await fetch(`${url}/v1/jobs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ image: IMAGE, command: 'true' }),
+    })
+  ).json()) as { id: string };
+  const done = (await (
+    await fetch(`${url}/v1/jobs/${job.id}/wait?timeout_seconds=60`, { headers })
+  ).json()) as {
     status: string;
     created_at: string;
     started_at: string;
@@ -71,7 +96,10 @@ async function apiJob(url: string, token: string): Promise<{ ms: number; status:
   return {
     ms,
     status: done.status,
-    phases: { queue_ms: at(done.started_at) - at(done.created_at), run_ms: at(done.finished_at) - at(done.started_at) },
+    phases: {
+      queue_ms: at(done.started_at) - at(done.created_at),
+      run_ms: at(done.finished_at) - at(done.started_at),
+    },
   };
 }
 
@@ -79,11 +107,16 @@ async function main(): Promise<void> {
   const iterations = Number(process.argv[2] ?? 31);
   // The server runs in its own process (BENCH_IN_PROCESS=1: in this one, sharing the client's event loop).
   const inProcess = process.env.BENCH_IN_PROCESS === '1';
-  const bench = inProcess ? await startBenchApp({ ORCAOPS_MAX_CONCURRENT_JOBS: '8' }) : await startBenchServer({ ORCAOPS_MAX_CONCURRENT_JOBS: '8' });
+  const bench = inProcess
+    ? await startBenchApp({ ORCAOPS_MAX_CONCURRENT_JOBS: String(CONCURRENCY) })
+    : await startBenchServer({ ORCAOPS_MAX_CONCURRENT_JOBS: String(CONCURRENCY) });
   await fetch(`${bench.url}/v1/workspaces/${bench.workspaceId}`, {
     method: 'PATCH',
-    headers: { authorization: 'Bearer bench-admin-token-0123456789abcdefghijklmnopq', 'content-type': 'application/json' },
-    body: JSON.stringify({ settings: { max_concurrent_jobs: 8 } }),
+    headers: {
+      authorization: 'Bearer bench-admin-token-0123456789abcdefghijklmnopq',
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ settings: { max_concurrent_jobs: CONCURRENCY } }),
   });
   try {
     for (let i = 0; i < 2; i++) {
@@ -114,6 +147,15 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const all = await Promise.all(Array.from({ length: count }, () => apiJob(bench.url, bench.devToken)));
     const wall = (performance.now() - t0) / 1000;
+    // The same 50 containers straight through the engine, as many at once as the server runs (8).
+    const r0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next++ < count) await rawSameProfile();
+      }),
+    );
+    const rawWall = (performance.now() - r0) / 1000;
     const result = {
       when: new Date().toISOString(),
       server: inProcess ? 'in the benchmark process' : 'separate process',
@@ -130,7 +172,14 @@ async function main(): Promise<void> {
       },
       ratio_api_to_raw_same_container: Number((median(viaApi) / median(rawSame)).toFixed(2)),
       ratio_api_to_raw_minimal: Number((median(viaApi) / median(raw)).toFixed(2)),
-      throughput: { jobs: count, succeeded: all.filter((r) => r.status === 'succeeded').length, seconds: Number(wall.toFixed(2)), jobs_per_second: Number((count / wall).toFixed(2)) },
+      throughput: {
+        jobs: count,
+        succeeded: all.filter((r) => r.status === 'succeeded').length,
+        seconds: Number(wall.toFixed(2)),
+        jobs_per_second: Number((count / wall).toFixed(2)),
+        raw_same_container_per_second: Number((count / rawWall).toFixed(2)),
+        ratio_api_to_raw: Number((count / wall / (count / rawWall)).toFixed(2)),
+      },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     mkdirSync(join(__dirname, 'results'), { recursive: true });

@@ -4,7 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Brackets, EntityManager, Repository } from 'typeorm';
 import { AuditEventEntity, AuditOutcome } from 'src/audit/entities/audit-event.entity';
-import { insertRow } from 'src/database/insert-row';
+import { insertRow } from 'src/database/row-statements';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 export interface AuditRecord {

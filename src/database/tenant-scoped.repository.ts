@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import { insertRow } from 'src/database/insert-row';
+import { insertRow, isPlainPatch, isPlainWhere, updateRows } from 'src/database/row-statements';
 import type {
   DeepPartial,
   EntityManager,
@@ -64,7 +64,10 @@ export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
   /** Returns the number of rows changed (0 when the row is missing or belongs to another tenant). */
   async update(workspaceId: string, where: Where<T>, patch: Partial<T>): Promise<number> {
     const { workspaceId: _ignored, ...safePatch } = patch as Partial<T> & ObjectLiteral;
-    const result = await this.repository.update(this.scope(workspaceId, where), safePatch as never);
+    const scoped = this.scope(workspaceId, where);
+    // Plain conditions and values (the common case, on every job's run path): one statement from metadata.
+    if (!Array.isArray(scoped) && isPlainWhere(scoped) && isPlainPatch(safePatch)) return updateRows(this.repository, scoped, safePatch as Partial<T>);
+    const result = await this.repository.update(scoped, safePatch as never);
     return result.affected ?? 0;
   }
 

@@ -27,6 +27,10 @@ import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.
 export const JOBS_QUEUE = 'orcaops-jobs';
 const MiB = 1024 * 1024;
 const SAMPLE_INTERVAL_MS = 1_000;
+/** The queue backstop of a job waiting here for a slot its own workspace's local jobs will free. */
+const BACKSTOP_SECONDS = 5;
+/** The queue backstop of a job waiting here because every slot of this server was busy. */
+const BUSY_BACKSTOP_SECONDS = 2;
 /** Extracts the tar on stdin into $1 (created if needed) without restoring owners: the files are the job user's. */
 const EXTRACT_SCRIPT = 'mkdir -p -- "$1" && cd -- "$1" && exec tar -x -o -f -';
 /** PID 1's child: keeps the container alive while steps run as execs. */
@@ -90,6 +94,9 @@ function abortedWait(signal: AbortSignal): Promise<{ exitCode: number; oomKilled
   });
 }
 
+/** A taken slot of this server; calling it gives the slot back (again: nothing). */
+type Slot = () => void;
+
 type ClaimedFields = Pick<JobEntity, 'status' | 'startedAt' | 'heartbeatAt' | 'runnerId' | 'containerName' | 'containerState'>;
 
 interface RunState {
@@ -121,8 +128,10 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   readonly runnerId = `${hostname()}:${process.pid}:${randomUUID()}`;
   readonly liveness: RunnerLiveness;
   private stopping = false;
-  /** Local dispatches between "slot taken" and "job in `active`". */
+  /** Slots taken and not yet counted in `active` (a job being claimed or admitted). */
   private reserved = 0;
+  /** Jobs that came while every slot here was busy, oldest first: a freed slot starts the next one. */
+  private readonly waiting = new Map<string, WorkItem>();
   /**
    * Jobs this server deferred at their workspace's running-jobs cap, by workspace: the next job of that
    * workspace to finish here starts one at once. The delayed queue item stays as the backstop (a slot
@@ -160,17 +169,20 @@ export class JobRunnerService implements BeforeApplicationShutdown {
    * queues it for whichever server frees up first. Either way the claim's compare-and-set decides.
    */
   async dispatch(item: WorkItem, submitted?: JobEntity): Promise<void> {
-    if (this.stopping || this.busySlots() >= this.config.maxConcurrent) return this.enqueue(item);
-    this.reserved++;
-    void this.handle(item, submitted).finally(() => this.reserved--);
+    if (this.stopping) return this.enqueue(item);
+    const slot = this.reserveSlot();
+    // Busy: any server may take it from the queue at once; a slot freed here starts it too.
+    if (!slot) return this.waitForSlot(item, 0);
+    void this.handle(item, slot, submitted).finally(slot);
     return Promise.resolve();
   }
 
   /**
-   * A slot here for a job being submitted, so it can be claimed in the transaction that admits it;
-   * undefined when this server is busy or stopping. The returned function gives the slot back (once).
+   * A slot here, held until the job is counted in `active` (execute) or given back, so it can be
+   * claimed (even in the transaction that admits it) without overbooking; undefined when this server
+   * is busy or stopping. The returned function gives the slot back; calling it again does nothing.
    */
-  reserveSlot(): (() => void) | undefined {
+  reserveSlot(): Slot | undefined {
     if (this.stopping || this.busySlots() >= this.config.maxConcurrent) return undefined;
     this.reserved++;
     let held = true;
@@ -178,6 +190,11 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       if (held) this.reserved--;
       held = false;
     };
+  }
+
+  private waitForSlot(item: WorkItem, delaySeconds: number): Promise<void> {
+    this.waiting.set(item.id, item);
+    return this.enqueue(item, delaySeconds);
   }
 
   /**
@@ -194,7 +211,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   }
 
   /** Runs a job inserted claimed (claimAtInsert) in the slot reserved for it; `release` frees the slot at the end. */
-  runClaimed(job: JobEntity, release: () => void): void {
+  runClaimed(job: JobEntity, release: Slot): void {
     if (this.stopping) {
       // Shutting down since the slot was reserved: nothing started yet, so the job waits for the next server.
       void this.jobs
@@ -204,7 +221,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       return;
     }
     this.events.progress(job.id);
-    void this.execute(job)
+    void this.execute(job, release)
       .catch((error: unknown) => this.logger.error({ msg: 'job execution crashed', jobId: job.id, err: String((error as Error).stack ?? error) }))
       .finally(release);
   }
@@ -222,7 +239,21 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   async defer(item: WorkItem): Promise<void> {
     const waiting = this.deferred.get(item.workspaceId) ?? new Map<string, WorkItem>();
     this.deferred.set(item.workspaceId, waiting.set(item.id, item));
-    await this.enqueue(item, 1);
+    await this.enqueue(item, this.backstopDelay(item));
+  }
+
+  /**
+   * Seconds until a waiting job's queue item comes back. While a job of its workspace runs here, that
+   * job's end starts it (startDeferred), so the backstop can be slow: a burst of waiting jobs then does
+   * not cycle every item through the queue each second.
+   */
+  private backstopDelay(item: WorkItem): number {
+    if (this.deferred.get(item.workspaceId)?.has(item.id) && this.runsHere(item.workspaceId)) return BACKSTOP_SECONDS;
+    return this.waiting.has(item.id) ? BUSY_BACKSTOP_SECONDS : 1;
+  }
+
+  private runsHere(workspaceId: string): boolean {
+    return [...this.active.values()].some((state) => state.job.workspaceId === workspaceId);
   }
 
   /**
@@ -232,16 +263,29 @@ export class JobRunnerService implements BeforeApplicationShutdown {
    */
   async deferAdmitted(item: WorkItem): Promise<void> {
     await this.defer(item);
-    if (![...this.active.values()].some((state) => state.job.workspaceId === item.workspaceId)) this.startDeferred(item.workspaceId);
+    if (!this.runsHere(item.workspaceId)) this.startDeferred(item.workspaceId);
   }
 
   /** A slot of `workspaceId` just freed here: start the job that waited longest for it. */
-  private startDeferred(workspaceId: string): void {
-    const waiting = this.deferred.get(workspaceId);
-    const next = waiting?.values().next().value;
-    if (!next) return;
+  private startDeferred(workspaceId: string): boolean {
+    const next: WorkItem | undefined = this.deferred.get(workspaceId)?.values().next().value;
+    if (!next) return false;
     this.forgetDeferred(next);
-    void this.dispatch(next).catch((error: unknown) => this.logger.warn({ msg: 'could not start a deferred job', jobId: next.id, err: String(error) }));
+    this.start(next);
+    return true;
+  }
+
+  /** A slot of this server just freed: a job of the same workspace that waited for its cap first, else the oldest waiting one. */
+  private startNext(workspaceId: string): void {
+    if (this.stopping || this.startDeferred(workspaceId)) return;
+    const next: WorkItem | undefined = this.waiting.values().next().value;
+    if (!next) return;
+    this.waiting.delete(next.id);
+    this.start(next);
+  }
+
+  private start(item: WorkItem): void {
+    void this.dispatch(item).catch((error: unknown) => this.logger.warn({ msg: 'could not start a waiting job', jobId: item.id, err: String(error) }));
   }
 
   private forgetDeferred(item: WorkItem): void {
@@ -276,21 +320,24 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   private async queued(item: WorkItem): Promise<void> {
     if (this.stopping) return;
     // Local dispatch may have filled the slots the queue's workers assume are free.
-    if (this.busySlots() >= this.config.maxConcurrent) return this.enqueue(item, 1);
-    this.reserved++;
+    const slot = this.reserveSlot();
+    if (!slot) {
+      const delay = this.backstopDelay(item);
+      return this.deferred.get(item.workspaceId)?.has(item.id) ? this.enqueue(item, delay) : this.waitForSlot(item, Math.max(delay, BUSY_BACKSTOP_SECONDS));
+    }
     try {
-      await this.handle(item);
+      await this.handle(item, slot);
     } finally {
-      this.reserved--;
+      slot();
     }
   }
 
-  private async handle(item: WorkItem, submitted?: JobEntity): Promise<void> {
+  private async handle(item: WorkItem, slot: Slot, submitted?: JobEntity): Promise<void> {
     if (this.stopping) return;
     const job = await this.claim(item, submitted);
     if (!job) return;
     try {
-      await this.execute(job);
+      await this.execute(job, slot);
     } catch (error) {
       this.logger.error({ msg: 'job execution crashed', jobId: job.id, err: String((error as Error).stack ?? error) });
     }
@@ -323,6 +370,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       const row = await this.jobs.withManager(manager).findOne(item.workspaceId, { id: item.id });
       return row?.status === 'queued' ? ('defer' as const) : ('skip' as const);
     });
+    // Decided here: no longer waiting for a server slot (at the cap it waits for the workspace's).
+    this.waiting.delete(item.id);
     if (result === 'defer') await this.defer(item);
     if (result !== 'run') return undefined;
     // Claimed (here through the queue's backstop, perhaps): no longer waiting for a slot.
@@ -332,7 +381,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     return job ? Object.assign(job, claimed) : undefined;
   }
 
-  private async execute(job: JobEntity): Promise<void> {
+  /** Runs a claimed job; `slot` (taken for it) is given back once the job counts in `active`. */
+  private async execute(job: JobEntity, slot: Slot): Promise<void> {
     const spec = job.spec;
     let ended = (): void => undefined;
     const state: RunState = {
@@ -357,6 +407,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       engineFailures: 0,
     };
     this.active.set(job.id, state);
+    slot();
     const deadline = (job.startedAt ?? new Date()).getTime() + spec.timeout_seconds * 1000;
     const deadlineTimer = setTimeout(() => {
       state.facts.deadlineExceeded = true;
@@ -379,7 +430,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
       } finally {
         this.active.delete(job.id);
         ended();
-        this.startDeferred(job.workspaceId);
+        this.startNext(job.workspaceId);
         this.queue.poke(JOBS_QUEUE);
       }
     }
@@ -726,14 +777,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     const write = (body: (manager: DataSource['manager']) => Promise<boolean>): Promise<boolean> =>
       recordsMore ? this.dataSource.transaction(body) : body(this.dataSource.manager);
     const won = await write(async (manager) => {
-      const updated = await manager
-        .createQueryBuilder()
-        .update(JobEntity)
-        .set(terminal)
-        .where('id = :id AND workspace_id = :ws', { id: job.id, ws: job.workspaceId })
-        .andWhere({ status: In(fromStatesFor(outcome.status)) })
-        .execute();
-      if (!updated.affected) return false;
+      const updated = await this.jobs.withManager(manager).update(job.workspaceId, { id: job.id, status: In(fromStatesFor(outcome.status)) }, terminal);
+      if (!updated) return false;
       if (state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
       await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
       return true;

@@ -63,6 +63,23 @@ describe('job housekeeping', () => {
     await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 4 } } });
   });
 
+  it('runs as many jobs at once as the server has slots, and a freed slot starts the next waiting job at once', async () => {
+    // The test server runs 4 jobs at once (ORCAOPS_MAX_CONCURRENT_JOBS default); the workspace allows 8.
+    await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 8 } } });
+    const first = await Promise.all([submit({ image: 'orcaops/busybox', command: 'sleep 2' }), submit({ image: 'orcaops/busybox', command: 'sleep 2' })]);
+    const second = await Promise.all([submit({ image: 'orcaops/busybox', command: 'sleep 2' }), submit({ image: 'orcaops/busybox', command: 'sleep 3' })]);
+    // Two running jobs hold two slots, not four: the next two start at once too.
+    expect([...first, ...second].map((j) => j.status)).toEqual(['running', 'running', 'running', 'running']);
+    const fifth = await submit({ image: 'orcaops/busybox', command: 'true' });
+    expect(fifth.status).toBe('queued');
+    const done = await Promise.all([...first, ...second, fifth].map((j) => waitFor(j.id)));
+    expect(done.map((j) => j.status)).toEqual(Array(5).fill('succeeded'));
+    // Started by the first slot to free, not by the queue's backstop poll.
+    const firstFreed = Math.min(...done.slice(0, 4).map((j) => new Date(j.finished_at).getTime()));
+    expect(new Date(done[4].started_at).getTime() - firstFreed).toBeLessThan(1_000);
+    await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { max_concurrent_jobs: 4 } } });
+  });
+
   it('lists jobs newest first with filters and cursor pagination', async () => {
     const ids: string[] = [];
     for (const tag of ['lst-a', 'lst-b', 'lst-a']) ids.push((await submit({ image: 'orcaops/busybox', command: 'true', tags: [tag, 'lst'] })).id);

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
 import { buildDataSourceOptions } from 'src/database/data-source-options';
-import { insertRow } from 'src/database/insert-row';
+import { In, Not } from 'typeorm';
+import { insertRow, isPlainWhere, updateRows } from 'src/database/row-statements';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { createTestDatabase } from '../support/database';
 
 /** insertRow writes what TypeORM's save() would, and reads back what save() would leave in the entity. */
-describe('insertRow (one INSERT … RETURNING from entity metadata)', () => {
+describe('row statements from entity metadata (insertRow, updateRows)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let ds: DataSource;
   const workspaceId = randomUUID();
@@ -76,5 +77,34 @@ describe('insertRow (one INSERT … RETURNING from entity metadata)', () => {
     expect(row).toMatchObject({ workspaceId: null, action: 'test.event', details: { list: [1, 2] } });
     expect(row.occurredAt.toISOString()).toBe('2026-01-02T03:04:05.678Z');
     await expect(insertRow(ds.getRepository(AuditEventEntity), { id, action: 'duplicate' })).rejects.toMatchObject({ code: expect.stringMatching(/^23/) });
+  });
+
+  it('updates by equality, IS NULL and In(), through transformers, stamps updated_at and counts the rows changed', async () => {
+    const repository = ds.getRepository(JobEntity);
+    const base = { workspaceId, status: 'running' as const, spec: {} as JobEntity['spec'], image: 'busybox', requestHash: 'h', createdBy: 'tester', steps: [], cleanupPolicy: 'remove_on_completion' as const, containerState: 'none' as const };
+    const row = await insertRow(repository, { ...base, id: randomUUID() });
+    const steps = [{ index: 0, name: 'step 1', status: 'succeeded', continue_on_error: false, exit_code: 0, started_at: null, finished_at: null, duration_ms: 1 }] as JobEntity['steps'];
+    const changed = await updateRows(repository, { id: row.id, workspaceId, status: In(['queued', 'running']), exitCode: null }, {
+      status: 'succeeded',
+      exitCode: 0,
+      steps,
+      memoryPeakBytes: 6_000_000_000,
+      finishedAt: new Date('2026-03-04T05:06:07.089Z'),
+    });
+    expect(changed).toBe(1);
+    const read = await repository.findOneByOrFail({ id: row.id });
+    expect(read).toMatchObject({ status: 'succeeded', exitCode: 0, steps, memoryPeakBytes: 6_000_000_000 });
+    expect(read.finishedAt?.toISOString()).toBe('2026-03-04T05:06:07.089Z');
+    expect(read.updatedAt.getTime()).toBeGreaterThanOrEqual(row.updatedAt.getTime());
+    // The compare-and-set loses once the status moved on; another workspace's id changes nothing.
+    expect(await updateRows(repository, { id: row.id, status: In(['queued', 'running']) }, { status: 'failed' })).toBe(0);
+    expect(await updateRows(repository, { id: row.id, workspaceId: randomUUID() }, { status: 'failed' })).toBe(0);
+    expect((await repository.findOneByOrFail({ id: row.id })).status).toBe('succeeded');
+  });
+
+  it('leaves conditions it cannot express to TypeORM', () => {
+    expect(isPlainWhere({ id: 'x', status: In(['a']), exitCode: null, finishedAt: new Date() })).toBe(true);
+    expect(isPlainWhere({ status: Not('a') })).toBe(false);
+    expect(isPlainWhere({ workspace: { id: 'x' } })).toBe(false);
   });
 });

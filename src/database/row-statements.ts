@@ -1,10 +1,11 @@
-import type { DeepPartial, ObjectLiteral, Repository } from 'typeorm';
+import type { DataSource, DeepPartial, EntityMetadata, ObjectLiteral, Repository } from 'typeorm';
 import { FindOperator } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
-// Single-row statements built from TypeORM's entity metadata, for the hot paths (job submit, run and
-// finish). TypeORM's query builders spend ~1–1.5 ms of CPU per statement on a wide entity; these write
-// the same values (through the columns' transformers and the driver's value preparation).
+// Single-row statements built from TypeORM's entity metadata, for the hot paths (job submit, run,
+// finish, every read and wait). TypeORM's query builders and its result transformer spend ~1–2 ms of
+// CPU per statement on a wide entity; these write and read the same values, through the columns'
+// transformers and the driver's value preparation and hydration.
 
 /**
  * One INSERT … RETURNING built from the entity's metadata: the columns given are written (through their
@@ -33,17 +34,12 @@ export async function insertRow<T extends ObjectLiteral>(repository: Repository<
     names.push(driver.escape(column.databaseName));
     params.push(driver.preparePersistentValue(value, column));
   }
-  const table = metadata.tablePath
-    .split('.')
-    .map((part) => driver.escape(part))
-    .join('.');
   const placeholders = params.map((_, i) => `$${i + 1}`).join(', ');
   const returning = returned.length ? ` RETURNING ${returned.map((c) => driver.escape(c.databaseName)).join(', ')}` : '';
-  const rows: Array<Record<string, unknown>> = await manager.query(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${placeholders})${returning}`, params);
+  const rows: Array<Record<string, unknown>> = await manager.query(`INSERT INTO ${tableOf(metadata, driver)} (${names.join(', ')}) VALUES (${placeholders})${returning}`, params);
   const row = rows[0] ?? {};
   for (const column of returned) {
-    const raw = row[column.databaseName];
-    column.setEntityValue(entity, raw === undefined || raw === null ? null : driver.prepareHydratedValue(raw, column));
+    column.setEntityValue(entity, driver.prepareHydratedValue(row[column.databaseName] ?? null, column));
   }
   return entity;
 }
@@ -72,39 +68,71 @@ export async function updateRows<T extends ObjectLiteral>(repository: Repository
   const { metadata, manager } = repository;
   const driver = manager.connection.driver;
   const params: unknown[] = [];
-  const column = (property: string): ColumnMetadata => {
-    const found = metadata.findColumnWithPropertyName(property);
-    if (!found) throw new Error(`${metadata.name} has no column ${property}`);
-    return found;
-  };
   const sets: string[] = [];
   for (const [property, value] of Object.entries(patch)) {
     if (value === undefined) continue;
-    const target = column(property);
+    const target = columnOf(metadata, property);
     params.push(driver.preparePersistentValue(target.getEntityValue(patch, true), target));
     sets.push(`${driver.escape(target.databaseName)} = $${params.length}`);
   }
   for (const stamp of metadata.columns.filter((c) => c.isUpdateDate && patch[c.propertyName as keyof T] === undefined)) {
     sets.push(`${driver.escape(stamp.databaseName)} = CURRENT_TIMESTAMP`);
   }
+  const conditions = conditionsSql(metadata, driver, where, params);
+  if (!sets.length || !conditions.length) throw new Error('updateRows needs a change and a condition');
+  // For UPDATE the driver answers [rows, rowCount].
+  const [, affected] = await manager.query<[unknown[], number]>(`UPDATE ${tableOf(metadata, driver)} SET ${sets.join(', ')} WHERE ${conditions.join(' AND ')}`, params);
+  return affected;
+}
+
+/**
+ * SELECT of every column … WHERE … LIMIT 1, hydrated as TypeORM's findOne() does (relations not
+ * loaded); null when no row matches. Conditions as for updateRows.
+ */
+export async function findRow<T extends ObjectLiteral>(repository: Repository<T>, where: Record<string, PlainCondition>): Promise<T | null> {
+  const { metadata, manager } = repository;
+  const driver = manager.connection.driver;
+  const params: unknown[] = [];
+  const columns = metadata.columns.filter((c) => !c.isVirtual);
+  const conditions = conditionsSql(metadata, driver, where, params);
+  const select = columns.map((c) => driver.escape(c.databaseName)).join(', ');
+  const rows: Array<Record<string, unknown>> = await manager.query(`SELECT ${select} FROM ${tableOf(metadata, driver)} WHERE ${conditions.join(' AND ')} LIMIT 1`, params);
+  const row = rows[0];
+  if (!row) return null;
+  const entity = repository.create();
+  for (const column of columns) column.setEntityValue(entity, driver.prepareHydratedValue(row[column.databaseName] ?? null, column));
+  return entity;
+}
+
+type Driver = DataSource['driver'];
+
+function tableOf(metadata: EntityMetadata, driver: Driver): string {
+  return metadata.tablePath
+    .split('.')
+    .map((part) => driver.escape(part))
+    .join('.');
+}
+
+function columnOf(metadata: EntityMetadata, property: string): ColumnMetadata {
+  const found = metadata.findColumnWithPropertyName(property);
+  if (!found) throw new Error(`${metadata.name} has no column ${property}`);
+  return found;
+}
+
+/** `where` as SQL conditions, appending their values to `params`. */
+function conditionsSql(metadata: EntityMetadata, driver: Driver, where: Record<string, PlainCondition>, params: unknown[]): string[] {
   const conditions = Object.entries(where).map(([property, value]) => {
-    const target = column(property);
+    const target = columnOf(metadata, property);
     const name = driver.escape(target.databaseName);
     if (value === null) return `${name} IS NULL`;
     if (isIn(value)) {
       params.push(value.value.map((v): unknown => driver.preparePersistentValue(v, target)));
       return `${name} = ANY($${params.length}::${driver.normalizeType(target)}[])`;
     }
-    if (value instanceof FindOperator) throw new Error(`updateRows cannot express ${value.type} on ${property}`);
+    if (value instanceof FindOperator) throw new Error(`cannot express ${value.type} on ${property}`);
     params.push(driver.preparePersistentValue(value, target));
     return `${name} = $${params.length}`;
   });
-  if (!sets.length || !conditions.length) throw new Error('updateRows needs a change and a condition');
-  const table = metadata.tablePath
-    .split('.')
-    .map((part) => driver.escape(part))
-    .join('.');
-  // For UPDATE the driver answers [rows, rowCount].
-  const [, affected] = await manager.query<[unknown[], number]>(`UPDATE ${table} SET ${sets.join(', ')} WHERE ${conditions.join(' AND ')}`, params);
-  return affected;
+  if (!conditions.length) throw new Error('a row statement needs a condition');
+  return conditions;
 }

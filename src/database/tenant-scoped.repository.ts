@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import { insertRow, isPlainPatch, isPlainWhere, updateRows } from 'src/database/row-statements';
+import { findRow, insertRow, isPlainPatch, isPlainWhere, updateRows } from 'src/database/row-statements';
 import type {
   DeepPartial,
   EntityManager,
@@ -49,7 +49,10 @@ export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
   }
 
   findOne(workspaceId: string, where: Where<T>): Promise<T | null> {
-    return this.repository.findOne({ where: this.scope(workspaceId, where) });
+    const scoped = this.scope(workspaceId, where);
+    // Plain conditions (the common case: by id, on every read and wait): one statement from metadata.
+    if (!Array.isArray(scoped) && isPlainWhere(scoped)) return findRow(this.repository, scoped);
+    return this.repository.findOne({ where: scoped });
   }
 
   count(workspaceId: string, where?: Where<T>): Promise<number> {

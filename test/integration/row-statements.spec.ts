@@ -3,12 +3,12 @@ import { DataSource } from 'typeorm';
 import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
 import { buildDataSourceOptions } from 'src/database/data-source-options';
 import { In, Not } from 'typeorm';
-import { insertRow, isPlainWhere, updateRows } from 'src/database/row-statements';
+import { findRow, insertRow, isPlainWhere, updateRows } from 'src/database/row-statements';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { createTestDatabase } from '../support/database';
 
 /** insertRow writes what TypeORM's save() would, and reads back what save() would leave in the entity. */
-describe('row statements from entity metadata (insertRow, updateRows)', () => {
+describe('row statements from entity metadata (insertRow, updateRows, findRow)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let ds: DataSource;
   const workspaceId = randomUUID();
@@ -50,6 +50,11 @@ describe('row statements from entity metadata (insertRow, updateRows)', () => {
     expect(inserted.sessionId).toBeNull();
     const read = await ds.getRepository(JobEntity).findOneByOrFail({ id });
     expect(read).toEqual(inserted);
+    // findRow hydrates what TypeORM's findOne does (class instance, transformers, dates, nulls).
+    const found = await findRow(ds.getRepository(JobEntity), { id, workspaceId, status: In(['queued']), exitCode: null });
+    expect(found).toBeInstanceOf(JobEntity);
+    expect(found).toEqual(read);
+    expect(await findRow(ds.getRepository(JobEntity), { id, workspaceId: randomUUID() })).toBeNull();
     expect(read).toMatchObject({ spec, tags: ['a', 'b,c', 'd"e'], steps: [], metadata: { nested: { n: 1 } }, memoryPeakBytes: 5_000_000_000 });
     const raw = await ds.query(`SELECT jsonb_typeof(steps) AS steps, memory_peak_bytes::text AS peak FROM jobs WHERE id = $1`, [id]);
     expect(raw).toEqual([{ steps: 'array', peak: '5000000000' }]);

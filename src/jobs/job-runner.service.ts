@@ -203,10 +203,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
    * at the workspace's running-jobs cap (it is then inserted queued).
    */
   async claimAtInsert(manager: EntityManager, workspaceId: string, jobId: string, cap: number): Promise<ClaimedFields | undefined> {
-    if (Number.isFinite(cap)) {
-      const [row] = await manager.query<Array<{ n: number }>>("SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND status = 'running'", [workspaceId]);
-      if ((row?.n ?? 0) >= cap) return undefined;
-    }
+    if (Number.isFinite(cap) && (await this.quotas.runningJobs(manager, workspaceId)) >= cap) return undefined;
     return this.claimedFields(jobId);
   }
 
@@ -243,13 +240,12 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Seconds until a waiting job's queue item comes back. While a job of its workspace runs here, that
+   * Seconds until a deferred job's queue item comes back. While a job of its workspace runs here, that
    * job's end starts it (startDeferred), so the backstop can be slow: a burst of waiting jobs then does
    * not cycle every item through the queue each second.
    */
   private backstopDelay(item: WorkItem): number {
-    if (this.deferred.get(item.workspaceId)?.has(item.id) && this.runsHere(item.workspaceId)) return BACKSTOP_SECONDS;
-    return this.waiting.has(item.id) ? BUSY_BACKSTOP_SECONDS : 1;
+    return this.runsHere(item.workspaceId) ? BACKSTOP_SECONDS : 1;
   }
 
   private runsHere(workspaceId: string): boolean {
@@ -321,10 +317,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     if (this.stopping) return;
     // Local dispatch may have filled the slots the queue's workers assume are free.
     const slot = this.reserveSlot();
-    if (!slot) {
-      const delay = this.backstopDelay(item);
-      return this.deferred.get(item.workspaceId)?.has(item.id) ? this.enqueue(item, delay) : this.waitForSlot(item, Math.max(delay, BUSY_BACKSTOP_SECONDS));
-    }
+    if (!slot) return this.deferred.get(item.workspaceId)?.has(item.id) ? this.enqueue(item, this.backstopDelay(item)) : this.waitForSlot(item, BUSY_BACKSTOP_SECONDS);
     try {
       await this.handle(item, slot);
     } finally {

@@ -92,6 +92,11 @@ export class QuotasService {
     await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`quota:${workspaceId}`]);
   }
 
+  /** Jobs of the workspace running now, as the running-jobs cap counts them (in the caller's transaction). */
+  runningJobs(manager: EntityManager, workspaceId: string): Promise<number> {
+    return this.usage.current(manager, workspaceId, 'running_jobs', this.clock.now());
+  }
+
   /** The runner's per-workspace cap on running jobs (Infinity when unlimited). */
   async runningJobsCap(manager: EntityManager, workspaceId: string): Promise<number> {
     return (await this.limits.effective(manager, workspaceId)).running_jobs.limit ?? Infinity;

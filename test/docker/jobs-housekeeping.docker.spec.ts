@@ -118,14 +118,20 @@ describe('job housekeeping', () => {
     const job = await submit({ image: 'orcaops/busybox', command: 'true', cleanup_policy: 'keep_on_completion' });
     expect((await waitFor(job.id)).status).toBe('succeeded');
     expect(await jobContainers(t.databaseUrl, job.id)).toHaveLength(1);
+    // The server's own periodic pass would finish the removal whenever its timer fires; this test runs the pass itself.
+    const reconciler = t.app.get(JobReconcilerService);
+    const timerView = reconciler as unknown as { tick: () => Promise<void>; running?: Promise<void> };
+    const periodicPass = jest.spyOn(timerView, 'tick').mockResolvedValue(undefined);
+    await timerView.running;
     await db.query(`UPDATE jobs SET container_state = 'removing', runner_id = 'a-runner-that-died' WHERE id = $1`, [job.id]);
     // Terminal but not settled: a wait runs to its timeout (callers that see the end see the container gone).
     const heldFrom = Date.now();
     const held = await api(t.app, 'GET', `/v1/jobs/${job.id}/wait?timeout_seconds=1`, { token: dev });
     expect(held.body.status).toBe('succeeded');
     expect(Date.now() - heldFrom).toBeGreaterThanOrEqual(900);
+    periodicPass.mockRestore();
     const waiting = api(t.app, 'GET', `/v1/jobs/${job.id}/wait?timeout_seconds=60`, { token: dev });
-    await t.app.get(JobReconcilerService).reconcile(false);
+    await reconciler.reconcile(false);
     expect((await waiting).body.status).toBe('succeeded');
     expect(await jobContainers(t.databaseUrl, job.id)).toEqual([]);
     expect((await db.query('SELECT container_state FROM jobs WHERE id = $1', [job.id])).rows).toEqual([{ container_state: 'removed' }]);

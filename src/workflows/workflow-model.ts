@@ -14,6 +14,8 @@ export interface InstanceAttempt {
   message: string | null;
   started_at: string;
   finished_at: string | null;
+  /** CPU time of the attempt's service containers (counted against the CPU-seconds quotas); absent without services. */
+  services_cpu_seconds?: number;
 }
 
 /** What a step left behind that later steps and the job's outputs read (`steps.<id>`). */

@@ -26,7 +26,7 @@ export function toInstanceResponse(row: WorkflowInstanceEntity): WorkflowInstanc
     outputs: row.outputs,
     attempt: row.attempt,
     job_id: row.jobId,
-    attempts: row.attempts.map((a) => ({ attempt: a.attempt, job_id: a.job_id, status: a.status, reason: a.reason, started_at: a.started_at, finished_at: a.finished_at })),
+    attempts: row.attempts.map((a) => ({ attempt: a.attempt, job_id: a.job_id, status: a.status, reason: a.reason, started_at: a.started_at, finished_at: a.finished_at, services_cpu_seconds: a.services_cpu_seconds ?? null })),
     steps: row.stepState?.steps ?? [],
     notes: row.stepState?.notes ?? [],
     summary: row.stepState?.summary ?? '',

@@ -5,6 +5,7 @@ import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
+import { QuotasModule } from 'src/quotas/quotas.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { StorageModule } from 'src/storage/storage.module';
 import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
@@ -22,7 +23,7 @@ import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, PoliciesModule, AuditModule, StorageModule, SessionsCoreModule],
+  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, PoliciesModule, QuotasModule, AuditModule, StorageModule, SessionsCoreModule],
   controllers: [WorkflowSourcesController, WorkflowsController],
   providers: [
     WorkflowsService,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestApp } from '../support/app';
-import { createTestApp } from '../support/app';
+import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
 import { docker, removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
 import { seedWorkspace } from '../support/tenants';
@@ -265,6 +265,43 @@ jobs:
     const inst = instancesOf(result).missing;
     expect(inst).toMatchObject({ status: 'failed', reason: 'infra_error', job_id: null });
     expect(inst.message).toMatch(/^Service 'db': image orcaops-test\/not-here:1 is not present on this engine \(image_not_found\)/);
+    expect(await workflowLeftovers(result.id)).toEqual(NO_LEFTOVERS);
+  });
+
+  it('counts the CPU time of service containers against the workspace CPU-seconds quotas, like a job', async () => {
+    const ws = await seedWorkspace(t.app, 'wf-services-cpu');
+    const token = ws.tokens.developer.token;
+    // The job only sleeps; its service spins one CPU for those seconds.
+    const result = await run(
+      `
+jobs:
+  burn:
+    image: orcaops/busybox
+    services:
+      spinner:
+        image: orcaops/busybox
+        entrypoint: /bin/sh
+        command: ["-c", "while :; do :; done"]
+    steps:
+      - run: sleep 3
+`,
+      token,
+    );
+    const inst = instancesOf(result).burn;
+    expect(inst.status).toBe('succeeded');
+    const servicesCpu = inst.attempts[0].services_cpu_seconds as number;
+    expect(servicesCpu).toBeGreaterThan(1);
+    const jobCpu = ((await api(t.app, 'GET', `/v1/jobs/${inst.job_id}`, { token })).body.usage.cpu_seconds as number | null) ?? 0;
+    expect(jobCpu).toBeLessThan(1);
+    const usage = await api(t.app, 'GET', `/v1/workspaces/${ws.id}/usage`, { token });
+    const items = Object.fromEntries(usage.body.items.map((i: any) => [i.quota, i]));
+    expect(items.cpu_seconds_per_day.current).toBeGreaterThanOrEqual(Math.floor(servicesCpu));
+    expect(items.cpu_seconds_per_day.current).toBeLessThanOrEqual(Math.ceil(servicesCpu + jobCpu));
+
+    await api(t.app, 'PUT', `/v1/workspaces/${ws.id}/quotas`, { token: TEST_ADMIN_TOKEN, body: { limits: { cpu_seconds_per_day: 1 } } });
+    const refused = await api(t.app, 'POST', '/v1/jobs', { token, body: { image: 'orcaops/busybox', command: 'true' } });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.details).toMatchObject({ quota: 'cpu_seconds_per_day', limit: 1 });
     expect(await workflowLeftovers(result.id)).toEqual(NO_LEFTOVERS);
   });
 });

@@ -112,6 +112,8 @@ export class WorkflowAttemptResponseDto {
   reason!: string | null;
   started_at!: string;
   finished_at!: string | null;
+  /** CPU-seconds the attempt's service containers used (counted against the workspace's CPU-seconds quotas like a job's); null without services. */
+  services_cpu_seconds!: number | null;
 }
 
 export class WorkflowInstanceResponseDto {

@@ -336,7 +336,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
         memoryBytes: (containerOptions.resources.memory_mb ?? DEFAULT_RESOURCES.memory_mb) * MiB,
         user: containerOptions.internal.user ?? SANDBOX_USER,
       };
-      setup = await this.services.setUp({ namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit });
+      setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit });
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
       contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
       const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
@@ -396,7 +396,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       const failReason = handle.abort.signal.aborted || misconfigured ? undefined : reason;
       result = { outcome: handle.abort.signal.aborted ? 'cancelled' : 'failure', ...(failReason ? { reason: failReason } : {}), outputs: {}, continueOnError };
     } finally {
-      if (setup) await this.services.tearDown(setup);
+      if (setup) record.services_cpu_seconds = await this.services.tearDown(setup);
       await this.services.removeLabelled({ 'orcaops.workflow_run': loop.runId, 'orcaops.workflow_instance': inst.instance.hash }).catch(() => undefined);
     }
     record.status = result.outcome === 'success' ? 'succeeded' : result.outcome === 'cancelled' ? 'cancelled' : 'failed';

@@ -1,10 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataVolumeMount, TmpfsMount } from 'src/runtime/container-runtime.port';
 import { CONTAINER_RUNTIME, ContainerAttachment, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
 import { parsePortSpec, splitOptions } from 'src/workflows/engine/container-options';
 import type { PlannedMount, VolumeMounter, VolumePlan } from 'src/workflows/engine/volumes';
 import { planVolumes } from 'src/workflows/engine/volumes';
+import { QuotasService } from 'src/quotas/quotas.service';
 import { declaredTcpPorts, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
 
 const MiB = 1024 * 1024;
@@ -38,6 +41,8 @@ export interface ServiceAdmission {
 }
 
 export interface ServiceSetupRequest {
+  /** Whose CPU quotas the services' CPU time counts against. */
+  workspaceId: string;
   /** Names: orcaops-<run8>-<hash8>-… */
   namePrefix: string;
   jobId: string;
@@ -67,6 +72,7 @@ interface PreparedService {
 }
 
 export interface ServiceSetup {
+  workspaceId: string;
   /** How the job container joins (undefined: no services, keep the job's default network). */
   attach?: ContainerAttachment;
   network?: string;
@@ -95,7 +101,11 @@ function volumeName(prefix: string, key: string): string {
 export class WorkflowServices {
   private readonly logger = new Logger('WorkflowServices');
 
-  constructor(@Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime) {}
+  constructor(
+    @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly quotas: QuotasService,
+  ) {}
 
   /**
    * Starts every service (in parallel) and waits until all are ready. On failure everything started
@@ -103,7 +113,7 @@ export class WorkflowServices {
    */
   async setUp(request: ServiceSetupRequest): Promise<ServiceSetup> {
     const services = request.services.filter((s) => s.image !== '');
-    const setup: ServiceSetup = { containers: [], volumes: [], jobVolumes: [], context: {} };
+    const setup: ServiceSetup = { workspaceId: request.workspaceId, containers: [], volumes: [], jobVolumes: [], context: {} };
     if (!services.length && !request.jobVolumes?.entries.length) return setup;
     // Every service's options, the volumes, images and policy first: a mistake fails before anything starts.
     const parsed = services.map((service) => ({ service, options: serviceContainerOptions(service, service.options) }));
@@ -147,10 +157,27 @@ export class WorkflowServices {
     }
   }
 
-  async tearDown(setup: ServiceSetup): Promise<void> {
+  /**
+   * Removes the instance's containers, volumes and network. The service containers' CPU time is read
+   * first (from their cgroups, gone with them) and counted against the workspace's CPU-seconds quotas
+   * like a job's; returns it.
+   */
+  async tearDown(setup: ServiceSetup): Promise<number> {
+    const cpuSeconds = await this.recordCpu(setup);
     for (const id of [...setup.containers].reverse()) await this.runtime.remove(id).catch((err) => this.logger.warn({ msg: 'service removal failed', id, err: String(err) }));
     for (const name of setup.volumes) await this.runtime.removeVolume(name).catch((err) => this.logger.warn({ msg: 'service volume removal failed; label cleanup will retry', name, err: String(err) }));
     if (setup.network) await this.removeNetworkWhenFree(setup.network);
+    return cpuSeconds;
+  }
+
+  /** A container that already stopped has no cgroup left to read and counts 0, as an interrupted job does. */
+  private async recordCpu(setup: ServiceSetup): Promise<number> {
+    const used = await Promise.all(setup.containers.map((id) => this.runtime.stats(id).then((s) => s.cpuSeconds, () => 0)));
+    const cpuSeconds = used.reduce((sum, seconds) => sum + seconds, 0);
+    await this.quotas
+      .recordJobCpu(this.dataSource.manager, setup.workspaceId, cpuSeconds)
+      .catch((err: unknown) => this.logger.warn({ msg: 'could not count the services\' CPU time', workspaceId: setup.workspaceId, cpuSeconds, err: String(err) }));
+    return cpuSeconds;
   }
 
   /** Everything labelled with the run (or one instance): containers first, then volumes and networks. */

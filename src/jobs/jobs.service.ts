@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Brackets, DataSource, In, Not, Repository } from 'typeorm';
+import { Brackets, DataSource, EntityManager, In, Not, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
@@ -272,6 +272,28 @@ export class JobsService {
       await this.audit.record(ctx, { action: 'job.delete', resourceType: 'job', resourceId: id, sessionId: job.sessionId ?? undefined }, manager);
     });
     await this.storage.deletePrefix(`${job.workspaceId}/${id}`);
+  }
+
+  /**
+   * Deletes finished jobs of one workspace in the caller's transaction (a workflow run's instance jobs
+   * go with the run); returns the ids deleted. Jobs not finished are left. After the commit, deleteStored
+   * removes their files.
+   */
+  async deleteFinished(manager: EntityManager, workspaceId: string, ids: string[]): Promise<string[]> {
+    if (!ids.length) return [];
+    const result = await manager
+      .createQueryBuilder()
+      .delete()
+      .from(JobEntity)
+      .where('workspace_id = :workspaceId AND id IN (:...ids) AND status IN (:...done)', { workspaceId, ids, done: [...TERMINAL_STATUSES] })
+      .returning('id')
+      .execute();
+    return (result.raw as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** The stored artifacts of deleted jobs (after their rows' delete committed). */
+  async deleteStored(workspaceId: string, ids: string[]): Promise<void> {
+    for (const id of ids) await this.storage.deletePrefix(`${workspaceId}/${id}`);
   }
 
   /**

@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   'workflow:create',
   'workflow:read',
   'workflow:cancel',
+  'workflow:delete',
   'policy:admin',
   'approval:decide',
   'session:create',
@@ -37,6 +38,7 @@ const RUN: Permission[] = [
   'sandbox:delete',
   'workflow:create',
   'workflow:cancel',
+  'workflow:delete',
   'session:create',
 ];
 

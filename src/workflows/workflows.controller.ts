@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
@@ -81,6 +81,14 @@ export class WorkflowsController {
   @ApiOperation({ operationId: 'cancelWorkflow', summary: 'Cancel a run: every running job and service is stopped' })
   cancel(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<WorkflowRunResponseDto> {
     return this.workflows.cancel(ctx, id);
+  }
+
+  @Delete(':runId')
+  @HttpCode(204)
+  @RequirePermission('workflow:delete')
+  @ApiOperation({ operationId: 'deleteWorkflow', summary: 'Delete a finished run with its instance jobs, their output and artifacts' })
+  async remove(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<void> {
+    await this.workflows.delete(ctx, id);
   }
 
   @Post(':runId/rerun')

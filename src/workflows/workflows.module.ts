@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
+import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
@@ -19,11 +21,24 @@ import { WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
 import { WorkflowSourcesController } from 'src/workflows/sources/workflow-sources.controller';
 import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import { WorkflowsController } from 'src/workflows/workflows.controller';
+import { WorkflowRetentionService } from 'src/workflows/workflow-retention.service';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]), DatabaseModule, RuntimeModule, JobsModule, PoliciesModule, QuotasModule, AuditModule, StorageModule, SessionsCoreModule],
+  imports: [
+    TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]),
+    // The retention days of job records, which workflow runs share.
+    ConfigModule.forFeature(jobsConfig),
+    DatabaseModule,
+    RuntimeModule,
+    JobsModule,
+    PoliciesModule,
+    QuotasModule,
+    AuditModule,
+    StorageModule,
+    SessionsCoreModule,
+  ],
   controllers: [WorkflowSourcesController, WorkflowsController],
   providers: [
     WorkflowsService,
@@ -35,6 +50,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     provideScopedRepository(WorkflowInstanceEntity),
     WorkflowSourcesService,
     WorkflowArtifacts,
+    WorkflowRetentionService,
     provideScopedRepository(WorkflowSourceEntity),
   ],
   exports: [WorkflowsService],

@@ -160,6 +160,56 @@ export class WorkflowsService {
   }
 
   /**
+   * Deletes a finished run with its instances and its instance jobs (their output and artifacts).
+   * Refused while it runs: cancel it first.
+   */
+  async delete(ctx: TenantContext, id: string): Promise<void> {
+    const run = await this.find(ctx, id, 'workflow:delete');
+    const conflict = (): OrcaOpsError => new OrcaOpsError('conflict', `workflow run ${id} is running; cancel it before deleting`, { status: 'running' });
+    if (run.status === 'running') throw conflict();
+    if (!(await this.remove(run, ctx))) throw conflict();
+  }
+
+  /**
+   * Deletes runs that finished longer ago than their workspace's retention (the jobs' setting,
+   * `job_retention_days`, or `defaultDays`), as the system; returns how many. A sweep over every
+   * workspace (the documented exemption from scoped repositories, like the jobs' retention).
+   */
+  async deleteExpired(defaultDays: number): Promise<number> {
+    const rows: Array<{ id: string; workspace_id: string }> = await this.dataSource.query(
+      `SELECT r.id, r.workspace_id FROM workflow_runs r JOIN workspaces w ON w.id = r.workspace_id
+        WHERE r.status = 'completed'
+          AND r.finished_at < now() - make_interval(days => COALESCE((w.settings->>'job_retention_days')::int, $1))
+        LIMIT 500`,
+      [defaultDays],
+    );
+    let deleted = 0;
+    for (const row of rows) {
+      const run = await this.runs.findOne(row.workspace_id, { id: row.id });
+      if (run && (await this.remove(run, 'system'))) deleted++;
+    }
+    return deleted;
+  }
+
+  /** One transaction: the run (compare-and-set on completed: a rerun may have restarted it), its instances, its jobs, the audit. */
+  private async remove(run: WorkflowRunEntity, actor: TenantContext | 'system'): Promise<boolean> {
+    const { workspaceId } = run;
+    const jobIds = await this.dataSource.transaction(async (manager) => {
+      const instances = await this.instances.withManager(manager).find(workspaceId, { where: { runId: run.id } });
+      if (!(await this.runs.withManager(manager).delete(workspaceId, { id: run.id, status: 'completed' }))) return undefined;
+      const ids = [...new Set(instances.flatMap((i) => [i.jobId, ...i.attempts.map((a) => a.job_id)]).filter((j): j is string => !!j))];
+      const deletedJobs = await this.jobs.deleteFinished(manager, workspaceId, ids);
+      const record = { action: 'workflow.delete', resourceType: 'workflow', resourceId: run.id, sessionId: run.sessionId ?? undefined, details: { jobs_deleted: deletedJobs.length, ...(actor === 'system' ? { reason: 'retention' } : {}) } };
+      if (actor === 'system') await this.audit.recordSystem(workspaceId, record, manager);
+      else await this.audit.record(actor, record, manager);
+      return deletedJobs;
+    });
+    if (!jobIds) return false;
+    await this.jobs.deleteStored(workspaceId, jobIds);
+    return true;
+  }
+
+  /**
    * Runs the failed and cancelled instances of a finished run again (new attempts), and every job that
    * depends on them; instances that succeeded are kept with their outputs.
    */

@@ -243,6 +243,18 @@ export function workflowCommand(): Command {
       ),
   );
   workflow.addCommand(
+    new Command('delete')
+      .alias('rm')
+      .description('Delete a finished run with its instance jobs, their output and artifacts')
+      .argument('<id>')
+      .action(
+        action(async (id: string, _o: unknown, command: Command) => {
+          await new ApiClient().request('DELETE', `/v1/workflows/${encodeURIComponent(id)}`);
+          render(outputOptions(command), { id, deleted: true });
+        }),
+      ),
+  );
+  workflow.addCommand(
     new Command('rerun')
       .description('Run the failed instances of a finished run again')
       .argument('<id>')

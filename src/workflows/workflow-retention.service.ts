@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { PeriodicPass } from 'src/common/periodic-pass';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
@@ -13,37 +14,32 @@ const RETENTION_EVERY_MS = 3_600_000;
 @Injectable()
 export class WorkflowRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('WorkflowRetention');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<number>;
+  private readonly pass: PeriodicPass<number>;
 
-  constructor(
-    private readonly workflows: WorkflowsService,
-    @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
-  ) {}
+  constructor(workflows: WorkflowsService, @Inject(jobsConfig.KEY) config: ConfigType<typeof jobsConfig>) {
+    this.pass = new PeriodicPass({
+      name: 'workflow run retention',
+      intervalMs: RETENTION_EVERY_MS,
+      pass: async () => {
+        const deleted = await workflows.deleteExpired(config.defaultRetentionDays);
+        if (deleted) this.logger.log({ msg: 'retention deleted workflow runs', count: deleted });
+        return deleted;
+      },
+      fallback: 0,
+      logger: this.logger,
+    });
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), RETENTION_EVERY_MS);
-    this.timer.unref();
+    this.pass.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.pass.stop();
   }
 
   /** One pass, never two at once; returns how many runs it deleted. */
   tick(): Promise<number> {
-    this.running ??= this.workflows
-      .deleteExpired(this.config.defaultRetentionDays)
-      .then((deleted) => {
-        if (deleted) this.logger.log({ msg: 'retention deleted workflow runs', count: deleted });
-        return deleted;
-      })
-      .catch((error: unknown) => {
-        this.logger.warn({ msg: 'workflow run retention failed', err: String(error) });
-        return 0;
-      })
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.pass.run();
   }
 }

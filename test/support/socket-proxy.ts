@@ -15,7 +15,9 @@ export class EngineProxy {
     private readonly upstream = '/var/run/docker.sock',
   ) {}
 
+  /** Does nothing when already up (a second server would leave the first listening: a leaked handle). */
   async up(): Promise<void> {
+    if (this.server) return;
     rmSync(this.path, { force: true });
     this.server = createServer((client) => {
       const engine = createConnection(this.upstream);

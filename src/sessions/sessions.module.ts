@@ -12,6 +12,7 @@ import { SessionReaperService } from 'src/sessions/session-reaper.service';
 import { SessionsController } from 'src/sessions/sessions.controller';
 import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 import { SessionsService } from 'src/sessions/sessions.service';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 
@@ -22,7 +23,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([AgentSessionEntity, JobEntity, SandboxEntity, JobArtifactEntity, WorkflowRunEntity]),
+    TypeOrmModule.forFeature([AgentSessionEntity, JobEntity, SandboxEntity, JobArtifactEntity, WorkflowRunEntity, WorkflowInstanceEntity]),
     AuditModule,
     SessionsCoreModule,
     JobsModule,
@@ -38,6 +39,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
     provideScopedRepository(SandboxEntity),
     provideScopedRepository(JobArtifactEntity),
     provideScopedRepository(WorkflowRunEntity),
+    provideScopedRepository(WorkflowInstanceEntity),
   ],
 })
 export class SessionsModule {}

@@ -26,6 +26,7 @@ import { assertPermission } from 'src/tenancy/assert-permission';
 import { Permission } from 'src/tenancy/permissions';
 import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
+import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
@@ -59,6 +60,7 @@ export class SessionsService {
     @InjectScopedRepository(SandboxEntity) private readonly sandboxRows: TenantScopedRepository<SandboxEntity>,
     @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
     @InjectScopedRepository(WorkflowRunEntity) private readonly runRows: TenantScopedRepository<WorkflowRunEntity>,
+    @InjectScopedRepository(WorkflowInstanceEntity) private readonly instanceRows: TenantScopedRepository<WorkflowInstanceEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: JobsService,
     private readonly sandboxes: SandboxesService,
@@ -238,10 +240,17 @@ export class SessionsService {
       .andWhere('j.session_id = :id', { id })
       .select('COALESCE(SUM(a.size_bytes), 0)', 'artifact_bytes')
       .getRawOne<{ artifact_bytes: string }>();
-    const round = (v: string | undefined): number => Math.round(Number(v ?? 0) * 1000) / 1000;
+    // Workflow service containers' CPU time (each attempt records it), counted like the quotas count it.
+    const services = await this.instanceRows
+      .queryBuilder(workspaceId, 'i')
+      .innerJoin(WorkflowRunEntity, 'r', 'r.id = i.run_id AND r.workspace_id = i.workspace_id')
+      .andWhere('r.session_id = :id', { id })
+      .select("COALESCE(SUM((SELECT SUM((a->>'services_cpu_seconds')::float8) FROM jsonb_array_elements(i.attempts) a)), 0)", 'cpu_seconds')
+      .getRawOne<{ cpu_seconds: string }>();
+    const round = (v: string | number | undefined): number => Math.round(Number(v ?? 0) * 1000) / 1000;
     return {
       job_count: Number(jobs?.job_count ?? 0),
-      cpu_seconds: round(jobs?.cpu_seconds),
+      cpu_seconds: round(Number(jobs?.cpu_seconds ?? 0) + Number(services?.cpu_seconds ?? 0)),
       job_seconds: round(jobs?.job_seconds),
       artifact_bytes: Number(artifacts?.artifact_bytes ?? 0),
       sandbox_count: Number(sandboxes?.sandbox_count ?? 0),

@@ -271,8 +271,11 @@ jobs:
   it('counts the CPU time of service containers against the workspace CPU-seconds quotas, like a job', async () => {
     const ws = await seedWorkspace(t.app, 'wf-services-cpu');
     const token = ws.tokens.developer.token;
+    const session = (await api(t.app, 'POST', '/v1/sessions', { token, body: { agent_type: 'ci' } })).body.id as string;
     // The job only sleeps; its service spins one CPU for those seconds.
-    const result = await run(
+    const submitted = await submitWorkflow(
+      t.app,
+      token,
       `
 jobs:
   burn:
@@ -285,8 +288,9 @@ jobs:
     steps:
       - run: sleep 3
 `,
-      token,
+      { session_id: session },
     );
+    const result = await waitForRun(t.app, token, submitted.id);
     const inst = instancesOf(result).burn;
     expect(inst.status).toBe('succeeded');
     const servicesCpu = inst.attempts[0].services_cpu_seconds as number;
@@ -297,6 +301,9 @@ jobs:
     const items = Object.fromEntries(usage.body.items.map((i: any) => [i.quota, i]));
     expect(items.cpu_seconds_per_day.current).toBeGreaterThanOrEqual(Math.floor(servicesCpu));
     expect(items.cpu_seconds_per_day.current).toBeLessThanOrEqual(Math.ceil(servicesCpu + jobCpu));
+    // The session that ran it shows the same spend.
+    const spend = (await api(t.app, 'GET', `/v1/sessions/${session}`, { token })).body.spend;
+    expect(spend.cpu_seconds).toBeCloseTo(servicesCpu + jobCpu, 2);
 
     await api(t.app, 'PUT', `/v1/workspaces/${ws.id}/quotas`, { token: TEST_ADMIN_TOKEN, body: { limits: { cpu_seconds_per_day: 1 } } });
     const refused = await api(t.app, 'POST', '/v1/jobs', { token, body: { image: 'orcaops/busybox', command: 'true' } });

@@ -99,6 +99,7 @@ export class SessionWorkflowRunDto {
 
 export class SessionSpendDto {
   job_count!: number;
+  /** CPU time of its jobs and of its workflow runs' service containers. */
   cpu_seconds!: number;
   /** Wall-clock seconds its jobs ran (started to finished). */
   job_seconds!: number;

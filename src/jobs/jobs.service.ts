@@ -271,7 +271,7 @@ export class JobsService {
       await this.jobs.withManager(manager).delete(job.workspaceId, { id });
       await this.audit.record(ctx, { action: 'job.delete', resourceType: 'job', resourceId: id, sessionId: job.sessionId ?? undefined }, manager);
     });
-    await this.storage.deletePrefix(`${job.workspaceId}/${id}`);
+    await this.deleteStored(job.workspaceId, [id]);
   }
 
   /**

@@ -12,12 +12,12 @@ import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JOB_DISPATCH, JobDispatch } from 'src/jobs/job-dispatch';
 import { afterWake, isSettled, JobChange, JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobApproval, JobInternalSpec, JobSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
 import { jobPolicyRequest } from 'src/jobs/job-policy';
 import { normalizeSpec } from 'src/jobs/job-rules';
-import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { toArtifactResponse, toJobResponse, toLogChunk } from 'src/jobs/jobs.mappers';
 import { QuotasService } from 'src/quotas/quotas.service';
 import { ApprovalRequestsService } from 'src/policies/approval-requests.service';
@@ -73,7 +73,7 @@ export class JobsService {
     @InjectRepository(JobArtifactEntity) private readonly artifacts: Repository<JobArtifactEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
-    private readonly runner: JobRunnerService,
+    @Inject(JOB_DISPATCH) private readonly runner: JobDispatch,
     private readonly logs: JobLogsService,
     private readonly events: JobEvents,
     private readonly audit: AuditService,

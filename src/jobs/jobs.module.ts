@@ -6,6 +6,7 @@ import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobAdmission } from 'src/jobs/job-admission.service';
 import { JobApprovalsService } from 'src/jobs/job-approvals.service';
 import { JobArtifactCollector } from 'src/jobs/job-artifacts';
 import { JOB_DISPATCH } from 'src/jobs/job-dispatch';
@@ -47,6 +48,7 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
   controllers: [JobsController],
   providers: [
     JobsService,
+    JobAdmission,
     JobRunnerService,
     // The runner's units (job-runner.service.ts orchestrates them); other services reach it only through JOB_DISPATCH.
     JobSlots,

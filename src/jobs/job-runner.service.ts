@@ -14,7 +14,6 @@ import { jobsConfig } from 'src/jobs/jobs.config';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { WORK_QUEUE, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
 
-
 /**
  * Executes jobs taken from the queue or started here at submit: claim (compare-and-set queued →
  * running, JobSlots), then run the hardened container (JobExecutor, with JobArtifactCollector), sample
@@ -38,6 +37,7 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
     private readonly finisher: JobFinisher,
   ) {}
 
+  /** This server's runner id, held alive by `liveness` (JobSlots owns both; the reconciler reads them here). */
   get runnerId(): string {
     return this.slots.runnerId;
   }

@@ -5,7 +5,7 @@ import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobArtifactCollector } from 'src/jobs/job-artifacts';
 import { containerSpecFor } from 'src/jobs/job-container';
 import { JobEvents } from 'src/jobs/job-events';
-import { JobSpec, StepResult } from 'src/jobs/job-model';
+import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
 import { abortedWait, failureFor, RunState, settledWithin } from 'src/jobs/job-run';
 import { JobSampler } from 'src/jobs/job-sampler';
 import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
@@ -30,17 +30,18 @@ export class JobExecutor {
     private readonly sampler: JobSampler,
   ) {}
 
-  /** Runs the container until its steps end or the run is aborted; a failure is kept on the state (never thrown). */
-  async run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+  /** Runs the container until its steps end or the run is aborted (which kills the container). */
+  run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
     state.controller.signal.addEventListener('abort', () => {
       // Stop everything in the container at once; the step's exec then returns.
       if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
     });
-    try {
-      await this.runContainer(state, spec, deadline);
-    } catch (error) {
-      state.failure ??= failureFor(error, this.engine);
-    }
+    return this.runContainer(state, spec, deadline);
+  }
+
+  /** How a run that `error` stopped ends (see failureFor in job-run.ts). */
+  failureFor(error: unknown): { reason: JobReason; message: string } {
+    return failureFor(error, this.engine);
   }
 
   private async runContainer(state: RunState, spec: JobSpec, deadline: number): Promise<void> {

@@ -197,6 +197,8 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
     const sampler = setInterval(() => void this.sampler.sample(state), SAMPLE_INTERVAL_MS);
     try {
       await this.executor.run(state, spec, deadline);
+    } catch (error) {
+      state.failure ??= this.executor.failureFor(error);
     } finally {
       clearTimeout(deadlineTimer);
       clearInterval(sampler);

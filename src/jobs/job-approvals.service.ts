@@ -1,10 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JOB_DISPATCH, JobDispatch } from 'src/jobs/job-dispatch';
 import { JobEvents } from 'src/jobs/job-events';
 import type { JobApproval } from 'src/jobs/job-model';
-import { JobRunnerService } from 'src/jobs/job-runner.service';
 
 /**
  * What an approval decision does to a job held in awaiting_approval (called by the approvals module,
@@ -15,7 +15,7 @@ import { JobRunnerService } from 'src/jobs/job-runner.service';
 export class JobApprovalsService {
   constructor(
     @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
-    private readonly runner: JobRunnerService,
+    @Inject(JOB_DISPATCH) private readonly runner: JobDispatch,
     private readonly events: JobEvents,
   ) {}
 

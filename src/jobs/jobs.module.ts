@@ -6,11 +6,18 @@ import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobAdmission } from 'src/jobs/job-admission.service';
 import { JobApprovalsService } from 'src/jobs/job-approvals.service';
+import { JobArtifactCollector } from 'src/jobs/job-artifacts';
+import { JOB_DISPATCH } from 'src/jobs/job-dispatch';
 import { JobEvents } from 'src/jobs/job-events';
+import { JobExecutor } from 'src/jobs/job-executor';
+import { JobFinisher } from 'src/jobs/job-finisher';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
+import { JobSampler } from 'src/jobs/job-sampler';
+import { JobSlots } from 'src/jobs/job-slots';
 import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsController } from 'src/jobs/jobs.controller';
@@ -41,7 +48,15 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
   controllers: [JobsController],
   providers: [
     JobsService,
+    JobAdmission,
     JobRunnerService,
+    // The runner's units (job-runner.service.ts orchestrates them); other services reach it only through JOB_DISPATCH.
+    JobSlots,
+    JobExecutor,
+    JobArtifactCollector,
+    JobSampler,
+    JobFinisher,
+    { provide: JOB_DISPATCH, useExisting: JobRunnerService },
     JobReconcilerService,
     JobLogsService,
     JobEvents,

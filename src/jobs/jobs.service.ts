@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Brackets, DataSource, EntityManager, In, Not, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
@@ -12,19 +11,13 @@ import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobAdmission, SubmitResult } from 'src/jobs/job-admission.service';
+import { JOB_DISPATCH, JobDispatch } from 'src/jobs/job-dispatch';
 import { afterWake, isSettled, JobChange, JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
-import { JobApproval, JobInternalSpec, JobSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
-import { jobPolicyRequest } from 'src/jobs/job-policy';
-import { normalizeSpec } from 'src/jobs/job-rules';
-import { JobRunnerService } from 'src/jobs/job-runner.service';
+import { JobInternalSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
 import { toArtifactResponse, toJobResponse, toLogChunk } from 'src/jobs/jobs.mappers';
-import { QuotasService } from 'src/quotas/quotas.service';
-import { ApprovalRequestsService } from 'src/policies/approval-requests.service';
-import { PoliciesService } from 'src/policies/policies.service';
 import type { PolicyDecision } from 'src/policies/policy-model';
-import { EngineHealth } from 'src/runtime/engine-health.service';
-import { SessionLinks } from 'src/sessions/session-links.service';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
@@ -41,149 +34,36 @@ export interface ListJobsFilter {
   limit: number;
 }
 
-export interface SubmitResult {
-  job: JobResponseDto;
-  /** True when an earlier submit with the same idempotency key is returned. */
-  replayed: boolean;
-}
-
 export interface LogEvent {
   id: number;
   event: 'output' | 'status' | 'end';
   data: unknown;
 }
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** Jobs as every front end sees them: submit, read, follow, cancel, delete. Tenant-scoped throughout. */
 @Injectable()
 export class JobsService {
+  // Nine: the front ends' one entry for jobs (reads, logs, follow, cancel, delete); admission is JobAdmission's.
   constructor(
     @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
     @InjectRepository(JobArtifactEntity) private readonly artifacts: Repository<JobArtifactEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
-    private readonly runner: JobRunnerService,
+    @Inject(JOB_DISPATCH) private readonly runner: JobDispatch,
     private readonly logs: JobLogsService,
     private readonly events: JobEvents,
     private readonly audit: AuditService,
-    private readonly engine: EngineHealth,
-    private readonly quotas: QuotasService,
-    private readonly policies: PoliciesService,
-    private readonly approvals: ApprovalRequestsService,
-    private readonly sessions: SessionLinks,
+    private readonly admission: JobAdmission,
   ) {}
 
-  /** `internal`: set only by other services (workflows), never from a request. */
-  async submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string, internal?: JobInternalSpec): Promise<SubmitResult> {
-    assertPermission(ctx, 'job:create');
-    const { workspaceId } = requireWorkspace(ctx);
-    const { inherited_session_id: inheritedSession, ...internalSpec } = internal ?? {};
-    const spec = internal ? { ...normalizeSpec(dto), internal: internalSpec } : normalizeSpec(dto);
-    const key = idempotencyHeader ?? dto.idempotency_key ?? null;
-    const { idempotency_key: _k, ...request } = dto;
-    const requestHash = createHash('sha256').update(canonical(request)).digest('hex');
-    if (key) {
-      const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
-      if (existing) return this.replay(existing, requestHash);
-    }
-    const sessionId = inheritedSession ?? (await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id));
-    // Security policy (issue 5): a denial is audited and thrown as 403 policy_denied with every
-    // violation; "requires approval" stores the job as awaiting_approval with an approval request.
-    const admission = await this.policies.admit(ctx, workspaceId, jobPolicyRequest(spec));
-    const held = admission.decision.decision === 'requires_approval';
-    await this.engine.assertAvailable();
-    const id = randomUUID();
-    let job: JobEntity;
-    // A free slot here lets the admitting transaction claim the job too (no separate claim round trip).
-    const releaseSlot = held ? undefined : this.runner.reserveSlot();
-    try {
-      // Quotas are checked and the job counted in the transaction that inserts it (429 quota_exceeded when over).
-      job = await this.quotas.admitJob(ctx, workspaceId, { collectsArtifacts: spec.artifacts.length > 0 || !!spec.internal?.collects_artifacts }, async (manager, admitted) => {
-        const approval = held ? await this.openApproval(ctx, id, spec, admission, manager) : null;
-        if (!inheritedSession) await this.sessions.lockOpen(manager, workspaceId, sessionId);
-        const claimed = releaseSlot ? await this.runner.claimAtInsert(manager, workspaceId, id, admitted.runningJobsCap) : undefined;
-        const saved = await this.jobs.withManager(manager).insert(workspaceId, {
-          id,
-          status: held ? 'awaiting_approval' : 'queued',
-          approval,
-          reason: null,
-          message: null,
-          spec,
-          image: spec.image,
-          tags: dto.tags ?? [],
-          intent: dto.intent ?? null,
-          triggeredBy: dto.triggered_by ?? ctx.via,
-          metadata: dto.metadata ?? {},
-          idempotencyKey: key,
-          requestHash,
-          createdBy: ctx.principal.tokenId,
-          sessionId,
-          steps: [],
-          outputBytes: 0,
-          outputTruncated: false,
-          cleanupPolicy: spec.cleanup_policy,
-          containerState: 'none',
-          // Claimed at insert: running on this server already (status, start, runner, container name).
-          ...claimed,
-        });
-        await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, sessionId, details: { image: spec.image, steps: spec.steps.length } }, manager);
-        return saved;
-      });
-    } catch (error) {
-      releaseSlot?.();
-      // Two submits with one key raced: the unique index let one in; return that one.
-      if (key && (error as { code?: string }).code === '23505') {
-        const existing = await this.jobs.findOne(workspaceId, { idempotencyKey: key });
-        if (existing) return this.replay(existing, requestHash);
-      }
-      throw error;
-    }
-    // A copy: the runner updates its row object as the job runs; the response shows the submitted state.
-    if (job.status === 'running' && releaseSlot) this.runner.runClaimed(Object.assign(new JobEntity(), job), releaseSlot);
-    else {
-      releaseSlot?.();
-      // With a slot free here, a queued job was at its workspace's cap: it waits for one of its jobs to end.
-      if (releaseSlot && job.status === 'queued') await this.runner.deferAdmitted({ id, workspaceId });
-      else if (!held) await this.runner.dispatch({ id, workspaceId }, Object.assign(new JobEntity(), job));
-    }
-    return { job: toJobResponse(job), replayed: false };
+  /** `internal`: set only by other services (workflows), never from a request. Admission is JobAdmission's. */
+  submit(ctx: TenantContext, dto: CreateJobDto, idempotencyHeader?: string, internal?: JobInternalSpec): Promise<SubmitResult> {
+    return this.admission.submit(ctx, dto, idempotencyHeader, internal);
   }
 
   /** The dry run behind POST /v1/policies/evaluate: this spec's decision, nothing created or recorded. */
-  async evaluatePolicy(ctx: TenantContext, dto: CreateJobDto): Promise<PolicyDecision> {
-    const { workspaceId } = requireWorkspace(ctx);
-    return this.policies.evaluate(ctx, workspaceId, jobPolicyRequest(normalizeSpec(dto)));
-  }
-
-  private async openApproval(
-    ctx: TenantContext,
-    jobId: string,
-    spec: JobSpec,
-    admission: { decision: PolicyDecision; approvalExpirySeconds: number },
-    manager: DataSource['manager'],
-  ): Promise<JobApproval> {
-    const reasons = admission.decision.violations;
-    const summary = { image: spec.image, commands: jobPolicyRequest(spec).commands.map((c) => c.command), network: spec.network, resources: spec.resources, timeout_seconds: spec.timeout_seconds };
-    const row = await this.approvals.open(ctx, { resourceId: jobId, reasons, summary, expiresInSeconds: admission.approvalExpirySeconds }, manager);
-    return { id: row.id, status: 'pending', reasons, expires_at: row.expiresAt.toISOString(), decided_by: null, decided_at: null, comment: null };
-  }
-
-  private replay(existing: JobEntity, requestHash: string): SubmitResult {
-    if (existing.requestHash !== requestHash) {
-      throw new OrcaOpsError('conflict', 'This idempotency key was used for a different request', { job_id: existing.id });
-    }
-    return { job: toJobResponse(existing), replayed: true };
+  evaluatePolicy(ctx: TenantContext, dto: CreateJobDto): Promise<PolicyDecision> {
+    return this.admission.evaluatePolicy(ctx, dto);
   }
 
   async get(ctx: TenantContext, id: string): Promise<JobResponseDto> {

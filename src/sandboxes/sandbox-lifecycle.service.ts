@@ -48,6 +48,7 @@ const LIVE: SandboxStatus[] = ['starting', 'ready'];
 export class SandboxLifecycle {
   private readonly logger = new Logger('SandboxLifecycle');
 
+  // Nine: each transition is a compare-and-set audited in its transaction, then the engine call (pool, node, installation labels).
   constructor(
     @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,

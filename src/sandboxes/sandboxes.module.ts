@@ -14,6 +14,7 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { loadSandboxProfiles, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
+import { SandboxProfilesService } from 'src/sandboxes/sandbox-profiles.service';
 import { SandboxReaperService } from 'src/sandboxes/sandbox-reaper.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sandboxes.controller';
@@ -42,6 +43,7 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
   controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
   providers: [
     SandboxesService,
+    SandboxProfilesService,
     SandboxLifecycle,
     SandboxReaperService,
     WarmPoolService,

@@ -7,7 +7,6 @@ import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobResponseDto } from 'src/jobs/dto/job-response.dto';
-import { JobsService } from 'src/jobs/jobs.service';
 import { PoliciesService } from 'src/policies/policies.service';
 import type { PolicyDecision } from 'src/policies/policy-model';
 import { EngineHealth } from 'src/runtime/engine-health.service';
@@ -18,18 +17,11 @@ import { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SANDBOX_USER, SANDBOX_WORKDIR } from 'src/sandboxes/sandbox-container';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
-import {
-  DEFAULT_IDLE_TIMEOUT_SECONDS,
-  DEFAULT_SANDBOX_RESOURCES,
-  DEFAULT_TTL_SECONDS,
-  SANDBOX_TERMINAL,
-  SandboxSpec,
-  SandboxStatus,
-} from 'src/sandboxes/sandbox-model';
+import { SANDBOX_TERMINAL, SandboxStatus } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { sandboxPolicyRequest } from 'src/sandboxes/sandbox-policy';
-import { SandboxProfile, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
-import { toProfileResponse, toSandboxResponse } from 'src/sandboxes/sandboxes.mappers';
+import { SandboxProfilesService } from 'src/sandboxes/sandbox-profiles.service';
+import { toSandboxResponse } from 'src/sandboxes/sandboxes.mappers';
 import { Permission } from 'src/tenancy/permissions';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
@@ -46,22 +38,18 @@ export interface ListSandboxesFilter {
   limit: number;
 }
 
-function invalid(field: string, message: string): OrcaOpsError {
-  return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
-}
-
 /** Sandboxes as every front end sees them: create, read, keep alive, delete; and the live handle for exec. */
 @Injectable()
 export class SandboxesService {
+  // Eleven: create admits a sandbox in one transaction (session, policy, engine, quotas, warm pool, node, audit), one call each.
   constructor(
     @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly lifecycle: SandboxLifecycle,
     private readonly activity: SandboxActivity,
-    private readonly catalog: SandboxProfileCatalog,
     private readonly audit: AuditService,
     private readonly engine: EngineHealth,
-    private readonly jobs: JobsService,
+    private readonly profiles: SandboxProfilesService,
     private readonly node: SandboxNode,
     private readonly quotas: QuotasService,
     private readonly policies: PoliciesService,
@@ -77,7 +65,7 @@ export class SandboxesService {
   async create(ctx: TenantContext, dto: CreateSandboxDto): Promise<SandboxResponseDto> {
     assertPermission(ctx, 'sandbox:create');
     const { workspaceId } = requireWorkspace(ctx);
-    const spec = this.specFor(dto);
+    const spec = this.profiles.specFor(dto);
     const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
     // Security policy (issue 5): denial (or a rule asking for approval, which sandboxes cannot wait
     // for) is audited and thrown as 403 policy_denied with every violation, before any container.
@@ -134,28 +122,10 @@ export class SandboxesService {
     return sandbox.status === 'ready' ? toSandboxResponse(sandbox) : this.get(ctx, id);
   }
 
-  private specFor(dto: CreateSandboxDto): SandboxSpec {
-    if (!dto.image && !dto.profile) throw invalid('image', 'give an image or a profile');
-    const profile = dto.profile ? this.profile(dto.profile) : undefined;
-    if (profile) this.assertUsable(profile);
-    const strip = <T extends object>(v: T): Partial<T> => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as Partial<T>;
-    return {
-      image: dto.image ?? profile!.image,
-      profile: profile?.name ?? null,
-      resources: { ...DEFAULT_SANDBOX_RESOURCES, ...profile?.resources, ...strip(dto.resources ?? {}) },
-      env: { ...profile?.env, ...dto.env },
-      network: dto.network ?? 'none',
-      ttl_seconds: dto.ttl_seconds ?? DEFAULT_TTL_SECONDS,
-      idle_timeout_seconds: dto.idle_timeout_seconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
-      labels: dto.labels ?? {},
-      metadata: dto.metadata ?? {},
-    };
-  }
-
   /** The dry run behind POST /v1/policies/evaluate for a sandbox spec: nothing created or recorded. */
   async evaluatePolicy(ctx: TenantContext, dto: CreateSandboxDto): Promise<PolicyDecision> {
     const { workspaceId } = requireWorkspace(ctx);
-    return this.policies.evaluate(ctx, workspaceId, sandboxPolicyRequest(this.specFor(dto)));
+    return this.policies.evaluate(ctx, workspaceId, sandboxPolicyRequest(this.profiles.specFor(dto)));
   }
 
   async get(ctx: TenantContext, id: string): Promise<SandboxResponseDto> {
@@ -241,47 +211,12 @@ export class SandboxesService {
   }
 
   listProfiles(ctx: TenantContext): SandboxProfileResponseDto[] {
-    assertPermission(ctx, 'sandbox:read');
-    return this.catalog.profiles.map(toProfileResponse);
+    return this.profiles.listProfiles(ctx);
   }
 
-  /**
-   * A one-shot run of a profile, as a job (same runner, hardening, cleanup policies and records).
-   * Limitation: jobs succeed on exit code 0 only; a profile's other success_exit_codes are kept in the
-   * job's metadata (`success_exit_codes`) for the caller to interpret.
-   */
-  async runProfile(ctx: TenantContext, name: string, dto: RunSandboxProfileDto): Promise<JobResponseDto> {
-    assertPermission(ctx, 'job:create');
-    const profile = this.profile(name);
-    this.assertUsable(profile);
-    if (!profile.command) throw invalid('profile', `profile ${name} has no command to run`);
-    const { job } = await this.jobs.submit(ctx, {
-      image: profile.image,
-      steps: [{ args: profile.command }],
-      env: { ...profile.env, ...dto.env },
-      resources: profile.resources,
-      timeout_seconds: profile.timeout_seconds,
-      cleanup_policy: profile.cleanup_policy,
-      metadata: { sandbox_profile: name, success_exit_codes: profile.success_exit_codes.join(',') },
-      triggered_by: 'sandbox-profile',
-      intent: dto.intent,
-    });
-    return job;
-  }
-
-  private profile(name: string): SandboxProfile {
-    const profile = this.catalog.get(name);
-    if (!profile) throw notFound('sandbox profile', name);
-    return profile;
-  }
-
-  /** Publishing ports is not enabled on this server: a profile that declares them is refused, not silently stripped. */
-  private assertUsable(profile: SandboxProfile): void {
-    if (profile.ports.length) {
-      throw new OrcaOpsError('policy_denied', `profile ${profile.name} publishes ports, which this server does not allow`, {
-        violations: [{ rule: 'ports', message: 'publishing container ports is not enabled' }],
-      });
-    }
+  /** A one-shot run of a profile, as a job (SandboxProfilesService.runProfile). */
+  runProfile(ctx: TenantContext, name: string, dto: RunSandboxProfileDto): Promise<JobResponseDto> {
+    return this.profiles.runProfile(ctx, name, dto);
   }
 
   private async find(ctx: TenantContext, id: string, permission: Permission): Promise<SandboxEntity> {

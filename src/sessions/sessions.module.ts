@@ -9,6 +9,7 @@ import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
 import { SessionReaperService } from 'src/sessions/session-reaper.service';
+import { SessionView } from 'src/sessions/session-view.service';
 import { SessionsController } from 'src/sessions/sessions.controller';
 import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 import { SessionsService } from 'src/sessions/sessions.service';
@@ -33,6 +34,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
   controllers: [SessionsController],
   providers: [
     SessionsService,
+    SessionView,
     SessionReaperService,
     provideScopedRepository(AgentSessionEntity),
     provideScopedRepository(JobEntity),

@@ -41,6 +41,7 @@ const WAIT_REREAD_MS = 1_000;
 /** Workflow runs as every front end sees them: submit (or plan), read, cancel, rerun, logs. Tenant-scoped. */
 @Injectable()
 export class WorkflowsService {
+  // Nine: the front ends' one entry for runs (submit with sources and session, read, cancel, rerun, logs through jobs).
   constructor(
     @InjectScopedRepository(WorkflowRunEntity) private readonly runs: TenantScopedRepository<WorkflowRunEntity>,
     @InjectScopedRepository(WorkflowInstanceEntity) private readonly instances: TenantScopedRepository<WorkflowInstanceEntity>,

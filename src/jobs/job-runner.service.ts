@@ -1,3 +1,4 @@
+import { retryWhileDatabaseDown, unlessConnectionLost } from 'src/common/database-connection';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -528,7 +529,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
     const persisted = this.jobs
       .update(job.workspaceId, { id: job.id, status: 'running' }, { containerId, steps: state.steps })
-      .then(() => this.events.progress(job.id));
+      // Progress only (the container's labels are how recovery finds it): a lost connection does not fail the job.
+      .then(() => this.events.progress(job.id), unlessConnectionLost(undefined));
     if (state.controller.signal.aborted) return persisted;
     const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk));
     const remaining = deadline - started;
@@ -716,8 +718,11 @@ export class JobRunnerService implements BeforeApplicationShutdown {
   }
 
   private async persistSteps(state: RunState): Promise<void> {
-    await this.jobs.update(state.job.workspaceId, { id: state.job.id, status: 'running' }, { steps: state.steps });
-    this.events.progress(state.job.id);
+    // Progress only: the terminal write stores the steps again, so a lost connection does not fail the job.
+    const written = await this.jobs
+      .update(state.job.workspaceId, { id: state.job.id, status: 'running' }, { steps: state.steps })
+      .then(() => true, unlessConnectionLost(false));
+    if (written) this.events.progress(state.job.id);
   }
 
   private failureFor(error: unknown): { reason: JobReason; message: string } {
@@ -769,13 +774,15 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     // are committed with the terminal state.
     const write = (body: (manager: DataSource['manager']) => Promise<boolean>): Promise<boolean> =>
       recordsMore ? this.dataSource.transaction(body) : body(this.dataSource.manager);
-    const won = await write(async (manager) => {
+    // The terminal state must land: during a database outage the runner keeps the slot and the
+    // container and retries until the database is back (nothing stays `running`, no slot is lost).
+    const won = await retryWhileDatabaseDown(() => write(async (manager) => {
       const updated = await this.jobs.withManager(manager).update(job.workspaceId, { id: job.id, status: In(fromStatesFor(outcome.status)) }, terminal);
       if (!updated) return false;
       if (state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
       await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
       return true;
-    });
+    }), { onRetry: (error, attempt) => attempt === 1 && this.logger.warn({ msg: 'database unreachable; retrying the terminal write', jobId: job.id, err: String(error) }) });
     const released = await this.releaseContainer(state, remove);
     if (!won) {
       // Another writer ended the job first (e.g. the reconciler): record where the container went, readers re-read.

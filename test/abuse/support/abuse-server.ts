@@ -113,7 +113,7 @@ export async function startAbuseServer(env: Record<string, string> = {}): Promis
     if (jobs.status !== 200) throw new Error(`bystander GET /v1/jobs: ${jobs.status} ${jobs.text}`);
   };
 
-  const watch: AbuseServer['watch'] = async (abuse, options = {}) => {
+  async function watch<T>(abuse: () => Promise<T>, options: { rssBoundBytes?: number } = {}): Promise<{ result: T; peakRss: number; slowestHealthMs: number }> {
     const bound = options.rssBoundBytes ?? ABUSE_RSS_BOUND_BYTES;
     let running = true;
     let peakRss = rss();
@@ -152,7 +152,7 @@ export async function startAbuseServer(env: Record<string, string> = {}): Promis
     if (failures.length > 0) throw new Error(`the server suffered during the abuse: ${failures.slice(0, 5).join('; ')}`);
     if (peakRss > bound) throw new Error(`server RSS peaked at ${Math.round(peakRss / 2 ** 20)} MiB (bound ${Math.round(bound / 2 ** 20)} MiB)`);
     return { result, peakRss, slowestHealthMs };
-  };
+  }
 
   return {
     url,

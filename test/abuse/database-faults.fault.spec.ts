@@ -141,4 +141,49 @@ describe('fault suite: the database goes away and comes back', () => {
     expect(ended.body).toMatchObject({ status: 'cancelled' });
     expect(await jobContainers(db.url, job.body.id)).toEqual([]);
   });
+
+  it('finishes a workflow whose job ran through an outage (interrupted, then retried as infra): outputs flow, nothing leaks', async () => {
+    const yaml = [
+      'name: outage',
+      'jobs:',
+      '  first:',
+      '    image: orcaops/busybox',
+      // An outage interrupts the instance as a runner crash would; its infra retry runs it again.
+      '    retry: {max: 1, when: [infra]}',
+      '    outputs:',
+      '      word: ${{ steps.w.outputs.word }}',
+      '    steps:',
+      '      - id: w',
+      '        run: sleep 2; echo word=survived >> "$GITHUB_OUTPUT"',
+      '  second:',
+      '    needs: first',
+      '    image: orcaops/busybox',
+      '    steps:',
+      '      - run: test "${{ needs.first.outputs.word }}" = survived',
+    ].join('\n');
+    const run = await http(`${server.url}/v1/workflows`, 'POST', dev, { yaml });
+    expect(run.status).toBe(201);
+    const labelled = async (): Promise<boolean> => {
+      const { docker } = await import('../support/docker');
+      return (await docker.listContainers({ filters: { label: [`orcaops.workflow_run=${run.body.id}`] } })).length > 0;
+    };
+    await until(labelled, "the first job's container");
+    proxy.cut();
+    // The outage outlasts the step (sleep 2): the step ends, and its bookkeeping waits for the database.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect((await http(`${server.url}/health`, 'GET', undefined)).status).toBe(200);
+    proxy.restore();
+    const finished = await until(async () => {
+      const r = await http(`${server.url}/v1/workflows/${run.body.id}`, 'GET', dev).catch(() => undefined);
+      return r?.status === 200 && r.body.status === 'completed' ? r : undefined;
+    }, 'the run to complete after the outage', 90_000);
+    expect(finished.body.conclusion).toBe('success');
+    const first = finished.body.jobs[0].instances[0];
+    expect(first.attempts.length).toBeLessThanOrEqual(2);
+    const { workflowLeftovers } = await import('../support/workflows');
+    await until(async () => {
+      const left = await workflowLeftovers(run.body.id);
+      return left.containers.length + left.networks.length + left.volumes.length === 0;
+    }, 'no leftovers of the run');
+  });
 });

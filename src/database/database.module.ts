@@ -5,6 +5,7 @@ import { buildDataSourceOptions } from 'src/database/data-source-options';
 import { DatabaseUrlProvider } from 'src/database/database-url.provider';
 import { runMigrations } from 'src/database/migrate';
 import { InstallationService } from 'src/database/installation.service';
+import { guardPoolClients } from 'src/database/pool-errors';
 
 @Global()
 @Module({ providers: [DatabaseUrlProvider], exports: [DatabaseUrlProvider] })
@@ -20,8 +21,10 @@ class DatabaseUrlModule {}
       useFactory: async (urls: DatabaseUrlProvider) => buildDataSourceOptions(await urls.url()),
       dataSourceFactory: async (options) => {
         const dataSource = await new DataSource(options!).initialize();
+        const logger = new Logger('Database');
+        guardPoolClients(dataSource, (message) => logger.warn(message));
         const applied = await runMigrations(dataSource);
-        if (applied.length) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
+        if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`);
         return dataSource;
       },
     }),

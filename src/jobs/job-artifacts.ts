@@ -1,3 +1,4 @@
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -60,7 +61,14 @@ export class JobArtifactCollector {
     for (const file of files) {
       const id = randomUUID();
       const key = `${job.workspaceId}/${job.id}/${id}`;
-      const stored = await this.storage.put(key, file.data);
+      const stored = await this.storage.put(key, file.data).catch((error: unknown) => {
+        if (error instanceof OrcaOpsError && error.code === 'insufficient_storage') return undefined;
+        throw error;
+      });
+      if (!stored) {
+        const message = `artifact ${file.name} was not stored: the server's artifact storage is full`;
+        return { files: files.map((f) => f.name), missing, refused, error: message };
+      }
       const artifact = Object.assign(new JobArtifactEntity(), {
         id,
         workspaceId: job.workspaceId,

@@ -1,3 +1,4 @@
+import { unlessConnectionLost } from 'src/common/database-connection';
 import { Inject, Injectable } from '@nestjs/common';
 import { InstallationService } from 'src/database/installation.service';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
@@ -143,7 +144,8 @@ export class JobExecutor {
     Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
     const persisted = this.jobs
       .update(job.workspaceId, { id: job.id, status: 'running' }, { containerId, steps: state.steps })
-      .then(() => this.events.progress(job.id));
+      // Progress only (the container's labels are how recovery finds it): a lost connection does not fail the job.
+      .then(() => this.events.progress(job.id), unlessConnectionLost(undefined));
     if (state.controller.signal.aborted) return persisted;
     const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk));
     const remaining = deadline - started;
@@ -231,8 +233,11 @@ export class JobExecutor {
   }
 
   private async persistSteps(state: RunState): Promise<void> {
-    await this.jobs.update(state.job.workspaceId, { id: state.job.id, status: 'running' }, { steps: state.steps });
-    this.events.progress(state.job.id);
+    // Progress only: the terminal write stores the steps again, so a lost connection does not fail the job.
+    const written = await this.jobs
+      .update(state.job.workspaceId, { id: state.job.id, status: 'running' }, { steps: state.steps })
+      .then(() => true, unlessConnectionLost(false));
+    if (written) this.events.progress(state.job.id);
   }
 
 }

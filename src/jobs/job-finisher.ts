@@ -1,3 +1,4 @@
+import { retryWhileDatabaseDown } from 'src/common/database-connection';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -63,13 +64,19 @@ export class JobFinisher {
     // are committed with the terminal state.
     const write = (body: (manager: DataSource['manager']) => Promise<boolean>): Promise<boolean> =>
       recordsMore ? this.dataSource.transaction(body) : body(this.dataSource.manager);
-    const won = await write(async (manager) => {
-      const updated = await this.jobs.withManager(manager).update(job.workspaceId, { id: job.id, status: In(fromStatesFor(outcome.status)) }, terminal);
-      if (!updated) return false;
-      if (state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
-      await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
-      return true;
-    });
+    // The terminal state must land: during a database outage the runner keeps the slot and the
+    // container and retries until the database is back (nothing stays `running`, no slot is lost).
+    const won = await retryWhileDatabaseDown(
+      () =>
+        write(async (manager) => {
+          const updated = await this.jobs.withManager(manager).update(job.workspaceId, { id: job.id, status: In(fromStatesFor(outcome.status)) }, terminal);
+          if (!updated) return false;
+          if (state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
+          await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
+          return true;
+        }),
+      { onRetry: (error, attempt) => attempt === 1 && this.logger.warn({ msg: 'database unreachable; retrying the terminal write', jobId: job.id, err: String(error) }) },
+    );
     const released = await this.releaseContainer(state, remove);
     if (!won) {
       // Another writer ended the job first (e.g. the reconciler): record where the container went, readers re-read.

@@ -1,3 +1,4 @@
+import { retryWhileDatabaseDown } from 'src/common/database-connection';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +29,8 @@ export class JobLogWriter {
   private pendingBytes = 0;
   private seq = 0;
   private stored = 0;
+  /** Bytes handed to a flush that has not landed yet (held in memory while the database is down). */
+  private inflight = 0;
   emitted = 0;
   truncated = false;
   private timer?: NodeJS.Timeout;
@@ -45,8 +48,8 @@ export class JobLogWriter {
     this.emitted += data.length;
     if (this.truncated) return;
     let part = data;
-    if (this.stored + this.pendingBytes + part.length > this.capBytes) {
-      part = part.subarray(0, Math.max(0, this.capBytes - this.stored - this.pendingBytes));
+    if (this.stored + this.inflight + this.pendingBytes + part.length > this.capBytes) {
+      part = part.subarray(0, Math.max(0, this.capBytes - this.stored - this.inflight - this.pendingBytes));
       this.truncated = true;
     }
     if (part.length) this.append(step, stream, part);
@@ -76,7 +79,10 @@ export class JobLogWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
+    // Counted like `stored` (system lines are not output), so the cap means the same with or without a flush in flight.
+    const batchBytes = batch.reduce((n, p) => n + (p.stream === 'system' ? 0 : p.bytes), 0);
     this.pending = [];
+    this.inflight += batchBytes;
     this.pendingBytes = 0;
     if (batch.length === 0) return this.flushing;
     this.flushing = this.flushing.then(async () => {
@@ -90,10 +96,16 @@ export class JobLogWriter {
         data: Buffer.concat(p.parts),
       }));
       try {
-        await this.chunks.insert(rows);
+        // A lost connection is retried until the database is back: the batch stays in memory, bounded by
+        // the job's output cap (nothing is counted as stored before it is).
+        await retryWhileDatabaseDown(() => this.chunks.insert(rows), {
+          onRetry: (error, attempt) => attempt === 1 && this.logger.warn({ msg: 'database unreachable; holding job output until it is back', jobId: this.jobId, err: String(error) }),
+        });
         this.stored += rows.reduce((n, r) => n + (r.stream === 'system' ? 0 : r.data.length), 0);
       } catch (error) {
         this.logger.error({ msg: 'log write failed', jobId: this.jobId, err: String(error) });
+      } finally {
+        this.inflight -= batchBytes;
       }
       this.events.progress(this.jobId);
     });

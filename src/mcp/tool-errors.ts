@@ -34,6 +34,8 @@ export function recoveryHint(code: string): string {
     case 'engine_unavailable':
     case 'service_unavailable':
       return 'A temporary server-side problem. Retry in a few seconds.';
+    case 'insufficient_storage':
+      return 'The server has no space left to store this. Retry later, or ask the OrcaOps operator to free space.';
     default:
       return 'Check the details; if it persists, report it to the OrcaOps operator.';
   }

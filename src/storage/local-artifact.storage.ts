@@ -3,7 +3,13 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile, rename } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import type { ArtifactStorage, StoredObject } from 'src/storage/artifact-storage.port';
+
+function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 const KEY = /^[A-Za-z0-9-]+(\/[A-Za-z0-9-]+)*$/;
 
@@ -24,10 +30,20 @@ export class LocalArtifactStorage implements ArtifactStorage {
 
   async put(key: string, data: Buffer): Promise<StoredObject> {
     const path = this.pathFor(key);
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true }).catch((error: unknown) => {
+      if (isDiskFull(error)) throw new OrcaOpsError('insufficient_storage', 'The server has no space left to store this; try again later', { resource: 'storage', bytes: data.length });
+      throw error;
+    });
     const temp = `${path}.partial`;
-    await writeFile(temp, data, { mode: 0o600, flag: 'wx' });
-    await rename(temp, path);
+    try {
+      await writeFile(temp, data, { mode: 0o600, flag: 'wx' });
+      await rename(temp, path);
+    } catch (error) {
+      // Nothing half-written stays behind, so no row can point at a truncated file.
+      await rm(temp, { force: true }).catch(() => undefined);
+      if (isDiskFull(error)) throw new OrcaOpsError('insufficient_storage', 'The server has no space left to store this; try again later', { resource: 'storage', bytes: data.length });
+      throw error;
+    }
     return { sizeBytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
   }
 

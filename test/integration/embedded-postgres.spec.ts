@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -77,5 +77,54 @@ describe('startEmbeddedPostgres', () => {
     expect(again).toMatchObject({ owned: true, url: first.url });
     expect(await query(again.url, 'SELECT name FROM survivors')).toEqual([{ name: 'row-1' }]);
     await driver.stop(again.handle);
+  });
+
+  it('connects the application as the database owner, not a superuser: no COPY ... TO PROGRAM, secrets 0600', async () => {
+    const started = await driver.start(dir, port);
+    try {
+      const [role] = await query<{ rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>(
+        started.url,
+        'SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user',
+      );
+      expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false });
+      await expect(query(started.url, "COPY (SELECT 1) TO PROGRAM 'id'")).rejects.toThrow(/permission denied|must be superuser|pg_execute_server_program/);
+      // It owns its database: migrations can create what they need.
+      await query(started.url, 'CREATE SCHEMA IF NOT EXISTS app_schema_check');
+      expect(started.adminUrl).toMatch(/^postgres:\/\/orcaops_admin:/);
+      for (const file of ['postgres.password', 'postgres.admin-password']) {
+        expect(statSync(join(root, file)).mode & 0o777).toBe(0o600);
+      }
+      // Nothing of the password is left in a temporary directory.
+      expect(readdirSync(root).filter((name) => name.startsWith('.init-'))).toEqual([]);
+    } finally {
+      await driver.stop(started.handle);
+    }
+  });
+
+  it('upgrades a cluster made before the role split: the application role takes over its objects', async () => {
+    const legacyRoot = mkdtempSync(join(tmpdir(), 'orcaops-legacy-pg-'));
+    const legacyDir = join(legacyRoot, 'postgres');
+    const legacyPort = await freePort();
+    try {
+      await driver.makeLegacyCluster(legacyDir, legacyPort, 'legacy-secret-0123456789');
+      const started = await driver.start(legacyDir, legacyPort);
+      try {
+        expect(started.url).toMatch(/^postgres:\/\/orcaops_app:/);
+        const [role] = await query<{ rolsuper: boolean }>(started.url, 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
+        expect(role).toEqual({ rolsuper: false });
+        expect(await query(started.url, 'SELECT name FROM legacy_rows')).toEqual([{ name: 'kept' }]);
+        await query(started.url, 'INSERT INTO pgboss.job DEFAULT VALUES');
+        await query(started.url, 'ALTER TABLE legacy_rows ADD COLUMN extra text');
+        expect(statSync(join(legacyRoot, 'postgres.app-password')).mode & 0o777).toBe(0o600);
+      } finally {
+        await driver.stop(started.handle);
+      }
+      // A second start finds everything in place.
+      const again = await driver.start(legacyDir, legacyPort);
+      expect(await query(again.url, 'SELECT name FROM legacy_rows')).toEqual([{ name: 'kept' }]);
+      await driver.stop(again.handle);
+    } finally {
+      rmSync(legacyRoot, { recursive: true, force: true });
+    }
   });
 });

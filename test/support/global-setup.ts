@@ -14,7 +14,8 @@ export default async function globalSetup(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'orcaops-test-pg-'));
   const handle = await startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: await freePort() });
-  process.env.ORCAOPS_TEST_PG_URL = handle.url;
+  // Tests create databases (CREATE DATABASE ... TEMPLATE): they connect as the cluster's superuser.
+  process.env.ORCAOPS_TEST_PG_URL = handle.adminUrl;
   process.env.ORCAOPS_TEST_PG_DIR = dir;
   (globalThis as { __ORCAOPS_PG__?: typeof handle }).__ORCAOPS_PG__ = handle;
 }

@@ -19,6 +19,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   rate_limited: 429,
   engine_unavailable: 503,
   service_unavailable: 503,
+  insufficient_storage: 507,
   internal_error: 500,
 };
 

@@ -32,6 +32,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'engine_unavailable':
     case 'service_unavailable':
       return 503;
+    case 'insufficient_storage':
+      return 507;
     case 'internal_error':
       return 500;
     default:

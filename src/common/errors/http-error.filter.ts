@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isConnectionError } from 'src/common/database-connection';
 import { httpStatusFor } from 'src/common/errors/error-status';
 import { ErrorCode, OrcaOpsError } from 'src/common/errors/orcaops.error';
 
@@ -56,6 +57,10 @@ export function toErrorBody(exception: unknown, requestId: string | undefined, l
     const status = fastifyError.statusCode;
     const message = status === 413 ? 'Request body is too large' : (fastifyError.message ?? 'Bad request');
     return [status, { error: { code: codeForStatus(status), message, request_id: requestId } }];
+  }
+  if (isConnectionError(exception)) {
+    // A database outage or failover: the client retries later; the server stays up and recovers by itself.
+    return [503, { error: { code: 'service_unavailable', message: 'The database is unreachable; retry later', request_id: requestId } }];
   }
   const errorId = randomUUID();
   logger.error({ msg: 'unhandled error', errorId, requestId, err: String((exception as Error)?.stack ?? exception) });

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'rate_limited',
   'engine_unavailable',
   'service_unavailable',
+  'insufficient_storage',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

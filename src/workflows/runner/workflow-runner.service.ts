@@ -1,3 +1,4 @@
+import { isConnectionError, retryWhileDatabaseDown } from 'src/common/database-connection';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -150,6 +151,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   // ─── The loop ───────────────────────────────────────────────────────────────────────────────────
 
   private async drive(runId: string, workspaceId: string, resumed = false): Promise<void> {
+    let redrive = false;
     try {
       const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneByOrFail({ id: runId, workspaceId });
       const instances = await this.dataSource.getRepository(WorkflowInstanceEntity).find({ where: { runId, workspaceId }, order: { matrixIndex: 'ASC' } });
@@ -160,9 +162,20 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       await this.loopUntilComplete(loop);
     } catch (error) {
       this.logger.error({ msg: 'workflow run loop crashed', runId, err: String((error as Error)?.stack ?? error) });
+      if (isConnectionError(error)) redrive = true;
     } finally {
       this.loops.delete(runId);
     }
+    // A database outage broke the loop, not the run: once the database answers, this runner resumes it
+    // from what was persisted (as a restarted runner would), so it never stays `running` unattended.
+    if (redrive && !this.stopping) await this.redriveWhenDatabaseIsBack(runId, workspaceId);
+  }
+
+  private async redriveWhenDatabaseIsBack(runId: string, workspaceId: string): Promise<void> {
+    await retryWhileDatabaseDown(() => this.dataSource.query('SELECT 1'), { maxDelayMs: 2_000 }).catch(() => undefined);
+    if (this.stopping || this.loops.has(runId)) return;
+    this.logger.warn({ msg: 'resuming a workflow run after a database outage', runId });
+    void this.drive(runId, workspaceId, true);
   }
 
   private resetWakeup(loop: RunLoop): void {

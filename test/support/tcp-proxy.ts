@@ -1,0 +1,66 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+
+/**
+ * A TCP proxy in front of a server the test owns (e.g. PostgreSQL): `cut()` drops every connection and
+ * refuses new ones, as a database outage or a managed-Postgres failover looks to a client; `restore()`
+ * lets connections through again. Listens on 127.0.0.1 on a free port.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private open = true;
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async start(port = 0): Promise<void> {
+    this.server = createServer((client) => {
+      if (!this.open) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(this.targetPort, this.targetHost);
+      this.track(client);
+      this.track(upstream);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const close = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+    });
+    this.server.listen(port, '127.0.0.1');
+    await once(this.server, 'listening');
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  /** Every open connection is reset and new ones are refused until restore(). */
+  cut(): void {
+    this.open = false;
+    for (const socket of this.sockets) socket.resetAndDestroy();
+  }
+
+  restore(): void {
+    this.open = true;
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    if (!this.server) return;
+    const closed = once(this.server, 'close');
+    this.server.close();
+    await closed;
+  }
+}

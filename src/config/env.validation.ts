@@ -18,6 +18,9 @@ import {
 export const ORCAOPS_ENVIRONMENTS = ['development', 'test', 'production'] as const;
 export type OrcaOpsEnvironment = (typeof ORCAOPS_ENVIRONMENTS)[number];
 export const RUNTIME_DRIVERS = ['docker', 'fake'] as const;
+/** Points on the job path where the crash-safety tests make the server SIGKILL itself (src/jobs/crash-point.ts). */
+export const CRASH_POINTS = ['job_claimed', 'job_container_started', 'job_terminal_committed'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
 export type RuntimeDriver = (typeof RUNTIME_DRIVERS)[number];
 
 /**
@@ -110,6 +113,10 @@ export class EnvironmentVariables {
   /** Sandbox profile catalogue (YAML); default ./sandboxes.yml, optional unless set explicitly. */
   @IsOptional() @IsString()
   ORCAOPS_SANDBOX_PROFILES?: string;
+
+  /** Fault injection for the crash-safety tests: the server SIGKILLs itself at this point. Test only. */
+  @IsOptional() @IsIn(CRASH_POINTS)
+  ORCAOPS_TEST_CRASH_AT?: CrashPoint;
 }
 
 export class ConfigValidationError extends Error {
@@ -129,6 +136,9 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 function unsafeSettings(env: EnvironmentVariables): string[] {
   if (env.ORCAOPS_ENV !== 'production') return [];
   const problems: string[] = [];
+  if (env.ORCAOPS_TEST_CRASH_AT) {
+    problems.push('ORCAOPS_TEST_CRASH_AT: fault injection is for tests only');
+  }
   if (env.ORCAOPS_RUNTIME === 'fake') {
     problems.push('ORCAOPS_RUNTIME: "fake" runs nothing and is for tests only; use "docker" in production');
   }

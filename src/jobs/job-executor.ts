@@ -1,3 +1,4 @@
+import { crashPoint } from 'src/jobs/crash-point';
 import { unlessConnectionLost } from 'src/common/database-connection';
 import { Inject, Injectable } from '@nestjs/common';
 import { InstallationService } from 'src/database/installation.service';
@@ -56,6 +57,7 @@ export class JobExecutor {
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
     if (state.controller.signal.aborted) return;
     await this.runtime.startContainer(state.containerId);
+    crashPoint('job_container_started');
     if (driverName) {
       const driver = this.drivers.get(driverName);
       if (!driver) throw new Error(`no step driver named ${driverName} is registered`);
@@ -161,6 +163,7 @@ export class JobExecutor {
     );
     try {
       await this.runtime.startContainer(containerId);
+      crashPoint('job_container_started');
       const exit = await Promise.race([this.runtime.wait(containerId), abortedWait(state.controller.signal)]);
       await settledWithin(ended, 3_000);
       let status: StepResult['status'];

@@ -1,3 +1,4 @@
+import { crashPoint } from 'src/jobs/crash-point';
 import { retryWhileDatabaseDown } from 'src/common/database-connection';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
@@ -77,6 +78,7 @@ export class JobFinisher {
         }),
       { onRetry: (error, attempt) => attempt === 1 && this.logger.warn({ msg: 'database unreachable; retrying the terminal write', jobId: job.id, err: String(error) }) },
     );
+    crashPoint('job_terminal_committed');
     const released = await this.releaseContainer(state, remove);
     if (!won) {
       // Another writer ended the job first (e.g. the reconciler): record where the container went, readers re-read.

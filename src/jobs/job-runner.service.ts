@@ -1,3 +1,4 @@
+import { crashPoint } from 'src/jobs/crash-point';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
@@ -163,6 +164,7 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
 
   /** Runs a claimed job; `slot` (taken for it) is given back once the job counts in `active`. */
   private async execute(job: JobEntity, slot: Slot): Promise<void> {
+    crashPoint('job_claimed');
     const spec = job.spec;
     let ended = (): void => undefined;
     const state: RunState = {

@@ -177,7 +177,9 @@ describe('fault suite: the database goes away and comes back', () => {
       const r = await http(`${server.url}/v1/workflows/${run.body.id}`, 'GET', dev).catch(() => undefined);
       return r?.status === 200 && r.body.status === 'completed' ? r : undefined;
     }, 'the run to complete after the outage', 90_000);
-    expect(finished.body.conclusion).toBe('success');
+    // The whole record in the message when it fails: which instance, which attempt, why.
+    const summary = finished.body.jobs.map((j: any) => ({ job: j.id, result: j.result, instances: j.instances.map((i: any) => ({ reason: i.reason, message: i.message, attempts: i.attempts })) }));
+    expect({ conclusion: finished.body.conclusion, summary }).toMatchObject({ conclusion: 'success' });
     const first = finished.body.jobs[0].instances[0];
     expect(first.attempts.length).toBeLessThanOrEqual(2);
     const { workflowLeftovers } = await import('../support/workflows');

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EvaluatePolicyDto } from 'src/approvals/dto/evaluate-policy.dto';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { JobsService } from 'src/jobs/jobs.service';
 import { PolicyDecisionResponseDto } from 'src/policies/dto/policy-response.dto';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { AppModule } from 'src/app.module';
 import { readEnv } from 'src/config/orcaops.config';
 import { mountOpenApi } from 'src/http/openapi';
-import { registerBinaryBodies } from 'src/sandboxes/interaction/binary-body';
+import { registerBinaryBodies } from 'src/common/http/binary-body';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;

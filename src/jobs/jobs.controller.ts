@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
@@ -13,7 +13,7 @@ import {
 } from 'src/jobs/dto/job-response.dto';
 import { JobLogsQueryDto, ListJobsQueryDto, WaitJobQueryDto } from 'src/jobs/dto/list-jobs.dto';
 import { JobsService } from 'src/jobs/jobs.service';
-import { clientGone, openEventStream, wantsEventStream } from 'src/http/event-stream';
+import { clientGone, openEventStream, wantsEventStream } from 'src/common/http/event-stream';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 function idempotencyKey(value: string | undefined): string | undefined {

@@ -22,7 +22,7 @@ import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { PoliciesModule } from 'src/policies/policies.module';
-import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
+import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 @Module({
   imports: [

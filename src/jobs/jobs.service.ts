@@ -24,7 +24,7 @@ import { ApprovalRequestsService } from 'src/policies/approval-requests.service'
 import { PoliciesService } from 'src/policies/policies.service';
 import type { PolicyDecision } from 'src/policies/policy-model';
 import { EngineHealth } from 'src/runtime/engine-health.service';
-import { SessionLinks } from 'src/sessions/session-links.service';
+import { SessionLinks } from 'src/session-links/session-links.service';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';

@@ -20,7 +20,7 @@ import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sa
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
-import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
+import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 /**
  * Sandbox resource and lifecycle. The interaction layer (exec, shells, processes, files) registers its

@@ -19,8 +19,8 @@ import {
   SessionSpendDto,
   SessionViewResponseDto,
 } from 'src/sessions/dto/session.dto';
-import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
-import { DEFAULT_SESSION_IDLE_SECONDS, SessionStatus } from 'src/sessions/session-model';
+import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
+import { DEFAULT_SESSION_IDLE_SECONDS, SessionStatus } from 'src/session-links/session-model';
 import { toSessionJob, toSessionResponse, toSessionSandbox, toSessionWorkflowRun } from 'src/sessions/sessions.mappers';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { Permission } from 'src/tenancy/permissions';

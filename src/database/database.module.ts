@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/data-source-options';
 import { DatabaseUrlProvider } from 'src/database/database-url.provider';
 import { runMigrations } from 'src/database/migrate';
-import { InstallationService } from 'src/database/installation.service';
+import { InstallationModule } from 'src/database/installation.module';
 
 @Global()
 @Module({ providers: [DatabaseUrlProvider], exports: [DatabaseUrlProvider] })
@@ -25,8 +25,8 @@ class DatabaseUrlModule {}
         return dataSource;
       },
     }),
+    InstallationModule,
   ],
-  providers: [InstallationService],
-  exports: [DatabaseUrlModule, InstallationService],
+  exports: [DatabaseUrlModule, InstallationModule],
 })
 export class DatabaseModule {}

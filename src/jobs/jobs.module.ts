@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
-import { DatabaseModule } from 'src/database/database.module';
+import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
@@ -28,7 +28,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
   imports: [
     ConfigModule.forFeature(jobsConfig),
     TypeOrmModule.forFeature([JobEntity, JobLogChunkEntity, JobArtifactEntity]),
-    DatabaseModule,
+    InstallationModule,
     RuntimeModule,
     QueueModule,
     StorageModule,

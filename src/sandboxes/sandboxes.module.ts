@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
-import { DatabaseModule } from 'src/database/database.module';
+import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
@@ -30,7 +30,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
   imports: [
     ConfigModule.forFeature(sandboxesConfig),
     TypeOrmModule.forFeature([SandboxEntity]),
-    DatabaseModule,
+    InstallationModule,
     RuntimeModule,
     AuditModule,
     WorkspacesModule,

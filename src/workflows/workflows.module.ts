@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
-import { DatabaseModule } from 'src/database/database.module';
+import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsModule } from 'src/jobs/jobs.module';
@@ -30,7 +30,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]),
     // The retention days of job records, which workflow runs share.
     ConfigModule.forFeature(jobsConfig),
-    DatabaseModule,
+    InstallationModule,
     RuntimeModule,
     JobsModule,
     PoliciesModule,

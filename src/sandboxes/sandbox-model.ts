@@ -29,5 +29,5 @@ export interface SandboxSpec {
 
 export const DEFAULT_SANDBOX_RESOURCES: SandboxResources = { cpu: 1, memory_mb: 512, pids: 128, disk_mb: 256 };
 export const DEFAULT_TTL_SECONDS = 3600;
-export const MAX_TTL_SECONDS = 24 * 3600;
+export { MAX_TTL_SECONDS } from 'src/domain/container-spec';
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;

@@ -1,8 +1,8 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { ENV_KEY, IMAGE_REF, JobResourcesDto } from 'src/jobs/dto/create-job.dto';
-import { NETWORK_MODES, NetworkMode } from 'src/jobs/job-model';
+import { ENV_KEY, IMAGE_REF, NETWORK_MODES, NetworkMode } from 'src/domain/container-spec';
+import { JobResourcesDto } from 'src/domain/resources.dto';
 import { MAX_TTL_SECONDS } from 'src/sandboxes/sandbox-model';
 
 export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$/;

@@ -8,6 +8,7 @@ import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobApprovalsService } from 'src/jobs/job-approvals.service';
 import { JobEvents } from 'src/jobs/job-events';
+import { JobReads } from 'src/jobs/job-reads.service';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
@@ -47,8 +48,9 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobEvents,
     JobApprovalsService,
     JobStepDrivers,
+    JobReads,
     provideScopedRepository(JobEntity),
   ],
-  exports: [JobsService, JobApprovalsService, JobStepDrivers],
+  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads],
 })
 export class JobsModule {}

@@ -14,6 +14,7 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { loadSandboxProfiles, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
+import { SandboxReads } from 'src/sandboxes/sandbox-reads.service';
 import { SandboxReaperService } from 'src/sandboxes/sandbox-reaper.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sandboxes.controller';
@@ -47,6 +48,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     WarmPoolService,
     SandboxActivity,
     SandboxNode,
+    SandboxReads,
     {
       // Loaded once at boot: an invalid sandboxes.yml stops the server with file, profile and field named.
       provide: SandboxProfileCatalog,
@@ -57,6 +59,6 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     provideScopedRepository(SandboxEntity),
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity, ...SANDBOX_INTERACTION_PROVIDERS],
+  exports: [SandboxesService, SandboxActivity, SandboxReads, ...SANDBOX_INTERACTION_PROVIDERS],
 })
 export class SandboxesModule {}

@@ -1,16 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Brackets, DataSource, In, Not } from 'typeorm';
+import { Brackets, DataSource } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
-import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
-import { JobEntity } from 'src/jobs/entities/job.entity';
-import { TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { JobReads } from 'src/jobs/job-reads.service';
 import { JobsService } from 'src/jobs/jobs.service';
-import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { SandboxReads } from 'src/sandboxes/sandbox-reads.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import {
   OpenSessionDto,
@@ -26,8 +24,7 @@ import { assertPermission } from 'src/tenancy/assert-permission';
 import { Permission } from 'src/tenancy/permissions';
 import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
-import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
-import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import { WorkflowRunReads } from 'src/workflows/workflow-run-reads.service';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 export interface ListSessionsFilter {
@@ -42,13 +39,12 @@ export interface ListSessionsFilter {
 const VIEW_ITEMS = 100;
 /** Job statuses that keep a session from idling out (its client is waiting on them). */
 const ACTIVE_JOB_STATUSES = ['queued', 'running'];
-const LIVE_SANDBOX_STATUSES = ['starting', 'ready'] as const;
 
 /**
  * Agent sessions as every front end sees them: open, list, view (what it created and spent), end
  * (optionally stopping its sandboxes and cancelling its jobs through their services), and idle expiry.
- * Reads jobs, sandboxes and workflow runs through scoped repositories for the view; changes them only
- * through JobsService, SandboxesService and WorkflowsService.
+ * Reads jobs, sandboxes and workflow runs through their features' read services for the view; changes
+ * them only through JobsService, SandboxesService and WorkflowsService.
  */
 @Injectable()
 export class SessionsService {
@@ -56,11 +52,9 @@ export class SessionsService {
 
   constructor(
     @InjectScopedRepository(AgentSessionEntity) private readonly sessions: TenantScopedRepository<AgentSessionEntity>,
-    @InjectScopedRepository(JobEntity) private readonly jobRows: TenantScopedRepository<JobEntity>,
-    @InjectScopedRepository(SandboxEntity) private readonly sandboxRows: TenantScopedRepository<SandboxEntity>,
-    @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
-    @InjectScopedRepository(WorkflowRunEntity) private readonly runRows: TenantScopedRepository<WorkflowRunEntity>,
-    @InjectScopedRepository(WorkflowInstanceEntity) private readonly instanceRows: TenantScopedRepository<WorkflowInstanceEntity>,
+    private readonly jobReads: JobReads,
+    private readonly sandboxReads: SandboxReads,
+    private readonly runReads: WorkflowRunReads,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: JobsService,
     private readonly sandboxes: SandboxesService,
@@ -115,18 +109,10 @@ export class SessionsService {
     assertPermission(ctx, 'session:read');
     const { workspaceId } = requireWorkspace(ctx);
     const session = await this.find(workspaceId, id);
-    const newest = { where: { sessionId: id }, order: { createdAt: 'DESC', id: 'DESC' }, take: VIEW_ITEMS } as const;
     const [jobs, sandboxes, runs, spend] = await Promise.all([
-      this.jobRows.find(workspaceId, newest),
-      this.sandboxRows.find(workspaceId, newest),
-      this.runRows // only the summary columns: a run row also holds its whole source and spec
-        .queryBuilder(workspaceId, 'r')
-        .select(['r.id', 'r.name', 'r.status', 'r.conclusion', 'r.createdAt', 'r.finishedAt'])
-        .andWhere('r.session_id = :id', { id })
-        .orderBy('r.created_at', 'DESC')
-        .addOrderBy('r.id', 'DESC')
-        .take(VIEW_ITEMS)
-        .getMany(),
+      this.jobReads.listForSession(workspaceId, id, VIEW_ITEMS),
+      this.sandboxReads.listForSession(workspaceId, id, VIEW_ITEMS),
+      this.runReads.listForSession(workspaceId, id, VIEW_ITEMS),
       this.spend(workspaceId, id),
     ]);
     return { ...toSessionResponse(session), jobs: jobs.map(toSessionJob), sandboxes: sandboxes.map(toSessionSandbox), workflow_runs: runs.map(toSessionWorkflowRun), spend };
@@ -210,9 +196,9 @@ export class SessionsService {
    */
   private async assertMayClean(ctx: TenantContext, workspaceId: string, id: string): Promise<void> {
     const needed: Permission[] = [];
-    if (await this.sandboxRows.count(workspaceId, { sessionId: id, status: In([...LIVE_SANDBOX_STATUSES]) })) needed.push('sandbox:delete');
-    if (await this.jobRows.count(workspaceId, { sessionId: id, status: Not(In([...TERMINAL_STATUSES])) })) needed.push('job:cancel');
-    if (await this.runRows.count(workspaceId, { sessionId: id, status: 'running' })) needed.push('workflow:cancel');
+    if (await this.sandboxReads.countLiveForSession(workspaceId, id)) needed.push('sandbox:delete');
+    if (await this.jobReads.countUnfinishedForSession(workspaceId, id)) needed.push('job:cancel');
+    if (await this.runReads.countRunningForSession(workspaceId, id)) needed.push('workflow:cancel');
     for (const permission of needed) {
       if (hasPermission(ctx, permission)) continue;
       await this.audit.record(ctx, { action: 'auth.forbidden', outcome: 'denied', resourceType: 'session', resourceId: id, sessionId: id, details: { required: permission, cleanup: true } });
@@ -221,40 +207,18 @@ export class SessionsService {
   }
 
   private async spend(workspaceId: string, id: string): Promise<SessionSpendDto> {
-    const jobs = await this.jobRows
-      .queryBuilder(workspaceId, 'j')
-      .andWhere('j.session_id = :id', { id })
-      .select('COUNT(*)', 'job_count')
-      .addSelect('COALESCE(SUM(j.cpu_seconds), 0)', 'cpu_seconds')
-      .addSelect('COALESCE(SUM(EXTRACT(EPOCH FROM COALESCE(j.finished_at, now()) - j.started_at)), 0)', 'job_seconds')
-      .getRawOne<{ job_count: string; cpu_seconds: string; job_seconds: string }>();
-    const sandboxes = await this.sandboxRows
-      .queryBuilder(workspaceId, 's')
-      .andWhere('s.session_id = :id', { id })
-      .select('COUNT(*)', 'sandbox_count')
-      .addSelect('COALESCE(SUM(GREATEST(0, EXTRACT(EPOCH FROM COALESCE(s.stopped_at, now()) - COALESCE(s.ready_at, s.created_at)))), 0)', 'sandbox_seconds')
-      .getRawOne<{ sandbox_count: string; sandbox_seconds: string }>();
-    const artifacts = await this.artifactRows
-      .queryBuilder(workspaceId, 'a')
-      .innerJoin(JobEntity, 'j', 'j.id = a.job_id AND j.workspace_id = a.workspace_id')
-      .andWhere('j.session_id = :id', { id })
-      .select('COALESCE(SUM(a.size_bytes), 0)', 'artifact_bytes')
-      .getRawOne<{ artifact_bytes: string }>();
+    const jobs = await this.jobReads.spendForSession(workspaceId, id);
+    const sandboxes = await this.sandboxReads.spendForSession(workspaceId, id);
     // Workflow service containers' CPU time (each attempt records it), counted like the quotas count it.
-    const services = await this.instanceRows
-      .queryBuilder(workspaceId, 'i')
-      .innerJoin(WorkflowRunEntity, 'r', 'r.id = i.run_id AND r.workspace_id = i.workspace_id')
-      .andWhere('r.session_id = :id', { id })
-      .select("COALESCE(SUM((SELECT SUM((a->>'services_cpu_seconds')::float8) FROM jsonb_array_elements(i.attempts) a)), 0)", 'cpu_seconds')
-      .getRawOne<{ cpu_seconds: string }>();
-    const round = (v: string | number | undefined): number => Math.round(Number(v ?? 0) * 1000) / 1000;
+    const serviceCpuSeconds = await this.runReads.serviceCpuSecondsForSession(workspaceId, id);
+    const round = (v: number): number => Math.round(v * 1000) / 1000;
     return {
-      job_count: Number(jobs?.job_count ?? 0),
-      cpu_seconds: round(Number(jobs?.cpu_seconds ?? 0) + Number(services?.cpu_seconds ?? 0)),
-      job_seconds: round(jobs?.job_seconds),
-      artifact_bytes: Number(artifacts?.artifact_bytes ?? 0),
-      sandbox_count: Number(sandboxes?.sandbox_count ?? 0),
-      sandbox_seconds: round(sandboxes?.sandbox_seconds),
+      job_count: jobs.jobCount,
+      cpu_seconds: round(jobs.cpuSeconds + serviceCpuSeconds),
+      job_seconds: round(jobs.jobSeconds),
+      artifact_bytes: jobs.artifactBytes,
+      sandbox_count: sandboxes.sandboxCount,
+      sandbox_seconds: round(sandboxes.sandboxSeconds),
     };
   }
 

@@ -23,6 +23,7 @@ import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.s
 import { WorkflowsController } from 'src/workflows/workflows.controller';
 import { WorkflowRetentionService } from 'src/workflows/workflow-retention.service';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
+import { WorkflowRunReads } from 'src/workflows/workflow-run-reads.service';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
@@ -51,8 +52,9 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     WorkflowSourcesService,
     WorkflowArtifacts,
     WorkflowRetentionService,
+    WorkflowRunReads,
     provideScopedRepository(WorkflowSourceEntity),
   ],
-  exports: [WorkflowsService],
+  exports: [WorkflowsService, WorkflowRunReads],
 })
 export class WorkflowsModule {}

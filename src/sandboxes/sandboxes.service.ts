@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Brackets, DataSource, In } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
-import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField, notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobResponseDto } from 'src/jobs/dto/job-response.dto';
@@ -44,10 +44,6 @@ export interface ListSandboxesFilter {
   sessionId?: string;
   cursor?: string;
   limit: number;
-}
-
-function invalid(field: string, message: string): OrcaOpsError {
-  return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
 }
 
 /** Sandboxes as every front end sees them: create, read, keep alive, delete; and the live handle for exec. */
@@ -135,7 +131,7 @@ export class SandboxesService {
   }
 
   private specFor(dto: CreateSandboxDto): SandboxSpec {
-    if (!dto.image && !dto.profile) throw invalid('image', 'give an image or a profile');
+    if (!dto.image && !dto.profile) throw invalidField('image', 'give an image or a profile');
     const profile = dto.profile ? this.profile(dto.profile) : undefined;
     if (profile) this.assertUsable(profile);
     const strip = <T extends object>(v: T): Partial<T> => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as Partial<T>;
@@ -254,7 +250,7 @@ export class SandboxesService {
     assertPermission(ctx, 'job:create');
     const profile = this.profile(name);
     this.assertUsable(profile);
-    if (!profile.command) throw invalid('profile', `profile ${name} has no command to run`);
+    if (!profile.command) throw invalidField('profile', `profile ${name} has no command to run`);
     const { job } = await this.jobs.submit(ctx, {
       image: profile.image,
       steps: [{ args: profile.command }],

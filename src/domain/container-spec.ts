@@ -5,6 +5,8 @@
  */
 
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Bounds of a request's environment map (IsStringMap options). */
+export const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 };
 export const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$/;
 
 export const NETWORK_MODES = ['none', 'egress'] as const;

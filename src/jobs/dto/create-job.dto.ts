@@ -17,9 +17,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { CLEANUP_POLICIES, CleanupPolicy, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode } from 'src/domain/container-spec';
+import { CLEANUP_POLICIES, CleanupPolicy, ENV_MAP, IMAGE_REF, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode } from 'src/domain/container-spec';
 import { JobResourcesDto } from 'src/domain/resources.dto';
-const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 };
 
 export class JobStepDto {
   /** A label for the step (shown in run records). */

@@ -2,9 +2,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import boundaries from 'eslint-plugin-boundaries';
+import layers from './eslint.layers.cjs';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bin/**', '*.js', '*.mjs', 'test/support/*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bin/**', '*.js', '*.mjs', '*.cjs', 'test/support/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,
@@ -37,6 +39,8 @@ export default tseslint.config(
       ],
     },
   },
+  // Layers, lowest first (docs/architecture.md): a lower layer importing a higher one fails.
+  layers.layersConfig(boundaries),
   {
     files: ['src/runtime/docker/**/*.ts'],
     rules: {

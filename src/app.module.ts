@@ -12,11 +12,11 @@ import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { McpModule } from 'src/mcp/mcp.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
-import { SessionHeaderInterceptor } from 'src/sessions/session-header.interceptor';
-import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
+import { SessionHeaderInterceptor } from 'src/session-links/session-header.interceptor';
+import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 import { SessionsModule } from 'src/sessions/sessions.module';
-import { HttpAuthModule } from 'src/tenancy/http-auth.module';
-import { TenantGuard } from 'src/tenancy/tenant.guard';
+import { HttpAuthModule } from 'src/http/auth/http-auth.module';
+import { TenantGuard } from 'src/http/auth/tenant.guard';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApprovalsService } from 'src/approvals/approvals.service';
 import { DecideApprovalDto, ListApprovalsQueryDto } from 'src/approvals/dto/decide-approval.dto';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { ApprovalListResponseDto, ApprovalResponseDto } from 'src/policies/dto/approval-response.dto';
 import { TenantContext } from 'src/tenancy/tenant-context';

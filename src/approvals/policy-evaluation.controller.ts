@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EvaluatePolicyDto } from 'src/approvals/dto/evaluate-policy.dto';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
-import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
+import { invalidField } from 'src/common/errors/orcaops.error';
 import { JobsService } from 'src/jobs/jobs.service';
 import { PolicyDecisionResponseDto } from 'src/policies/dto/policy-response.dto';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
@@ -28,6 +28,6 @@ export class PolicyEvaluationController {
   evaluate(@Tenant() ctx: TenantContext, @Body() dto: EvaluatePolicyDto): Promise<PolicyDecisionResponseDto> {
     if (dto.job && !dto.sandbox) return this.jobs.evaluatePolicy(ctx, dto.job);
     if (dto.sandbox && !dto.job) return this.sandboxes.evaluatePolicy(ctx, dto.sandbox);
-    throw new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field: 'job', messages: ['give exactly one of job or sandbox'] }] });
+    throw invalidField('job', 'give exactly one of job or sandbox');
   }
 }

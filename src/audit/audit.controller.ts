@@ -2,7 +2,7 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { AuditEventView, AuditQuery, AuditService } from 'src/audit/audit.service';
 import { AuditPageResponseDto } from 'src/audit/dto/audit-event-response.dto';
 import { AuditFilterDto, AuditQueryDto } from 'src/audit/dto/audit-query.dto';

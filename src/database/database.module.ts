@@ -4,8 +4,8 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from 'src/database/data-source-options';
 import { DatabaseUrlProvider } from 'src/database/database-url.provider';
 import { runMigrations } from 'src/database/migrate';
-import { InstallationService } from 'src/database/installation.service';
 import { guardPoolClients } from 'src/database/pool-errors';
+import { InstallationModule } from 'src/database/installation.module';
 
 @Global()
 @Module({ providers: [DatabaseUrlProvider], exports: [DatabaseUrlProvider] })
@@ -28,8 +28,8 @@ class DatabaseUrlModule {}
         return dataSource;
       },
     }),
+    InstallationModule,
   ],
-  providers: [InstallationService],
-  exports: [DatabaseUrlModule, InstallationService],
+  exports: [DatabaseUrlModule, InstallationModule],
 })
 export class DatabaseModule {}

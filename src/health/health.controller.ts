@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from 'src/common/decorators/route-metadata';
+import { Public } from 'src/tenancy/route-metadata';
 import { HealthService, ReadinessReport } from 'src/health/health.service';
 
 @ApiTags('health')

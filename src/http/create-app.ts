@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { AppModule } from 'src/app.module';
 import { readEnv } from 'src/config/orcaops.config';
 import { mountOpenApi } from 'src/http/openapi';
-import { registerBinaryBodies } from 'src/sandboxes/interaction/binary-body';
+import { registerBinaryBodies } from 'src/common/http/binary-body';
+import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -34,7 +35,8 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
     bufferLogs: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  registerBinaryBodies(fastify);
+  // Sandbox file and archive uploads are the only binary bodies: the largest archive plus headers.
+  registerBinaryBodies(fastify, INTERACTION_LIMITS.archiveMaxBytes + 8 * 1024 * 1024);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

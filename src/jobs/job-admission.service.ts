@@ -17,7 +17,7 @@ import { PoliciesService } from 'src/policies/policies.service';
 import type { PolicyDecision } from 'src/policies/policy-model';
 import { QuotasService } from 'src/quotas/quotas.service';
 import { EngineHealth } from 'src/runtime/engine-health.service';
-import { SessionLinks } from 'src/sessions/session-links.service';
+import { SessionLinks } from 'src/session-links/session-links.service';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';

@@ -1,4 +1,5 @@
 /** The job model's closed vocabularies (shared by entities, DTOs, the runner and front ends). */
+import type { CleanupPolicy, NetworkMode, ResourceLimits } from 'src/domain/container-spec';
 
 // awaiting_approval: a policy held the job for a human decision; it is not enqueued until approved.
 export const JOB_STATUSES = ['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
@@ -22,17 +23,16 @@ export const JOB_REASONS = [
 ] as const;
 export type JobReason = (typeof JOB_REASONS)[number];
 
-export const CLEANUP_POLICIES = [
-  'always_remove',
-  'remove_on_completion',
-  'keep_on_completion',
-  'remove_on_timeout',
-  'never_remove',
-] as const;
-export type CleanupPolicy = (typeof CLEANUP_POLICIES)[number];
-
-export const NETWORK_MODES = ['none', 'egress'] as const;
-export type NetworkMode = (typeof NETWORK_MODES)[number];
+// The container vocabulary is shared with sandboxes, workflows and policies; jobs' files import it from here.
+export type { CleanupPolicy, NetworkMode } from 'src/domain/container-spec';
+export {
+  CLEANUP_POLICIES,
+  DEFAULT_RESOURCES,
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_TIMEOUT_SECONDS,
+  NETWORK_MODES,
+  RESOURCE_BOUNDS,
+} from 'src/domain/container-spec';
 
 export interface JobStepSpec {
   name?: string;
@@ -46,12 +46,7 @@ export interface JobStepSpec {
   continue_on_error?: boolean;
 }
 
-export interface JobResources {
-  cpu: number;
-  memory_mb: number;
-  pids: number;
-  disk_mb: number;
-}
+export type JobResources = ResourceLimits;
 
 /**
  * Set only by internal callers (workflows), never from a request body: where the job container's
@@ -127,13 +122,3 @@ export interface StepResult {
   duration_ms: number | null;
 }
 
-export const DEFAULT_RESOURCES: JobResources = { cpu: 1, memory_mb: 512, pids: 128, disk_mb: 256 };
-/** What one job may ask for at most (the DTO's bounds; policies may lower them, never raise). */
-export const RESOURCE_BOUNDS: { [K in keyof JobResources]: { min: number; max: number } } = {
-  cpu: { min: 0.1, max: 4 },
-  memory_mb: { min: 16, max: 8192 },
-  pids: { min: 16, max: 512 },
-  disk_mb: { min: 1, max: 1024 },
-};
-export const DEFAULT_TIMEOUT_SECONDS = 1800;
-export const MAX_TIMEOUT_SECONDS = 1800;

@@ -1,4 +1,4 @@
-import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField } from 'src/common/errors/orcaops.error';
 import type { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import type {
   CleanupPolicy,
@@ -13,23 +13,19 @@ import {
 
 /** Pure decisions of the job lifecycle (no I/O), each with its spec in job-rules.spec.ts. */
 
-function invalid(field: string, message: string): OrcaOpsError {
-  return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
-}
-
 /** The stored spec: defaults filled in, and the either/or rules class-validator cannot express. */
 export function normalizeSpec(dto: CreateJobDto): JobSpec {
-  if (dto.command !== undefined && dto.steps !== undefined) throw invalid('command', 'give either command or steps, not both');
+  if (dto.command !== undefined && dto.steps !== undefined) throw invalidField('command', 'give either command or steps, not both');
   const steps = dto.steps ?? (dto.command !== undefined ? [{ command: dto.command }] : undefined);
-  if (!steps?.length) throw invalid('steps', 'a job needs at least one step (steps or command)');
+  if (!steps?.length) throw invalidField('steps', 'a job needs at least one step (steps or command)');
   steps.forEach((step, i) => {
     if ((step.command === undefined) === (step.args === undefined)) {
-      throw invalid(`steps.${i}`, 'each step needs exactly one of command or args');
+      throw invalidField(`steps.${i}`, 'each step needs exactly one of command or args');
     }
   });
   (dto.artifacts ?? []).forEach((pattern, i) => {
     const problem = artifactPatternProblem(pattern);
-    if (problem) throw invalid(`artifacts.${i}`, problem);
+    if (problem) throw invalidField(`artifacts.${i}`, problem);
   });
   return {
     image: dto.image,

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
-import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
+import { invalidField } from 'src/common/errors/orcaops.error';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import {
@@ -13,15 +13,13 @@ import {
 } from 'src/jobs/dto/job-response.dto';
 import { JobLogsQueryDto, ListJobsQueryDto, WaitJobQueryDto } from 'src/jobs/dto/list-jobs.dto';
 import { JobsService } from 'src/jobs/jobs.service';
-import { clientGone, openEventStream, wantsEventStream } from 'src/http/event-stream';
+import { clientGone, openEventStream, wantsEventStream } from 'src/common/http/event-stream';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 function idempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (value.length < 1 || value.length > 128) {
-    throw new OrcaOpsError('validation_failed', 'The request is invalid', {
-      fields: [{ field: 'Idempotency-Key', messages: ['must be 1–128 characters'] }],
-    });
+    throw invalidField('Idempotency-Key', 'must be 1–128 characters');
   }
   return value;
 }

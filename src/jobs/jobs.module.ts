@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
-import { DatabaseModule } from 'src/database/database.module';
+import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
@@ -13,6 +13,7 @@ import { JOB_DISPATCH } from 'src/jobs/job-dispatch';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobExecutor } from 'src/jobs/job-executor';
 import { JobFinisher } from 'src/jobs/job-finisher';
+import { JobReads } from 'src/jobs/job-reads.service';
 import { JobLogsService } from 'src/jobs/job-logs.service';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
@@ -29,13 +30,13 @@ import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { PoliciesModule } from 'src/policies/policies.module';
-import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
+import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 @Module({
   imports: [
     ConfigModule.forFeature(jobsConfig),
     TypeOrmModule.forFeature([JobEntity, JobLogChunkEntity, JobArtifactEntity]),
-    DatabaseModule,
+    InstallationModule,
     RuntimeModule,
     QueueModule,
     StorageModule,
@@ -62,8 +63,9 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
     JobEvents,
     JobApprovalsService,
     JobStepDrivers,
+    JobReads,
     provideScopedRepository(JobEntity),
   ],
-  exports: [JobsService, JobApprovalsService, JobStepDrivers],
+  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads],
 })
 export class JobsModule {}

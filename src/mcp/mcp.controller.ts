@@ -5,7 +5,7 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { readEnv } from 'src/config/orcaops.config';
 import { McpSessions } from 'src/mcp/mcp-sessions.service';

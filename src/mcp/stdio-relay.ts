@@ -3,7 +3,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { isInitializeRequest, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable, Writable } from 'node:stream';
-import { SESSION_HEADER } from 'src/sessions/session-model';
+import { SESSION_HEADER } from 'src/session-links/session-model';
 
 export interface StdioRelayOptions {
   /** OrcaOps API base URL; the relay talks to `${url}/mcp`. */

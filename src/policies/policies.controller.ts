@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { PolicyDocumentDto } from 'src/policies/dto/policy-document.dto';
 import { OrganisationPolicyResponseDto, WorkspacePolicyResponseDto } from 'src/policies/dto/policy-response.dto';

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
-import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { ApprovalRequestsService } from 'src/policies/approval-requests.service';
 import { ApprovalRequestEntity } from 'src/policies/entities/approval-request.entity';
@@ -18,7 +17,6 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 @Module({
   imports: [
     TypeOrmModule.forFeature([OrganisationPolicyEntity, WorkspacePolicyEntity, ApprovalRequestEntity]),
-    DatabaseModule,
     AuditModule,
     WorkspacesModule,
   ],

@@ -4,6 +4,7 @@
  * fields for privileged mode, host mounts or the Docker socket: those are never allowed, so no policy
  * can ask for them.
  */
+import type { NetworkMode, ResourceLimits } from 'src/domain/container-spec';
 
 /** What happens to a request that needs something beyond the plain rules. */
 export const EGRESS_RULES = ['deny', 'require_approval', 'allow'] as const;
@@ -102,8 +103,8 @@ export interface PolicyRequest {
   image: string;
   /** Each command with the request field it came from (shell strings, or argv joined by spaces). */
   commands: Array<{ field: string; command: string }>;
-  network: 'none' | 'egress';
-  resources: { cpu: number; memory_mb: number; pids: number; disk_mb: number };
+  network: NetworkMode;
+  resources: ResourceLimits;
   timeout_seconds?: number;
   ttl_seconds?: number;
   published_ports?: number;

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { QuotaLimitsResponseDto, SetQuotasDto, WorkspaceUsageResponseDto } from 'src/quotas/dto/quota.dto';
 import { QuotasService } from 'src/quotas/quotas.service';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
-import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField, notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { QuotaLimitResponseDto, QuotaLimitsResponseDto, SetQuotasDto, WorkspaceUsageResponseDto } from 'src/quotas/dto/quota.dto';
 import { QuotaClock } from 'src/quotas/quota-clock';
 import { EffectiveLimits, QuotaLimits } from 'src/quotas/quota-limits';
@@ -152,7 +152,7 @@ export class QuotasService {
     const reset = dto.reset ?? [];
     const both = reset.filter((q) => q in limits);
     if (both.length) {
-      throw new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field: 'reset', messages: [`both set and reset: ${both.join(', ')}`] }] });
+      throw invalidField('reset', `both set and reset: ${both.join(', ')}`);
     }
     await this.dataSource.transaction(async (manager) => {
       await this.limits.set(manager, workspaceId, limits, reset, ctx.principal.tokenId);

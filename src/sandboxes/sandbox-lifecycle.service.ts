@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
-import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InstallationService } from 'src/database/installation.service';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
@@ -102,9 +102,7 @@ export class SandboxLifecycle {
 
   private startError(error: unknown, image: string): OrcaOpsError {
     if (error instanceof RuntimeError && error.code === 'image_not_found') {
-      return new OrcaOpsError('validation_failed', 'The request is invalid', {
-        fields: [{ field: 'image', messages: [`image ${image} is not present on this server (images are never pulled)`] }],
-      });
+      return invalidField('image', `image ${image} is not present on this server (images are never pulled)`);
     }
     if (error instanceof RuntimeError && error.code === 'engine_unavailable') {
       this.engine.invalidate();

@@ -1,4 +1,5 @@
 /** The sandbox model's closed vocabularies, shared by entity, DTOs, services and front ends. */
+import type { NetworkMode, ResourceLimits } from 'src/domain/container-spec';
 
 export const SANDBOX_STATUSES = ['starting', 'ready', 'stopping', 'stopped', 'expired', 'failed', 'lost'] as const;
 export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
@@ -7,12 +8,7 @@ export const SANDBOX_TERMINAL: ReadonlySet<SandboxStatus> = new Set(['stopped', 
 export const SANDBOX_EXIT_REASONS = ['ttl', 'idle', 'deleted', 'oom_killed', 'engine_lost', 'quota', 'session_ended', 'start_failed', 'image_not_found', 'container_exited'] as const;
 export type SandboxExitReason = (typeof SANDBOX_EXIT_REASONS)[number];
 
-export interface SandboxResources {
-  cpu: number;
-  memory_mb: number;
-  pids: number;
-  disk_mb: number;
-}
+export type SandboxResources = ResourceLimits;
 
 /** Stored with the sandbox (defaults filled in). Env is applied to every exec, shell and process. */
 export interface SandboxSpec {
@@ -20,7 +16,7 @@ export interface SandboxSpec {
   profile: string | null;
   resources: SandboxResources;
   env: Record<string, string>;
-  network: 'none' | 'egress';
+  network: NetworkMode;
   ttl_seconds: number;
   idle_timeout_seconds: number;
   labels: Record<string, string>;
@@ -29,5 +25,5 @@ export interface SandboxSpec {
 
 export const DEFAULT_SANDBOX_RESOURCES: SandboxResources = { cpu: 1, memory_mb: 512, pids: 128, disk_mb: 256 };
 export const DEFAULT_TTL_SECONDS = 3600;
-export const MAX_TTL_SECONDS = 24 * 3600;
+export { MAX_TTL_SECONDS } from 'src/domain/container-spec';
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;

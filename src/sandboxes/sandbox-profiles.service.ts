@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField, notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { JobResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobsService } from 'src/jobs/jobs.service';
 import { CreateSandboxDto, RunSandboxProfileDto } from 'src/sandboxes/dto/create-sandbox.dto';
@@ -10,9 +10,6 @@ import { toProfileResponse } from 'src/sandboxes/sandboxes.mappers';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
-function invalid(field: string, message: string): OrcaOpsError {
-  return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
-}
 
 /**
  * Sandbox profiles (sandboxes.yml): the catalog as front ends see it, a create request resolved into a
@@ -27,7 +24,7 @@ export class SandboxProfilesService {
 
   /** A create request as a sandbox spec: the request's values over its profile's, then the defaults. */
   specFor(dto: CreateSandboxDto): SandboxSpec {
-    if (!dto.image && !dto.profile) throw invalid('image', 'give an image or a profile');
+    if (!dto.image && !dto.profile) throw invalidField('image', 'give an image or a profile');
     const profile = dto.profile ? this.profile(dto.profile) : undefined;
     if (profile) this.assertUsable(profile);
     const strip = <T extends object>(v: T): Partial<T> => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as Partial<T>;
@@ -58,7 +55,7 @@ export class SandboxProfilesService {
     assertPermission(ctx, 'job:create');
     const profile = this.profile(name);
     this.assertUsable(profile);
-    if (!profile.command) throw invalid('profile', `profile ${name} has no command to run`);
+    if (!profile.command) throw invalidField('profile', `profile ${name} has no command to run`);
     const { job } = await this.jobs.submit(ctx, {
       image: profile.image,
       steps: [{ args: profile.command }],

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { IMAGE_REF } from 'src/jobs/dto/create-job.dto';
-import { CLEANUP_POLICIES, MAX_TIMEOUT_SECONDS } from 'src/jobs/job-model';
-import type { CleanupPolicy } from 'src/jobs/job-model';
+import { CLEANUP_POLICIES, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
+import type { CleanupPolicy } from 'src/domain/container-spec';
 import type { SandboxResources } from 'src/sandboxes/sandbox-model';
 import { DEFAULT_SANDBOX_RESOURCES } from 'src/sandboxes/sandbox-model';
 
@@ -44,7 +43,6 @@ export class SandboxProfilesError extends Error {
 }
 
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 const resources = z
   .object({

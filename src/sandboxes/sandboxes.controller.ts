@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { JobResponseDto } from 'src/jobs/dto/job-response.dto';
 import { CreateSandboxDto, ExtendSandboxDto, RunSandboxProfileDto } from 'src/sandboxes/dto/create-sandbox.dto';

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
-import { DatabaseModule } from 'src/database/database.module';
+import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
@@ -15,13 +15,14 @@ import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { loadSandboxProfiles, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
 import { SandboxProfilesService } from 'src/sandboxes/sandbox-profiles.service';
+import { SandboxReads } from 'src/sandboxes/sandbox-reads.service';
 import { SandboxReaperService } from 'src/sandboxes/sandbox-reaper.service';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { SandboxesController, SandboxProfilesController } from 'src/sandboxes/sandboxes.controller';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
-import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
+import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 /**
  * Sandbox resource and lifecycle. The interaction layer (exec, shells, processes, files) registers its
@@ -31,7 +32,7 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
   imports: [
     ConfigModule.forFeature(sandboxesConfig),
     TypeOrmModule.forFeature([SandboxEntity]),
-    DatabaseModule,
+    InstallationModule,
     RuntimeModule,
     AuditModule,
     WorkspacesModule,
@@ -49,6 +50,7 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
     WarmPoolService,
     SandboxActivity,
     SandboxNode,
+    SandboxReads,
     {
       // Loaded once at boot: an invalid sandboxes.yml stops the server with file, profile and field named.
       provide: SandboxProfileCatalog,
@@ -59,6 +61,6 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
     provideScopedRepository(SandboxEntity),
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity, ...SANDBOX_INTERACTION_PROVIDERS],
+  exports: [SandboxesService, SandboxActivity, SandboxReads, ...SANDBOX_INTERACTION_PROVIDERS],
 })
 export class SandboxesModule {}

@@ -27,7 +27,7 @@ import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { QuotasService } from 'src/quotas/quotas.service';
-import { SessionLinks } from 'src/sessions/session-links.service';
+import { SessionLinks } from 'src/session-links/session-links.service';
 
 export interface ListSandboxesFilter {
   status?: SandboxStatus;

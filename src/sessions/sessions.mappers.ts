@@ -1,7 +1,7 @@
 import type { JobEntity } from 'src/jobs/entities/job.entity';
 import type { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import type { SessionJobDto, SessionResponseDto, SessionSandboxDto, SessionWorkflowRunDto } from 'src/sessions/dto/session.dto';
-import type { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import type { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
 import type { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

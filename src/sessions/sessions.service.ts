@@ -9,9 +9,9 @@ import { InjectScopedRepository, TenantScopedRepository } from 'src/database/ten
 import { JobsService } from 'src/jobs/jobs.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { OpenSessionDto, SessionListResponseDto, SessionResponseDto, SessionViewResponseDto } from 'src/sessions/dto/session.dto';
-import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
 import { SessionView } from 'src/sessions/session-view.service';
-import { DEFAULT_SESSION_IDLE_SECONDS, SessionStatus } from 'src/sessions/session-model';
+import { DEFAULT_SESSION_IDLE_SECONDS, SessionStatus } from 'src/session-links/session-model';
 import { toSessionResponse } from 'src/sessions/sessions.mappers';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';

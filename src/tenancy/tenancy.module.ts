@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
-import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
-import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
+import { AdminTokenEntity } from 'src/tenancy/entities/admin-token.entity';
+import { ApiTokenEntity } from 'src/tenancy/entities/api-token.entity';
 
 /** Token verification (and its cache), usable without HTTP: operator commands import this. */
 @Module({

@@ -2,9 +2,9 @@ import { Logger } from '@nestjs/common';
 import type { Repository } from 'typeorm';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
 import { issueToken } from 'src/tenancy/token-secret';
-import type { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
-import type { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
-import type { WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
+import type { AdminTokenEntity } from 'src/tenancy/entities/admin-token.entity';
+import type { ApiTokenEntity } from 'src/tenancy/entities/api-token.entity';
+import type { WorkspaceStatus } from 'src/tenancy/entities/workspace.entity';
 
 const ENV_ADMIN_TOKEN = 'env-admin-token-0123456789abcdefghijklmnop';
 const NOW = new Date('2026-01-15T12:00:00.000Z');

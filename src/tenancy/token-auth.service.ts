@@ -6,9 +6,9 @@ import { authConfig } from 'src/config/orcaops.config';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { hashesEqual, hashToken, parseToken } from 'src/tenancy/token-secret';
 import { Principal } from 'src/tenancy/tenant-context';
-import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
-import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
-import { WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
+import { ApiTokenEntity } from 'src/tenancy/entities/api-token.entity';
+import { AdminTokenEntity } from 'src/tenancy/entities/admin-token.entity';
+import { WorkspaceStatus } from 'src/tenancy/entities/workspace.entity';
 
 interface CachedCredential {
   hash: Buffer;

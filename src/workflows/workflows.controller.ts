@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
-import { clientGone } from 'src/http/event-stream';
+import { clientGone } from 'src/common/http/event-stream';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import {
   ListWorkflowsQueryDto,

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
-import { DatabaseModule } from 'src/database/database.module';
+import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsModule } from 'src/jobs/jobs.module';
@@ -10,7 +10,7 @@ import { PoliciesModule } from 'src/policies/policies.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { StorageModule } from 'src/storage/storage.module';
-import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
+import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
@@ -23,6 +23,7 @@ import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.s
 import { WorkflowsController } from 'src/workflows/workflows.controller';
 import { WorkflowRetentionService } from 'src/workflows/workflow-retention.service';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
+import { WorkflowRunReads } from 'src/workflows/workflow-run-reads.service';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
@@ -30,7 +31,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]),
     // The retention days of job records, which workflow runs share.
     ConfigModule.forFeature(jobsConfig),
-    DatabaseModule,
+    InstallationModule,
     RuntimeModule,
     JobsModule,
     PoliciesModule,
@@ -51,8 +52,9 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     WorkflowSourcesService,
     WorkflowArtifacts,
     WorkflowRetentionService,
+    WorkflowRunReads,
     provideScopedRepository(WorkflowSourceEntity),
   ],
-  exports: [WorkflowsService],
+  exports: [WorkflowsService, WorkflowRunReads],
 })
 export class WorkflowsModule {}

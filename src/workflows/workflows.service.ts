@@ -9,7 +9,7 @@ import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobLogsResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobsService } from 'src/jobs/jobs.service';
-import { SessionLinks } from 'src/sessions/session-links.service';
+import { SessionLinks } from 'src/session-links/session-links.service';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';

@@ -7,7 +7,7 @@ import { notFound } from 'src/common/errors/orcaops.error';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
 import { issueToken } from 'src/tenancy/token-secret';
-import { AdminTokenEntity } from 'src/workspaces/entities/admin-token.entity';
+import { AdminTokenEntity } from 'src/tenancy/entities/admin-token.entity';
 
 export interface AdminTokenView {
   id: string;

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { ApiTokensService } from 'src/workspaces/api-tokens.service';

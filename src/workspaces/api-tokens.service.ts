@@ -10,7 +10,7 @@ import { TenantContext } from 'src/tenancy/tenant-context';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
 import { issueToken } from 'src/tenancy/token-secret';
 import { CreateTokenDto, IssuedTokenResponseDto, TokenResponseDto, UpdateTokenDto } from 'src/workspaces/dto/token.dto';
-import { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
+import { ApiTokenEntity } from 'src/tenancy/entities/api-token.entity';
 import { toIssuedTokenResponse, toTokenResponse } from 'src/workspaces/workspaces.mappers';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 

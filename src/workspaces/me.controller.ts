@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 export class WhoAmIResponseDto {

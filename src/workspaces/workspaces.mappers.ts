@@ -1,7 +1,7 @@
 import type { IssuedTokenResponseDto, TokenResponseDto } from 'src/workspaces/dto/token.dto';
 import type { WorkspaceResponseDto } from 'src/workspaces/dto/workspace.dto';
-import type { ApiTokenEntity } from 'src/workspaces/entities/api-token.entity';
-import type { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import type { ApiTokenEntity } from 'src/tenancy/entities/api-token.entity';
+import type { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 

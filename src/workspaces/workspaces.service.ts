@@ -10,7 +10,7 @@ import { assertPermission } from 'src/tenancy/assert-permission';
 import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
 import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceResponseDto, WorkspaceSettingsDto } from 'src/workspaces/dto/workspace.dto';
-import { WorkspaceEntity, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity, WorkspaceStatus } from 'src/tenancy/entities/workspace.entity';
 import { toWorkspaceResponse } from 'src/workspaces/workspaces.mappers';
 
 /** Settings only an organisation admin may change (limits and policy). */

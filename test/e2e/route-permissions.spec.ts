@@ -4,7 +4,7 @@ import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { DiscoveryService } from '@nestjs/core/discovery/discovery-service';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IS_PUBLIC_KEY, PERMISSION_KEY } from 'src/common/decorators/route-metadata';
+import { IS_PUBLIC_KEY, PERMISSION_KEY } from 'src/tenancy/route-metadata';
 import type { TestApp } from '../support/app';
 import { createTestApp } from '../support/app';
 

@@ -42,6 +42,11 @@ export function notFound(resource: string, id: string): OrcaOpsError {
   return new OrcaOpsError('not_found', `${resource} ${id} was not found`, { resource, id });
 }
 
+/** One request field is wrong: the ValidationPipe's shape (400, details.fields) for checks done in code. */
+export function invalidField(field: string, message: string): OrcaOpsError {
+  return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
+}
+
 export interface FieldError {
   field: string;
   messages: string[];

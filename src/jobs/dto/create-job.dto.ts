@@ -6,7 +6,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsNumber,
   IsOptional,
   IsString,
   IsUUID,
@@ -18,11 +17,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { CLEANUP_POLICIES, CleanupPolicy, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode, RESOURCE_BOUNDS } from 'src/jobs/job-model';
-
-export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-export const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$/;
-const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 };
+import { CLEANUP_POLICIES, CleanupPolicy, ENV_MAP, IMAGE_REF, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode } from 'src/domain/container-spec';
+import { JobResourcesDto } from 'src/domain/resources.dto';
 
 export class JobStepDto {
   /** A label for the step (shown in run records). */
@@ -51,24 +47,6 @@ export class JobStepDto {
   /** Keep going with the next step when this one fails. */
   @IsOptional() @IsBoolean()
   continue_on_error?: boolean;
-}
-
-export class JobResourcesDto {
-  /** CPUs (0.1–4). Default 1. */
-  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(RESOURCE_BOUNDS.cpu.min) @Max(RESOURCE_BOUNDS.cpu.max)
-  cpu?: number;
-
-  /** Memory limit in MiB, no swap (16–8192). Default 512. */
-  @IsOptional() @IsInt() @Min(RESOURCE_BOUNDS.memory_mb.min) @Max(RESOURCE_BOUNDS.memory_mb.max)
-  memory_mb?: number;
-
-  /** Processes and threads (16–512). Default 128. */
-  @IsOptional() @IsInt() @Min(RESOURCE_BOUNDS.pids.min) @Max(RESOURCE_BOUNDS.pids.max)
-  pids?: number;
-
-  /** Size of the writable /workspace in MiB (1–1024). Default 256. */
-  @IsOptional() @IsInt() @Min(RESOURCE_BOUNDS.disk_mb.min) @Max(RESOURCE_BOUNDS.disk_mb.max)
-  disk_mb?: number;
 }
 
 export class CreateJobDto {

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
-import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
 import { CleanupPolicy, JobApproval, JobReason, JobSpec, JobStatus, StepResult } from 'src/jobs/job-model';
 
 /** A job and its run record. Every status change is a compare-and-set on `status`. */

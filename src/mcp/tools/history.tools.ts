@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField } from 'src/common/errors/orcaops.error';
 import type { JobsService } from 'src/jobs/jobs.service';
 import type { OrcaTool } from 'src/mcp/tool-kit';
 import { defineTool } from 'src/mcp/tool-kit';
@@ -10,7 +10,7 @@ function date(field: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const parsed = new Date(value);
   if (Number.isNaN(parsed.getTime())) {
-    throw new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [`${field} must be an ISO 8601 date`] }] });
+    throw invalidField(field, `${field} must be an ISO 8601 date`);
   }
   return parsed;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { JOB_STATUSES, NETWORK_MODES } from 'src/jobs/job-model';
+import { NETWORK_MODES } from 'src/domain/container-spec';
+import { JOB_STATUSES } from 'src/jobs/job-model';
 import { SANDBOX_STATUSES } from 'src/sandboxes/sandbox-model';
 
 /**

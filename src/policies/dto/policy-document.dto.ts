@@ -13,11 +13,11 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { MAX_TIMEOUT_SECONDS, MAX_TTL_SECONDS, RESOURCE_BOUNDS } from 'src/domain/container-spec';
 import { EGRESS_RULES, EgressRule, OUTSIDE_ALLOW_RULES, OutsideAllowRule } from 'src/policies/policy-model';
 
-// The same bounds as the job and sandbox request DTOs (repeated: policies sit below jobs and sandboxes).
-const MAX_TIMEOUT_SECONDS = 1800;
-const MAX_TTL_SECONDS = 24 * 3600;
+// The same bounds as the job and sandbox request DTOs.
+const { cpu: CPU, memory_mb: MEMORY, pids: PIDS, disk_mb: DISK } = RESOURCE_BOUNDS;
 
 /*
  * The policy document as the API accepts it. Unknown fields are rejected (400), and there is on
@@ -63,10 +63,10 @@ export class NetworkPolicyDto {
 }
 
 export class ApprovalThresholdsDto {
-  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(0.1) @Max(4)
+  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(CPU.min) @Max(CPU.max)
   cpu?: number;
 
-  @IsOptional() @IsInt() @Min(16) @Max(8192)
+  @IsOptional() @IsInt() @Min(MEMORY.min) @Max(MEMORY.max)
   memory_mb?: number;
 
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)
@@ -74,17 +74,17 @@ export class ApprovalThresholdsDto {
 }
 
 export class ResourcePolicyDto {
-  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(0.1) @Max(4)
+  @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(CPU.min) @Max(CPU.max)
   max_cpu?: number;
 
-  @IsOptional() @IsInt() @Min(16) @Max(8192)
+  @IsOptional() @IsInt() @Min(MEMORY.min) @Max(MEMORY.max)
   max_memory_mb?: number;
 
-  @IsOptional() @IsInt() @Min(16) @Max(512)
+  @IsOptional() @IsInt() @Min(PIDS.min) @Max(PIDS.max)
   max_pids?: number;
 
   /** Size of the writable /workspace, which also bounds the artifacts a job can leave. */
-  @IsOptional() @IsInt() @Min(1) @Max(1024)
+  @IsOptional() @IsInt() @Min(DISK.min) @Max(DISK.max)
   max_disk_mb?: number;
 
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
 import type { PolicyDocument } from 'src/policies/policy-model';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 /** A workspace's own policy (at most one per workspace); it can only narrow the organisation default. */
 @Entity({ name: 'workspace_policies' })

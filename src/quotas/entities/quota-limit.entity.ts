@@ -1,6 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import type { Quota } from 'src/quotas/quota-model';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 const bigintOrNull = { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
 

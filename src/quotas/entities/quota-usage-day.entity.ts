@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 /**
  * The consumption ledger: per workspace and UTC day, jobs admitted and CPU-seconds measured. Each

@@ -1,8 +1,8 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { ENV_KEY, IMAGE_REF, JobResourcesDto } from 'src/jobs/dto/create-job.dto';
-import { NETWORK_MODES, NetworkMode } from 'src/jobs/job-model';
+import { ENV_MAP, IMAGE_REF, NETWORK_MODES, NetworkMode } from 'src/domain/container-spec';
+import { JobResourcesDto } from 'src/domain/resources.dto';
 import { MAX_TTL_SECONDS } from 'src/sandboxes/sandbox-model';
 
 export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$/;
@@ -25,7 +25,7 @@ export class CreateSandboxDto {
   resources?: JobResourcesDto;
 
   /** Applied to every exec, shell and background process in the sandbox. */
-  @IsOptional() @IsStringMap({ maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 })
+  @IsOptional() @IsStringMap(ENV_MAP)
   env?: Record<string, string>;
 
   /** `none` (default) or `egress` (only where the workspace allows it). */
@@ -60,7 +60,7 @@ export class ExtendSandboxDto {
 
 export class RunSandboxProfileDto {
   /** Extra or overriding environment variables for this run. */
-  @IsOptional() @IsStringMap({ maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 })
+  @IsOptional() @IsStringMap(ENV_MAP)
   env?: Record<string, string>;
 
   /** Why this runs (kept with the job). */

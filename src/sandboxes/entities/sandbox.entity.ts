@@ -1,8 +1,8 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
-import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
 import { SandboxExitReason, SandboxSpec, SandboxStatus } from 'src/sandboxes/sandbox-model';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 /** A long-lived, stateful container for an agent. Status changes are compare-and-set on `status`. */
 @Entity({ name: 'sandboxes' })

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { invalidField } from 'src/common/errors/orcaops.error';
 import { AuditService } from 'src/audit/audit.service';
 import { CONTAINER_RUNTIME, ContainerRuntime, ExecOptions } from 'src/runtime/container-runtime.port';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
 import { engineError } from 'src/sandboxes/interaction/sandbox-paths';
 import { CappedCollector, StreamName } from 'src/sandboxes/interaction/output-buffers';
-import { invalid, sandboxPath } from 'src/sandboxes/interaction/sandbox-paths';
+import { sandboxPath } from 'src/sandboxes/interaction/sandbox-paths';
 import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { PoliciesService } from 'src/policies/policies.service';
@@ -42,7 +43,7 @@ export interface CollectedExec extends ExecOutcome {
 export function commandOptions(live: LiveSandbox, spec: CommandSpec): Pick<ExecOptions, 'command' | 'cwd' | 'env' | 'user'> {
   const hasCommand = typeof spec.command === 'string' && spec.command.length > 0;
   const hasArgs = Array.isArray(spec.args) && spec.args.length > 0;
-  if (hasCommand === hasArgs) throw invalid('command', 'give exactly one of command (run by sh -c) or args (argv)');
+  if (hasCommand === hasArgs) throw invalidField('command', 'give exactly one of command (run by sh -c) or args (argv)');
   return {
     command: hasCommand ? ['/bin/sh', '-c', spec.command!] : [...spec.args!],
     cwd: sandboxPath(spec.cwd ?? live.workdir, live.workdir, 'cwd'),
@@ -91,7 +92,7 @@ export class SandboxExecService {
     // Security policy (issue 5): command deny rules, checked before the command reaches the container.
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(req));
     const timeoutSeconds = req.timeout_seconds ?? INTERACTION_LIMITS.execDefaultTimeoutSeconds;
-    if (timeoutSeconds > INTERACTION_LIMITS.execMaxTimeoutSeconds) throw invalid('timeout_seconds', `must be at most ${INTERACTION_LIMITS.execMaxTimeoutSeconds}`);
+    if (timeoutSeconds > INTERACTION_LIMITS.execMaxTimeoutSeconds) throw invalidField('timeout_seconds', `must be at most ${INTERACTION_LIMITS.execMaxTimeoutSeconds}`);
     await this.audit.record(ctx, {
       action: 'sandbox.exec',
       resourceType: 'sandbox',

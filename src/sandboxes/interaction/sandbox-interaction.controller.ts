@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import {
@@ -26,7 +26,7 @@ import { ProcessOutputPage, ProcessView, SandboxProcessesService } from 'src/san
 import { SandboxShellsService, ShellView } from 'src/sandboxes/interaction/sandbox-shells.service';
 import type { ShellCommandView } from 'src/sandboxes/interaction/shell-session';
 import { TenantContext } from 'src/tenancy/tenant-context';
-import { clientGone, openEventStream, wantsEventStream } from 'src/http/event-stream';
+import { clientGone, openEventStream, wantsEventStream } from 'src/common/http/event-stream';
 
 function bytesOf(dto: { data: string; encoding?: 'utf8' | 'base64' }): Buffer {
   return Buffer.from(dto.data, dto.encoding === 'base64' ? 'base64' : 'utf8');

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField } from 'src/common/errors/orcaops.error';
 import { RuntimeError, toOrcaOpsError } from 'src/runtime/runtime.errors';
 
 const MAX_PATH = 4096;
@@ -10,15 +10,11 @@ const MAX_PATH = 4096;
  * host), so `..` simply resolves inside the container; NUL and over-long paths are refused.
  */
 export function sandboxPath(raw: string | undefined, workdir: string, field = 'path'): string {
-  if (typeof raw !== 'string' || raw.length === 0) throw invalid(field, 'is required');
-  if (raw.includes('\0')) throw invalid(field, 'must not contain NUL');
-  if (raw.length > MAX_PATH) throw invalid(field, `must be at most ${MAX_PATH} characters`);
+  if (typeof raw !== 'string' || raw.length === 0) throw invalidField(field, 'is required');
+  if (raw.includes('\0')) throw invalidField(field, 'must not contain NUL');
+  if (raw.length > MAX_PATH) throw invalidField(field, `must be at most ${MAX_PATH} characters`);
   const resolved = posix.normalize(posix.isAbsolute(raw) ? raw : posix.join(workdir, raw));
   return resolved.length > 1 ? resolved.replace(/\/+$/, '') : resolved;
-}
-
-export function invalid(field: string, message: string): OrcaOpsError {
-  return new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field, messages: [message] }] });
 }
 
 /** Engine failures as API errors (503 when the engine is gone, 409 when the container stopped...). */

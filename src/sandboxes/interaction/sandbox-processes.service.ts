@@ -6,6 +6,7 @@ import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
 import { OutputChunk, OutputRing } from 'src/sandboxes/interaction/output-buffers';
+import { PerSandbox } from 'src/sandboxes/interaction/per-sandbox';
 import { CommandSpec, commandOptions } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { PoliciesService } from 'src/policies/policies.service';
@@ -80,7 +81,7 @@ function toChunk(c: OutputChunk): ProcessOutputChunk {
  */
 @Injectable()
 export class SandboxProcessesService implements OnModuleDestroy {
-  private readonly processes = new Map<string, Map<string, BackgroundProcess>>();
+  private readonly processes = new PerSandbox<BackgroundProcess>((proc) => proc.abort.abort());
 
   constructor(
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
@@ -98,8 +99,7 @@ export class SandboxProcessesService implements OnModuleDestroy {
     const options = commandOptions(live, spec);
     // Security policy (issue 5): command deny rules, checked before the command reaches the container.
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(spec));
-    const byId = this.processes.get(sandboxId) ?? new Map<string, BackgroundProcess>();
-    this.processes.set(sandboxId, byId);
+    const byId = this.processes.of(sandboxId);
     this.prune(byId);
     if (byId.size >= INTERACTION_LIMITS.processesPerSandbox) {
       throw new OrcaOpsError('conflict', `sandbox ${sandboxId} already runs ${INTERACTION_LIMITS.processesPerSandbox} processes: kill one first`);
@@ -136,7 +136,7 @@ export class SandboxProcessesService implements OnModuleDestroy {
 
   async list(ctx: TenantContext, sandboxId: string): Promise<ProcessView[]> {
     await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:read');
-    return [...(this.processes.get(sandboxId)?.values() ?? [])].map((p) => p.view());
+    return this.processes.values(sandboxId).map((p) => p.view());
   }
 
   async output(ctx: TenantContext, sandboxId: string, processId: string, after: number, limit: number, tail?: number): Promise<ProcessOutputPage> {
@@ -190,17 +190,16 @@ export class SandboxProcessesService implements OnModuleDestroy {
 
   /** Ends every process of a sandbox (when it stops). */
   closeAll(sandboxId: string): void {
-    for (const proc of this.processes.get(sandboxId)?.values() ?? []) proc.abort.abort();
-    this.processes.delete(sandboxId);
+    this.processes.drop(sandboxId);
   }
 
   onModuleDestroy(): void {
-    for (const id of [...this.processes.keys()]) this.closeAll(id);
+    for (const id of this.processes.sandboxIds()) this.closeAll(id);
   }
 
   private async find(ctx: TenantContext, sandboxId: string, processId: string, permission: 'sandbox:exec' | 'sandbox:read'): Promise<BackgroundProcess> {
     await this.sandboxes.requireLive(ctx, sandboxId, permission);
-    const proc = this.processes.get(sandboxId)?.get(processId);
+    const proc = this.processes.get(sandboxId, processId);
     if (!proc) throw notFound('process', processId);
     return proc;
   }

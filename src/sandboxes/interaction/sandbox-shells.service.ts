@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AuditService } from 'src/audit/audit.service';
-import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { invalidField, notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
+import { PerSandbox } from 'src/sandboxes/interaction/per-sandbox';
 import { DEFAULT_SHELL_NAME, ShellCommandView, ShellSession } from 'src/sandboxes/interaction/shell-session';
 import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
@@ -31,7 +32,7 @@ export interface ShellView {
 @Injectable()
 export class SandboxShellsService implements OnModuleDestroy {
   private readonly logger = new Logger(SandboxShellsService.name);
-  private readonly shells = new Map<string, Map<string, ShellSession>>();
+  private readonly shells = new PerSandbox<ShellSession>((shell) => shell.close());
   private readonly opening = new Map<string, Promise<ShellSession>>();
 
   constructor(
@@ -93,12 +94,12 @@ export class SandboxShellsService implements OnModuleDestroy {
 
   async list(ctx: TenantContext, sandboxId: string): Promise<ShellView[]> {
     await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:read');
-    return [...(this.shells.get(sandboxId)?.values() ?? [])].filter((s) => !s.ended).map(toView);
+    return this.shells.values(sandboxId).filter((s) => !s.ended).map(toView);
   }
 
   async remove(ctx: TenantContext, sandboxId: string, name: string): Promise<void> {
     const shell = await this.existing(ctx, sandboxId, name, 'sandbox:exec');
-    this.shells.get(sandboxId)?.delete(name);
+    this.shells.delete(sandboxId, name);
     shell.close();
     await this.audit.record(ctx, { action: 'sandbox.shell.delete', resourceType: 'sandbox', resourceId: sandboxId, details: { shell: name } });
   }
@@ -106,26 +107,24 @@ export class SandboxShellsService implements OnModuleDestroy {
   /** Ends every shell of a sandbox (the lifecycle calls it when the sandbox stops; also safe if it does not). */
   closeAll(sandboxId: string): void {
     void this.pool.claimShell(sandboxId)?.then((unused) => unused?.close());
-    for (const shell of this.shells.get(sandboxId)?.values() ?? []) shell.close();
-    this.shells.delete(sandboxId);
+    this.shells.drop(sandboxId);
   }
 
   onModuleDestroy(): void {
-    for (const id of [...this.shells.keys()]) this.closeAll(id);
+    for (const id of this.shells.sandboxIds()) this.closeAll(id);
   }
 
   private async existing(ctx: TenantContext, sandboxId: string, name: string, permission: 'sandbox:exec' | 'sandbox:read'): Promise<ShellSession> {
     await this.sandboxes.requireLive(ctx, sandboxId, permission);
-    const shell = this.shells.get(sandboxId)?.get(name);
+    const shell = this.shells.get(sandboxId, name);
     if (!shell || shell.ended) throw notFound('shell', name);
     return shell;
   }
 
   /** The named shell, started on first use (concurrent first uses share one start). */
   private async shellFor(live: LiveSandbox, name: string): Promise<ShellSession> {
-    if (!SHELL_NAME.test(name)) throw new OrcaOpsError('validation_failed', 'The request is invalid', { fields: [{ field: 'name', messages: ['must match [A-Za-z0-9_.-]{1,64}'] }] });
-    const byName = this.shells.get(live.id) ?? new Map<string, ShellSession>();
-    this.shells.set(live.id, byName);
+    if (!SHELL_NAME.test(name)) throw invalidField('name', 'must match [A-Za-z0-9_.-]{1,64}');
+    const byName = this.shells.of(live.id);
     const current = byName.get(name);
     if (current && !current.ended) return current;
     const key = `${live.id}/${name}`;

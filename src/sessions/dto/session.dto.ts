@@ -7,7 +7,7 @@ import {
   MIN_SESSION_IDLE_SECONDS,
   SESSION_STATUSES,
   SessionStatus,
-} from 'src/sessions/session-model';
+} from 'src/session-links/session-model';
 
 export class OpenSessionDto {
   /** What kind of client this is: claude-code, ci, custom, ... (lowercase, up to 32 characters). */

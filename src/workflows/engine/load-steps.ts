@@ -52,7 +52,8 @@ export function addSite(ctx: JobReadContext, site: Omit<ExpressionSite, 'jobId'>
   ctx.sites.push({ ...site, jobId: ctx.jobId });
 }
 
-function addMapSites(
+/** A template site per value of a map (env, with, outputs). */
+export function addMapSites(
   ctx: JobReadContext,
   values: Record<string, string>,
   path: string,

@@ -8,6 +8,7 @@ import type { ExpressionSite } from 'src/workflows/engine/expression-sites';
 import { CONTEXTS } from 'src/workflows/engine/expression-sites';
 import type { JobReadContext } from 'src/workflows/engine/load-steps';
 import {
+  addMapSites,
   addSite,
   readCondition,
   readContainer,
@@ -412,16 +413,6 @@ function readMoreJobFields(state: LoadState, ctx: JobReadContext, job: JobSpec, 
     default:
       return void reader.string(value, path); // workspace
   }
-}
-
-function addMapSites(
-  ctx: JobReadContext,
-  values: Record<string, string>,
-  path: string,
-  contexts: ExpressionSite['contexts'],
-): void {
-  for (const [key, text] of Object.entries(values))
-    addSite(ctx, { path: `${path}.${key}`, text, kind: 'template', contexts });
 }
 
 /** `timeout: 90m` (native duration) or the predecessor's `timeout: <seconds>`. */

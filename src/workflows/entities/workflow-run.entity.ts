@@ -1,9 +1,9 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
-import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
 import type { JobResult, JobState, RunContext, Workflow } from 'src/workflows/engine/model';
 import type { WorkflowRunStatus } from 'src/workflows/workflow-model';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 /**
  * One workflow run: the source as submitted, the normalised workflow the engine works on, its fixed

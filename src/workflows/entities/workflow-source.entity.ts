@@ -1,6 +1,6 @@
 import { Column, Entity, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 /**
  * A source directory uploaded for workflow runs (`actions/checkout` brings it into a job). The bytes

@@ -1,5 +1,5 @@
 import type { JobInternalSpec } from 'src/jobs/job-model';
-import { RESOURCE_BOUNDS } from 'src/jobs/job-model';
+import { RESOURCE_BOUNDS } from 'src/domain/container-spec';
 import type { ContainerHealthcheck, ContainerResources, TmpfsMount } from 'src/runtime/container-runtime.port';
 import type { RunOptions } from 'src/workflows/engine/container-options';
 import { parsePortSpec, parseRunOptions, splitOptions } from 'src/workflows/engine/container-options';

@@ -6,9 +6,10 @@ import { arch, hostname } from 'node:os';
 import { DataSource, EntityManager } from 'typeorm';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InstallationService } from 'src/database/installation.service';
-import { JobEntity } from 'src/jobs/entities/job.entity';
-import type { JobInternalSpec, JobStepSpec } from 'src/jobs/job-model';
-import { DEFAULT_RESOURCES, TERMINAL_STATUSES } from 'src/jobs/job-model';
+import type { JobInternalSpec, JobStatus, JobStepSpec } from 'src/jobs/job-model';
+import { DEFAULT_RESOURCES } from 'src/domain/container-spec';
+import { TERMINAL_STATUSES } from 'src/jobs/job-model';
+import { JobReads } from 'src/jobs/job-reads.service';
 import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { JobsService } from 'src/jobs/jobs.service';
 import { PoliciesService } from 'src/policies/policies.service';
@@ -87,6 +88,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     private readonly installation: InstallationService,
     private readonly events: WorkflowRunEvents,
     private readonly policies: PoliciesService,
+    private readonly jobReads: JobReads,
   ) {
     this.liveness = new RunnerLiveness(dataSource);
   }
@@ -435,7 +437,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   private async awaitJob(ctx: ReturnType<typeof runnerContext>, jobId: string): Promise<{ status: string; reason: string | null; message: string | null }> {
     for (;;) {
       const job = await this.jobs.wait(ctx, jobId, 60_000);
-      if (TERMINAL_STATUSES.has(job.status as JobEntity['status'])) return { status: job.status, reason: job.reason, message: job.message ?? null };
+      if (TERMINAL_STATUSES.has(job.status as JobStatus)) return { status: job.status, reason: job.reason, message: job.message ?? null };
       if (this.stopping) return { status: 'failed', reason: 'interrupted', message: 'the server shut down' };
     }
   }
@@ -486,7 +488,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       if (!inst) continue;
       const jobId = row.jobId ?? (await this.jobByIdempotencyKey(loop, `wf-${loop.runId}-${row.hash}-${row.attempt}`));
       let result: InstanceResult = { outcome: 'failure', reason: 'interrupted', outputs: {}, continueOnError: false };
-      const job = jobId ? await this.dataSource.getRepository(JobEntity).findOne({ where: { id: jobId, workspaceId: loop.workspaceId } }) : null;
+      const job = jobId ? await this.jobReads.find(loop.workspaceId, jobId) : null;
       if (job && TERMINAL_STATUSES.has(job.status) && job.reason !== 'interrupted') {
         const wfJob = loop.state.workflow.jobs.find((j) => j.id === row.workflowJob)!;
         const coe = evalBool(wfJob.continueOnError, { contexts: { matrix: row.matrix } }, false);
@@ -509,9 +511,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     }
   }
 
-  private async jobByIdempotencyKey(loop: RunLoop, key: string): Promise<string | null> {
-    const job = await this.dataSource.getRepository(JobEntity).findOne({ where: { workspaceId: loop.workspaceId, idempotencyKey: key }, select: { id: true } });
-    return job?.id ?? null;
+  private jobByIdempotencyKey(loop: RunLoop, key: string): Promise<string | null> {
+    return this.jobReads.idByIdempotencyKey(loop.workspaceId, key);
   }
 }
 

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataVolumeMount, TmpfsMount } from 'src/runtime/container-runtime.port';
 import { CONTAINER_RUNTIME, ContainerAttachment, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
 import { parsePortSpec, splitOptions } from 'src/workflows/engine/container-options';
+import type { ServiceSpec } from 'src/workflows/engine/model';
 import type { PlannedMount, VolumeMounter, VolumePlan } from 'src/workflows/engine/volumes';
 import { planVolumes } from 'src/workflows/engine/volumes';
 import { QuotasService } from 'src/quotas/quotas.service';
@@ -16,19 +17,8 @@ export const POD_IMAGE = 'orcaops/busybox';
 const DEFAULT_READINESS_MS = 5 * 60_000;
 const LOG_TAIL_BYTES = 8 * 1024;
 
-export interface EvaluatedService {
-  id: string;
-  image: string;
-  env: Record<string, string>;
-  ports: string[];
-  volumes: string[];
-  options?: string;
-  healthcheck?: import('src/workflows/engine/model').ServiceSpec['healthcheck'];
-  command?: string | string[];
-  entrypoint?: string | string[];
-  readinessTimeoutMs?: number;
-  hasCredentials?: boolean;
-}
+/** A service with its `${{ }}` evaluated: the engine's spec without its source location. */
+export type EvaluatedService = Omit<ServiceSpec, 'loc'>;
 
 /** What a service asks of the security policy (image, command, resources), checked before it starts. */
 export interface ServiceAdmission {

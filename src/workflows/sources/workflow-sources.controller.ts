@@ -1,6 +1,6 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { SourceView, WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';

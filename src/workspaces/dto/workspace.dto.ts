@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { WORKSPACE_STATUSES, WorkspaceStatus } from 'src/workspaces/entities/workspace.entity';
+import { WORKSPACE_STATUSES, WorkspaceStatus } from 'src/tenancy/entities/workspace.entity';
 
 export class WorkspaceSettingsDto {
   /** Days a finished job's record and artifacts are kept (1–365). */

@@ -1,10 +1,9 @@
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
 import { IsStringMap } from 'src/common/validators/is-string-map';
-import { ENV_KEY } from 'src/jobs/dto/create-job.dto';
+import { ENV_MAP } from 'src/domain/container-spec';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
 
-const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 };
 /** Base64 of the JSON content cap. */
 const JSON_CONTENT_CHARS = Math.ceil((INTERACTION_LIMITS.jsonContentMaxBytes * 4) / 3) + 4;
 

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
-import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
-import { SessionHeaderInterceptor } from 'src/sessions/session-header.interceptor';
-import { SessionLinks } from 'src/sessions/session-links.service';
+import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
+import { SessionHeaderInterceptor } from 'src/session-links/session-header.interceptor';
+import { SessionLinks } from 'src/session-links/session-links.service';
 
 /**
  * The bottom half of sessions: the entity and the lookup that jobs and sandboxes call when they admit

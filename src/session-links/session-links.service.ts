@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
-import { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
+import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 const TOUCH_EVERY_MS = 1_000;

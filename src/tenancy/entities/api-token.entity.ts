@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
 import { Role } from 'src/tenancy/permissions';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 /** A workspace API token. Only a SHA-256 of the secret is stored; `key_id` is the public lookup key. */
 @Entity({ name: 'api_tokens' })

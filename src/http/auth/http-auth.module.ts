@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { AuditModule } from 'src/audit/audit.module';
-import { ApiTokenStrategy } from 'src/tenancy/api-token.strategy';
+import { ApiTokenStrategy } from 'src/http/auth/api-token.strategy';
 import { TenancyModule } from 'src/tenancy/tenancy.module';
-import { TenantGuard } from 'src/tenancy/tenant.guard';
+import { TenantGuard } from 'src/http/auth/tenant.guard';
 
 /**
  * The HTTP edge: the passport strategy and the global guard. Only the HTTP application imports it —

@@ -1,8 +1,8 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { from, Observable, switchMap } from 'rxjs';
-import type { RequestWithTenant } from 'src/common/decorators/route-metadata';
-import { SESSION_HEADER } from 'src/sessions/session-model';
-import { SessionLinks } from 'src/sessions/session-links.service';
+import type { RequestWithTenant } from 'src/tenancy/route-metadata';
+import { SESSION_HEADER } from 'src/session-links/session-model';
+import { SessionLinks } from 'src/session-links/session-links.service';
 
 /**
  * A request carrying `X-OrcaOps-Session` touches that session (it is not idle) after the guard has

@@ -1,8 +1,8 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { lastValueFrom, of } from 'rxjs';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
-import { SessionHeaderInterceptor } from 'src/sessions/session-header.interceptor';
-import type { SessionLinks } from 'src/sessions/session-links.service';
+import { SessionHeaderInterceptor } from 'src/session-links/session-header.interceptor';
+import type { SessionLinks } from 'src/session-links/session-links.service';
 import { buildTenantContext } from 'src/tenancy/tenant-context.factory';
 import type { Principal, TenantContext } from 'src/tenancy/tenant-context';
 

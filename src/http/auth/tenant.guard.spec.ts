@@ -1,8 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { AuditService } from 'src/audit/audit.service';
-import { Public } from 'src/common/decorators/route-metadata';
-import { TenantGuard } from 'src/tenancy/tenant.guard';
+import { Public } from 'src/tenancy/route-metadata';
+import { TenantGuard } from 'src/http/auth/tenant.guard';
 
 class Routes {
   undeclared(): void {}

@@ -1,6 +1,6 @@
 import type { TenantScopedRepository } from 'src/database/tenant-scoped.repository';
-import type { AgentSessionEntity } from 'src/sessions/entities/agent-session.entity';
-import { SessionLinks } from 'src/sessions/session-links.service';
+import type { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
+import { SessionLinks } from 'src/session-links/session-links.service';
 import { buildTenantContext } from 'src/tenancy/tenant-context.factory';
 
 const ID = '5c1e0000-0000-4000-8000-000000000001';

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
-import type { SessionEndReason, SessionStatus } from 'src/sessions/session-model';
-import { WorkspaceEntity } from 'src/workspaces/entities/workspace.entity';
+import type { SessionEndReason, SessionStatus } from 'src/session-links/session-model';
+import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 
 /**
  * An agent session: jobs and sandboxes created with its id point at it (jobs.session_id,

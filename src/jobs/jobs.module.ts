@@ -48,6 +48,8 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
     JobApprovalsService,
     JobStepDrivers,
     provideScopedRepository(JobEntity),
+    provideScopedRepository(JobLogChunkEntity),
+    provideScopedRepository(JobArtifactEntity),
   ],
   exports: [JobsService, JobApprovalsService, JobStepDrivers],
 })

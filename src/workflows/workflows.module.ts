@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
+import { JobEntity } from 'src/jobs/entities/job.entity';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
@@ -14,6 +15,7 @@ import { SessionsCoreModule } from 'src/sessions/sessions-core.module';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { WorkflowServices } from 'src/workflows/runner/workflow-services';
 import { WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
@@ -27,7 +29,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity]),
+    TypeOrmModule.forFeature([WorkflowRunEntity, WorkflowInstanceEntity, WorkflowSourceEntity, JobEntity]),
     // The retention days of job records, which workflow runs share.
     ConfigModule.forFeature(jobsConfig),
     DatabaseModule,
@@ -43,11 +45,14 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
   providers: [
     WorkflowsService,
     WorkflowRunnerService,
+    WorkflowInstanceStore,
     WorkflowStepDriver,
     WorkflowServices,
     WorkflowRunEvents,
     provideScopedRepository(WorkflowRunEntity),
     provideScopedRepository(WorkflowInstanceEntity),
+    // Instance jobs' rows, read by the runner on resume.
+    provideScopedRepository(JobEntity),
     WorkflowSourcesService,
     WorkflowArtifacts,
     WorkflowRetentionService,

@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { rawAccessOverrides, rawAccessRule } from './eslint.raw-access.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bin/**', '*.js', '*.mjs', 'test/support/*.js'] },
@@ -37,6 +38,9 @@ export default tseslint.config(
       ],
     },
   },
+  // Tenant scoping (docs/architecture.md): raw repositories and queries only where the allow-list says why.
+  { files: ['src/**/*.ts'], ignores: ['src/**/*.spec.ts'], rules: { 'no-restricted-syntax': rawAccessRule() } },
+  ...rawAccessOverrides(),
   {
     files: ['src/runtime/docker/**/*.ts'],
     rules: {

@@ -152,6 +152,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     private readonly installation: InstallationService,
     private readonly quotas: QuotasService,
     private readonly drivers: JobStepDrivers,
+    @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
   ) {
     this.liveness = new RunnerLiveness(dataSource);
   }
@@ -772,7 +773,7 @@ export class JobRunnerService implements BeforeApplicationShutdown {
     const won = await write(async (manager) => {
       const updated = await this.jobs.withManager(manager).update(job.workspaceId, { id: job.id, status: In(fromStatesFor(outcome.status)) }, terminal);
       if (!updated) return false;
-      if (state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
+      if (state.artifacts.length) await this.artifactRows.withManager(manager).insertMany(job.workspaceId, state.artifacts);
       await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
       return true;
     });

@@ -77,12 +77,11 @@ export class WorkflowsService {
     const state = initialRunState(workflow, context, maxParallel, Date.now());
     await this.dataSource.transaction(async (manager) => {
       await this.sessions.lockOpen(manager, workspaceId, sessionId);
-      await manager.query(
-        `INSERT INTO workflow_runs (id, workspace_id, name, file, source, spec, inputs, env_overrides, context, job_states, max_parallel, status, warnings, created_by, runner_id, started_at, source_id, session_id)
-         VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8::jsonb,$9::jsonb,$10::jsonb,$11,'running',$12,$13,$14,$15,$16,$17)`,
-        [id, workspaceId, workflow.name.slice(0, 256), workflow.file.slice(0, 256), source, JSON.stringify(workflow), JSON.stringify(context.inputs), JSON.stringify(dto.env ?? {}),
-          JSON.stringify(context), JSON.stringify(state.jobs), maxParallel, warnings, ctx.principal.tokenId, this.runner.runnerId, new Date(state.startedAt), sourceId, sessionId],
-      );
+      const row: Partial<WorkflowRunEntity> = {
+        id, name: workflow.name.slice(0, 256), file: workflow.file.slice(0, 256), source, spec: workflow, inputs: context.inputs, envOverrides: dto.env ?? {},
+        context, jobStates: state.jobs, maxParallel, status: 'running', warnings, createdBy: ctx.principal.tokenId, runnerId: this.runner.runnerId, startedAt: new Date(state.startedAt), sourceId, sessionId,
+      };
+      await this.runs.withManager(manager).insert(workspaceId, row);
       await this.audit.record(ctx, { action: 'workflow.create', resourceType: 'workflow', resourceId: id, sessionId, details: { name: workflow.name, jobs: workflow.jobs.length } }, manager);
     });
     const run = await this.find(ctx, id, 'workflow:read');
@@ -240,19 +239,19 @@ export class WorkflowsService {
       if (downstream.has(jobId) || js.phase !== 'expanded') Object.assign(js, { phase: 'pending', instanceKeys: [] });
     }
     await this.dataSource.transaction(async (manager) => {
+      const instances = this.instances.withManager(manager);
       for (const row of rows) {
         if (downstream.has(row.workflowJob) || (reset.has(row.workflowJob) && jobStates[row.workflowJob]!.phase === 'pending')) {
-          await manager.delete(WorkflowInstanceEntity, { id: row.id, workspaceId: run.workspaceId });
+          await instances.delete(run.workspaceId, { id: row.id });
         } else if (reset.has(row.workflowJob) && row.conclusion !== 'success' && row.conclusion !== 'skipped') {
-          await manager.query(
-            `UPDATE workflow_instances SET status='queued', outcome=NULL, conclusion=NULL, reason=NULL, message=NULL, cancel_requested=NULL, finished_at=NULL, updated_at=now() WHERE id=$1 AND workspace_id=$2`,
-            [row.id, run.workspaceId],
-          );
+          await instances.update(run.workspaceId, { id: row.id }, { status: 'queued', outcome: null, conclusion: null, reason: null, message: null, cancelRequested: null, finishedAt: null });
         }
       }
-      await manager.query(
-        `UPDATE workflow_runs SET status='running', conclusion=NULL, cancelled_by=NULL, finished_at=NULL, started_at=now(), job_states=$1::jsonb, runner_id=$2, updated_at=now() WHERE id=$3 AND workspace_id=$4`,
-        [JSON.stringify(jobStates), this.runner.runnerId, id, run.workspaceId],
+      await this.runs.withManager(manager).updateExpression(
+        run.workspaceId,
+        { id },
+        { status: 'running', conclusion: null, cancelledBy: null, finishedAt: null, startedAt: () => 'now()', jobStates: () => ':jobs::jsonb', runnerId: this.runner.runnerId },
+        { jobs: JSON.stringify(jobStates) },
       );
       await this.audit.record(ctx, { action: 'workflow.rerun', resourceType: 'workflow', resourceId: id, details: { jobs: [...reset, ...downstream] } }, manager);
     });

@@ -29,6 +29,7 @@ import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { initialRunState } from 'src/workflows/runner/engine';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
@@ -46,6 +47,7 @@ export class WorkflowsService {
     @InjectScopedRepository(WorkflowInstanceEntity) private readonly instances: TenantScopedRepository<WorkflowInstanceEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly runner: WorkflowRunnerService,
+    private readonly store: WorkflowInstanceStore,
     private readonly jobs: JobsService,
     private readonly audit: AuditService,
     private readonly events: WorkflowRunEvents,
@@ -238,21 +240,14 @@ export class WorkflowsService {
       delete js.outcome;
       if (downstream.has(jobId) || js.phase !== 'expanded') Object.assign(js, { phase: 'pending', instanceKeys: [] });
     }
+    const remove: string[] = [];
+    const requeue: string[] = [];
+    for (const row of rows) {
+      if (downstream.has(row.workflowJob) || (reset.has(row.workflowJob) && jobStates[row.workflowJob]!.phase === 'pending')) remove.push(row.id);
+      else if (reset.has(row.workflowJob) && row.conclusion !== 'success' && row.conclusion !== 'skipped') requeue.push(row.id);
+    }
     await this.dataSource.transaction(async (manager) => {
-      const instances = this.instances.withManager(manager);
-      for (const row of rows) {
-        if (downstream.has(row.workflowJob) || (reset.has(row.workflowJob) && jobStates[row.workflowJob]!.phase === 'pending')) {
-          await instances.delete(run.workspaceId, { id: row.id });
-        } else if (reset.has(row.workflowJob) && row.conclusion !== 'success' && row.conclusion !== 'skipped') {
-          await instances.update(run.workspaceId, { id: row.id }, { status: 'queued', outcome: null, conclusion: null, reason: null, message: null, cancelRequested: null, finishedAt: null });
-        }
-      }
-      await this.runs.withManager(manager).updateExpression(
-        run.workspaceId,
-        { id },
-        { status: 'running', conclusion: null, cancelledBy: null, finishedAt: null, startedAt: () => 'now()', jobStates: () => ':jobs::jsonb', runnerId: this.runner.runnerId },
-        { jobs: JSON.stringify(jobStates) },
-      );
+      await this.store.resetForRerun(manager, { runId: id, workspaceId: run.workspaceId }, { remove, requeue, jobStates, runnerId: this.runner.runnerId });
       await this.audit.record(ctx, { action: 'workflow.rerun', resourceType: 'workflow', resourceId: id, details: { jobs: [...reset, ...downstream] } }, manager);
     });
     const updated = await this.find(ctx, id, 'workflow:read');

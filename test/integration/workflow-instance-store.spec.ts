@@ -153,6 +153,36 @@ describe('WorkflowInstanceStore (real Postgres)', () => {
     expect(await store.claimRun(held, 'me', 'late')).toBe(false);
   });
 
+  it('resets a finished run for a rerun in the caller\'s transaction: removes, re-queues, and runs it again', async () => {
+    const run = await newRun();
+    const done = (key: string, index: number, conclusion: 'success' | 'failure'): InstanceState => instance(key, index, { status: conclusion === 'success' ? 'succeeded' : 'failed', outcome: conclusion, conclusion, reason: conclusion === 'failure' ? 'infra_error' : undefined, finishedAt: 1_700_000_005_000, cancelRequested: conclusion === 'failure' ? 'fail_fast' : undefined });
+    await store.saveTransitions(run, { insert: [done('ok', 0, 'success'), done('bad', 1, 'failure'), done('gone', 2, 'failure')], update: [], jobStates: { jobs, cancelled: 'user' } });
+    await store.finishRun(run, 'failure');
+    const rows = (await store.load(run)).instances;
+    const id = (key: string): string => rows.find((r) => r.instanceKey === key)!.id;
+    await store.finishAttempt(run, 'bad', 'it failed', attempt(1, { status: 'failed' }));
+    const newJobs = { build: { jobId: 'build', phase: 'pending', instanceKeys: [], failFast: true } } satisfies Record<string, JobState>;
+
+    // Rolled back with the caller's transaction.
+    await expect(ds.transaction(async (manager) => {
+      await store.resetForRerun(manager, run, { remove: [id('gone')], requeue: [id('bad')], jobStates: newJobs, runnerId: 'runner-b' });
+      throw new Error('abort');
+    })).rejects.toThrow('abort');
+    expect((await store.load(run)).instances).toHaveLength(3);
+
+    await ds.transaction((manager) => store.resetForRerun(manager, run, { remove: [id('gone')], requeue: [id('bad')], jobStates: newJobs, runnerId: 'runner-b' }));
+    const after = await store.load(run);
+    expect(after.run).toMatchObject({ status: 'running', conclusion: null, cancelledBy: null, finishedAt: null, runnerId: 'runner-b', jobStates: newJobs });
+    expect(after.instances.map((i) => i.instanceKey)).toEqual(['ok', 'bad']);
+    expect(after.instances[0]).toMatchObject({ status: 'succeeded', conclusion: 'success' });
+    expect(after.instances[1]).toMatchObject({ status: 'queued', outcome: null, conclusion: null, reason: null, message: null, cancelRequested: null, finishedAt: null, attempts: [attempt(1, { status: 'failed' })] });
+
+    // Another workspace's rerun changes nothing here.
+    await ds.transaction((manager) => store.resetForRerun(manager, { runId: run.runId, workspaceId: otherWorkspace }, { remove: [id('ok')], requeue: [], jobStates: {}, runnerId: 'thief' }));
+    expect((await store.load(run)).instances).toHaveLength(2);
+    expect((await store.load(run)).run.runnerId).toBe('runner-b');
+  });
+
   it('lists finished producer instances of the given jobs', async () => {
     const run = await newRun();
     const other = (key: string, index: number, status: InstanceState['status']): InstanceState => ({ ...instance(key, index, { status }), instance: { ...instance(key, index).instance, jobId: 'test' } });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In, IsNull } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import type { InstanceState, InstanceStatus, JobState, RunState } from 'src/workflows/engine/model';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
@@ -103,6 +103,25 @@ export class WorkflowInstanceStore {
           .updateExpression(run.workspaceId, { id: run.runId }, { jobStates: () => ':jobs::jsonb', cancelledBy: change.jobStates.cancelled ?? null }, { jobs: JSON.stringify(change.jobStates.jobs) });
       }
     });
+  }
+
+  /**
+   * A rerun of a finished run, in the caller's transaction (with its audit event): the instances in
+   * `remove` go (their jobs are expanded again), those in `requeue` wait to start again with their
+   * results cleared, and the run is running again under `runnerId` with the new job states.
+   */
+  async resetForRerun(manager: EntityManager, run: RunKey, change: { remove: string[]; requeue: string[]; jobStates: Record<string, JobState>; runnerId: string }): Promise<void> {
+    const instances = this.instances.withManager(manager);
+    for (const id of change.remove) await instances.delete(run.workspaceId, { id, runId: run.runId });
+    for (const id of change.requeue) {
+      await instances.update(run.workspaceId, { id, runId: run.runId }, { status: 'queued', outcome: null, conclusion: null, reason: null, message: null, cancelRequested: null, finishedAt: null });
+    }
+    await this.runs.withManager(manager).updateExpression(
+      run.workspaceId,
+      { id: run.runId },
+      { status: 'running', conclusion: null, cancelledBy: null, finishedAt: null, startedAt: () => 'now()', jobStates: () => ':jobs::jsonb', runnerId: change.runnerId },
+      { jobs: JSON.stringify(change.jobStates) },
+    );
   }
 
   // ─── One attempt of an instance ─────────────────────────────────────────────────────────────────

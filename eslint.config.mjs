@@ -4,6 +4,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import boundaries from 'eslint-plugin-boundaries';
 import layers from './eslint.layers.cjs';
+import { rawAccessOverrides, rawAccessRule } from './eslint.raw-access.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bin/**', '*.js', '*.mjs', '*.cjs', 'test/support/*.js'] },
@@ -41,6 +42,9 @@ export default tseslint.config(
   },
   // Layers, lowest first (docs/architecture.md): a lower layer importing a higher one fails.
   layers.layersConfig(boundaries),
+  // Tenant scoping (docs/architecture.md): raw repositories and queries only where the allow-list says why.
+  { files: ['src/**/*.ts'], ignores: ['src/**/*.spec.ts'], rules: { 'no-restricted-syntax': rawAccessRule() } },
+  ...rawAccessOverrides(),
   {
     files: ['src/runtime/docker/**/*.ts'],
     rules: {

@@ -5,6 +5,7 @@ import type {
   DeepPartial,
   EntityManager,
   FindOptionsOrder,
+  FindOptionsSelect,
   FindOptionsWhere,
   ObjectLiteral,
   Repository,
@@ -15,6 +16,7 @@ type Where<T> = FindOptionsWhere<T>;
 
 export interface ScopedFindOptions<T> {
   where?: Where<T> | Where<T>[];
+  select?: FindOptionsSelect<T>;
   order?: FindOptionsOrder<T>;
   take?: number;
   skip?: number;
@@ -24,6 +26,12 @@ export interface ScopedFindOptions<T> {
  * The tenant boundary in the data layer: every method takes workspaceId first and puts it into every
  * query, so a service cannot read or change another workspace's rows by forgetting a filter.
  */
+/**
+ * Values for updateExpression: a column's value, or a SQL expression over the row (`() => 'attempts ||
+ * :record::jsonb'`) whose named parameters are passed separately.
+ */
+export type ExpressionPatch<T> = { [K in keyof T]?: T[K] | (() => string) };
+
 /** Any row with a NOT NULL workspace_id. */
 export interface TenantOwned {
   workspaceId: string;
@@ -64,6 +72,16 @@ export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
     return insertRow<T>(this.repository, { ...values, workspaceId });
   }
 
+  /**
+   * Inserts several rows of one workspace in one statement (TypeORM's insert); each row's workspaceId
+   * is replaced by the given one.
+   */
+  async insertMany(workspaceId: string, rows: Array<DeepPartial<T>>): Promise<void> {
+    if (!workspaceId) throw new Error('TenantScopedRepository: workspaceId is required');
+    if (!rows.length) return;
+    await this.repository.insert(rows.map((row) => ({ ...row, workspaceId })));
+  }
+
   /** Returns the number of rows changed (0 when the row is missing or belongs to another tenant). */
   async update(workspaceId: string, where: Where<T>, patch: Partial<T>): Promise<number> {
     const { workspaceId: _ignored, ...safePatch } = patch as Partial<T> & ObjectLiteral;
@@ -71,6 +89,24 @@ export class TenantScopedRepository<T extends TenantOwned & ObjectLiteral> {
     // Plain conditions and values (the common case, on every job's run path): one statement from metadata.
     if (!Array.isArray(scoped) && isPlainWhere(scoped) && isPlainPatch(safePatch)) return updateRows(this.repository, scoped, safePatch as Partial<T>);
     const result = await this.repository.update(scoped, safePatch as never);
+    return result.affected ?? 0;
+  }
+
+  /**
+   * An UPDATE whose values may be SQL expressions over the row itself (jsonb_set, ||), so a change that
+   * depends on the stored value stays one atomic statement; `parameters` binds their named parameters.
+   * Scoped like update(); the update-date column is set to now. Returns the number of rows changed.
+   */
+  async updateExpression(workspaceId: string, where: Where<T>, patch: ExpressionPatch<T>, parameters: ObjectLiteral = {}): Promise<number> {
+    const { workspaceId: _ignored, ...safePatch } = patch as ExpressionPatch<T> & ObjectLiteral;
+    const result = await this.repository
+      .createQueryBuilder()
+      .update()
+      // The value types are checked by ExpressionPatch; TypeORM's deep-partial type of recursive JSON columns does not terminate.
+      .set(safePatch as never)
+      .where(this.scope(workspaceId, where))
+      .setParameters(parameters)
+      .execute();
     return result.affected ?? 0;
   }
 

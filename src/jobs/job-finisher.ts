@@ -26,6 +26,7 @@ export class JobFinisher {
     @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
     private readonly events: JobEvents,
     private readonly quotas: QuotasService,
+    @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
   ) {}
 
   /**
@@ -72,7 +73,7 @@ export class JobFinisher {
         write(async (manager) => {
           const updated = await this.jobs.withManager(manager).update(job.workspaceId, { id: job.id, status: In(fromStatesFor(outcome.status)) }, terminal);
           if (!updated) return false;
-          if (state.artifacts.length) await manager.getRepository(JobArtifactEntity).save(state.artifacts);
+          if (state.artifacts.length) await this.artifactRows.withManager(manager).insertMany(job.workspaceId, state.artifacts);
           await this.quotas.recordJobCpu(manager, job.workspaceId, state.cpuSeconds);
           return true;
         }),

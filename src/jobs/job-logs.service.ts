@@ -1,8 +1,8 @@
 import { retryWhileDatabaseDown } from 'src/common/database-connection';
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { MoreThan, Repository } from 'typeorm';
+import { MoreThan } from 'typeorm';
+import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEvents } from 'src/jobs/job-events';
 
@@ -37,7 +37,7 @@ export class JobLogWriter {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly chunks: Repository<JobLogChunkEntity>,
+    private readonly chunks: TenantScopedRepository<JobLogChunkEntity>,
     private readonly events: JobEvents,
     private readonly workspaceId: string,
     private readonly jobId: string,
@@ -88,7 +88,6 @@ export class JobLogWriter {
     this.flushing = this.flushing.then(async () => {
       const rows = batch.map((p) => ({
         id: randomUUID(),
-        workspaceId: this.workspaceId,
         jobId: this.jobId,
         seq: ++this.seq,
         step: p.step,
@@ -98,7 +97,7 @@ export class JobLogWriter {
       try {
         // A lost connection is retried until the database is back: the batch stays in memory, bounded by
         // the job's output cap (nothing is counted as stored before it is).
-        await retryWhileDatabaseDown(() => this.chunks.insert(rows), {
+        await retryWhileDatabaseDown(() => this.chunks.insertMany(this.workspaceId, rows), {
           onRetry: (error, attempt) => attempt === 1 && this.logger.warn({ msg: 'database unreachable; holding job output until it is back', jobId: this.jobId, err: String(error) }),
         });
         this.stored += rows.reduce((n, r) => n + (r.stream === 'system' ? 0 : r.data.length), 0);
@@ -116,7 +115,7 @@ export class JobLogWriter {
 @Injectable()
 export class JobLogsService {
   constructor(
-    @InjectRepository(JobLogChunkEntity) private readonly chunks: Repository<JobLogChunkEntity>,
+    @InjectScopedRepository(JobLogChunkEntity) private readonly chunks: TenantScopedRepository<JobLogChunkEntity>,
     private readonly events: JobEvents,
   ) {}
 
@@ -124,20 +123,20 @@ export class JobLogsService {
     return new JobLogWriter(this.chunks, this.events, workspaceId, jobId, capBytes);
   }
 
-  /** Chunks after `after` (seq), in order. Callers have already checked the job belongs to the workspace. */
+  /** Chunks after `after` (seq), in order, of the job in this workspace. */
   read(workspaceId: string, jobId: string, after: number, limit: number): Promise<JobLogChunkEntity[]> {
-    return this.chunks.find({ where: { workspaceId, jobId, seq: MoreThan(after) }, order: { seq: 'ASC' }, take: limit });
+    return this.chunks.find(workspaceId, { where: { jobId, seq: MoreThan(after) }, order: { seq: 'ASC' }, take: limit });
   }
 
   /** The last `count` chunks, in order. */
   async tail(workspaceId: string, jobId: string, count: number): Promise<JobLogChunkEntity[]> {
-    const rows = await this.chunks.find({ where: { workspaceId, jobId }, order: { seq: 'DESC' }, take: count });
+    const rows = await this.chunks.find(workspaceId, { where: { jobId }, order: { seq: 'DESC' }, take: count });
     return rows.reverse();
   }
 
   /** The last `bytes` of a stream, as text (for summaries, MCP results and the CLI). */
   async tailText(workspaceId: string, jobId: string, stream: 'stdout' | 'stderr', bytes: number): Promise<string> {
-    const rows = await this.chunks.find({ where: { workspaceId, jobId, stream }, order: { seq: 'DESC' }, take: 200 });
+    const rows = await this.chunks.find(workspaceId, { where: { jobId, stream }, order: { seq: 'DESC' }, take: 200 });
     const parts: Buffer[] = [];
     let total = 0;
     for (const row of rows) {

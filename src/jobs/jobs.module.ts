@@ -65,6 +65,8 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobStepDrivers,
     JobReads,
     provideScopedRepository(JobEntity),
+    provideScopedRepository(JobLogChunkEntity),
+    provideScopedRepository(JobArtifactEntity),
   ],
   exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads],
 })

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
-import { Brackets, DataSource, EntityManager, In, Not, Repository } from 'typeorm';
+import { Brackets, DataSource, EntityManager, In, Not } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor';
@@ -46,7 +46,7 @@ export class JobsService {
   // Nine: the front ends' one entry for jobs (reads, logs, follow, cancel, delete); admission is JobAdmission's.
   constructor(
     @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
-    @InjectRepository(JobArtifactEntity) private readonly artifacts: Repository<JobArtifactEntity>,
+    @InjectScopedRepository(JobArtifactEntity) private readonly artifacts: TenantScopedRepository<JobArtifactEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
     @Inject(JOB_DISPATCH) private readonly runner: JobDispatch,
@@ -252,13 +252,13 @@ export class JobsService {
 
   async listArtifacts(ctx: TenantContext, id: string): Promise<ArtifactResponseDto[]> {
     const job = await this.find(ctx, id, 'job:read');
-    const rows = await this.artifacts.find({ where: { workspaceId: job.workspaceId, jobId: id }, order: { name: 'ASC' } });
+    const rows = await this.artifacts.find(job.workspaceId, { where: { jobId: id }, order: { name: 'ASC' } });
     return rows.map(toArtifactResponse);
   }
 
   async openArtifact(ctx: TenantContext, id: string, name: string): Promise<{ artifact: ArtifactResponseDto; body: Readable }> {
     const job = await this.find(ctx, id, 'job:read');
-    const row = await this.artifacts.findOne({ where: { workspaceId: job.workspaceId, jobId: id, name } });
+    const row = await this.artifacts.findOne(job.workspaceId, { jobId: id, name });
     if (!row) throw notFound('artifact', name);
     return { artifact: toArtifactResponse(row), body: await this.storage.open(row.storageKey) };
   }

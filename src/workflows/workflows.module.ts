@@ -14,6 +14,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { WorkflowServices } from 'src/workflows/runner/workflow-services';
 import { WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
@@ -44,11 +45,13 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
   providers: [
     WorkflowsService,
     WorkflowRunnerService,
+    WorkflowInstanceStore,
     WorkflowStepDriver,
     WorkflowServices,
     WorkflowRunEvents,
     provideScopedRepository(WorkflowRunEntity),
     provideScopedRepository(WorkflowInstanceEntity),
+    // Instance jobs' rows, read by the runner on resume.
     WorkflowSourcesService,
     WorkflowArtifacts,
     WorkflowRetentionService,

@@ -29,6 +29,7 @@ import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { initialRunState } from 'src/workflows/runner/engine';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
@@ -47,6 +48,7 @@ export class WorkflowsService {
     @InjectScopedRepository(WorkflowInstanceEntity) private readonly instances: TenantScopedRepository<WorkflowInstanceEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly runner: WorkflowRunnerService,
+    private readonly store: WorkflowInstanceStore,
     private readonly jobs: JobsService,
     private readonly audit: AuditService,
     private readonly events: WorkflowRunEvents,
@@ -78,12 +80,11 @@ export class WorkflowsService {
     const state = initialRunState(workflow, context, maxParallel, Date.now());
     await this.dataSource.transaction(async (manager) => {
       await this.sessions.lockOpen(manager, workspaceId, sessionId);
-      await manager.query(
-        `INSERT INTO workflow_runs (id, workspace_id, name, file, source, spec, inputs, env_overrides, context, job_states, max_parallel, status, warnings, created_by, runner_id, started_at, source_id, session_id)
-         VALUES ($1,$2,$3,$4,$5,$6::jsonb,$7::jsonb,$8::jsonb,$9::jsonb,$10::jsonb,$11,'running',$12,$13,$14,$15,$16,$17)`,
-        [id, workspaceId, workflow.name.slice(0, 256), workflow.file.slice(0, 256), source, JSON.stringify(workflow), JSON.stringify(context.inputs), JSON.stringify(dto.env ?? {}),
-          JSON.stringify(context), JSON.stringify(state.jobs), maxParallel, warnings, ctx.principal.tokenId, this.runner.runnerId, new Date(state.startedAt), sourceId, sessionId],
-      );
+      const row: Partial<WorkflowRunEntity> = {
+        id, name: workflow.name.slice(0, 256), file: workflow.file.slice(0, 256), source, spec: workflow, inputs: context.inputs, envOverrides: dto.env ?? {},
+        context, jobStates: state.jobs, maxParallel, status: 'running', warnings, createdBy: ctx.principal.tokenId, runnerId: this.runner.runnerId, startedAt: new Date(state.startedAt), sourceId, sessionId,
+      };
+      await this.runs.withManager(manager).insert(workspaceId, row);
       await this.audit.record(ctx, { action: 'workflow.create', resourceType: 'workflow', resourceId: id, sessionId, details: { name: workflow.name, jobs: workflow.jobs.length } }, manager);
     });
     const run = await this.find(ctx, id, 'workflow:read');
@@ -240,21 +241,14 @@ export class WorkflowsService {
       delete js.outcome;
       if (downstream.has(jobId) || js.phase !== 'expanded') Object.assign(js, { phase: 'pending', instanceKeys: [] });
     }
+    const remove: string[] = [];
+    const requeue: string[] = [];
+    for (const row of rows) {
+      if (downstream.has(row.workflowJob) || (reset.has(row.workflowJob) && jobStates[row.workflowJob]!.phase === 'pending')) remove.push(row.id);
+      else if (reset.has(row.workflowJob) && row.conclusion !== 'success' && row.conclusion !== 'skipped') requeue.push(row.id);
+    }
     await this.dataSource.transaction(async (manager) => {
-      for (const row of rows) {
-        if (downstream.has(row.workflowJob) || (reset.has(row.workflowJob) && jobStates[row.workflowJob]!.phase === 'pending')) {
-          await manager.delete(WorkflowInstanceEntity, { id: row.id, workspaceId: run.workspaceId });
-        } else if (reset.has(row.workflowJob) && row.conclusion !== 'success' && row.conclusion !== 'skipped') {
-          await manager.query(
-            `UPDATE workflow_instances SET status='queued', outcome=NULL, conclusion=NULL, reason=NULL, message=NULL, cancel_requested=NULL, finished_at=NULL, updated_at=now() WHERE id=$1 AND workspace_id=$2`,
-            [row.id, run.workspaceId],
-          );
-        }
-      }
-      await manager.query(
-        `UPDATE workflow_runs SET status='running', conclusion=NULL, cancelled_by=NULL, finished_at=NULL, started_at=now(), job_states=$1::jsonb, runner_id=$2, updated_at=now() WHERE id=$3 AND workspace_id=$4`,
-        [JSON.stringify(jobStates), this.runner.runnerId, id, run.workspaceId],
-      );
+      await this.store.resetForRerun(manager, { runId: id, workspaceId: run.workspaceId }, { remove, requeue, jobStates, runnerId: this.runner.runnerId });
       await this.audit.record(ctx, { action: 'workflow.rerun', resourceType: 'workflow', resourceId: id, details: { jobs: [...reset, ...downstream] } }, manager);
     });
     const updated = await this.find(ctx, id, 'workflow:read');

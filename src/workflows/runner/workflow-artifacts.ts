@@ -1,21 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
-import { DataSource, In } from 'typeorm';
 import type { HostileTarEntry } from 'src/common/hostile-tar';
 import { packEntries, readHostileTar } from 'src/common/hostile-tar';
 import type { DrivenJobIo } from 'src/jobs/job-step-driver';
 import { JobsService } from 'src/jobs/jobs.service';
 import type { ArtifactManifest, ProducerInstance, ResolvedFile } from 'src/workflows/engine/artifacts';
 import { addToManifest, artifactFiles, downloadLayout, resolveDownload, upstreamJobs, uploadRoot } from 'src/workflows/engine/artifacts';
-import type { ArtifactSpec, JobSpec } from 'src/workflows/engine/model';
-import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import type { ArtifactSpec, InstanceStatus, JobSpec } from 'src/workflows/engine/model';
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { runnerContext } from 'src/workflows/runner/run-context';
 import { SOURCE_LIMITS, WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 
 /** Bytes one download may bring into a container (several merged artifacts). */
 const MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024;
-const FINISHED = ['succeeded', 'failed', 'cancelled', 'skipped'];
+const FINISHED: InstanceStatus[] = ['succeeded', 'failed', 'cancelled', 'skipped'];
 
 export interface RunRef {
   id: string;
@@ -58,7 +56,7 @@ export interface DownloadRequest {
 @Injectable()
 export class WorkflowArtifacts {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly store: WorkflowInstanceStore,
     private readonly jobs: JobsService,
     private readonly sources: WorkflowSourcesService,
   ) {}
@@ -116,11 +114,7 @@ export class WorkflowArtifacts {
   /** Finished instances of the given jobs, in that job order then matrix order (the merge order). */
   private async producers(run: RunRef, jobIds: string[]): Promise<ProducerInstance[]> {
     if (!jobIds.length) return [];
-    const rows = await this.dataSource.getRepository(WorkflowInstanceEntity).find({
-      where: { workspaceId: run.workspaceId, runId: run.id, workflowJob: In(jobIds), status: In(FINISHED) },
-      select: { workflowJob: true, matrixIndex: true, status: true, jobId: true, stepState: true },
-      order: { matrixIndex: 'ASC' },
-    });
+    const rows = await this.store.producers({ runId: run.id, workspaceId: run.workspaceId }, jobIds, FINISHED);
     rows.sort((a, b) => jobIds.indexOf(a.workflowJob) - jobIds.indexOf(b.workflowJob) || a.matrixIndex - b.matrixIndex);
     return rows.map((r) => ({ workflowJob: r.workflowJob, jobRef: r.jobId, skipped: r.status === 'skipped', artifacts: r.stepState?.artifacts ?? {} }));
   }

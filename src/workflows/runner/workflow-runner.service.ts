@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, 
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { arch, hostname } from 'node:os';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InstallationService } from 'src/database/installation.service';
 import type { JobInternalSpec, JobStatus, JobStepSpec } from 'src/jobs/job-model';
@@ -17,9 +17,10 @@ import { SANDBOX_USER } from 'src/runtime/container-runtime.port';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { evaluateTemplate, interpolate, toBoolean } from 'src/workflows/engine/expressions';
 import type { InstanceState, JobSpec, JsonValue, RunState } from 'src/workflows/engine/model';
-import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import type { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { applyDecision, cancelRun, decide, InstanceResult, needsContext, recordInstanceResult } from 'src/workflows/runner/engine';
 import { runnerContext } from 'src/workflows/runner/run-context';
 import { stepDisplayName } from 'src/workflows/runner/step-commands';
@@ -80,7 +81,9 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   private scanTimer?: NodeJS.Timeout;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource() dataSource: DataSource,
+    private readonly store: WorkflowInstanceStore,
+    // The instance jobs' rows, read when resuming a run (which job an interrupted attempt submitted, how it ended).
     private readonly jobs: JobsService,
     private readonly drivers: JobStepDrivers,
     private readonly stepDriver: WorkflowStepDriver,
@@ -134,17 +137,11 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
 
   private async resumeOrphans(): Promise<void> {
     if (this.stopping) return;
-    const runs = await this.dataSource.getRepository(WorkflowRunEntity).find({ where: { status: 'running' }, select: { id: true, workspaceId: true, runnerId: true } });
+    const runs = await this.store.runningRuns();
     for (const run of runs) {
       if (this.loops.has(run.id) || run.runnerId === this.runnerId) continue;
       if (run.runnerId && !(await this.liveness.isGone(run.runnerId))) continue;
-      const claimed = await this.dataSource
-        .createQueryBuilder()
-        .update(WorkflowRunEntity)
-        .set({ runnerId: this.runnerId })
-        .where("id = :id AND workspace_id = :ws AND status = 'running' AND runner_id IS NOT DISTINCT FROM :old", { id: run.id, ws: run.workspaceId, old: run.runnerId })
-        .execute();
-      if (!claimed.affected) continue;
+      if (!(await this.store.claimRun({ runId: run.id, workspaceId: run.workspaceId }, run.runnerId, this.runnerId))) continue;
       this.logger.warn({ msg: 'resuming workflow run left by a stopped runner', runId: run.id, previousRunner: run.runnerId });
       void this.drive(run.id, run.workspaceId, true);
     }
@@ -155,8 +152,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   private async drive(runId: string, workspaceId: string, resumed = false): Promise<void> {
     let redrive = false;
     try {
-      const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneByOrFail({ id: runId, workspaceId });
-      const instances = await this.dataSource.getRepository(WorkflowInstanceEntity).find({ where: { runId, workspaceId }, order: { matrixIndex: 'ASC' } });
+      const { run, instances } = await this.store.load({ runId, workspaceId });
       const loop: RunLoop = { runId, workspaceId, createdBy: run.createdBy, sessionId: run.sessionId, state: toRunState(run, instances), results: [], attempts: new Map(), wake: () => undefined, wakeup: Promise.resolve() };
       this.resetWakeup(loop);
       this.loops.set(runId, loop);
@@ -174,7 +170,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   }
 
   private async redriveWhenDatabaseIsBack(runId: string, workspaceId: string): Promise<void> {
-    await retryWhileDatabaseDown(() => this.dataSource.query('SELECT 1'), { maxDelayMs: 2_000 }).catch(() => undefined);
+    await retryWhileDatabaseDown(() => this.store.load({ runId, workspaceId }), { maxDelayMs: 2_000 }).catch(() => undefined);
     if (this.stopping || this.loops.has(runId)) return;
     this.logger.warn({ msg: 'resuming a workflow run after a database outage', runId });
     void this.drive(runId, workspaceId, true);
@@ -222,18 +218,12 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   }
 
   private async cancelRequested(loop: RunLoop): Promise<boolean> {
-    const row = await this.dataSource.getRepository(WorkflowRunEntity).findOne({ where: { id: loop.runId, workspaceId: loop.workspaceId }, select: { id: true, cancelledBy: true } });
-    return row?.cancelledBy === 'user';
+    return this.store.cancelRequested(loop);
   }
 
   private async finishRun(loop: RunLoop, conclusion: RunState['conclusion']): Promise<void> {
     await this.removeLeftovers(loop.runId, loop.workspaceId);
-    await this.dataSource
-      .createQueryBuilder()
-      .update(WorkflowRunEntity)
-      .set({ status: 'completed', conclusion: conclusion ?? 'success', finishedAt: new Date() })
-      .where("id = :id AND workspace_id = :ws AND status = 'running'", { id: loop.runId, ws: loop.workspaceId })
-      .execute();
+    await this.store.finishRun(loop, conclusion ?? 'success');
     this.logger.log({ msg: 'workflow run completed', runId: loop.runId, conclusion });
     this.events.notify(loop.runId);
   }
@@ -251,44 +241,21 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   /** Writes every instance and job state that changed from the loop's state to `next`, then adopts it. */
   private async commit(loop: RunLoop, next: RunState): Promise<void> {
     const prev = loop.state;
-    await this.dataSource.transaction(async (manager) => {
-      for (const [key, inst] of Object.entries(next.instances)) {
-        const before = prev.instances[key];
-        if (!before) await this.insertInstance(manager, loop, inst);
-        else if (JSON.stringify(before) !== JSON.stringify(inst)) await this.updateInstance(manager, loop, inst);
-      }
-      if (JSON.stringify(prev.jobs) !== JSON.stringify(next.jobs) || prev.cancelled !== next.cancelled) {
-        await manager
-          .createQueryBuilder()
-          .update(WorkflowRunEntity)
-          .set({ jobStates: () => ':jobs::jsonb', cancelledBy: next.cancelled ?? null })
-          .setParameter('jobs', JSON.stringify(next.jobs))
-          .where('id = :id AND workspace_id = :ws', { id: loop.runId, ws: loop.workspaceId })
-          .execute();
-      }
-    });
+    const insert: InstanceState[] = [];
+    const update: InstanceState[] = [];
+    for (const [key, inst] of Object.entries(next.instances)) {
+      const before = prev.instances[key];
+      if (!before) insert.push(inst);
+      else if (JSON.stringify(before) !== JSON.stringify(inst)) update.push(inst);
+    }
+    const jobsChanged = JSON.stringify(prev.jobs) !== JSON.stringify(next.jobs) || prev.cancelled !== next.cancelled;
+    await this.store.saveTransitions(loop, { insert, update, ...(jobsChanged ? { jobStates: { jobs: next.jobs, cancelled: next.cancelled ?? null } } : {}) });
     loop.state = next;
     this.events.notify(loop.runId);
   }
 
-  private async insertInstance(manager: EntityManager, loop: RunLoop, inst: InstanceState): Promise<void> {
-    await manager.query(
-      `INSERT INTO workflow_instances (id, workspace_id, run_id, instance_key, workflow_job, hash, matrix_index, display_name, matrix, image, status, outcome, conclusion, reason, outputs, attempt, cancel_requested, retry_at, started_at, finished_at, stop_sent, queued_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb,$10,$11,$12,$13,$14,$15::jsonb,$16,$17,$18,$19,$20,$21,$22)`,
-      [randomUUID(), loop.workspaceId, loop.runId, inst.instance.key, inst.instance.jobId, inst.instance.hash, inst.instance.index, inst.instance.displayName.slice(0, 512), JSON.stringify(inst.instance.matrix), inst.instance.image ?? null, ...instanceColumns(inst)],
-    );
-  }
-
-  private async updateInstance(manager: EntityManager, loop: RunLoop, inst: InstanceState): Promise<void> {
-    await manager.query(
-      `UPDATE workflow_instances SET status=$1, outcome=$2, conclusion=$3, reason=$4, outputs=$5::jsonb, attempt=$6, cancel_requested=$7, retry_at=$8, started_at=$9, finished_at=$10, stop_sent=$11, queued_at=$12, updated_at=now()
-       WHERE run_id=$13 AND workspace_id=$14 AND instance_key=$15`,
-      [...instanceColumns(inst), loop.runId, loop.workspaceId, inst.instance.key],
-    );
-  }
-
-  private async updateRow(loop: RunLoop, key: string, set: string, params: unknown[]): Promise<void> {
-    await this.dataSource.query(`UPDATE workflow_instances SET ${set}, updated_at=now() WHERE run_id=$1 AND workspace_id=$2 AND instance_key=$3`, [loop.runId, loop.workspaceId, key, ...params]);
+  /** After every write of an attempt: watchers of the run re-read it. */
+  private notify(loop: RunLoop): void {
     this.events.notify(loop.runId);
   }
 
@@ -336,7 +303,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     let setup: ServiceSetup | undefined;
     let result: InstanceResult = { outcome: 'failure', reason: 'infra_error', outputs: {}, continueOnError };
     let message: string | null = null;
-    await this.updateRow(loop, handle.key, `attempts = attempts || $4::jsonb, message = NULL, job_id = NULL, step_state = NULL`, [JSON.stringify([record])]);
+    await this.store.startAttempt(loop, handle.key, record);
+    this.notify(loop);
     try {
       const jobCtx = runnerContext({ id: loop.runId, workspaceId: loop.workspaceId, createdBy: loop.createdBy });
       // Options first: a flag that cannot be applied fails the instance before anything starts.
@@ -355,7 +323,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
       contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
       const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
-      await this.updateRow(loop, handle.key, `step_state = $4::jsonb`, [JSON.stringify(stepState)]);
+      await this.store.initStepState(loop, handle.key, stepState);
+      this.notify(loop);
       const remainingSeconds = Math.ceil((timeoutMs - (Date.now() - startedAt)) / 1000);
       // In pod mode the job's --add-host entries went onto the pod (a shared namespace has one hosts file).
       const ownHosts = setup.attach && 'container' in setup.attach ? {} : containerOptions.extraHosts;
@@ -389,7 +358,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       );
       handle.jobId = submitted.job.id;
       record.job_id = submitted.job.id;
-      await this.updateRow(loop, handle.key, `job_id = $4, attempts = jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], $5::jsonb)`, [submitted.job.id, JSON.stringify(record)]);
+      await this.store.recordJob(loop, handle.key, submitted.job.id, record);
+      this.notify(loop);
       if (handle.abort.signal.aborted) await this.cancelJob(loop, submitted.job.id);
       const final = await this.awaitJob(jobCtx, submitted.job.id);
       this.stepDriver.forget(submitted.job.id);
@@ -418,7 +388,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     record.reason = result.reason ?? null;
     record.message = message;
     record.finished_at = new Date().toISOString();
-    await this.updateRow(loop, handle.key, `message = $4, attempts = jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], $5::jsonb)`, [message, JSON.stringify(record)]);
+    await this.store.finishAttempt(loop, handle.key, message, record);
+    this.notify(loop);
     return result;
   }
 
@@ -443,11 +414,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   }
 
   private async resultOf(loop: RunLoop, key: string, job: { status: string; reason: string | null }, continueOnError: boolean): Promise<InstanceResult> {
-    const rows: Array<{ step_state: StepContextState | null }> = await this.dataSource.query(
-      'SELECT step_state FROM workflow_instances WHERE run_id=$1 AND workspace_id=$2 AND instance_key=$3',
-      [loop.runId, loop.workspaceId, key],
-    );
-    const outputs = rows[0]?.step_state?.jobOutputs ?? {};
+    const outputs = await this.store.jobOutputs(loop, key);
     if (job.status === 'succeeded') return { outcome: 'success', outputs, continueOnError };
     if (job.status === 'cancelled') return { outcome: 'cancelled', outputs, continueOnError };
     const reason = job.status === 'timed_out' || job.reason === 'timeout' ? 'timed_out' : job.reason === 'interrupted' ? 'interrupted' : job.reason === 'step_failed' || job.reason === 'completed' || job.reason === 'artifact_error' ? undefined : 'infra_error';
@@ -499,14 +466,10 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       }
       await this.services.removeLabelled({ 'orcaops.workflow_run': loop.runId, 'orcaops.workflow_instance': row.hash }).catch(() => undefined);
       const message = result.reason === 'interrupted' ? 'the runner driving this instance stopped; it was interrupted' : null;
-      const patch = { status: result.outcome === 'success' ? 'succeeded' : result.outcome === 'cancelled' ? 'cancelled' : 'failed', reason: result.reason ?? null, message, finished_at: new Date().toISOString() };
+      const patch = { status: result.outcome === 'success' ? 'succeeded' : result.outcome === 'cancelled' ? 'cancelled' : 'failed', reason: result.reason ?? null, message, finished_at: new Date().toISOString() } as const;
       // The dead runner never closed the attempt's record: close it with what happened.
-      await this.updateRow(
-        loop,
-        row.instanceKey,
-        `message = $4, attempts = CASE WHEN jsonb_array_length(attempts) > 0 THEN jsonb_set(attempts, ARRAY[(jsonb_array_length(attempts) - 1)::text], (attempts -> -1) || $5::jsonb) ELSE attempts END`,
-        [message, JSON.stringify(patch)],
-      );
+      await this.store.closeInterruptedAttempt(loop, row.instanceKey, message, patch);
+      this.notify(loop);
       loop.results.push({ key: row.instanceKey, result });
     }
   }
@@ -517,11 +480,6 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
 }
 
 // ─── helpers ────────────────────────────────────────────────────────────────────────────────────
-
-function instanceColumns(inst: InstanceState): unknown[] {
-  const at = (ms: number | undefined): Date | null => (ms === undefined ? null : new Date(ms));
-  return [inst.status, inst.outcome ?? null, inst.conclusion ?? null, inst.reason ?? null, JSON.stringify(inst.outputs ?? {}), inst.attempt, inst.cancelRequested ?? null, at(inst.retryAt), at(inst.startedAt), at(inst.finishedAt), inst.stopSent ?? false, at(inst.queuedAt)];
-}
 
 export function toRunState(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[]): RunState {
   const instances: RunState['instances'] = {};

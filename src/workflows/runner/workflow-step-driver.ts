@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import type { DrivenJob, DrivenJobIo, JobStepDriver } from 'src/jobs/job-step-driver';
 import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
 import { evaluateCondition, evaluateTemplate, interpolate, parseCondition, toBoolean, toNumber } from 'src/workflows/engine/expressions';
 import { artifactNameProblem, parseDownloadEntry } from 'src/workflows/engine/artifacts';
 import type { BuiltinStepKind, JobSpec, JsonValue, StepSpec } from 'src/workflows/engine/model';
-import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
-import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
+import type { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { parseFileCommands, parsePathFile } from 'src/workflows/runner/file-commands';
 import { RunRef, ShimOutcome, UploadRequest, WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
 import { readFilesProgram, splitFiles, STATE_DIR, stepDisplayName, stepFileEnv, stepProgram } from 'src/workflows/runner/step-commands';
@@ -41,7 +39,7 @@ export class WorkflowStepDriver implements JobStepDriver {
   private readonly cache = new Map<string, Loaded>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly store: WorkflowInstanceStore,
     private readonly artifacts: WorkflowArtifacts,
   ) {}
 
@@ -253,8 +251,8 @@ export class WorkflowStepDriver implements JobStepDriver {
   private async load(handle: DrivenJob): Promise<Loaded> {
     const cached = this.cache.get(handle.id);
     if (cached) return cached;
-    const instance = await this.dataSource.getRepository(WorkflowInstanceEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, jobId: handle.id } });
-    const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, id: instance.runId } });
+    const instance = await this.store.instanceOfJob(handle.workspaceId, handle.id);
+    const run = await this.store.runOf(handle.workspaceId, instance.runId);
     const job = run.spec.jobs.find((j) => j.id === instance.workflowJob);
     if (!job || !instance.stepState) throw new Error(`workflow instance for job ${handle.id} has no step state`);
     const loaded = { instance, run: { id: run.id, workspaceId: run.workspaceId, createdBy: run.createdBy, sourceId: run.sourceId }, jobs: run.spec.jobs, job, state: instance.stepState };
@@ -263,14 +261,7 @@ export class WorkflowStepDriver implements JobStepDriver {
   }
 
   private async save(loaded: Loaded): Promise<void> {
-    // jsonb written as a parameter: TypeORM's deep-partial typing of a recursive JSON type does not terminate.
-    await this.dataSource
-      .createQueryBuilder()
-      .update(WorkflowInstanceEntity)
-      .set({ stepState: () => ':state::jsonb' })
-      .setParameter('state', JSON.stringify(loaded.state))
-      .where('id = :id AND workspace_id = :ws', { id: loaded.instance.id, ws: loaded.instance.workspaceId })
-      .execute();
+    await this.store.saveStepState(loaded.instance.workspaceId, loaded.instance.id, loaded.state);
   }
 }
 

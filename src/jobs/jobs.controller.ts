@@ -14,6 +14,7 @@ import {
 import { JobLogsQueryDto, ListJobsQueryDto, WaitJobQueryDto } from 'src/jobs/dto/list-jobs.dto';
 import { JobsService } from 'src/jobs/jobs.service';
 import { clientGone, openEventStream, wantsEventStream } from 'src/http/event-stream';
+import { CountsAsStream } from 'src/http/stream-slots';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 function idempotencyKey(value: string | undefined): string | undefined {
@@ -79,6 +80,7 @@ export class JobsController {
 
   @Get(':jobId/wait')
   @RequirePermission('job:read')
+  @CountsAsStream()
   @ApiOperation({ operationId: 'waitJob', summary: 'Wait until the job ends (or the timeout passes) and return it' })
   wait(
     @Tenant() ctx: TenantContext,
@@ -107,6 +109,7 @@ export class JobsController {
 
   @Get(':jobId/logs')
   @RequirePermission('job:read')
+  @CountsAsStream('event_stream')
   @ApiProduces('application/json', 'text/plain', 'text/event-stream')
   @ApiOperation({
     operationId: 'getJobLogs',
@@ -144,8 +147,10 @@ export class JobsController {
     const lastEventId = Number(typeof header === 'string' ? header : (q.after ?? 0)) || 0;
     const sse = openEventStream(request, reply);
     try {
+      // Awaiting each send pauses the database reads while the reader is behind (backpressure).
       for await (const event of this.jobs.streamLogs(ctx, id, lastEventId, clientGone(request))) {
-        sse.send(event.event, event.data, event.id);
+        await sse.send(event.event, event.data, event.id);
+        if (sse.closed) break;
       }
     } finally {
       sse.end();

@@ -235,6 +235,17 @@ export class JobsService {
     return cancelled;
   }
 
+  /**
+   * Cancels every unfinished job of a workspace, or only those one token submitted (workspace suspended
+   * or archived, token revoked; src/governance). Audited per job as the system; the caller audits why.
+   */
+  async cancelAllFor(workspaceId: string, createdBy?: string): Promise<number> {
+    const open = await this.jobs.find(workspaceId, { where: { status: Not(In([...TERMINAL_STATUSES])), ...(createdBy ? { createdBy } : {}) } });
+    let cancelled = 0;
+    for (const job of open) if (await this.cancelRow(job, 'system')) cancelled++;
+    return cancelled;
+  }
+
   /** Compare-and-set on the status; false (and nothing audited) when the job ended meanwhile. */
   private async cancelRow(job: JobEntity, actor: TenantContext | 'system'): Promise<boolean> {
     const { id } = job;

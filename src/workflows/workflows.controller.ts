@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { clientGone } from 'src/http/event-stream';
+import { CountsAsStream } from 'src/http/stream-slots';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import {
   ListWorkflowsQueryDto,
@@ -58,6 +59,7 @@ export class WorkflowsController {
 
   @Get(':runId/wait')
   @RequirePermission('workflow:read')
+  @CountsAsStream()
   @ApiOperation({
     operationId: 'waitWorkflow',
     summary: 'Wait until the run changes after a version (or completes, or the timeout passes) and return it',

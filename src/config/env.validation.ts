@@ -96,11 +96,11 @@ export class EnvironmentVariables {
 
   /** Response streams the whole server holds open at once (bounds their memory). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000)
-  ORCAOPS_STREAMS_TOTAL = 1000;
+  ORCAOPS_STREAMS_TOTAL = 256;
 
   /** Bytes a stream may have queued for a slow reader before the reader is dropped. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(16 * 1024) @Max(256 * 1024 * 1024)
-  ORCAOPS_STREAM_BUFFER_BYTES = 1024 * 1024;
+  ORCAOPS_STREAM_BUFFER_BYTES = 256 * 1024;
 
   /** Milliseconds a stream may wait for its reader to take data (no 'drain') before it is dropped. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(600_000)

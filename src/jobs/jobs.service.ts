@@ -65,7 +65,11 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Chunks read per query while streaming: what one open stream holds in memory besides its socket buffer. */
+export const STREAM_BATCH_ROWS = 16;
+
 /** Jobs as every front end sees them: submit, read, follow, cancel, delete. Tenant-scoped throughout. */
+
 @Injectable()
 export class JobsService {
   constructor(
@@ -363,12 +367,12 @@ export class JobsService {
     let after = lastEventId;
     yield { id: after, event: 'status', data: { status: job.status } };
     while (!signal.aborted) {
-      const rows = await this.logs.read(job.workspaceId, id, after, 500);
+      const rows = await this.logs.read(job.workspaceId, id, after, STREAM_BATCH_ROWS);
       for (const row of rows) {
         after = row.seq;
         yield { id: row.seq, event: 'output', data: toLogChunk(row) };
       }
-      if (rows.length === 500) continue;
+      if (rows.length === STREAM_BATCH_ROWS) continue;
       if (isSettled(job)) {
         const final = toJobResponse(job);
         yield { id: after, event: 'end', data: { status: final.status, reason: final.reason, exit_code: final.exit_code, truncated: final.usage.output_truncated } };

@@ -35,10 +35,17 @@ export function wantsEventStream(request: FastifyRequest, follow?: string): bool
   return follow === 'true' || (request.headers.accept ?? '').includes('text/event-stream');
 }
 
-/** Aborts when the client goes away (streams stop, streamed execs are killed). */
-export function clientGone(request: FastifyRequest): AbortSignal {
+/**
+ * Aborts when the client goes away before its answer (streams stop, execs are killed, waits end). The
+ * response's 'close' tells: the request's own 'close' fires as soon as a body has been read (Node 16+),
+ * so on a POST it aborted the work before it started.
+ */
+export function clientGone(reply: FastifyReply): AbortSignal {
   const aborted = new AbortController();
-  request.raw.on('close', () => aborted.abort());
+  const res = reply.raw;
+  res.once('close', () => {
+    if (!res.writableFinished) aborted.abort();
+  });
   return aborted.signal;
 }
 
@@ -82,7 +89,7 @@ export function guardSlowReader(res: ServerResponse, requestId: string, limits: 
     if (closed || res.destroyed) return false;
     const ok = write(...args);
     if (res.writableLength > limits.bufferBytes) drop('buffer');
-    else if (!ok) stall ??= setTimeout(() => drop('stalled'), limits.stallMs);
+    else if (!ok) stall ??= setTimeout(() => drop('stalled'), limits.stallMs).unref();
     return ok;
   }) as ServerResponse['write'];
   return {

@@ -86,9 +86,9 @@ export class JobsController {
     @Tenant() ctx: TenantContext,
     @Param('jobId', idOf('job')) id: string,
     @Query() q: WaitJobQueryDto,
-    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobResponseDto> {
-    return this.jobs.wait(ctx, id, (q.timeout_seconds ?? 60) * 1000, clientGone(request));
+    return this.jobs.wait(ctx, id, (q.timeout_seconds ?? 60) * 1000, clientGone(reply));
   }
 
   @Post(':jobId/cancel')
@@ -148,7 +148,7 @@ export class JobsController {
     const sse = openEventStream(request, reply);
     try {
       // Awaiting each send pauses the database reads while the reader is behind (backpressure).
-      for await (const event of this.jobs.streamLogs(ctx, id, lastEventId, clientGone(request))) {
+      for await (const event of this.jobs.streamLogs(ctx, id, lastEventId, clientGone(reply))) {
         await sse.send(event.event, event.data, event.id);
         if (sse.closed) break;
       }

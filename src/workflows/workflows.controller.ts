@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { clientGone } from 'src/http/event-stream';
@@ -72,9 +72,9 @@ export class WorkflowsController {
     @Tenant() ctx: TenantContext,
     @Param('runId', idOf('workflow run')) id: string,
     @Query() q: WaitWorkflowQueryDto,
-    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WorkflowRunWaitResponseDto> {
-    return this.workflows.wait(ctx, id, { timeoutMs: (q.timeout_seconds ?? 30) * 1000, after: q.after }, clientGone(request));
+    return this.workflows.wait(ctx, id, { timeoutMs: (q.timeout_seconds ?? 30) * 1000, after: q.after }, clientGone(reply));
   }
 
   @Post(':runId/cancel')

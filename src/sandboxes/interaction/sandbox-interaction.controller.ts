@@ -76,7 +76,7 @@ export class SandboxInteractionController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     if (!wantsEventStream(request)) {
-      const result: CollectedExec = await this.exec.collect(ctx, id, dto, clientGone(request));
+      const result: CollectedExec = await this.exec.collect(ctx, id, dto, clientGone(reply));
       await reply.send(result);
       return;
     }
@@ -86,7 +86,7 @@ export class SandboxInteractionController {
     try {
       // The exec cannot wait for a slow reader: the stream drops the reader when it falls too far behind,
       // and the client going away kills the process group (clientGone).
-      const outcome = await this.exec.stream(ctx, id, dto, (stream, chunk) => void open().send('output', { stream, data: chunk.toString('utf8') }), clientGone(request));
+      const outcome = await this.exec.stream(ctx, id, dto, (stream, chunk) => void open().send('output', { stream, data: chunk.toString('utf8') }), clientGone(reply));
       await open().send('exit', outcome);
     } catch (error) {
       if (!sse) throw error;
@@ -207,7 +207,7 @@ export class SandboxInteractionController {
       await reply.send(page);
       return;
     }
-    const events = this.processes.follow(ctx, id, pid, q.after ?? 0, clientGone(request));
+    const events = this.processes.follow(ctx, id, pid, q.after ?? 0, clientGone(reply));
     const first = await events.next(); // a missing process answers 404 before the stream opens
     const sse = openEventStream(request, reply);
     try {

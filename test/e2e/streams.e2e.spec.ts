@@ -73,7 +73,7 @@ describe('stream caps through REST, CLI and MCP', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
     });
     expect(mcp.status).toBe(429);
-    expect((await mcp.json()).error.message).toContain('ORCAOPS_STREAMS_PER_TOKEN');
+    expect(((await mcp.json()) as { error: { message: string } }).error.message).toContain('ORCAOPS_STREAMS_PER_TOKEN');
 
     // Another token of the workspace is not affected by this token's cap.
     const viewer = await fetch(`${url}/v1/jobs/${jobId}/wait?timeout_seconds=1`, { headers: { authorization: `Bearer ${ws.tokens.viewer.token}` } });

@@ -19,7 +19,11 @@ const LAYERS = [
     { type: 'tenancy', pattern: 'src/tenancy/**' },
     { type: 'images', pattern: 'src/images/**' },
   ],
-  [{ type: 'audit', pattern: 'src/audit/**' }],
+  [
+    { type: 'audit', pattern: 'src/audit/**' },
+    // Stream caps (SSE, long-polls, MCP sessions): the route marker and the per-token/workspace slots.
+    { type: 'streams', pattern: 'src/streams/**' },
+  ],
   [{ type: 'quotas', pattern: 'src/quotas/**' }],
   [{ type: 'workspaces', pattern: 'src/workspaces/**' }],
   [{ type: 'policies', pattern: 'src/policies/**' }],
@@ -30,7 +34,11 @@ const LAYERS = [
     { type: 'workflows', pattern: 'src/workflows/**' },
     { type: 'approvals', pattern: 'src/approvals/**' },
   ],
-  [{ type: 'sessions', pattern: 'src/sessions/**' }],
+  [
+    { type: 'sessions', pattern: 'src/sessions/**' },
+    // Stops a workspace's or a token's running work on suspend, archive and revoke.
+    { type: 'governance', pattern: 'src/governance/**' },
+  ],
   [
     { type: 'mcp', pattern: 'src/mcp/**' },
     { type: 'health', pattern: 'src/health/**' },

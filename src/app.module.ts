@@ -7,7 +7,10 @@ import { appConfig, authConfig, databaseConfig, runtimeConfig } from 'src/config
 import { ApprovalsModule } from 'src/approvals/approvals.module';
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
+import { GovernanceModule } from 'src/governance/governance.module';
 import { HealthModule } from 'src/health/health.module';
+import { StreamSlotInterceptor } from 'src/streams/stream-slots';
+import { StreamsModule } from 'src/streams/streams.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { McpModule } from 'src/mcp/mcp.module';
@@ -30,6 +33,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
   imports: [
     CONFIG_IMPORT,
     DatabaseModule,
+    StreamsModule,
     AuditModule,
     HttpAuthModule,
     WorkspacesModule,
@@ -41,6 +45,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     ApprovalsModule,
     WorkflowsModule,
     McpModule,
+    GovernanceModule,
     HealthModule,
   ],
   providers: [
@@ -49,6 +54,8 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     { provide: APP_PIPE, useFactory: createValidationPipe },
     // Requests carrying X-OrcaOps-Session: checked (404), touched, and the id put on the TenantContext.
     { provide: APP_INTERCEPTOR, useExisting: SessionHeaderInterceptor },
+    // Routes marked @CountsAsStream take a stream slot (per token, per workspace) while their response is open.
+    { provide: APP_INTERCEPTOR, useExisting: StreamSlotInterceptor },
   ],
 })
 export class AppModule {}

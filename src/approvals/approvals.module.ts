@@ -3,6 +3,7 @@ import { ApprovalExpiryService } from 'src/approvals/approval-expiry.service';
 import { ApprovalsController } from 'src/approvals/approvals.controller';
 import { ApprovalsService } from 'src/approvals/approvals.service';
 import { PolicyEvaluationController } from 'src/approvals/policy-evaluation.controller';
+import { AuditModule } from 'src/audit/audit.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
@@ -12,7 +13,7 @@ import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
  * releases or cancels the waiting job through JobApprovalsService; nothing below imports this module.
  */
 @Module({
-  imports: [PoliciesModule, JobsModule, SandboxesModule],
+  imports: [AuditModule, PoliciesModule, JobsModule, SandboxesModule],
   controllers: [ApprovalsController, PolicyEvaluationController],
   providers: [ApprovalsService, ApprovalExpiryService],
 })

@@ -89,6 +89,34 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
   ORCAOPS_JOB_OUTPUT_CAP_BYTES = 10 * 1024 * 1024;
 
+  /** Response streams (SSE, long-polls, MCP requests) one token may hold open at once (docs/security.md). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
+  ORCAOPS_STREAMS_PER_TOKEN = 16;
+
+  /** Response streams one workspace (all its tokens) may hold open at once. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000)
+  ORCAOPS_STREAMS_PER_WORKSPACE = 48;
+
+  /** Response streams the whole server holds open at once (bounds their memory). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000)
+  ORCAOPS_STREAMS_TOTAL = 256;
+
+  /** Bytes a stream may have queued for a slow reader before the reader is dropped. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(16 * 1024) @Max(256 * 1024 * 1024)
+  ORCAOPS_STREAM_BUFFER_BYTES = 256 * 1024;
+
+  /** Milliseconds a stream may wait for its reader to take data (no 'drain') before it is dropped. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(600_000)
+  ORCAOPS_STREAM_STALL_MS = 30_000;
+
+  /** MCP sessions one workspace (all its tokens) may hold open at once (per token: 32). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000)
+  ORCAOPS_MCP_SESSIONS_PER_WORKSPACE = 64;
+
+  /** Milliseconds without a request after which an MCP session is closed. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1000) @Max(24 * 3600_000)
+  ORCAOPS_MCP_SESSION_IDLE_MS = 30 * 60_000;
+
   /**
    * Warm sandbox pool: pre-started hardened containers per image, e.g. `orcaops/python=2,orcaops/busybox=1`
    * (default resources, no network). A matching sandbox create takes one and the pool refills. Empty: no pool.

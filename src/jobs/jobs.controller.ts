@@ -14,6 +14,7 @@ import {
 import { JobLogsQueryDto, ListJobsQueryDto, WaitJobQueryDto } from 'src/jobs/dto/list-jobs.dto';
 import { JobsService } from 'src/jobs/jobs.service';
 import { clientGone, openEventStream, wantsEventStream } from 'src/common/http/event-stream';
+import { CountsAsStream } from 'src/streams/stream-slots';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 function idempotencyKey(value: string | undefined): string | undefined {
@@ -77,14 +78,15 @@ export class JobsController {
 
   @Get(':jobId/wait')
   @RequirePermission('job:read')
+  @CountsAsStream()
   @ApiOperation({ operationId: 'waitJob', summary: 'Wait until the job ends (or the timeout passes) and return it' })
   wait(
     @Tenant() ctx: TenantContext,
     @Param('jobId', idOf('job')) id: string,
     @Query() q: WaitJobQueryDto,
-    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobResponseDto> {
-    return this.jobs.wait(ctx, id, (q.timeout_seconds ?? 60) * 1000, clientGone(request));
+    return this.jobs.wait(ctx, id, (q.timeout_seconds ?? 60) * 1000, clientGone(reply));
   }
 
   @Post(':jobId/cancel')
@@ -105,6 +107,7 @@ export class JobsController {
 
   @Get(':jobId/logs')
   @RequirePermission('job:read')
+  @CountsAsStream('event_stream')
   @ApiProduces('application/json', 'text/plain', 'text/event-stream')
   @ApiOperation({
     operationId: 'getJobLogs',
@@ -142,8 +145,10 @@ export class JobsController {
     const lastEventId = Number(typeof header === 'string' ? header : (q.after ?? 0)) || 0;
     const sse = openEventStream(request, reply);
     try {
-      for await (const event of this.jobs.streamLogs(ctx, id, lastEventId, clientGone(request))) {
-        sse.send(event.event, event.data, event.id);
+      // Awaiting each send pauses the database reads while the reader is behind (backpressure).
+      for await (const event of this.jobs.streamLogs(ctx, id, lastEventId, clientGone(reply))) {
+        await sse.send(event.event, event.data, event.id);
+        if (sse.closed) break;
       }
     } finally {
       sse.end();

@@ -40,6 +40,9 @@ export interface LogEvent {
   data: unknown;
 }
 
+/** Chunks read per query while streaming: what one open stream holds in memory besides its socket buffer. */
+export const STREAM_BATCH_ROWS = 16;
+
 /** Jobs as every front end sees them: submit, read, follow, cancel, delete. Tenant-scoped throughout. */
 @Injectable()
 export class JobsService {
@@ -112,6 +115,17 @@ export class JobsService {
     const open = await this.jobs.find(workspaceId, { where: { sessionId, status: Not(In([...TERMINAL_STATUSES])) } });
     let cancelled = 0;
     for (const job of open) if (await this.cancelRow(job, actor)) cancelled++;
+    return cancelled;
+  }
+
+  /**
+   * Cancels every unfinished job of a workspace, or only those one token submitted (workspace suspended
+   * or archived, token revoked; src/governance). Audited per job as the system; the caller audits why.
+   */
+  async cancelAllFor(workspaceId: string, createdBy?: string): Promise<number> {
+    const open = await this.jobs.find(workspaceId, { where: { status: Not(In([...TERMINAL_STATUSES])), ...(createdBy ? { createdBy } : {}) } });
+    let cancelled = 0;
+    for (const job of open) if (await this.cancelRow(job, 'system')) cancelled++;
     return cancelled;
   }
 
@@ -232,12 +246,12 @@ export class JobsService {
     let after = lastEventId;
     yield { id: after, event: 'status', data: { status: job.status } };
     while (!signal.aborted) {
-      const rows = await this.logs.read(job.workspaceId, id, after, 500);
+      const rows = await this.logs.read(job.workspaceId, id, after, STREAM_BATCH_ROWS);
       for (const row of rows) {
         after = row.seq;
         yield { id: row.seq, event: 'output', data: toLogChunk(row) };
       }
-      if (rows.length === 500) continue;
+      if (rows.length === STREAM_BATCH_ROWS) continue;
       if (isSettled(job)) {
         const final = toJobResponse(job);
         yield { id: after, event: 'end', data: { status: final.status, reason: final.reason, exit_code: final.exit_code, truncated: final.usage.output_truncated } };

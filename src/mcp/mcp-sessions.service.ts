@@ -3,15 +3,26 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { randomUUID } from 'node:crypto';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { readEnv } from 'src/config/orcaops.config';
 import { McpServerFactory } from 'src/mcp/mcp-server.factory';
 import type { ToolExtra } from 'src/mcp/tool-kit';
 import type { TenantContext } from 'src/tenancy/tenant-context';
 
+/** Read from the environment when used (not at import), so tests and tools can set it first. */
 export const MCP_SESSION_LIMITS = {
-  /** A session with no request for this long is closed (its client re-initializes). */
-  idleMs: 30 * 60_000,
-  sweepMs: 60_000,
+  /** A session with no request for this long is closed (its client re-initializes); ORCAOPS_MCP_SESSION_IDLE_MS. */
+  get idleMs(): number {
+    return readEnv().ORCAOPS_MCP_SESSION_IDLE_MS;
+  },
+  /** Idle sessions are looked for this often: a quarter of the idle time, between 1 s and 1 min. */
+  get sweepMs(): number {
+    return Math.min(60_000, Math.max(1000, Math.floor(this.idleMs / 4)));
+  },
   perToken: 32,
+  /** All tokens of one workspace together; ORCAOPS_MCP_SESSIONS_PER_WORKSPACE. */
+  get perWorkspace(): number {
+    return readEnv().ORCAOPS_MCP_SESSIONS_PER_WORKSPACE;
+  },
   total: 2000,
 };
 
@@ -19,11 +30,23 @@ interface McpSession {
   id: string;
   /** The token that opened it: only that token may use it (another one gets 404). */
   tokenId: string;
+  /** The token's workspace (undefined for organisation tokens), for the per-workspace cap. */
+  workspaceId: string | undefined;
   transport: StreamableHTTPServerTransport;
   server: McpServer;
   lastUsedAt: number;
   /** Requests being handled (an open GET stream counts): a busy session is never idle. */
   inFlight: number;
+}
+
+function sessionCap(scope: 'token' | 'workspace' | 'server', max: number, env?: string): OrcaOpsError {
+  const idleMinutes = Math.round(MCP_SESSION_LIMITS.idleMs / 60_000);
+  return new OrcaOpsError(
+    'rate_limited',
+    `Too many open MCP sessions for this ${scope}: at most ${max}${env ? ` (${env})` : ''}. Close unused ones ` +
+      `(DELETE /mcp with their Mcp-Session-Id); idle sessions close after ${idleMinutes} min`,
+    { limit: `mcp_sessions_per_${scope}`, max, retry_after_seconds: 30 },
+  );
 }
 
 /** The caller's context for one call: the HTTP request carrying it puts it into the SDK's authInfo. */
@@ -49,15 +72,18 @@ export class McpSessions implements OnModuleDestroy {
 
   /** A new session's transport; it is stored once the SDK has answered initialize. */
   async open(ctx: TenantContext): Promise<StreamableHTTPServerTransport> {
-    const owned = [...this.sessions.values()].filter((s) => s.tokenId === ctx.principal.tokenId).length;
-    if (owned >= MCP_SESSION_LIMITS.perToken || this.sessions.size >= MCP_SESSION_LIMITS.total) {
-      throw new OrcaOpsError('rate_limited', 'Too many open MCP sessions for this token; close unused ones (DELETE /mcp with their Mcp-Session-Id)');
-    }
+    const workspaceId = ctx.principal.kind === 'workspace' ? ctx.principal.workspaceId : undefined;
+    const all = [...this.sessions.values()];
+    const owned = all.filter((s) => s.tokenId === ctx.principal.tokenId).length;
+    const inWorkspace = workspaceId ? all.filter((s) => s.workspaceId === workspaceId).length : 0;
+    if (owned >= MCP_SESSION_LIMITS.perToken) throw sessionCap('token', MCP_SESSION_LIMITS.perToken);
+    if (workspaceId && inWorkspace >= MCP_SESSION_LIMITS.perWorkspace) throw sessionCap('workspace', MCP_SESSION_LIMITS.perWorkspace, 'ORCAOPS_MCP_SESSIONS_PER_WORKSPACE');
+    if (this.sessions.size >= MCP_SESSION_LIMITS.total) throw sessionCap('server', MCP_SESSION_LIMITS.total);
     const server = this.factory.createMcpServer(ctx, contextFromRequest(ctx));
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { id, tokenId: ctx.principal.tokenId, transport, server, lastUsedAt: Date.now(), inFlight: 0 });
+        this.sessions.set(id, { id, tokenId: ctx.principal.tokenId, workspaceId, transport, server, lastUsedAt: Date.now(), inFlight: 0 });
       },
       onsessionclosed: (id) => this.forget(id),
     });

@@ -2,12 +2,14 @@ import { Controller, Delete, Get, Logger, Post, Req, Res } from '@nestjs/common'
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, isJSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { readEnv } from 'src/config/orcaops.config';
+import { guardSlowReader } from 'src/common/http/event-stream';
+import { StreamSlots } from 'src/streams/stream-slots';
 import { McpSessions } from 'src/mcp/mcp-sessions.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -25,7 +27,10 @@ export class McpController {
     .map((o) => o.trim())
     .filter(Boolean);
 
-  constructor(private readonly sessions: McpSessions) {}
+  constructor(
+    private readonly sessions: McpSessions,
+    private readonly slots: StreamSlots,
+  ) {}
 
   @Post()
   @RequirePermission('authenticated')
@@ -49,17 +54,41 @@ export class McpController {
     this.assertOrigin(request.headers.origin);
     const sessionId = request.headers['mcp-session-id'];
     const id = typeof sessionId === 'string' ? sessionId : undefined;
-    const transport = await this.transportFor(ctx, id, request);
+    // Every request but DELETE holds a stream slot while it is answered: a tool call that waits (run_job)
+    // and the GET notification stream are long-polls. DELETE stays free so a client at its cap can close.
+    const release = request.method === 'DELETE' ? undefined : this.slots.acquire(ctx);
+    let transport: StreamableHTTPServerTransport;
+    try {
+      transport = await this.transportFor(ctx, id, request);
+    } catch (error) {
+      release?.();
+      throw error;
+    }
     const raw = request.raw as IncomingMessage & { auth?: AuthInfo };
     const tenant: TenantContext = { ...ctx, via: 'mcp' };
     raw.auth = { token: '', clientId: ctx.principal.tokenId, scopes: [...ctx.permissions], extra: { tenant } };
     // Headers set by hooks so far (x-request-id, CORS) are written before the SDK owns the response.
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
     reply.hijack();
+    guardSlowReader(reply.raw, request.id);
+    reply.raw.once('close', () => {
+      release?.();
+      // The client went away before its answer: the calls it carried are cancelled, as if it had sent
+      // notifications/cancelled, so a waiting tool (run_job) cancels the work it started.
+      if (!reply.raw.writableFinished) this.cancelCalls(transport, request.body);
+    });
     await this.sessions.track(id, () => transport.handleRequest(raw, reply.raw, request.body)).catch((error: unknown) => {
       this.logger.error({ msg: 'MCP request failed', requestId: request.id, err: String(error) });
       if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
     });
+  }
+
+  private cancelCalls(transport: StreamableHTTPServerTransport, body: unknown): void {
+    const messages = Array.isArray(body) ? (body as unknown[]) : [body];
+    for (const message of messages) {
+      if (!isJSONRPCRequest(message) || message.method === 'initialize') continue;
+      transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: message.id, reason: 'client disconnected' } });
+    }
   }
 
   private transportFor(ctx: TenantContext, id: string | undefined, request: FastifyRequest): Promise<StreamableHTTPServerTransport> | StreamableHTTPServerTransport {

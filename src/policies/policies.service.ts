@@ -122,6 +122,11 @@ export class PoliciesService {
     return { decision, approvalExpirySeconds: policy.approvals.expire_after_seconds };
   }
 
+  /** Four eyes: may the token that asked for an approval decide it itself? (approvals.allow_self_approval) */
+  async allowsSelfApproval(ctx: TenantContext, workspaceId: string): Promise<boolean> {
+    return (await this.effective(ctx, workspaceId, false, true)).approvals.allow_self_approval;
+  }
+
   /** Command deny rules for commands run in a live sandbox (exec, shell run, process start). */
   async assertCommandsAllowed(ctx: TenantContext, workspaceId: string, sandboxId: string, commands: PolicyRequest['commands']): Promise<void> {
     const decision = evaluateCommands(await this.effective(ctx, workspaceId, false, true), commands);

@@ -67,6 +67,11 @@ export interface IsolationPolicy {
 export interface ApprovalPolicy {
   /** A pending approval request expires after this many seconds (default 3600). */
   expire_after_seconds?: number;
+  /**
+   * May the token that submitted a held job approve it? Default false (four eyes). Only the organisation
+   * policy can allow it; a workspace policy can only keep it off.
+   */
+  allow_self_approval?: boolean;
 }
 
 export interface PolicyDocument {
@@ -91,7 +96,7 @@ export interface EffectivePolicy {
   network: { egress: EgressRule; published_ports: boolean };
   resources: Partial<Record<ResourceMaximum, number>> & { approval_above: Partial<Record<ApprovalThreshold, number>> };
   isolation: { writable_root_fs: boolean };
-  approvals: { expire_after_seconds: number };
+  approvals: { expire_after_seconds: number; allow_self_approval: boolean };
 }
 
 export const DEFAULT_APPROVAL_EXPIRY_SECONDS = 3600;

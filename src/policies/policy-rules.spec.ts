@@ -35,7 +35,7 @@ describe('effectivePolicy', () => {
       network: { egress: 'require_approval', published_ports: false },
       resources: { max_memory_mb: 256, max_cpu: 2, approval_above: {} },
       isolation: { writable_root_fs: false },
-      approvals: { expire_after_seconds: 3600 },
+      approvals: { expire_after_seconds: 3600, allow_self_approval: false },
     });
   });
 
@@ -51,7 +51,7 @@ describe('wideningProblems', () => {
     const org: PolicyDocument = {
       images: { allow: ['orcaops/*'], require_digest: true },
       resources: { max_memory_mb: 512, approval_above: { cpu: 1 } },
-      approvals: { expire_after_seconds: 600 },
+      approvals: { expire_after_seconds: 600, allow_self_approval: false },
     };
     const ws: PolicyDocument = {
       images: { allow: ['orcaops/busybox', 'docker.io/*'], require_digest: false, outside_allow: 'require_approval' },
@@ -81,6 +81,20 @@ describe('wideningProblems', () => {
 
   it('should let a workspace keep egress the organisation granted it', () => {
     expect(wideningProblems({}, { network: { egress: 'allow' } }, { egressGranted: true })).toEqual([]);
+  });
+});
+
+describe('four eyes (approvals.allow_self_approval)', () => {
+  it('should refuse self-approval by default and allow it only when the organisation says so and the workspace does not narrow it', () => {
+    expect(effectivePolicy({}, {}, NO_GRANT).approvals.allow_self_approval).toBe(false);
+    expect(effectivePolicy({}, { approvals: { allow_self_approval: true } }, NO_GRANT).approvals.allow_self_approval).toBe(false);
+    expect(effectivePolicy({ approvals: { allow_self_approval: true } }, {}, NO_GRANT).approvals.allow_self_approval).toBe(true);
+    expect(effectivePolicy({ approvals: { allow_self_approval: true } }, { approvals: { allow_self_approval: false } }, NO_GRANT).approvals.allow_self_approval).toBe(false);
+  });
+
+  it('should name a workspace policy that lifts four eyes the organisation keeps as a widening', () => {
+    expect(wideningProblems({}, { approvals: { allow_self_approval: true } }, NO_GRANT).map((p) => p.field)).toEqual(['approvals.allow_self_approval']);
+    expect(wideningProblems({ approvals: { allow_self_approval: true } }, { approvals: { allow_self_approval: true } }, NO_GRANT)).toEqual([]);
   });
 });
 

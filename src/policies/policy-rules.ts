@@ -69,6 +69,7 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
     isolation: { writable_root_fs: org.isolation?.writable_root_fs === true && workspace.isolation?.writable_root_fs !== false },
     approvals: {
       expire_after_seconds: minOf(org.approvals?.expire_after_seconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS, workspace.approvals?.expire_after_seconds)!,
+      allow_self_approval: org.approvals?.allow_self_approval === true && workspace.approvals?.allow_self_approval !== false,
     },
   };
 }
@@ -124,6 +125,9 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
   const expiry = workspace.approvals?.expire_after_seconds;
   const orgExpiry = org.approvals?.expire_after_seconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS;
   if (expiry !== undefined && expiry > orgExpiry) wider('approvals.expire_after_seconds', `${expiry} is longer than the organisation's ${orgExpiry}`);
+  if (workspace.approvals?.allow_self_approval === true && org.approvals?.allow_self_approval !== true) {
+    wider('approvals.allow_self_approval', 'the organisation requires a second person to approve (four eyes)');
+  }
   return problems;
 }
 

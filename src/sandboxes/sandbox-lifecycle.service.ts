@@ -20,6 +20,8 @@ import type { TenantContext } from 'src/tenancy/tenant-context';
 export function finalStatusFor(reason: SandboxExitReason): SandboxStatus {
   switch (reason) {
     case 'deleted':
+    case 'workspace_suspended':
+    case 'token_revoked':
       return 'stopped';
     case 'ttl':
     case 'idle':

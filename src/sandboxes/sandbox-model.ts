@@ -5,7 +5,7 @@ export const SANDBOX_STATUSES = ['starting', 'ready', 'stopping', 'stopped', 'ex
 export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
 export const SANDBOX_TERMINAL: ReadonlySet<SandboxStatus> = new Set(['stopped', 'expired', 'failed', 'lost']);
 
-export const SANDBOX_EXIT_REASONS = ['ttl', 'idle', 'deleted', 'oom_killed', 'engine_lost', 'quota', 'session_ended', 'start_failed', 'image_not_found', 'container_exited'] as const;
+export const SANDBOX_EXIT_REASONS = ['ttl', 'idle', 'deleted', 'oom_killed', 'engine_lost', 'quota', 'session_ended', 'workspace_suspended', 'token_revoked', 'start_failed', 'image_not_found', 'container_exited'] as const;
 export type SandboxExitReason = (typeof SANDBOX_EXIT_REASONS)[number];
 
 export type SandboxResources = ResourceLimits;

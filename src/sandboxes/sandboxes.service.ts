@@ -190,6 +190,16 @@ export class SandboxesService {
     return stopped;
   }
 
+  /** Stops every live sandbox of a workspace, or only one token's (src/governance); returns how many. */
+  async stopAllFor(workspaceId: string, reason: 'workspace_suspended' | 'token_revoked', createdBy?: string): Promise<number> {
+    const live = await this.sandboxes.find(workspaceId, { where: { status: In(['starting', 'ready']), ...(createdBy ? { createdBy } : {}) } });
+    let stopped = 0;
+    for (const sandbox of live) {
+      if (await this.lifecycle.stop(sandbox, reason, 'system', reason === 'token_revoked' ? 'the token that created it was revoked' : 'its workspace was suspended')) stopped++;
+    }
+    return stopped;
+  }
+
   /**
    * The interaction layer's entry (exec, shells, processes, files): access and state checked, activity
    * touched. Another tenant's sandbox answers exactly like a missing one.

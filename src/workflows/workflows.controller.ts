@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import { clientGone } from 'src/common/http/event-stream';
+import { CountsAsStream } from 'src/streams/stream-slots';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import {
   ListWorkflowsQueryDto,
@@ -58,6 +59,7 @@ export class WorkflowsController {
 
   @Get(':runId/wait')
   @RequirePermission('workflow:read')
+  @CountsAsStream()
   @ApiOperation({
     operationId: 'waitWorkflow',
     summary: 'Wait until the run changes after a version (or completes, or the timeout passes) and return it',
@@ -70,9 +72,9 @@ export class WorkflowsController {
     @Tenant() ctx: TenantContext,
     @Param('runId', idOf('workflow run')) id: string,
     @Query() q: WaitWorkflowQueryDto,
-    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WorkflowRunWaitResponseDto> {
-    return this.workflows.wait(ctx, id, { timeoutMs: (q.timeout_seconds ?? 30) * 1000, after: q.after }, clientGone(request));
+    return this.workflows.wait(ctx, id, { timeoutMs: (q.timeout_seconds ?? 30) * 1000, after: q.after }, clientGone(reply));
   }
 
   @Post(':runId/cancel')

@@ -148,6 +148,14 @@ export class WorkflowsService {
     return cancelled;
   }
 
+  /** Cancels every running run of a workspace, or only one token's (src/governance); returns how many. */
+  async cancelAllFor(workspaceId: string, createdBy?: string): Promise<number> {
+    const running = await this.runs.find(workspaceId, { where: { status: 'running', ...(createdBy ? { createdBy } : {}) } });
+    let cancelled = 0;
+    for (const run of running) if (await this.requestCancel(run, 'system')) cancelled++;
+    return cancelled;
+  }
+
   /** Compare-and-set on a running run; false (nothing audited) when it completed meanwhile. Wakes its local loop. */
   private async requestCancel(run: WorkflowRunEntity, actor: TenantContext | 'system'): Promise<boolean> {
     const changed = await this.dataSource.transaction(async (manager) => {

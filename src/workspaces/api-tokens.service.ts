@@ -11,6 +11,7 @@ import { TokenAuthService } from 'src/tenancy/token-auth.service';
 import { issueToken } from 'src/tenancy/token-secret';
 import { CreateTokenDto, IssuedTokenResponseDto, TokenResponseDto, UpdateTokenDto } from 'src/workspaces/dto/token.dto';
 import { ApiTokenEntity } from 'src/tenancy/entities/api-token.entity';
+import { WorkspaceLifecycle } from 'src/workspaces/workspace-lifecycle';
 import { toIssuedTokenResponse, toTokenResponse } from 'src/workspaces/workspaces.mappers';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
@@ -25,6 +26,7 @@ export class ApiTokensService {
     private readonly workspaces: WorkspacesService,
     private readonly audit: AuditService,
     private readonly tokenAuth: TokenAuthService,
+    private readonly lifecycle: WorkspaceLifecycle,
   ) {}
 
   async create(ctx: TenantContext, workspaceId: string, dto: CreateTokenDto): Promise<IssuedTokenResponseDto> {
@@ -80,6 +82,7 @@ export class ApiTokensService {
   /** Revocation is a timestamp, not a delete: the audit trail keeps naming the token. */
   async revoke(ctx: TenantContext, workspaceId: string, tokenId: string): Promise<TokenResponseDto> {
     const token = await this.findToken(ctx, workspaceId, tokenId);
+    const revokedNow = !token.revokedAt;
     if (!token.revokedAt) {
       token.revokedAt = new Date();
       await this.dataSource.transaction(async (manager) => {
@@ -88,6 +91,8 @@ export class ApiTokensService {
       });
     }
     this.tokenAuth.invalidate(token.keyId);
+    // What the token started stops with it (docs/security.md, "Revoked tokens"): a leaked token's runs do not go on.
+    if (revokedNow) await this.lifecycle.emit({ kind: 'token_revoked', workspaceId, tokenId, actor: ctx });
     return toTokenResponse(token);
   }
 

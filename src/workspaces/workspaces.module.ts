@@ -12,12 +12,13 @@ import { ApiTokenEntity } from 'src/tenancy/entities/api-token.entity';
 import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 import { MeController } from 'src/workspaces/me.controller';
 import { WorkspacesController } from 'src/workspaces/workspaces.controller';
+import { WorkspaceLifecycle } from 'src/workspaces/workspace-lifecycle';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([WorkspaceEntity, ApiTokenEntity, AdminTokenEntity]), AuditModule, TenancyModule, QuotasModule],
   controllers: [WorkspacesController, ApiTokensController, MeController],
-  providers: [WorkspacesService, ApiTokensService, AdminTokensService, provideScopedRepository(ApiTokenEntity)],
-  exports: [WorkspacesService, ApiTokensService, AdminTokensService],
+  providers: [WorkspacesService, ApiTokensService, AdminTokensService, WorkspaceLifecycle, provideScopedRepository(ApiTokenEntity)],
+  exports: [WorkspacesService, ApiTokensService, AdminTokensService, WorkspaceLifecycle],
 })
 export class WorkspacesModule {}

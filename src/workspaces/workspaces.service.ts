@@ -11,6 +11,7 @@ import { hasPermission, TenantContext } from 'src/tenancy/tenant-context';
 import { TokenAuthService } from 'src/tenancy/token-auth.service';
 import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceResponseDto, WorkspaceSettingsDto } from 'src/workspaces/dto/workspace.dto';
 import { WorkspaceEntity, WorkspaceStatus } from 'src/tenancy/entities/workspace.entity';
+import { WorkspaceLifecycle } from 'src/workspaces/workspace-lifecycle';
 import { toWorkspaceResponse } from 'src/workspaces/workspaces.mappers';
 
 /** Settings only an organisation admin may change (limits and policy). */
@@ -43,6 +44,7 @@ export class WorkspacesService {
     private readonly audit: AuditService,
     private readonly tokenAuth: TokenAuthService,
     private readonly quotas: QuotasService,
+    private readonly lifecycle: WorkspaceLifecycle,
   ) {}
 
   /** The workspace `id` if the caller may see it, else not_found. Used by every workspace-scoped route. */
@@ -130,6 +132,10 @@ export class WorkspacesService {
       return row;
     });
     if (changes.status) this.tokenAuth.invalidate();
+    // Suspending or archiving stops the work already running, not only new requests (src/governance).
+    if (changes.status && (saved.status === 'suspended' || saved.status === 'archived')) {
+      await this.lifecycle.emit({ kind: 'workspace_stopped', status: saved.status, workspaceId: id, actor: ctx });
+    }
     return toWorkspaceResponse(saved);
   }
 

@@ -84,6 +84,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (body.error.code === 'engine_unavailable' || body.error.code === 'service_unavailable') {
       void reply.header('retry-after', '5');
     }
+    const retryAfter = (body.error.details as { retry_after_seconds?: unknown } | undefined)?.retry_after_seconds;
+    if (body.error.code === 'rate_limited' && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

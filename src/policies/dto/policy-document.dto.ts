@@ -109,6 +109,10 @@ export class ApprovalPolicyDto {
   /** A pending approval expires after this many seconds (1 s – 7 days; default 3600). */
   @IsOptional() @IsInt() @Min(1) @Max(7 * 24 * 3600)
   expire_after_seconds?: number;
+
+  /** May a job's submitter approve it (default false: four eyes; a workspace can only keep it off). */
+  @IsOptional() @IsBoolean()
+  allow_self_approval?: boolean;
 }
 
 export class PolicyDocumentDto {

@@ -27,6 +27,7 @@ import { SandboxShellsService, ShellView } from 'src/sandboxes/interaction/sandb
 import type { ShellCommandView } from 'src/sandboxes/interaction/shell-session';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { clientGone, openEventStream, wantsEventStream } from 'src/common/http/event-stream';
+import { CountsAsStream } from 'src/streams/stream-slots';
 
 function bytesOf(dto: { data: string; encoding?: 'utf8' | 'base64' }): Buffer {
   return Buffer.from(dto.data, dto.encoding === 'base64' ? 'base64' : 'utf8');
@@ -57,6 +58,7 @@ export class SandboxInteractionController {
   @Post('exec')
   @HttpCode(200)
   @RequirePermission('sandbox:exec')
+  @CountsAsStream()
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOperation({
     operationId: 'execInSandbox',
@@ -74,7 +76,7 @@ export class SandboxInteractionController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     if (!wantsEventStream(request)) {
-      const result: CollectedExec = await this.exec.collect(ctx, id, dto, clientGone(request));
+      const result: CollectedExec = await this.exec.collect(ctx, id, dto, clientGone(reply));
       await reply.send(result);
       return;
     }
@@ -82,12 +84,14 @@ export class SandboxInteractionController {
     let sse: ReturnType<typeof openEventStream> | undefined;
     const open = (): ReturnType<typeof openEventStream> => (sse ??= openEventStream(request, reply));
     try {
-      const outcome = await this.exec.stream(ctx, id, dto, (stream, chunk) => open().send('output', { stream, data: chunk.toString('utf8') }), clientGone(request));
-      open().send('exit', outcome);
+      // The exec cannot wait for a slow reader: the stream drops the reader when it falls too far behind,
+      // and the client going away kills the process group (clientGone).
+      const outcome = await this.exec.stream(ctx, id, dto, (stream, chunk) => void open().send('output', { stream, data: chunk.toString('utf8') }), clientGone(reply));
+      await open().send('exit', outcome);
     } catch (error) {
       if (!sse) throw error;
       // The stream is already open: the failure becomes its last event.
-      sse.send('error', { code: error instanceof OrcaOpsError ? error.code : 'internal_error', message: (error as Error).message });
+      await sse.send('error', { code: error instanceof OrcaOpsError ? error.code : 'internal_error', message: (error as Error).message });
     }
     open().end();
   }
@@ -97,6 +101,7 @@ export class SandboxInteractionController {
   @Post('shells/:name/run')
   @HttpCode(200)
   @RequirePermission('sandbox:exec')
+  @CountsAsStream()
   @ApiOperation({
     operationId: 'runShellCommand',
     summary: 'Run a command in a named persistent shell (created on first use; cwd, env and variables persist)',
@@ -118,6 +123,7 @@ export class SandboxInteractionController {
   @Post('shells/:name/wait')
   @HttpCode(200)
   @RequirePermission('sandbox:exec')
+  @CountsAsStream()
   @ApiOperation({ operationId: 'waitShellCommand', summary: "Wait for the shell's running command: new output since the last response, or its completion" })
   wait(
     @Tenant() ctx: TenantContext,
@@ -181,6 +187,7 @@ export class SandboxInteractionController {
 
   @Get('processes/:pid/output')
   @RequirePermission('sandbox:read')
+  @CountsAsStream('event_stream')
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOperation({
     operationId: 'readProcessOutput',
@@ -200,12 +207,13 @@ export class SandboxInteractionController {
       await reply.send(page);
       return;
     }
-    const events = this.processes.follow(ctx, id, pid, q.after ?? 0, clientGone(request));
+    const events = this.processes.follow(ctx, id, pid, q.after ?? 0, clientGone(reply));
     const first = await events.next(); // a missing process answers 404 before the stream opens
     const sse = openEventStream(request, reply);
     try {
       for (let item = first; !item.done; item = await events.next()) {
-        sse.send('seq' in item.value ? 'output' : 'exit', item.value);
+        await sse.send('seq' in item.value ? 'output' : 'exit', item.value);
+        if (sse.closed) break;
       }
     } finally {
       sse.end();

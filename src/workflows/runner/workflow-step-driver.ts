@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { JobEntity } from 'src/jobs/entities/job.entity';
 import type { DrivenJob, DrivenJobIo, JobStepDriver } from 'src/jobs/job-step-driver';
 import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
 import { evaluateCondition, evaluateTemplate, interpolate, parseCondition, toBoolean, toNumber } from 'src/workflows/engine/expressions';
@@ -253,13 +254,29 @@ export class WorkflowStepDriver implements JobStepDriver {
   private async load(handle: DrivenJob): Promise<Loaded> {
     const cached = this.cache.get(handle.id);
     if (cached) return cached;
-    const instance = await this.dataSource.getRepository(WorkflowInstanceEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, jobId: handle.id } });
+    const instance =
+      (await this.dataSource.getRepository(WorkflowInstanceEntity).findOne({ where: { workspaceId: handle.workspaceId, jobId: handle.id } })) ??
+      (await this.instanceOfNewJob(handle));
     const run = await this.dataSource.getRepository(WorkflowRunEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, id: instance.runId } });
     const job = run.spec.jobs.find((j) => j.id === instance.workflowJob);
     if (!job || !instance.stepState) throw new Error(`workflow instance for job ${handle.id} has no step state`);
     const loaded = { instance, run: { id: run.id, workspaceId: run.workspaceId, createdBy: run.createdBy, sourceId: run.sourceId }, jobs: run.spec.jobs, job, state: instance.stepState };
     this.cache.set(handle.id, loaded);
     return loaded;
+  }
+
+  /**
+   * The runner records an attempt's job id once submit returns, but a job claimed at insert may already
+   * be running by then: its instance is found through the run, instance hash and attempt its job carries.
+   */
+  private async instanceOfNewJob(handle: DrivenJob): Promise<WorkflowInstanceEntity> {
+    const job = await this.dataSource.getRepository(JobEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, id: handle.id }, select: { id: true, spec: true, metadata: true } });
+    const labels = job.spec.internal?.labels ?? {};
+    const runId = labels['orcaops.workflow_run'];
+    const hash = labels['orcaops.workflow_instance'];
+    const attempt = job.metadata.attempt;
+    if (!runId || !hash || typeof attempt !== 'number') throw new Error(`job ${handle.id} is not a workflow instance's job`);
+    return this.dataSource.getRepository(WorkflowInstanceEntity).findOneOrFail({ where: { workspaceId: handle.workspaceId, runId, hash, attempt } });
   }
 
   private async save(loaded: Loaded): Promise<void> {

@@ -1,4 +1,6 @@
 import { DataSource } from 'typeorm';
+import type { JobResponseDto } from 'src/jobs/dto/job-response.dto';
+import { JobEvents } from 'src/jobs/job-events';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobsService } from 'src/jobs/jobs.service';
 import { PoliciesService } from 'src/policies/policies.service';
@@ -23,6 +25,21 @@ describe('jobs (fast tier)', () => {
   const workspace = (): Promise<FastWorkspace> => t.workspace(`jobs-${++seq}`);
   const jobContainers = (jobId: string): string[] =>
     [...t.fake.containers.values()].filter((c) => c.state.labels['orcaops.job_id'] === jobId).map((c) => c.id);
+  /** Re-reads the job at each of its change signals (the runner's progress when it starts it) until it runs. */
+  const untilRunning = async (ws: FastWorkspace, id: string): Promise<JobResponseDto> => {
+    const changes = t.get(JobEvents).watch(id);
+    try {
+      const until = Date.now() + 15_000;
+      let job = await jobs.get(ws.as.viewer, id);
+      while (job.status !== 'running' && Date.now() < until) {
+        await changes.next(1_000);
+        job = await jobs.get(ws.as.viewer, id);
+      }
+      return job;
+    } finally {
+      changes.close();
+    }
+  };
   const audited = async (action: string, resourceId: string): Promise<number> => {
     const rows: Array<{ n: string }> = await t.get(DataSource).query('SELECT count(*) AS n FROM audit_events WHERE action = $1 AND resource_id = $2', [action, resourceId]);
     return Number(rows[0]?.n);
@@ -90,7 +107,7 @@ describe('jobs (fast tier)', () => {
     // The first job ending frees the workspace's slot: the oldest deferred job (third) starts.
     await jobs.cancel(ws.as.developer, first.id);
     await jobs.wait(ws.as.developer, first.id, 30_000);
-    const next = await waitFor(() => jobs.get(ws.as.developer, third.id), (j) => j.status === 'running');
+    const next = await untilRunning(ws, third.id);
     expect(next.started_at).not.toBeNull();
     await jobs.cancel(ws.as.developer, third.id);
     expect((await jobs.wait(ws.as.developer, third.id, 30_000)).status).toBe('cancelled');
@@ -181,14 +198,4 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; detai
     throw error;
   }
   throw new Error('expected a refusal');
-}
-
-/** Re-reads until `done` holds; for state another component changes without a signal to await. */
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

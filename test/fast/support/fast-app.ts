@@ -66,7 +66,7 @@ export class FastApp {
     let module: TestingModule | undefined;
     try {
       module = await Test.createTestingModule({ imports: [AppModule] }).overrideProvider(WORK_QUEUE).useValue(queue).compile();
-      module.useLogger(false);
+      module.useLogger(process.env.FAST_LOG ? ['error', 'warn'] : false);
       module.enableShutdownHooks();
       await module.init();
       const fake = module.get<FakeRuntime>(CONTAINER_RUNTIME);

@@ -1,5 +1,6 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiContentResponse } from 'src/common/decorators/api-content';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
@@ -40,7 +41,9 @@ export class AuditController {
 
   @Get('export')
   @RequirePermission('audit:read')
-  @ApiProduces('application/x-ndjson')
+  @ApiContentResponse(200, 'JSON lines, one audit event per line', undefined, {
+    'application/x-ndjson': { kind: 'text', description: 'One AuditEventResponseDto as JSON per line' },
+  })
   @ApiOperation({
     operationId: 'exportAuditEvents',
     summary: 'Every matching audit event as JSON lines (newest first), streamed',

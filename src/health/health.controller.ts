@@ -2,7 +2,8 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from 'src/tenancy/route-metadata';
-import { HealthService, ReadinessReport } from 'src/health/health.service';
+import { LivenessResponseDto, ReadinessResponseDto } from 'src/health/dto/health-response.dto';
+import { HealthService } from 'src/health/health.service';
 
 @ApiTags('health')
 @Controller()
@@ -12,14 +13,14 @@ export class HealthController {
   @Get('health')
   @Public()
   @ApiOperation({ operationId: 'health', summary: 'Liveness: the process answers' })
-  live(): { status: string } {
+  live(): LivenessResponseDto {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @Public()
   @ApiOperation({ operationId: 'ready', summary: 'Readiness: database and Docker engine (503 when not ready)' })
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessReport> {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessResponseDto> {
     const report = await this.health.readiness();
     if (!report.ready) void reply.status(503).header('retry-after', '5');
     return report;

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiContentResponse } from 'src/common/decorators/api-content';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { invalidField } from 'src/common/errors/orcaops.error';
@@ -108,7 +109,10 @@ export class JobsController {
   @Get(':jobId/logs')
   @RequirePermission('job:read')
   @CountsAsStream('event_stream')
-  @ApiProduces('application/json', 'text/plain', 'text/event-stream')
+  @ApiContentResponse(200, 'A page of output (JSON), the output as text (format=text), or a live event stream', JobLogsResponseDto, {
+    'text/plain': { kind: 'text', description: 'The output of the selected chunks, concatenated (format=text)' },
+    'text/event-stream': { kind: 'text', description: 'Server-Sent Events: "status", then "output" events (id = chunk seq), then one "end" event' },
+  })
   @ApiOperation({
     operationId: 'getJobLogs',
     summary: 'Output of a job: a page, the tail, plain text, or a live Server-Sent Events stream',
@@ -164,7 +168,9 @@ export class JobsController {
 
   @Get(':jobId/artifacts/:name')
   @RequirePermission('job:read')
-  @ApiProduces('application/octet-stream')
+  @ApiContentResponse(200, 'The artifact (Content-Type as stored; X-OrcaOps-Sha256 carries its digest)', undefined, {
+    'application/octet-stream': { kind: 'binary', description: 'The artifact, byte for byte' },
+  })
   @ApiOperation({ operationId: 'downloadJobArtifact', summary: 'Download one artifact (URL-encode "/" in names)' })
   async download(
     @Tenant() ctx: TenantContext,

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
@@ -16,6 +16,7 @@ import {
   WaitWorkflowQueryDto,
   WorkflowRunWaitResponseDto,
 } from 'src/workflows/dto/workflow.dto';
+import { WorkflowArtifactsResponseDto, WorkflowLogsResponseDto } from 'src/workflows/dto/workflow-outputs-response.dto';
 import { WorkflowsService } from 'src/workflows/workflows.service';
 
 @ApiTags('workflows')
@@ -33,6 +34,8 @@ export class WorkflowsController {
       'Validates the whole file first (400 with every diagnostic as file:line:column), then starts the run: each job ' +
       'instance runs as an OrcaOps job. dry_run returns the plan (jobs, instances, display names, order) instead.',
   })
+  @ApiCreatedResponse({ type: WorkflowRunResponseDto, description: 'The run, started' })
+  @ApiOkResponse({ type: WorkflowPlanResponseDto, description: 'dry_run: the plan; nothing was started' })
   async submit(
     @Tenant() ctx: TenantContext,
     @Body() dto: SubmitWorkflowDto,
@@ -104,14 +107,14 @@ export class WorkflowsController {
   @Get(':runId/logs')
   @RequirePermission('workflow:read')
   @ApiOperation({ operationId: 'getWorkflowLogs', summary: "Output of one instance (its job's logs); instance = key, display name or job id" })
-  logs(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string, @Query() q: WorkflowLogsQueryDto): Promise<unknown> {
+  logs(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string, @Query() q: WorkflowLogsQueryDto): Promise<WorkflowLogsResponseDto> {
     return this.workflows.logs(ctx, id, q);
   }
 
   @Get(':runId/artifacts')
   @RequirePermission('workflow:read')
   @ApiOperation({ operationId: 'listWorkflowArtifacts', summary: 'Artifacts collected by the run, per instance' })
-  artifacts(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<unknown> {
+  artifacts(@Tenant() ctx: TenantContext, @Param('runId', idOf('workflow run')) id: string): Promise<WorkflowArtifactsResponseDto> {
     return this.workflows.artifacts(ctx, id);
   }
 }

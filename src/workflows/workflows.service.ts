@@ -33,6 +33,7 @@ import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-st
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
 import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
+import type { WorkflowArtifactsResponseDto } from 'src/workflows/dto/workflow-outputs-response.dto';
 
 /** Image for jobs whose runs-on maps to nothing more specific (a Linux label or none). */
 export const DEFAULT_WORKFLOW_IMAGE = 'orcaops/python';
@@ -282,7 +283,7 @@ export class WorkflowsService {
   }
 
   /** Each instance's job artifacts (files), and the named artifacts they make up (name → file names). */
-  async artifacts(ctx: TenantContext, id: string): Promise<{ items: Array<{ instance: string; display_name: string; job_id: string; artifacts: unknown[]; named: Record<string, string[]> }> }> {
+  async artifacts(ctx: TenantContext, id: string): Promise<WorkflowArtifactsResponseDto> {
     const run = await this.find(ctx, id, 'workflow:read');
     const rows = await this.instances.find(run.workspaceId, { where: { runId: id }, order: { matrixIndex: 'ASC' } });
     const items = [];

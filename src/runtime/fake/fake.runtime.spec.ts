@@ -107,6 +107,20 @@ describe('FakeRuntime', () => {
     expect(await fake.inspect(id)).toMatchObject({ status: 'exited', exitCode: 137, oomKilled: true });
   });
 
+  it('should run a scripted main process: output to attach listeners, then the container exits with its code', async () => {
+    fake.scriptMain(['sh', '-c', 'echo hi; exit 3'], { output: [['stdout', 'hi\n']], exitCode: 3 });
+    const id = await fake.createContainer(spec({ command: ['sh', '-c', 'echo hi; exit 3'] }));
+    const chunks: string[] = [];
+    const { ended } = await fake.attach(id, (stream, chunk) => chunks.push(`${stream}:${chunk.toString()}`));
+    await fake.startContainer(id);
+    await ended;
+    expect(chunks).toEqual(['stdout:hi\n']);
+    expect(await fake.wait(id)).toEqual({ exitCode: 3, oomKilled: false });
+    // Scripts are used once; an unscripted main process runs until it is stopped.
+    const other = await running({ name: 'other', command: ['sh', '-c', 'echo hi; exit 3'] });
+    expect((await fake.inspect(other))?.status).toBe('running');
+  });
+
   it('should keep workspace archives to a running container, refuse compressed ones, and serve scripted ones', async () => {
     await fake.createWorkspaceVolume('orcaops-job-1-workspace', 4 * MiB, { 'orcaops.job_id': '1' });
     const id = await fake.createContainer(spec({ workspaceVolume: 'orcaops-job-1-workspace' }));

@@ -71,6 +71,9 @@ export class FakeRuntime implements ContainerRuntime {
   readonly calls: Array<{ method: Method; args: unknown[] }> = [];
 
   private readonly scripts: Array<{ match: FakeExecMatcher; script: FakeExecScript }> = [];
+  private readonly mainScripts: Array<{ match: FakeExecMatcher; script: FakeExecScript }> = [];
+  /** Output listeners from attach(), per container: a scripted main process writes to them. */
+  private readonly attached = new Map<string, Array<(stream: 'stdout' | 'stderr', chunk: Buffer) => void>>();
   private readonly failures = new Map<Method, RuntimeError[]>();
   /** Resolvers of hanging execs and waits, per container, run when it stops. */
   private readonly onStop = new Map<string, Array<() => void>>();
@@ -88,6 +91,16 @@ export class FakeRuntime implements ContainerRuntime {
   /** Queues a script for the next exec whose argv matches (each script is used once, first match wins). */
   scriptExec(match: FakeExecMatcher, script: FakeExecScript): this {
     this.scripts.push({ match, script });
+    return this;
+  }
+
+  /**
+   * Queues a script for the main process of the next container started whose command matches: its
+   * output goes to attach() listeners, then the container exits with its exitCode (`hang`: it runs
+   * until killed, the default for a container no script matches, like `sleep infinity`).
+   */
+  scriptMain(match: FakeExecMatcher, script: FakeExecScript): this {
+    this.mainScripts.push({ match, script });
     return this;
   }
 
@@ -205,6 +218,7 @@ export class FakeRuntime implements ContainerRuntime {
       if (container.state.status === 'running') return;
       if (container.state.status !== 'created' && container.state.status !== 'exited') throw new RuntimeError('conflict', `start container ${id}: ${container.state.status}`);
       Object.assign(container.state, { status: 'running', exitCode: null, oomKilled: false, startedAt: new Date().toISOString(), finishedAt: null });
+      this.runMain(container);
     });
   }
 
@@ -214,7 +228,7 @@ export class FakeRuntime implements ContainerRuntime {
     if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true, durationMs: 0 };
     if (container.state.status !== 'running') throw new RuntimeError('conflict', `exec in container ${id}: container is not running`);
     container.execs.push(options);
-    const script = this.takeScript(options.command);
+    const script = this.takeScript(options.command) ?? {};
     for (const [stream, chunk] of script.output ?? []) options.onOutput?.(stream, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
     if (!script.hang) return { exitCode: script.exitCode ?? 0, timedOut: false, aborted: false, durationMs: script.durationMs ?? 0 };
     const ending = await this.hang(id, options);
@@ -244,9 +258,10 @@ export class FakeRuntime implements ContainerRuntime {
     return this.run('stats', [id], () => ({ ...this.mustGet(id).stats }));
   }
 
-  attach(id: string, _onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }> {
+  attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }> {
     this.enter('attach', [id]);
     const container = this.mustGet(id);
+    this.attached.set(id, [...(this.attached.get(id) ?? []), onOutput]);
     const ended =
       container.state.status === 'exited'
         ? Promise.resolve()
@@ -353,10 +368,20 @@ export class FakeRuntime implements ContainerRuntime {
     return this.images.get(withTag(reference)) ?? [...this.images.values()].find((i) => i.id === reference);
   }
 
-  private takeScript(command: string[]): FakeExecScript {
-    const index = this.scripts.findIndex(({ match }) => matches(match, command));
-    if (index < 0) return {};
-    return this.scripts.splice(index, 1)[0]?.script ?? {};
+  private takeScript(command: string[], scripts = this.scripts): FakeExecScript | undefined {
+    const index = scripts.findIndex(({ match }) => matches(match, command));
+    if (index < 0) return undefined;
+    return scripts.splice(index, 1)[0]?.script;
+  }
+
+  /** A scripted main process writes its output, then ends (a process exiting makes its container exit). */
+  private runMain(container: FakeContainer): void {
+    const script = this.takeScript(container.spec.command, this.mainScripts);
+    if (!script || script.hang) return;
+    for (const [stream, chunk] of script.output ?? []) {
+      for (const listener of this.attached.get(container.id) ?? []) listener(stream, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    }
+    this.exitContainer(container.id, script.exitCode ?? 0);
   }
 
   private hang(id: string, options: ExecOptions): Promise<'timeout' | 'abort' | 'stopped'> {
@@ -383,6 +408,7 @@ export class FakeRuntime implements ContainerRuntime {
   private stopped(id: string): void {
     const callbacks = this.onStop.get(id) ?? [];
     this.onStop.delete(id);
+    this.attached.delete(id);
     for (const callback of callbacks) callback();
   }
 }

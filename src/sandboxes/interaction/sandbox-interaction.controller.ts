@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
+import { ApiContentResponse } from 'src/common/decorators/api-content';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import {
@@ -19,12 +20,34 @@ import {
   ShellWaitDto,
   WriteFileDto,
 } from 'src/sandboxes/interaction/dto/interaction.dto';
+import {
+  ArchiveUploadResponseDto,
+  ExecResultResponseDto,
+  FileContentResponseDto,
+  FileInfoResponseDto,
+  FileListResponseDto,
+  ProcessListResponseDto,
+  ProcessOutputPageResponseDto,
+  ProcessResponseDto,
+  ShellCommandResponseDto,
+  ShellListResponseDto,
+} from 'src/sandboxes/interaction/dto/interaction-response.dto';
+import {
+  toArchiveUpload,
+  toExecResult,
+  toFileContent,
+  toFileInfo,
+  toFileList,
+  toProcess,
+  toProcessOutputPage,
+  toShell,
+  toShellCommand,
+} from 'src/sandboxes/interaction/interaction.mappers';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
-import { CollectedExec, SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
-import { FileInfo, SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
-import { ProcessOutputPage, ProcessView, SandboxProcessesService } from 'src/sandboxes/interaction/sandbox-processes.service';
-import { SandboxShellsService, ShellView } from 'src/sandboxes/interaction/sandbox-shells.service';
-import type { ShellCommandView } from 'src/sandboxes/interaction/shell-session';
+import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
+import { SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
+import { SandboxProcessesService } from 'src/sandboxes/interaction/sandbox-processes.service';
+import { SandboxShellsService } from 'src/sandboxes/interaction/sandbox-shells.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { clientGone, openEventStream, wantsEventStream } from 'src/common/http/event-stream';
 import { CountsAsStream } from 'src/streams/stream-slots';
@@ -59,7 +82,9 @@ export class SandboxInteractionController {
   @HttpCode(200)
   @RequirePermission('sandbox:exec')
   @CountsAsStream()
-  @ApiProduces('application/json', 'text/event-stream')
+  @ApiContentResponse(200, 'The collected result, or (Accept: text/event-stream) the live output', ExecResultResponseDto, {
+    'text/event-stream': { kind: 'text', description: 'Server-Sent Events: "output" ({stream, data}) events, then one "exit" ({exit_code, timed_out, duration_ms}) or "error" event' },
+  })
   @ApiOperation({
     operationId: 'execInSandbox',
     summary: 'Run one command in a fresh process and return (or stream) its output',
@@ -76,7 +101,7 @@ export class SandboxInteractionController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     if (!wantsEventStream(request)) {
-      const result: CollectedExec = await this.exec.collect(ctx, id, dto, clientGone(reply));
+      const result: ExecResultResponseDto = toExecResult(await this.exec.collect(ctx, id, dto, clientGone(reply)));
       await reply.send(result);
       return;
     }
@@ -111,13 +136,13 @@ export class SandboxInteractionController {
       'sendShellInput or interruptShellCommand. One command at a time per shell (409 while busy). Shells live in ' +
       "this server's memory: a server restart loses them and they are re-created, empty, on next use.",
   })
-  run(
+  async run(
     @Tenant() ctx: TenantContext,
     @Param('id', idOf('sandbox')) id: string,
     @Param('name') name: string,
     @Body() dto: ShellRunDto,
-  ): Promise<ShellCommandView> {
-    return this.shells.run(ctx, id, name, dto.command, dto.timeout_seconds);
+  ): Promise<ShellCommandResponseDto> {
+    return toShellCommand(await this.shells.run(ctx, id, name, dto.command, dto.timeout_seconds));
   }
 
   @Post('shells/:name/wait')
@@ -125,13 +150,13 @@ export class SandboxInteractionController {
   @RequirePermission('sandbox:exec')
   @CountsAsStream()
   @ApiOperation({ operationId: 'waitShellCommand', summary: "Wait for the shell's running command: new output since the last response, or its completion" })
-  wait(
+  async wait(
     @Tenant() ctx: TenantContext,
     @Param('id', idOf('sandbox')) id: string,
     @Param('name') name: string,
     @Body() dto: ShellWaitDto,
-  ): Promise<ShellCommandView> {
-    return this.shells.wait(ctx, id, name, dto.timeout_seconds ?? INTERACTION_LIMITS.shellDefaultSoftTimeoutSeconds, dto.command_id);
+  ): Promise<ShellCommandResponseDto> {
+    return toShellCommand(await this.shells.wait(ctx, id, name, dto.timeout_seconds ?? INTERACTION_LIMITS.shellDefaultSoftTimeoutSeconds, dto.command_id));
   }
 
   @Post('shells/:name/input')
@@ -150,15 +175,15 @@ export class SandboxInteractionController {
     summary: 'Ctrl-C: stop the running command (SIGINT, then SIGKILL, to its processes); the shell and its state survive',
     description: 'A command looping inside the shell itself cannot be signalled apart from it: the shell is then ended (shell_exited: true).',
   })
-  interrupt(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('name') name: string): Promise<ShellCommandView> {
-    return this.shells.interrupt(ctx, id, name);
+  async interrupt(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('name') name: string): Promise<ShellCommandResponseDto> {
+    return toShellCommand(await this.shells.interrupt(ctx, id, name));
   }
 
   @Get('shells')
   @RequirePermission('sandbox:read')
   @ApiOperation({ operationId: 'listShells', summary: 'Persistent shells of this sandbox' })
-  async listShells(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string): Promise<{ items: ShellView[] }> {
-    return { items: await this.shells.list(ctx, id) };
+  async listShells(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string): Promise<ShellListResponseDto> {
+    return { items: (await this.shells.list(ctx, id)).map(toShell) };
   }
 
   @Delete('shells/:name')
@@ -174,21 +199,23 @@ export class SandboxInteractionController {
   @Post('processes')
   @RequirePermission('sandbox:exec')
   @ApiOperation({ operationId: 'startProcess', summary: 'Start a background process (stdin stays open; output kept in a 1 MiB ring buffer)' })
-  startProcess(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: CommandDto): Promise<ProcessView> {
-    return this.processes.start(ctx, id, dto);
+  async startProcess(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: CommandDto): Promise<ProcessResponseDto> {
+    return toProcess(await this.processes.start(ctx, id, dto));
   }
 
   @Get('processes')
   @RequirePermission('sandbox:read')
   @ApiOperation({ operationId: 'listProcesses', summary: 'Background processes of this sandbox (running and recently ended)' })
-  async listProcesses(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string): Promise<{ items: ProcessView[] }> {
-    return { items: await this.processes.list(ctx, id) };
+  async listProcesses(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string): Promise<ProcessListResponseDto> {
+    return { items: (await this.processes.list(ctx, id)).map(toProcess) };
   }
 
   @Get('processes/:pid/output')
   @RequirePermission('sandbox:read')
   @CountsAsStream('event_stream')
-  @ApiProduces('application/json', 'text/event-stream')
+  @ApiContentResponse(200, 'A page of output, or (Accept: text/event-stream, follow=true) the live output', ProcessOutputPageResponseDto, {
+    'text/event-stream': { kind: 'text', description: 'Server-Sent Events: "output" ({seq, stream, data}) events, then one "exit" event with the process' },
+  })
   @ApiOperation({
     operationId: 'readProcessOutput',
     summary: 'Output of a background process: chunks after a sequence number, the tail, or a live SSE stream',
@@ -203,7 +230,7 @@ export class SandboxInteractionController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     if (!wantsEventStream(request, q.follow)) {
-      const page: ProcessOutputPage = await this.processes.output(ctx, id, pid, q.after ?? 0, q.limit ?? 1000, q.tail);
+      const page: ProcessOutputPageResponseDto = toProcessOutputPage(await this.processes.output(ctx, id, pid, q.after ?? 0, q.limit ?? 1000, q.tail));
       await reply.send(page);
       return;
     }
@@ -236,8 +263,8 @@ export class SandboxInteractionController {
   @Delete('processes/:pid')
   @RequirePermission('sandbox:exec')
   @ApiOperation({ operationId: 'killProcess', summary: "Kill a background process's whole process group" })
-  killProcess(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('pid', idOf('process')) pid: string): Promise<ProcessView> {
-    return this.processes.kill(ctx, id, pid);
+  async killProcess(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Param('pid', idOf('process')) pid: string): Promise<ProcessResponseDto> {
+    return toProcess(await this.processes.kill(ctx, id, pid));
   }
 
   // ---- files (all through exec inside the container, as the sandbox user)
@@ -245,21 +272,23 @@ export class SandboxInteractionController {
   @Post('files')
   @RequirePermission('sandbox:exec')
   @ApiOperation({ operationId: 'writeFile', summary: 'Write a file from JSON content (utf8 or base64, up to 16 MiB); parents are created' })
-  writeFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: WriteFileDto): Promise<FileInfo> {
-    return this.files.write(ctx, id, dto.path, Buffer.from(dto.content, dto.encoding === 'base64' ? 'base64' : 'utf8'));
+  async writeFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: WriteFileDto): Promise<FileInfoResponseDto> {
+    return toFileInfo(await this.files.write(ctx, id, dto.path, Buffer.from(dto.content, dto.encoding === 'base64' ? 'base64' : 'utf8')));
   }
 
   @Put('files/content')
   @RequirePermission('sandbox:exec')
   @ApiConsumes('application/octet-stream')
   @ApiOperation({ operationId: 'uploadFile', summary: 'Write a file from the raw request body (application/octet-stream, up to 64 MiB)' })
-  uploadFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto, @Body() body: unknown): Promise<FileInfo> {
-    return this.files.write(ctx, id, q.path, rawBody(body));
+  async uploadFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto, @Body() body: unknown): Promise<FileInfoResponseDto> {
+    return toFileInfo(await this.files.write(ctx, id, q.path, rawBody(body)));
   }
 
   @Get('files/content')
   @RequirePermission('sandbox:read')
-  @ApiProduces('application/json', 'application/octet-stream')
+  @ApiContentResponse(200, 'The content as JSON, or (Accept: application/octet-stream) the raw bytes', FileContentResponseDto, {
+    'application/octet-stream': { kind: 'binary', description: 'The file, byte for byte' },
+  })
   @ApiOperation({
     operationId: 'readFile',
     summary: 'Read a regular file: JSON {path, encoding, content, size} or, with Accept: application/octet-stream, the raw bytes',
@@ -271,44 +300,43 @@ export class SandboxInteractionController {
     @Query() q: ReadFileQueryDto,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ path: string; encoding: string; content: string; size: number } | Buffer> {
+  ): Promise<FileContentResponseDto | Buffer> {
     const raw = (request.headers.accept ?? '').includes('application/octet-stream');
     const data = await this.files.read(ctx, id, q.path, raw ? INTERACTION_LIMITS.fileMaxBytes : INTERACTION_LIMITS.jsonContentMaxBytes);
     if (raw) {
       void reply.header('content-type', 'application/octet-stream').header('x-content-type-options', 'nosniff');
       return data;
     }
-    const encoding = q.encoding ?? 'utf8';
-    return { path: q.path, encoding, content: data.toString(encoding), size: data.length };
+    return toFileContent(q.path, q.encoding ?? 'utf8', data);
   }
 
   @Get('files')
   @RequirePermission('sandbox:read')
   @ApiOperation({ operationId: 'listFiles', summary: 'Entries of a directory (symlinks are listed as symlinks, not followed)' })
-  listFiles(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto): Promise<{ path: string; items: FileInfo[]; truncated: boolean }> {
-    return this.files.list(ctx, id, q.path);
+  async listFiles(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto): Promise<FileListResponseDto> {
+    return toFileList(await this.files.list(ctx, id, q.path));
   }
 
   @Get('files/stat')
   @RequirePermission('sandbox:read')
   @ApiOperation({ operationId: 'statFile', summary: 'Type, size, mode and modification time of a path (a symlink itself, not its target)' })
-  statFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto): Promise<FileInfo> {
-    return this.files.stat(ctx, id, q.path);
+  async statFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto): Promise<FileInfoResponseDto> {
+    return toFileInfo(await this.files.stat(ctx, id, q.path));
   }
 
   @Post('files/mkdir')
   @RequirePermission('sandbox:exec')
   @ApiOperation({ operationId: 'makeDirectory', summary: 'Create a directory and its parents' })
-  makeDirectory(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: MakeDirectoryDto): Promise<FileInfo> {
-    return this.files.mkdir(ctx, id, dto.path);
+  async makeDirectory(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: MakeDirectoryDto): Promise<FileInfoResponseDto> {
+    return toFileInfo(await this.files.mkdir(ctx, id, dto.path));
   }
 
   @Post('files/move')
   @HttpCode(200)
   @RequirePermission('sandbox:exec')
   @ApiOperation({ operationId: 'moveFile', summary: 'Move or rename a file or directory' })
-  moveFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: MoveFileDto): Promise<FileInfo> {
-    return this.files.move(ctx, id, dto.from, dto.to);
+  async moveFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Body() dto: MoveFileDto): Promise<FileInfoResponseDto> {
+    return toFileInfo(await this.files.move(ctx, id, dto.from, dto.to));
   }
 
   @Delete('files')
@@ -327,18 +355,20 @@ export class SandboxInteractionController {
     summary: 'Extract an uncompressed tar into a directory',
     description: 'Validated first: only regular files and directories with relative names inside the target (else 400, listing the entries).',
   })
-  uploadArchive(
+  async uploadArchive(
     @Tenant() ctx: TenantContext,
     @Param('id', idOf('sandbox')) id: string,
     @Query() q: PathQueryDto,
     @Body() body: unknown,
-  ): Promise<{ path: string; files: number; directories: number; bytes: number }> {
-    return this.files.uploadArchive(ctx, id, q.path, rawBody(body));
+  ): Promise<ArchiveUploadResponseDto> {
+    return toArchiveUpload(await this.files.uploadArchive(ctx, id, q.path, rawBody(body)));
   }
 
   @Get('archive')
   @RequirePermission('sandbox:read')
-  @ApiProduces('application/x-tar')
+  @ApiContentResponse(200, 'The tree as an uncompressed tar', undefined, {
+    'application/x-tar': { kind: 'binary', description: 'Regular files and directories only' },
+  })
   @ApiOperation({
     operationId: 'downloadArchive',
     summary: 'An uncompressed tar of a file or directory tree',

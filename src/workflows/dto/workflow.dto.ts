@@ -190,11 +190,28 @@ export class WorkflowListResponseDto {
   items!: WorkflowRunSummaryDto[];
 }
 
+export class WorkflowPlanInstanceDto {
+  key!: string;
+  display_name!: string;
+  matrix!: Record<string, unknown>;
+  image!: string | null;
+}
+
+export class WorkflowPlanJobDto {
+  id!: string;
+  name!: string;
+  needs!: string[];
+  expansion!: string;
+  steps!: number;
+  skipped_reason!: string | null;
+  instances!: WorkflowPlanInstanceDto[];
+}
+
 export class WorkflowPlanResponseDto {
   dry_run!: true;
   name!: string;
   warnings!: string[];
   order!: string[];
   static_instance_count!: number;
-  jobs!: Array<{ id: string; name: string; needs: string[]; expansion: string; steps: number; skipped_reason: string | null; instances: Array<{ key: string; display_name: string; matrix: Record<string, unknown>; image: string | null }> }>;
+  jobs!: WorkflowPlanJobDto[];
 }

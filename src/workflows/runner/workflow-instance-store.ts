@@ -189,6 +189,11 @@ export class WorkflowInstanceStore {
     return row;
   }
 
+  /** The instance row by its run, hash and attempt (before the attempt's job id is recorded), if any. */
+  instanceByAttempt(workspaceId: string, runId: string, hash: string, attempt: number): Promise<WorkflowInstanceEntity | null> {
+    return this.instances.findOne(workspaceId, { runId, hash, attempt });
+  }
+
   /** The driver's state after a step (results, $GITHUB_ENV/PATH additions, notes, artifacts). */
   async saveStepState(workspaceId: string, instanceId: string, state: StepContextState): Promise<void> {
     await this.instances.updateExpression(workspaceId, { id: instanceId }, { stepState: () => ':state::jsonb' }, { state: JSON.stringify(state) });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { JobReads } from 'src/jobs/job-reads.service';
 import type { DrivenJob, DrivenJobIo, JobStepDriver } from 'src/jobs/job-step-driver';
 import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
 import { evaluateCondition, evaluateTemplate, interpolate, parseCondition, toBoolean, toNumber } from 'src/workflows/engine/expressions';
@@ -41,6 +42,7 @@ export class WorkflowStepDriver implements JobStepDriver {
   constructor(
     private readonly store: WorkflowInstanceStore,
     private readonly artifacts: WorkflowArtifacts,
+    private readonly jobReads: JobReads,
   ) {}
 
   async before(handle: DrivenJob, index: number, failed: boolean, io: DrivenJobIo): Promise<JobStepSpec | null> {
@@ -251,13 +253,29 @@ export class WorkflowStepDriver implements JobStepDriver {
   private async load(handle: DrivenJob): Promise<Loaded> {
     const cached = this.cache.get(handle.id);
     if (cached) return cached;
-    const instance = await this.store.instanceOfJob(handle.workspaceId, handle.id);
+    const instance = await this.store.instanceOfJob(handle.workspaceId, handle.id).catch(() => this.instanceOfNewJob(handle));
     const run = await this.store.runOf(handle.workspaceId, instance.runId);
     const job = run.spec.jobs.find((j) => j.id === instance.workflowJob);
     if (!job || !instance.stepState) throw new Error(`workflow instance for job ${handle.id} has no step state`);
     const loaded = { instance, run: { id: run.id, workspaceId: run.workspaceId, createdBy: run.createdBy, sourceId: run.sourceId }, jobs: run.spec.jobs, job, state: instance.stepState };
     this.cache.set(handle.id, loaded);
     return loaded;
+  }
+
+  /**
+   * The runner records an attempt's job id once submit returns, but a job claimed at insert may already
+   * be running by then: its instance is found through the run, instance hash and attempt its job carries.
+   */
+  private async instanceOfNewJob(handle: DrivenJob): Promise<WorkflowInstanceEntity> {
+    const job = await this.jobReads.find(handle.workspaceId, handle.id);
+    const labels = job?.spec.internal?.labels ?? {};
+    const runId = labels['orcaops.workflow_run'];
+    const hash = labels['orcaops.workflow_instance'];
+    const attempt = job?.metadata.attempt;
+    if (!runId || !hash || typeof attempt !== 'number') throw new Error(`job ${handle.id} is not a workflow instance's job`);
+    const instance = await this.store.instanceByAttempt(handle.workspaceId, runId, hash, attempt);
+    if (!instance) throw new Error(`no workflow instance runs job ${handle.id}`);
+    return instance;
   }
 
   private async save(loaded: Loaded): Promise<void> {

@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagg
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { TenantContext } from 'src/tenancy/tenant-context';
-import { SourceView, WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
+import { WorkflowSourceResponseDto } from 'src/workflows/dto/workflow-outputs-response.dto';
+import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 
 @ApiTags('workflows')
 @ApiBearerAuth()
@@ -19,7 +20,7 @@ export class WorkflowSourcesController {
     summary: 'Upload a source directory (uncompressed tar) for actions/checkout; submit the run with its source_id',
     description: 'Only regular files and directories with relative names (else 400, listing the entries); at most 64 MiB. Kept 7 days unless a running run uses it.',
   })
-  upload(@Tenant() ctx: TenantContext, @Body() body: unknown): Promise<SourceView> {
+  upload(@Tenant() ctx: TenantContext, @Body() body: unknown): Promise<WorkflowSourceResponseDto> {
     if (!Buffer.isBuffer(body)) throw new OrcaOpsError('unsupported_media_type', 'send the source as an uncompressed tar with Content-Type application/x-tar');
     return this.sources.upload(ctx, body);
   }

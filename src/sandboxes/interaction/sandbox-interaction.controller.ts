@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant, UploadBody } from 'src/common/decorators/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
 import {
@@ -243,6 +243,7 @@ export class SandboxInteractionController {
 
   @Put('files/content')
   @RequirePermission('sandbox:exec')
+  @UploadBody(INTERACTION_LIMITS.fileMaxBytes)
   @ApiConsumes('application/octet-stream')
   @ApiOperation({ operationId: 'uploadFile', summary: 'Write a file from the raw request body (application/octet-stream, up to 64 MiB)' })
   uploadFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto, @Body() body: unknown): Promise<FileInfo> {
@@ -313,6 +314,7 @@ export class SandboxInteractionController {
 
   @Put('archive')
   @RequirePermission('sandbox:exec')
+  @UploadBody(INTERACTION_LIMITS.archiveMaxBytes)
   @ApiConsumes('application/x-tar', 'application/octet-stream')
   @ApiOperation({
     operationId: 'uploadArchive',

@@ -1,9 +1,9 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/common/decorators/route-metadata';
+import { RequirePermission, Tenant, UploadBody } from 'src/common/decorators/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { TenantContext } from 'src/tenancy/tenant-context';
-import { SourceView, WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
+import { SOURCE_LIMITS, SourceView, WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 
 @ApiTags('workflows')
 @ApiBearerAuth()
@@ -13,6 +13,7 @@ export class WorkflowSourcesController {
 
   @Post()
   @RequirePermission('workflow:create')
+  @UploadBody(SOURCE_LIMITS.maxBytes)
   @ApiConsumes('application/x-tar', 'application/octet-stream')
   @ApiOperation({
     operationId: 'uploadWorkflowSource',

@@ -100,7 +100,7 @@ export class EnvironmentVariables {
 
   /** Failed authentications per client address per window; beyond it 429 (0: unlimited). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(10_000_000)
-  ORCAOPS_RATE_LIMIT_AUTH_FAILURES = 30;
+  ORCAOPS_RATE_LIMIT_AUTH_FAILURES = 300;
 
   /** Comma-separated browser origins allowed to call the API and /mcp (empty: none). */
   @IsOptional() @IsString()

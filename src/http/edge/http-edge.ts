@@ -170,7 +170,7 @@ function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply, drainT
   if (!hasBody(request) || request.raw.readableEnded) return;
   const declared = Number(request.headers['content-length']);
   if (request.headers['transfer-encoding'] === undefined && declared <= KEEP_ALIVE_DRAIN_BYTES) {
-    const timer = setTimeout(() => request.raw.socket.destroy(), drainTimeoutMs);
+    const timer = setTimeout(() => dropConnection(request.raw.socket), drainTimeoutMs);
     timer.unref();
     request.raw.once('end', () => clearTimeout(timer));
     return;
@@ -183,7 +183,7 @@ function closeLingering(request: FastifyRequest, reply: FastifyReply): void {
   void reply.header('connection', 'close');
   // Node closes at once after a `Connection: close` answer; the close must linger instead.
   const socket = request.raw.socket as Socket & { destroySoon?: () => void };
-  socket.destroySoon = () => lingerClose(socket);
+  if (isRealSocket(socket)) socket.destroySoon = () => lingerClose(socket);
 }
 
 /**
@@ -193,10 +193,19 @@ function closeLingering(request: FastifyRequest, reply: FastifyReply): void {
  * Nothing that arrives meanwhile is buffered: Node discards an unread body, a cut one stays unread.
  */
 function lingerClose(socket: Socket): void {
-  if (socket.destroyed || lingering.has(socket)) return;
+  if (!isRealSocket(socket) || socket.destroyed || lingering.has(socket)) return;
   lingering.add(socket);
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  const timer = setTimeout(() => dropConnection(socket), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
   socket.end();
+}
+
+/** Fastify's inject() (tests) hands requests a stand-in socket without these methods. */
+function isRealSocket(socket: Socket | undefined): socket is Socket {
+  return typeof socket?.destroy === 'function' && typeof socket.end === 'function';
+}
+
+function dropConnection(socket: Socket | undefined): void {
+  if (isRealSocket(socket)) socket.destroy();
 }

@@ -6,6 +6,7 @@ import { sendStreamed, type StreamedResult } from './support/streamed-request';
 
 const MiB = 1024 * 1024;
 const BODY_TIMEOUT_MS = 3_000;
+const UPLOAD_TIMEOUT_MS = 5_000;
 const READS_PER_WINDOW = 300;
 const AUTH_FAILURES_PER_WINDOW = 20;
 /** A refused body must not be buffered: the server's RSS grows by less than this during the case. */
@@ -18,6 +19,7 @@ describe('abuse: the HTTP edge', () => {
   beforeAll(async () => {
     s = await startAbuseServer({
       ORCAOPS_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS),
+      ORCAOPS_UPLOAD_TIMEOUT_MS: String(UPLOAD_TIMEOUT_MS),
       ORCAOPS_RATE_LIMIT_READS: String(READS_PER_WINDOW),
       ORCAOPS_RATE_LIMIT_AUTH_FAILURES: String(AUTH_FAILURES_PER_WINDOW),
     });
@@ -80,22 +82,26 @@ describe('abuse: the HTTP edge', () => {
     expect(peakRss - before).toBeLessThan(RSS_GROWTH_BOUND);
   });
 
-  it('a slow-drip body (a few bytes per second) is cut with 408 request_timeout after ORCAOPS_BODY_TIMEOUT_MS', async () => {
+  it('a slow-drip body (a few bytes per second) is cut with 408 request_timeout after its timeout (JSON and upload)', async () => {
+    const drip = { token: s.abuser.developer, totalBytes: 10_000, chunkBytes: 5, intervalMs: 1_000 };
     const { result } = await s.watch(() =>
-      sendStreamed(s.url, {
-        method: 'POST',
-        path: '/v1/jobs',
-        token: s.abuser.developer,
-        contentType: 'application/json',
-        totalBytes: 10_000,
-        chunkBytes: 5,
-        intervalMs: 1_000,
-      }),
+      Promise.all([
+        sendStreamed(s.url, { ...drip, method: 'POST', path: '/v1/jobs', contentType: 'application/json' }),
+        sendStreamed(s.url, { ...drip, method: 'PUT', path: `/v1/sandboxes/${randomUUID()}/files/content?path=drip.bin`, contentType: 'application/octet-stream' }),
+      ]),
     );
-    expect(result.status).toBe(408);
-    expect(result.body.error).toMatchObject({ code: 'request_timeout', details: { timeout_ms: BODY_TIMEOUT_MS, limit: 'ORCAOPS_BODY_TIMEOUT_MS' } });
-    expect(result.answeredAfterMs).toBeGreaterThanOrEqual(BODY_TIMEOUT_MS - 500);
-    expect(result.answeredAfterMs).toBeLessThan(BODY_TIMEOUT_MS + 5_000);
+    const [json, upload] = result;
+    for (const [response, timeoutMs, setting] of [
+      [json, BODY_TIMEOUT_MS, 'ORCAOPS_BODY_TIMEOUT_MS'],
+      [upload, UPLOAD_TIMEOUT_MS, 'ORCAOPS_UPLOAD_TIMEOUT_MS'],
+    ] as const) {
+      expect(response.status).toBe(408);
+      expect(response.body.error).toMatchObject({ code: 'request_timeout', details: { timeout_ms: timeoutMs, limit: setting } });
+      expect(response.body.error.message).toContain(setting);
+      expect(response.answeredAfterMs).toBeGreaterThanOrEqual(timeoutMs - 500);
+      expect(response.answeredAfterMs).toBeLessThan(timeoutMs + 5_000);
+      expect(response.headers.connection).toBe('close');
+    }
   });
 
   it('a flood with one valid token gets 429 with Retry-After for that token, while other tokens are served', async () => {

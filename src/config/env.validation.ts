@@ -82,6 +82,14 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1_000) @Max(3_600_000)
   ORCAOPS_UPLOAD_TIMEOUT_MS = 600_000;
 
+  /** Upload bodies (file, archive, workflow source) one token may be sending at once; beyond it 429. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  ORCAOPS_UPLOADS_PER_TOKEN = 2;
+
+  /** Upload bodies the server receives at once, all tokens together (each is buffered whole); beyond it 503. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(256)
+  ORCAOPS_MAX_CONCURRENT_UPLOADS = 4;
+
   /** Window of every request rate limit, in milliseconds. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1_000) @Max(3_600_000)
   ORCAOPS_RATE_LIMIT_WINDOW_MS = 60_000;

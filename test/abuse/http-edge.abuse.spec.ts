@@ -104,6 +104,25 @@ describe('abuse: the HTTP edge', () => {
     }
   });
 
+  it('parallel uploads: a token gets 429 past its upload slots while another tenant still uploads', async () => {
+    const drip = { token: s.abuser.developer, totalBytes: 10_000, chunkBytes: 100, intervalMs: 500, contentType: 'application/octet-stream', method: 'PUT' };
+    const path = (): string => `/v1/sandboxes/${randomUUID()}/files/content?path=slot.bin`;
+    const { result } = await s.watch(async () => {
+      // Two uploads hold the abuser's slots (ORCAOPS_UPLOADS_PER_TOKEN=2) until the upload timeout cuts them.
+      const holding = [sendStreamed(s.url, { ...drip, path: path() }), sendStreamed(s.url, { ...drip, path: path() })];
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const third = await sendStreamed(s.url, { ...drip, path: path(), intervalMs: undefined });
+      const bystander = await sendStreamed(s.url, { ...drip, token: s.bystander.developer, path: path(), intervalMs: undefined });
+      return { third, bystander, held: await Promise.all(holding) };
+    });
+    expect(result.third.status).toBe(429);
+    expect(result.third.body.error).toMatchObject({ code: 'rate_limited', details: { limit: 2, setting: 'ORCAOPS_UPLOADS_PER_TOKEN' } });
+    expect(result.third.headers['retry-after']).toBe('1');
+    // The bystander's upload is read and reaches the service (which answers for the unknown sandbox).
+    expect(result.bystander.status).toBe(404);
+    expect(result.held.map((r) => r.status)).toEqual([408, 408]);
+  });
+
   it('a flood with one valid token gets 429 with Retry-After for that token, while other tokens are served', async () => {
     const { result } = await s.watch(async () => {
       const statuses: number[] = [];

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { validateEnv } from 'src/config/env.validation';
 import { BoundedBody } from 'src/http/edge/bounded-body';
 import { edgeLimitsFrom, rateClassOf } from 'src/http/edge/edge-limits';
+import { UploadSlots } from 'src/http/edge/upload-slots';
 
 describe('edge limits', () => {
   it('should read every bound from the environment, with generous defaults', () => {
@@ -10,6 +11,8 @@ describe('edge limits', () => {
       maxBodyBytes: 1024 * 1024,
       bodyTimeoutMs: 30_000,
       uploadTimeoutMs: 600_000,
+      uploadsPerToken: 2,
+      concurrentUploads: 4,
       rateWindowMs: 60_000,
       rates: { read: 12_000, write: 3_000, anonymous: 600, auth_failure: 300 },
     });
@@ -70,5 +73,21 @@ describe('BoundedBody', () => {
     const started = Date.now();
     await expect(read(body)).rejects.toMatchObject({ code: 'request_timeout', details: { timeout_ms: 200, limit: 'TEST_TIMEOUT' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+});
+
+describe('UploadSlots', () => {
+  it('should cap uploads per token (429) and per server (503), and free a slot once', () => {
+    const slots = new UploadSlots(2, 3);
+    const a1 = slots.acquire('a');
+    const a2 = slots.acquire('a');
+    expect(slots.acquire('a')).toMatchObject({ code: 'rate_limited', details: { limit: 2, setting: 'ORCAOPS_UPLOADS_PER_TOKEN' } });
+    const b1 = slots.acquire('b');
+    expect(slots.acquire('c')).toMatchObject({ code: 'service_unavailable', details: { limit: 3, setting: 'ORCAOPS_MAX_CONCURRENT_UPLOADS' } });
+    if (typeof a1 !== 'function' || typeof a2 !== 'function' || typeof b1 !== 'function') throw new Error('expected slots');
+    a1();
+    a1();
+    expect(slots.active).toBe(2);
+    expect(typeof slots.acquire('a')).toBe('function');
   });
 });

@@ -11,6 +11,8 @@ export interface EdgeLimits {
   requestTimeoutMs: number;
   connectionTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  uploadsPerToken: number;
+  concurrentUploads: number;
   rateWindowMs: number;
   /** Per window; 0 means unlimited. */
   rates: Record<Exclude<RateClass, 'unlimited'>, number>;
@@ -37,6 +39,8 @@ export function edgeLimitsFrom(env: EnvironmentVariables): EdgeLimits {
     // Longer than any long-poll (shell wait ≤ 300 s); event streams send a heartbeat every 15 s.
     connectionTimeoutMs: 600_000,
     keepAliveTimeoutMs: 72_000,
+    uploadsPerToken: env.ORCAOPS_UPLOADS_PER_TOKEN,
+    concurrentUploads: env.ORCAOPS_MAX_CONCURRENT_UPLOADS,
     rateWindowMs: env.ORCAOPS_RATE_LIMIT_WINDOW_MS,
     rates: {
       anonymous: env.ORCAOPS_RATE_LIMIT_ANONYMOUS,

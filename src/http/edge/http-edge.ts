@@ -7,6 +7,7 @@ import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { BoundedBody, bodyTooLarge, type BodyBound } from 'src/http/edge/bounded-body';
 import { type EdgeLimits, RATE_SETTINGS, type RateClass, rateClassOf } from 'src/http/edge/edge-limits';
 import { EdgeRoutes } from 'src/http/edge/edge-routes';
+import { UploadSlots } from 'src/http/edge/upload-slots';
 import { BINARY_CONTENT_TYPES } from 'src/sandboxes/interaction/binary-body';
 import { bearerToken } from 'src/tenancy/api-token.strategy';
 import { routeOf } from 'src/tenancy/tenant.guard';
@@ -29,7 +30,7 @@ type LimitedClass = Exclude<RateClass, 'unlimited'>;
  *   body is read, and the principal is left on the request for the global guard, which stays the one
  *   authority for permissions.
  * - preParsing: the body is bounded by the route's cap (JSON routes ORCAOPS_MAX_BODY_BYTES, @UploadBody
- *   routes their own) and by a read deadline.
+ *   routes their own) and by a read deadline; uploads also need a slot (per token and per server).
  * A refusal while a body is still on its way closes the connection after the answer, so the rest of
  * it is never read.
  */
@@ -48,6 +49,7 @@ export async function installHttpEdge(app: NestFastifyApplication, limits: EdgeL
   // Nest registers its routes in app.init(), after this runs; the table is read once they exist.
   const routes = (): EdgeRoutes => (table ??= EdgeRoutes.discover(app));
   const limiters = createLimiters(fastify, limits);
+  const uploads = new UploadSlots(limits.uploadsPerToken, limits.concurrentUploads);
 
   fastify.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url;
@@ -82,6 +84,13 @@ export async function installHttpEdge(app: NestFastifyApplication, limits: EdgeL
     let bound: BodyBound;
     if (binary && route?.uploadMaxBytes !== undefined) {
       bound = { maxBytes: route.uploadMaxBytes, limitName: `upload limit of ${routeOf(request)}`, timeoutMs: limits.uploadTimeoutMs, timeoutSetting: 'ORCAOPS_UPLOAD_TIMEOUT_MS' };
+      const release = uploads.acquire(request.principal?.tokenId ?? request.ip);
+      if (release instanceof OrcaOpsError) {
+        closeIfBodyPending(request, reply, limits.bodyTimeoutMs);
+        if (release.code === 'rate_limited') void reply.header('retry-after', '1');
+        return done(release);
+      }
+      reply.raw.once('close', release);
     } else if (binary && route) {
       closeIfBodyPending(request, reply, limits.bodyTimeoutMs);
       return done(new OrcaOpsError('unsupported_media_type', `${routeOf(request)} takes a JSON body (application/json), not ${mediaType(request)}`));

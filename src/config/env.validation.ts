@@ -77,6 +77,42 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
   ORCAOPS_MAX_BODY_BYTES = 1024 * 1024;
 
+  /** Milliseconds a client has to send a whole JSON body; a slower one gets 408 `request_timeout`. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1_000) @Max(600_000)
+  ORCAOPS_BODY_TIMEOUT_MS = 30_000;
+
+  /** Milliseconds a client has to send a whole upload (file, archive, workflow source) body. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1_000) @Max(3_600_000)
+  ORCAOPS_UPLOAD_TIMEOUT_MS = 600_000;
+
+  /** Upload bodies (file, archive, workflow source) one token may be sending at once; beyond it 429. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(64)
+  ORCAOPS_UPLOADS_PER_TOKEN = 2;
+
+  /** Upload bodies the server receives at once, all tokens together (each is buffered whole); beyond it 503. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(256)
+  ORCAOPS_MAX_CONCURRENT_UPLOADS = 4;
+
+  /** Window of every request rate limit, in milliseconds. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1_000) @Max(3_600_000)
+  ORCAOPS_RATE_LIMIT_WINDOW_MS = 60_000;
+
+  /** Authenticated GET requests per token per window (0: unlimited). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(10_000_000)
+  ORCAOPS_RATE_LIMIT_READS = 12_000;
+
+  /** Authenticated POST, PUT, PATCH and DELETE requests (including MCP calls) per token per window (0: unlimited). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(10_000_000)
+  ORCAOPS_RATE_LIMIT_WRITES = 3_000;
+
+  /** Requests per client address per window to public routes other than /health and /ready (0: unlimited). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(10_000_000)
+  ORCAOPS_RATE_LIMIT_ANONYMOUS = 600;
+
+  /** Failed authentications per client address per window; beyond it 429 (0: unlimited). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(10_000_000)
+  ORCAOPS_RATE_LIMIT_AUTH_FAILURES = 300;
+
   /** Comma-separated browser origins allowed to call the API and /mcp (empty: none). */
   @IsOptional() @IsString()
   ORCAOPS_ALLOWED_ORIGINS = '';

@@ -6,6 +6,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from 'src/app.module';
 import { readEnv } from 'src/config/orcaops.config';
+import { edgeLimitsFrom } from 'src/http/edge/edge-limits';
+import { installHttpEdge } from 'src/http/edge/http-edge';
 import { mountOpenApi } from 'src/http/openapi';
 import { registerBinaryBodies } from 'src/common/http/binary-body';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
@@ -50,6 +52,8 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
       exposedHeaders: ['x-request-id', 'retry-after'],
     });
   }
+  // After CORS, so refusals at the edge still carry the CORS headers a browser needs to read them.
+  await installHttpEdge(app, edgeLimitsFrom(env));
   app.enableShutdownHooks();
   mountOpenApi(app, options.swaggerUi ?? true);
   return app;

@@ -14,9 +14,11 @@ import { McpSessions } from 'src/mcp/mcp-sessions.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 /**
- * Streamable HTTP at /mcp. The global guard authenticates every request (bearer token; the route
- * needs only a valid token because each tool checks its own permission, as REST routes do). The
- * SDK transport gets the raw Node request and response and the body Fastify already parsed.
+ * Streamable HTTP at /mcp. Every request is authenticated (bearer token, verified at the HTTP edge
+ * before the body is read, then the global guard; the route needs only a valid token because each
+ * tool checks its own permission, as REST routes do) and bounded like any JSON route (body cap, read
+ * deadline, write rate per token). The SDK transport gets the raw Node request and response and the
+ * body Fastify already parsed.
  */
 @ApiExcludeController()
 @Controller('mcp')

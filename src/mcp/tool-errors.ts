@@ -31,6 +31,8 @@ export function recoveryHint(code: string): string {
       return 'The workspace is not active; ask an organisation admin.';
     case 'payload_too_large':
       return 'Send less data per call (split the file or the command).';
+    case 'request_timeout':
+      return 'The request body arrived too slowly and was cut. Retry on a faster connection or send less data.';
     case 'engine_unavailable':
     case 'service_unavailable':
       return 'A temporary server-side problem. Retry in a few seconds.';

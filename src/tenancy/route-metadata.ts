@@ -6,6 +6,7 @@ import type { TenantContext } from 'src/tenancy/tenant-context';
 
 export const IS_PUBLIC_KEY = 'orcaops:public';
 export const PERMISSION_KEY = 'orcaops:permission';
+export const UPLOAD_BODY_KEY = 'orcaops:upload-body';
 
 /** The only opt-out of authentication (health, docs). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
@@ -13,6 +14,12 @@ export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUB
 /** Every non-public route declares the permission it needs; the guard denies routes that do not. */
 export const RequirePermission = (permission: Permission | 'authenticated'): MethodDecorator =>
   SetMetadata(PERMISSION_KEY, permission);
+
+/**
+ * A raw upload route (application/octet-stream, application/x-tar): the HTTP edge accepts a body of up
+ * to `maxBytes` within ORCAOPS_UPLOAD_TIMEOUT_MS. Every other route takes JSON within ORCAOPS_MAX_BODY_BYTES.
+ */
+export const UploadBody = (maxBytes: number): MethodDecorator => SetMetadata(UPLOAD_BODY_KEY, maxBytes);
 
 export interface RequestWithTenant extends FastifyRequest {
   tenant?: TenantContext;

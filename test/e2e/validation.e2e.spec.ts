@@ -167,13 +167,14 @@ describe('request validation and the error shape', () => {
       expect(res.status).toBe(201);
     });
 
-    it('rejects an oversized body before authentication', async () => {
+    // Authentication comes first (the HTTP edge): an anonymous body is refused unread, whatever its size.
+    it('refuses an oversized body without a token with 401, before reading it', async () => {
       const res = await send('POST', '/v1/workspaces', {
         token: undefined,
         rawBody: 'x'.repeat(MAX_BODY_BYTES + 1),
         headers: { 'content-type': 'application/json' },
       });
-      expectError(res, 413, 'payload_too_large');
+      expectError(res, 401, 'unauthenticated');
     });
 
     it.each([

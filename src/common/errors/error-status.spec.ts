@@ -14,6 +14,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  request_timeout: 408,
   unsupported_media_type: 415,
   quota_exceeded: 429,
   rate_limited: 429,

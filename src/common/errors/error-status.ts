@@ -24,6 +24,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 409;
     case 'payload_too_large':
       return 413;
+    case 'request_timeout':
+      return 408;
     case 'unsupported_media_type':
       return 415;
     case 'quota_exceeded':

@@ -22,6 +22,8 @@ function codeForStatus(status: number): ErrorCode {
       return 'not_found';
     case 409:
       return 'conflict';
+    case 408:
+      return 'request_timeout';
     case 413:
       return 'payload_too_large';
     case 415:

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'not_found',
   'conflict',
   'payload_too_large',
+  'request_timeout',
   'unsupported_media_type',
   'quota_exceeded',
   'rate_limited',

@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { AuditService } from 'src/audit/audit.service';
+import type { AuthFailureAudit } from 'src/audit/auth-failure-audit';
 import { Public } from 'src/tenancy/route-metadata';
 import { TenantGuard } from 'src/http/auth/tenant.guard';
 
@@ -22,7 +23,8 @@ function contextFor(handler: keyof Routes): ExecutionContext {
 
 describe('TenantGuard', () => {
   const audit = { record: jest.fn(), recordAnonymous: jest.fn() };
-  const guard = new TenantGuard(new Reflector(), audit as unknown as AuditService);
+  const authFailures = { record: jest.fn() };
+  const guard = new TenantGuard(new Reflector(), audit as unknown as AuditService, authFailures as unknown as AuthFailureAudit);
 
   it('should deny a route that declares nothing, before looking at any token', async () => {
     await expect(guard.canActivate(contextFor('undeclared'))).rejects.toMatchObject({ code: 'forbidden' });

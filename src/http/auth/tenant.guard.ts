@@ -1,7 +1,9 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
 import { AuthGuard } from '@nestjs/passport';
 import { AuditService } from 'src/audit/audit.service';
+import { AuthFailureAudit } from 'src/audit/auth-failure-audit';
 import { IS_PUBLIC_KEY, PERMISSION_KEY, RequestWithTenant } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { API_TOKEN_STRATEGY } from 'src/http/auth/api-token.strategy';
@@ -11,13 +13,16 @@ import { Principal } from 'src/tenancy/tenant-context';
 
 /**
  * The one global guard. Default deny: a route is reachable only if it is @Public() or declares a
- * permission that the caller's token grants. Failures are audited.
+ * permission that the caller's token grants. Failures are audited. The HTTP edge
+ * (src/http/edge) has normally verified the token already, before the body was read, and left the
+ * principal on the request: then it is not verified twice.
  */
 @Injectable()
 export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
   constructor(
     private readonly reflector: Reflector,
     private readonly audit: AuditService,
+    private readonly authFailures: AuthFailureAudit,
   ) {
     super();
   }
@@ -30,19 +35,8 @@ export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
     if (!required) {
       throw new OrcaOpsError('forbidden', 'This route declares no permission and is denied by default');
     }
-    try {
-      await super.canActivate(context);
-    } catch (error) {
-      await this.audit.recordAnonymous({
-        action: 'auth.failed',
-        outcome: 'denied',
-        requestId: request.id,
-        clientIp: request.ip,
-        details: { code: error instanceof OrcaOpsError ? error.code : 'unauthenticated', route: routeOf(request) },
-      });
-      throw error;
-    }
-    const ctx = buildTenantContext(request.user as Principal, request.id, request.ip, 'rest');
+    const principal = request.principal ?? (await this.authenticate(context, request));
+    const ctx = buildTenantContext(principal, request.id, request.ip, 'rest');
     request.tenant = ctx;
     if (required !== 'authenticated' && !ctx.permissions.has(required)) {
       await this.audit.record(ctx, {
@@ -55,6 +49,22 @@ export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
     return true;
   }
 
+  private async authenticate(context: ExecutionContext, request: RequestWithTenant): Promise<Principal> {
+    try {
+      await super.canActivate(context);
+    } catch (error) {
+      await this.authFailures.record({
+        requestId: request.id,
+        clientIp: request.ip,
+        route: routeOf(request),
+        code: error instanceof OrcaOpsError ? error.code : 'unauthenticated',
+        via: 'rest',
+      });
+      throw error;
+    }
+    return request.user as Principal;
+  }
+
   override handleRequest<T>(error: unknown, user: T): T {
     if (error instanceof Error) throw error;
     if (error) throw new OrcaOpsError('unauthenticated', 'Authentication failed');
@@ -63,12 +73,14 @@ export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
   }
 }
 
-function routeOf(request: RequestWithTenant): string {
+export function routeOf(request: FastifyRequest): string {
   return `${request.method} ${request.routeOptions?.url ?? request.url}`;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     user?: unknown;
+    /** Set by the HTTP edge's onRequest hook once the bearer token is verified. */
+    principal?: Principal;
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
+import { RequirePermission, Tenant, UploadBody } from 'src/tenancy/route-metadata';
 import { ApiContentResponse } from 'src/common/decorators/api-content';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { idOf } from 'src/common/pipes/resource-id.pipe';
@@ -278,6 +278,7 @@ export class SandboxInteractionController {
 
   @Put('files/content')
   @RequirePermission('sandbox:exec')
+  @UploadBody(INTERACTION_LIMITS.fileMaxBytes)
   @ApiConsumes('application/octet-stream')
   @ApiOperation({ operationId: 'uploadFile', summary: 'Write a file from the raw request body (application/octet-stream, up to 64 MiB)' })
   async uploadFile(@Tenant() ctx: TenantContext, @Param('id', idOf('sandbox')) id: string, @Query() q: PathQueryDto, @Body() body: unknown): Promise<FileInfoResponseDto> {
@@ -349,6 +350,7 @@ export class SandboxInteractionController {
 
   @Put('archive')
   @RequirePermission('sandbox:exec')
+  @UploadBody(INTERACTION_LIMITS.archiveMaxBytes)
   @ApiConsumes('application/x-tar', 'application/octet-stream')
   @ApiOperation({
     operationId: 'uploadArchive',

@@ -1,10 +1,10 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
+import { RequirePermission, Tenant, UploadBody } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { WorkflowSourceResponseDto } from 'src/workflows/dto/workflow-outputs-response.dto';
-import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
+import { SOURCE_LIMITS, WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 
 @ApiTags('workflows')
 @ApiBearerAuth()
@@ -14,6 +14,7 @@ export class WorkflowSourcesController {
 
   @Post()
   @RequirePermission('workflow:create')
+  @UploadBody(SOURCE_LIMITS.maxBytes)
   @ApiConsumes('application/x-tar', 'application/octet-stream')
   @ApiOperation({
     operationId: 'uploadWorkflowSource',

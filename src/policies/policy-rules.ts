@@ -9,6 +9,7 @@ import type {
   PolicyViolation,
 } from 'src/policies/policy-model';
 import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS } from 'src/policies/policy-model';
+import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-pattern';
 
 /**
  * Pure policy decisions (no I/O), each covered by policy-rules.spec.ts: combining the organisation
@@ -77,16 +78,20 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-/** Problems a document has on its own: regular expressions that do not compile, empty globs. */
+/** Problems a document has on its own: regular expressions RE2 refuses or that are too large, empty globs. */
 export function documentProblems(doc: PolicyDocument): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  (doc.commands?.deny_patterns ?? []).forEach((pattern, i) => {
-    try {
-      new RegExp(pattern);
-    } catch (error) {
-      problems.push({ field: `commands.deny_patterns.${i}`, message: `invalid regular expression: ${(error as Error).message}` });
+  let program = 0;
+  for (const [i, pattern] of (doc.commands?.deny_patterns ?? []).entries()) {
+    const compiled = compileDenyPattern(pattern);
+    if (compiled.ok) program += compiled.size;
+    else problems.push({ field: `commands.deny_patterns.${i}`, message: compiled.problem });
+    if (program > MAX_DOCUMENT_PROGRAM) {
+      // Compiling costs as much as the program is large: stop at the budget.
+      problems.push({ field: 'commands.deny_patterns', message: `the patterns compile to more than ${MAX_DOCUMENT_PROGRAM} instructions together (the limit)` });
+      break;
     }
-  });
+  }
   for (const list of ['allow', 'deny'] as const) {
     (doc.images?.[list] ?? []).forEach((glob, i) => {
       if (!glob.trim()) problems.push({ field: `images.${list}.${i}`, message: 'an image pattern cannot be empty' });
@@ -157,13 +162,15 @@ function imageViolations(policy: EffectivePolicy['images'], image: string): Poli
 }
 
 function commandViolations(policy: EffectivePolicy['commands'], commands: PolicyRequest['commands']): PolicyViolation[] {
-  const patterns = policy.deny_patterns.map((p) => ({ source: p, regex: new RegExp(p) }));
+  const patterns = policy.deny_patterns.map((p) => ({ source: p, compiled: compileDenyPattern(p) }));
   return commands.flatMap(({ field, command }) => {
     const text = command.trim();
     const out: PolicyViolation[] = [];
     if (policy.deny.includes(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" is denied` });
     for (const p of patterns) {
-      if (p.regex.test(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" matches the denied pattern /${p.source}/` });
+      // A pattern saved before patterns were checked with RE2 and that RE2 refuses: fail closed.
+      if (!p.compiled.ok) out.push({ rule: 'commands', field, effect: 'deny', message: `the denied pattern /${p.source}/ cannot be evaluated (${p.compiled.problem}); an admin must fix the policy` });
+      else if (p.compiled.regex.test(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" matches the denied pattern /${p.source}/` });
     }
     return out;
   });

@@ -6,6 +6,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from 'src/app.module';
 import { readEnv } from 'src/config/orcaops.config';
+import { registerJsonBody } from 'src/http/json-body';
 import { mountOpenApi } from 'src/http/openapi';
 import { registerBinaryBodies } from 'src/sandboxes/interaction/binary-body';
 
@@ -35,6 +36,7 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
   });
   const fastify = app.getHttpAdapter().getInstance();
   registerBinaryBodies(fastify);
+  registerJsonBody(app);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

@@ -4,6 +4,7 @@
  */
 import type { Node } from 'yaml';
 import { LineCounter, parseDocument } from 'yaml';
+import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import type { ExpressionSite } from 'src/workflows/engine/expression-sites';
 import { CONTEXTS } from 'src/workflows/engine/expression-sites';
 import type { JobReadContext } from 'src/workflows/engine/load-steps';
@@ -83,8 +84,14 @@ interface LoadState {
 }
 
 export function loadWorkflow(text: string, options: LoadOptions = {}): LoadResult {
+  // Checked before parsing (the parser is superlinear on deep flow nesting) and before anything walks
+  // the document (aliases expand exponentially): docs/security.md, "Tenant input limits".
+  const textProblem = yamlTextProblem(text);
+  if (textProblem) return { diagnostics: [limitDiagnostic(textProblem)] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: true });
+  const docProblem = doc.errors.length ? undefined : yamlDocumentProblem(doc);
+  if (docProblem) return { diagnostics: [limitDiagnostic(docProblem)] };
   const reader = new YamlReader(doc, lineCounter);
   for (const error of doc.errors) {
     const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
@@ -104,6 +111,10 @@ export function loadWorkflow(text: string, options: LoadOptions = {}): LoadResul
   const diagnostics = sortDiagnostics(reader.diagnostics);
   const failed = !workflow || diagnostics.some((d) => d.severity === 'error');
   return failed ? { diagnostics } : { workflow, diagnostics };
+}
+
+function limitDiagnostic(message: string): LoadResult['diagnostics'][number] {
+  return { severity: 'error', code: 'limit', message, path: '', line: 1, column: 1 };
 }
 
 function sortDiagnostics(diagnostics: LoadResult['diagnostics']): LoadResult['diagnostics'] {

@@ -194,3 +194,21 @@ describe('deny patterns on RE2', () => {
     ]);
   });
 });
+
+describe('image globs in linear time', () => {
+  it('should match picomatch globs on RE2 and refuse negation on save', () => {
+    const policy = effectivePolicy({ images: { allow: ['orcaops/*', 'ghcr.io/org/**', 'docker.io/library/python:3.*'] } }, {}, NO_GRANT);
+    for (const image of ['orcaops/busybox', 'orcaops/python:3', 'ghcr.io/org/a/b:1', 'docker.io/library/python:3.12']) {
+      expect(evaluatePolicy(policy, job({ image })).decision).toBe('allowed');
+    }
+    expect(evaluatePolicy(policy, job({ image: 'orcaops/a/b' })).decision).toBe('denied');
+    expect(documentProblems({ images: { deny: ['!(orcaops/*)'] } })).toEqual([{ field: 'images.deny.0', message: expect.stringContaining('negation') }]);
+  });
+
+  it('should decide a glob with many wildcards against a long image at once', () => {
+    const policy = effectivePolicy({ images: { deny: ['*a*a*a*a*a*a*a*a*a*a*a*a*c'] } }, {}, NO_GRANT);
+    const started = performance.now();
+    expect(evaluatePolicy(policy, job({ image: `${'a'.repeat(250)}b` })).decision).toBe('allowed');
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+});

@@ -1,4 +1,3 @@
-import picomatch from 'picomatch';
 import type {
   EffectivePolicy,
   EgressRule,
@@ -10,6 +9,7 @@ import type {
 } from 'src/policies/policy-model';
 import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS } from 'src/policies/policy-model';
 import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-pattern';
+import { compileImageGlob } from 'src/policies/image-glob';
 
 /**
  * Pure policy decisions (no I/O), each covered by policy-rules.spec.ts: combining the organisation
@@ -94,7 +94,9 @@ export function documentProblems(doc: PolicyDocument): FieldProblem[] {
   }
   for (const list of ['allow', 'deny'] as const) {
     (doc.images?.[list] ?? []).forEach((glob, i) => {
-      if (!glob.trim()) problems.push({ field: `images.${list}.${i}`, message: 'an image pattern cannot be empty' });
+      if (!glob.trim()) return void problems.push({ field: `images.${list}.${i}`, message: 'an image pattern cannot be empty' });
+      const compiled = compileImageGlob(glob);
+      if (!compiled.ok) problems.push({ field: `images.${list}.${i}`, message: compiled.problem });
     });
   }
   return problems;
@@ -107,7 +109,7 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
   const orgAllow = org.images?.allow;
   if (orgAllow) {
     (workspace.images?.allow ?? []).forEach((pattern, i) => {
-      if (!orgAllow.some((o) => picomatch(o)(pattern))) wider(`images.allow.${i}`, `"${pattern}" is outside the organisation's allow list`);
+      if (!orgAllow.some((o) => globMatches(o, pattern, false))) wider(`images.allow.${i}`, `"${pattern}" is outside the organisation's allow list`);
     });
   }
   if (org.images?.require_digest === true && workspace.images?.require_digest === false) wider('images.require_digest', 'the organisation requires digests');
@@ -140,20 +142,25 @@ function repositoryOf(image: string): string {
   return colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
 }
 
+/** A glob that cannot be compiled (stored before globs were checked) answers `fallback`: the stricter answer for its list. */
+function globMatches(glob: string, text: string, fallback: boolean): boolean {
+  const compiled = compileImageGlob(glob);
+  return compiled.ok ? compiled.matches(text) : fallback;
+}
+
 /** A glob matches the reference as written or its repository name, so `deny: [x]` covers every tag of x. */
-function imageMatches(glob: string, image: string): boolean {
-  const match = picomatch(glob);
-  return match(image) || match(repositoryOf(image));
+function imageMatches(glob: string, image: string, fallback: boolean): boolean {
+  return globMatches(glob, image, fallback) || globMatches(glob, repositoryOf(image), fallback);
 }
 
 function imageViolations(policy: EffectivePolicy['images'], image: string): PolicyViolation[] {
   const out: PolicyViolation[] = [];
-  const denied = policy.deny.filter((g) => imageMatches(g, image));
+  const denied = policy.deny.filter((g) => imageMatches(g, image, true));
   if (denied.length) out.push({ rule: 'images', field: 'image', effect: 'deny', message: `image "${image}" matches the deny list (${denied.join(', ')})` });
   if (policy.require_digest && !/@sha256:[a-f0-9]{64}$/.test(image)) {
     out.push({ rule: 'images', field: 'image', effect: 'deny', message: `image "${image}" must be pinned by digest (name@sha256:…)` });
   }
-  const outside = policy.allow.filter((list) => !list.some((g) => imageMatches(g, image)));
+  const outside = policy.allow.filter((list) => !list.some((g) => imageMatches(g, image, false)));
   if (outside.length) {
     const lists = outside.map((l) => (l.length ? l.join(', ') : 'an empty list')).join(' and ');
     out.push({ rule: 'images', field: 'image', effect: policy.outside_allow, message: `image "${image}" is not in the allow list (${lists})` });

@@ -60,6 +60,22 @@ describe('abuse: tenant input', () => {
     await s.request('PUT', `/v1/workspaces/${s.abuser.id}/policy`, { token: s.abuser.admin, body: {} });
   });
 
+  it('an image glob built to backtrack (*a*a*…c) is decided at once against a long image', async () => {
+    const { result } = await s.watch(async () => {
+      const saved = await s.request('PUT', `/v1/workspaces/${s.abuser.id}/policy`, { token: s.abuser.admin, body: { images: { deny: [`*${'a*'.repeat(40)}c`] } } });
+      const negation = await s.request('PUT', `/v1/workspaces/${s.abuser.id}/policy`, { token: s.abuser.admin, body: { images: { deny: ['!(orcaops/*)'] } } });
+      const evaluations = await Promise.all(
+        Array.from({ length: 20 }, () => s.request('POST', '/v1/policies/evaluate', { token: s.abuser.developer, body: { job: { image: `${'a'.repeat(250)}b`, command: 'true' } } })),
+      );
+      return { saved, negation, evaluations };
+    });
+    expect(result.saved.status).toBe(200);
+    expect(result.negation.status).toBe(400);
+    expect(result.negation.body.error.details.fields).toEqual([{ field: 'images.deny.0', messages: [expect.stringContaining('negation')] }]);
+    expect(result.evaluations.every((r) => r.status === 200 && r.body.decision === 'allowed')).toBe(true);
+    await s.request('PUT', `/v1/workspaces/${s.abuser.id}/policy`, { token: s.abuser.admin, body: {} });
+  });
+
   it('a billion-laughs or deeply nested YAML workflow is refused with 400 quickly', async () => {
     const { result } = await s.watch(async () => {
       const started = Date.now();

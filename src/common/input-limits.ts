@@ -1,5 +1,5 @@
 import type { Document, Node } from 'yaml';
-import { isAlias, isCollection, isPair, Lexer } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, Lexer, visit } from 'yaml';
 
 /**
  * Bounds on structured input a tenant sends (JSON bodies, YAML documents), checked before the parser
@@ -15,6 +15,11 @@ export const INPUT_LIMITS = {
   maxYamlAliases: 100,
   /** Nodes of a YAML document once every alias is expanded. */
   maxYamlExpandedNodes: 100_000,
+  /**
+   * Characters of a workflow file. The yaml parser costs a few microseconds per byte (seconds for a
+   * megabyte under load); the largest real workflow in the corpus is 18 KB.
+   */
+  maxWorkflowYamlChars: 128 * 1024,
 } as const;
 
 /** The greatest nesting of `[`/`{` in JSON text (outside strings), scanning only until `limit` is passed. */
@@ -112,3 +117,25 @@ export function yamlDocumentProblem(doc: Document, limits = INPUT_LIMITS): strin
 }
 
 class LimitExceeded extends Error {}
+
+/**
+ * Keys that repeat within one mapping, each with its node, found with one Set per mapping. The yaml
+ * parser's own `uniqueKeys` check compares every key with every earlier one (quadratic: seconds for a
+ * mapping of ten thousand keys), so documents are parsed without it and checked here.
+ */
+export function duplicateYamlKeys(doc: Document): Array<{ key: string; node: Node }> {
+  const found: Array<{ key: string; node: Node }> = [];
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key: unknown = isScalar(pair.key) ? pair.key.value : pair.key;
+        // `<<` merge keys may repeat (each merges another mapping).
+        if (seen.has(key) && isScalar(pair.key) && key !== '<<') found.push({ key: String(key), node: pair.key });
+        seen.add(key);
+      }
+    },
+  });
+  return found;
+}

@@ -76,12 +76,15 @@ describe('abuse: tenant input', () => {
     await s.request('PUT', `/v1/workspaces/${s.abuser.id}/policy`, { token: s.abuser.admin, body: {} });
   });
 
-  it('a billion-laughs or deeply nested YAML workflow is refused with 400 quickly', async () => {
+  it('a billion-laughs, deeply nested or oversized YAML workflow is refused with 400 quickly', async () => {
     const { result } = await s.watch(async () => {
       const started = Date.now();
       const laughs = await Promise.all(Array.from({ length: 10 }, () => s.request('POST', '/v1/workflows', { token: s.abuser.developer, body: { yaml: billionLaughs(12) } })));
-      const deep = await s.request('POST', '/v1/workflows', { token: s.abuser.developer, body: { yaml: `jobs: ${'['.repeat(300_000)}${']'.repeat(300_000)}` } });
-      return { laughs, deep, ms: Date.now() - started };
+      const deep = await s.request('POST', '/v1/workflows', { token: s.abuser.developer, body: { yaml: `jobs: ${'['.repeat(60_000)}${']'.repeat(60_000)}` } });
+      let wide = 'jobs:\n';
+      for (let i = 0; wide.length < 900_000; i++) wide += `  j${i}:\n    image: orcaops/busybox\n    steps: [{run: echo}]\n`;
+      const large = await Promise.all(Array.from({ length: 5 }, () => s.request('POST', '/v1/workflows', { token: s.abuser.developer, body: { yaml: wide } })));
+      return { laughs, deep, large, ms: Date.now() - started };
     });
     for (const r of result.laughs) {
       expect(r.status).toBe(400);
@@ -90,6 +93,10 @@ describe('abuse: tenant input', () => {
     }
     expect(result.deep.status).toBe(400);
     expect(JSON.stringify(result.deep.body.error.details)).toContain('deeper than 32 levels');
+    for (const r of result.large) {
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(r.body.error.details)).toContain('over the limit of 131072');
+    }
     expect(result.ms).toBeLessThan(20_000);
   });
 

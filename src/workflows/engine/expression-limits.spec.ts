@@ -55,3 +55,21 @@ describe('workflow YAML limits', () => {
     expect(loadWorkflow(yaml).diagnostics).toEqual([expect.objectContaining({ code: 'limit' })]);
   });
 });
+
+describe('workflow file size and duplicate keys', () => {
+  it('should refuse a file over 128 KiB before parsing it', () => {
+    const result = loadWorkflow(`jobs:\n${'  # padding\n'.repeat(12_000)}`);
+    expect(result.diagnostics).toEqual([expect.objectContaining({ code: 'limit', message: expect.stringContaining('over the limit of 131072') })]);
+  });
+
+  it('should report duplicate keys (checked in linear time) at the repeated key', () => {
+    const result = loadWorkflow('jobs:\n  a:\n    image: x\n    steps: [{run: echo}]\n  a:\n    image: y\n');
+    expect(result.workflow).toBeUndefined();
+    expect(result.diagnostics).toEqual([expect.objectContaining({ code: 'yaml', line: 5, message: "Map keys must be unique ('a')" })]);
+    let many = 'jobs:\n';
+    for (let i = 0; i < 9_000; i++) many += `  j${i}: 1\n`;
+    const started = performance.now();
+    loadWorkflow(`${many}  j1: 2\n`);
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+});

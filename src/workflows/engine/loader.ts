@@ -4,7 +4,7 @@
  */
 import type { Node } from 'yaml';
 import { LineCounter, parseDocument } from 'yaml';
-import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
+import { duplicateYamlKeys, INPUT_LIMITS, yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import type { ExpressionSite } from 'src/workflows/engine/expression-sites';
 import { CONTEXTS } from 'src/workflows/engine/expression-sites';
 import type { JobReadContext } from 'src/workflows/engine/load-steps';
@@ -86,13 +86,18 @@ interface LoadState {
 export function loadWorkflow(text: string, options: LoadOptions = {}): LoadResult {
   // Checked before parsing (the parser is superlinear on deep flow nesting) and before anything walks
   // the document (aliases expand exponentially): docs/security.md, "Tenant input limits".
+  if (text.length > INPUT_LIMITS.maxWorkflowYamlChars) {
+    return { diagnostics: [limitDiagnostic(`the workflow file is ${text.length} characters, over the limit of ${INPUT_LIMITS.maxWorkflowYamlChars}`)] };
+  }
   const textProblem = yamlTextProblem(text);
   if (textProblem) return { diagnostics: [limitDiagnostic(textProblem)] };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: true });
+  // Duplicate keys are found below in linear time (the parser's own check is quadratic).
+  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true });
   const docProblem = doc.errors.length ? undefined : yamlDocumentProblem(doc);
   if (docProblem) return { diagnostics: [limitDiagnostic(docProblem)] };
   const reader = new YamlReader(doc, lineCounter);
+  for (const { key, node } of doc.errors.length ? [] : duplicateYamlKeys(doc)) reader.error('yaml', `Map keys must be unique ('${key}')`, '', node);
   for (const error of doc.errors) {
     const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
     reader.diagnostics.push({
@@ -104,7 +109,7 @@ export function loadWorkflow(text: string, options: LoadOptions = {}): LoadResul
       column: pos.col,
     });
   }
-  if (doc.errors.length > 0) return { diagnostics: reader.diagnostics };
+  if (doc.errors.length > 0 || reader.diagnostics.length > 0) return { diagnostics: reader.diagnostics };
   const state: LoadState = { reader, sites: [], options, text };
   const workflow = readWorkflow(state, doc.contents);
   if (workflow) validateWorkflow(workflow, reader, state.sites);

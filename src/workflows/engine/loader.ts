@@ -74,6 +74,8 @@ const JOB_KEYS = new Set([
 const GITHUB_ONLY_JOB_KEYS = new Set(['concurrency', 'environment', 'permissions']);
 const REUSABLE_WORKFLOW_KEYS = new Set(['uses', 'with', 'secrets']);
 const SEED_JOB_KEYS = new Set(['requires', 'commands', 'on_complete', 'matrix']);
+/** The longest run `timeout:` a workflow file can set. */
+const MAX_RUN_TIMEOUT_MS = 24 * 3_600_000;
 const UNSUPPORTED_RUNNER = /\b(windows|macos|mac-os|osx)\b|^(windows|macos)/i;
 
 interface LoadState {
@@ -193,7 +195,8 @@ function readNativeTopField(state: LoadState, workflow: Workflow, entry: MapEntr
     const ms = parseDuration(reader.scalarValue(entry.value));
     if (ms === undefined || ms <= 0)
       reader.error('bad-type', `'timeout' must be a duration such as 90m or 2h`, entry.path, entry.value);
-    else workflow.timeoutMs = ms;
+    // Clamped: a run cannot ask to outlive a day (docs/workflows.md, "Clamps and limits").
+    else workflow.timeoutMs = Math.min(ms, MAX_RUN_TIMEOUT_MS);
   } else if (entry.key === 'platforms') {
     workflow.platforms = reader.stringMap(entry.value, entry.path);
   } else if (entry.key === 'cleanup') {

@@ -8,6 +8,7 @@ import { AppModule } from 'src/app.module';
 import { readEnv } from 'src/config/orcaops.config';
 import { edgeLimitsFrom } from 'src/http/edge/edge-limits';
 import { installHttpEdge } from 'src/http/edge/http-edge';
+import { registerJsonBody } from 'src/http/json-body';
 import { mountOpenApi } from 'src/http/openapi';
 import { registerBinaryBodies } from 'src/common/http/binary-body';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
@@ -39,6 +40,7 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
   const fastify = app.getHttpAdapter().getInstance();
   // Sandbox file and archive uploads are the only binary bodies: the largest archive plus headers.
   registerBinaryBodies(fastify, INTERACTION_LIMITS.archiveMaxBytes + 8 * 1024 * 1024);
+  registerJsonBody(app);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

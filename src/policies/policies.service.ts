@@ -127,6 +127,11 @@ export class PoliciesService {
     return (await this.effective(ctx, workspaceId, false, true)).approvals.allow_self_approval;
   }
 
+  /** The policy's `resources.max_timeout_seconds` for the workspace (undefined: none), which clamps workflow durations. */
+  async maxTimeoutSeconds(ctx: TenantContext, workspaceId: string): Promise<number | undefined> {
+    return (await this.effective(ctx, workspaceId)).resources.max_timeout_seconds;
+  }
+
   /** Command deny rules for commands run in a live sandbox (exec, shell run, process start). */
   async assertCommandsAllowed(ctx: TenantContext, workspaceId: string, sandboxId: string, commands: PolicyRequest['commands']): Promise<void> {
     const decision = evaluateCommands(await this.effective(ctx, workspaceId, false, true), commands);

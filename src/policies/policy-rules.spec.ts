@@ -176,3 +176,53 @@ describe('evaluateCommands', () => {
     expect(evaluateCommands(policy, [{ field: 'args', command: 'nc -l 80' }]).violations).toHaveLength(1);
   });
 });
+
+describe('deny patterns on RE2', () => {
+  it('should refuse backreferences and lookaround on save, saying why', () => {
+    expect(documentProblems({ commands: { deny_patterns: ['(a)\\1', '(?=x)', 'fine'] } })).toEqual([
+      { field: 'commands.deny_patterns.0', message: expect.stringContaining('no backreferences or lookaround') },
+      { field: 'commands.deny_patterns.1', message: expect.stringContaining('no backreferences or lookaround') },
+    ]);
+  });
+
+  it('should refuse patterns whose repeat counts or program are too large', () => {
+    expect(documentProblems({ commands: { deny_patterns: ['[\\w\\s]{1,999}[\\w\\s]{1,999}'] } })).toEqual([
+      { field: 'commands.deny_patterns.0', message: expect.stringContaining('repeat counts add up to 1998, the limit is 250') },
+    ]);
+    const many = Array.from({ length: 100 }, (_, i) => `[a-z]{1,100}${i}`);
+    expect(documentProblems({ commands: { deny_patterns: many } })).toContainEqual({ field: 'commands.deny_patterns', message: expect.stringContaining('the limit') });
+  });
+
+  it('should evaluate a catastrophic-for-backtracking pattern in linear time', () => {
+    const policy = effectivePolicy({ commands: { deny_patterns: ['(a+)+$', '(x+x+)+y'] } }, {}, NO_GRANT);
+    const started = performance.now();
+    const decision = evaluateCommands(policy, [{ field: 'command', command: `${'a'.repeat(60_000)}!` }, { field: 'args', command: 'x'.repeat(60_000) }]);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(decision.decision).toBe('allowed');
+  });
+
+  it('should deny (fail closed) when a stored pattern cannot be evaluated', () => {
+    const policy = effectivePolicy({ commands: { deny_patterns: ['(a)\\1'] } }, {}, NO_GRANT);
+    expect(evaluateCommands(policy, [{ field: 'command', command: 'echo' }]).violations).toEqual([
+      expect.objectContaining({ effect: 'deny', message: expect.stringContaining('cannot be evaluated') }),
+    ]);
+  });
+});
+
+describe('image globs in linear time', () => {
+  it('should match picomatch globs on RE2 and refuse negation on save', () => {
+    const policy = effectivePolicy({ images: { allow: ['orcaops/*', 'ghcr.io/org/**', 'docker.io/library/python:3.*'] } }, {}, NO_GRANT);
+    for (const image of ['orcaops/busybox', 'orcaops/python:3', 'ghcr.io/org/a/b:1', 'docker.io/library/python:3.12']) {
+      expect(evaluatePolicy(policy, job({ image })).decision).toBe('allowed');
+    }
+    expect(evaluatePolicy(policy, job({ image: 'orcaops/a/b' })).decision).toBe('denied');
+    expect(documentProblems({ images: { deny: ['!(orcaops/*)'] } })).toEqual([{ field: 'images.deny.0', message: expect.stringContaining('negation') }]);
+  });
+
+  it('should decide a glob with many wildcards against a long image at once', () => {
+    const policy = effectivePolicy({ images: { deny: ['*a*a*a*a*a*a*a*a*a*a*a*a*c'] } }, {}, NO_GRANT);
+    const started = performance.now();
+    expect(evaluatePolicy(policy, job({ image: `${'a'.repeat(250)}b` })).decision).toBe('allowed');
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+});

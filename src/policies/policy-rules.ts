@@ -1,4 +1,3 @@
-import picomatch from 'picomatch';
 import type {
   EffectivePolicy,
   EgressRule,
@@ -9,6 +8,8 @@ import type {
   PolicyViolation,
 } from 'src/policies/policy-model';
 import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS } from 'src/policies/policy-model';
+import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-pattern';
+import { compileImageGlob } from 'src/policies/image-glob';
 
 /**
  * Pure policy decisions (no I/O), each covered by policy-rules.spec.ts: combining the organisation
@@ -78,19 +79,25 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-/** Problems a document has on its own: regular expressions that do not compile, empty globs. */
+/** Problems a document has on its own: regular expressions RE2 refuses or that are too large, empty globs. */
 export function documentProblems(doc: PolicyDocument): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  (doc.commands?.deny_patterns ?? []).forEach((pattern, i) => {
-    try {
-      new RegExp(pattern);
-    } catch (error) {
-      problems.push({ field: `commands.deny_patterns.${i}`, message: `invalid regular expression: ${(error as Error).message}` });
+  let program = 0;
+  for (const [i, pattern] of (doc.commands?.deny_patterns ?? []).entries()) {
+    const compiled = compileDenyPattern(pattern);
+    if (compiled.ok) program += compiled.size;
+    else problems.push({ field: `commands.deny_patterns.${i}`, message: compiled.problem });
+    if (program > MAX_DOCUMENT_PROGRAM) {
+      // Compiling costs as much as the program is large: stop at the budget.
+      problems.push({ field: 'commands.deny_patterns', message: `the patterns compile to more than ${MAX_DOCUMENT_PROGRAM} instructions together (the limit)` });
+      break;
     }
-  });
+  }
   for (const list of ['allow', 'deny'] as const) {
     (doc.images?.[list] ?? []).forEach((glob, i) => {
-      if (!glob.trim()) problems.push({ field: `images.${list}.${i}`, message: 'an image pattern cannot be empty' });
+      if (!glob.trim()) return void problems.push({ field: `images.${list}.${i}`, message: 'an image pattern cannot be empty' });
+      const compiled = compileImageGlob(glob);
+      if (!compiled.ok) problems.push({ field: `images.${list}.${i}`, message: compiled.problem });
     });
   }
   return problems;
@@ -103,7 +110,7 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
   const orgAllow = org.images?.allow;
   if (orgAllow) {
     (workspace.images?.allow ?? []).forEach((pattern, i) => {
-      if (!orgAllow.some((o) => picomatch(o)(pattern))) wider(`images.allow.${i}`, `"${pattern}" is outside the organisation's allow list`);
+      if (!orgAllow.some((o) => globMatches(o, pattern, false))) wider(`images.allow.${i}`, `"${pattern}" is outside the organisation's allow list`);
     });
   }
   if (org.images?.require_digest === true && workspace.images?.require_digest === false) wider('images.require_digest', 'the organisation requires digests');
@@ -139,20 +146,25 @@ function repositoryOf(image: string): string {
   return colon === -1 ? withoutDigest : withoutDigest.slice(0, colon);
 }
 
+/** A glob that cannot be compiled (stored before globs were checked) answers `fallback`: the stricter answer for its list. */
+function globMatches(glob: string, text: string, fallback: boolean): boolean {
+  const compiled = compileImageGlob(glob);
+  return compiled.ok ? compiled.matches(text) : fallback;
+}
+
 /** A glob matches the reference as written or its repository name, so `deny: [x]` covers every tag of x. */
-function imageMatches(glob: string, image: string): boolean {
-  const match = picomatch(glob);
-  return match(image) || match(repositoryOf(image));
+function imageMatches(glob: string, image: string, fallback: boolean): boolean {
+  return globMatches(glob, image, fallback) || globMatches(glob, repositoryOf(image), fallback);
 }
 
 function imageViolations(policy: EffectivePolicy['images'], image: string): PolicyViolation[] {
   const out: PolicyViolation[] = [];
-  const denied = policy.deny.filter((g) => imageMatches(g, image));
+  const denied = policy.deny.filter((g) => imageMatches(g, image, true));
   if (denied.length) out.push({ rule: 'images', field: 'image', effect: 'deny', message: `image "${image}" matches the deny list (${denied.join(', ')})` });
   if (policy.require_digest && !/@sha256:[a-f0-9]{64}$/.test(image)) {
     out.push({ rule: 'images', field: 'image', effect: 'deny', message: `image "${image}" must be pinned by digest (name@sha256:…)` });
   }
-  const outside = policy.allow.filter((list) => !list.some((g) => imageMatches(g, image)));
+  const outside = policy.allow.filter((list) => !list.some((g) => imageMatches(g, image, false)));
   if (outside.length) {
     const lists = outside.map((l) => (l.length ? l.join(', ') : 'an empty list')).join(' and ');
     out.push({ rule: 'images', field: 'image', effect: policy.outside_allow, message: `image "${image}" is not in the allow list (${lists})` });
@@ -161,13 +173,15 @@ function imageViolations(policy: EffectivePolicy['images'], image: string): Poli
 }
 
 function commandViolations(policy: EffectivePolicy['commands'], commands: PolicyRequest['commands']): PolicyViolation[] {
-  const patterns = policy.deny_patterns.map((p) => ({ source: p, regex: new RegExp(p) }));
+  const patterns = policy.deny_patterns.map((p) => ({ source: p, compiled: compileDenyPattern(p) }));
   return commands.flatMap(({ field, command }) => {
     const text = command.trim();
     const out: PolicyViolation[] = [];
     if (policy.deny.includes(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" is denied` });
     for (const p of patterns) {
-      if (p.regex.test(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" matches the denied pattern /${p.source}/` });
+      // A pattern saved before patterns were checked with RE2 and that RE2 refuses: fail closed.
+      if (!p.compiled.ok) out.push({ rule: 'commands', field, effect: 'deny', message: `the denied pattern /${p.source}/ cannot be evaluated (${p.compiled.problem}); an admin must fix the policy` });
+      else if (p.compiled.regex.test(text)) out.push({ rule: 'commands', field, effect: 'deny', message: `command "${clip(text)}" matches the denied pattern /${p.source}/` });
     }
     return out;
   });

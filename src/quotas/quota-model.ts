@@ -13,6 +13,10 @@ export const QUOTAS = [
   'sandbox_seconds_per_day',
   'sandbox_seconds_per_month',
   'artifact_storage_bytes',
+  'workflow_service_containers',
+  'workflow_service_memory_mb',
+  'workflow_sources',
+  'workflow_source_bytes',
 ] as const;
 export type Quota = (typeof QUOTAS)[number];
 
@@ -21,7 +25,7 @@ export type QuotaPeriod = 'day' | 'month';
 export interface QuotaDefinition {
   /** What `current` counts, for people (docs, CLI). */
   description: string;
-  unit: 'jobs' | 'sandboxes' | 'seconds' | 'bytes';
+  unit: 'jobs' | 'sandboxes' | 'seconds' | 'bytes' | 'containers' | 'megabytes' | 'sources';
   /** Consumption quotas count per UTC day or month; concurrency and storage quotas have no period. */
   period?: QuotaPeriod;
   /** The built-in limit when neither the workspace nor the organisation sets one; null = unlimited. */
@@ -41,6 +45,10 @@ export const QUOTA_DEFINITIONS: Readonly<Record<Quota, QuotaDefinition>> = {
   sandbox_seconds_per_day: { description: 'sandbox wall-clock seconds today (UTC), running ones up to now', unit: 'seconds', period: 'day', builtIn: null, min: 60, max: 10_000_000 },
   sandbox_seconds_per_month: { description: 'sandbox wall-clock seconds this month (UTC), running ones up to now', unit: 'seconds', period: 'month', builtIn: null, min: 60, max: 1_000_000_000 },
   artifact_storage_bytes: { description: 'bytes of stored job artifacts', unit: 'bytes', builtIn: null, min: 1, max: 1e15 },
+  workflow_service_containers: { description: 'workflow service containers (services: of running workflow instances) at once; an instance over it waits, one that alone asks for more fails', unit: 'containers', builtIn: 8, min: 1, max: 1000 },
+  workflow_service_memory_mb: { description: 'memory limit (MiB) of the workflow service containers running at once; over it like workflow_service_containers', unit: 'megabytes', builtIn: null, min: 16, max: 10_000_000 },
+  workflow_sources: { description: 'uploaded workflow sources stored (POST /v1/workflows/sources); kept 7 days unless a running run uses them', unit: 'sources', builtIn: 100, min: 1, max: 100_000 },
+  workflow_source_bytes: { description: 'bytes of uploaded workflow sources stored', unit: 'bytes', builtIn: 1024 * 1024 * 1024, min: 1, max: 1e15 },
 };
 
 /**
@@ -57,6 +65,9 @@ export type LegacyQuotaSetting = keyof typeof LEGACY_SETTING_QUOTAS;
 /** What each kind of work is checked against when it is admitted. */
 export const JOB_ADMISSION_QUOTAS: readonly Quota[] = ['concurrent_jobs', 'jobs_per_day', 'cpu_seconds_per_day', 'cpu_seconds_per_month'];
 export const SANDBOX_ADMISSION_QUOTAS: readonly Quota[] = ['concurrent_sandboxes', 'sandbox_seconds_per_day', 'sandbox_seconds_per_month'];
+/** A workflow instance's service containers count like jobs for CPU, plus their own concurrency caps. */
+export const WORKFLOW_SERVICE_ADMISSION_QUOTAS: readonly Quota[] = ['cpu_seconds_per_day', 'cpu_seconds_per_month', 'workflow_service_containers', 'workflow_service_memory_mb'];
+export const WORKFLOW_SOURCE_ADMISSION_QUOTAS: readonly Quota[] = ['workflow_sources', 'workflow_source_bytes'];
 
 export function isQuota(value: string): value is Quota {
   return (QUOTAS as readonly string[]).includes(value);

@@ -42,6 +42,15 @@ export class QuotaUsage {
         return this.sandboxSeconds(manager, workspaceId, 'month', now);
       case 'artifact_storage_bytes':
         return this.scalar(manager, `SELECT COALESCE(SUM(size_bytes), 0) AS n FROM job_artifacts WHERE workspace_id = $1`, [workspaceId]);
+      case 'workflow_service_containers':
+        // Reserved on the instance row at admission, released at teardown; a crashed runner's instance stops counting once recovered.
+        return this.scalar(manager, `SELECT COALESCE(SUM(service_containers), 0) AS n FROM workflow_instances WHERE workspace_id = $1 AND status = 'running'`, [workspaceId]);
+      case 'workflow_service_memory_mb':
+        return this.scalar(manager, `SELECT COALESCE(SUM(service_memory_mb), 0) AS n FROM workflow_instances WHERE workspace_id = $1 AND status = 'running'`, [workspaceId]);
+      case 'workflow_sources':
+        return this.scalar(manager, `SELECT count(*) AS n FROM workflow_sources WHERE workspace_id = $1`, [workspaceId]);
+      case 'workflow_source_bytes':
+        return this.scalar(manager, `SELECT COALESCE(SUM(size_bytes), 0) AS n FROM workflow_sources WHERE workspace_id = $1`, [workspaceId]);
     }
   }
 

@@ -8,6 +8,8 @@ import { QuotaClock } from 'src/quotas/quota-clock';
 import { EffectiveLimits, QuotaLimits } from 'src/quotas/quota-limits';
 import {
   JOB_ADMISSION_QUOTAS,
+  WORKFLOW_SERVICE_ADMISSION_QUOTAS,
+  WORKFLOW_SOURCE_ADMISSION_QUOTAS,
   LEGACY_SETTING_QUOTAS,
   LegacyQuotaSetting,
   periodBounds,
@@ -40,7 +42,16 @@ const EXCEEDED_MESSAGES: Record<Quota, (limit: number) => string> = {
   sandbox_seconds_per_day: (l) => `This workspace used its ${l} sandbox-seconds for today (UTC)`,
   sandbox_seconds_per_month: (l) => `This workspace used its ${l} sandbox-seconds for this month (UTC)`,
   artifact_storage_bytes: (l) => `This workspace stores its ${l} bytes of artifacts; delete old jobs first`,
+  workflow_service_containers: (l) => `This workspace runs at most ${l} workflow service containers at once (quota workflow_service_containers)`,
+  workflow_service_memory_mb: (l) => `This workspace's workflow service containers may use at most ${l} MiB of memory at once (quota workflow_service_memory_mb)`,
+  workflow_sources: (l) => `This workspace stores at most ${l} workflow sources (quota workflow_sources); unused ones are removed after 7 days`,
+  workflow_source_bytes: (l) => `This workspace stores at most ${l} bytes of workflow sources (quota workflow_source_bytes); unused ones are removed after 7 days`,
 };
+
+/** What one admission adds to a quota, where it is more than one unit (bytes, MiB, several containers). */
+export type QuotaDemand = Partial<Record<Quota, number>>;
+
+type AdmissionKind = 'job' | 'sandbox' | 'workflow_source' | 'workflow_service';
 
 /**
  * Limits and accounting for every kind of work. Admission runs in the transaction that inserts the job
@@ -76,6 +87,29 @@ export class QuotasService {
   /** Checks the sandbox quotas, then runs `insert` in the same transaction. */
   admitSandbox<T>(ctx: TenantContext, workspaceId: string, insert: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.admit(ctx, workspaceId, 'sandbox', SANDBOX_ADMISSION_QUOTAS, (manager) => insert(manager));
+  }
+
+  /** An uploaded workflow source: its count and bytes are checked, then `insert` runs in the same transaction. */
+  admitWorkflowSource<T>(ctx: TenantContext, workspaceId: string, bytes: number, insert: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.admit(ctx, workspaceId, 'workflow_source', WORKFLOW_SOURCE_ADMISSION_QUOTAS, (manager) => insert(manager), { demand: { workflow_source_bytes: bytes } });
+  }
+
+  /**
+   * A workflow instance's service containers, before any starts: the CPU-seconds quotas and the
+   * service caps are checked and `reserve` records the reservation in the same transaction. A refusal
+   * is audited only when `audit` (a caller that waits and retries audits its final answer).
+   */
+  admitWorkflowServices(
+    ctx: TenantContext,
+    workspaceId: string,
+    demand: { containers: number; memoryMb: number },
+    reserve: (manager: EntityManager) => Promise<void>,
+    audit = true,
+  ): Promise<void> {
+    return this.admit(ctx, workspaceId, 'workflow_service', WORKFLOW_SERVICE_ADMISSION_QUOTAS, (manager) => reserve(manager), {
+      demand: { workflow_service_containers: demand.containers, workflow_service_memory_mb: demand.memoryMb },
+      audit,
+    });
   }
 
   /** A finished job's measured CPU-seconds, in the transaction that records its end. */
@@ -181,9 +215,10 @@ export class QuotasService {
   private async admit<T>(
     ctx: TenantContext,
     workspaceId: string,
-    kind: 'job' | 'sandbox',
+    kind: AdmissionKind,
     checks: readonly Quota[],
     insert: (manager: EntityManager, now: Date, limits: EffectiveLimits) => Promise<T>,
+    options: { demand?: QuotaDemand; audit?: boolean } = {},
   ): Promise<T> {
     try {
       return await this.dataSource.transaction(async (manager) => {
@@ -195,24 +230,27 @@ export class QuotasService {
           const { limit } = limits[quota];
           if (limit === null) continue;
           const current = await this.usage.current(manager, workspaceId, quota, now);
-          if (current >= limit) throw this.exceeded(quota, limit, current, now);
+          // One unit unless the demand says more: `current >= limit` for a job, `current + bytes > limit` for a source.
+          const wanted = options.demand?.[quota] ?? 1;
+          if (wanted > 0 && current + wanted > limit) throw this.exceeded(quota, limit, current, now, options.demand?.[quota]);
         }
         return insert(manager, now, limits);
       });
     } catch (error) {
-      if (error instanceof OrcaOpsError && error.code === 'quota_exceeded') {
+      if (error instanceof OrcaOpsError && error.code === 'quota_exceeded' && options.audit !== false) {
         await this.audit.record(ctx, { action: `${kind}.create`, outcome: 'denied', resourceType: kind, workspaceId, details: { code: error.code, ...(error.details as object) } });
       }
       throw error;
     }
   }
 
-  private exceeded(quota: Quota, limit: number, current: number, now: Date): OrcaOpsError {
+  private exceeded(quota: Quota, limit: number, current: number, now: Date, requested?: number): OrcaOpsError {
     const resets = resetsAt(quota, now);
     return new OrcaOpsError('quota_exceeded', `${EXCEEDED_MESSAGES[quota](limit)}${resets ? `; the count resets at ${resets}` : ''}`, {
       quota,
       limit,
       current,
+      ...(requested !== undefined ? { requested } : {}),
       ...(resets ? { resets_at: resets } : {}),
     });
   }

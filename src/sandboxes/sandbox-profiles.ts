@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import { z } from 'zod';
 import { CLEANUP_POLICIES, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
 import type { CleanupPolicy } from 'src/domain/container-spec';
@@ -96,8 +97,12 @@ function toProfile(name: string, p: z.infer<typeof profile>): SandboxProfile {
 
 /** Parses the catalogue text; throws SandboxProfilesError listing every problem. */
 export function parseSandboxProfiles(text: string, file: string): SandboxProfile[] {
+  const tooDeep = yamlTextProblem(text);
+  if (tooDeep) throw new SandboxProfilesError(file, [`${file}: ${tooDeep}`]);
   const doc = parseDocument(text);
   if (doc.errors.length) throw new SandboxProfilesError(file, doc.errors.map((e) => `${file}: YAML syntax: ${e.message}`));
+  const tooLarge = yamlDocumentProblem(doc);
+  if (tooLarge) throw new SandboxProfilesError(file, [`${file}: ${tooLarge}`]);
   const top = catalogue.safeParse(doc.toJS() ?? { profiles: {} });
   if (!top.success) throw new SandboxProfilesError(file, top.error.issues.map((i) => `${where(file, undefined, i.path)}: ${i.message}`));
   const problems: string[] = [];

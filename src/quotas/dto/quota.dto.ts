@@ -20,6 +20,10 @@ export class QuotaLimitsDto {
   @Limit('sandbox_seconds_per_day') sandbox_seconds_per_day?: number | null;
   @Limit('sandbox_seconds_per_month') sandbox_seconds_per_month?: number | null;
   @Limit('artifact_storage_bytes') artifact_storage_bytes?: number | null;
+  @Limit('workflow_service_containers') workflow_service_containers?: number | null;
+  @Limit('workflow_service_memory_mb') workflow_service_memory_mb?: number | null;
+  @Limit('workflow_sources') workflow_sources?: number | null;
+  @Limit('workflow_source_bytes') workflow_source_bytes?: number | null;
 }
 
 export class SetQuotasDto {

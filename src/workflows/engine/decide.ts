@@ -28,7 +28,7 @@ import type {
   RunState,
   Workflow,
 } from 'src/workflows/engine/model';
-import { DEFAULT_JOB_TIMEOUT_MINUTES } from 'src/workflows/engine/model';
+import { DEFAULT_JOB_TIMEOUT_MINUTES, MATRIX_INSTANCE_LIMIT } from 'src/workflows/engine/model';
 
 /** What the runner reports when an instance attempt ends. */
 export interface InstanceResult {
@@ -55,7 +55,7 @@ export function initialRunState(
   const jobs: Record<string, JobState> = {};
   for (const job of workflow.jobs)
     jobs[job.id] = { jobId: job.id, phase: 'pending', instanceKeys: [], failFast: true };
-  return { workflow, context, jobs, instances: {}, maxParallel: Math.max(1, maxParallel), startedAt };
+  return { workflow, context, jobs, instances: {}, maxParallel: Math.min(MATRIX_INSTANCE_LIMIT, Math.max(1, maxParallel)), startedAt };
 }
 
 function emptyDecision(now: number): Decision {

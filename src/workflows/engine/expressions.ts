@@ -4,6 +4,7 @@
  * `&&`/`||` returning operands, falsy set). Errors throw ExpressionError; callers never treat a failed
  * parse or evaluation as true.
  */
+import { INPUT_LIMITS, jsonTextDepth } from 'src/common/input-limits';
 import type { JsonValue } from 'src/workflows/engine/model';
 
 export class ExpressionError extends Error {
@@ -14,6 +15,31 @@ export class ExpressionError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Evaluation limits (issue 19; GitHub's runner uses the same length and depth): an expression is
+ * pure, but `format('{0}{0}', …)` nested 40 times doubles a string 40 times. Every string a function
+ * builds (format, join, toJSON, interpolation) and every fromJSON input is bounded by the result size;
+ * with the length and depth bounded, the number of evaluation steps is bounded too.
+ */
+export const EXPRESSION_LIMITS = {
+  /** Characters of one expression. */
+  maxLength: 21_000,
+  /** Nesting of parentheses, calls, indexes and `!`. */
+  maxDepth: 50,
+  /** Characters of a string an expression builds, and of fromJSON's input. */
+  maxResultChars: 1_048_576,
+  /** Nesting of the JSON fromJSON parses. */
+  maxJsonDepth: INPUT_LIMITS.maxDepth,
+} as const;
+
+function tooLarge(what: string, size: number): never {
+  throw new ExpressionError(`${what} result is ${size} characters, over the limit of ${EXPRESSION_LIMITS.maxResultChars} characters (expression result size)`);
+}
+
+function bounded(what: string, text: string): string {
+  return text.length > EXPRESSION_LIMITS.maxResultChars ? tooLarge(what, text.length) : text;
 }
 
 // ─── Lexer ──────────────────────────────────────────────────────────────────────────────────────────
@@ -135,6 +161,7 @@ const BINARY_PRECEDENCE: [string[], number][] = [
 
 class Parser {
   private at = 0;
+  private depth = 0;
   constructor(
     private readonly tokens: Token[],
     private readonly source: string,
@@ -150,6 +177,23 @@ class Parser {
 
   private binary(level: number): ExprNode {
     if (level > 4) return this.unary();
+    if (level === 1) return this.nested(() => this.binaryAt(1));
+    return this.binaryAt(level);
+  }
+
+  /** Entered for every parenthesis, argument, index and `!`: the recursion the depth limit bounds. */
+  private nested(parse: () => ExprNode): ExprNode {
+    if (++this.depth > EXPRESSION_LIMITS.maxDepth) {
+      throw new ExpressionError(`Expression nests deeper than ${EXPRESSION_LIMITS.maxDepth} levels (the limit)`, this.peek().pos);
+    }
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private binaryAt(level: number): ExprNode {
     let left = this.binary(level + 1);
     const ops = BINARY_PRECEDENCE.find(([, l]) => l === level)?.[0] ?? [];
     while (this.peek().kind === 'punct' && ops.includes(this.peek().text)) {
@@ -162,7 +206,7 @@ class Parser {
   private unary(): ExprNode {
     if (this.isPunct('!')) {
       this.next();
-      return { type: 'not', operand: this.unary() };
+      return { type: 'not', operand: this.nested(() => this.unary()) };
     }
     return this.postfix(this.primary());
   }
@@ -254,6 +298,9 @@ function describeArity([min, max]: [number, number]): string {
 }
 
 export function parseExpression(source: string): ExprNode {
+  if (source.length > EXPRESSION_LIMITS.maxLength) {
+    throw new ExpressionError(`Expression is ${source.length} characters, over the limit of ${EXPRESSION_LIMITS.maxLength}`, 0);
+  }
   return new Parser(lex(source), source).parse();
 }
 
@@ -514,7 +561,7 @@ function callFunction(name: string, argNodes: ExprNode[], ctx: EvaluationContext
     case 'join':
       return join(args[0] ?? null, args.length > 1 ? toText(args[1] ?? null) : ',');
     case 'tojson':
-      return JSON.stringify(toPlain(args[0] ?? null), null, 2);
+      return bounded('toJSON', JSON.stringify(toPlain(args[0] ?? null), null, 2));
     case 'fromjson':
       return fromJson(toText(args[0] ?? null));
     case 'hashfiles':
@@ -556,6 +603,13 @@ function contains(search: JsonValue, item: JsonValue): boolean {
 }
 
 function format(template: string, args: JsonValue[]): string {
+  // The size is known before building: the template plus each placeholder's replacement.
+  let size = template.length;
+  for (const match of template.matchAll(/\{(\d+)\}/g)) {
+    const arg = args[Number(match[1])];
+    size += typeof arg === 'string' ? arg.length : 24;
+    if (size > EXPRESSION_LIMITS.maxResultChars) tooLarge('format', size);
+  }
   return template.replace(/\{\{|\}\}|\{(\d+)\}|\{|\}/g, (token, index: string | undefined) => {
     if (token === '{{') return '{';
     if (token === '}}') return '}';
@@ -570,7 +624,16 @@ function format(template: string, args: JsonValue[]): string {
 }
 
 function join(value: JsonValue, separator: string): string {
-  if (Array.isArray(value)) return value.map((v) => toText(scalarOrEmpty(v))).join(separator);
+  if (Array.isArray(value)) {
+    let size = 0;
+    const texts = value.map((v) => {
+      const text = toText(scalarOrEmpty(v));
+      size += text.length + separator.length;
+      if (size > EXPRESSION_LIMITS.maxResultChars) tooLarge('join', size);
+      return text;
+    });
+    return texts.join(separator);
+  }
   return toText(scalarOrEmpty(value));
 }
 
@@ -580,6 +643,12 @@ function toPlain(value: JsonValue): JsonValue {
 
 /** JSON.parse, accepting trailing commas before `]`/`}` as GitHub's service does (citus). */
 export function fromJson(text: string): JsonValue {
+  if (text.length > EXPRESSION_LIMITS.maxResultChars) {
+    throw new ExpressionError(`fromJSON: input is ${text.length} characters, over the limit of ${EXPRESSION_LIMITS.maxResultChars}`);
+  }
+  if (jsonTextDepth(text, EXPRESSION_LIMITS.maxJsonDepth) > EXPRESSION_LIMITS.maxJsonDepth) {
+    throw new ExpressionError(`fromJSON: the JSON nests deeper than ${EXPRESSION_LIMITS.maxJsonDepth} levels (the limit)`);
+  }
   try {
     return JSON.parse(stripTrailingCommas(text)) as JsonValue;
   } catch (err) {
@@ -670,7 +739,14 @@ export function interpolate(text: string, ctx: EvaluationContext): string {
 }
 
 function joinParts(parts: TemplatePart[], ctx: EvaluationContext): string {
-  return parts.map((p) => (p.kind === 'text' ? p.text : toText(toPlain(evaluate(p.node, ctx))))).join('');
+  let size = 0;
+  const texts = parts.map((p) => {
+    const text = p.kind === 'text' ? p.text : toText(toPlain(evaluate(p.node, ctx)));
+    size += text.length;
+    if (size > EXPRESSION_LIMITS.maxResultChars) tooLarge('interpolation', size);
+    return text;
+  });
+  return texts.join('');
 }
 
 // ─── Conditions (`if:`) ─────────────────────────────────────────────────────────────────────────────

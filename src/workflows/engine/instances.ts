@@ -21,6 +21,7 @@ import {
   matrixFromValue,
   MatrixError,
 } from 'src/workflows/engine/matrix';
+import { MATRIX_INSTANCE_LIMIT } from 'src/workflows/engine/model';
 import type {
   JobInstance,
   JobSpec,
@@ -101,7 +102,7 @@ function resolveStaticStrategy(spec: StrategySpec, ctx: EvaluationContext): Reso
   };
   if (spec.matrix !== undefined) resolved.matrix = concretizeMatrix(spec.matrix, ctx);
   if (spec.maxParallel !== undefined)
-    resolved.maxParallel = positiveInteger(spec.maxParallel, ctx, 'max-parallel');
+    resolved.maxParallel = Math.min(MATRIX_INSTANCE_LIMIT, positiveInteger(spec.maxParallel, ctx, 'max-parallel'));
   return resolved;
 }
 
@@ -114,7 +115,8 @@ function strategyFromValue(value: JsonValue): ResolvedStrategy {
   };
   if (value.matrix !== undefined) resolved.matrix = matrixFromValue(value.matrix);
   if (value['max-parallel'] !== undefined)
-    resolved.maxParallel = positiveInteger(value['max-parallel'], { contexts: {} }, 'max-parallel');
+    // Clamped to the instance limit: more could never run (and running_jobs is the real concurrency).
+    resolved.maxParallel = Math.min(MATRIX_INSTANCE_LIMIT, positiveInteger(value['max-parallel'], { contexts: {} }, 'max-parallel'));
   return resolved;
 }
 

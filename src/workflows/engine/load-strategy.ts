@@ -253,16 +253,20 @@ function readRetryWhen(ctx: JobReadContext, entry: MapEntry): RetryCondition[] {
   return values.filter((v): v is RetryCondition => RETRY_CONDITIONS.has(v as RetryCondition));
 }
 
+/** The longest retry delay a workflow file can ask for: a waiting instance keeps its run (and source) alive. */
+export const MAX_RETRY_DELAY_MS = 3_600_000;
+
 function readBackoff(ctx: JobReadContext, retry: RetrySpec, entry: MapEntry): void {
   const { reader } = ctx;
   const asDuration = parseDuration(reader.scalarValue(entry.value));
   if (asDuration !== undefined) {
-    retry.backoff.delayMs = asDuration;
+    retry.backoff.delayMs = Math.min(asDuration, MAX_RETRY_DELAY_MS);
     return;
   }
   for (const field of reader.map(entry.value, entry.path) ?? []) {
     const value = reader.scalarValue(field.value);
-    const ms = parseDuration(value);
+    const parsed = parseDuration(value);
+    const ms = parsed === undefined ? undefined : Math.min(parsed, MAX_RETRY_DELAY_MS);
     if (field.key === 'factor' && typeof value === 'number' && value >= 1) retry.backoff.factor = value;
     else if (field.key === 'delay' && ms !== undefined) retry.backoff.delayMs = ms;
     else if (field.key === 'max-delay' && ms !== undefined) retry.backoff.maxDelayMs = ms;

@@ -4,6 +4,7 @@
  */
 import type { Node } from 'yaml';
 import { LineCounter, parseDocument } from 'yaml';
+import { duplicateYamlKeys, INPUT_LIMITS, yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import type { ExpressionSite } from 'src/workflows/engine/expression-sites';
 import { CONTEXTS } from 'src/workflows/engine/expression-sites';
 import type { JobReadContext } from 'src/workflows/engine/load-steps';
@@ -74,6 +75,8 @@ const JOB_KEYS = new Set([
 const GITHUB_ONLY_JOB_KEYS = new Set(['concurrency', 'environment', 'permissions']);
 const REUSABLE_WORKFLOW_KEYS = new Set(['uses', 'with', 'secrets']);
 const SEED_JOB_KEYS = new Set(['requires', 'commands', 'on_complete', 'matrix']);
+/** The longest run `timeout:` a workflow file can set. */
+const MAX_RUN_TIMEOUT_MS = 24 * 3_600_000;
 const UNSUPPORTED_RUNNER = /\b(windows|macos|mac-os|osx)\b|^(windows|macos)/i;
 
 interface LoadState {
@@ -84,9 +87,20 @@ interface LoadState {
 }
 
 export function loadWorkflow(text: string, options: LoadOptions = {}): LoadResult {
+  // Checked before parsing (the parser is superlinear on deep flow nesting) and before anything walks
+  // the document (aliases expand exponentially): docs/security.md, "Tenant input limits".
+  if (text.length > INPUT_LIMITS.maxWorkflowYamlChars) {
+    return { diagnostics: [limitDiagnostic(`the workflow file is ${text.length} characters, over the limit of ${INPUT_LIMITS.maxWorkflowYamlChars}`)] };
+  }
+  const textProblem = yamlTextProblem(text);
+  if (textProblem) return { diagnostics: [limitDiagnostic(textProblem)] };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: true });
+  // Duplicate keys are found below in linear time (the parser's own check is quadratic).
+  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true });
+  const docProblem = doc.errors.length ? undefined : yamlDocumentProblem(doc);
+  if (docProblem) return { diagnostics: [limitDiagnostic(docProblem)] };
   const reader = new YamlReader(doc, lineCounter);
+  for (const { key, node } of doc.errors.length ? [] : duplicateYamlKeys(doc)) reader.error('yaml', `Map keys must be unique ('${key}')`, '', node);
   for (const error of doc.errors) {
     const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
     reader.diagnostics.push({
@@ -98,13 +112,17 @@ export function loadWorkflow(text: string, options: LoadOptions = {}): LoadResul
       column: pos.col,
     });
   }
-  if (doc.errors.length > 0) return { diagnostics: reader.diagnostics };
+  if (doc.errors.length > 0 || reader.diagnostics.length > 0) return { diagnostics: reader.diagnostics };
   const state: LoadState = { reader, sites: [], options, text };
   const workflow = readWorkflow(state, doc.contents);
   if (workflow) validateWorkflow(workflow, reader, state.sites);
   const diagnostics = sortDiagnostics(reader.diagnostics);
   const failed = !workflow || diagnostics.some((d) => d.severity === 'error');
   return failed ? { diagnostics } : { workflow, diagnostics };
+}
+
+function limitDiagnostic(message: string): LoadResult['diagnostics'][number] {
+  return { severity: 'error', code: 'limit', message, path: '', line: 1, column: 1 };
 }
 
 function sortDiagnostics(diagnostics: LoadResult['diagnostics']): LoadResult['diagnostics'] {
@@ -178,7 +196,8 @@ function readNativeTopField(state: LoadState, workflow: Workflow, entry: MapEntr
     const ms = parseDuration(reader.scalarValue(entry.value));
     if (ms === undefined || ms <= 0)
       reader.error('bad-type', `'timeout' must be a duration such as 90m or 2h`, entry.path, entry.value);
-    else workflow.timeoutMs = ms;
+    // Clamped: a run cannot ask to outlive a day (docs/workflows.md, "Clamps and limits").
+    else workflow.timeoutMs = Math.min(ms, MAX_RUN_TIMEOUT_MS);
   } else if (entry.key === 'platforms') {
     workflow.platforms = reader.stringMap(entry.value, entry.path);
   } else if (entry.key === 'cleanup') {

@@ -28,6 +28,11 @@ export function expandMatrix(matrix: ConcreteMatrix): MatrixCombination[] {
   for (const d of matrix.dimensions) {
     if (d.values.length === 0) throw new MatrixError(`Matrix vector '${d.name}' does not contain any values`);
   }
+  // Each include/exclude entry is compared with every row: bound both sides (issue 19).
+  for (const list of ['include', 'exclude'] as const) {
+    if (matrix[list].length > MATRIX_ENTRY_LIMIT)
+      throw new MatrixError(`Matrix '${list}' has ${matrix[list].length} entries (limit ${MATRIX_ENTRY_LIMIT})`);
+  }
   const dimensionNames = matrix.dimensions.map((d) => d.name);
   const product = cartesianProduct(matrix.dimensions).filter(
     (row) => !matrix.exclude.some((ex) => rowMatches(row, ex)),
@@ -47,8 +52,10 @@ export function expandMatrix(matrix: ConcreteMatrix): MatrixCombination[] {
   }));
 }
 
-/** Refuse to build products this large even if excludes would shrink them (memory). */
-const PRODUCT_HARD_LIMIT = 100_000;
+/** Refuse to build products this large even if excludes would shrink them (memory, and CPU: rows × entries). */
+const PRODUCT_HARD_LIMIT = 4_096;
+/** Entries of `include` and of `exclude`. */
+const MATRIX_ENTRY_LIMIT = 256;
 
 function cartesianProduct(dimensions: ConcreteMatrix['dimensions']): MatrixRow[] {
   if (dimensions.length === 0) return [];

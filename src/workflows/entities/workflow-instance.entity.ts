@@ -63,6 +63,14 @@ export class WorkflowInstanceEntity extends TenantOwnedEntity {
   @Column({ type: 'integer', default: 0 })
   attempt!: number;
 
+  /** Service containers the running attempt reserved (quota workflow_service_containers); 0 after teardown. */
+  @Column({ name: 'service_containers', type: 'integer', default: 0 })
+  serviceContainers!: number;
+
+  /** Their memory limits in MiB (quota workflow_service_memory_mb); 0 after teardown. */
+  @Column({ name: 'service_memory_mb', type: 'integer', default: 0 })
+  serviceMemoryMb!: number;
+
   /** The OrcaOps job of the current (or last) attempt. */
   @Column({ name: 'job_id', type: 'uuid', nullable: true })
   jobId!: string | null;

@@ -189,6 +189,12 @@ export class WorkflowInstanceStore {
     return row;
   }
 
+  /** The services' quota reservation on the instance row (inside the admitting transaction when given its manager); 0 and 0 release it. */
+  async reserveServices(workspaceId: string, runId: string, instanceKey: string, reservation: { containers: number; memoryMb: number }, manager?: EntityManager): Promise<void> {
+    const instances = manager ? this.instances.withManager(manager) : this.instances;
+    await instances.update(workspaceId, { runId, instanceKey }, { serviceContainers: reservation.containers, serviceMemoryMb: reservation.memoryMb });
+  }
+
   /** The instance row by its run, hash and attempt (before the attempt's job id is recorded), if any. */
   instanceByAttempt(workspaceId: string, runId: string, hash: string, attempt: number): Promise<WorkflowInstanceEntity | null> {
     return this.instances.findOne(workspaceId, { runId, hash, attempt });

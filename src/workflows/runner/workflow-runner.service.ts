@@ -319,7 +319,10 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
         memoryBytes: (containerOptions.resources.memory_mb ?? DEFAULT_RESOURCES.memory_mb) * MiB,
         user: containerOptions.internal.user ?? SANDBOX_USER,
       };
-      setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit });
+      // Durations a workflow file sets are clamped by the policy's max_timeout_seconds (docs/workflows.md).
+      const policyMaxSeconds = await this.policies.maxTimeoutSeconds(jobCtx, loop.workspaceId);
+      const reservation = { ctx: jobCtx, runId: loop.runId, instanceKey: handle.key };
+      setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit, reservation, ...(policyMaxSeconds ? { maxReadinessMs: policyMaxSeconds * 1000 } : {}) });
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
       contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
       const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
@@ -343,7 +346,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           image: inst.instance.image ?? loop.state.context.defaultImage,
           steps: job.steps.map((s): JobStepSpec => ({ name: stepDisplayName(s), command: ':' })),
           env: baseEnv(loop, job, inst, attempt, contexts),
-          timeout_seconds: Math.max(1, Math.min(MAX_JOB_SECONDS, remainingSeconds)),
+          timeout_seconds: Math.max(1, Math.min(MAX_JOB_SECONDS, policyMaxSeconds ?? MAX_JOB_SECONDS, remainingSeconds)),
           // --cpus/--memory/--pids-limit: admitted by the policy's maxima and the quotas like any job's.
           ...(Object.keys(containerOptions.resources).length ? { resources: containerOptions.resources } : {}),
           cleanup_policy: 'always_remove',

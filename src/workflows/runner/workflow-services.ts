@@ -1,3 +1,4 @@
+import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -8,13 +9,22 @@ import { parsePortSpec, splitOptions } from 'src/workflows/engine/container-opti
 import type { ServiceSpec } from 'src/workflows/engine/model';
 import type { PlannedMount, VolumeMounter, VolumePlan } from 'src/workflows/engine/volumes';
 import { planVolumes } from 'src/workflows/engine/volumes';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { readEnv } from 'src/config/orcaops.config';
 import { QuotasService } from 'src/quotas/quotas.service';
+import type { TenantContext } from 'src/tenancy/tenant-context';
 import { declaredTcpPorts, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
 
 const MiB = 1024 * 1024;
 /** Holds the shared network namespace of a runner-style job and its services (design §3.9.1). */
 export const POD_IMAGE = 'orcaops/busybox';
 const DEFAULT_READINESS_MS = 5 * 60_000;
+/** The longest readiness wait a workflow file can ask for (`readiness-timeout`); the policy's max_timeout_seconds lowers it. */
+export const MAX_READINESS_MS = 15 * 60_000;
+/** How often an instance whose services are over a concurrency cap asks again. */
+const ADMISSION_RETRY_MS = 1_000;
+/** Service containers this server runs at once, across workspaces: four per job slot (the server's concurrency). */
+const SERVICE_CONTAINERS_PER_JOB_SLOT = 4;
 const LOG_TAIL_BYTES = 8 * 1024;
 
 /** A service with its `${{ }}` evaluated: the engine's spec without its source location. */
@@ -49,6 +59,13 @@ export interface ServiceSetupRequest {
   note: (text: string) => void;
   /** The policy admission of one service (throws policy_denied). */
   admit: (request: ServiceAdmission) => Promise<void>;
+  /**
+   * The instance whose row holds the services' quota reservation (workflow_service_containers,
+   * workflow_service_memory_mb, and the CPU-seconds quotas), taken before any container starts.
+   */
+  reservation?: { ctx: TenantContext; runId: string; instanceKey: string };
+  /** Upper bound of any readiness wait (the policy's max_timeout_seconds), on top of MAX_READINESS_MS. */
+  maxReadinessMs?: number;
 }
 
 /** A service with its options parsed and its image inspected, before anything is created. */
@@ -73,6 +90,8 @@ export interface ServiceSetup {
   jobVolumes: DataVolumeMount[];
   /** `job.services.<id>` context. */
   context: Record<string, { id: string; network: string; ports: Record<string, string> }>;
+  /** The quota reservation and server slots to release at teardown. */
+  reserved?: { runId: string; instanceKey: string; containers: number };
 }
 
 export class ServiceNotReadyError extends Error {}
@@ -90,11 +109,15 @@ function volumeName(prefix: string, key: string): string {
 @Injectable()
 export class WorkflowServices {
   private readonly logger = new Logger('WorkflowServices');
+  /** Service containers admitted on this server and not yet torn down. */
+  private localContainers = 0;
+  private readonly localCap = readEnv().ORCAOPS_MAX_CONCURRENT_JOBS * SERVICE_CONTAINERS_PER_JOB_SLOT;
 
   constructor(
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly quotas: QuotasService,
+    private readonly store: WorkflowInstanceStore,
   ) {}
 
   /**
@@ -115,6 +138,8 @@ export class WorkflowServices {
       // The workflow's mistake (no infra retry would fix it), found before anything is created.
       if (conflict) throw new RunOptionsError(conflict);
     }
+    // Counted before anything is created: the workspace's quotas, then this server's slots.
+    if (services.length) await this.reserve(request, prepared, setup);
     try {
       // Before any container that mounts them (the engine would otherwise make unsized, disk-backed ones).
       const mounts = await this.createVolumes(request, plan, setup);
@@ -157,7 +182,67 @@ export class WorkflowServices {
     for (const id of [...setup.containers].reverse()) await this.runtime.remove(id).catch((err) => this.logger.warn({ msg: 'service removal failed', id, err: String(err) }));
     for (const name of setup.volumes) await this.runtime.removeVolume(name).catch((err) => this.logger.warn({ msg: 'service volume removal failed; label cleanup will retry', name, err: String(err) }));
     if (setup.network) await this.removeNetworkWhenFree(setup.network);
+    await this.release(setup);
     return cpuSeconds;
+  }
+
+  /**
+   * Admits the instance's service containers like jobs, before any is created: the CPU-seconds quotas,
+   * the workspace's service caps (reserved on the instance row in the admitting transaction) and this
+   * server's slots. Over a cap because of other instances, it waits (queued, nothing started); an
+   * instance that alone asks for more than a cap fails with quota_exceeded naming it.
+   */
+  private async reserve(request: ServiceSetupRequest, prepared: PreparedService[], setup: ServiceSetup): Promise<void> {
+    const containers = prepared.length;
+    const memoryMb = prepared.reduce((sum, p) => sum + Math.ceil(p.options.resources.memoryBytes / MiB), 0);
+    if (containers > this.localCap) {
+      throw new RunOptionsError(`the job has ${containers} services; this server runs at most ${this.localCap} service containers at once (ORCAOPS_MAX_CONCURRENT_JOBS × ${SERVICE_CONTAINERS_PER_JOB_SLOT})`);
+    }
+    const reservation = request.reservation;
+    let noted = false;
+    const wait = async (why: string): Promise<void> => {
+      if (!noted) request.note(`services waiting for admission: ${why}`);
+      noted = true;
+      await sleep(ADMISSION_RETRY_MS, undefined, { signal: request.signal }).catch(() => undefined);
+    };
+    while (!request.signal.aborted) {
+      if (this.localContainers > 0 && this.localContainers + containers > this.localCap) {
+        await wait(`this server runs at most ${this.localCap} service containers at once`);
+        continue;
+      }
+      // Taken before the await so two instances of this server cannot both pass the check above.
+      this.localContainers += containers;
+      try {
+        if (reservation) await this.admitQuotas(request.workspaceId, reservation, containers, memoryMb);
+        setup.reserved = { runId: reservation?.runId ?? '', instanceKey: reservation?.instanceKey ?? '', containers };
+        return;
+      } catch (error) {
+        this.localContainers -= containers;
+        const details = (error instanceof OrcaOpsError && error.code === 'quota_exceeded' ? error.details : undefined) as { quota?: string; limit?: number; requested?: number } | undefined;
+        const concurrency = details?.quota === 'workflow_service_containers' || details?.quota === 'workflow_service_memory_mb';
+        if (!concurrency || (details?.requested ?? 0) > (details?.limit ?? 0)) throw error;
+        await wait((error as Error).message);
+      }
+    }
+    throw new ServiceNotReadyError('cancelled while waiting for the services to be admitted');
+  }
+
+  private admitQuotas(workspaceId: string, reservation: NonNullable<ServiceSetupRequest['reservation']>, containers: number, memoryMb: number): Promise<void> {
+    return this.quotas.admitWorkflowServices(reservation.ctx, workspaceId, { containers, memoryMb }, (manager) =>
+      this.store.reserveServices(workspaceId, reservation.runId, reservation.instanceKey, { containers, memoryMb }, manager),
+    );
+  }
+
+  /** Gives back the server's slots and the instance's quota reservation (a failed write is logged; recovery stops counting it). */
+  private async release(setup: ServiceSetup): Promise<void> {
+    const reserved = setup.reserved;
+    if (!reserved) return;
+    setup.reserved = undefined;
+    this.localContainers -= reserved.containers;
+    if (!reserved.runId) return;
+    await this.store
+      .reserveServices(setup.workspaceId, reserved.runId, reserved.instanceKey, { containers: 0, memoryMb: 0 })
+      .catch((err: unknown) => this.logger.warn({ msg: 'could not release the services\' quota reservation', runId: reserved.runId, err: String(err) }));
   }
 
   /** A container that already stopped has no cgroup left to read and counts 0, as an interrupted job does. */
@@ -310,7 +395,8 @@ export class WorkflowServices {
    * declared ports are probed from inside the service's namespace; with neither it is ready at once.
    */
   private async waitReady(request: ServiceSetupRequest, service: EvaluatedService, id: string): Promise<void> {
-    const limit = service.readinessTimeoutMs ?? DEFAULT_READINESS_MS;
+    // Clamped: a workflow file cannot hold an instance (and its containers) longer than the server and policy allow.
+    const limit = Math.min(service.readinessTimeoutMs ?? DEFAULT_READINESS_MS, MAX_READINESS_MS, request.maxReadinessMs ?? Infinity);
     const deadline = Date.now() + limit;
     const hasHealth = !!serviceContainerOptions(service, service.options).healthcheck;
     const ports = service.healthcheck === 'none' ? [] : declaredTcpPorts(service.ports);

@@ -7,6 +7,7 @@ import { AuditService } from 'src/audit/audit.service';
 import { packEntries, readHostileTar } from 'src/common/hostile-tar';
 import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { QuotasService } from 'src/quotas/quotas.service';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
@@ -44,6 +45,7 @@ export class WorkflowSourcesService implements OnApplicationBootstrap, OnApplica
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(ARTIFACT_STORAGE) private readonly storage: ArtifactStorage,
     private readonly audit: AuditService,
+    private readonly quotas: QuotasService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -59,6 +61,9 @@ export class WorkflowSourcesService implements OnApplicationBootstrap, OnApplica
     assertPermission(ctx, 'workflow:create');
     const { workspaceId } = requireWorkspace(ctx);
     if (tar.length > SOURCE_LIMITS.maxBytes) throw tooLarge();
+    // Quotas workflow_sources / workflow_source_bytes: checked before the bytes are parsed and stored,
+    // and again (authoritatively, under the workspace's admission lock) with the row's insert.
+    await this.quotas.admitWorkflowSource(ctx, workspaceId, tar.length, () => Promise.resolve());
     const tree = await readHostileTar(tar, { maxEntries: SOURCE_LIMITS.maxEntries, maxFileBytes: SOURCE_LIMITS.maxBytes, maxTotalBytes: SOURCE_LIMITS.maxBytes }, { directories: 'keep', absoluteNames: 'refuse' }).catch((error: Error) => {
       throw new OrcaOpsError('bad_request', `not a valid uncompressed tar archive: ${error.message}`);
     });
@@ -72,10 +77,16 @@ export class WorkflowSourcesService implements OnApplicationBootstrap, OnApplica
     await this.storage.put(storageKey, await packEntries(tree.entries));
     const files = tree.entries.filter((e) => e.type === 'file').length;
     const sha256 = createHash('sha256').update(tar).digest('hex');
-    await this.dataSource.transaction(async (manager) => {
-      await this.sources.withManager(manager).insert(workspaceId, { id, sizeBytes: tar.length, sha256, files, storageKey });
-      await this.audit.record(ctx, { action: 'workflow.source.upload', resourceType: 'workflow_source', resourceId: id, details: { bytes: tar.length, files } }, manager);
-    });
+    try {
+      await this.quotas.admitWorkflowSource(ctx, workspaceId, tar.length, async (manager) => {
+        await this.sources.withManager(manager).insert(workspaceId, { id, sizeBytes: tar.length, sha256, files, storageKey });
+        await this.audit.record(ctx, { action: 'workflow.source.upload', resourceType: 'workflow_source', resourceId: id, details: { bytes: tar.length, files } }, manager);
+      });
+    } catch (error) {
+      // Refused by a concurrent upload that took the last of the quota, or the insert failed: drop the bytes.
+      await this.storage.deletePrefix(storageKey).catch(() => undefined);
+      throw error;
+    }
     return { source_id: id, size_bytes: tar.length, sha256, files };
   }
 

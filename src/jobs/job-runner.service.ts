@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { InstallationService } from 'src/database/installation.service';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { boundedExec, DRIVER_EXEC_MAX_BYTES } from 'src/jobs/bounded-exec';
 import { COLLECT_SCRIPT, contentTypeFor, DEFAULT_ARTIFACT_LIMITS, readArtifactArchive } from 'src/jobs/artifact-archive';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
@@ -496,15 +497,8 @@ export class JobRunnerService implements BeforeApplicationShutdown {
 
   private driverIo(state: RunState): DrivenJobIo {
     return {
-      exec: async (command, timeoutMs = 30_000) => {
-        const out: Buffer[] = [];
-        const result = await this.runtime.exec(state.containerId!, {
-          command,
-          timeoutMs,
-          onOutput: (stream, chunk) => stream === 'stdout' && out.push(chunk),
-        });
-        return { exitCode: result.exitCode, stdout: Buffer.concat(out).toString('utf8') };
-      },
+      exec: (command, timeoutMs = 30_000, maxBytes = DRIVER_EXEC_MAX_BYTES) =>
+        boundedExec(this.runtime, state.containerId!, command, { timeoutMs, maxBytes, signal: state.controller.signal }),
       collect: (patterns) => this.collectFiles(state, patterns),
       putArchive: (directory, tar) => this.extractInto(state, directory, tar),
     };

@@ -98,3 +98,19 @@ describe('readHostileTar bounds its lists', () => {
     expect(hits).toEqual([{ name: 'a', reason: 'larger than 8 bytes' }]);
   });
 });
+
+describe('readHostileTar on a cut stream', () => {
+  it('rejects (no uncaught error) when the stream ends in the middle of an entry', async () => {
+    const whole = await tarOf([{ name: 'a', body: 'x'.repeat(5000) }]);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): number => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      await expect(readHostileTar(whole.subarray(0, 2048), limits, { directories: 'refuse', absoluteNames: 'strip' })).rejects.toThrow(/Unexpected end of data/);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});

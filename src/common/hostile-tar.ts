@@ -78,6 +78,9 @@ export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimit
     let total = 0;
     const parser = extract();
     parser.on('entry', (header, entry, next) => {
+      // A stream that ends mid-entry (cut at a cap, a killed or lying tar) errors the entry as well as the
+      // parser: the parser's 'error' rejects; unheard, the entry's would crash the server.
+      entry.on('error', () => undefined);
       const refuse = (reason: string, cap = false): void => {
         refuseEntry(header.name, reason, cap);
         entry.resume();

@@ -53,7 +53,8 @@ describe('abuse: container output', () => {
   const notesOf = (run: any): string[] => run.jobs.flatMap((j: any) => j.instances.flatMap((i: any) => i.notes ?? []));
 
   const sandbox = async (): Promise<string> => {
-    const created = await s.request('POST', '/v1/sandboxes', { token, body: { image: 'orcaops/busybox', ttl_seconds: 600 } });
+    // A 1 GiB workspace: the file size limit (ulimit fsize) is the workspace size, so a 1 GiB sparse file fits.
+    const created = await s.request('POST', '/v1/sandboxes', { token, body: { image: 'orcaops/busybox', ttl_seconds: 600, resources: { disk_mb: 1024 } } });
     if (created.status !== 201) throw new Error(`POST /v1/sandboxes: ${created.status} ${created.text}`);
     sandboxes.push(created.body.id as string);
     return created.body.id as string;
@@ -68,8 +69,8 @@ describe('abuse: container output', () => {
   it('a job step writing /dev/zero to stdout forever is truncated at the output cap; server RSS stays flat', async () => {
     const { result } = await s.watch(() => runJob({ image: 'orcaops/busybox', command: 'cat /dev/zero', timeout_seconds: 20 }));
     expect(result.status).toBe('timed_out');
-    expect(result.output_truncated).toBe(true);
-    expect(result.output_bytes).toBeLessThanOrEqual(10 * 1024 * 1024 + 4096);
+    expect(result.usage.output_truncated).toBe(true);
+    expect(result.usage.output_bytes).toBeLessThanOrEqual(10 * 1024 * 1024 + 4096);
   });
 
   it('`cat /dev/zero > $GITHUB_OUTPUT` fails the step with a message naming the limit', async () => {
@@ -128,7 +129,7 @@ jobs:
 
   it('an artifact glob over a 1 GiB sparse file fails the job with artifact_error naming the limit', async () => {
     const { result } = await s.watch(() =>
-      runJob({ image: 'orcaops/busybox', steps: [{ command: 'truncate -s 1G big.bin && echo small > a.txt' }], artifacts: ['big.bin', 'a.txt'], timeout_seconds: 120 }),
+      runJob({ image: 'orcaops/busybox', steps: [{ command: 'truncate -s 1G big.bin && echo small > a.txt' }], artifacts: ['big.bin', 'a.txt'], resources: { disk_mb: 1024 }, timeout_seconds: 120 }),
     );
     expect(result.status).toBe('failed');
     expect(result.reason).toBe('artifact_error');

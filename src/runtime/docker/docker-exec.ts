@@ -8,6 +8,7 @@ import { translateDockerError } from 'src/runtime/docker/docker-errors';
 import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/engine-call';
 import { assertAbsolutePath, assertArgv, assertNonRootUser, toEnvList } from 'src/runtime/docker/hardening';
 import { processGroupKiller, wrapInProcessGroup } from 'src/runtime/docker/process-group';
+import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
 /**
@@ -194,6 +195,7 @@ export async function runExec(docker: Docker, id: string, options: ExecOptions, 
   const failures: unknown[] = [];
   // A broken connection also closes the stream; the outcome is then read from the engine.
   stream.on('error', () => undefined);
+  throttleStream(stream);
   docker.modem.demuxStream(stream, outputSink('stdout', options, failures), outputSink('stderr', options, failures));
   // Half-close after writing: the engine then closes the process's stdin.
   if (options.stdin instanceof Readable) pipeStdin(options.stdin, stream);

@@ -19,6 +19,7 @@ import { engineMessage, statusOf, translateDockerError } from 'src/runtime/docke
 import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/engine-call';
 import type { EngineTimeouts } from 'src/runtime/docker/engine-call';
 import { runExec } from 'src/runtime/docker/docker-exec';
+import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
@@ -210,6 +211,7 @@ export class DockerRuntime implements ContainerRuntime {
             callback();
           },
         });
+      throttleStream(stream);
       this.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
       return { ended };
     } catch (error) {

@@ -249,7 +249,8 @@ export class SandboxFilesService {
           if (stdout.truncated) overflow.abort();
         },
       });
-      return { code: result.exitCode, stdout: stdout.toBuffer(), stderr: stderr.toBuffer().toString('utf8').trim(), overflow: stdout.truncated };
+      // Over the cap the output is refused whole: no need to copy it into one buffer first.
+      return { code: result.exitCode, stdout: stdout.truncated ? Buffer.alloc(0) : stdout.toBuffer(), stderr: stderr.toBuffer().toString('utf8').trim(), overflow: stdout.truncated };
     } catch (error) {
       throw engineError(error);
     }

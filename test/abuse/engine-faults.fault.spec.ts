@@ -53,6 +53,9 @@ describe('fault: the engine hangs', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
 
+    const sandbox = await s.request('POST', '/v1/sandboxes', { token: token(), body: { image: 'orcaops/busybox', ttl_seconds: 600 } });
+    expect(sandbox.status).toBe(201);
+
     proxy.hang();
     const { result } = await s.watch(async () => {
       // New work is refused with 503 + Retry-After once the cached health check sees the hang (≤ ~4 s).
@@ -64,6 +67,10 @@ describe('fault: the engine hangs', () => {
         if (attempt.status === 503) refused = attempt;
         else await new Promise((resolve) => setTimeout(resolve, 500));
       }
+      // An interaction with an existing sandbox is refused as fast (it would be an engine call).
+      const execStarted = Date.now();
+      const exec = await s.request('POST', `/v1/sandboxes/${sandbox.body.id}/exec`, { token: token(), body: { command: 'echo hi' } });
+      const execMs = Date.now() - execStarted;
       // The job ends by itself: its engine calls time out, the runner gives up on the engine.
       let ended: any;
       for (let i = 0; i < 180; i++) {
@@ -71,12 +78,14 @@ describe('fault: the engine hangs', () => {
         if (ended.status !== 'running' && ended.status !== 'queued') break;
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
-      return { refused, slowest: Math.max(...slowest), ended };
+      return { refused, slowest: Math.max(...slowest), ended, exec: { status: exec.status, code: exec.body?.error?.code, ms: execMs } };
     });
     expect(result.refused).toMatchObject({ status: 503, retryAfter: expect.any(String) });
     expect(result.refused!.body.error.code).toBe('engine_unavailable');
     // No request waits on the hung engine for longer than one ping / call deadline.
     expect(result.slowest).toBeLessThan(CALL_TIMEOUT_MS + 3_000);
+    expect(result.exec).toMatchObject({ status: 503, code: 'engine_unavailable' });
+    expect(result.exec.ms).toBeLessThan(CALL_TIMEOUT_MS);
     expect(result.ended).toMatchObject({ status: 'failed', reason: 'engine_unavailable' });
 
     proxy.resume();
@@ -99,5 +108,6 @@ describe('fault: the engine hangs', () => {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     expect(left).toEqual([]);
+    expect((await s.request('DELETE', `/v1/sandboxes/${sandbox.body.id}`, { token: token() })).status).toBeLessThan(300);
   });
 });

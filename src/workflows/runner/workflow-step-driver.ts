@@ -106,7 +106,9 @@ export class WorkflowStepDriver implements JobStepDriver {
       const out = parseFileCommands(files.output);
       const env = parseFileCommands(files.env);
       if (!out.ok) problem ??= `$GITHUB_OUTPUT: ${out.error}`;
-      else outputs = out.values;
+      else if (Buffer.byteLength(JSON.stringify([out.values, ...loaded.state.steps.filter((s) => s.id !== step.id).map((s) => s.outputs)])) > max) {
+        problem ??= `$GITHUB_OUTPUT: the job's step outputs would be larger than the ${max}-byte limit (ORCAOPS_STEP_FILE_MAX_BYTES)`;
+      } else outputs = out.values;
       if (!env.ok) problem ??= `$GITHUB_ENV: ${env.error}`;
       else {
         const next = { ...loaded.state.env };

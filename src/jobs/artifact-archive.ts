@@ -93,8 +93,8 @@ export class ArtifactCollection {
     this.jobSignal.removeEventListener('abort', this.onJobAbort);
     this.tar.end();
     const messages = Buffer.concat(this.stderr).toString('utf8').trim();
-    if (this.limitError) {
-      // The stream was cut mid-entry: what was parsed is not kept.
+    if (this.limitError || this.jobSignal.aborted) {
+      // The stream was cut (a cap, or the job's cancel/timeout), perhaps mid-entry: what was parsed is not kept.
       const result = await this.parsed.catch(() => ({ files: [], rejected: [], rejectedCount: 0 }));
       return { result: { ...result, files: [] }, messages };
     }

@@ -1,5 +1,5 @@
 import { pack } from 'tar-stream';
-import { cleanEntryName, readHostileTar } from 'src/common/hostile-tar';
+import { cleanEntryName, MAX_LISTED_REJECTIONS, readHostileTar } from 'src/common/hostile-tar';
 
 type Entry = { name: string; type?: 'file' | 'symlink' | 'link' | 'directory' | 'fifo'; body?: string; linkname?: string };
 
@@ -79,5 +79,38 @@ describe('readHostileTar', () => {
       { name: 'big', reason: 'larger than 8 bytes' },
       { name: 'b', reason: 'total over 12 bytes' },
     ]);
+  });
+});
+
+describe('readHostileTar bounds its lists', () => {
+  it('lists the first MAX_LISTED_REJECTIONS refusals and counts the rest', async () => {
+    const tar = await tarOf(Array.from({ length: 5000 }, (_, i) => ({ name: `l${i}`, type: 'symlink' as const, linkname: '/x' })));
+    const result = await readHostileTar(tar, { maxEntries: 10, maxFileBytes: 8, maxTotalBytes: 8 }, { directories: 'keep', absoluteNames: 'refuse' });
+    expect(result.rejected).toHaveLength(MAX_LISTED_REJECTIONS);
+    expect(result.rejected[0]).toEqual({ name: 'l0', reason: 'not a regular file (symlink)' });
+    expect(result.rejectedCount).toBe(5000);
+  });
+
+  it('calls onLimit once, for the first entry over a cap', async () => {
+    const hits: Array<{ name: string; reason: string }> = [];
+    const tar = await tarOf([{ name: 'a', body: '123456789' }, { name: 'b', body: '123456789' }]);
+    await readHostileTar(tar, limits, { directories: 'refuse', absoluteNames: 'strip', onLimit: (r) => hits.push(r) });
+    expect(hits).toEqual([{ name: 'a', reason: 'larger than 8 bytes' }]);
+  });
+});
+
+describe('readHostileTar on a cut stream', () => {
+  it('rejects (no uncaught error) when the stream ends in the middle of an entry', async () => {
+    const whole = await tarOf([{ name: 'a', body: 'x'.repeat(5000) }]);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): number => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      await expect(readHostileTar(whole.subarray(0, 2048), limits, { directories: 'refuse', absoluteNames: 'strip' })).rejects.toThrow(/Unexpected end of data/);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 });

@@ -22,7 +22,15 @@ export interface HostileTarOptions {
   directories: 'keep' | 'refuse';
   /** `strip`: `/tmp/x` becomes `tmp/x` (tar's own habit); `refuse`: an absolute name is refused. */
   absoluteNames: 'strip' | 'refuse';
+  /**
+   * Called once, when the first entry is refused for a cap (count, file size, total size): a caller
+   * that treats that as a failure can stop the producer instead of reading the rest of the stream.
+   */
+  onLimit?: (rejection: { name: string; reason: string }) => void;
 }
+
+/** Rejections listed in a result; the rest are only counted (a tar may hold any number of bad entries). */
+export const MAX_LISTED_REJECTIONS = 50;
 
 export interface HostileTarEntry {
   name: string;
@@ -36,8 +44,10 @@ export interface HostileTarEntry {
 
 export interface HostileTarResult {
   entries: HostileTarEntry[];
-  /** Entries refused, with why (symlink, hard link, device, path outside the target, over a cap). */
+  /** The first MAX_LISTED_REJECTIONS entries refused, with why (symlink, hard link, device, path outside the target, over a cap). */
   rejected: Array<{ name: string; reason: string }>;
+  /** Every entry refused, listed or not. */
+  rejectedCount: number;
 }
 
 /** A clean relative name, or undefined when the entry would land outside the target. */
@@ -55,11 +65,24 @@ export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimit
   return new Promise((resolve, reject) => {
     const entries: HostileTarEntry[] = [];
     const rejected: HostileTarResult['rejected'] = [];
+    let rejectedCount = 0;
+    let limitHit = false;
+    const refuseEntry = (name: string, reason: string, cap = false): void => {
+      rejectedCount++;
+      if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push({ name, reason });
+      if (cap && !limitHit) {
+        limitHit = true;
+        options.onLimit?.({ name, reason });
+      }
+    };
     let total = 0;
     const parser = extract();
     parser.on('entry', (header, entry, next) => {
-      const refuse = (reason: string): void => {
-        rejected.push({ name: header.name, reason });
+      // A stream that ends mid-entry (cut at a cap, a killed or lying tar) errors the entry as well as the
+      // parser: the parser's 'error' rejects; unheard, the entry's would crash the server.
+      entry.on('error', () => undefined);
+      const refuse = (reason: string, cap = false): void => {
+        refuseEntry(header.name, reason, cap);
         entry.resume();
         entry.on('end', next);
       };
@@ -68,7 +91,7 @@ export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimit
       if (header.type !== 'file' && header.type !== 'contiguous-file' && !isDirectory) return refuse(`not a regular file (${header.type})`);
       const name = cleanEntryName(header.name);
       if (!name || (options.absoluteNames === 'refuse' && header.name.startsWith('/'))) return refuse('path outside the target');
-      if (entries.length >= limits.maxEntries) return refuse(`more than ${limits.maxEntries} ${noun}`);
+      if (entries.length >= limits.maxEntries) return refuse(`more than ${limits.maxEntries} ${noun}`, true);
       const mode = (header.mode ?? 0o644) & 0o777;
       const mtime = header.mtime ?? new Date();
       if (isDirectory) {
@@ -77,8 +100,8 @@ export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimit
         return entry.on('end', next);
       }
       const size = header.size ?? 0;
-      if (size > limits.maxFileBytes) return refuse(`larger than ${limits.maxFileBytes} bytes`);
-      if (total + size > limits.maxTotalBytes) return refuse(`total over ${limits.maxTotalBytes} bytes`);
+      if (size > limits.maxFileBytes) return refuse(`larger than ${limits.maxFileBytes} bytes`, true);
+      if (total + size > limits.maxTotalBytes) return refuse(`total over ${limits.maxTotalBytes} bytes`, true);
       // The header's size is not trusted: what arrives beyond the cap is counted, never kept.
       const parts: Buffer[] = [];
       let received = 0;
@@ -88,7 +111,7 @@ export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimit
         if (received <= limits.maxFileBytes) parts.push(chunk);
       });
       entry.on('end', () => {
-        if (received > limits.maxFileBytes) rejected.push({ name, reason: 'size exceeds its header' });
+        if (received > limits.maxFileBytes) refuseEntry(name, 'size exceeds its header');
         else {
           total += received;
           entries.push({ name, type: 'file', mode, mtime, data: Buffer.concat(parts) });
@@ -96,7 +119,7 @@ export function readHostileTar(input: Buffer | Readable, limits: HostileTarLimit
         next();
       });
     });
-    parser.on('finish', () => resolve({ entries, rejected }));
+    parser.on('finish', () => resolve({ entries, rejected, rejectedCount }));
     parser.on('error', reject);
     const source = Buffer.isBuffer(input) ? Readable.from([input]) : input;
     source.on('error', reject);

@@ -65,6 +65,14 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   ORCAOPS_DOCKER_SOCKET?: string;
 
+  /** Deadline of one engine call (inspect, create, kill...); past it the engine counts as unavailable (503). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1000) @Max(600_000)
+  ORCAOPS_ENGINE_CALL_TIMEOUT_MS = 30_000;
+
+  /** Bytes read back from each of a workflow step's $GITHUB_OUTPUT/$GITHUB_ENV/$GITHUB_PATH/$GITHUB_STEP_SUMMARY files. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  ORCAOPS_STEP_FILE_MAX_BYTES = 1024 * 1024;
+
   /** Debian mirror for building orcaops/python (`orcaops images build`); default: the host's apt sources. */
   @IsOptional() @Matches(/^(https?|file):\/\/\S+$/, { message: 'ORCAOPS_APT_MIRROR must be an http(s):// or file:// URL' })
   ORCAOPS_APT_MIRROR?: string;

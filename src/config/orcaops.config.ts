@@ -48,6 +48,7 @@ export const runtimeConfig = registerAs('runtime', () => {
   return {
     driver: env.ORCAOPS_RUNTIME,
     socketPath: env.ORCAOPS_DOCKER_SOCKET ?? dockerSocketFromEnv(),
+    engineCallTimeoutMs: env.ORCAOPS_ENGINE_CALL_TIMEOUT_MS,
     maxConcurrentJobs: env.ORCAOPS_MAX_CONCURRENT_JOBS,
   };
 });

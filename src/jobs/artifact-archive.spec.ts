@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { pack } from 'tar-stream';
-import { readArtifactArchive } from 'src/jobs/artifact-archive';
+import { ArtifactCollection, readArtifactArchive } from 'src/jobs/artifact-archive';
 
 const limits = { maxFiles: 10, maxFileBytes: 1024, maxTotalBytes: 2048 };
 
@@ -42,5 +42,50 @@ describe('readArtifactArchive', () => {
     const result = await readArtifactArchive(tarOf([{ name: 'big', body: 'x'.repeat(2000) }, { name: 'small', body: 'y' }]), limits);
     expect(result.files.map((f) => f.name)).toEqual(['small']);
     expect(result.rejected[0]).toMatchObject({ name: 'big' });
+  });
+});
+
+describe('ArtifactCollection', () => {
+  const feed = (c: ArtifactCollection, stream: PassThrough): Promise<void> =>
+    new Promise((resolve) => {
+      stream.on('data', (chunk: Buffer) => c.onOutput('stdout', chunk));
+      stream.on('end', resolve);
+    });
+
+  it('keeps files within the limits', async () => {
+    const c = new ArtifactCollection(limits, new AbortController().signal);
+    await feed(c, tarOf([{ name: 'a.txt', body: 'hello' }]));
+    const { result } = await c.finish();
+    expect(c.limitError).toBeUndefined();
+    expect(result.files.map((f) => f.name)).toEqual(['a.txt']);
+    expect(c.signal.aborted).toBe(false);
+  });
+
+  it('stops the exec and names the limit when a file is over it', async () => {
+    const c = new ArtifactCollection(limits, new AbortController().signal);
+    await feed(c, tarOf([{ name: 'big.bin', body: 'x'.repeat(4096) }, { name: 'a.txt', body: 'a' }]));
+    const { result } = await c.finish();
+    expect(c.signal.aborted).toBe(true);
+    expect(c.limitError).toBe('artifact big.bin refused: larger than 1024 bytes (limits: 10 files, 1024 bytes per file, 2048 bytes in all)');
+    expect(result.files).toEqual([]);
+  });
+
+  it('stops reading a stream larger than the caps allow in all, without parsing it', async () => {
+    const c = new ArtifactCollection(limits, new AbortController().signal);
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < 8; i++) c.onOutput('stdout', zeros);
+    expect(c.signal.aborted).toBe(true);
+    expect(c.limitError).toBe('the artifacts are larger than the 2048-byte limit');
+    await c.finish();
+  });
+
+  it('follows the job abort and keeps stderr bounded', async () => {
+    const job = new AbortController();
+    const c = new ArtifactCollection(limits, job.signal);
+    for (let i = 0; i < 100; i++) c.onOutput('stderr', Buffer.alloc(4096, 'e'));
+    job.abort();
+    expect(c.signal.aborted).toBe(true);
+    const { messages } = await c.finish();
+    expect(messages.length).toBe(64 * 1024);
   });
 });

@@ -1,8 +1,7 @@
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
-import { COLLECT_SCRIPT, contentTypeFor, DEFAULT_ARTIFACT_LIMITS, readArtifactArchive } from 'src/jobs/artifact-archive';
+import { COLLECT_SCRIPT, contentTypeFor, DEFAULT_ARTIFACT_LIMITS, ArtifactCollection } from 'src/jobs/artifact-archive';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import type { RunState } from 'src/jobs/job-run';
 import type { CollectedFiles } from 'src/jobs/job-step-driver';
@@ -36,28 +35,31 @@ export class JobArtifactCollector {
    */
   async collectFiles(state: RunState, patterns: string[]): Promise<CollectedFiles> {
     const { job } = state;
-    const tar = new PassThrough();
-    const parsed = readArtifactArchive(tar, DEFAULT_ARTIFACT_LIMITS);
-    const stderr: Buffer[] = [];
+    // Bounded (artifact-archive.ts): a cap hit stops the exec and fails the collection naming the limit.
+    const collection = new ArtifactCollection(DEFAULT_ARTIFACT_LIMITS, state.controller.signal);
     const exec = await this.runtime.exec(state.containerId!, {
       command: ['/bin/sh', '-c', COLLECT_SCRIPT, 'orcaops-collect', ...patterns],
       cwd: '/workspace',
       timeoutMs: 120_000,
-      signal: state.controller.signal,
-      onOutput: (stream, chunk) => (stream === 'stdout' ? tar.write(chunk) : stderr.push(chunk)),
+      signal: collection.signal,
+      onOutput: collection.onOutput,
     });
-    tar.end();
-    const messages = Buffer.concat(stderr).toString('utf8').trim();
+    const { result: parsed, messages } = await collection.finish();
+    if (collection.limitError) {
+      state.writer.system(`artifacts: ${collection.limitError}`);
+      return { files: [], missing: [], refused: [], error: collection.limitError };
+    }
     if (messages) state.writer.system(`artifacts: ${messages.split('\n').join('; ')}`);
     const missing = messages
       .split('\n')
       .filter((l) => l.startsWith('no match: '))
       .map((l) => l.slice('no match: '.length));
-    const { files, rejected } = await parsed;
+    const { files, rejected, rejectedCount } = parsed;
     if (exec.exitCode === 3) return { files: [], missing, refused: [] };
     // Directory entries are expected (a directory path): their files are kept, the entry itself is not news.
     const refused = rejected.filter((r) => r.reason !== 'directory');
     for (const r of refused) state.writer.system(`artifact refused: ${r.name} (${r.reason})`);
+    if (rejectedCount > rejected.length) state.writer.system(`artifacts: ${rejectedCount - rejected.length} more entries refused (not listed)`);
     for (const file of files) {
       const id = randomUUID();
       const key = `${job.workspaceId}/${job.id}/${id}`;

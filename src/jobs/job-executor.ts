@@ -1,3 +1,4 @@
+import { boundedExec, DRIVER_EXEC_MAX_BYTES } from 'src/jobs/bounded-exec';
 import { crashPoint } from 'src/jobs/crash-point';
 import { unlessConnectionLost } from 'src/common/database-connection';
 import { Inject, Injectable } from '@nestjs/common';
@@ -114,15 +115,8 @@ export class JobExecutor {
 
   private driverIo(state: RunState): DrivenJobIo {
     return {
-      exec: async (command, timeoutMs = 30_000) => {
-        const out: Buffer[] = [];
-        const result = await this.runtime.exec(state.containerId!, {
-          command,
-          timeoutMs,
-          onOutput: (stream, chunk) => stream === 'stdout' && out.push(chunk),
-        });
-        return { exitCode: result.exitCode, stdout: Buffer.concat(out).toString('utf8') };
-      },
+      exec: (command, timeoutMs = 30_000, maxBytes = DRIVER_EXEC_MAX_BYTES) =>
+        boundedExec(this.runtime, state.containerId!, command, { timeoutMs, maxBytes, signal: state.controller.signal }),
       collect: (patterns) => this.artifacts.collectFiles(state, patterns),
       putArchive: (directory, tar) => this.artifacts.extractInto(state, directory, tar),
     };

@@ -15,8 +15,12 @@ export interface CollectedFiles {
 
 /** What a driver may do inside the job's container between steps. */
 export interface DrivenJobIo {
-  /** Runs argv in the job container (as the job's user) and returns its stdout; never throws for a non-zero exit. */
-  exec(command: string[], timeoutMs?: number): Promise<{ exitCode: number | null; stdout: string }>;
+  /**
+   * Runs argv in the job container (as the job's user) and returns its stdout; never throws for a non-zero
+   * exit. stdout is bounded (default DRIVER_EXEC_MAX_BYTES): past `maxBytes` the exec is stopped and
+   * `truncated` is set; so is time (default 30 s).
+   */
+  exec(command: string[], timeoutMs?: number, maxBytes?: number): Promise<{ exitCode: number | null; stdout: string; truncated?: boolean }>;
   /**
    * Collects the files matching glob patterns (expanded in the container, relative to /workspace) as the
    * job's artifacts, stored with the job when it ends; the tar is parsed with the hostile-tar rules.

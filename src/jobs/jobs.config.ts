@@ -8,6 +8,8 @@ export const jobsConfig = registerAs('jobs', () => {
     /** Jobs running at once on this server. */
     maxConcurrent: env.ORCAOPS_MAX_CONCURRENT_JOBS,
     outputCapBytes: env.ORCAOPS_JOB_OUTPUT_CAP_BYTES,
+    /** Bytes read back from each of a workflow step's GITHUB_* files (and the job's summary and env in all). */
+    stepFileMaxBytes: env.ORCAOPS_STEP_FILE_MAX_BYTES,
     /** How long containers kept by the cleanup policy stay before the reaper removes them. */
     keptContainerTtlSeconds: 3600,
     defaultRetentionDays: 30,

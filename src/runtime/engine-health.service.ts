@@ -16,6 +16,7 @@ export class EngineHealth implements OnModuleInit, OnModuleDestroy {
   private checkedAt = 0;
   private available = false;
   private timer?: NodeJS.Timeout;
+  private checking?: Promise<void>;
 
   constructor(@Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime) {}
 
@@ -40,7 +41,16 @@ export class EngineHealth implements OnModuleInit, OnModuleDestroy {
     this.checkedAt = 0;
   }
 
-  private async check(): Promise<void> {
+  /**
+   * One ping at a time: with a hung engine each ping waits out its 2 s deadline (engine-call.ts), and the
+   * background refresh and request paths share that one attempt instead of piling up connections.
+   */
+  private check(): Promise<void> {
+    this.checking ??= this.ping().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async ping(): Promise<void> {
     try {
       await this.runtime.ping();
       this.available = true;

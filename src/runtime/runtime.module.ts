@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { runtimeConfig } from 'src/config/orcaops.config';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { DockerRuntime } from 'src/runtime/docker/docker.runtime';
+import { engineTimeouts } from 'src/runtime/docker/engine-call';
 import { FakeRuntime } from 'src/runtime/fake/fake.runtime';
 import { EngineHealth } from 'src/runtime/engine-health.service';
 
@@ -13,7 +14,7 @@ import { EngineHealth } from 'src/runtime/engine-health.service';
       provide: CONTAINER_RUNTIME,
       inject: [runtimeConfig.KEY],
       useFactory: (config: ConfigType<typeof runtimeConfig>): ContainerRuntime =>
-        config.driver === 'fake' ? new FakeRuntime() : new DockerRuntime(config.socketPath),
+        config.driver === 'fake' ? new FakeRuntime() : new DockerRuntime(config.socketPath, engineTimeouts(config.engineCallTimeoutMs)),
     },
     EngineHealth,
   ],

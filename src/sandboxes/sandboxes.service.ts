@@ -209,6 +209,9 @@ export class SandboxesService {
     if (sandbox.status !== 'ready' || !sandbox.containerId) {
       throw new OrcaOpsError('conflict', `sandbox ${id} is ${sandbox.status}, not ready`, { status: sandbox.status, exit_reason: sandbox.exitReason });
     }
+    // Every interaction is an engine call: with the engine down or hung, 503 now (cached check) instead
+    // of after the engine call's deadline.
+    await this.engine.assertAvailable();
     this.activity.touch(id);
     return {
       id,

@@ -5,8 +5,10 @@ import { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ExecOptions, ExecResult } from 'src/runtime/container-runtime.port';
 import { translateDockerError } from 'src/runtime/docker/docker-errors';
+import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/engine-call';
 import { assertAbsolutePath, assertArgv, assertNonRootUser, toEnvList } from 'src/runtime/docker/hardening';
 import { processGroupKiller, wrapInProcessGroup } from 'src/runtime/docker/process-group';
+import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
 /**
@@ -51,9 +53,9 @@ function outputSink(stream: 'stdout' | 'stderr', options: ExecOptions, failures:
   });
 }
 
-async function readExitCode(exec: Docker.Exec, polls = EXIT_POLLS): Promise<number | null> {
+async function readExitCode(exec: Docker.Exec, callMs: number, polls = EXIT_POLLS): Promise<number | null> {
   for (let i = 0; i < polls; i++) {
-    const info = await exec.inspect();
+    const info = await withEngineDeadline(`inspect exec ${exec.id}`, callMs, (abortSignal) => exec.inspect({ abortSignal }));
     if (!info.Running) return info.ExitCode;
     await delay(EXIT_POLL_MS);
   }
@@ -72,33 +74,43 @@ function pipeStdin(source: Readable, stream: Duplex): void {
   });
 }
 
-/** Runs argv as a side exec, discarding its output; resolves with its exit code. */
-async function runSideExec(container: Docker.Container, argv: string[], user: string | undefined): Promise<number | null> {
-  const exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, User: user });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  await new Promise<void>((resolve) => {
-    stream.on('error', () => undefined);
-    stream.once('close', () => resolve());
-    stream.resume();
+/** Runs argv as a side exec, discarding its output; resolves with its exit code. Bounded as a whole by callMs. */
+async function runSideExec(container: Docker.Container, argv: string[], user: string | undefined, callMs: number): Promise<number | null> {
+  const exec = await withEngineDeadline(`exec in container ${container.id}`, callMs, (abortSignal) =>
+    container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, User: user, abortSignal }),
+  );
+  return withEngineDeadline(`exec in container ${container.id}`, callMs, async (abortSignal) => {
+    const stream = await exec.start({ hijack: true, stdin: false, abortSignal });
+    await new Promise<void>((resolve) => {
+      stream.on('error', () => undefined);
+      stream.once('close', () => resolve());
+      abortSignal.addEventListener('abort', () => stream.destroy(), { once: true });
+      stream.resume();
+    });
+    return readExitCode(exec, callMs);
   });
-  return readExitCode(exec);
 }
 
-async function startExec(container: Docker.Container, execId: string, options: ExecOptions): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+async function startExec(container: Docker.Container, execId: string, options: ExecOptions, callMs: number): Promise<{ exec: Docker.Exec; stream: Duplex }> {
   const killable = options.timeoutMs !== undefined || options.signal !== undefined;
   const hasStdin = options.stdin !== undefined;
   try {
-    const exec = await container.exec({
-      Cmd: killable ? wrapInProcessGroup(execId, options.command) : [...options.command],
-      Env: options.env ? toEnvList(options.env) : undefined,
-      WorkingDir: options.cwd,
-      User: options.user,
-      AttachStdin: hasStdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-    });
-    return { exec, stream: await exec.start({ hijack: true, stdin: hasStdin }) };
+    const what = `exec in container ${container.id}`;
+    const exec = await withEngineDeadline(what, callMs, (abortSignal) =>
+      container.exec({
+        Cmd: killable ? wrapInProcessGroup(execId, options.command) : [...options.command],
+        Env: options.env ? toEnvList(options.env) : undefined,
+        WorkingDir: options.cwd,
+        User: options.user,
+        AttachStdin: hasStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        abortSignal,
+      }),
+    );
+    // The deadline covers the handshake only; the stream then lasts as long as the process (ExecGuard bounds it).
+    return { exec, stream: await withEngineDeadline(what, callMs, (abortSignal) => exec.start({ hijack: true, stdin: hasStdin, abortSignal })) };
   } catch (error) {
     throw translateDockerError(error, `exec in container ${container.id}`);
   }
@@ -121,6 +133,7 @@ class ExecGuard {
     private readonly execId: string,
     private readonly stream: Duplex,
     private readonly options: ExecOptions,
+    private readonly callMs: number,
   ) {
     this.closed = new Promise((resolve) => stream.once('close', resolve)).then(() => void (this.isClosed = true));
     const { timeoutMs, signal } = options;
@@ -159,7 +172,7 @@ class ExecGuard {
     const until = Date.now() + KILL_BUDGET_MS;
     while (!this.isClosed && Date.now() < until) {
       // Failures (pids limit reached, container stopping) are retried; the stream ending stops the loop.
-      const code = await runSideExec(this.container, processGroupKiller(this.execId), this.options.user).catch(() => null);
+      const code = await runSideExec(this.container, processGroupKiller(this.execId), this.options.user, this.callMs).catch(() => null);
       if (code === 0) return true;
       await delay(KILL_RETRY_MS);
     }
@@ -171,17 +184,18 @@ class ExecGuard {
  * One exec with demultiplexed, streamed output; optional stdin; timeout and abort kill the whole process
  * group (see process-group.ts). Resolves once the output stream has ended, so no output is lost.
  */
-export async function runExec(docker: Docker, id: string, options: ExecOptions): Promise<ExecResult> {
+export async function runExec(docker: Docker, id: string, options: ExecOptions, callMs = DEFAULT_ENGINE_TIMEOUTS.callMs): Promise<ExecResult> {
   validate(options);
   if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true, durationMs: 0 };
   const execId = randomUUID();
   const container = docker.getContainer(id);
   const started = Date.now();
-  const { exec, stream } = await startExec(container, execId, options);
-  const guard = new ExecGuard(container, execId, stream, options);
+  const { exec, stream } = await startExec(container, execId, options, callMs);
+  const guard = new ExecGuard(container, execId, stream, options, callMs);
   const failures: unknown[] = [];
   // A broken connection also closes the stream; the outcome is then read from the engine.
   stream.on('error', () => undefined);
+  throttleStream(stream);
   docker.modem.demuxStream(stream, outputSink('stdout', options, failures), outputSink('stderr', options, failures));
   // Half-close after writing: the engine then closes the process's stdin.
   if (options.stdin instanceof Readable) pipeStdin(options.stdin, stream);
@@ -192,7 +206,7 @@ export async function runExec(docker: Docker, id: string, options: ExecOptions):
   if (failures.length > 0) throw failures[0];
   try {
     // Still running after a failed kill: one look is enough, the code stays null.
-    const exitCode = await readExitCode(exec, guard.unkillable ? 1 : EXIT_POLLS);
+    const exitCode = await readExitCode(exec, callMs, guard.unkillable ? 1 : EXIT_POLLS);
     return { exitCode, timedOut: guard.timedOut, aborted: guard.aborted, durationMs };
   } catch (error) {
     throw translateDockerError(error, `exec in container ${id}`);

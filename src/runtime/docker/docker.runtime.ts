@@ -16,7 +16,10 @@ import type {
 } from 'src/runtime/container-runtime.port';
 import { WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
 import { engineMessage, statusOf, translateDockerError } from 'src/runtime/docker/docker-errors';
+import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/engine-call';
+import type { EngineTimeouts } from 'src/runtime/docker/engine-call';
 import { runExec } from 'src/runtime/docker/docker-exec';
+import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
@@ -48,13 +51,26 @@ export class DockerRuntime implements ContainerRuntime {
    */
   private readonly volumeOf = new Map<string, string | null>();
 
-  constructor(socketPath: string) {
+  constructor(
+    socketPath: string,
+    private readonly timeouts: EngineTimeouts = DEFAULT_ENGINE_TIMEOUTS,
+  ) {
     this.docker = new Docker({ socketPath });
+  }
+
+  /** One short engine call under the call deadline (engine-call.ts): a hung engine is engine_unavailable. */
+  private call<T>(what: string, fn: (abortSignal: AbortSignal) => Promise<T>, ms = this.timeouts.callMs): Promise<T> {
+    return withEngineDeadline(what, ms, fn);
   }
 
   async ping(): Promise<EngineInfo> {
     try {
-      const [version, info] = await Promise.all([this.docker.version(), this.docker.info() as Promise<Record<string, unknown>>]);
+      const [version, info] = await this.call(
+        'ping',
+        // @types/dockerode has no options on version/info (and image/network inspect): the race alone bounds them.
+        () => Promise.all([this.docker.version(), this.docker.info() as Promise<Record<string, unknown>>]),
+        this.timeouts.pingMs,
+      );
       return {
         version: version.Version,
         apiVersion: version.ApiVersion,
@@ -69,7 +85,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async inspectImage(reference: string): Promise<ImageInfo | undefined> {
     try {
-      return toImageInfo(await this.docker.getImage(reference).inspect());
+      return toImageInfo(await this.call(`inspect image ${reference}`, () => this.docker.getImage(reference).inspect()));
     } catch (error) {
       const translated = translateDockerError(error, `inspect image ${reference}`, 'image_not_found');
       if (translated.code === 'image_not_found') return undefined;
@@ -83,14 +99,22 @@ export class DockerRuntime implements ContainerRuntime {
     if (changes.some((c) => /[\r\n\0]/.test(c))) throw new RuntimeError('invalid_argument', 'image changes must be single-line instructions');
     const what = `import image ${repository}:${tag}`;
     try {
-      const progress = await this.docker.importImage(rootfsTar, { repo: repository, tag, changes });
-      await new Promise<void>((resolve, reject) =>
-        this.docker.modem.followProgress(progress, (error: Error | null, output: Array<{ error?: string }>) => {
-          const failed = output.find((o) => o.error);
-          if (error) reject(error);
-          else if (failed) reject(new RuntimeError('engine_error', `${what}: ${failed.error}`));
-          else resolve();
-        }),
+      // The whole import (upload and the engine's progress stream) is one bounded operation.
+      await this.call(
+        what,
+        async (abortSignal) => {
+          const progress = await this.docker.importImage(rootfsTar, { repo: repository, tag, changes, abortSignal });
+          abortSignal.addEventListener('abort', () => (progress as Readable).destroy(), { once: true });
+          await new Promise<void>((resolve, reject) =>
+            this.docker.modem.followProgress(progress, (error: Error | null, output: Array<{ error?: string }>) => {
+              const failed = output.find((o) => o.error);
+              if (error) reject(error);
+              else if (failed) reject(new RuntimeError('engine_error', `${what}: ${failed.error}`));
+              else resolve();
+            }),
+          );
+        },
+        this.timeouts.importMs,
       );
     } catch (error) {
       throw translateDockerError(error, what);
@@ -111,8 +135,8 @@ export class DockerRuntime implements ContainerRuntime {
   private async createSizedVolume(body: WorkspaceVolumeBody): Promise<void> {
     let existing: Docker.VolumeInspectInfo;
     try {
-      await this.docker.createVolume(body);
-      existing = await this.docker.getVolume(body.Name).inspect();
+      await this.call(`create volume ${body.Name}`, (abortSignal) => this.docker.createVolume({ ...body, abortSignal }));
+      existing = await this.call(`inspect volume ${body.Name}`, (abortSignal) => this.docker.getVolume(body.Name).inspect({ abortSignal }));
     } catch (error) {
       throw translateDockerError(error, `create volume ${body.Name}`, 'engine_error');
     }
@@ -124,7 +148,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeVolume(name: string): Promise<void> {
     try {
-      await this.docker.getVolume(name).remove();
+      await this.call(`remove volume ${name}`, (abortSignal) => this.docker.getVolume(name).remove({ abortSignal }));
     } catch (error) {
       if (statusOf(error) === 404) return;
       throw translateDockerError(error, `remove volume ${name}`, 'engine_error');
@@ -134,7 +158,7 @@ export class DockerRuntime implements ContainerRuntime {
   async listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
     const filters = { label: toLabelFilters(labels) };
     try {
-      const result = await this.docker.listVolumes({ filters });
+      const result = await this.call('list volumes', (abortSignal) => this.docker.listVolumes({ filters, abortSignal }));
       return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: { ...(v.Labels ?? {}) } }));
     } catch (error) {
       throw translateDockerError(error, 'list volumes', 'engine_error');
@@ -151,7 +175,8 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       // HardenedCreateBody is a closed subset of the create body; @types/dockerode wrongly marks
       // Mounts[].VolumeOptions.Labels/DriverConfig as required, hence the cast.
-      const container = await this.docker.createContainer(body as unknown as Docker.ContainerCreateOptions);
+      const options = body as unknown as Docker.ContainerCreateOptions;
+      const container = await this.call(`create container ${spec.name}`, (abortSignal) => this.docker.createContainer({ ...options, abortSignal }));
       this.volumeOf.set(container.id, spec.workspaceVolume ?? null);
       return container.id;
     } catch (error) {
@@ -161,7 +186,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async startContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).start();
+      await this.call(`start container ${id}`, (abortSignal) => this.docker.getContainer(id).start({ abortSignal }));
     } catch (error) {
       if (statusOf(error) === 304) return; // already started
       throw translateDockerError(error, `start container ${id}`);
@@ -170,9 +195,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   async attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }> {
     try {
-      const stream = (await this.docker
-        .getContainer(id)
-        .attach({ stream: true, stdout: true, stderr: true, logs: true })) as NodeJS.ReadableStream;
+      // Only the attach handshake is bounded: the stream lasts as long as the process (the caller's wait/abort bounds it).
+      const stream = (await this.call(`attach to container ${id}`, (abortSignal) =>
+        this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: true, abortSignal }),
+      )) as NodeJS.ReadableStream;
       const ended = new Promise<void>((resolve) => {
         stream.once('end', resolve);
         stream.once('close', resolve);
@@ -185,6 +211,7 @@ export class DockerRuntime implements ContainerRuntime {
             callback();
           },
         });
+      throttleStream(stream);
       this.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
       return { ended };
     } catch (error) {
@@ -193,7 +220,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    return runExec(this.docker, id, options);
+    return runExec(this.docker, id, options, this.timeouts.callMs);
   }
 
   async putArchive(id: string, destinationDir: string, tar: Buffer): Promise<void> {
@@ -201,7 +228,11 @@ export class DockerRuntime implements ContainerRuntime {
     if (isCompressedArchive(tar)) throw new RuntimeError('invalid_argument', 'archives must be uncompressed tar (hardening.md §3.2)');
     await this.assertWorkspaceMounted(id, destinationDir, 'put archive');
     try {
-      await this.docker.getContainer(id).putArchive(tar, { path: destinationDir, noOverwriteDirNonDir: 'true' });
+      await this.call(
+        `put archive into ${id}:${destinationDir}`,
+        (abortSignal) => this.docker.getContainer(id).putArchive(tar, { path: destinationDir, noOverwriteDirNonDir: 'true', abortSignal }),
+        this.timeouts.archiveMs,
+      );
     } catch (error) {
       // Only the workspace volume is writable: the root filesystem is read-only (403, or 500 on Docker 20.10).
       if (statusOf(error) === 403 || /read-only/i.test(engineMessage(error))) {
@@ -216,7 +247,8 @@ export class DockerRuntime implements ContainerRuntime {
     await this.assertWorkspaceMounted(id, path, 'get archive');
     try {
       // docker-modem hands back the HTTP response, an http.IncomingMessage (a Readable).
-      return (await this.docker.getContainer(id).getArchive({ path })) as Readable;
+      // The deadline covers the response headers; the body is a stream the caller reads under its own byte and time caps.
+      return (await this.call(`get archive ${id}:${path}`, (abortSignal) => this.docker.getContainer(id).getArchive({ path, abortSignal }))) as Readable;
     } catch (error) {
       throw translateDockerError(error, `get archive ${id}:${path}`, 'path_not_found');
     }
@@ -225,7 +257,7 @@ export class DockerRuntime implements ContainerRuntime {
   async stats(id: string): Promise<ContainerStats> {
     try {
       // one-shot: one sample now instead of waiting ~1 s for a second one (CPU% is not needed).
-      const stats = await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true });
+      const stats = await this.call(`stats of container ${id}`, (abortSignal) => this.docker.getContainer(id).stats({ stream: false, 'one-shot': true, abortSignal } as { stream: false }));
       return toContainerStats(stats);
     } catch (error) {
       throw translateDockerError(error, `stats of container ${id}`);
@@ -239,7 +271,7 @@ export class DockerRuntime implements ContainerRuntime {
       // A clean exit is never an OOM kill; skip the inspect round trip (a trivial job's hot path).
       if (result.StatusCode === 0) return { exitCode: 0, oomKilled: false };
       // OOMKilled is only in the container's state, not in the wait response.
-      const state = toContainerState(await container.inspect());
+      const state = toContainerState(await this.call(`inspect container ${id}`, (abortSignal) => container.inspect({ abortSignal })));
       return { exitCode: result.StatusCode ?? state.exitCode ?? -1, oomKilled: state.oomKilled };
     } catch (error) {
       throw translateDockerError(error, `wait for container ${id}`);
@@ -248,7 +280,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async inspect(id: string): Promise<ContainerState | undefined> {
     try {
-      return toContainerState(await this.docker.getContainer(id).inspect());
+      return toContainerState(await this.call(`inspect container ${id}`, (abortSignal) => this.docker.getContainer(id).inspect({ abortSignal })));
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw translateDockerError(error, `inspect container ${id}`);
@@ -258,7 +290,7 @@ export class DockerRuntime implements ContainerRuntime {
   async kill(id: string, signal = 'SIGKILL'): Promise<void> {
     if (!SIGNAL.test(signal)) throw new RuntimeError('invalid_argument', `signal ${JSON.stringify(signal)} is not valid`);
     try {
-      await this.docker.getContainer(id).kill({ signal });
+      await this.call(`kill container ${id}`, (abortSignal) => this.docker.getContainer(id).kill({ signal, abortSignal }));
     } catch (error) {
       if (statusOf(error) === 409) return; // not running: nothing to kill
       throw translateDockerError(error, `kill container ${id}`);
@@ -273,7 +305,7 @@ export class DockerRuntime implements ContainerRuntime {
       volume = state.labels[WORKSPACE_VOLUME_LABEL] ?? null;
     }
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
+      await this.call(`remove container ${id}`, (abortSignal) => this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }));
     } catch (error) {
       // 404: removed meanwhile; 409 "removal already in progress": the engine is doing it.
       if (statusOf(error) !== 404 && statusOf(error) !== 409) throw translateDockerError(error, `remove container ${id}`);
@@ -287,7 +319,7 @@ export class DockerRuntime implements ContainerRuntime {
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const filters = { label: toLabelFilters(labels) };
     try {
-      const items = await this.docker.listContainers({ all: true, filters });
+      const items = await this.call('list containers', (abortSignal) => this.docker.listContainers({ all: true, filters, abortSignal }));
       return items.map((item) => toContainerSummary(item));
     } catch (error) {
       throw translateDockerError(error, 'list containers');
@@ -296,7 +328,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   async logs(id: string, tailBytes: number): Promise<string> {
     try {
-      const raw = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, tail: 200 });
+      // Bounded at the source too: the json-file log driver keeps at most LOG_CONFIG's 2 MiB per container.
+      const raw = await this.call(`logs of container ${id}`, (abortSignal) =>
+        this.docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, tail: 200, abortSignal }),
+      );
       const text = demuxed(raw);
       return text.length > tailBytes ? text.slice(-tailBytes) : text;
     } catch (error) {
@@ -307,7 +342,7 @@ export class DockerRuntime implements ContainerRuntime {
   async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
     const body = buildInternalNetworkOptions(name, labels);
     try {
-      await this.docker.createNetwork(body);
+      await this.call(`create network ${name}`, (abortSignal) => this.docker.createNetwork({ ...body, abortSignal }));
     } catch (error) {
       if (statusOf(error) !== 409) throw translateDockerError(error, `create network ${name}`, 'engine_error');
     }
@@ -317,7 +352,7 @@ export class DockerRuntime implements ContainerRuntime {
   async removeNetwork(name: string): Promise<void> {
     assertName(name, 'network name');
     try {
-      await this.docker.getNetwork(name).remove();
+      await this.call(`remove network ${name}`, (abortSignal) => this.docker.getNetwork(name).remove({ abortSignal }));
     } catch (error) {
       if (statusOf(error) === 404) return;
       throw translateDockerError(error, `remove network ${name}`, 'engine_error');
@@ -327,7 +362,7 @@ export class DockerRuntime implements ContainerRuntime {
   async listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
     const filters = { label: toLabelFilters(labels) };
     try {
-      const items = await this.docker.listNetworks({ filters });
+      const items = await this.call('list networks', (abortSignal) => this.docker.listNetworks({ filters, abortSignal }));
       return items.map((n) => ({ name: n.Name, labels: { ...(n.Labels ?? {}) } }));
     } catch (error) {
       throw translateDockerError(error, 'list networks', 'engine_error');
@@ -338,7 +373,7 @@ export class DockerRuntime implements ContainerRuntime {
   private async assertInternalNetwork(name: string): Promise<void> {
     let info: { Internal?: boolean; Labels?: Record<string, string> | null };
     try {
-      info = (await this.docker.getNetwork(name).inspect());
+      info = await this.call(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect());
     } catch (error) {
       if (statusOf(error) === 404) throw new RuntimeError('invalid_argument', `network ${name} does not exist (create it with createNetwork)`);
       throw translateDockerError(error, `inspect network ${name}`, 'engine_error');
@@ -351,13 +386,13 @@ export class DockerRuntime implements ContainerRuntime {
   /** The opt-in egress bridge, created on first use (icc off, so egress containers cannot reach each other). */
   private async ensureEgressNetwork(): Promise<void> {
     try {
-      await this.docker.getNetwork(EGRESS_NETWORK).inspect();
+      await this.call(`inspect network ${EGRESS_NETWORK}`, () => this.docker.getNetwork(EGRESS_NETWORK).inspect());
       return;
     } catch (error) {
       if (statusOf(error) !== 404) throw translateDockerError(error, `inspect network ${EGRESS_NETWORK}`, 'engine_error');
     }
     try {
-      await this.docker.createNetwork(buildEgressNetworkOptions());
+      await this.call(`create network ${EGRESS_NETWORK}`, (abortSignal) => this.docker.createNetwork({ ...buildEgressNetworkOptions(), abortSignal }));
     } catch (error) {
       if (statusOf(error) === 409) return; // created concurrently
       throw translateDockerError(error, `create network ${EGRESS_NETWORK}`, 'engine_error');
@@ -385,7 +420,7 @@ export class DockerRuntime implements ContainerRuntime {
     assertName(name, 'workspace volume');
     let volume: Docker.VolumeInspectInfo;
     try {
-      volume = await this.docker.getVolume(name).inspect();
+      volume = await this.call(`inspect volume ${name}`, (abortSignal) => this.docker.getVolume(name).inspect({ abortSignal }));
     } catch (error) {
       if (statusOf(error) === 404) throw new RuntimeError('invalid_argument', `volume ${name} does not exist (create it with createWorkspaceVolume or createDataVolume)`);
       throw translateDockerError(error, `inspect volume ${name}`, 'engine_error');

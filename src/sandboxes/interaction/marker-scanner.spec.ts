@@ -46,3 +46,15 @@ describe('MarkerScanner', () => {
     expect(new MarkerScanner().push(Buffer.from('x')).data.toString()).toBe('x');
   });
 });
+
+describe('MarkerScanner bounds', () => {
+  it('does not hold back endless bytes after a marker-like prefix without a newline', () => {
+    const s = new MarkerScanner();
+    s.expect('__m__');
+    const first = s.push(Buffer.from('out\n__m__'));
+    expect(first.data.toString()).toBe('out');
+    const flood = s.push(Buffer.alloc(100 * 1024, 'x'));
+    expect(flood.line).toBeUndefined();
+    expect(flood.data.length).toBe('\n__m__'.length + 100 * 1024);
+  });
+});

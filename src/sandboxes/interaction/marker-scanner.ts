@@ -6,6 +6,9 @@
  * with a newline). A chunk may end in the middle of the marker, so a suffix that could start it is held
  * back until the next chunk decides; at most the marker's length is ever held.
  */
+/** Longest rest of a marker line held back while waiting for its newline. */
+const MAX_MARKER_LINE_BYTES = 64 * 1024;
+
 export class MarkerScanner {
   private pending: Buffer = Buffer.alloc(0);
   private needle: Buffer | undefined;
@@ -50,6 +53,11 @@ export class MarkerScanner {
     if (at >= 0) {
       const eol = buf.indexOf(0x0a, at + needle.length);
       if (eol < 0) {
+        // The marker line is short (an exit code, a cwd); endless bytes after a marker-like prefix are output, not held.
+        if (buf.length - at - needle.length > MAX_MARKER_LINE_BYTES) {
+          this.pending = Buffer.alloc(0);
+          return { data: buf };
+        }
         this.pending = buf.subarray(at);
         return { data: buf.subarray(0, at) };
       }

@@ -190,8 +190,8 @@ export class SandboxFilesService {
     const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
     const dir = sandboxPath(rawDir, live.workdir);
     const tree = await this.parse(tar, { maxEntries: INTERACTION_LIMITS.archiveMaxEntries, maxFileBytes: INTERACTION_LIMITS.fileMaxBytes, maxTotalBytes: INTERACTION_LIMITS.archiveMaxBytes });
-    if (tree.rejected.length) {
-      throw new OrcaOpsError('bad_request', `the archive has ${tree.rejected.length} entries that cannot be extracted (only regular files and directories with relative names inside the target)`, {
+    if (tree.rejectedCount) {
+      throw new OrcaOpsError('bad_request', `the archive has ${tree.rejectedCount} entries that cannot be extracted (only regular files and directories with relative names inside the target)`, {
         rejected: tree.rejected.slice(0, 50),
       });
     }
@@ -206,13 +206,13 @@ export class SandboxFilesService {
    * A tar of a file or directory tree (entries named from its base name). Re-validated and re-packed
    * before it goes to the client, who will extract it: symlinks, devices and FIFOs are left out and listed.
    */
-  async downloadArchive(ctx: TenantContext, sandboxId: string, rawPath: string): Promise<{ tar: Buffer; skipped: TreeResult['rejected'] }> {
+  async downloadArchive(ctx: TenantContext, sandboxId: string, rawPath: string): Promise<{ tar: Buffer; skipped: TreeResult['rejected']; skippedCount: number }> {
     const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:read');
     const path = sandboxPath(rawPath, live.workdir);
     if (path === '/') throw new OrcaOpsError('bad_request', 'archive a directory below /, not the whole filesystem');
     const out = this.check(await this.run(live, ['sh', '-c', TAR_TREE, 'sh', posix.dirname(path), posix.basename(path)], undefined, INTERACTION_LIMITS.archiveMaxBytes + 16 * 1024 * 1024), path);
     const tree = await this.parse(out.stdout, { maxEntries: INTERACTION_LIMITS.archiveMaxEntries, maxFileBytes: INTERACTION_LIMITS.fileMaxBytes, maxTotalBytes: INTERACTION_LIMITS.archiveMaxBytes });
-    return { tar: await packTree(tree.entries), skipped: tree.rejected };
+    return { tar: await packTree(tree.entries), skipped: tree.rejected, skippedCount: tree.rejectedCount };
   }
 
   /** A path that names an entry (not / itself). */
@@ -233,6 +233,8 @@ export class SandboxFilesService {
   private async run(live: LiveSandbox, command: string[], stdin?: Buffer, stdoutCap = 16 * 1024 * 1024): Promise<ExecOutput> {
     const stdout = new CappedCollector(stdoutCap);
     const stderr = new CappedCollector(4096);
+    // Over the cap the answer is 413 whatever follows: stop the exec rather than read (say) a 1 GiB tar to its end.
+    const overflow = new AbortController();
     try {
       const result = await this.runtime.exec(live.containerId, {
         command,
@@ -241,9 +243,14 @@ export class SandboxFilesService {
         env: live.env,
         stdin: stdin ?? '',
         timeoutMs: INTERACTION_LIMITS.fileOpTimeoutMs,
-        onOutput: (stream, chunk) => (stream === 'stdout' ? stdout : stderr).push(chunk),
+        signal: overflow.signal,
+        onOutput: (stream, chunk) => {
+          (stream === 'stdout' ? stdout : stderr).push(chunk);
+          if (stdout.truncated) overflow.abort();
+        },
       });
-      return { code: result.exitCode, stdout: stdout.toBuffer(), stderr: stderr.toBuffer().toString('utf8').trim(), overflow: stdout.truncated };
+      // Over the cap the output is refused whole: no need to copy it into one buffer first.
+      return { code: result.exitCode, stdout: stdout.truncated ? Buffer.alloc(0) : stdout.toBuffer(), stderr: stderr.toBuffer().toString('utf8').trim(), overflow: stdout.truncated };
     } catch (error) {
       throw engineError(error);
     }

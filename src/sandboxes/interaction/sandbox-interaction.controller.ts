@@ -382,8 +382,8 @@ export class SandboxInteractionController {
     @Query() q: PathQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Buffer> {
-    const { tar, skipped } = await this.files.downloadArchive(ctx, id, q.path);
-    void reply.header('content-type', 'application/x-tar').header('x-orcaops-skipped', String(skipped.length));
+    const { tar, skippedCount } = await this.files.downloadArchive(ctx, id, q.path);
+    void reply.header('content-type', 'application/x-tar').header('x-orcaops-skipped', String(skippedCount));
     return tar;
   }
 }

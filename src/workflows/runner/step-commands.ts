@@ -58,16 +58,47 @@ export function stepProgram(index: number, script: string, shell: string | undef
   return lines.join('\n');
 }
 
-/** Prints the four files separated by a marker, in one exec. */
-export function readFilesProgram(index: number, marker: string): string {
+const STEP_FILES = ['output', 'env', 'path', 'summary'] as const;
+const STEP_FILE_VARIABLES = ['$GITHUB_OUTPUT', '$GITHUB_ENV', '$GITHUB_PATH', '$GITHUB_STEP_SUMMARY'] as const;
+/** Default ORCAOPS_STEP_FILE_MAX_BYTES. */
+export const STEP_FILE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Prints the four files separated by a marker, in one exec, then one status word per file. The step
+ * controls these files: only regular files are read (a FIFO would block, a link to /dev/zero never
+ * ends: `irregular`), and at most maxBytes + 1 bytes of each (so the host can tell "over the limit").
+ */
+export function readFilesProgram(index: number, marker: string, maxBytes = STEP_FILE_MAX_BYTES): string {
   const dir = stepDir(index);
-  return ['output', 'env', 'path', 'summary'].map((f) => `cat ${dir}/${f} 2>/dev/null; printf '\\n%s\\n' '${marker}'`).join('; ');
+  const read = STEP_FILES.map(
+    (f) =>
+      `f=${dir}/${f}; if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then s="$s irregular"; ` +
+      `elif [ -f "$f" ]; then head -c ${maxBytes + 1} "$f"; s="$s ok"; else s="$s missing"; fi; printf '\\n%s\\n' '${marker}'`,
+  );
+  return ['s=', ...read, `printf '%s\\n' "$s"`].join('; ');
 }
 
 export function splitFiles(stdout: string, marker: string): { output: string; env: string; path: string; summary: string } {
   const parts = stdout.split(`\n${marker}\n`);
   const [output = '', env = '', path = '', summary = ''] = parts;
   return { output, env, path, summary };
+}
+
+/**
+ * What is wrong with the files readFilesProgram printed, or undefined: a file that is not a regular
+ * file, one over maxBytes, or a read that did not finish (output cut at the exec's byte cap or timeout).
+ */
+export function stepFilesProblem(stdout: string, marker: string, maxBytes: number, truncated: boolean): string | undefined {
+  const parts = stdout.split(`\n${marker}\n`);
+  const statuses = parts.length === STEP_FILES.length + 1 ? parts[STEP_FILES.length]!.trim().split(' ') : [];
+  if (truncated || statuses.length !== STEP_FILES.length) {
+    return `could not read the step's files completely (each is limited to ${maxBytes} bytes, ORCAOPS_STEP_FILE_MAX_BYTES)`;
+  }
+  for (const [i, variable] of STEP_FILE_VARIABLES.entries()) {
+    if (statuses[i] === 'irregular') return `${variable} is not a regular file (FIFOs, devices, directories and symlinks are refused)`;
+    if (Buffer.byteLength(parts[i]!, 'utf8') > maxBytes) return `${variable} is larger than the ${maxBytes}-byte limit (ORCAOPS_STEP_FILE_MAX_BYTES)`;
+  }
+  return undefined;
 }
 
 export function stepDisplayName(step: StepSpec): string {

@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import { JobReads } from 'src/jobs/job-reads.service';
+import { jobsConfig } from 'src/jobs/jobs.config';
 import type { DrivenJob, DrivenJobIo, JobStepDriver } from 'src/jobs/job-step-driver';
 import type { JobStepSpec, StepResult } from 'src/jobs/job-model';
 import { evaluateCondition, evaluateTemplate, interpolate, parseCondition, toBoolean, toNumber } from 'src/workflows/engine/expressions';
@@ -10,7 +12,7 @@ import type { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-ins
 import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { parseFileCommands, parsePathFile } from 'src/workflows/runner/file-commands';
 import { RunRef, ShimOutcome, UploadRequest, WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
-import { readFilesProgram, splitFiles, STATE_DIR, stepDisplayName, stepFileEnv, stepProgram } from 'src/workflows/runner/step-commands';
+import { readFilesProgram, splitFiles, STATE_DIR, stepDisplayName, stepFileEnv, stepFilesProblem, stepProgram } from 'src/workflows/runner/step-commands';
 import type { StepContextState, StepRecord } from 'src/workflows/workflow-model';
 
 export const WORKFLOW_STEP_DRIVER = 'workflow';
@@ -43,6 +45,7 @@ export class WorkflowStepDriver implements JobStepDriver {
     private readonly store: WorkflowInstanceStore,
     private readonly artifacts: WorkflowArtifacts,
     private readonly jobReads: JobReads,
+    @Inject(jobsConfig.KEY) private readonly config: Pick<ConfigType<typeof jobsConfig>, 'stepFileMaxBytes'>,
   ) {}
 
   async before(handle: DrivenJob, index: number, failed: boolean, io: DrivenJobIo): Promise<JobStepSpec | null> {
@@ -94,21 +97,33 @@ export class WorkflowStepDriver implements JobStepDriver {
     let outputs: Record<string, string> = {};
     if (step.action.kind === 'run') {
       const marker = `--ORCAOPS-${randomBytes(6).toString('hex')}--`;
-      const read = await io.exec(['/bin/sh', '-c', readFilesProgram(index, marker)]);
-      const files = splitFiles(read.stdout, marker);
+      const max = this.config.stepFileMaxBytes;
+      // Four files plus markers and statuses: a bound on what the helper may print in all.
+      const read = await io.exec(['/bin/sh', '-c', readFilesProgram(index, marker, max)], 30_000, 4 * (max + 1) + 4096);
+      const unreadable = stepFilesProblem(read.stdout, marker, max, read.truncated === true);
+      const files = unreadable ? { output: '', env: '', path: '', summary: '' } : splitFiles(read.stdout, marker);
+      if (unreadable) problem = unreadable;
       const out = parseFileCommands(files.output);
       const env = parseFileCommands(files.env);
-      if (!out.ok) problem = `$GITHUB_OUTPUT: ${out.error}`;
-      else outputs = out.values;
+      if (!out.ok) problem ??= `$GITHUB_OUTPUT: ${out.error}`;
+      else if (Buffer.byteLength(JSON.stringify([out.values, ...loaded.state.steps.filter((s) => s.id !== step.id).map((s) => s.outputs)])) > max) {
+        problem ??= `$GITHUB_OUTPUT: the job's step outputs would be larger than the ${max}-byte limit (ORCAOPS_STEP_FILE_MAX_BYTES)`;
+      } else outputs = out.values;
       if (!env.ok) problem ??= `$GITHUB_ENV: ${env.error}`;
       else {
+        const next = { ...loaded.state.env };
         for (const [name, value] of Object.entries(env.values)) {
           if (!ENV_NAME.test(name) || RESERVED_ENV.test(name)) loaded.state.notes.push(`step ${step.id}: $GITHUB_ENV name '${name}' ignored`);
-          else loaded.state.env[name] = value;
+          else next[name] = value;
         }
+        // The job's state is saved after every step: what the steps add up to is bounded too.
+        if (Buffer.byteLength(JSON.stringify(next)) > max) problem ??= `$GITHUB_ENV: the job's environment would be larger than the ${max}-byte limit (ORCAOPS_STEP_FILE_MAX_BYTES)`;
+        else loaded.state.env = next;
       }
-      loaded.state.path = [...parsePathFile(files.path).reverse(), ...loaded.state.path];
-      if (files.summary.trim()) loaded.state.summary += `${files.summary.trimEnd()}\n`;
+      const path = [...parsePathFile(files.path).reverse(), ...loaded.state.path];
+      if (Buffer.byteLength(path.join(':')) > max) problem ??= `$GITHUB_PATH: the job's PATH additions would be larger than the ${max}-byte limit (ORCAOPS_STEP_FILE_MAX_BYTES)`;
+      else loaded.state.path = path;
+      if (files.summary.trim()) loaded.state.summary = boundedSummary(loaded.state.summary, files.summary, max);
     }
     const failed = problem !== undefined || result.status !== 'succeeded';
     const outcome = result.status === 'cancelled' ? 'cancelled' : failed ? 'failure' : 'success';
@@ -287,6 +302,15 @@ export class WorkflowStepDriver implements JobStepDriver {
 function containerPath(path: string | undefined): string {
   if (!path || path === '.') return '/workspace';
   return path.startsWith('/') ? path : `/workspace/${path.replace(/^\.\//, '')}`;
+}
+
+/** The job summary with a step's summary appended, the job's total kept within `max` bytes (the rest is cut and said so). */
+function boundedSummary(summary: string, step: string, max: number): string {
+  const next = `${summary}${step.trimEnd()}\n`;
+  if (Buffer.byteLength(next) <= max) return next;
+  const note = `\n[summary truncated at the ${max}-byte limit]\n`;
+  if (summary.endsWith(note)) return summary;
+  return `${Buffer.from(next).subarray(0, Math.max(0, max - Buffer.byteLength(note))).toString('utf8')}${note}`;
 }
 
 const IF_NO_FILES = new Set(['warn', 'error', 'ignore']);

@@ -11,7 +11,6 @@ import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { installationContainers } from '../../test/support/docker';
-import { percentile } from './bench-app';
 
 /** Requests per second of each class (autocannon needs whole numbers ≥ 1). */
 export interface LoadRates {
@@ -31,8 +30,28 @@ export interface LoadRates {
   streams: number;
 }
 
-export const FULL_RATES: LoadRates = { me: 20, jobsList: 10, jobSubmit: 1, sandboxExec: 2, flood: 200, oversized: 4, badToken: 40, submitFlood: 20, streams: 64 };
-export const SHORT_RATES: LoadRates = { me: 8, jobsList: 4, jobSubmit: 1, sandboxExec: 1, flood: 60, oversized: 2, badToken: 20, submitFlood: 10, streams: 32 };
+export const FULL_RATES: LoadRates = {
+  me: 20,
+  jobsList: 10,
+  jobSubmit: 1,
+  sandboxExec: 2,
+  flood: 200,
+  oversized: 4,
+  badToken: 40,
+  submitFlood: 20,
+  streams: 64,
+};
+export const SHORT_RATES: LoadRates = {
+  me: 8,
+  jobsList: 4,
+  jobSubmit: 1,
+  sandboxExec: 1,
+  flood: 40,
+  oversized: 2,
+  badToken: 10,
+  submitFlood: 5,
+  streams: 24,
+};
 
 export interface LoadTarget {
   url: string;
@@ -97,17 +116,32 @@ interface Tenant {
   sandboxId: string;
 }
 
+/** Nearest-rank percentile (bench-app has the same; not imported, so the jest spec does not compile the app). */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
 interface Sample {
   status: number; // 0: no answer
   ms: number;
 }
 
-async function api(url: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function api(
+  url: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   // Setup and cleanup calls retry a 429 (the abuser's token may be at its rate limit by then).
   for (let attempt = 0; ; attempt++) {
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -128,8 +162,14 @@ async function must(url: string, method: string, path: string, token: string, bo
 
 async function createTenant(target: LoadTarget, name: string): Promise<Tenant> {
   const ws = await must(target.url, 'POST', '/v1/workspaces', target.adminToken, { name });
-  const tok = await must(target.url, 'POST', `/v1/workspaces/${ws.id}/tokens`, target.adminToken, { name: `${name}-dev`, role: 'developer' });
-  const sandbox = await must(target.url, 'POST', '/v1/sandboxes', tok.token, { image: IMAGE, name: `${name}-load` });
+  const tok = await must(target.url, 'POST', `/v1/workspaces/${ws.id}/tokens`, target.adminToken, {
+    name: `${name}-dev`,
+    role: 'developer',
+  });
+  const sandbox = await must(target.url, 'POST', '/v1/sandboxes', tok.token, {
+    image: IMAGE,
+    name: `${name}-load`,
+  });
   return { name, id: ws.id, token: tok.token, sandboxId: sandbox.id };
 }
 
@@ -174,9 +214,15 @@ function runClass(url: string, spec: ClassSpec, seconds: number): Promise<Sample
         headers: { authorization: `Bearer ${spec.token}`, 'content-type': 'application/json' },
         requests: spec.requests,
       },
-      (error: unknown) => (error ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error })) : resolve(samples)),
+      (error: unknown) =>
+        error
+          ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
+          : resolve(samples),
     );
-    instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => void samples.push({ status, ms }));
+    instance.on(
+      'response',
+      (_client: unknown, status: number, _bytes: number, ms: number) => void samples.push({ status, ms }),
+    );
     instance.on('reqError', () => void samples.push({ status: 0, ms: 0 }));
   });
 }
@@ -185,18 +231,35 @@ function runClass(url: string, spec: ClassSpec, seconds: number): Promise<Sample
 function goodClasses(tenant: Tenant, rates: LoadRates): ClassSpec[] {
   return [
     { name: 'me', rate: rates.me, token: tenant.token, requests: [{ method: 'GET', path: '/v1/me' }] },
-    { name: 'jobs_list', rate: rates.jobsList, token: tenant.token, requests: [{ method: 'GET', path: '/v1/jobs?limit=20' }] },
+    {
+      name: 'jobs_list',
+      rate: rates.jobsList,
+      token: tenant.token,
+      requests: [{ method: 'GET', path: '/v1/jobs?limit=20' }],
+    },
     {
       name: 'job_submit',
       rate: rates.jobSubmit,
       token: tenant.token,
-      requests: [{ method: 'POST', path: '/v1/jobs', body: JSON.stringify({ image: IMAGE, command: 'true', tags: ['load'] }) }],
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/jobs',
+          body: JSON.stringify({ image: IMAGE, command: 'true', tags: ['load'] }),
+        },
+      ],
     },
     {
       name: 'sandbox_exec',
       rate: rates.sandboxExec,
       token: tenant.token,
-      requests: [{ method: 'POST', path: `/v1/sandboxes/${tenant.sandboxId}/exec`, body: JSON.stringify({ command: 'true' }) }],
+      requests: [
+        {
+          method: 'POST',
+          path: `/v1/sandboxes/${tenant.sandboxId}/exec`,
+          body: JSON.stringify({ command: 'true' }),
+        },
+      ],
     },
   ];
 }
@@ -205,25 +268,55 @@ function goodClasses(tenant: Tenant, rates: LoadRates): ClassSpec[] {
 function abuseClasses(tenant: Tenant, rates: LoadRates): ClassSpec[] {
   const padding = 'x'.repeat(OVERSIZED_BYTES);
   return [
-    { name: 'flood', rate: rates.flood, token: tenant.token, requests: [{ method: 'GET', path: '/v1/me' }, { method: 'GET', path: '/v1/jobs?limit=20' }] },
+    {
+      name: 'flood',
+      rate: rates.flood,
+      token: tenant.token,
+      requests: [
+        { method: 'GET', path: '/v1/me' },
+        { method: 'GET', path: '/v1/jobs?limit=20' },
+      ],
+    },
     {
       name: 'oversized',
       rate: rates.oversized,
       token: tenant.token,
-      requests: [{ method: 'POST', path: '/v1/jobs', body: JSON.stringify({ image: IMAGE, command: 'true', env: { PAD: padding } }) }],
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/jobs',
+          body: JSON.stringify({ image: IMAGE, command: 'true', env: { PAD: padding } }),
+        },
+      ],
     },
-    { name: 'bad_token', rate: rates.badToken, token: `orcaops_not_a_token_${'0'.repeat(32)}`, requests: [{ method: 'GET', path: '/v1/me' }] },
+    {
+      name: 'bad_token',
+      rate: rates.badToken,
+      token: `orcaops_not_a_token_${'0'.repeat(32)}`,
+      requests: [{ method: 'GET', path: '/v1/me' }],
+    },
     {
       name: 'submit_flood',
       rate: rates.submitFlood,
       token: tenant.token,
-      requests: [{ method: 'POST', path: '/v1/jobs', body: JSON.stringify({ image: IMAGE, command: 'true', tags: ['flood'] }) }],
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/jobs',
+          body: JSON.stringify({ image: IMAGE, command: 'true', tags: ['flood'] }),
+        },
+      ],
     },
   ];
 }
 
 /** Holds `count` SSE log streams open on one job; a stream that ends or is refused is reopened. */
-function holdStreams(url: string, token: string, jobId: string, count: number): { stop(): Promise<PhaseResult['streams']> } {
+function holdStreams(
+  url: string,
+  token: string,
+  jobId: string,
+  count: number,
+): { stop(): Promise<PhaseResult['streams']> } {
   let stopped = false;
   let open = 0;
   let peakOpen = 0;
@@ -278,7 +371,9 @@ function holdStreams(url: string, token: string, jobId: string, count: number): 
 }
 
 /** Samples the server's RSS and /health latency until stopped. */
-function watchServer(target: LoadTarget): { stop(): Promise<{ peakRss: number; health: PhaseResult['health'] }> } {
+function watchServer(target: LoadTarget): {
+  stop(): Promise<{ peakRss: number; health: PhaseResult['health'] }>;
+} {
   let running = true;
   let peakRss = 0;
   let failures = 0;
@@ -312,7 +407,13 @@ function watchServer(target: LoadTarget): { stop(): Promise<{ peakRss: number; h
   };
 }
 
-async function runPhase(target: LoadTarget, good: ClassSpec[], abuser: ClassSpec[], streams: (() => ReturnType<typeof holdStreams>) | undefined, seconds: number): Promise<PhaseResult> {
+async function runPhase(
+  target: LoadTarget,
+  good: ClassSpec[],
+  abuser: ClassSpec[],
+  streams: (() => ReturnType<typeof holdStreams>) | undefined,
+  seconds: number,
+): Promise<PhaseResult> {
   const watcher = watchServer(target);
   const held = streams?.();
   const run = async (specs: ClassSpec[]): Promise<Record<string, Sample[]>> => {
@@ -322,7 +423,8 @@ async function runPhase(target: LoadTarget, good: ClassSpec[], abuser: ClassSpec
   const [goodSamples, abuserSamples] = await Promise.all([run(good), run(abuser)]);
   const streamStats = await held?.stop();
   const { peakRss, health } = await watcher.stop();
-  const perClass = (samples: Record<string, Sample[]>): Record<string, ClassStats> => Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, stats(s)]));
+  const perClass = (samples: Record<string, Sample[]>): Record<string, ClassStats> =>
+    Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, stats(s)]));
   return {
     seconds,
     good: perClass(goodSamples),
@@ -344,18 +446,24 @@ async function settleJobs(target: LoadTarget, tenants: Tenant[], deadlineMs: num
         const page = await must(target.url, 'GET', `/v1/jobs?status=${status}&limit=100`, tenant.token);
         for (const job of page.items as Array<{ id: string }>) {
           active++;
-          if (Date.now() > deadline - deadlineMs / 2) await api(target.url, 'POST', `/v1/jobs/${job.id}/cancel`, tenant.token);
+          if (Date.now() > deadline - deadlineMs / 2)
+            await api(target.url, 'POST', `/v1/jobs/${job.id}/cancel`, tenant.token);
         }
       }
       if (active === 0) break;
-      if (Date.now() > deadline) throw new Error(`${tenant.name}: ${active} jobs still active after ${deadlineMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`${tenant.name}: ${active} jobs still active after ${deadlineMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
 }
 
 /** Containers of this installation that are not a still-open sandbox's, polled until none or the deadline. */
-async function leakedContainers(target: LoadTarget, tenants: Tenant[], deadlineMs: number): Promise<string[]> {
+async function leakedContainers(
+  target: LoadTarget,
+  tenants: Tenant[],
+  deadlineMs: number,
+): Promise<string[]> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const openSandboxes = new Set<string>();
@@ -365,8 +473,11 @@ async function leakedContainers(target: LoadTarget, tenants: Tenant[], deadlineM
         if (s.status === 'starting' || s.status === 'ready') openSandboxes.add(s.id);
       }
     }
-    const leaked = (await installationContainers(target.databaseUrl)).filter((c) => !openSandboxes.has(c.Labels['orcaops.sandbox_id'] ?? ''));
-    if (leaked.length === 0 || Date.now() > deadline) return leaked.map((c) => `${c.Names[0] ?? c.Id} (${c.State})`);
+    const leaked = (await installationContainers(target.databaseUrl)).filter(
+      (c) => !openSandboxes.has(c.Labels['orcaops.sandbox_id'] ?? ''),
+    );
+    if (leaked.length === 0 || Date.now() > deadline)
+      return leaked.map((c) => `${c.Names[0] ?? c.Id} (${c.State})`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
@@ -376,29 +487,39 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
   const { rates, phaseSeconds } = options;
   const good = await createTenant(target, 'load-good');
   const abuser = await createTenant(target, 'load-abuser');
-  await must(target.url, 'PUT', `/v1/workspaces/${abuser.id}/quotas`, target.adminToken, { limits: { concurrent_jobs: ABUSER_CONCURRENT_JOBS } });
+  await must(target.url, 'PUT', `/v1/workspaces/${abuser.id}/quotas`, target.adminToken, {
+    limits: { concurrent_jobs: ABUSER_CONCURRENT_JOBS },
+  });
   // The abuser's streams follow a job that runs for the whole phase (cancelled in cleanup).
-  const sleeper = await must(target.url, 'POST', '/v1/jobs', abuser.token, { image: IMAGE, command: 'sleep 1800', timeout_seconds: 1800 });
+  const sleeper = await must(target.url, 'POST', '/v1/jobs', abuser.token, {
+    image: IMAGE,
+    command: 'sleep 1800',
+    timeout_seconds: 1800,
+  });
   try {
-    // Warm-up: the first call of each route pays for lazy initialisation, not for load.
-    for (const spec of [...goodClasses(good, rates), ...goodClasses(abuser, rates)]) {
-      const r = spec.requests[0]!;
-      await api(target.url, r.method ?? 'GET', r.path ?? '/', spec.token, typeof r.body === 'string' ? JSON.parse(r.body) : undefined);
-    }
+    // Warm-up at the phase's rates, not measured: the first seconds pay for lazy initialisation and JIT,
+    // which would otherwise land in the first phase only and flatter the ratio.
+    const warmup = Math.max(3, Math.min(10, Math.round(phaseSeconds / 5)));
+    log(`warm-up: ${warmup} s`);
+    await runPhase(target, goodClasses(good, rates), goodClasses(abuser, rates), undefined, warmup);
     log(`phase 1/2: the well-behaved tenant alone, ${phaseSeconds} s`);
     const alone = await runPhase(target, goodClasses(good, rates), [], undefined, phaseSeconds);
     log(`phase 2/2: the well-behaved tenant next to the abuser, ${phaseSeconds} s`);
     const withAbuser = await runPhase(
       target,
       goodClasses(good, rates),
-      [...goodClasses(abuser, rates).map((spec) => ({ ...spec, name: `own_${spec.name}` })), ...abuseClasses(abuser, rates)],
+      [
+        ...goodClasses(abuser, rates).map((spec) => ({ ...spec, name: `own_${spec.name}` })),
+        ...abuseClasses(abuser, rates),
+      ],
       () => holdStreams(target.url, abuser.token, sleeper.id, rates.streams),
       phaseSeconds,
     );
     log('cleanup: cancelling the sleeper, waiting for jobs, deleting the sandboxes');
     await api(target.url, 'POST', `/v1/jobs/${sleeper.id}/cancel`, abuser.token);
     await settleJobs(target, [good, abuser], 120_000);
-    for (const tenant of [good, abuser]) await must(target.url, 'DELETE', `/v1/sandboxes/${tenant.sandboxId}`, tenant.token);
+    for (const tenant of [good, abuser])
+      await must(target.url, 'DELETE', `/v1/sandboxes/${tenant.sandboxId}`, tenant.token);
     const leaked = await leakedContainers(target, [good, abuser], 60_000);
     const p99Alone = alone.good_all.p99_ms;
     const p99With = withAbuser.good_all.p99_ms;
@@ -411,7 +532,12 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
       with_abuser: withAbuser,
       leaked_containers: leaked.length,
       leaked_container_names: leaked,
-      goal: { p99_alone_ms: p99Alone, p99_with_abuser_ms: p99With, ratio, within_2x: p99With <= 2 * p99Alone },
+      goal: {
+        p99_alone_ms: p99Alone,
+        p99_with_abuser_ms: p99With,
+        ratio,
+        within_2x: p99With <= 2 * p99Alone,
+      },
     };
   } finally {
     // On failure too: nothing of the run keeps running (the caller removes the installation's containers).
@@ -421,7 +547,9 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
 
 /** The report: one row per phase and class, then the goal. */
 export function formatLoadTable(result: LoadResult): string {
-  const rows: string[][] = [['phase', 'tenant', 'class', 'requests', 'non-2xx by status', 'p50 ms', 'p99 ms']];
+  const rows: string[][] = [
+    ['phase', 'tenant', 'class', 'requests', 'non-2xx by status', 'p50 ms', 'p99 ms'],
+  ];
   const errors = (s: ClassStats): string =>
     Object.entries(s.non2xx)
       .map(([k, v]) => `${k}:${v}`)
@@ -430,18 +558,32 @@ export function formatLoadTable(result: LoadResult): string {
     ['alone', result.alone],
     ['with abuser', result.with_abuser],
   ] as const) {
-    for (const [name, s] of Object.entries(r.good)) rows.push([phase, 'good', name, String(s.requests), errors(s), String(s.p50_ms), String(s.p99_ms)]);
-    rows.push([phase, 'good', 'ALL', String(r.good_all.requests), errors(r.good_all), String(r.good_all.p50_ms), String(r.good_all.p99_ms)]);
-    for (const [name, s] of Object.entries(r.abuser)) rows.push([phase, 'abuser', name, String(s.requests), errors(s), String(s.p50_ms), String(s.p99_ms)]);
+    for (const [name, s] of Object.entries(r.good))
+      rows.push([phase, 'good', name, String(s.requests), errors(s), String(s.p50_ms), String(s.p99_ms)]);
+    rows.push([
+      phase,
+      'good',
+      'ALL',
+      String(r.good_all.requests),
+      errors(r.good_all),
+      String(r.good_all.p50_ms),
+      String(r.good_all.p99_ms),
+    ]);
+    for (const [name, s] of Object.entries(r.abuser))
+      rows.push([phase, 'abuser', name, String(s.requests), errors(s), String(s.p50_ms), String(s.p99_ms)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const lines = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
   const phaseLine = (name: string, r: PhaseResult): string =>
     `${name}: peak RSS ${r.peak_rss_mib} MiB, /health p99 ${r.health.p99_ms} ms (max ${r.health.max_ms}, ${r.health.failures} failed of ${r.health.probes})` +
-    (r.streams ? `, streams opened ${r.streams.opened} (peak ${r.streams.peak_open} open), refused ${JSON.stringify(r.streams.refused)}` : '');
+    (r.streams
+      ? `, streams opened ${r.streams.opened} (peak ${r.streams.peak_open} open), refused ${JSON.stringify(r.streams.refused)}`
+      : '');
   lines.push('', phaseLine('alone', result.alone), phaseLine('with abuser', result.with_abuser));
   lines.push(`leaked containers after cleanup: ${result.leaked_containers}`);
   const g = result.goal;
-  lines.push(`goal: well-behaved p99 ${g.p99_alone_ms} ms alone, ${g.p99_with_abuser_ms} ms with the abuser (${g.ratio}x; within 2x: ${g.within_2x ? 'yes' : 'NO'})`);
+  lines.push(
+    `goal: well-behaved p99 ${g.p99_alone_ms} ms alone, ${g.p99_with_abuser_ms} ms with the abuser (${g.ratio}x; within 2x: ${g.within_2x ? 'yes' : 'NO'})`,
+  );
   return lines.join('\n');
 }

@@ -11,15 +11,28 @@ const PHASE_SECONDS = 15;
 describe('abuse: mixed load, a well-behaved tenant next to an abuser (short)', () => {
   let s: AbuseServer;
   let result: LoadResult;
-  let slowestHealthMs = 0;
+  // What the harness's watcher saw (/health within 1 s every 100 ms, RSS bound, bystander served): kept,
+  // not thrown, so the other assertions still report on the run.
+  let watchError: Error | undefined;
 
   beforeAll(async () => {
     s = await startAbuseServer();
-    const watched = await s.watch(() =>
-      runMixedLoad({ url: s.url, pid: s.server.child.pid!, adminToken: TEST_ADMIN_TOKEN, databaseUrl: s.databaseUrl }, { phaseSeconds: PHASE_SECONDS, rates: SHORT_RATES }),
-    );
-    result = watched.result;
-    slowestHealthMs = watched.slowestHealthMs;
+    await s
+      .watch(async () => {
+        result = await runMixedLoad(
+          { url: s.url, pid: s.server.child.pid!, adminToken: TEST_ADMIN_TOKEN, databaseUrl: s.databaseUrl },
+          {
+            phaseSeconds: PHASE_SECONDS,
+            rates: SHORT_RATES,
+            log: (line) =>
+              process.stderr.write(`load-short ${new Date().toISOString().slice(11, 19)} ${line}\n`),
+          },
+        );
+      })
+      .catch((error: unknown) => {
+        watchError = error as Error;
+      });
+    if (!result) throw watchError ?? new Error('the load run ended without a result');
     process.stdout.write(`${formatLoadTable(result)}\n`);
   }, 150_000);
   afterAll(async () => {
@@ -29,23 +42,31 @@ describe('abuse: mixed load, a well-behaved tenant next to an abuser (short)', (
   it('the well-behaved tenant gets no 5xx and no dropped request, alone or next to the abuser', () => {
     for (const phase of [result.alone, result.with_abuser]) {
       expect(phase.good_all.requests).toBeGreaterThan(PHASE_SECONDS * 3);
-      const failed = Object.entries(phase.good_all.non2xx).filter(([status]) => status === 'error' || Number(status) >= 500);
+      const failed = Object.entries(phase.good_all.non2xx).filter(
+        ([status]) => status === 'error' || Number(status) >= 500,
+      );
       expect(failed).toEqual([]);
     }
   });
 
   it('the abuser was actually abusive, and its over-quota submits and bad tokens got clear 4xx', () => {
     const abuser = result.with_abuser.abuser;
-    expect(abuser.flood!.requests).toBeGreaterThan(PHASE_SECONDS * 20);
+    expect(abuser.flood!.requests).toBeGreaterThan(PHASE_SECONDS * 10);
     expect(abuser.submit_flood!.non2xx['429']).toBeGreaterThan(0);
-    expect(Object.keys(abuser.bad_token!.non2xx).every((status) => status === '401' || status === '429')).toBe(true);
-    expect(Object.keys(abuser.oversized!.non2xx).filter((status) => status !== 'error').every((status) => status === '413' || status === '429')).toBe(true);
+    expect(
+      Object.keys(abuser.bad_token!.non2xx).every((status) => status === '401' || status === '429'),
+    ).toBe(true);
+    expect(
+      Object.keys(abuser.oversized!.non2xx)
+        .filter((status) => status !== 'error')
+        .every((status) => status === '413' || status === '429'),
+    ).toBe(true);
     expect(result.with_abuser.streams!.opened).toBeGreaterThan(0);
   });
 
   it('/health stays fast in both phases', () => {
-    // s.watch already failed the run on any probe over 1 s; the run's own probes say the same per phase.
-    expect(slowestHealthMs).toBeLessThan(1000);
+    // The harness probed every 100 ms (1 s deadline, RSS bound, bystander); the run's own probes, per phase.
+    expect(watchError?.message).toBeUndefined();
     for (const phase of [result.alone, result.with_abuser]) {
       expect(phase.health.failures).toBe(0);
       expect(phase.health.max_ms).toBeLessThan(1000);

@@ -180,7 +180,7 @@ function stats(samples: Sample[]): ClassStats {
     const key = s.status === 0 ? 'error' : String(s.status);
     non2xx[key] = (non2xx[key] ?? 0) + 1;
   }
-  const ms = samples.map((s) => s.ms);
+  const ms = samples.filter((s) => s.status !== 0).map((s) => s.ms); // an unanswered request has no latency
   const round = (v: number): number => Math.round(v * 10) / 10;
   return {
     requests: samples.length,
@@ -436,7 +436,7 @@ async function runPhase(
   };
 }
 
-/** Waits until neither tenant has a queued or running job (the abuser's sleeper is cancelled first). */
+/** Waits until neither tenant has a queued or running job (the caller cancels the abuser's sleeper first). */
 async function settleJobs(target: LoadTarget, tenants: Tenant[], deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (const tenant of tenants) {
@@ -446,6 +446,7 @@ async function settleJobs(target: LoadTarget, tenants: Tenant[], deadlineMs: num
         const page = await must(target.url, 'GET', `/v1/jobs?status=${status}&limit=100`, tenant.token);
         for (const job of page.items as Array<{ id: string }>) {
           active++;
+          // Trivial jobs end on their own; any still active after half the deadline is cancelled.
           if (Date.now() > deadline - deadlineMs / 2)
             await api(target.url, 'POST', `/v1/jobs/${job.id}/cancel`, tenant.token);
         }

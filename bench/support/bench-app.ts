@@ -66,14 +66,15 @@ export async function startBenchApp(extraEnv: Record<string, string> = {}): Prom
  * The same, with the server in its own process (as clients meet it): the benchmark's HTTP client and
  * Docker calls then do not share the server's event loop. PostgreSQL is embedded in a temp dir here.
  */
-export async function startBenchServer(extraEnv: Record<string, string> = {}): Promise<Omit<BenchApp, 'app'>> {
+export async function startBenchServer(extraEnv: Record<string, string> = {}): Promise<Omit<BenchApp, 'app'> & { pid: number; databaseUrl: string }> {
   const home = mkdtempSync(join(tmpdir(), 'orcaops-bench-'));
   const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir: join(home, 'postgres'), port: await freePort() });
+  const databaseUrl = process.env.DATABASE_URL ?? pg!.url;
   const server = await startServerProcess(
     {
       ORCAOPS_ENV: 'test',
       ORCAOPS_HOME: home,
-      DATABASE_URL: process.env.DATABASE_URL ?? pg!.url,
+      DATABASE_URL: databaseUrl,
       ORCAOPS_ADMIN_TOKEN: ADMIN_TOKEN,
       // Default log level: startServerProcess waits for the line saying it listens.
       ...extraEnv,
@@ -86,6 +87,8 @@ export async function startBenchServer(extraEnv: Record<string, string> = {}): P
   const tok = await post(`/v1/workspaces/${ws.id}/tokens`, { name: 'bench', role: 'developer' });
   return {
     url: server.url,
+    pid: server.child.pid!,
+    databaseUrl,
     devToken: tok.token,
     workspaceId: ws.id,
     close: async () => {

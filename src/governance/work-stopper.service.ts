@@ -48,6 +48,8 @@ export class WorkStopperService implements OnModuleInit {
       sandboxes_stopped: await this.sandboxes.stopAllFor(workspaceId, event.kind === 'token_revoked' ? 'token_revoked' : 'workspace_suspended', createdBy),
     };
     const why = event.kind === 'token_revoked' ? { reason: 'token_revoked', token_id: event.tokenId } : { reason: `workspace_${event.status}` };
+    // Nothing was running: the suspend or revoke event itself is the whole story (one event per mutation).
+    if (stopped.workflow_runs_cancelled + stopped.jobs_cancelled + stopped.sandboxes_stopped === 0) return stopped;
     await this.audit.record(event.actor, {
       action: 'workspace.work_stopped',
       resourceType: event.kind === 'token_revoked' ? 'token' : 'workspace',

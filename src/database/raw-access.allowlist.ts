@@ -209,9 +209,9 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
   {
     file: 'src/quotas/quota-usage.ts',
     call: 'query',
-    entities: ['QuotaUsageDayEntity', 'JobEntity', 'SandboxEntity', 'JobArtifactEntity'],
+    entities: ['QuotaUsageDayEntity', 'JobEntity', 'SandboxEntity', 'JobArtifactEntity', 'WorkflowInstanceEntity', 'WorkflowSourceEntity'],
     handScoped: true,
-    reason: 'Usage aggregates (count, SUM over intervals) and the ledger upsert (INSERT … ON CONFLICT DO UPDATE), each bound to workspace_id = $1.',
+    reason: 'Usage aggregates (count, SUM over intervals: jobs, sandboxes, artifacts, workflow service reservations and uploaded sources) and the ledger upsert (INSERT … ON CONFLICT DO UPDATE), each bound to workspace_id = $1.',
   },
   {
     file: 'src/session-links/session-links.service.ts',

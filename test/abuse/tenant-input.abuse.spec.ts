@@ -137,7 +137,10 @@ describe('abuse: tenant input', () => {
         retryAfter: r.headers.get('retry-after'),
       }));
     const { result } = await s.watch(async () => {
-      const flood = await Promise.all(Array.from({ length: 30 }, () => upload(s.abuser.developer)));
+      // Two at a time: the edge lets one token send two upload bodies at once (ORCAOPS_UPLOADS_PER_TOKEN),
+      // so every upload of the flood reaches the quota check.
+      const flood: Awaited<ReturnType<typeof upload>>[] = [];
+      for (let wave = 0; wave < 15; wave++) flood.push(...(await Promise.all([upload(s.abuser.developer), upload(s.abuser.developer)])));
       const bystander = await upload(s.bystander.developer);
       return { flood, bystander };
     });

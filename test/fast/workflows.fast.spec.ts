@@ -26,6 +26,19 @@ describe('workflows (fast tier)', () => {
   });
   afterAll(() => t?.close());
 
+  // The step driver reads each step's $GITHUB_OUTPUT/ENV/PATH/summary with one program that prints a
+  // random marker after each file and then their states (step-commands.ts): answered here as a step
+  // that left no files.
+  beforeAll(() => {
+    t.fake.respondToExecs(
+      (command) => /s="\$s missing"/.test(command.join(' ')),
+      (command) => {
+        const marker = /printf '\\n%s\\n' '([^']+)'/.exec(command.join(' '))?.[1] ?? '';
+        return { output: [['stdout', `\n${marker}\n`.repeat(4) + 'missing missing missing missing\n']], exitCode: 0 };
+      },
+    );
+  });
+
   const submit = async (yaml: string): Promise<WorkflowRunResponseDto> => {
     const run = await workflows.submit(ws.as.developer, { yaml });
     if ('dry_run' in run) throw new Error('expected a run, got a plan');

@@ -35,7 +35,7 @@ describe('httpStatusFor', () => {
 
   it('should only answer 5xx for server-side conditions', () => {
     const serverSide = ERROR_CODES.filter((code) => httpStatusFor(code) >= 500);
-    expect(serverSide.sort()).toEqual(['engine_unavailable', 'internal_error', 'service_unavailable']);
+    expect(serverSide.sort()).toEqual(['engine_unavailable', 'insufficient_storage', 'internal_error', 'service_unavailable']);
   });
 
   it('should throw on a code outside the union', () => {

@@ -72,6 +72,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   private readonly scripts: Array<{ match: FakeExecMatcher; script: FakeExecScript }> = [];
   private readonly mainScripts: Array<{ match: FakeExecMatcher; script: FakeExecScript }> = [];
+  private readonly responders: Array<{ match: FakeExecMatcher; respond: (command: string[]) => FakeExecScript }> = [];
   /** Output listeners from attach(), per container: a scripted main process writes to them. */
   private readonly attached = new Map<string, Array<(stream: 'stdout' | 'stderr', chunk: Buffer) => void>>();
   private readonly failures = new Map<Method, RuntimeError[]>();
@@ -91,6 +92,15 @@ export class FakeRuntime implements ContainerRuntime {
   /** Queues a script for the next exec whose argv matches (each script is used once, first match wins). */
   scriptExec(match: FakeExecMatcher, script: FakeExecScript): this {
     this.scripts.push({ match, script });
+    return this;
+  }
+
+  /**
+   * Answers every exec whose argv matches (after the queued scripts) with a script built from the
+   * command itself: for programs whose expected output depends on their arguments (e.g. a marker).
+   */
+  respondToExecs(match: FakeExecMatcher, respond: (command: string[]) => FakeExecScript): this {
+    this.responders.push({ match, respond });
     return this;
   }
 
@@ -228,7 +238,7 @@ export class FakeRuntime implements ContainerRuntime {
     if (options.signal?.aborted) return { exitCode: null, timedOut: false, aborted: true, durationMs: 0 };
     if (container.state.status !== 'running') throw new RuntimeError('conflict', `exec in container ${id}: container is not running`);
     container.execs.push(options);
-    const script = this.takeScript(options.command) ?? {};
+    const script = this.takeScript(options.command) ?? this.responders.find(({ match }) => matches(match, options.command))?.respond(options.command) ?? {};
     for (const [stream, chunk] of script.output ?? []) options.onOutput?.(stream, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
     if (!script.hang) return { exitCode: script.exitCode ?? 0, timedOut: false, aborted: false, durationMs: script.durationMs ?? 0 };
     const ending = await this.hang(id, options);

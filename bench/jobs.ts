@@ -15,8 +15,15 @@ import { buildCreateOptions } from 'src/runtime/docker/hardening';
 import { median, percentile, startBenchApp, startBenchServer } from './support/bench-app';
 
 const IMAGE = 'orcaops/busybox:latest';
+/**
+ * The throughput run waits on 50 jobs at once with one token, standing in for 50 clients: the per-token
+ * and per-workspace stream caps (16 and 48 long-polls) would refuse most of those waits.
+ */
+const STREAM_CAP_FOR_50_CLIENTS = '64';
+
 /** Jobs the server (and its one workspace) runs at once; the raw throughput run uses as many. */
 const CONCURRENCY = 8;
+const SERVER_ENV = { ORCAOPS_MAX_CONCURRENT_JOBS: String(CONCURRENCY), ORCAOPS_STREAMS_PER_TOKEN: STREAM_CAP_FOR_50_CLIENTS, ORCAOPS_STREAMS_PER_WORKSPACE: STREAM_CAP_FOR_50_CLIENTS };
 const docker = new Docker({ socketPath: process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock' });
 
 /** The job container's create body (1 CPU, 512 MiB, 128 pids, 256 MiB workspace: the job defaults). */
@@ -108,8 +115,8 @@ async function main(): Promise<void> {
   // The server runs in its own process (BENCH_IN_PROCESS=1: in this one, sharing the client's event loop).
   const inProcess = process.env.BENCH_IN_PROCESS === '1';
   const bench = inProcess
-    ? await startBenchApp({ ORCAOPS_MAX_CONCURRENT_JOBS: String(CONCURRENCY) })
-    : await startBenchServer({ ORCAOPS_MAX_CONCURRENT_JOBS: String(CONCURRENCY) });
+    ? await startBenchApp(SERVER_ENV)
+    : await startBenchServer(SERVER_ENV);
   await fetch(`${bench.url}/v1/workspaces/${bench.workspaceId}`, {
     method: 'PATCH',
     headers: {

@@ -75,7 +75,8 @@ async function postgres(): Promise<{ stop(): Promise<void> }> {
     dir: join(root, 'postgres'),
     port: await freePort(),
   });
-  process.env.ORCAOPS_TEST_PG_URL = handle.url;
+  // The test database helper creates databases: it connects as the cluster's superuser.
+  process.env.ORCAOPS_TEST_PG_URL = handle.adminUrl;
   return {
     stop: async () => {
       await handle.stop();

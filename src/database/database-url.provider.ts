@@ -17,6 +17,7 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
       dir: this.config.embeddedDir,
       port: this.config.embeddedPort,
       log: (line) => this.logger.debug(line),
+      warn: (line) => this.logger.warn(line),
     }).then((handle) => {
       this.logger.log(
         handle.owned

@@ -35,6 +35,8 @@ export interface EmbeddedPostgresOptions {
   dir: string;
   port: number;
   log?: (line: string) => void;
+  /** Lines an operator should see (the server died and is being restarted). */
+  warn?: (line: string) => void;
 }
 
 // The application's role owns its database and nothing else: no SUPERUSER (so no COPY ... TO PROGRAM,
@@ -209,7 +211,56 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (fresh) await withPrivateTmp(dirname(dataDir), user, () => cluster.initialise());
   await cluster.start();
   await ensureApplicationRole(adminUrl, appUrl, appRole, legacy);
-  return { url: appUrl, adminUrl, owned: true, stop: () => cluster.stop() };
+  const supervisor = superviseCluster(cluster, options.warn ?? log);
+  return {
+    url: appUrl,
+    adminUrl,
+    owned: true,
+    stop: async () => {
+      supervisor.stop();
+      await cluster.stop();
+    },
+  };
+}
+
+/**
+ * The embedded server is this process's child: if it dies (OOM killer, a crash, a stray kill), it is
+ * started again, with backoff, so the database comes back by itself; the server meanwhile answers 503
+ * and holds its running jobs' terminal writes until then.
+ */
+function superviseCluster(cluster: EmbeddedPostgresCluster, warn: (line: string) => void): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const watch = (): void => {
+    const child = (cluster as unknown as { process?: { once(event: 'exit', listener: (code: number | null, signal: string | null) => void): unknown } }).process;
+    child?.once('exit', (code, signal) => {
+      if (stopped) return;
+      warn(`embedded PostgreSQL exited (${signal ?? `code ${code}`}); starting it again`);
+      restart(0);
+    });
+  };
+  const restart = (attempt: number): void => {
+    if (stopped) return;
+    cluster.start().then(
+      () => {
+        if (stopped) return;
+        warn('embedded PostgreSQL is running again');
+        watch();
+      },
+      (error: unknown) => {
+        warn(`embedded PostgreSQL did not start (${String(error)}); retrying`);
+        timer = setTimeout(() => restart(attempt + 1), Math.min(30_000, 500 * 2 ** attempt));
+        timer.unref();
+      },
+    );
+  };
+  watch();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -77,6 +77,26 @@ describe('startEmbeddedPostgres', () => {
     expect(again).toMatchObject({ owned: true, url: first.url });
     expect(await query(again.url, 'SELECT name FROM survivors')).toEqual([{ name: 'row-1' }]);
     await driver.stop(again.handle);
+  });
+
+  it('starts the server again by itself when it dies (a SIGKILLed postmaster), with its data', async () => {
+    const started = await driver.start(dir, port);
+    try {
+      await query(started.url, 'CREATE TABLE IF NOT EXISTS crash_survivors (name text PRIMARY KEY)');
+      await query(started.url, "INSERT INTO crash_survivors VALUES ('before') ON CONFLICT DO NOTHING");
+      const postmaster = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      process.kill(postmaster, 'SIGKILL');
+      const deadline = Date.now() + 60_000;
+      // The supervisor sees the exit and starts the cluster again; poll the way a client would reconnect.
+      while (!(await answers(started.url))) {
+        if (Date.now() > deadline) throw new Error('the embedded server did not come back');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(await query(started.url, 'SELECT name FROM crash_survivors')).toEqual([{ name: 'before' }]);
+      expect(Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0])).not.toBe(postmaster);
+    } finally {
+      await driver.stop(started.handle);
+    }
   });
 
   it('connects the application as the database owner, not a superuser: no COPY ... TO PROGRAM, secrets 0600', async () => {

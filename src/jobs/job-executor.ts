@@ -1,6 +1,6 @@
 import { boundedExec, DRIVER_EXEC_MAX_BYTES } from 'src/jobs/bounded-exec';
 import { crashPoint } from 'src/jobs/crash-point';
-import { unlessConnectionLost } from 'src/common/database-connection';
+import { retryWhileDatabaseDown, unlessConnectionLost } from 'src/common/database-connection';
 import { Inject, Injectable } from '@nestjs/common';
 import { InstallationService } from 'src/database/installation.service';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
@@ -85,7 +85,9 @@ export class JobExecutor {
     let failed = false;
     for (const [index, result] of state.steps.entries()) {
       if (state.controller.signal.aborted) break;
-      const step = await driver.before(handle, index, failed, io);
+      // The driver keeps its state in the database: a lost connection is waited out (the step is not
+      // the workflow's failure), until the database is back or the job is stopped.
+      const step = await retryWhileDatabaseDown(() => driver.before(handle, index, failed, io), { signal: state.controller.signal });
       if (!step) {
         result.status = 'skipped';
         continue;
@@ -95,7 +97,9 @@ export class JobExecutor {
       await this.runStep(state, index, step, deadline);
       // Timed out or cancelled: the container is being killed, nothing is left to read.
       if (state.controller.signal.aborted) break;
-      const problem = await driver.after(handle, index, result, io).catch((error: unknown) => `could not read the step's files: ${String(error)}`);
+      const problem = await retryWhileDatabaseDown(() => driver.after(handle, index, result, io), { signal: state.controller.signal }).catch(
+        (error: unknown) => `could not read the step's files: ${String(error)}`,
+      );
       if (problem) {
         state.writer.system(`step ${index + 1}: ${problem}`);
         if (result.status === 'succeeded') result.status = 'failed';
@@ -105,7 +109,9 @@ export class JobExecutor {
     }
     for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
     if (!state.controller.signal.aborted) {
-      const problem = await driver.finish(handle, state.steps, io).catch((error: unknown) => void state.writer.system(`step driver: ${String(error)}`));
+      const problem = await retryWhileDatabaseDown(() => driver.finish(handle, state.steps, io), { signal: state.controller.signal }).catch(
+        (error: unknown) => void state.writer.system(`step driver: ${String(error)}`),
+      );
       if (problem) {
         state.writer.system(problem);
         state.facts.artifactError ??= problem;

@@ -6,20 +6,13 @@ import { TEST_ADMIN_TOKEN } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { installationContainers, removeInstallationContainers } from '../support/docker';
 import { freePort } from '../support/ports';
+import { serverRequest } from '../support/server-http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { sql } from '../support/sql';
 
 jest.setTimeout(240_000);
 
-async function http(url: string, method: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+const http = serverRequest;
 
 interface JobRow extends Record<string, unknown> {
   id: string;

@@ -5,31 +5,12 @@ import { TEST_ADMIN_TOKEN } from '../support/app';
 import { createTestDatabase } from '../support/database';
 import { jobContainers, removeInstallationContainers } from '../support/docker';
 import { freePort } from '../support/ports';
+import { serverRequest } from '../support/server-http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { TcpProxy } from '../support/tcp-proxy';
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-}
 
-async function http(url: string, method: string, token: string | undefined, body?: unknown): Promise<Reply> {
-  const response = await fetch(url, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(20_000),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}
+const http = serverRequest;
 
 async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,12 +1,13 @@
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ExecOptions, ExecResult } from 'src/runtime/container-runtime.port';
 import { translateDockerError } from 'src/runtime/docker/docker-errors';
 import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/engine-call';
 import { assertAbsolutePath, assertArgv, assertNonRootUser, toEnvList } from 'src/runtime/docker/hardening';
+import { demuxOutput, type DemuxedStream } from 'src/runtime/docker/output-demux';
 import { processGroupKiller, wrapInProcessGroup } from 'src/runtime/docker/process-group';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { RuntimeError } from 'src/runtime/runtime.errors';
@@ -39,18 +40,15 @@ function validate(options: ExecOptions): void {
   }
 }
 
-function outputSink(stream: 'stdout' | 'stderr', options: ExecOptions, failures: unknown[]): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback): void {
-      // A throwing callback must not tear down the demuxer mid-frame (and lose the rest of the output).
-      try {
-        options.onOutput?.(stream, chunk);
-      } catch (error) {
-        failures.push(error);
-      }
-      callback();
-    },
-  });
+function outputSink(options: ExecOptions, failures: unknown[]): (stream: DemuxedStream, chunk: Buffer) => void {
+  return (stream, chunk) => {
+    // A throwing callback must not tear down the demuxer mid-frame (and lose the rest of the output).
+    try {
+      options.onOutput?.(stream, chunk);
+    } catch (error) {
+      failures.push(error);
+    }
+  };
 }
 
 async function readExitCode(exec: Docker.Exec, callMs: number, polls = EXIT_POLLS): Promise<number | null> {
@@ -196,7 +194,7 @@ export async function runExec(docker: Docker, id: string, options: ExecOptions, 
   // A broken connection also closes the stream; the outcome is then read from the engine.
   stream.on('error', () => undefined);
   throttleStream(stream);
-  docker.modem.demuxStream(stream, outputSink('stdout', options, failures), outputSink('stderr', options, failures));
+  demuxOutput(stream, outputSink(options, failures));
   // Half-close after writing: the engine then closes the process's stdin.
   if (options.stdin instanceof Readable) pipeStdin(options.stdin, stream);
   else if (options.stdin !== undefined) stream.end(typeof options.stdin === 'string' ? Buffer.from(options.stdin, 'utf8') : options.stdin);

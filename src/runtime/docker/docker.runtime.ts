@@ -1,5 +1,4 @@
 import Docker from 'dockerode';
-import { Writable } from 'node:stream';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type {
@@ -20,6 +19,7 @@ import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/
 import type { EngineTimeouts } from 'src/runtime/docker/engine-call';
 import { runExec } from 'src/runtime/docker/docker-exec';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
+import { demuxOutput } from 'src/runtime/docker/output-demux';
 import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
@@ -204,15 +204,8 @@ export class DockerRuntime implements ContainerRuntime {
         stream.once('close', resolve);
         stream.once('error', () => resolve());
       });
-      const sink = (name: 'stdout' | 'stderr'): Writable =>
-        new Writable({
-          write(chunk: Buffer, _encoding, callback): void {
-            onOutput(name, chunk);
-            callback();
-          },
-        });
       throttleStream(stream);
-      this.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'));
+      demuxOutput(stream, onOutput);
       return { ended };
     } catch (error) {
       throw translateDockerError(error, `attach to container ${id}`);

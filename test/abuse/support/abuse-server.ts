@@ -151,6 +151,7 @@ export async function startAbuseServer(env: Record<string, string> = {}): Promis
     }
     if (failures.length > 0) throw new Error(`the server suffered during the abuse: ${failures.slice(0, 5).join('; ')}`);
     if (peakRss > bound) throw new Error(`server RSS peaked at ${Math.round(peakRss / 2 ** 20)} MiB (bound ${Math.round(bound / 2 ** 20)} MiB)`);
+    if (process.env.ABUSE_REPORT) process.stderr.write(`abuse watch: slowest /health ${Math.round(slowestHealthMs)} ms, peak RSS ${Math.round(peakRss / 2 ** 20)} MiB\n`);
     return { result, peakRss, slowestHealthMs };
   }
 

@@ -125,6 +125,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   ORCAOPS_ALLOWED_ORIGINS = '';
 
+  /** Connections in this server's PostgreSQL pool (all tenants share it; admissions take at most 2 per workspace). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(2) @Max(500)
+  ORCAOPS_DB_POOL_SIZE = 20;
+
   /** Jobs running at once on this server. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(256)
   ORCAOPS_MAX_CONCURRENT_JOBS = 4;

@@ -42,6 +42,12 @@ export const ENTITIES = [
   WorkflowSourceEntity,
 ];
 
+/** ORCAOPS_DB_POOL_SIZE (validated at start-up with the rest of the environment; 20 when unset). */
+function poolSize(): number {
+  const value = Number(process.env.ORCAOPS_DB_POOL_SIZE ?? 20);
+  return Number.isInteger(value) && value >= 2 ? value : 20;
+}
+
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */
 export function buildDataSourceOptions(url: string): DataSourceOptions {
   return {
@@ -53,6 +59,6 @@ export function buildDataSourceOptions(url: string): DataSourceOptions {
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,
-    extra: { max: 20 },
+    extra: { max: poolSize() },
   };
 }

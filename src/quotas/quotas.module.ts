@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
 import { QuotaLimitEntity } from 'src/quotas/entities/quota-limit.entity';
 import { QuotaUsageDayEntity } from 'src/quotas/entities/quota-usage-day.entity';
+import { AdmissionRefusalAudit } from 'src/quotas/admission-refusal-audit';
 import { QuotaClock } from 'src/quotas/quota-clock';
 import { QuotaLimits } from 'src/quotas/quota-limits';
 import { QuotaUsage } from 'src/quotas/quota-usage';
@@ -16,7 +17,7 @@ import { QuotasService } from 'src/quotas/quotas.service';
 @Module({
   imports: [TypeOrmModule.forFeature([QuotaLimitEntity, QuotaUsageDayEntity]), AuditModule],
   controllers: [QuotasController],
-  providers: [QuotasService, QuotaLimits, QuotaUsage, QuotaClock],
+  providers: [QuotasService, QuotaLimits, QuotaUsage, QuotaClock, AdmissionRefusalAudit],
   exports: [QuotasService, QuotaClock],
 })
 export class QuotasModule {}

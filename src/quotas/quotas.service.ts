@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
+import { KeyedGate } from 'src/common/keyed-gate';
 import { invalidField, notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { AdmissionRefusalAudit } from 'src/quotas/admission-refusal-audit';
 import { QuotaLimitResponseDto, QuotaLimitsResponseDto, SetQuotasDto, WorkspaceUsageResponseDto } from 'src/quotas/dto/quota.dto';
 import { QuotaClock } from 'src/quotas/quota-clock';
 import { EffectiveLimits, QuotaLimits } from 'src/quotas/quota-limits';
@@ -58,14 +60,26 @@ type AdmissionKind = 'job' | 'sandbox' | 'workflow_source' | 'workflow_service';
  * or sandbox row, under a per-workspace advisory lock: concurrent admissions in one workspace (on any
  * server) take turns, each counts what the previous ones committed, so none can overshoot a limit.
  */
+/**
+ * Admissions of one workspace running at once in this process; more wait in memory (up to
+ * ADMISSION_QUEUE, then 429). They would only wait for the workspace's advisory lock anyway, and there
+ * each would hold one of the database connections every tenant shares: a tenant's burst of submits
+ * must queue behind its own admissions, not everyone's requests.
+ */
+export const ADMISSIONS_PER_WORKSPACE = 2;
+export const ADMISSION_QUEUE = 256;
+
 @Injectable()
 export class QuotasService {
+  private readonly admissions = new KeyedGate(ADMISSIONS_PER_WORKSPACE, ADMISSION_QUEUE, 'admissions');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly limits: QuotaLimits,
     private readonly usage: QuotaUsage,
     private readonly clock: QuotaClock,
     private readonly audit: AuditService,
+    private readonly refusals: AdmissionRefusalAudit,
   ) {}
 
   /** Checks the job quotas, then runs `insert` in the same transaction and counts the job. 429 quota_exceeded (audited) when over. */
@@ -221,7 +235,7 @@ export class QuotasService {
     options: { demand?: QuotaDemand; audit?: boolean } = {},
   ): Promise<T> {
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await this.admissions.run(workspaceId, () => this.dataSource.transaction(async (manager) => {
         // One lock per workspace for every admission: held to commit, so the next admission counts this one.
         await this.lockWorkspace(manager, workspaceId);
         const now = this.clock.now();
@@ -235,10 +249,10 @@ export class QuotasService {
           if (wanted > 0 && current + wanted > limit) throw this.exceeded(quota, limit, current, now, options.demand?.[quota]);
         }
         return insert(manager, now, limits);
-      });
+      }));
     } catch (error) {
       if (error instanceof OrcaOpsError && error.code === 'quota_exceeded' && options.audit !== false) {
-        await this.audit.record(ctx, { action: `${kind}.create`, outcome: 'denied', resourceType: kind, workspaceId, details: { code: error.code, ...(error.details as object) } });
+        await this.refusals.record({ ctx, workspaceId, kind, details: { ...(error.details as Record<string, unknown>) } });
       }
       throw error;
     }

@@ -129,6 +129,10 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(2) @Max(500)
   ORCAOPS_DB_POOL_SIZE = 20;
 
+  /** A warning is logged when the event loop is held (busy, not descheduled) this long, in ms (0: off). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(60_000)
+  ORCAOPS_LOOP_HOLD_WARN_MS = 50;
+
   /** Jobs running at once on this server. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(256)
   ORCAOPS_MAX_CONCURRENT_JOBS = 4;

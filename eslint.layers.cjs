@@ -8,6 +8,8 @@ const LAYERS = [
   [{ type: 'config', pattern: 'src/config/**' }],
   [{ type: 'common', pattern: 'src/common/**' }],
   [{ type: 'domain', pattern: 'src/domain/**' }],
+  // Pure log analysis (summaries of failed runs): no Nest, no I/O.
+  [{ type: 'log-analysis', pattern: 'src/log-analysis/**' }],
   // The database kernel: base entity, scoped repositories, installation id, migrations runner, URL.
   [{ type: 'database', pattern: 'src/database/**' }],
   [

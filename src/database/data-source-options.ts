@@ -5,6 +5,7 @@ import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { ApprovalRequestEntity } from 'src/policies/entities/approval-request.entity';
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
@@ -29,6 +30,7 @@ export const ENTITIES = [
   JobEntity,
   JobLogChunkEntity,
   JobArtifactEntity,
+  JobSummaryEntity,
   SandboxEntity,
   QuotaLimitEntity,
   QuotaUsageDayEntity,

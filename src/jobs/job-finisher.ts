@@ -8,6 +8,7 @@ import { InjectScopedRepository, TenantScopedRepository } from 'src/database/ten
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
+import { JobSummaries } from 'src/jobs/job-summaries.service';
 import type { RunState } from 'src/jobs/job-run';
 import { classifyOutcome, fromStatesFor, Outcome, shouldRemoveContainer } from 'src/jobs/job-rules';
 import { jobsConfig } from 'src/jobs/jobs.config';
@@ -27,6 +28,7 @@ export class JobFinisher {
     private readonly events: JobEvents,
     private readonly quotas: QuotasService,
     @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
+    private readonly summaries: JobSummaries,
   ) {}
 
   /**
@@ -87,7 +89,10 @@ export class JobFinisher {
       this.events.notify(job.id);
       return;
     }
-    this.events.settled(Object.assign(new JobEntity(), job, terminal, { containerState: released, containerId: state.containerId ?? job.containerId }));
+    const settled = Object.assign(new JobEntity(), job, terminal, { containerState: released, containerId: state.containerId ?? job.containerId });
+    this.events.settled(settled);
+    // Off the finish path: the summary is written after waiters are woken (a reader before then writes it).
+    this.summaries.summariseLater(settled);
     if (released !== committedState) {
       await this.jobs
         .update(job.workspaceId, { id: job.id, containerState: committedState }, { containerState: released })

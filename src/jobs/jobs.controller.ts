@@ -11,6 +11,7 @@ import {
   JobListResponseDto,
   JobLogsResponseDto,
   JobResponseDto,
+  JobSummaryResponseDto,
 } from 'src/jobs/dto/job-response.dto';
 import { JobLogsQueryDto, ListJobsQueryDto, WaitJobQueryDto } from 'src/jobs/dto/list-jobs.dto';
 import { JobsService } from 'src/jobs/jobs.service';
@@ -157,6 +158,20 @@ export class JobsController {
     } finally {
       sse.end();
     }
+  }
+
+  @Get(':jobId/summary')
+  @RequirePermission('job:read')
+  @ApiOperation({
+    operationId: 'getJobSummary',
+    summary: "What a finished job's output says went wrong",
+    description:
+      'One line, the output lines that support it (with line numbers) and a suggestion when the cause is known ' +
+      '(a missing module, a path that does not exist, the memory limit). OOM kills and timeouts come from the run ' +
+      'record. 409 while the job has not ended. Secrets are masked.',
+  })
+  summary(@Tenant() ctx: TenantContext, @Param('jobId', idOf('job')) id: string): Promise<JobSummaryResponseDto> {
+    return this.jobs.summary(ctx, id);
   }
 
   @Get(':jobId/artifacts')

@@ -1,6 +1,7 @@
-import type { ArtifactResponseDto, JobResponseDto, LogChunkDto } from 'src/jobs/dto/job-response.dto';
+import type { ArtifactResponseDto, JobResponseDto, JobSummaryResponseDto, LogChunkDto } from 'src/jobs/dto/job-response.dto';
 import type { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import type { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
+import type { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
 import type { JobEntity } from 'src/jobs/entities/job.entity';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -50,4 +51,17 @@ export function toArtifactResponse(a: JobArtifactEntity): ArtifactResponseDto {
 
 export function toLogChunk(c: JobLogChunkEntity): LogChunkDto {
   return { seq: c.seq, step: c.step, stream: c.stream, data: c.data.toString('utf8'), at: c.createdAt.toISOString() };
+}
+
+export function toJobSummaryResponse(job: JobEntity, row: JobSummaryEntity): JobSummaryResponseDto {
+  return {
+    job_id: job.id,
+    status: job.status,
+    kind: row.kind,
+    summary: row.summary,
+    error_line: row.errorLine,
+    excerpt: row.excerpt,
+    suggestion: row.suggestion,
+    analysed_bytes: row.analysedBytes,
+  };
 }

@@ -6,6 +6,9 @@ import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
+import { JobSummaries } from 'src/jobs/job-summaries.service';
+import { envValueMasker, LOG_MASKER } from 'src/jobs/log-masker';
 import { JobAdmission } from 'src/jobs/job-admission.service';
 import { JobApprovalsService } from 'src/jobs/job-approvals.service';
 import { JobArtifactCollector } from 'src/jobs/job-artifacts';
@@ -35,7 +38,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 @Module({
   imports: [
     ConfigModule.forFeature(jobsConfig),
-    TypeOrmModule.forFeature([JobEntity, JobLogChunkEntity, JobArtifactEntity]),
+    TypeOrmModule.forFeature([JobEntity, JobLogChunkEntity, JobArtifactEntity, JobSummaryEntity]),
     InstallationModule,
     RuntimeModule,
     QueueModule,
@@ -64,7 +67,11 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobApprovalsService,
     JobStepDrivers,
     JobReads,
+    JobSummaries,
+    // The secrets seam for summaries (log-masker.ts): the workspace secrets masker replaces this provider.
+    { provide: LOG_MASKER, useValue: envValueMasker },
     provideScopedRepository(JobEntity),
+    provideScopedRepository(JobSummaryEntity),
     provideScopedRepository(JobLogChunkEntity),
     provideScopedRepository(JobArtifactEntity),
   ],

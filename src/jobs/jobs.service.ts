@@ -8,15 +8,16 @@ import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor'
 import type { SignalWatch } from 'src/common/keyed-signal';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
-import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto } from 'src/jobs/dto/job-response.dto';
+import { ArtifactResponseDto, JobListResponseDto, JobLogsResponseDto, JobResponseDto, JobSummaryResponseDto } from 'src/jobs/dto/job-response.dto';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobAdmission, SubmitResult } from 'src/jobs/job-admission.service';
 import { JOB_DISPATCH, JobDispatch } from 'src/jobs/job-dispatch';
 import { afterWake, isSettled, JobChange, JobEvents } from 'src/jobs/job-events';
 import { JobLogsService } from 'src/jobs/job-logs.service';
+import { JobSummaries } from 'src/jobs/job-summaries.service';
 import { JobInternalSpec, JobStatus, TERMINAL_STATUSES } from 'src/jobs/job-model';
-import { toArtifactResponse, toJobResponse, toLogChunk } from 'src/jobs/jobs.mappers';
+import { toArtifactResponse, toJobResponse, toJobSummaryResponse, toLogChunk } from 'src/jobs/jobs.mappers';
 import type { PolicyDecision } from 'src/policies/policy-model';
 import { ARTIFACT_STORAGE, ArtifactStorage } from 'src/storage/artifact-storage.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
@@ -46,7 +47,7 @@ export const STREAM_BATCH_ROWS = 16;
 /** Jobs as every front end sees them: submit, read, follow, cancel, delete. Tenant-scoped throughout. */
 @Injectable()
 export class JobsService {
-  // Nine: the front ends' one entry for jobs (reads, logs, follow, cancel, delete); admission is JobAdmission's.
+  // Ten: the front ends' one entry for jobs (reads, logs, summaries, follow, cancel, delete); admission is JobAdmission's.
   constructor(
     @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
     @InjectScopedRepository(JobArtifactEntity) private readonly artifacts: TenantScopedRepository<JobArtifactEntity>,
@@ -57,6 +58,7 @@ export class JobsService {
     private readonly events: JobEvents,
     private readonly audit: AuditService,
     private readonly admission: JobAdmission,
+    private readonly summaries: JobSummaries,
   ) {}
 
   /** `internal`: set only by other services (workflows), never from a request. Admission is JobAdmission's. */
@@ -262,6 +264,15 @@ export class JobsService {
       if (next === 'reread') job = await this.find(ctx, id, 'job:read');
       else if (next !== 'keep') job = next;
     }
+  }
+
+  /** What a finished job's output says went wrong; a job that has not ended has no summary yet (409). */
+  async summary(ctx: TenantContext, id: string): Promise<JobSummaryResponseDto> {
+    const job = await this.find(ctx, id, 'job:read');
+    if (!TERMINAL_STATUSES.has(job.status)) {
+      throw new OrcaOpsError('conflict', `job ${id} is ${job.status}: its summary is written when it ends`, { status: job.status });
+    }
+    return toJobSummaryResponse(job, await this.summaries.forJob(job));
   }
 
   async listArtifacts(ctx: TenantContext, id: string): Promise<ArtifactResponseDto[]> {

@@ -244,7 +244,7 @@ describe('jobs on the real engine', () => {
     await waitFor(job.id);
     const other = b.tokens.developer.token;
     const missing = '00000000-0000-4000-8000-000000000000';
-    for (const path of ['', '/logs', '/artifacts', '/wait?timeout_seconds=1']) {
+    for (const path of ['', '/logs', '/summary', '/artifacts', '/wait?timeout_seconds=1']) {
       const foreign = await api(t.app, 'GET', `/v1/jobs/${job.id}${path}`, { token: other });
       const absent = await api(t.app, 'GET', `/v1/jobs/${missing}${path}`, { token: other });
       expect(foreign.status).toBe(404);

@@ -12,7 +12,7 @@ import type { SeededWorkspace } from '../support/tenants';
 import { seedWorkspace } from '../support/tenants';
 
 const TOOL_NAMES = [
-  'run_job', 'submit_job', 'get_job', 'get_job_logs', 'cancel_job', 'list_jobs', 'read_artifact',
+  'run_job', 'submit_job', 'get_job', 'get_job_logs', 'get_job_log_excerpt', 'cancel_job', 'list_jobs', 'read_artifact',
   'create_sandbox', 'exec', 'shell', 'start_process', 'read_process_output', 'write_file', 'read_file',
   'list_files', 'list_sandboxes', 'delete_sandbox', 'extend_sandbox', 'search_runs',
 ];

@@ -120,6 +120,28 @@ function summary(job: JobView): string {
   return `orcaops: job ${job.id} ${job.status}${why}${secs}${trunc}`;
 }
 
+interface SummaryView {
+  summary: string;
+  error_line: number | null;
+  excerpt: Array<{ line: number; text: string }>;
+  suggestion: string | null;
+}
+
+/** A job summary for people: the line, the numbered excerpt (">" marks the error line), the suggestion. */
+export function formatSummary(s: SummaryView): string {
+  const width = String(s.excerpt[s.excerpt.length - 1]?.line ?? 0).length;
+  const lines = [`why: ${s.summary}`, ...s.excerpt.map((e) => `  ${String(e.line).padStart(width)}${e.line === s.error_line ? ' >' : '  '} ${e.text}`)];
+  if (s.suggestion) lines.push(`try: ${s.suggestion}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** After a failed run: what went wrong, on stderr (best effort: the exit code is what scripts rely on). */
+async function printFailureSummary(client: ApiClient, job: JobView): Promise<void> {
+  if (job.status === 'succeeded') return;
+  const s = await client.request<SummaryView>('GET', `/v1/jobs/${job.id}/summary`).catch(() => null);
+  if (s) process.stderr.write(formatSummary(s));
+}
+
 export function runCommand(): Command {
   return new Command('run')
     .description('Run a command in a fresh locked-down container; streams output and exits with its exit code')
@@ -162,7 +184,10 @@ export function runCommand(): Command {
         let final = await client.request<JobView>('GET', `/v1/jobs/${job.id}/wait?timeout_seconds=300`);
         while (!TERMINAL.has(final.status)) final = await client.request<JobView>('GET', `/v1/jobs/${job.id}/wait?timeout_seconds=300`);
         if (out.json) printJson(final);
-        else info(summary(final));
+        else {
+          info(summary(final));
+          await printFailureSummary(client, final);
+        }
         process.exitCode = exitCodeForJob(final);
       } finally {
         process.off('SIGINT', onSigint);
@@ -188,6 +213,14 @@ export function jobsCommand(): Command {
   cmd.command('get <id>').action(action(async (id: string, _o: object, c: Command) => {
     render(outputOptions(c), await new ApiClient().request('GET', `/v1/jobs/${id}`));
   }));
+  cmd
+    .command('summary <id>')
+    .description('What a finished job\'s output says went wrong: one line, the lines behind it, a suggestion')
+    .action(action(async (id: string, _o: object, c: Command) => {
+      const s = await new ApiClient().request<SummaryView>('GET', `/v1/jobs/${id}/summary`);
+      if (outputOptions(c).json) printJson(s);
+      else process.stdout.write(formatSummary(s));
+    }));
   cmd
     .command('wait <id>')
     .option('--timeout <seconds>', 'give up after this long', (v) => Number(v), 300)

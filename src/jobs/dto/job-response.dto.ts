@@ -113,3 +113,33 @@ export class JobLogsResponseDto {
   complete!: boolean;
   truncated!: boolean;
 }
+
+export class ExcerptLineDto {
+  /** 1-based line of the job's combined output */
+  line!: number;
+  /** The line as text: printable, at most 300 characters */
+  text!: string;
+}
+
+/** What a finished job's output says went wrong, for a person or an agent. Secrets are masked. */
+export class JobSummaryResponseDto {
+  job_id!: string;
+  /** The job's status when it ended */
+  status!: string;
+  /**
+   * succeeded | oom_killed | timeout | cancelled | platform | python_exception | node_error | typescript_error |
+   * go_panic | go_build_error | java_exception | command_not_found | no_such_file | permission_denied | pip_error |
+   * npm_error | apt_error | pytest_failure | jest_failure | go_test_failure | error_line | unknown
+   */
+  kind!: string;
+  /** One line a person can read */
+  summary!: string;
+  /** The line of the output that carries the error; null when the run record explains the end (OOM, timeout) */
+  error_line!: number | null;
+  /** The lines that support the summary (at most 15) */
+  excerpt!: ExcerptLineDto[];
+  /** A concrete next step when the cause is known */
+  suggestion!: string | null;
+  /** Bytes of output analysed */
+  analysed_bytes!: number;
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { validateDto } from 'src/common/validation';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
-import type { ArtifactResponseDto, JobResponseDto, LogChunkDto } from 'src/jobs/dto/job-response.dto';
+import type { ArtifactResponseDto, JobResponseDto, JobSummaryResponseDto, LogChunkDto } from 'src/jobs/dto/job-response.dto';
 import { TERMINAL_STATUSES } from 'src/jobs/job-model';
 import type { JobsService } from 'src/jobs/jobs.service';
 import type { OrcaTool, ToolCall } from 'src/mcp/tool-kit';
@@ -10,7 +10,8 @@ import { artifactOutput, jobId, jobOutput, jobRequestInput, jobStatusFilter, job
 import type { TenantContext } from 'src/tenancy/tenant-context';
 
 const DEFAULT_WAIT_SECONDS = 600;
-const DEFAULT_TAIL_CHARS = 8000;
+/** A short tail by default: a failed job's summary names the error line (get_job_log_excerpt shows its context). */
+const DEFAULT_TAIL_CHARS = 2000;
 /** Progress notifications while output streams: at most one per interval (a chatty job must not flood). */
 const PROGRESS_INTERVAL_MS = 250;
 const ARTIFACT_DEFAULT_BYTES = 256 * 1024;
@@ -39,6 +40,28 @@ function lastLine(text: string): string {
   return (lines[lines.length - 1] ?? '').slice(0, 200);
 }
 
+const summaryOutput = z
+  .object({
+    kind: z.string().describe('python_exception, command_not_found, pip_error, pytest_failure, oom_killed, timeout, ... (see get_job_log_excerpt)'),
+    summary: z.string().describe('One line: what went wrong'),
+    error_line: z.number().nullable().describe('Line of the output that carries the error (null: the run record says why, e.g. OOM)'),
+    suggestion: z.string().nullable().describe('A concrete next step when the cause is known'),
+  })
+  .nullable()
+  .describe('What the output says went wrong; null unless the job ended without succeeding. get_job_log_excerpt returns the supporting lines');
+
+/** The compact summary of a job that ended without succeeding (null otherwise: nothing to explain). */
+async function failureSummary(jobs: JobsService, ctx: TenantContext, job: JobResponseDto): Promise<z.infer<typeof summaryOutput>> {
+  if (!TERMINAL_STATUSES.has(job.status as never) || job.status === 'succeeded') return null;
+  const { kind, summary, error_line, suggestion } = await jobs.summary(ctx, job.id);
+  return { kind, summary, error_line, suggestion };
+}
+
+function excerptText(s: JobSummaryResponseDto): string {
+  const width = String(s.excerpt[s.excerpt.length - 1]?.line ?? 0).length;
+  return s.excerpt.map((e) => `${String(e.line).padStart(width)}${e.line === s.error_line ? '>' : ' '} ${e.text}`).join('\n');
+}
+
 const runResultOutput = {
   job_id: z.string(),
   finished: z.boolean().describe('false when wait_seconds passed first: the job keeps running; follow it with get_job / get_job_logs'),
@@ -52,6 +75,7 @@ const runResultOutput = {
   output_truncated: z.boolean(),
   artifacts: z.array(artifactOutput),
   duration_ms: z.number().nullable(),
+  summary: summaryOutput,
 };
 
 async function finalResult(jobs: JobsService, ctx: TenantContext, job: JobResponseDto, tailChars: number): Promise<z.infer<z.ZodObject<typeof runResultOutput>>> {
@@ -71,6 +95,7 @@ async function finalResult(jobs: JobsService, ctx: TenantContext, job: JobRespon
     output_truncated: job.usage.output_truncated,
     artifacts,
     duration_ms: job.duration_ms,
+    summary: await failureSummary(jobs, ctx, job),
   };
 }
 
@@ -118,7 +143,7 @@ export function jobTools(jobs: JobsService): OrcaTool[] {
         if (!replayed) await cancelAbandoned(call, `job ${job.id}`, () => jobs.cancel(call.ctx, job.id));
         const result = await finalResult(jobs, call.ctx, await jobs.get(call.ctx, job.id), args.tail_chars ?? DEFAULT_TAIL_CHARS);
         const summary = result.finished
-          ? `job ${job.id} ${result.status}${result.exit_code === null ? '' : ` (exit ${result.exit_code})`}`
+          ? `job ${job.id} ${result.status}${result.exit_code === null ? '' : ` (exit ${result.exit_code})`}${result.summary ? `: ${result.summary.summary}` : ''}`
           : `job ${job.id} still ${result.status} after ${args.wait_seconds ?? DEFAULT_WAIT_SECONDS}s; it keeps running (get_job, get_job_logs, cancel_job)`;
         return { result, summary };
       },
@@ -143,14 +168,42 @@ export function jobTools(jobs: JobsService): OrcaTool[] {
     defineTool({
       name: 'get_job',
       title: 'Get a job',
-      description: 'A job and its run record: status, reason, exit code, steps, resources, usage and timings.',
+      description:
+        'A job and its run record: status, reason, exit code, steps, resources, usage and timings; for a job that ended ' +
+        'without succeeding, a one-line summary of what went wrong with a suggestion (get_job_log_excerpt: the lines behind it).',
       permission: 'job:read',
       input: { job_id: jobId },
-      output: { job: jobOutput },
+      output: { job: jobOutput, summary: summaryOutput },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async run(args, call) {
         const job = await jobs.get(call.ctx, resourceId('job', args.job_id));
-        return { result: { job }, summary: `job ${job.id} ${job.status}` };
+        const summary = await failureSummary(jobs, call.ctx, job);
+        return { result: { job, summary }, summary: `job ${job.id} ${job.status}${summary ? `: ${summary.summary}` : ''}` };
+      },
+    }),
+    defineTool({
+      name: 'get_job_log_excerpt',
+      title: 'Why a job failed: the summary and the output lines behind it',
+      description:
+        'For a job that has ended: its one-line summary, the excerpt of its output that supports it (numbered lines, the ' +
+        'error line marked with ">"), and a suggestion when the cause is known (a missing module, a path that does not ' +
+        'exist, the memory limit). Much smaller than the whole log: read this before get_job_logs.',
+      permission: 'job:read',
+      input: { job_id: jobId },
+      output: {
+        job_id: z.string(),
+        status: z.string(),
+        kind: z.string(),
+        summary: z.string(),
+        error_line: z.number().nullable(),
+        excerpt: z.string().describe('Numbered lines of the output; ">" marks the error line'),
+        suggestion: z.string().nullable(),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async run(args, call) {
+        const s = await jobs.summary(call.ctx, resourceId('job', args.job_id));
+        const { job_id, status, kind, summary, error_line, suggestion } = s;
+        return { result: { job_id, status, kind, summary, error_line, excerpt: excerptText(s), suggestion }, summary: `job ${job_id} ${status}: ${summary}` };
       },
     }),
     defineTool({

@@ -10,6 +10,8 @@ export const DOCKER_HUB = 'docker.io';
 export interface ImageReference {
   /** Registry host[:port], `docker.io` for Docker Hub. */
   registry: string;
+  /** The reference names its registry (`ghcr.io/a/b`), rather than a short name (`python`, `orcaops/python`). */
+  explicitRegistry: boolean;
   /** Path in the registry, `library/python` for an official Hub image. */
   path: string;
   /** `registry/path`, e.g. `docker.io/library/python`. */
@@ -57,7 +59,7 @@ export function parseImageReference(input: string): ImageReference {
   const repository = `${registry}/${path}`;
   if (tag === null && digest === null) tag = 'latest';
   const canonical = `${repository}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
-  return { registry, path, repository, tag, digest, canonical };
+  return { registry, explicitRegistry: hasHost, path, repository, tag, digest, canonical };
 }
 
 /** The reference pinned to `digest` (what a rerun uses): `repository@digest`. */

@@ -18,6 +18,8 @@ import { QuotaUsageDayEntity } from 'src/quotas/entities/quota-usage-day.entity'
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
+import { ImagePullGrantEntity } from 'src/registries/entities/image-pull-grant.entity';
+import { RegistryCredentialEntity } from 'src/registries/entities/registry-credential.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -40,6 +42,8 @@ export const ENTITIES = [
   WorkflowRunEntity,
   WorkflowInstanceEntity,
   WorkflowSourceEntity,
+  RegistryCredentialEntity,
+  ImagePullGrantEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

@@ -4,7 +4,7 @@
  * fields for privileged mode, host mounts or the Docker socket: those are never allowed, so no policy
  * can ask for them.
  */
-import type { NetworkMode, ResourceLimits } from 'src/domain/container-spec';
+import type { NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
 
 /** What happens to a request that needs something beyond the plain rules. */
 export const EGRESS_RULES = ['deny', 'require_approval', 'allow'] as const;
@@ -34,9 +34,8 @@ export interface ImagePolicy {
   max_size_mb?: number;
 }
 
-/** When an image is pulled: only when missing (default), on every use, or never (use what is on the engine). */
-export const PULL_POLICIES = ['if_not_present', 'always', 'never'] as const;
-export type PullPolicy = (typeof PULL_POLICIES)[number];
+export { PULL_POLICIES } from 'src/domain/container-spec';
+export type { PullPolicy } from 'src/domain/container-spec';
 
 export interface CommandPolicy {
   /** Refused when a command (trimmed, argv joined by spaces) equals one of these. */

@@ -7,7 +7,7 @@ import { invalidField, notFound } from 'src/common/errors/orcaops.error';
 import { secretsConfig } from 'src/config/orcaops.config';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { RegistryCredentialEntity } from 'src/registries/entities/registry-credential.entity';
-import { DOCKER_HUB, parseImageReference } from 'src/runtime/image-reference';
+import { parseImageReference } from 'src/runtime/image-reference';
 import type { RegistryAuth } from 'src/runtime/container-runtime.port';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
@@ -24,14 +24,17 @@ export interface RegistryCredentialView {
 
 /** The host as image references name it (`index.docker.io` → `docker.io`, lower case); refuses anything else. */
 export function normaliseRegistryHost(host: string): string {
-  const trimmed = host.trim().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  const trimmed = host.trim().replace(/^https?:\/\//, '').replace(/\/+$/, '').toLowerCase();
+  const invalid = invalidField('host', `"${host}" is not a registry host (e.g. ghcr.io, registry.example.com:5000)`);
+  if (!trimmed || trimmed.includes('/')) throw invalid;
   try {
-    const ref = parseImageReference(`${trimmed}/x`);
-    if (!ref.explicitRegistry && ref.registry !== DOCKER_HUB) throw new Error('no host');
-    return ref.registry.toLowerCase();
+    // Parsed as the host of a reference (index.docker.io → docker.io); a bare word would be a Hub namespace.
+    const ref = parseImageReference(`${trimmed}/app`);
+    if (ref.explicitRegistry) return ref.registry;
   } catch {
-    throw invalidField('host', `"${host}" is not a registry host (e.g. ghcr.io, registry.example.com:5000)`);
+    // falls through to the refusal
   }
+  throw invalid;
 }
 
 /**

@@ -8,14 +8,16 @@ export class SingleFlight<T, P> {
 
   run(key: string, work: (progress: (p: P) => void) => Promise<T>, onProgress?: (p: P) => void, signal?: AbortSignal): Promise<T> {
     let flight = this.flights.get(key);
-    if (!flight) {
-      const listeners = new Set<(p: P) => void>();
+    if (flight) {
+      if (onProgress) flight.listeners.add(onProgress);
+    } else {
+      // The first caller listens before the work starts: it may report progress synchronously.
+      const listeners = new Set<(p: P) => void>(onProgress ? [onProgress] : []);
       const promise = work((p) => listeners.forEach((l) => l(p))).finally(() => this.flights.delete(key));
       flight = { promise, listeners };
       this.flights.set(key, flight);
     }
     const { promise, listeners } = flight;
-    if (onProgress) listeners.add(onProgress);
     const done = promise.finally(() => onProgress && listeners.delete(onProgress));
     if (!signal) return done;
     return new Promise<T>((resolve, reject) => {

@@ -9,7 +9,7 @@ import { RegistryCredentialsService } from 'src/registries/registry-credentials.
 import { SingleFlight } from 'src/registries/single-flight';
 import { CONTAINER_RUNTIME, ContainerRuntime, ImageInfo, PullProgress, RegistryAuth } from 'src/runtime/container-runtime.port';
 import { digestFor, ImageReference, InvalidImageReference, parseImageReference, pinnedReference } from 'src/runtime/image-reference';
-import { ImagePullError } from 'src/runtime/runtime.errors';
+import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
 
 /** What a run uses: the reference to create its container from (pinned by digest when it came from a registry). */
 export interface ResolvedImage {
@@ -74,6 +74,10 @@ export class ImagePuller {
       );
     }
     if (!registryAllowed(policy, ref.registry)) {
+      // A short name that is not on the engine (`orcaops/not-built`) stays what it was before pulls existed.
+      if (!local && !ref.explicitRegistry) {
+        throw new RuntimeError('image_not_found', `image ${image} is not on this engine, and pulling from "${ref.registry}" is not allowed by the policy (images.registries)`);
+      }
       throw new ImagePullError('denied_by_policy', `image ${image} would be pulled from "${ref.registry}", which the policy does not allow (images.registries)`);
     }
     const startedAt = new Date();

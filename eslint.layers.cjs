@@ -29,6 +29,8 @@ const LAYERS = [
   [{ type: 'quotas', pattern: 'src/quotas/**' }],
   [{ type: 'workspaces', pattern: 'src/workspaces/**' }],
   [{ type: 'policies', pattern: 'src/policies/**' }],
+  // Registry credentials, pull grants and the image puller (policy-checked, single-flight pulls).
+  [{ type: 'registries', pattern: 'src/registries/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],

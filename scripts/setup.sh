@@ -135,6 +135,23 @@ ensure_tmux() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null
 }
 
+# A real OCI registry for the registry tests (Debian's docker-registry, distribution 2.8) and htpasswd for
+# their basic-auth instance. Installed only, never run as a service: the tests start their own instances
+# on loopback ports with their own config and data directories (test/support/local-registry.ts).
+ensure_registry_packages() {
+  local packages=()
+  command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
+  command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
+  [ "${#packages[@]}" -eq 0 ] && return 0
+  if ! is_debian || ! is_root; then
+    note "${packages[*]} missing and this script installs them only on Debian as root: the registry tests will fail"
+    return 0
+  fi
+  note "installing ${packages[*]} (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+}
+
 # --- (c) build and (d) images ---------------------------------------------------------------------
 build() {
   step 'build (npm run build)'
@@ -157,6 +174,7 @@ main() {
   install_dependencies
   ensure_docker
   ensure_tmux
+  ensure_registry_packages
   build
   build_images
   step "setup done in $((SECONDS - START))s"

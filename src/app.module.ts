@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { HttpErrorFilter } from 'src/common/errors/http-error.filter';
 import { createValidationPipe } from 'src/common/validation';
-import { appConfig, authConfig, databaseConfig, runtimeConfig } from 'src/config/orcaops.config';
+import { appConfig, authConfig, databaseConfig, runtimeConfig, secretsConfig } from 'src/config/orcaops.config';
 import { ApprovalsModule } from 'src/approvals/approvals.module';
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
@@ -26,7 +26,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 export const CONFIG_IMPORT = ConfigModule.forRoot({
   isGlobal: true,
   ignoreEnvFile: true,
-  load: [appConfig, databaseConfig, authConfig, runtimeConfig],
+  load: [appConfig, databaseConfig, authConfig, runtimeConfig, secretsConfig],
 });
 
 @Module({

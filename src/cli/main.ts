@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { adminCommand } from 'src/cli/admin/admin.command';
 import { approvalsCommand } from 'src/cli/commands/approvals.command';
+import { registryCommand } from 'src/cli/commands/registry.command';
 import { auditCommand } from 'src/cli/commands/audit.command';
 import { sessionsCommand } from 'src/cli/commands/sessions.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   // Policies and approvals (issue 5)
   program.addCommand(policiesCommand());
   program.addCommand(approvalsCommand());
+  program.addCommand(registryCommand());
   program.addCommand(mcpCommand());
   program.addCommand(openapiCommand());
   return program;

@@ -57,6 +57,10 @@ export class EnvironmentVariables {
   @MaxLength(256)
   ORCAOPS_ADMIN_TOKEN?: string;
 
+  /** 32-byte key (base64 or hex) that encrypts workspace secrets at rest; unset: `$ORCAOPS_HOME/secrets.key` (0600, generated once). (sensitive) */
+  @IsOptional() @IsString() @MaxLength(128)
+  ORCAOPS_SECRETS_KEY?: string;
+
   /** Container runtime driver: the real Docker engine, or an in-memory fake (tests only). */
   @IsOptional() @IsIn(RUNTIME_DRIVERS)
   ORCAOPS_RUNTIME: RuntimeDriver = 'docker';

@@ -43,6 +43,12 @@ export const databaseConfig = registerAs('database', () => {
 
 export const authConfig = registerAs('auth', () => ({ adminToken: readEnv().ORCAOPS_ADMIN_TOKEN }));
 
+/** The secrets key (or where its file lives); see src/common/crypto/secret-box.ts. */
+export const secretsConfig = registerAs('secrets', () => {
+  const env = readEnv();
+  return { key: env.ORCAOPS_SECRETS_KEY, home: dataHome(env) };
+});
+
 export const runtimeConfig = registerAs('runtime', () => {
   const env = readEnv();
   return {

@@ -19,6 +19,8 @@ import { QuotaUsageDayEntity } from 'src/quotas/entities/quota-usage-day.entity'
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
+import { ImagePullGrantEntity } from 'src/registries/entities/image-pull-grant.entity';
+import { RegistryCredentialEntity } from 'src/registries/entities/registry-credential.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -42,6 +44,8 @@ export const ENTITIES = [
   WorkflowRunEntity,
   WorkflowInstanceEntity,
   WorkflowSourceEntity,
+  RegistryCredentialEntity,
+  ImagePullGrantEntity,
 ];
 
 /** ORCAOPS_DB_POOL_SIZE (validated at start-up with the rest of the environment; 20 when unset). */

@@ -7,7 +7,8 @@
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Bounds of a request's environment map (IsStringMap options). */
 export const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 };
-export const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$/;
+// An optional registry host[:port]/ first (`127.0.0.1:5000/app:v1`); src/runtime/image-reference.ts normalises it.
+export const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::[0-9]{1,5})?\/)?[a-z0-9][a-z0-9._\-/]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$/;
 
 export const NETWORK_MODES = ['none', 'egress'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
@@ -40,3 +41,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 1800;
 export const MAX_TIMEOUT_SECONDS = 1800;
 /** A sandbox's longest lifetime. */
 export const MAX_TTL_SECONDS = 24 * 3600;
+
+/** When an image is pulled from its registry: only when missing (default), on every use, or never. docs/images.md */
+export const PULL_POLICIES = ['if_not_present', 'always', 'never'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];

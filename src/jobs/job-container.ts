@@ -20,12 +20,13 @@ export const jobLabels = (
   'orcaops.deadline': String(Math.ceil(deadline / 1000)),
 });
 
-export function containerSpecFor(job: JobEntity, installationId: string, deadline: number): ContainerSpec {
+/** `image`: the resolved reference (pinned by digest after a pull), default the spec's. */
+export function containerSpecFor(job: JobEntity, installationId: string, deadline: number, image = job.spec.image): ContainerSpec {
   const { resources } = job.spec;
   const internal = job.spec.internal;
   return {
     name: `orcaops-job-${job.id}`,
-    image: job.spec.image,
+    image,
     command: KEEPALIVE,
     env: job.spec.env,
     labels: { ...job.spec.internal?.labels, ...jobLabels(job, installationId, deadline) },

@@ -14,6 +14,7 @@ import { JobSampler } from 'src/jobs/job-sampler';
 import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { EngineHealth } from 'src/runtime/engine-health.service';
+import { ImagePuller } from 'src/registries/image-puller.service';
 
 /**
  * Runs a claimed job's container: create it (hardened), run each step as an exec (or the one step as
@@ -31,7 +32,42 @@ export class JobExecutor {
     private readonly drivers: JobStepDrivers,
     private readonly artifacts: JobArtifactCollector,
     private readonly sampler: JobSampler,
+    private readonly images: ImagePuller,
   ) {}
+
+  /**
+   * The pull phase, before the run: the image is checked (policy, this workspace's pull grant) and
+   * pulled when needed, with progress lines in the job's log; its digest and the pull's start and end
+   * go on the record. Returns when the pull ended (the run's timeout starts then), undefined when
+   * nothing was pulled or the job was stopped meanwhile.
+   */
+  async prepareImage(state: RunState, spec: JobSpec): Promise<number | undefined> {
+    const { job } = state;
+    const signal = state.controller.signal;
+    let resolved;
+    try {
+      resolved = await this.images.ensure(job.workspaceId, spec.image, {
+        pullPolicy: spec.pull_policy,
+        signal,
+        onLine: (line) => state.writer.system(line),
+        onPullStart: (startedAt) => {
+          job.pullStartedAt = startedAt;
+          void this.jobs
+            .update(job.workspaceId, { id: job.id, status: 'running' }, { pullStartedAt: startedAt })
+            .then(() => this.events.progress(job.id), unlessConnectionLost(undefined));
+        },
+      });
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      throw error;
+    }
+    state.image = resolved.reference;
+    if (!resolved.digest && !resolved.pull) return undefined;
+    const patch = { imageDigest: resolved.digest, ...(resolved.pull ? { pullStartedAt: resolved.pull.startedAt, pullFinishedAt: resolved.pull.finishedAt } : {}) };
+    Object.assign(job, patch);
+    await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, patch);
+    return resolved.pull?.finishedAt.getTime();
+  }
 
   /** Runs the container until its steps end or the run is aborted (which kills the container). */
   run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
@@ -54,7 +90,7 @@ export class JobExecutor {
     if (spec.steps.length === 1 && spec.artifacts.length === 0 && !driverName) return this.runAsMainProcess(state, spec, deadline);
     const { job } = state;
     const installationId = await this.installation.installationId();
-    state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline));
+    state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline, state.image));
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
     if (state.controller.signal.aborted) return;
     await this.runtime.startContainer(state.containerId);
@@ -134,7 +170,7 @@ export class JobExecutor {
     const result = state.steps[0]!;
     const installationId = await this.installation.installationId();
     state.containerId = await this.runtime.createContainer({
-      ...containerSpecFor(job, installationId, deadline),
+      ...containerSpecFor(job, installationId, deadline, state.image),
       command: step.args ?? ['/bin/sh', '-c', step.command ?? ''],
       env: { ...spec.env, ...step.env },
       workingDir: step.cwd ?? '/workspace',

@@ -1,5 +1,5 @@
 /** The job model's closed vocabularies (shared by entities, DTOs, the runner and front ends). */
-import type { CleanupPolicy, NetworkMode, ResourceLimits } from 'src/domain/container-spec';
+import type { CleanupPolicy, NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
 
 // awaiting_approval: a policy held the job for a human decision; it is not enqueued until approved.
 export const JOB_STATUSES = ['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
@@ -13,6 +13,8 @@ export const JOB_REASONS = [
   'timeout',
   'cancelled',
   'image_not_found',
+  /** The image could not be pulled (message says why: unauthorized, not_found, registry_unreachable, denied_by_policy, too_large). */
+  'image_pull_failed',
   'engine_unavailable',
   'interrupted',
   'policy_denied',
@@ -95,6 +97,8 @@ export interface JobSpec {
   timeout_seconds: number;
   artifacts: string[];
   cleanup_policy: CleanupPolicy;
+  /** Absent on jobs from before pull policies: if_not_present. */
+  pull_policy?: PullPolicy;
   internal?: JobInternalSpec;
 }
 

@@ -6,6 +6,7 @@ export function jobPolicyRequest(spec: JobSpec): PolicyRequest {
   return {
     kind: 'job',
     image: spec.image,
+    pull_policy: spec.pull_policy,
     commands: spec.steps.map((step, i) =>
       step.command !== undefined
         ? { field: `steps.${i}.command`, command: step.command }

@@ -36,6 +36,7 @@ export function normalizeSpec(dto: CreateJobDto): JobSpec {
     timeout_seconds: dto.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
     artifacts: dto.artifacts ?? [],
     cleanup_policy: dto.cleanup_policy ?? 'remove_on_completion',
+    ...(dto.pull_policy ? { pull_policy: dto.pull_policy } : {}),
   };
 }
 

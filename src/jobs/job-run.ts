@@ -5,7 +5,7 @@ import type { JobLogWriter } from 'src/jobs/job-logs.service';
 import type { JobReason, StepResult } from 'src/jobs/job-model';
 import type { RunFacts } from 'src/jobs/job-rules';
 import type { EngineHealth } from 'src/runtime/engine-health.service';
-import { RuntimeError } from 'src/runtime/runtime.errors';
+import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
 
 // What the runner's units share about one run: its in-memory state and small helpers.
 
@@ -38,6 +38,8 @@ export interface RunState {
   steps: StepResult[];
   facts: RunFacts;
   containerId?: string;
+  /** The image reference the container is created from (pinned by digest once resolved; job-executor.ts). */
+  image?: string;
   cpuSeconds: number | null;
   memoryPeakBytes: number | null;
   controller: AbortController;
@@ -51,6 +53,7 @@ export interface RunState {
 
 /** The reason and message a run ends with when `error` stopped it (the engine's health is re-checked when it was lost). */
 export function failureFor(error: unknown, engine: EngineHealth): { reason: JobReason; message: string } {
+  if (error instanceof ImagePullError) return { reason: 'image_pull_failed', message: `image pull failed (${error.reason}): ${error.message}` };
   if (error instanceof RuntimeError) {
     if (error.code === 'image_not_found') return { reason: 'image_not_found', message: error.message };
     if (error.code === 'engine_unavailable') {

@@ -191,14 +191,17 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
     this.active.set(job.id, state);
     this.slots.occupy(job.id, job.workspaceId);
     slot();
-    const deadline = (job.startedAt ?? new Date()).getTime() + spec.timeout_seconds * 1000;
-    const deadlineTimer = setTimeout(() => {
-      state.facts.deadlineExceeded = true;
-      state.controller.abort();
-    }, Math.max(0, deadline - Date.now()));
     const sampler = setInterval(() => void this.sampler.sample(state), SAMPLE_INTERVAL_MS);
+    let deadlineTimer: NodeJS.Timeout | undefined;
     try {
-      await this.executor.run(state, spec, deadline);
+      // The pull phase is not run time: the timeout starts when a pull ends.
+      const pulledAt = await this.executor.prepareImage(state, spec);
+      const deadline = Math.max((job.startedAt ?? new Date()).getTime(), pulledAt ?? 0) + spec.timeout_seconds * 1000;
+      deadlineTimer = setTimeout(() => {
+        state.facts.deadlineExceeded = true;
+        state.controller.abort();
+      }, Math.max(0, deadline - Date.now()));
+      if (!state.controller.signal.aborted) await this.executor.run(state, spec, deadline);
     } catch (error) {
       state.failure ??= this.executor.failureFor(error);
     } finally {

@@ -18,6 +18,10 @@ export function toJobResponse(job: JobEntity): JobResponseDto {
     message: job.message,
     exit_code: job.exitCode,
     image: job.image,
+    image_digest: job.imageDigest ?? null,
+    pull_policy: spec.pull_policy ?? 'if_not_present',
+    pull_started_at: iso(job.pullStartedAt ?? null),
+    pull_finished_at: iso(job.pullFinishedAt ?? null),
     steps: job.steps,
     commands: spec.steps.map((s) => s.command ?? JSON.stringify(s.args)),
     env_keys: Object.keys(spec.env).sort(),
@@ -41,7 +45,8 @@ export function toJobResponse(job: JobEntity): JobResponseDto {
     created_at: job.createdAt.toISOString(),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
-    duration_ms: job.startedAt && job.finishedAt ? job.finishedAt.getTime() - job.startedAt.getTime() : null,
+    // Run time only: a pull phase before it is not counted.
+    duration_ms: job.startedAt && job.finishedAt ? job.finishedAt.getTime() - Math.max(job.startedAt.getTime(), job.pullFinishedAt?.getTime() ?? 0) : null,
   };
 }
 

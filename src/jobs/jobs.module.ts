@@ -29,6 +29,7 @@ import { JobsService } from 'src/jobs/jobs.service';
 import { QuotasModule } from 'src/quotas/quotas.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
+import { RegistriesModule } from 'src/registries/registries.module';
 import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
@@ -47,6 +48,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     WorkspacesModule,
     QuotasModule,
     PoliciesModule,
+    RegistriesModule,
     SessionsCoreModule,
   ],
   controllers: [JobsController],

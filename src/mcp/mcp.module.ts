@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RegistriesModule } from 'src/registries/registries.module';
 import { AuditModule } from 'src/audit/audit.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { McpController } from 'src/mcp/mcp.controller';
@@ -9,7 +10,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
 
 /** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, JobsModule, SandboxesModule, WorkflowsModule],
+  imports: [AuditModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

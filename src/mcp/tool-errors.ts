@@ -33,6 +33,8 @@ export function recoveryHint(code: string): string {
       return 'Send less data per call (split the file or the command).';
     case 'request_timeout':
       return 'The request body arrived too slowly and was cut. Retry on a faster connection or send less data.';
+    case 'image_pull_failed':
+      return 'The image could not be pulled (details.reason): fix the reference or tag (not_found), store registry credentials for its host (unauthorized), pick an allowed image (denied_by_policy, too_large), or retry later (registry_unreachable).';
     case 'engine_unavailable':
     case 'service_unavailable':
       return 'A temporary server-side problem. Retry in a few seconds.';

@@ -132,6 +132,16 @@ export class PoliciesService {
     return (await this.effective(ctx, workspaceId)).resources.max_timeout_seconds;
   }
 
+  /**
+   * The image rules for a workspace, for the puller (runs without a request: the job runner, a
+   * workflow's services). Images need no egress grant, so none is read.
+   */
+  async imagePolicy(workspaceId: string): Promise<EffectivePolicy['images']> {
+    const cached = this.cache.get(workspaceId);
+    const documents = cached && Date.now() - cached.at < CACHE_TTL_MS ? cached : await this.loadDocuments(workspaceId);
+    return effectivePolicy(documents.org, documents.workspace, { egressGranted: false }).images;
+  }
+
   /** Command deny rules for commands run in a live sandbox (exec, shell run, process start). */
   async assertCommandsAllowed(ctx: TenantContext, workspaceId: string, sandboxId: string, commands: PolicyRequest['commands']): Promise<void> {
     const decision = evaluateCommands(await this.effective(ctx, workspaceId, false, true), commands);

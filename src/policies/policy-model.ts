@@ -4,7 +4,7 @@
  * fields for privileged mode, host mounts or the Docker socket: those are never allowed, so no policy
  * can ask for them.
  */
-import type { NetworkMode, ResourceLimits } from 'src/domain/container-spec';
+import type { NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
 
 /** What happens to a request that needs something beyond the plain rules. */
 export const EGRESS_RULES = ['deny', 'require_approval', 'allow'] as const;
@@ -22,7 +22,20 @@ export interface ImagePolicy {
   require_digest?: boolean;
   /** An image outside `allow`: refused (default) or held for approval. */
   outside_allow?: OutsideAllowRule;
+  /**
+   * Globs on registry hosts (`ghcr.io`, `registry.example.com:5000`, `*.corp.example`) images may be
+   * pulled from. Absent at both levels: nothing is pulled, only images already on the engine (the
+   * standard images OrcaOps builds) run. Each level that sets a list must match (like `allow`).
+   */
+  registries?: string[];
+  /** A request that may pull from a registry (reference naming a registry host, or pull policy `always`) waits for an approval. */
+  pull_approval?: boolean;
+  /** Largest image (uncompressed size on the engine) a request may run, in MiB. */
+  max_size_mb?: number;
 }
+
+export { PULL_POLICIES } from 'src/domain/container-spec';
+export type { PullPolicy } from 'src/domain/container-spec';
 
 export interface CommandPolicy {
   /** Refused when a command (trimmed, argv joined by spaces) equals one of these. */
@@ -91,6 +104,10 @@ export interface EffectivePolicy {
     deny: string[];
     require_digest: boolean;
     outside_allow: OutsideAllowRule;
+    /** Every list must match (one per level that sets one); none: no pulls at all. */
+    registries: string[][];
+    pull_approval: boolean;
+    max_size_mb?: number;
   };
   commands: { deny: string[]; deny_patterns: string[] };
   network: { egress: EgressRule; published_ports: boolean };
@@ -106,6 +123,8 @@ export interface PolicyRequest {
   /** `workflow_service`: a workflow job's service container (cannot wait for approval, like a sandbox). */
   kind: 'job' | 'sandbox' | 'workflow_service';
   image: string;
+  /** Default `if_not_present`. */
+  pull_policy?: PullPolicy;
   /** Each command with the request field it came from (shell strings, or argv joined by spaces). */
   commands: Array<{ field: string; command: string }>;
   network: NetworkMode;

@@ -30,7 +30,14 @@ describe('effectivePolicy', () => {
       resources: { max_memory_mb: 256 },
     };
     expect(effectivePolicy(org, ws, NO_GRANT)).toEqual({
-      images: { allow: [['orcaops/*'], ['orcaops/busybox']], deny: ['orcaops/evil', 'orcaops/python'], require_digest: false, outside_allow: 'deny' },
+      images: {
+        allow: [['orcaops/*'], ['orcaops/busybox']],
+        deny: ['orcaops/evil', 'orcaops/python'],
+        require_digest: false,
+        outside_allow: 'deny',
+        registries: [],
+        pull_approval: false,
+      },
       commands: { deny: ['reboot'], deny_patterns: ['curl'] },
       network: { egress: 'require_approval', published_ports: false },
       resources: { max_memory_mb: 256, max_cpu: 2, approval_above: {} },
@@ -211,7 +218,12 @@ describe('deny patterns on RE2', () => {
 
 describe('image globs in linear time', () => {
   it('should match picomatch globs on RE2 and refuse negation on save', () => {
-    const policy = effectivePolicy({ images: { allow: ['orcaops/*', 'ghcr.io/org/**', 'docker.io/library/python:3.*'] } }, {}, NO_GRANT);
+    const policy = effectivePolicy(
+      // Registries allowed too: references naming a registry are pulled from it (pull rules below).
+      { images: { allow: ['orcaops/*', 'ghcr.io/org/**', 'docker.io/library/python:3.*'], registries: ['ghcr.io', 'docker.io'] } },
+      {},
+      NO_GRANT,
+    );
     for (const image of ['orcaops/busybox', 'orcaops/python:3', 'ghcr.io/org/a/b:1', 'docker.io/library/python:3.12']) {
       expect(evaluatePolicy(policy, job({ image })).decision).toBe('allowed');
     }
@@ -224,5 +236,36 @@ describe('image globs in linear time', () => {
     const started = performance.now();
     expect(evaluatePolicy(policy, job({ image: `${'a'.repeat(250)}b` })).decision).toBe('allowed');
     expect(performance.now() - started).toBeLessThan(200);
+  });
+});
+
+describe('pull rules (images.registries, pull_approval, max_size_mb)', () => {
+  const decide = (org: PolicyDocument, ws: PolicyDocument, req: Partial<PolicyRequest>) => evaluatePolicy(effectivePolicy(org, ws, NO_GRANT), job(req));
+
+  it('should refuse a reference naming a registry when no registry is allowed (the default), before any engine call', () => {
+    const d = decide({}, {}, { image: '127.0.0.1:5000/app:v1' });
+    expect(d.decision).toBe('denied');
+    expect(d.violations[0]?.message).toContain('registry "127.0.0.1:5000" is not allowed');
+  });
+
+  it('should let short names run from the engine, unless pull_policy always asks for a pull from Docker Hub', () => {
+    expect(decide({}, {}, { image: 'orcaops/busybox' }).decision).toBe('allowed');
+    expect(decide({}, {}, { image: 'orcaops/busybox', pull_policy: 'always' }).decision).toBe('denied');
+    expect(decide({}, {}, { image: '127.0.0.1:5000/app:v1', pull_policy: 'never' }).decision).toBe('allowed');
+  });
+
+  it('should need every level that lists registries to match, and hold pulls for approval when asked', () => {
+    const org: PolicyDocument = { images: { registries: ['127.0.0.1:*', 'ghcr.io'] } };
+    expect(decide(org, {}, { image: '127.0.0.1:5000/app:v1' }).decision).toBe('allowed');
+    expect(decide(org, { images: { registries: ['ghcr.io'] } }, { image: '127.0.0.1:5000/app:v1' }).decision).toBe('denied');
+    expect(decide(org, { images: { pull_approval: true } }, { image: 'ghcr.io/a/b' }).decision).toBe('requires_approval');
+  });
+
+  it('should refuse an invalid reference and name widenings of the pull rules', () => {
+    expect(decide({}, {}, { image: 'Bad Image' }).decision).toBe('denied');
+    const org: PolicyDocument = { images: { registries: ['ghcr.io'], pull_approval: true, max_size_mb: 100 } };
+    const fields = wideningProblems(org, { images: { registries: ['docker.io'], pull_approval: false, max_size_mb: 200 } }, NO_GRANT).map((p) => p.field);
+    expect(fields).toEqual(['images.registries.0', 'images.pull_approval', 'images.max_size_mb']);
+    expect(effectivePolicy(org, { images: { max_size_mb: 50 } }, NO_GRANT).images.max_size_mb).toBe(50);
   });
 });

@@ -10,6 +10,7 @@ import type {
 import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS } from 'src/policies/policy-model';
 import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-pattern';
 import { compileImageGlob } from 'src/policies/image-glob';
+import { InvalidImageReference, parseImageReference } from 'src/runtime/image-reference';
 
 /**
  * Pure policy decisions (no I/O), each covered by policy-rules.spec.ts: combining the organisation
@@ -57,6 +58,9 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
       deny: unique(levels.flatMap((l) => l.images?.deny ?? [])),
       require_digest: levels.some((l) => l.images?.require_digest === true),
       outside_allow: outside.reduce((a, b) => (OUTSIDE_RANK[a] <= OUTSIDE_RANK[b] ? a : b)),
+      registries: levels.map((l) => l.images?.registries).filter((a): a is string[] => a !== undefined),
+      pull_approval: levels.some((l) => l.images?.pull_approval === true),
+      ...optionalMin('max_size_mb', org.images?.max_size_mb, workspace.images?.max_size_mb),
     },
     commands: {
       deny: unique(levels.flatMap((l) => l.commands?.deny ?? [])),
@@ -73,6 +77,11 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
       allow_self_approval: org.approvals?.allow_self_approval === true && workspace.approvals?.allow_self_approval !== false,
     },
   };
+}
+
+function optionalMin<K extends string>(key: K, a: number | undefined, b: number | undefined): Partial<Record<K, number>> {
+  const value = minOf(a, b);
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
 }
 
 function unique(values: string[]): string[] {
@@ -93,7 +102,7 @@ export function documentProblems(doc: PolicyDocument): FieldProblem[] {
       break;
     }
   }
-  for (const list of ['allow', 'deny'] as const) {
+  for (const list of ['allow', 'deny', 'registries'] as const) {
     (doc.images?.[list] ?? []).forEach((glob, i) => {
       if (!glob.trim()) return void problems.push({ field: `images.${list}.${i}`, message: 'an image pattern cannot be empty' });
       const compiled = compileImageGlob(glob);
@@ -113,6 +122,15 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
       if (!orgAllow.some((o) => globMatches(o, pattern, false))) wider(`images.allow.${i}`, `"${pattern}" is outside the organisation's allow list`);
     });
   }
+  const orgRegistries = org.images?.registries;
+  if (orgRegistries) {
+    (workspace.images?.registries ?? []).forEach((pattern, i) => {
+      if (!orgRegistries.some((o) => globMatches(o, pattern, false))) wider(`images.registries.${i}`, `"${pattern}" is outside the organisation's registries`);
+    });
+  }
+  if (org.images?.pull_approval === true && workspace.images?.pull_approval === false) wider('images.pull_approval', 'the organisation requires an approval for pulls');
+  const [mySize, orgSize] = [workspace.images?.max_size_mb, org.images?.max_size_mb];
+  if (mySize !== undefined && orgSize !== undefined && mySize > orgSize) wider('images.max_size_mb', `${mySize} is above the organisation's ${orgSize}`);
   if (org.images?.require_digest === true && workspace.images?.require_digest === false) wider('images.require_digest', 'the organisation requires digests');
   const outside = workspace.images?.outside_allow;
   if (outside && OUTSIDE_RANK[outside] > OUTSIDE_RANK[org.images?.outside_allow ?? 'deny']) wider('images.outside_allow', 'the organisation refuses images outside the allow list');
@@ -155,6 +173,35 @@ function globMatches(glob: string, text: string, fallback: boolean): boolean {
 /** A glob matches the reference as written or its repository name, so `deny: [x]` covers every tag of x. */
 function imageMatches(glob: string, image: string, fallback: boolean): boolean {
   return globMatches(glob, image, fallback) || globMatches(glob, repositoryOf(image), fallback);
+}
+
+/**
+ * Pull rules decided without the engine: a reference naming a registry host (or any reference with
+ * pull policy `always`) may pull, so its registry must be allowed and, with pull_approval, approved.
+ * A short name without a host (`orcaops/python`) runs from the engine when present; if it would have to
+ * be pulled, the puller refuses it then (denied_by_policy) unless its registry is allowed.
+ */
+export function pullViolations(policy: EffectivePolicy['images'], image: string, pullPolicy: PolicyRequest['pull_policy'] = 'if_not_present'): PolicyViolation[] {
+  let ref: ReturnType<typeof parseImageReference>;
+  try {
+    ref = parseImageReference(image);
+  } catch (error) {
+    const message = error instanceof InvalidImageReference ? error.message : `invalid image reference "${image}"`;
+    return [{ rule: 'images', field: 'image', effect: 'deny', message }];
+  }
+  const { registry } = ref;
+  const mayPull = pullPolicy !== 'never' && (ref.explicitRegistry || pullPolicy === 'always');
+  if (!mayPull) return [];
+  if (!registryAllowed(policy, registry)) {
+    return [{ rule: 'images', field: 'image', effect: 'deny', message: `pulling from registry "${registry}" is not allowed (images.registries)` }];
+  }
+  if (policy.pull_approval) return [{ rule: 'images', field: 'image', effect: 'require_approval', message: `pulling "${image}" from "${registry}" needs an approval` }];
+  return [];
+}
+
+/** Whether the policy lets images be pulled from `registry` (no list at any level: none). */
+export function registryAllowed(policy: EffectivePolicy['images'], registry: string): boolean {
+  return policy.registries.length > 0 && policy.registries.every((list) => list.some((g) => globMatches(g, registry, false)));
 }
 
 function imageViolations(policy: EffectivePolicy['images'], image: string): PolicyViolation[] {
@@ -242,6 +289,7 @@ function resourceViolations(policy: EffectivePolicy['resources'], req: PolicyReq
 export function evaluatePolicy(policy: EffectivePolicy, req: PolicyRequest): PolicyDecision {
   const violations = [
     ...imageViolations(policy.images, req.image),
+    ...pullViolations(policy.images, req.image, req.pull_policy),
     ...commandViolations(policy.commands, req.commands),
     ...networkViolations(policy.network, req),
     ...resourceViolations(policy.resources, req),

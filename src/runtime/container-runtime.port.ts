@@ -32,6 +32,38 @@ export interface ImageInfo {
   volumes?: string[];
   /** Config.ExposedPorts of the image (EXPOSE), as `5432/tcp`. */
   exposedPorts?: string[];
+  /** RepoDigests (`repo@sha256:…`): where the image was pulled from; empty for images built or imported here. */
+  repoDigests?: string[];
+}
+
+/** Basic credentials for one registry host (never logged; the adapter passes them as X-Registry-Auth). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** One compact progress event of a pull (the engine's per-layer lines, folded). */
+export interface PullProgress {
+  /** Layers seen so far and those finished (downloaded and extracted, or already present). */
+  layers: number;
+  layersDone: number;
+  /** Bytes downloaded so far of the layers whose size the engine reported. */
+  downloadedBytes: number;
+  totalBytes: number;
+}
+
+export interface PullOptions {
+  auth?: RegistryAuth;
+  /** Called for progress events (at most a few per second; the caller may throttle further). */
+  onProgress?: (progress: PullProgress) => void;
+  /** Aborting cancels the pull (the engine stops downloading when the request goes away). */
+  signal?: AbortSignal;
+  /**
+   * Liveness: a pull with no progress event for this long is abandoned as registry_unreachable (a
+   * pull has no total deadline: a large image on a slow registry may take long while it progresses).
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -222,6 +254,12 @@ export interface ContainerRuntime {
   ping(): Promise<EngineInfo>;
   /** undefined when the image is not present locally (never pulls). */
   inspectImage(reference: string): Promise<ImageInfo | undefined>;
+  /**
+   * Pulls `reference` (normalised, e.g. `127.0.0.1:5000/app:v1` or `repo@sha256:…`) from its registry.
+   * Throws ImagePullError (code image_pull_failed) with reason unauthorized, not_found or
+   * registry_unreachable; engine trouble stays engine_unavailable.
+   */
+  pullImage(reference: string, options?: PullOptions): Promise<void>;
   /** Creates an image from an uncompressed root filesystem tar (docker import). */
   importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo>;
 

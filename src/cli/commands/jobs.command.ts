@@ -66,6 +66,7 @@ export interface RunOptions {
   pids?: number;
   network?: string;
   cleanup?: string;
+  pull?: string;
   detach?: boolean;
   spec?: string;
   intent?: string;
@@ -95,17 +96,25 @@ export function buildBody(image: string | undefined, argv: string[], o: RunOptio
   if (Object.keys(resources).length) body.resources = resources;
   if (o.network) body.network = o.network;
   if (o.cleanup) body.cleanup_policy = o.cleanup;
+  if (o.pull) body.pull_policy = o.pull;
   if (o.intent) body.intent = o.intent;
   if (o.session) body.session_id = o.session;
   body.triggered_by ??= 'cli';
   return body;
 }
 
+const PULL_LINE = /^\[orcaops\] pulling \S+: \d+\/\d+ layers/;
+
 /** Streams the job's output live (stdout → stdout, stderr and OrcaOps messages → stderr). */
 async function streamToTerminal(client: ApiClient, id: string, signal: AbortSignal): Promise<void> {
   for await (const event of followJobLogs(client, id, signal)) {
     if (event.event === 'output') {
       const chunk = JSON.parse(event.data) as { stream: string; data: string };
+      // Pull progress on a terminal: one line rewritten in place (a progress bar), not one line per update.
+      if (chunk.stream === 'system' && process.stderr.isTTY && PULL_LINE.test(chunk.data)) {
+        process.stderr.write(`\r\x1b[K${chunk.data.trimEnd()}${chunk.data.includes('(done)') ? '\n' : ''}`);
+        continue;
+      }
       (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
     } else if (event.event === 'status') {
       info(`orcaops: job ${id} ${(JSON.parse(event.data) as { status: string }).status}`);
@@ -156,6 +165,7 @@ export function runCommand(): Command {
     .option('--pids <n>', 'process limit', (v) => Number(v))
     .option('--network <mode>', 'none (default) or egress')
     .option('--cleanup <policy>', 'container cleanup policy')
+    .option('--pull <policy>', 'when to pull the image: if_not_present (default), always or never')
     .option('--intent <text>', 'why this runs (kept in the run record)')
     .option('--idempotency-key <key>', 'a retried submit with the same key returns the same job')
     .option('--session <id>', 'link the job to this agent session (default: $ORCAOPS_SESSION, sent as a header)')

@@ -19,6 +19,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   quota_exceeded: 429,
   rate_limited: 429,
   engine_unavailable: 503,
+  image_pull_failed: 424,
   service_unavailable: 503,
   insufficient_storage: 507,
   internal_error: 500,

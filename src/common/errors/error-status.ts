@@ -22,6 +22,9 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case 'conflict':
       return 409;
+    case 'image_pull_failed':
+      // Failed Dependency: the registry (or its policy) refused the image; details.reason says why.
+      return 424;
     case 'payload_too_large':
       return 413;
     case 'request_timeout':

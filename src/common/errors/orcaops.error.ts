@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'quota_exceeded',
   'rate_limited',
   'engine_unavailable',
+  /** A registry pull failed; details.reason: unauthorized, not_found, registry_unreachable, denied_by_policy, too_large. */
+  'image_pull_failed',
   'service_unavailable',
   'insufficient_storage',
   'internal_error',

@@ -17,7 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { CLEANUP_POLICIES, CleanupPolicy, ENV_MAP, IMAGE_REF, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode } from 'src/domain/container-spec';
+import { CLEANUP_POLICIES, CleanupPolicy, ENV_MAP, IMAGE_REF, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode, PULL_POLICIES, PullPolicy } from 'src/domain/container-spec';
 import { JobResourcesDto } from 'src/domain/resources.dto';
 
 export class JobStepDto {
@@ -50,7 +50,11 @@ export class JobStepDto {
 }
 
 export class CreateJobDto {
-  /** A locally available image, e.g. orcaops/python or orcaops/busybox (never pulled). */
+  /**
+   * An image reference: a standard image (orcaops/python, orcaops/busybox), a registry image
+   * (`registry.example.com/team/app:1.2`, `ghcr.io/org/tool@sha256:…`) or a Docker Hub short name
+   * (`python:3.12-slim`). Registry images are pulled when the policy allows their registry (docs/images.md).
+   */
   @IsString() @Matches(IMAGE_REF, { message: 'image must be an image reference like name[:tag][@sha256:digest]' }) @MaxLength(256)
   image!: string;
 
@@ -83,6 +87,10 @@ export class CreateJobDto {
 
   @IsOptional() @IsIn(CLEANUP_POLICIES)
   cleanup_policy?: CleanupPolicy;
+
+  /** `if_not_present` (default): pull only when the image is missing (or not yet pulled by this workspace); `always`; `never`. */
+  @IsOptional() @IsIn(PULL_POLICIES)
+  pull_policy?: PullPolicy;
 
   @IsOptional() @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:\-/]{0,63}$/, { each: true, message: 'tags are short words (letters, digits, _ . : - /)' })
   tags?: string[];

@@ -49,11 +49,18 @@ export class JobResponseDto {
   session_id!: string | null;
   /** awaiting_approval | queued | running | succeeded | failed | timed_out | cancelled */
   status!: string;
-  /** Why it ended: completed, step_failed, oom_killed, timeout, cancelled, image_not_found, engine_unavailable, interrupted... */
+  /** Why it ended: completed, step_failed, oom_killed, timeout, cancelled, image_not_found, image_pull_failed, engine_unavailable, interrupted... */
   reason!: string | null;
   message!: string | null;
   exit_code!: number | null;
   image!: string;
+  /** The digest the image resolved to when the job ran (sha256:…); null for images built on this engine or before it ran. */
+  image_digest!: string | null;
+  /** if_not_present | always | never */
+  pull_policy!: string;
+  /** The pull phase (not counted in duration_ms; the timeout starts after it); null when nothing was pulled. */
+  pull_started_at!: string | null;
+  pull_finished_at!: string | null;
   steps!: StepResultDto[];
   /** Commands as submitted, in step order. */
   commands!: string[];

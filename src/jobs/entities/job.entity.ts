@@ -32,6 +32,17 @@ export class JobEntity extends TenantOwnedEntity {
   @Column({ type: 'varchar', length: 256 })
   image!: string;
 
+  /** The digest the image reference resolved to when the job ran (sha256:…); a rerun of the record pins it. */
+  @Column({ name: 'image_digest', type: 'varchar', length: 71, nullable: true })
+  imageDigest!: string | null;
+
+  /** The pull phase (its time is not run time: the job's timeout starts after it); null when nothing was pulled. */
+  @Column({ name: 'pull_started_at', type: 'timestamptz', nullable: true })
+  pullStartedAt!: Date | null;
+
+  @Column({ name: 'pull_finished_at', type: 'timestamptz', nullable: true })
+  pullFinishedAt!: Date | null;
+
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   tags!: string[];
 

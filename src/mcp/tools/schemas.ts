@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NETWORK_MODES } from 'src/domain/container-spec';
+import { NETWORK_MODES, PULL_POLICIES } from 'src/domain/container-spec';
 import { JOB_STATUSES } from 'src/jobs/job-model';
 import { SANDBOX_STATUSES } from 'src/sandboxes/sandbox-model';
 
@@ -26,7 +26,11 @@ export const resourcesInput = z
 export const jobRequestInput = {
   image: z
     .string()
-    .describe('A locally available image: orcaops/python (Python 3 + shell) or orcaops/busybox (a minimal shell). Never pulled.'),
+    .describe(
+      'orcaops/python (Python 3 + shell) or orcaops/busybox (a minimal shell), which are always there; or a registry image ' +
+        '(registry.example.com/team/app:1.2, name@sha256:…) that the workspace policy allows, pulled with the workspace\'s own credentials.',
+    ),
+  pull_policy: z.enum(PULL_POLICIES).optional().describe('if_not_present (default), always or never: when to pull the image from its registry'),
   command: z.string().optional().describe('Shell command run with /bin/sh -c in /workspace. Give `command` or `steps`.'),
   steps: z
     .array(

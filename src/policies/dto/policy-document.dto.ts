@@ -40,6 +40,18 @@ export class ImagePolicyDto {
   /** An image outside `allow`: `deny` (default) or `require_approval`. */
   @IsOptional() @IsIn(OUTSIDE_ALLOW_RULES)
   outside_allow?: OutsideAllowRule;
+
+  /** Globs on registry hosts images may be pulled from (e.g. `ghcr.io`, `*.corp.example`); absent: no pulls. */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 256, { each: true })
+  registries?: string[];
+
+  /** A request that may pull from a registry waits for an approval. */
+  @IsOptional() @IsBoolean()
+  pull_approval?: boolean;
+
+  /** Largest image a request may run (uncompressed, MiB); checked on the engine's size after a pull and before every use. */
+  @IsOptional() @IsInt() @Min(1) @Max(1_048_576)
+  max_size_mb?: number;
 }
 
 export class CommandPolicyDto {

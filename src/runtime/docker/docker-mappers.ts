@@ -97,6 +97,7 @@ export function toContainerStats(s: StatsPayload): ContainerStats {
 export interface ImagePayload {
   Id: string;
   RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
   Size?: number;
   Created?: string;
   Config?: { User?: string; Volumes?: Record<string, unknown> | null; ExposedPorts?: Record<string, unknown> | null } | null;
@@ -111,5 +112,6 @@ export function toImageInfo(image: ImagePayload): ImageInfo {
     user: image.Config?.User ?? '',
     volumes: Object.keys(image.Config?.Volumes ?? {}),
     exposedPorts: Object.keys(image.Config?.ExposedPorts ?? {}),
+    repoDigests: image.RepoDigests ?? [],
   };
 }

@@ -11,6 +11,7 @@ import type {
   ExecOptions,
   ExecResult,
   ImageInfo,
+  PullOptions,
   WaitResult,
 } from 'src/runtime/container-runtime.port';
 import { WORKSPACE_VOLUME_LABEL } from 'src/runtime/container-runtime.port';
@@ -18,6 +19,7 @@ import { engineMessage, statusOf, translateDockerError } from 'src/runtime/docke
 import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/engine-call';
 import type { EngineTimeouts } from 'src/runtime/docker/engine-call';
 import { runExec } from 'src/runtime/docker/docker-exec';
+import { pullThroughEngine } from 'src/runtime/docker/docker-pull';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { demuxOutput } from 'src/runtime/docker/output-demux';
 import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
@@ -91,6 +93,10 @@ export class DockerRuntime implements ContainerRuntime {
       if (translated.code === 'image_not_found') return undefined;
       throw translated;
     }
+  }
+
+  pullImage(reference: string, options?: PullOptions): Promise<void> {
+    return pullThroughEngine(this.docker, reference, options);
   }
 
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {

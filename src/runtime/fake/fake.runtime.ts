@@ -10,13 +10,15 @@ import type {
   ExecOptions,
   ExecResult,
   ImageInfo,
+  PullOptions,
   WaitResult,
 } from 'src/runtime/container-runtime.port';
 import { WORKSPACE_VOLUME_LABEL, workspaceVolumeName } from 'src/runtime/container-runtime.port';
 import type { HardenedCreateBody } from 'src/runtime/docker/hardening';
 import { buildCreateOptions, buildDataVolumeOptions, buildWorkspaceVolumeOptions, isCompressedArchive, toLabelFilters, WORKSPACE_PATH } from 'src/runtime/docker/hardening';
 import type { RuntimeErrorCode } from 'src/runtime/runtime.errors';
-import { RuntimeError } from 'src/runtime/runtime.errors';
+import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
+import { parseImageReference } from 'src/runtime/image-reference';
 
 /** What a scripted exec does. Default: exit 0, no output. */
 export interface FakeExecScript {
@@ -79,6 +81,15 @@ export class FakeRuntime implements ContainerRuntime {
   /** Resolvers of hanging execs and waits, per container, run when it stops. */
   private readonly onStop = new Map<string, Array<() => void>>();
   private sequence = 0;
+  /**
+   * Images a pull can fetch, by normalised `repository:tag` (image-reference.ts): the digest and size
+   * the pulled image gets, and the credentials the fake registry wants (none: anonymous).
+   */
+  readonly registry = new Map<string, { digest: string; sizeBytes: number; auth?: { username: string; password: string } }>();
+  /** Registry hosts that do not answer (pulls fail with registry_unreachable). */
+  readonly unreachableRegistries = new Set<string>();
+  /** While set, pulls wait for it (tests hold a pull open to see concurrent callers share it). */
+  pullGate: Promise<void> | undefined;
 
   // ---- scripting -------------------------------------------------------------------------------
 
@@ -156,6 +167,28 @@ export class FakeRuntime implements ContainerRuntime {
 
   inspectImage(reference: string): Promise<ImageInfo | undefined> {
     return this.run('inspectImage', [reference], () => this.findImage(reference));
+  }
+
+  async pullImage(reference: string, options: PullOptions = {}): Promise<void> {
+    this.enter('pullImage', [reference, options.auth ? { ...options.auth, password: '***' } : undefined]);
+    if (this.pullGate) await this.pullGate;
+    const ref = parseImageReference(reference);
+    if (this.unreachableRegistries.has(ref.registry)) throw new ImagePullError('registry_unreachable', `pull of ${reference}: connect: connection refused`);
+    const entry = ref.digest
+      ? [...this.registry.entries()].find(([key, e]) => e.digest === ref.digest && parseImageReference(key).repository === ref.repository)?.[1]
+      : this.registry.get(`${ref.repository}:${ref.tag}`);
+    const wanted = entry?.auth ?? [...this.registry.entries()].find(([key]) => parseImageReference(key).registry === ref.registry)?.[1].auth;
+    if (wanted && (options.auth?.username !== wanted.username || options.auth?.password !== wanted.password)) {
+      throw new ImagePullError('unauthorized', `pull of ${reference}: ${options.auth ? 'unauthorized: authentication required' : 'no basic auth credentials'}`);
+    }
+    if (!entry) throw new ImagePullError('not_found', `pull of ${reference}: manifest unknown`);
+    options.onProgress?.({ layers: 1, layersDone: 1, downloadedBytes: entry.sizeBytes, totalBytes: entry.sizeBytes });
+    const tagged = ref.tag ? `${ref.repository}:${ref.tag}` : `${ref.repository}@${entry.digest}`;
+    const existing = [...this.images.values()].find((i) => i.id === `sha256:fake-${entry.digest.slice(7, 19)}`);
+    const image: ImageInfo = existing ?? { id: `sha256:fake-${entry.digest.slice(7, 19)}`, tags: [], sizeBytes: entry.sizeBytes, createdAt: '2020-01-01T00:00:00Z', user: '', repoDigests: [] };
+    if (ref.tag && !image.tags.includes(tagged)) image.tags.push(tagged);
+    if (!image.repoDigests?.includes(`${ref.repository}@${entry.digest}`)) image.repoDigests = [...(image.repoDigests ?? []), `${ref.repository}@${entry.digest}`];
+    this.images.set(tagged, image);
   }
 
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
@@ -375,7 +408,14 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   private findImage(reference: string): ImageInfo | undefined {
-    return this.images.get(withTag(reference)) ?? [...this.images.values()].find((i) => i.id === reference);
+    const exact = this.images.get(withTag(reference)) ?? [...this.images.values()].find((i) => i.id === reference);
+    if (exact) return exact;
+    // Like the engine: `python`, `docker.io/library/python:latest` and a pinned digest name one image.
+    const canonical = canonicalOrNull(reference);
+    if (!canonical) return undefined;
+    return [...this.images.values()].find(
+      (i) => i.tags.some((t) => canonicalOrNull(t) === canonical) || (i.repoDigests ?? []).some((d) => canonicalOrNull(d) === canonical),
+    );
   }
 
   private takeScript(command: string[], scripts = this.scripts): FakeExecScript | undefined {
@@ -430,6 +470,14 @@ function assertWorkspaceMounted(container: FakeContainer, path: string): void {
   const mounted = container.state.status === 'running' || container.state.status === 'paused';
   if (onWorkspace && container.spec.workspaceVolume !== undefined && !mounted) {
     throw new RuntimeError('conflict', `the workspace of container ${container.id} exists only while it runs (status ${container.state.status})`);
+  }
+}
+
+function canonicalOrNull(reference: string): string | null {
+  try {
+    return parseImageReference(reference).canonical;
+  } catch {
+    return null;
   }
 }
 

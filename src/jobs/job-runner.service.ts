@@ -8,7 +8,7 @@ import { JobEvents } from 'src/jobs/job-events';
 import { JobExecutor } from 'src/jobs/job-executor';
 import { JobFinisher } from 'src/jobs/job-finisher';
 import { JobLogsService } from 'src/jobs/job-logs.service';
-import { ClaimedFields, RunState, settledWithin, Slot } from 'src/jobs/job-run';
+import { Adoption, ClaimedFields, detached, RunState, settledWithin, Slot } from 'src/jobs/job-run';
 import { JobSampler, SAMPLE_INTERVAL_MS } from 'src/jobs/job-sampler';
 import { JOBS_QUEUE, JobSlots } from 'src/jobs/job-slots';
 import { jobsConfig } from 'src/jobs/jobs.config';
@@ -128,11 +128,38 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
     return true;
   }
 
-  /** Graceful shutdown: running jobs end as interrupted (at-most-once: never re-run), containers removed. */
+  /** True once the server began shutting down (it takes no job over any more). */
+  get stopping(): boolean {
+    return this.slots.stopping;
+  }
+
+  /**
+   * Takes over a job whose server went away while its container ran the one step as its main process
+   * (the reconciler claimed the row for this runner): watches it to its end here, from its original
+   * start and deadline. It counts in this server's slots even when they are full: it already runs.
+   */
+  async adopt(job: JobEntity, containerId: string): Promise<void> {
+    const adoption: Adoption = { containerId, output: await this.logs.stored(job.workspaceId, job.id) };
+    const slot = this.reserveSlot() ?? ((): void => undefined);
+    this.logger.log({ msg: 'job re-attached', jobId: job.id });
+    void this.execute(job, slot, adoption)
+      .catch((error: unknown) => this.logger.error({ msg: 'job execution crashed', jobId: job.id, err: String((error as Error).stack ?? error) }))
+      .finally(slot);
+  }
+
+  /**
+   * Graceful shutdown. A job whose container runs its step as the main process is left running for the
+   * next server to re-attach (long jobs survive a restart); other running jobs end as interrupted
+   * (at-most-once: never re-run), containers removed.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.slots.stop();
     const running = [...this.active.values()];
     for (const state of running) {
+      if (state.reattachable) {
+        state.detach.abort();
+        continue;
+      }
       state.failure = { reason: 'interrupted', message: 'the server shut down while the job ran' };
       state.controller.abort();
     }
@@ -162,16 +189,20 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
     }
   }
 
-  /** Runs a claimed job; `slot` (taken for it) is given back once the job counts in `active`. */
-  private async execute(job: JobEntity, slot: Slot): Promise<void> {
-    crashPoint('job_claimed');
+  /** Runs a claimed (or adopted) job; `slot` (taken for it) is given back once the job counts in `active`. */
+  private async execute(job: JobEntity, slot: Slot, adoption?: Adoption): Promise<void> {
+    if (!adoption) crashPoint('job_claimed');
     const spec = job.spec;
     let ended = (): void => undefined;
+    const stored = adoption && job.steps?.length === spec.steps.length ? job.steps.map((s) => ({ ...s })) : undefined;
     const state: RunState = {
       ended: new Promise((resolve) => (ended = resolve)),
       job,
-      writer: this.logs.openWriter(job.workspaceId, job.id, this.config.outputCapBytes),
-      steps: spec.steps.map((s, index) => ({
+      writer: this.logs.openWriter(job.workspaceId, job.id, this.config.outputCapBytes, adoption?.output),
+      adoption,
+      reattachable: false,
+      detach: new AbortController(),
+      steps: stored ?? spec.steps.map((s, index) => ({
         index,
         name: s.name ?? `step ${index + 1}`,
         status: 'pending',
@@ -208,7 +239,9 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
       clearTimeout(deadlineTimer);
       clearInterval(sampler);
       try {
-        await this.finisher.finish(state);
+        // Detached at shutdown: no terminal state, the container keeps running; the next server re-attaches.
+        if (detached(state)) await state.writer.flush();
+        else await this.finisher.finish(state);
       } finally {
         this.active.delete(job.id);
         this.slots.vacate(job.id);

@@ -5,6 +5,7 @@ import { DataSource, Repository } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { DEFAULT_MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
 import { OrganisationPolicyResponseDto, WorkspacePolicyResponseDto } from 'src/policies/dto/policy-response.dto';
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
@@ -127,9 +128,9 @@ export class PoliciesService {
     return (await this.effective(ctx, workspaceId, false, true)).approvals.allow_self_approval;
   }
 
-  /** The policy's `resources.max_timeout_seconds` for the workspace (undefined: none), which clamps workflow durations. */
-  async maxTimeoutSeconds(ctx: TenantContext, workspaceId: string): Promise<number | undefined> {
-    return (await this.effective(ctx, workspaceId)).resources.max_timeout_seconds;
+  /** The policy's `resources.max_timeout_seconds` for the workspace (30 minutes unless the organisation allows longer), which clamps workflow durations. */
+  async maxTimeoutSeconds(ctx: TenantContext, workspaceId: string): Promise<number> {
+    return (await this.effective(ctx, workspaceId)).resources.max_timeout_seconds ?? DEFAULT_MAX_TIMEOUT_SECONDS;
   }
 
   /**

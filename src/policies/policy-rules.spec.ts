@@ -40,7 +40,7 @@ describe('effectivePolicy', () => {
       },
       commands: { deny: ['reboot'], deny_patterns: ['curl'] },
       network: { egress: 'require_approval', published_ports: false },
-      resources: { max_memory_mb: 256, max_cpu: 2, approval_above: {} },
+      resources: { max_memory_mb: 256, max_cpu: 2, max_timeout_seconds: 1800, approval_above: {} },
       isolation: { writable_root_fs: false },
       approvals: { expire_after_seconds: 3600, allow_self_approval: false },
     });
@@ -50,6 +50,28 @@ describe('effectivePolicy', () => {
     expect(effectivePolicy({}, {}, NO_GRANT).network.egress).toBe('deny');
     expect(effectivePolicy({}, {}, { egressGranted: true }).network.egress).toBe('allow');
     expect(effectivePolicy({}, { network: { egress: 'deny' } }, { egressGranted: true }).network.egress).toBe('deny');
+  });
+});
+
+describe('long jobs (resources.max_timeout_seconds)', () => {
+  it('should cap a job at 30 minutes unless the organisation allows longer, which a workspace can only lower', () => {
+    expect(effectivePolicy({}, {}, NO_GRANT).resources.max_timeout_seconds).toBe(1800);
+    expect(effectivePolicy({ resources: { max_timeout_seconds: 86_400 } }, {}, NO_GRANT).resources.max_timeout_seconds).toBe(86_400);
+    expect(effectivePolicy({ resources: { max_timeout_seconds: 86_400 } }, { resources: { max_timeout_seconds: 7200 } }, NO_GRANT).resources.max_timeout_seconds).toBe(7200);
+    expect(effectivePolicy({}, { resources: { max_timeout_seconds: 600 } }, NO_GRANT).resources.max_timeout_seconds).toBe(600);
+  });
+
+  it('should deny a timeout above the effective maximum and allow it once the organisation raises it', () => {
+    expect(evaluatePolicy(effectivePolicy({}, {}, NO_GRANT), job({ timeout_seconds: 1801 }))).toMatchObject({
+      decision: 'denied',
+      violations: [{ rule: 'resources', field: 'timeout_seconds', effect: 'deny', message: 'timeout_seconds 1801 is above the maximum 1800' }],
+    });
+    expect(evaluatePolicy(effectivePolicy({ resources: { max_timeout_seconds: 7200 } }, {}, NO_GRANT), job({ timeout_seconds: 7200 })).decision).toBe('allowed');
+  });
+
+  it('should name a workspace policy that raises the timeout maximum above the default as a widening', () => {
+    expect(wideningProblems({}, { resources: { max_timeout_seconds: 3600 } }, NO_GRANT).map((p) => p.field)).toEqual(['resources.max_timeout_seconds']);
+    expect(wideningProblems({ resources: { max_timeout_seconds: 7200 } }, { resources: { max_timeout_seconds: 3600 } }, NO_GRANT)).toEqual([]);
   });
 });
 

@@ -7,6 +7,7 @@ import type {
   PolicyRequest,
   PolicyViolation,
 } from 'src/policies/policy-model';
+import { DEFAULT_MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
 import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS } from 'src/policies/policy-model';
 import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-pattern';
 import { compileImageGlob } from 'src/policies/image-glob';
@@ -33,6 +34,14 @@ const OUTSIDE_RANK: Record<OutsideAllowRule, number> = { deny: 0, require_approv
 const minOf = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
+/**
+ * The organisation's maximums with their defaults: a job's timeout is capped at 30 minutes unless the
+ * organisation policy allows longer (up to MAX_TIMEOUT_SECONDS); a workspace policy can only lower it.
+ */
+function organisationMaximum(org: PolicyDocument, key: (typeof RESOURCE_MAXIMUMS)[number]): number | undefined {
+  return org.resources?.[key] ?? (key === 'max_timeout_seconds' ? DEFAULT_MAX_TIMEOUT_SECONDS : undefined);
+}
+
 /** The organisation level as it applies to one workspace: the default plus the egress grant. */
 function organisationEgress(org: PolicyDocument, grant: OrganisationGrant): EgressRule {
   return grant.egressGranted ? 'allow' : (org.network?.egress ?? 'deny');
@@ -45,7 +54,7 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
   const outside = [org.images?.outside_allow ?? 'deny', workspace.images?.outside_allow ?? 'require_approval'] as OutsideAllowRule[];
   const resources: EffectivePolicy['resources'] = { approval_above: {} };
   for (const key of RESOURCE_MAXIMUMS) {
-    const value = minOf(org.resources?.[key], workspace.resources?.[key]);
+    const value = minOf(organisationMaximum(org, key), workspace.resources?.[key]);
     if (value !== undefined) resources[key] = value;
   }
   for (const key of APPROVAL_THRESHOLDS) {
@@ -139,7 +148,7 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
   if (egress && EGRESS_RANK[egress] > EGRESS_RANK[orgEgress]) wider('network.egress', `the organisation's rule for this workspace is "${orgEgress}"`);
   if (workspace.network?.published_ports === true && org.network?.published_ports !== true) wider('network.published_ports', 'the organisation does not allow published ports');
   for (const key of RESOURCE_MAXIMUMS) {
-    const [mine, theirs] = [workspace.resources?.[key], org.resources?.[key]];
+    const [mine, theirs] = [workspace.resources?.[key], organisationMaximum(org, key)];
     if (mine !== undefined && theirs !== undefined && mine > theirs) wider(`resources.${key}`, `${mine} is above the organisation's ${theirs}`);
   }
   for (const key of APPROVAL_THRESHOLDS) {

@@ -286,8 +286,10 @@ export interface ContainerRuntime {
   /**
    * Attaches to the main process's stdout/stderr (demultiplexed). Call it before start so no output is
    * missed; `ended` settles when the stream closes (the process exited or the container was killed).
+   * Attached to a started container, the engine first replays its output from the start (bounded by the
+   * log driver). Aborting `signal` closes the stream and leaves the process running (a server detaching).
    */
-  attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }>;
+  attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, options?: { signal?: AbortSignal }): Promise<{ ended: Promise<void> }>;
   exec(id: string, options: ExecOptions): Promise<ExecResult>;
   /**
    * Uncompressed tar only (compressed archives made the daemon run a decompressor from the container);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import { z } from 'zod';
-import { CLEANUP_POLICIES, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
+import { CLEANUP_POLICIES, DEFAULT_TIMEOUT_SECONDS, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
 import type { CleanupPolicy } from 'src/domain/container-spec';
 import type { SandboxResources } from 'src/sandboxes/sandbox-model';
 import { DEFAULT_SANDBOX_RESOURCES } from 'src/sandboxes/sandbox-model';
@@ -87,7 +87,7 @@ function toProfile(name: string, p: z.infer<typeof profile>): SandboxProfile {
     image: p.image,
     command,
     resources: { ...DEFAULT_SANDBOX_RESOURCES, ...p.resources },
-    timeout_seconds: p.timeout ?? MAX_TIMEOUT_SECONDS,
+    timeout_seconds: p.timeout ?? DEFAULT_TIMEOUT_SECONDS,
     env: p.env ?? {},
     ports: (p.ports ?? []).map((port) => ({ container: port.container, protocol: port.protocol })),
     cleanup_policy: p.cleanup_policy ?? 'remove_on_completion',

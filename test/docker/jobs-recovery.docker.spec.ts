@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
 import { createTestDatabase } from '../support/database';
-import { jobContainers, removeInstallationContainers } from '../support/docker';
+import { docker, jobContainers, removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
 import { startServerProcess } from '../support/server-process';
 import { sql } from '../support/sql';
@@ -36,7 +37,7 @@ async function waitForText(url: string, token: string, needle: string): Promise<
 }
 
 describe('crash safety', () => {
-  it('marks a job interrupted after the server is SIGKILLed, and removes its container on restart', async () => {
+  it('marks a job whose steps run as execs interrupted after the server is SIGKILLed, and removes its container on restart', async () => {
     const db = await createTestDatabase();
     const home = mkdtempSync(join(tmpdir(), 'orcaops-crash-'));
     const env = { DATABASE_URL: db.url, ORCAOPS_HOME: home, ORCAOPS_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ORCAOPS_ENV: 'test', ORCAOPS_LOG_LEVEL: 'log' };
@@ -45,7 +46,9 @@ describe('crash safety', () => {
       const ws = await http(`${server.url}/v1/workspaces`, 'POST', TEST_ADMIN_TOKEN, { name: 'crash' });
       const token = await http(`${server.url}/v1/workspaces/${ws.body.id}/tokens`, 'POST', TEST_ADMIN_TOKEN, { name: 'dev', role: 'developer' });
       const dev = token.body.token as string;
-      const job = await http(`${server.url}/v1/jobs`, 'POST', dev, { image: 'orcaops/busybox', command: 'echo started; sleep 300' });
+      // Two steps run as execs in a keep-alive container: their processes cannot be re-attached (a job whose
+      // one step is the container's main process can, below).
+      const job = await http(`${server.url}/v1/jobs`, 'POST', dev, { image: 'orcaops/busybox', steps: [{ command: 'echo started; sleep 300' }, { command: 'true' }] });
       expect(job.status).toBe(201);
       await waitForText(`${server.url}/v1/jobs/${job.body.id}/logs`, dev, 'started');
       await server.kill('SIGKILL');
@@ -64,6 +67,81 @@ describe('crash safety', () => {
       rmSync(home, { recursive: true, force: true });
     }
   });
+});
+
+/** Waits until the container's own output (the engine's log, whatever any server saw) contains `needle`. */
+async function waitForContainerText(containerId: string, needle: string): Promise<void> {
+  const stream = (await docker.getContainer(containerId).logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & { destroy(): void };
+  let text = '';
+  try {
+    for await (const chunk of stream) {
+      text += Buffer.from(chunk as Buffer).toString('utf8');
+      if (text.includes(needle)) return;
+    }
+    throw new Error(`container output ended before "${needle}": ${text}`);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Creates a file in the job's container (its /tmp tmpfs): the job script below waits for these. */
+async function touch(containerId: string, file: string): Promise<void> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: ['touch', `/tmp/${file}`], User: '65534:65534' });
+  const stream = await exec.start({});
+  stream.resume();
+  await once(stream, 'end');
+}
+
+// Issue 13 part 6: a long job whose one step is its container's main process is re-attached by the next
+// server, not interrupted, and its log is complete: output written while no server ran is read back from
+// the engine, output already stored is not repeated.
+describe.each(['SIGTERM', 'SIGKILL'] as const)('a long job across a server restart (%s)', (signal) => {
+  it('keeps running, is re-attached and finishes succeeded with its full log', async () => {
+    const db = await createTestDatabase();
+    const home = mkdtempSync(join(tmpdir(), 'orcaops-reattach-'));
+    const env = { DATABASE_URL: db.url, ORCAOPS_HOME: home, ORCAOPS_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ORCAOPS_ENV: 'test', ORCAOPS_LOG_LEVEL: 'log' };
+    let server = await startServerProcess(env, await freePort());
+    try {
+      expect((await http(`${server.url}/v1/policies/organisation`, 'PUT', TEST_ADMIN_TOKEN, { resources: { max_timeout_seconds: 7200 } })).status).toBe(200);
+      const ws = await http(`${server.url}/v1/workspaces`, 'POST', TEST_ADMIN_TOKEN, { name: 'reattach' });
+      const token = await http(`${server.url}/v1/workspaces/${ws.body.id}/tokens`, 'POST', TEST_ADMIN_TOKEN, { name: 'dev', role: 'developer' });
+      const dev = token.body.token as string;
+      const script = 'echo before; until [ -e /tmp/go1 ]; do sleep 0.1; done; echo during >&2; until [ -e /tmp/go2 ]; do sleep 0.1; done; echo after';
+      const job = await http(`${server.url}/v1/jobs`, 'POST', dev, { image: 'orcaops/busybox', command: script, timeout_seconds: 7200 });
+      expect(job.status).toBe(201);
+      await waitForText(`${server.url}/v1/jobs/${job.body.id}/logs`, dev, 'before');
+      const [container] = await jobContainers(db.url, job.body.id);
+      await server.kill(signal);
+
+      // No server runs: the job's process goes on and writes to its container's log.
+      expect((await docker.getContainer(container!.Id).inspect()).State.Running).toBe(true);
+      await touch(container!.Id, 'go1');
+      await waitForContainerText(container!.Id, 'during');
+
+      server = await startServerProcess(env, await freePort());
+      const running = await http(`${server.url}/v1/jobs/${job.body.id}`, 'GET', dev);
+      expect(running.body).toMatchObject({ status: 'running' });
+      await touch(container!.Id, 'go2');
+      const done = await http(`${server.url}/v1/jobs/${job.body.id}/wait?timeout_seconds=120`, 'GET', dev);
+      expect(done.body).toMatchObject({ status: 'succeeded', reason: 'completed', exit_code: 0, timeout_seconds: 7200 });
+      const logs = await http(`${server.url}/v1/jobs/${job.body.id}/logs?after=0&limit=1000`, 'GET', dev);
+      const output = (logs.body.items as Array<{ stream: string; data: string }>).filter((c) => c.stream !== 'system');
+      expect(output.filter((c) => c.stream === 'stdout').map((c) => c.data).join('')).toBe('before\nafter\n');
+      expect(output.filter((c) => c.stream === 'stderr').map((c) => c.data).join('')).toBe('during\n');
+      const seqs = (logs.body.items as Array<{ seq: number }>).map((c) => c.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      // The same container all along (never re-run), removed at the end like any finished job's.
+      expect(await jobContainers(db.url, job.body.id)).toEqual([]);
+      const events = await sql(db.url, "SELECT action, actor_type FROM audit_events WHERE action IN ('job.reattach', 'job.interrupt') AND resource_id = $1", [job.body.id]);
+      expect(events).toEqual([{ action: 'job.reattach', actor_type: 'system' }]);
+    } finally {
+      await server.kill('SIGTERM');
+      await removeInstallationContainers(db.url);
+      await db.drop();
+      rmSync(home, { recursive: true, force: true });
+    }
+    // Two server starts on a machine shared with other test runs.
+  }, 300_000);
 });
 
 describe('Docker engine outage', () => {

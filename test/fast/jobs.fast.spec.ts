@@ -153,8 +153,8 @@ describe('jobs (fast tier)', () => {
 
   it('reconciles a job left running by a dead runner: failed/interrupted, container removed, never re-run', async () => {
     const ws = await workspace();
-    t.fake.scriptMain(sh('echo done'), { exitCode: 0 });
-    const { job } = await jobs.submit(ws.as.developer, { image: 'orcaops/busybox', command: 'echo done' });
+    // Steps run as execs (two of them): their processes cannot be re-attached.
+    const { job } = await jobs.submit(ws.as.developer, { image: 'orcaops/busybox', steps: [{ command: 'echo done' }, { command: 'true' }] });
     await jobs.wait(ws.as.developer, job.id, 30_000);
     // The state a crashed server leaves: the row running under its runner id, the container still there.
     const db = t.get(DataSource);
@@ -185,6 +185,39 @@ describe('jobs (fast tier)', () => {
     expect((await jobs.get(ws.as.viewer, live.id)).status).toBe('running');
     await jobs.cancel(ws.as.developer, live.id);
     await jobs.wait(ws.as.developer, live.id, 30_000);
+  });
+
+  it('re-attaches a one-step job left running by a dead runner: it keeps running here, ends with its exit code, container removed', async () => {
+    const ws = await workspace();
+    t.fake.scriptMain(sh('echo done'), { exitCode: 0 });
+    const { job } = await jobs.submit(ws.as.developer, { image: 'orcaops/busybox', command: 'echo done' });
+    await jobs.wait(ws.as.developer, job.id, 30_000);
+    const db = t.get(DataSource);
+    await db.query(
+      `UPDATE jobs SET status = 'running', reason = NULL, finished_at = NULL, exit_code = NULL, container_state = 'none', runner_id = 'gone:1:dead' WHERE id = $1`,
+      [job.id],
+    );
+    const install: Array<{ id: string }> = await db.query('SELECT id FROM installation');
+    const orphan = await t.fake.createContainer({
+      name: `orcaops-job-${job.id}`,
+      image: 'orcaops/busybox',
+      command: ['sleep', 'infinity'],
+      env: {},
+      labels: { 'orcaops.kind': 'job', 'orcaops.job_id': job.id, 'orcaops.workspace_id': ws.id, 'orcaops.install': install[0]!.id },
+      resources: { cpus: 1, memoryBytes: 64 * 1024 * 1024, pidsLimit: 32, tmpBytes: 1024 * 1024, workspaceBytes: 4 * 1024 * 1024, nofile: 256 },
+      network: 'none',
+    });
+    await t.fake.startContainer(orphan);
+
+    await t.get(JobReconcilerService).reconcile(false);
+
+    expect(await jobs.get(ws.as.viewer, job.id)).toMatchObject({ status: 'running' });
+    expect(await audited('job.reattach', job.id)).toBe(1);
+    expect(await audited('job.interrupt', job.id)).toBe(0);
+    expect(t.fake.containers.has(orphan)).toBe(true);
+    t.fake.exitContainer(orphan, 0);
+    expect(await jobs.wait(ws.as.developer, job.id, 30_000)).toMatchObject({ status: 'succeeded', exit_code: 0 });
+    expect(t.fake.containers.has(orphan)).toBe(false);
   });
 });
 

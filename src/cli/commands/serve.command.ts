@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { action } from 'src/cli/command-context';
 // Static on purpose: the Nest build rewrites `src/` paths only in import declarations, not in import().
-import { serve } from 'src/main';
+import { serveOrExit } from 'src/main';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -10,6 +10,6 @@ export function serveCommand(): Command {
     .option('--host <host>', 'interface (default 127.0.0.1 or ORCAOPS_HOST)')
     .action(action(async (o: { port?: number; host?: string }) => {
       if (o.host) process.env.ORCAOPS_HOST = o.host;
-      await serve(o.port);
+      await serveOrExit(o.port);
     }));
 }

@@ -76,7 +76,7 @@ export class CreateJobDto {
   @IsOptional() @IsIn(NETWORK_MODES)
   network?: NetworkMode;
 
-  /** Whole-job time limit in seconds (max 1800). */
+  /** Whole-job time limit in seconds (default 1800; at most the policy's resources.max_timeout_seconds: 1800 unless the organisation allows up to 86400). */
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)
   timeout_seconds?: number;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NETWORK_MODES, PULL_POLICIES } from 'src/domain/container-spec';
+import { DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS, NETWORK_MODES, PULL_POLICIES } from 'src/domain/container-spec';
 import { JOB_STATUSES } from 'src/jobs/job-model';
 import { SANDBOX_STATUSES } from 'src/sandboxes/sandbox-model';
 
@@ -40,7 +40,7 @@ export const jobRequestInput = {
         args: z.array(z.string()).optional().describe('argv without a shell'),
         cwd: z.string().optional(),
         env: envMap.optional(),
-        timeout_seconds: z.number().int().min(1).max(1800).optional(),
+        timeout_seconds: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
         continue_on_error: z.boolean().optional(),
       }),
     )
@@ -49,7 +49,13 @@ export const jobRequestInput = {
   env: envMap.optional(),
   resources: resourcesInput.optional(),
   network: z.enum(NETWORK_MODES).optional().describe('"none" (default) or "egress" where the workspace allows it'),
-  timeout_seconds: z.number().int().min(1).max(1800).optional().describe('Whole-job limit in seconds (default and max 1800)'),
+  timeout_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TIMEOUT_SECONDS)
+    .optional()
+    .describe(`Whole-job limit in seconds (default ${DEFAULT_TIMEOUT_SECONDS}; at most the policy's resources.max_timeout_seconds: 1800 unless the organisation allows up to ${MAX_TIMEOUT_SECONDS})`),
   artifacts: z.array(z.string()).optional().describe('Files to collect afterwards: paths or globs relative to /workspace'),
   tags: z.array(z.string()).optional(),
   intent: z.string().optional().describe('Why this runs, in your words (kept with the run record)'),

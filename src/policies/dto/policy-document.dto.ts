@@ -99,6 +99,10 @@ export class ResourcePolicyDto {
   @IsOptional() @IsInt() @Min(DISK.min) @Max(DISK.max)
   max_disk_mb?: number;
 
+  /**
+   * A job's longest timeout (whole job, workflow jobs included). 1800 when the organisation policy sets
+   * none; only the organisation policy can raise it, up to 86400 (24 h).
+   */
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)
   max_timeout_seconds?: number;
 

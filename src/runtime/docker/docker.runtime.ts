@@ -199,7 +199,7 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }> {
+  async attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, options: { signal?: AbortSignal } = {}): Promise<{ ended: Promise<void> }> {
     try {
       // Only the attach handshake is bounded: the stream lasts as long as the process (the caller's wait/abort bounds it).
       const stream = (await this.call(`attach to container ${id}`, (abortSignal) =>
@@ -212,6 +212,9 @@ export class DockerRuntime implements ContainerRuntime {
       });
       throttleStream(stream);
       demuxOutput(stream, onOutput);
+      const close = (): void => void (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      if (options.signal?.aborted) close();
+      else options.signal?.addEventListener('abort', close, { once: true });
       return { ended };
     } catch (error) {
       throw translateDockerError(error, `attach to container ${id}`);

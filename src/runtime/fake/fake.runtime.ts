@@ -301,7 +301,7 @@ export class FakeRuntime implements ContainerRuntime {
     return this.run('stats', [id], () => ({ ...this.mustGet(id).stats }));
   }
 
-  attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<{ ended: Promise<void> }> {
+  attach(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, _options?: { signal?: AbortSignal }): Promise<{ ended: Promise<void> }> {
     this.enter('attach', [id]);
     const container = this.mustGet(id);
     this.attached.set(id, [...(this.attached.get(id) ?? []), onOutput]);

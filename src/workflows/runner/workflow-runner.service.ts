@@ -30,8 +30,6 @@ import { EvaluatedService, ServiceAdmission, ServiceNotReadyError, ServiceSetup,
 import type { InstanceAttempt, StepContextState } from 'src/workflows/workflow-model';
 
 const MiB = 1024 * 1024;
-/** Jobs are capped at 30 minutes (jobs MAX_TIMEOUT_SECONDS); longer workflow timeouts are clamped. */
-const MAX_JOB_SECONDS = 1800;
 /** Bounds a wait when nothing local can wake the loop (a cancel requested through another server). */
 const MAX_IDLE_MS = 2_000;
 const ORPHAN_SCAN_MS = 30_000;
@@ -322,7 +320,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       // Durations a workflow file sets are clamped by the policy's max_timeout_seconds (docs/workflows.md).
       const policyMaxSeconds = await this.policies.maxTimeoutSeconds(jobCtx, loop.workspaceId);
       const reservation = { ctx: jobCtx, runId: loop.runId, instanceKey: handle.key };
-      setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit, reservation, ...(policyMaxSeconds ? { maxReadinessMs: policyMaxSeconds * 1000 } : {}) });
+      setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit, reservation, maxReadinessMs: policyMaxSeconds * 1000 });
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
       contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
       const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
@@ -346,7 +344,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
           image: inst.instance.image ?? loop.state.context.defaultImage,
           steps: job.steps.map((s): JobStepSpec => ({ name: stepDisplayName(s), command: ':' })),
           env: baseEnv(loop, job, inst, attempt, contexts),
-          timeout_seconds: Math.max(1, Math.min(MAX_JOB_SECONDS, policyMaxSeconds ?? MAX_JOB_SECONDS, remainingSeconds)),
+          // The policy maximum (30 minutes unless the organisation allows up to 24 h) clamps timeout-minutes (default 360).
+          timeout_seconds: Math.max(1, Math.min(policyMaxSeconds, remainingSeconds)),
           // --cpus/--memory/--pids-limit: admitted by the policy's maxima and the quotas like any job's.
           ...(Object.keys(containerOptions.resources).length ? { resources: containerOptions.resources } : {}),
           cleanup_policy: 'always_remove',

@@ -57,6 +57,11 @@ export class EnvironmentVariables {
   @MaxLength(256)
   ORCAOPS_ADMIN_TOKEN?: string;
 
+  /** Bearer token of the Prometheus endpoint GET /metrics; unset, the endpoint answers 404. (sensitive) */
+  @IsOptional() @IsString() @MinLength(32, { message: 'ORCAOPS_METRICS_TOKEN must be at least 32 characters' })
+  @MaxLength(256)
+  ORCAOPS_METRICS_TOKEN?: string;
+
   /** Container runtime driver: the real Docker engine, or an in-memory fake (tests only). */
   @IsOptional() @IsIn(RUNTIME_DRIVERS)
   ORCAOPS_RUNTIME: RuntimeDriver = 'docker';

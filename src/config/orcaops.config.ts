@@ -43,6 +43,9 @@ export const databaseConfig = registerAs('database', () => {
 
 export const authConfig = registerAs('auth', () => ({ adminToken: readEnv().ORCAOPS_ADMIN_TOKEN }));
 
+/** The Prometheus endpoint's credential (GET /metrics); unset, the endpoint does not exist. */
+export const metricsConfig = registerAs('metrics', () => ({ scrapeToken: readEnv().ORCAOPS_METRICS_TOKEN }));
+
 export const runtimeConfig = registerAs('runtime', () => {
   const env = readEnv();
   return {

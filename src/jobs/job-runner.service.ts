@@ -8,6 +8,7 @@ import { JobEvents } from 'src/jobs/job-events';
 import { JobExecutor } from 'src/jobs/job-executor';
 import { JobFinisher } from 'src/jobs/job-finisher';
 import { JobLogsService } from 'src/jobs/job-logs.service';
+import { JobMetrics } from 'src/jobs/job-metrics';
 import { ClaimedFields, RunState, settledWithin, Slot } from 'src/jobs/job-run';
 import { JobSampler, SAMPLE_INTERVAL_MS } from 'src/jobs/job-sampler';
 import { JOBS_QUEUE, JobSlots } from 'src/jobs/job-slots';
@@ -36,6 +37,7 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
     private readonly executor: JobExecutor,
     private readonly sampler: JobSampler,
     private readonly finisher: JobFinisher,
+    private readonly jobMetrics: JobMetrics,
   ) {}
 
   /** This server's runner id, held alive by `liveness` (JobSlots owns both; the reconciler reads them here). */
@@ -165,6 +167,7 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
   /** Runs a claimed job; `slot` (taken for it) is given back once the job counts in `active`. */
   private async execute(job: JobEntity, slot: Slot): Promise<void> {
     crashPoint('job_claimed');
+    this.jobMetrics.started(job);
     const spec = job.spec;
     let ended = (): void => undefined;
     const state: RunState = {

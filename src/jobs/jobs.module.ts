@@ -7,6 +7,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobAdmission } from 'src/jobs/job-admission.service';
+import { JobAggregates } from 'src/jobs/job-aggregates';
 import { JobApprovalsService } from 'src/jobs/job-approvals.service';
 import { JobArtifactCollector } from 'src/jobs/job-artifacts';
 import { JOB_DISPATCH } from 'src/jobs/job-dispatch';
@@ -15,6 +16,7 @@ import { JobExecutor } from 'src/jobs/job-executor';
 import { JobFinisher } from 'src/jobs/job-finisher';
 import { JobReads } from 'src/jobs/job-reads.service';
 import { JobLogsService } from 'src/jobs/job-logs.service';
+import { JobMetrics } from 'src/jobs/job-metrics';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { JobSampler } from 'src/jobs/job-sampler';
@@ -57,6 +59,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobArtifactCollector,
     JobSampler,
     JobFinisher,
+    JobMetrics,
     { provide: JOB_DISPATCH, useExisting: JobRunnerService },
     JobReconcilerService,
     JobLogsService,
@@ -64,10 +67,11 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobApprovalsService,
     JobStepDrivers,
     JobReads,
+    JobAggregates,
     provideScopedRepository(JobEntity),
     provideScopedRepository(JobLogChunkEntity),
     provideScopedRepository(JobArtifactEntity),
   ],
-  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads],
+  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads, JobAggregates],
 })
 export class JobsModule {}

@@ -9,6 +9,8 @@ import { registerOrcaTool, resourceId } from 'src/mcp/tool-kit';
 import { recoveryHint } from 'src/mcp/tool-errors';
 import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
+import { metricsTools } from 'src/mcp/tools/metrics.tools';
+import { MetricsService } from 'src/metrics/metrics.service';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
@@ -55,8 +57,15 @@ export class McpServerFactory {
     processes: SandboxProcessesService,
     files: SandboxFilesService,
     workflows: WorkflowsService,
+    metrics: MetricsService,
   ) {
-    this.tools = [...jobTools(jobs), ...sandboxTools({ sandboxes, exec, shells, processes, files }), ...historyTools(jobs), ...workflowTools(workflows)];
+    this.tools = [
+      ...jobTools(jobs),
+      ...sandboxTools({ sandboxes, exec, shells, processes, files }),
+      ...historyTools(jobs),
+      ...workflowTools(workflows),
+      ...metricsTools(metrics),
+    ];
   }
 
   /** One server (tools + resources) for one session of one principal. */

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PlatformGauges } from 'src/metrics/platform-gauges';
 import type { TestApp } from '../support/app';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
@@ -115,6 +117,17 @@ describe('metrics: Prometheus endpoint and per-workspace aggregates', () => {
       // Route templates, never raw ids.
       expect(text).toMatch(/orcaops_http_request_duration_seconds_count\{method="GET",route="\/v1\/jobs\/:jobId",status="404"\} 1/);
       expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+    });
+
+    it('serves every metric the shipped Grafana dashboard queries', async () => {
+      const dashboard = JSON.parse(readFileSync(join(__dirname, '..', '..', 'docs', 'grafana', 'orcaops.json'), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+      const queried = dashboard.panels.flatMap((p) => p.targets ?? []).flatMap((target) => target.expr.match(/\b(?:orcaops|nodejs|process)_[a-z0-9_]+/g) ?? []);
+      // A histogram is queried through its _bucket/_count series; the exposition declares the family.
+      const names = new Set(queried.map((name) => name.replace(/_(bucket|count|sum)$/, '')));
+      expect(names.size).toBeGreaterThan(15);
+      const text = (await scrape(t, METRICS_TOKEN)).body as string;
+      const served = new Set([...text.matchAll(/^# TYPE ([a-z0-9_]+) /gm)].map((m) => m[1]));
+      expect([...names].filter((name) => !served.has(name))).toEqual([]);
     });
 
     it('does not exist (404 like an unknown route) while ORCAOPS_METRICS_TOKEN is unset', async () => {

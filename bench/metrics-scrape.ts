@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   const pg = await postgres();
   let t: TestApp | undefined;
   try {
-    t = await createTestApp({ ORCAOPS_RUNTIME: 'fake', ORCAOPS_METRICS_TOKEN: METRICS_TOKEN });
+    // The anonymous rate limit (600/min per address, which /metrics counts against) would stop 500 back-to-back scrapes.
+    t = await createTestApp({ ORCAOPS_RUNTIME: 'fake', ORCAOPS_METRICS_TOKEN: METRICS_TOKEN, ORCAOPS_RATE_LIMIT_ANONYMOUS: '0' });
     const ws = await seedWorkspace(t.app, 'bench');
     await seedJobs(t.databaseUrl, ws.id);
     await t.app.listen(0, '127.0.0.1');

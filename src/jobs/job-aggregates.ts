@@ -42,14 +42,16 @@ export interface JobAggregateRow {
 const DURATION_MS = 'EXTRACT(EPOCH FROM (j.finished_at - j.started_at)) * 1000';
 const WAIT_MS = 'EXTRACT(EPOCH FROM (j.started_at - j.created_at)) * 1000';
 
-function percentile(fraction: number, expression: string, present: string): string {
-  return `percentile_cont(${fraction}) WITHIN GROUP (ORDER BY ${expression}) FILTER (WHERE ${present})`;
+/** p50, p95 and p99 from one sort (an array of fractions), over the rows where `present` holds. */
+function percentiles(expression: string, present: string): string {
+  return `percentile_cont(ARRAY[0.5, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY ${expression}) FILTER (WHERE ${present})`;
 }
 
-type RawRow = Record<string, string | null>;
+type RawRow = Record<string, string | null> & { duration: Array<number | string> | null; wait: Array<number | string> | null };
 
 const num = (value: string | null | undefined): number => Number(value ?? 0);
-const maybe = (value: string | null | undefined): number | null => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
+const maybe = (value: number | string | null | undefined): number | null => (value === null || value === undefined ? null : Math.round(Number(value) * 1000) / 1000);
+const spread = (values: Array<number | string> | null): Percentiles => ({ p50: maybe(values?.[0]), p95: maybe(values?.[1]), p99: maybe(values?.[2]) });
 
 /**
  * Run aggregates for /v1/metrics (counts by outcome, percentiles of duration and queue wait, CPU and
@@ -74,12 +76,8 @@ export class JobAggregates {
       .addSelect("COUNT(*) FILTER (WHERE j.status = 'failed')", 'failed')
       .addSelect("COUNT(*) FILTER (WHERE j.status = 'timed_out')", 'timed_out')
       .addSelect("COUNT(*) FILTER (WHERE j.status = 'cancelled')", 'cancelled')
-      .addSelect(percentile(0.5, DURATION_MS, ran), 'd50')
-      .addSelect(percentile(0.95, DURATION_MS, ran), 'd95')
-      .addSelect(percentile(0.99, DURATION_MS, ran), 'd99')
-      .addSelect(percentile(0.5, WAIT_MS, started), 'w50')
-      .addSelect(percentile(0.95, WAIT_MS, started), 'w95')
-      .addSelect(percentile(0.99, WAIT_MS, started), 'w99')
+      .addSelect(percentiles(DURATION_MS, ran), 'duration')
+      .addSelect(percentiles(WAIT_MS, started), 'wait')
       .addSelect('COALESCE(SUM(j.cpu_seconds), 0)', 'cpu_total')
       .addSelect('AVG(j.cpu_seconds)', 'cpu_avg')
       .addSelect('AVG(j.memory_peak_bytes)', 'mem_avg')
@@ -99,8 +97,8 @@ export class JobAggregates {
         total,
         ...counts,
         unfinished: total - counts.succeeded - counts.failed - counts.timedOut - counts.cancelled,
-        durationMs: { p50: maybe(r.d50), p95: maybe(r.d95), p99: maybe(r.d99) },
-        queueWaitMs: { p50: maybe(r.w50), p95: maybe(r.w95), p99: maybe(r.w99) },
+        durationMs: spread(r.duration),
+        queueWaitMs: spread(r.wait),
         cpuSecondsTotal: num(r.cpu_total),
         cpuSecondsAvg: maybe(r.cpu_avg),
         memoryPeakBytesAvg: r.mem_avg === null || r.mem_avg === undefined ? null : Math.round(Number(r.mem_avg)),

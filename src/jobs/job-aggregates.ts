@@ -39,8 +39,9 @@ export interface JobAggregateRow {
   memoryPeakBytesMax: number | null;
 }
 
-const DURATION_MS = 'EXTRACT(EPOCH FROM (j.finished_at - j.started_at)) * 1000';
-const WAIT_MS = 'EXTRACT(EPOCH FROM (j.started_at - j.created_at)) * 1000';
+// date_part (float8), not EXTRACT: since PostgreSQL 14 EXTRACT returns numeric, several times slower to compute and sort.
+const DURATION_MS = "date_part('epoch', j.finished_at - j.started_at) * 1000";
+const WAIT_MS = "date_part('epoch', j.started_at - j.created_at) * 1000";
 
 /** p50, p95 and p99 from one sort (an array of fractions), over the rows where `present` holds. */
 function percentiles(expression: string, present: string): string {
@@ -63,7 +64,7 @@ export class JobAggregates {
   constructor(@InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>) {}
 
   async aggregate(workspaceId: string, q: JobAggregateQuery): Promise<JobAggregateRow[]> {
-    const bucket = 'to_timestamp(floor(EXTRACT(EPOCH FROM j.created_at) / :bucket) * :bucket)';
+    const bucket = "to_timestamp(floor(date_part('epoch', j.created_at) / :bucket::float8) * :bucket::float8)";
     const ran = 'j.finished_at IS NOT NULL AND j.started_at IS NOT NULL';
     const started = 'j.started_at IS NOT NULL';
     const qb = this.jobs

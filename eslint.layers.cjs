@@ -10,6 +10,8 @@ const LAYERS = [
   [{ type: 'domain', pattern: 'src/domain/**' }],
   // Pure log analysis (summaries of failed runs): no Nest, no I/O.
   [{ type: 'log-analysis', pattern: 'src/log-analysis/**' }],
+  // The Prometheus registry (global TelemetryModule): features below and above register their metrics.
+  [{ type: 'telemetry', pattern: 'src/telemetry/**' }],
   // The database kernel: base entity, scoped repositories, installation id, migrations runner, URL.
   [{ type: 'database', pattern: 'src/database/**' }],
   [
@@ -42,6 +44,8 @@ const LAYERS = [
     { type: 'sessions', pattern: 'src/sessions/**' },
     // Stops a workspace's or a token's running work on suspend, archive and revoke.
     { type: 'governance', pattern: 'src/governance/**' },
+    // Run aggregates (/v1/metrics) and the Prometheus scrape endpoint with its database-backed gauges.
+    { type: 'metrics', pattern: 'src/metrics/**' },
   ],
   [
     { type: 'mcp', pattern: 'src/mcp/**' },

@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { HttpErrorFilter } from 'src/common/errors/http-error.filter';
 import { createValidationPipe } from 'src/common/validation';
-import { appConfig, authConfig, databaseConfig, runtimeConfig, secretsConfig } from 'src/config/orcaops.config';
+import { appConfig, authConfig, databaseConfig, metricsConfig, runtimeConfig, secretsConfig } from 'src/config/orcaops.config';
 import { ApprovalsModule } from 'src/approvals/approvals.module';
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
@@ -14,6 +14,8 @@ import { StreamsModule } from 'src/streams/streams.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { McpModule } from 'src/mcp/mcp.module';
+import { MetricsModule } from 'src/metrics/metrics.module';
+import { TelemetryModule } from 'src/telemetry/telemetry.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { SessionHeaderInterceptor } from 'src/session-links/session-header.interceptor';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
@@ -26,12 +28,13 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 export const CONFIG_IMPORT = ConfigModule.forRoot({
   isGlobal: true,
   ignoreEnvFile: true,
-  load: [appConfig, databaseConfig, authConfig, runtimeConfig, secretsConfig],
+  load: [appConfig, databaseConfig, authConfig, runtimeConfig, secretsConfig, metricsConfig],
 });
 
 @Module({
   imports: [
     CONFIG_IMPORT,
+    TelemetryModule,
     DatabaseModule,
     StreamsModule,
     AuditModule,
@@ -44,6 +47,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     PoliciesModule,
     ApprovalsModule,
     WorkflowsModule,
+    MetricsModule,
     McpModule,
     GovernanceModule,
     HealthModule,

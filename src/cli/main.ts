@@ -7,6 +7,7 @@ import { auditCommand } from 'src/cli/commands/audit.command';
 import { sessionsCommand } from 'src/cli/commands/sessions.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
 import { quotasCommand, usageCommand } from 'src/cli/commands/quotas.command';
+import { metricsCommand } from 'src/cli/commands/metrics.command';
 import { mcpCommand, openapiCommand } from 'src/cli/commands/mcp.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
 import { sandboxCommand } from 'src/cli/commands/sandbox.command';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   program.addCommand(tokensCommand());
   program.addCommand(quotasCommand());
   program.addCommand(usageCommand());
+  program.addCommand(metricsCommand());
   program.addCommand(adminCommand());
   program.addCommand(imagesCommand());
   program.addCommand(doctorCommand());

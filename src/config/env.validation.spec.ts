@@ -32,6 +32,15 @@ describe('validateEnv', () => {
     });
   });
 
+  describe('ORCAOPS_METRICS_TOKEN', () => {
+    it('should refuse a token shorter than 32 characters without echoing it, and accept 32', () => {
+      const secret = 'metrics-secret-too-short';
+      expect(problemsOf({ ORCAOPS_METRICS_TOKEN: secret })[0]).toMatch(/^ORCAOPS_METRICS_TOKEN: .*at least 32 characters/);
+      expect(() => validateEnv({ ORCAOPS_METRICS_TOKEN: secret })).toThrow(expect.objectContaining({ message: expect.not.stringContaining(secret) }));
+      expect(validateEnv({ ORCAOPS_METRICS_TOKEN: TOKEN_32 }).ORCAOPS_METRICS_TOKEN).toBe(TOKEN_32);
+    });
+  });
+
   describe('ORCAOPS_ADMIN_TOKEN', () => {
     it('should refuse a token shorter than 32 characters, naming the variable', () => {
       const problems = problemsOf({ ORCAOPS_ADMIN_TOKEN: TOKEN_32.slice(1) });

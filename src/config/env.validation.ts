@@ -60,6 +60,10 @@ export class EnvironmentVariables {
   /** 32-byte key (base64 or hex) that encrypts workspace secrets at rest; unset: `$ORCAOPS_HOME/secrets.key` (0600, generated once). (sensitive) */
   @IsOptional() @IsString() @MaxLength(128)
   ORCAOPS_SECRETS_KEY?: string;
+  /** Bearer token of the Prometheus endpoint GET /metrics; unset, the endpoint answers 404. (sensitive) */
+  @IsOptional() @IsString() @MinLength(32, { message: 'ORCAOPS_METRICS_TOKEN must be at least 32 characters' })
+  @MaxLength(256)
+  ORCAOPS_METRICS_TOKEN?: string;
 
   /** Container runtime driver: the real Docker engine, or an in-memory fake (tests only). */
   @IsOptional() @IsIn(RUNTIME_DRIVERS)

@@ -48,6 +48,8 @@ export const secretsConfig = registerAs('secrets', () => {
   const env = readEnv();
   return { key: env.ORCAOPS_SECRETS_KEY, home: dataHome(env) };
 });
+/** The Prometheus endpoint's credential (GET /metrics); unset, the endpoint does not exist. */
+export const metricsConfig = registerAs('metrics', () => ({ scrapeToken: readEnv().ORCAOPS_METRICS_TOKEN }));
 
 export const runtimeConfig = registerAs('runtime', () => {
   const env = readEnv();

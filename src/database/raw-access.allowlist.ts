@@ -86,6 +86,13 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
 
   // ─── Across workspaces on purpose ──────────────────────────────────────────────────────────────
   {
+    file: 'src/metrics/platform-gauges.ts',
+    call: 'query',
+    entities: ['JobEntity', 'SandboxEntity'],
+    crossTenant: true,
+    reason: 'Installation-wide Prometheus gauges: counts of unfinished jobs and live sandboxes by status (and the oldest queued job’s age), every 10 s; only counts leave the query, with no workspace label.',
+  },
+  {
     file: 'src/tenancy/token-auth.service.ts',
     call: 'InjectRepository',
     entities: ['ApiTokenEntity', 'AdminTokenEntity'],

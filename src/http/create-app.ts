@@ -9,6 +9,7 @@ import { readEnv } from 'src/config/orcaops.config';
 import { edgeLimitsFrom } from 'src/http/edge/edge-limits';
 import { installHttpEdge } from 'src/http/edge/http-edge';
 import { registerJsonBody } from 'src/http/json-body';
+import { installRequestTelemetry } from 'src/http/request-telemetry';
 import { mountOpenApi } from 'src/http/openapi';
 import { registerBinaryBodies } from 'src/common/http/binary-body';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
@@ -63,6 +64,7 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
     void reply.header('x-request-id', request.id);
     done();
   });
+  installRequestTelemetry(app);
   const origins = env.ORCAOPS_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
   // Browsers only: CORS is off unless an operator names the origins that may call the API.
   if (origins.length) {

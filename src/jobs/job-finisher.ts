@@ -9,6 +9,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobSummaries } from 'src/jobs/job-summaries.service';
+import { JobMetrics } from 'src/jobs/job-metrics';
 import type { RunState } from 'src/jobs/job-run';
 import { classifyOutcome, fromStatesFor, Outcome, shouldRemoveContainer } from 'src/jobs/job-rules';
 import { jobsConfig } from 'src/jobs/jobs.config';
@@ -29,6 +30,7 @@ export class JobFinisher {
     private readonly quotas: QuotasService,
     @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
     private readonly summaries: JobSummaries,
+    private readonly jobMetrics: JobMetrics,
   ) {}
 
   /**
@@ -82,6 +84,7 @@ export class JobFinisher {
       { onRetry: (error, attempt) => attempt === 1 && this.logger.warn({ msg: 'database unreachable; retrying the terminal write', jobId: job.id, err: String(error) }) },
     );
     crashPoint('job_terminal_committed');
+    if (won) this.jobMetrics.finished(job, outcome.status, finishedAt);
     const released = await this.releaseContainer(state, remove);
     if (!won) {
       // Another writer ended the job first (e.g. the reconciler): record where the container went, readers re-read.

@@ -8,6 +8,7 @@ import { JobEvents } from 'src/jobs/job-events';
 import { JobExecutor } from 'src/jobs/job-executor';
 import { JobFinisher } from 'src/jobs/job-finisher';
 import { JobLogsService } from 'src/jobs/job-logs.service';
+import { JobMetrics } from 'src/jobs/job-metrics';
 import { Adoption, ClaimedFields, detached, RunState, settledWithin, Slot } from 'src/jobs/job-run';
 import { JobSampler, SAMPLE_INTERVAL_MS } from 'src/jobs/job-sampler';
 import { JOBS_QUEUE, JobSlots } from 'src/jobs/job-slots';
@@ -36,6 +37,7 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
     private readonly executor: JobExecutor,
     private readonly sampler: JobSampler,
     private readonly finisher: JobFinisher,
+    private readonly jobMetrics: JobMetrics,
   ) {}
 
   /** This server's runner id, held alive by `liveness` (JobSlots owns both; the reconciler reads them here). */
@@ -192,6 +194,7 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
   /** Runs a claimed (or adopted) job; `slot` (taken for it) is given back once the job counts in `active`. */
   private async execute(job: JobEntity, slot: Slot, adoption?: Adoption): Promise<void> {
     if (!adoption) crashPoint('job_claimed');
+    if (!adoption) this.jobMetrics.started(job);
     const spec = job.spec;
     let ended = (): void => undefined;
     const stored = adoption && job.steps?.length === spec.steps.length ? job.steps.map((s) => ({ ...s })) : undefined;

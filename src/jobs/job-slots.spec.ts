@@ -8,12 +8,13 @@ import type { QuotasService } from 'src/quotas/quotas.service';
 import { InMemoryQueue } from 'src/queue/in-memory.queue';
 import type { DataSource } from 'typeorm';
 import type { TenantScopedRepository } from 'src/database/tenant-scoped.repository';
+import { PlatformMetrics } from 'src/telemetry/platform-metrics';
 
 /** Slots without a database: only the bookkeeping and the queue are exercised (claims need Postgres; see the docker specs). */
 function slotsWith(maxConcurrent: number): { slots: JobSlots; queue: InMemoryQueue } {
   const queue = new InMemoryQueue();
   const config = { maxConcurrent } as JobsConfig;
-  const slots = new JobSlots({} as TenantScopedRepository<JobEntity>, {} as DataSource, queue, config, {} as JobEvents, {} as QuotasService);
+  const slots = new JobSlots({} as TenantScopedRepository<JobEntity>, {} as DataSource, queue, config, {} as JobEvents, {} as QuotasService, new PlatformMetrics());
   return { slots, queue };
 }
 

@@ -11,6 +11,7 @@ import type { ClaimedFields, Slot } from 'src/jobs/job-run';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { QuotasService } from 'src/quotas/quotas.service';
+import { PlatformMetrics } from 'src/telemetry/platform-metrics';
 import { WORK_QUEUE, WorkItem, WorkQueue } from 'src/queue/work-queue.port';
 
 export const JOBS_QUEUE = 'orcaops-jobs';
@@ -49,8 +50,15 @@ export class JobSlots {
     @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,
     private readonly events: JobEvents,
     private readonly quotas: QuotasService,
+    metrics: PlatformMetrics,
   ) {
     this.liveness = new RunnerLiveness(dataSource);
+    metrics.gauge('orcaops_job_slots', 'This server’s job slots: running (busy), waiting (jobs waiting here for a free slot), deferred (at their workspace’s running-jobs cap), capacity', ['state'], () => [
+      { labels: { state: 'running' }, value: this.busySlots() },
+      { labels: { state: 'waiting' }, value: this.waiting.size },
+      { labels: { state: 'deferred' }, value: [...this.deferred.values()].reduce((n, m) => n + m.size, 0) },
+      { labels: { state: 'capacity' }, value: this.config.maxConcurrent },
+    ]);
   }
 
   /** True once the server began shutting down: no slot is handed out any more. */

@@ -10,6 +10,7 @@ import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
 import { JobSummaries } from 'src/jobs/job-summaries.service';
 import { envValueMasker, LOG_MASKER } from 'src/jobs/log-masker';
 import { JobAdmission } from 'src/jobs/job-admission.service';
+import { JobAggregates } from 'src/jobs/job-aggregates';
 import { JobApprovalsService } from 'src/jobs/job-approvals.service';
 import { JobArtifactCollector } from 'src/jobs/job-artifacts';
 import { JOB_DISPATCH } from 'src/jobs/job-dispatch';
@@ -18,6 +19,7 @@ import { JobExecutor } from 'src/jobs/job-executor';
 import { JobFinisher } from 'src/jobs/job-finisher';
 import { JobReads } from 'src/jobs/job-reads.service';
 import { JobLogsService } from 'src/jobs/job-logs.service';
+import { JobMetrics } from 'src/jobs/job-metrics';
 import { JobReconcilerService } from 'src/jobs/job-reconciler.service';
 import { JobRunnerService } from 'src/jobs/job-runner.service';
 import { JobSampler } from 'src/jobs/job-sampler';
@@ -62,6 +64,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobArtifactCollector,
     JobSampler,
     JobFinisher,
+    JobMetrics,
     { provide: JOB_DISPATCH, useExisting: JobRunnerService },
     JobReconcilerService,
     JobLogsService,
@@ -72,11 +75,12 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobSummaries,
     // The secrets seam for summaries (log-masker.ts): the workspace secrets masker replaces this provider.
     { provide: LOG_MASKER, useValue: envValueMasker },
+    JobAggregates,
     provideScopedRepository(JobEntity),
     provideScopedRepository(JobSummaryEntity),
     provideScopedRepository(JobLogChunkEntity),
     provideScopedRepository(JobArtifactEntity),
   ],
-  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads],
+  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads, JobAggregates],
 })
 export class JobsModule {}

@@ -11,6 +11,8 @@ import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
 import { registryTools } from 'src/mcp/tools/registries.tools';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
+import { metricsTools } from 'src/mcp/tools/metrics.tools';
+import { MetricsService } from 'src/metrics/metrics.service';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
@@ -58,6 +60,7 @@ export class McpServerFactory {
     files: SandboxFilesService,
     workflows: WorkflowsService,
     registryCredentials: RegistryCredentialsService,
+    metrics: MetricsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -65,6 +68,7 @@ export class McpServerFactory {
       ...historyTools(jobs),
       ...workflowTools(workflows),
       ...registryTools(registryCredentials),
+      ...metricsTools(metrics),
     ];
   }
 

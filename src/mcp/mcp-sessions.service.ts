@@ -7,6 +7,7 @@ import { readEnv } from 'src/config/orcaops.config';
 import { McpServerFactory } from 'src/mcp/mcp-server.factory';
 import type { ToolExtra } from 'src/mcp/tool-kit';
 import type { TenantContext } from 'src/tenancy/tenant-context';
+import { PlatformMetrics } from 'src/telemetry/platform-metrics';
 
 /** Read from the environment when used (not at import), so tests and tools can set it first. */
 export const MCP_SESSION_LIMITS = {
@@ -64,7 +65,12 @@ export class McpSessions implements OnModuleDestroy {
   private readonly sessions = new Map<string, McpSession>();
   private readonly sweeper = setInterval(() => this.closeIdle(), MCP_SESSION_LIMITS.sweepMs).unref();
 
-  constructor(private readonly factory: McpServerFactory) {}
+  constructor(
+    private readonly factory: McpServerFactory,
+    metrics: PlatformMetrics,
+  ) {
+    metrics.gauge('orcaops_mcp_sessions', 'Open MCP sessions on this server', [], () => this.sessions.size);
+  }
 
   get size(): number {
     return this.sessions.size;

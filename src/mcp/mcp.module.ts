@@ -7,10 +7,11 @@ import { McpServerFactory } from 'src/mcp/mcp-server.factory';
 import { McpSessions } from 'src/mcp/mcp-sessions.service';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
+import { MetricsModule } from 'src/metrics/metrics.module';
 
 /** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule],
+  imports: [AuditModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

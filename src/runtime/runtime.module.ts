@@ -6,6 +6,7 @@ import { DockerRuntime } from 'src/runtime/docker/docker.runtime';
 import { engineTimeouts } from 'src/runtime/docker/engine-call';
 import { FakeRuntime } from 'src/runtime/fake/fake.runtime';
 import { EngineHealth } from 'src/runtime/engine-health.service';
+import { EngineCallMetrics } from 'src/runtime/engine-call-metrics';
 
 /** Chooses the engine adapter from configuration (docker, or fake for unit tests). */
 @Module({
@@ -17,6 +18,7 @@ import { EngineHealth } from 'src/runtime/engine-health.service';
         config.driver === 'fake' ? new FakeRuntime() : new DockerRuntime(config.socketPath, engineTimeouts(config.engineCallTimeoutMs)),
     },
     EngineHealth,
+    EngineCallMetrics,
   ],
   exports: [CONTAINER_RUNTIME, EngineHealth],
 })

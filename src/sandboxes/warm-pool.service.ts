@@ -18,6 +18,7 @@ import type { SandboxSpec } from 'src/sandboxes/sandbox-model';
 import { DEFAULT_SANDBOX_RESOURCES } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
+import { PlatformMetrics } from 'src/telemetry/platform-metrics';
 
 /** After a failed fill (image missing, engine down), wait this long before trying that image again. */
 const RETRY_AFTER_MS = 30_000;
@@ -62,9 +63,18 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(sandboxesConfig.KEY) config: ConfigType<typeof sandboxesConfig>,
     private readonly installation: InstallationService,
     private readonly node: SandboxNode,
+    private readonly metrics: PlatformMetrics,
   ) {
     for (const [image, target] of parsePoolConfig(config.pool)) this.pools.set(image, { target, idle: [], filling: 0, failedAt: 0 });
     this.maxFills = config.poolFills;
+    // The image label is bounded by ORCAOPS_SANDBOX_POOL (the operator's list).
+    metrics.gauge('orcaops_sandbox_pool_containers', 'Warm pool containers per configured image: idle (ready to take), filling (starting), target', ['image', 'state'], () =>
+      [...this.pools].flatMap(([image, p]) => [
+        { labels: { image, state: 'idle' }, value: p.idle.length },
+        { labels: { image, state: 'filling' }, value: p.filling },
+        { labels: { image, state: 'target' }, value: p.target },
+      ]),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -89,9 +99,13 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
    * Its open default shell starts taking the sandbox env now, while the caller records the sandbox.
    */
   take(sandboxId: string, spec: Pick<SandboxSpec, 'image' | 'resources' | 'network' | 'env'>): string | undefined {
-    if (spec.network !== 'none' || !isDefaultResources(spec.resources)) return undefined;
+    if (spec.network !== 'none' || !isDefaultResources(spec.resources)) {
+      this.metrics.poolTakes.inc({ result: 'ineligible' });
+      return undefined;
+    }
     const pool = this.pools.get(canonicalImage(spec.image));
     const taken = pool?.idle.shift();
+    this.metrics.poolTakes.inc({ result: taken ? 'hit' : 'miss' });
     if (!taken) return undefined;
     this.refill();
     const { shell } = taken;

@@ -7,9 +7,16 @@ import type { TenantContext } from 'src/tenancy/tenant-context';
 export const IS_PUBLIC_KEY = 'orcaops:public';
 export const PERMISSION_KEY = 'orcaops:permission';
 export const UPLOAD_BODY_KEY = 'orcaops:upload-body';
+export const SCRAPE_TOKEN_KEY = 'orcaops:scrape-token';
 
 /** The only opt-out of authentication (health, docs). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+
+/**
+ * The Prometheus scrape route: it takes the metrics token (ORCAOPS_METRICS_TOKEN), not an API token,
+ * and does not exist (404) while no metrics token is configured. No API token reaches it.
+ */
+export const ScrapeTokenRoute = (): MethodDecorator => SetMetadata(SCRAPE_TOKEN_KEY, true);
 
 /** Every non-public route declares the permission it needs; the guard denies routes that do not. */
 export const RequirePermission = (permission: Permission | 'authenticated'): MethodDecorator =>

@@ -4,7 +4,7 @@ import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { DiscoveryService } from '@nestjs/core/discovery/discovery-service';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IS_PUBLIC_KEY, PERMISSION_KEY } from 'src/tenancy/route-metadata';
+import { IS_PUBLIC_KEY, PERMISSION_KEY, SCRAPE_TOKEN_KEY } from 'src/tenancy/route-metadata';
 import type { TestApp } from '../support/app';
 import { createTestApp } from '../support/app';
 
@@ -44,7 +44,8 @@ function nestRoutes(t: TestApp): NestRoute[] {
       const targets = [handler, metatype];
       const isPublic = reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets);
       const permission = reflector.getAllAndOverride<string>(PERMISSION_KEY, targets);
-      const declaration = isPublic ? 'public' : permission;
+      const scrape = reflector.get<boolean>(SCRAPE_TOKEN_KEY, handler);
+      const declaration = isPublic ? 'public' : scrape ? 'metrics token (ORCAOPS_METRICS_TOKEN)' : permission;
       const paths = asArray(Reflect.getMetadata(PATH_METADATA, handler));
       return bases.flatMap((base) =>
         paths.map((path) => ({ key: `${RequestMethod[method]} ${joinPath(base, path)}`, declaration })),

@@ -54,6 +54,7 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'list workspaces', method: 'GET', path: () => '/v1/workspaces' },
   { name: 'create workspace', method: 'POST', path: () => '/v1/workspaces', body: { name: 'x' } },
   { name: 'audit', method: 'GET', path: () => '/v1/audit' },
+  { name: 'job metrics', method: 'GET', path: () => '/v1/metrics/jobs' },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];
@@ -136,6 +137,21 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
     it("lists only the caller's own workspace", async () => {
       const res = await api(t.app, 'GET', '/v1/workspaces', { token: b.tokens.viewer.token });
       expect(res.body.items.map((w: { id: string }) => w.id)).toEqual([b.id]);
+    });
+
+    it("aggregates only the caller's own jobs in /v1/metrics/jobs, and takes no workspace id", async () => {
+      const created = new Date(Date.now() - 60_000);
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO jobs (id, workspace_id, status, spec, image, request_hash, created_by, cleanup_policy, created_at)
+         VALUES ($1, $2, 'succeeded', '{}'::jsonb, 'orcaops/busybox', 'seed', 'seed', 'remove', $3)`,
+        [randomUUID(), a.id, created],
+      );
+      const mine = await api(t.app, 'GET', '/v1/metrics/jobs', { token: a.tokens.viewer.token });
+      const theirs = await api(t.app, 'GET', '/v1/metrics/jobs', { token: b.tokens.viewer.token });
+      expect([mine.body.workspace_id, mine.body.totals[0].total]).toEqual([a.id, 1]);
+      expect([theirs.body.workspace_id, theirs.body.totals[0].total]).toEqual([b.id, 0]);
+      expectError(await api(t.app, 'GET', `/v1/metrics/jobs?workspace_id=${a.id}`, { token: b.tokens.viewer.token }), 400, 'validation_failed');
     });
 
     it("lets the organisation admin reach every tenant's resources (positive control)", async () => {

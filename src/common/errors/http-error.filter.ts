@@ -43,7 +43,7 @@ interface FastifyLikeError {
   message?: string;
 }
 
-export function toErrorBody(exception: unknown, requestId: string | undefined, logger: Logger): [number, ErrorBody] {
+export function toErrorBody(exception: unknown, requestId: string | undefined, logger: Logger, workspaceId?: string): [number, ErrorBody] {
   if (exception instanceof OrcaOpsError) {
     const body: ErrorBody = { error: { code: exception.code, message: exception.message, request_id: requestId } };
     if (exception.details !== undefined) body.error.details = exception.details;
@@ -65,7 +65,7 @@ export function toErrorBody(exception: unknown, requestId: string | undefined, l
     return [503, { error: { code: 'service_unavailable', message: 'The database is unreachable; retry later', request_id: requestId } }];
   }
   const errorId = randomUUID();
-  logger.error({ msg: 'unhandled error', errorId, requestId, err: String((exception as Error)?.stack ?? exception) });
+  logger.error({ msg: 'unhandled error', errorId, requestId, workspaceId, err: String((exception as Error)?.stack ?? exception) });
   return [
     500,
     { error: { code: 'internal_error', message: `Internal error (error id ${errorId})`, request_id: requestId } },
@@ -81,7 +81,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const request = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
-    const [status, body] = toErrorBody(exception, request?.id, this.logger);
+    // The guard's tenant context, when the request got that far (common/ knows no tenancy types).
+    const principal = (request as { tenant?: { principal?: { workspaceId?: string } } } | undefined)?.tenant?.principal;
+    const [status, body] = toErrorBody(exception, request?.id, this.logger, principal?.workspaceId);
     if (reply.sent) return;
     if (body.error.code === 'engine_unavailable' || body.error.code === 'service_unavailable') {
       void reply.header('retry-after', '5');

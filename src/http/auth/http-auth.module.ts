@@ -4,6 +4,7 @@ import { AuditModule } from 'src/audit/audit.module';
 import { ApiTokenStrategy } from 'src/http/auth/api-token.strategy';
 import { TenancyModule } from 'src/tenancy/tenancy.module';
 import { TenantGuard } from 'src/http/auth/tenant.guard';
+import { ScrapeToken } from 'src/http/auth/scrape-token';
 
 /**
  * The HTTP edge: the passport strategy and the global guard. Only the HTTP application imports it —
@@ -12,7 +13,7 @@ import { TenantGuard } from 'src/http/auth/tenant.guard';
  */
 @Module({
   imports: [PassportModule, AuditModule, TenancyModule],
-  providers: [ApiTokenStrategy, TenantGuard],
+  providers: [ApiTokenStrategy, TenantGuard, ScrapeToken],
   exports: [TenantGuard],
 })
 export class HttpAuthModule {}

@@ -4,9 +4,10 @@ import type { FastifyRequest } from 'fastify';
 import { AuthGuard } from '@nestjs/passport';
 import { AuditService } from 'src/audit/audit.service';
 import { AuthFailureAudit } from 'src/audit/auth-failure-audit';
-import { IS_PUBLIC_KEY, PERMISSION_KEY, RequestWithTenant } from 'src/tenancy/route-metadata';
+import { IS_PUBLIC_KEY, PERMISSION_KEY, RequestWithTenant, SCRAPE_TOKEN_KEY } from 'src/tenancy/route-metadata';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
-import { API_TOKEN_STRATEGY } from 'src/http/auth/api-token.strategy';
+import { API_TOKEN_STRATEGY, bearerToken } from 'src/http/auth/api-token.strategy';
+import { ScrapeToken } from 'src/http/auth/scrape-token';
 import { Permission } from 'src/tenancy/permissions';
 import { buildTenantContext } from 'src/tenancy/tenant-context.factory';
 import { Principal } from 'src/tenancy/tenant-context';
@@ -23,6 +24,7 @@ export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
     private readonly reflector: Reflector,
     private readonly audit: AuditService,
     private readonly authFailures: AuthFailureAudit,
+    private readonly scrapeToken: ScrapeToken,
   ) {
     super();
   }
@@ -30,8 +32,9 @@ export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
-    const required = this.reflector.getAllAndOverride<Permission | 'authenticated' | undefined>(PERMISSION_KEY, targets);
     const request = context.switchToHttp().getRequest<RequestWithTenant>();
+    if (this.reflector.get<boolean>(SCRAPE_TOKEN_KEY, context.getHandler())) return this.checkScrapeToken(request);
+    const required = this.reflector.getAllAndOverride<Permission | 'authenticated' | undefined>(PERMISSION_KEY, targets);
     if (!required) {
       throw new OrcaOpsError('forbidden', 'This route declares no permission and is denied by default');
     }
@@ -47,6 +50,19 @@ export class TenantGuard extends AuthGuard(API_TOKEN_STRATEGY) {
       throw new OrcaOpsError('forbidden', `This token lacks the permission "${required}"`, { required });
     }
     return true;
+  }
+
+  /** The scrape route takes only the metrics token; a wrong one is an audited authentication failure. */
+  private async checkScrapeToken(request: RequestWithTenant): Promise<boolean> {
+    try {
+      this.scrapeToken.verify(bearerToken(request.headers.authorization));
+      return true;
+    } catch (error) {
+      if (error instanceof OrcaOpsError && error.code === 'unauthenticated') {
+        await this.authFailures.record({ requestId: request.id, clientIp: request.ip, route: routeOf(request), code: error.code, via: 'rest' });
+      }
+      throw error;
+    }
   }
 
   private async authenticate(context: ExecutionContext, request: RequestWithTenant): Promise<Principal> {

@@ -2,11 +2,14 @@ import type { INestApplication } from '@nestjs/common';
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import { IS_PUBLIC_KEY, UPLOAD_BODY_KEY } from 'src/tenancy/route-metadata';
+import { IS_PUBLIC_KEY, SCRAPE_TOKEN_KEY, UPLOAD_BODY_KEY } from 'src/tenancy/route-metadata';
 
 /** What the edge needs to know about a Nest route before its body is read. */
 export interface EdgeRoute {
-  /** @Public(): no token needed (the guard lets it through too). */
+  /**
+   * @Public(): no API token needed (the guard lets it through too). The scrape route counts as public
+   * here: its token is the metrics token, which the guard checks, not an API token.
+   */
   isPublic: boolean;
   /** An @UploadBody() route: its raw body cap in bytes. */
   uploadMaxBytes?: number;
@@ -41,7 +44,7 @@ export class EdgeRoutes {
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
         if (method === undefined) continue;
         const route: EdgeRoute = {
-          isPublic: reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [handler, metatype]) === true,
+          isPublic: reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [handler, metatype]) === true || reflector.get<boolean>(SCRAPE_TOKEN_KEY, handler) === true,
           uploadMaxBytes: reflector.get<number | undefined>(UPLOAD_BODY_KEY, handler),
         };
         const verbs = method === RequestMethod.ALL ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] : [RequestMethod[method]];

@@ -1,4 +1,4 @@
-import { engineTimeouts, withEngineDeadline } from 'src/runtime/docker/engine-call';
+import { engineOperation, engineTimeouts, observeEngineCalls, withEngineDeadline } from 'src/runtime/docker/engine-call';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
 describe('withEngineDeadline', () => {
@@ -27,5 +27,38 @@ describe('withEngineDeadline', () => {
   it('keeps the ping within 2 s whatever the call deadline', () => {
     expect(engineTimeouts(30_000)).toMatchObject({ callMs: 30_000, pingMs: 2_000 });
     expect(engineTimeouts(1_000)).toMatchObject({ callMs: 1_000, pingMs: 1_000 });
+  });
+
+  it('reports each settled call to the observer with a bounded operation label and its failure kind', async () => {
+    const seen: Array<[string, 'timeout' | 'error' | undefined]> = [];
+    observeEngineCalls((operation, seconds, failure) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      seen.push([operation, failure]);
+    });
+    try {
+      await withEngineDeadline('start container 3f2a9c', 1000, () => Promise.resolve());
+      await withEngineDeadline('remove network orcaops-ws-1', 1000, () => Promise.reject(new Error('boom'))).catch(() => undefined);
+      await withEngineDeadline('kill container c1', 20, () => new Promise<never>(() => undefined)).catch(() => undefined);
+    } finally {
+      observeEngineCalls(undefined);
+    }
+    expect(seen).toEqual([
+      ['start_container', undefined],
+      ['remove_network', 'error'],
+      ['kill_container', 'timeout'],
+    ]);
+  });
+});
+
+describe('engineOperation', () => {
+  it('keeps the operation and drops ids, names and paths', () => {
+    expect(engineOperation('ping')).toBe('ping');
+    expect(engineOperation('exec in container 0123abcd')).toBe('exec_container');
+    expect(engineOperation('stats of container 0123abcd')).toBe('stats_container');
+    expect(engineOperation('attach to container 0123abcd')).toBe('attach_container');
+    expect(engineOperation('get archive 0123:/workspace/out')).toBe('get_archive');
+    expect(engineOperation('put archive into 0123:/workspace')).toBe('put_archive');
+    expect(engineOperation('list containers')).toBe('list_containers');
+    expect(engineOperation('something new 42')).toBe('other');
   });
 });

@@ -45,15 +45,43 @@ export async function withEngineDeadline<T>(what: string, ms: number, call: (sig
       reject(new RuntimeError('engine_unavailable', `Docker engine did not answer ${what} within ${ms} ms`));
     }, ms);
   });
+  const started = performance.now();
+  let failure: 'timeout' | 'error' | undefined;
   const attempt = call(controller.signal);
   // The losing attempt's rejection (AbortError) must not surface as unhandled.
   attempt.catch(() => undefined);
   try {
     return await Promise.race([attempt, expired]);
   } catch (error) {
+    failure = controller.signal.aborted ? 'timeout' : 'error';
     if (controller.signal.aborted) throw new RuntimeError('engine_unavailable', `Docker engine did not answer ${what} within ${ms} ms`, error);
     throw error;
   } finally {
     clearTimeout(timer);
+    observer?.(engineOperation(what), (performance.now() - started) / 1000, failure);
   }
+}
+
+/** Told about every engine call once it settles (the Prometheus metrics hook in through RuntimeModule). */
+export type EngineCallObserver = (operation: string, seconds: number, failure: 'timeout' | 'error' | undefined) => void;
+
+let observer: EngineCallObserver | undefined;
+
+/** Sets the one observer of engine calls (process-wide: the engine calls are free functions). */
+export function observeEngineCalls(next: EngineCallObserver | undefined): void {
+  observer = next;
+}
+
+/** The calls' descriptions start with their operation, followed by ids and names (unbounded). */
+const OPERATIONS = [
+  'ping', 'list containers', 'list volumes', 'list networks', 'create container', 'create volume', 'create network',
+  'remove container', 'remove volume', 'remove network', 'start container', 'kill container', 'inspect container',
+  'inspect image', 'inspect network', 'inspect volume', 'inspect exec', 'import image', 'get archive', 'put archive', 'attach to container',
+  'stats of container', 'logs of container', 'exec in container', 'wait for container',
+];
+
+/** A bounded label for an engine call: its operation from a fixed list, `other` for anything else. */
+export function engineOperation(what: string): string {
+  const known = OPERATIONS.find((op) => what === op || what.startsWith(`${op} `));
+  return known ? known.replace(/ (of |to |in |for )?/g, '_').replace(/_+/g, '_') : 'other';
 }

@@ -20,7 +20,7 @@ import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/
 import type { EngineTimeouts } from 'src/runtime/docker/engine-call';
 import { runExec } from 'src/runtime/docker/docker-exec';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
-import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
+import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
   assertName,
@@ -77,6 +77,7 @@ export class DockerRuntime implements ContainerRuntime {
         os: `${version.Os}/${version.Arch}`,
         cgroupVersion: typeof info.CgroupVersion === 'string' ? info.CgroupVersion : '1',
         runtime: typeof info.DefaultRuntime === 'string' ? info.DefaultRuntime : 'runc',
+        runtimeVersion: runtimeVersionOf(version.Components, typeof info.DefaultRuntime === 'string' ? info.DefaultRuntime : 'runc'),
       };
     } catch (error) {
       throw translateDockerError(error, 'ping');

@@ -1,7 +1,7 @@
 // Run records (issue 15): resources (block I/O, peak pids), fingerprint, engine/runtime versions and phases on jobs,
 // nullable because older rows cannot know them (phases are backfilled from the times the row has). Search: the
 // (workspace, fingerprint, time) index for run history, and a pg_trgm GIN index over job output for full-text
-// search. Output is bytea; encode(data, 'escape') is an immutable text form (ASCII as is, other bytes as \ooo),
+// search (with btree_gin, workspace-first). Output is bytea; encode(data, 'escape') is an immutable text form (ASCII as is, other bytes as \ooo),
 // and the search pattern is escaped the same way (src/jobs/records/log-pattern.ts).
 import { MigrationInterface, QueryRunner } from "typeorm";
 
@@ -22,12 +22,15 @@ export class RunRecords1796655529856 implements MigrationInterface {
             'admitted_at', to_char("started_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
             'finished_at', to_char("finished_at" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
           WHERE "status" NOT IN ('queued', 'awaiting_approval')`);
+        // btree_gin puts workspace_id into the same GIN index, so one index answers "this workspace's output
+        // containing X" (with the workspace btree beside it the planner would otherwise filter a workspace's every chunk).
         await queryRunner.query(`CREATE EXTENSION IF NOT EXISTS pg_trgm`);
-        await queryRunner.query(`CREATE INDEX "job_log_chunks_text_trgm" ON "job_log_chunks" USING gin (encode("data", 'escape') gin_trgm_ops)`);
+        await queryRunner.query(`CREATE EXTENSION IF NOT EXISTS btree_gin`);
+        await queryRunner.query(`CREATE INDEX "job_log_chunks_text_trgm" ON "job_log_chunks" USING gin ("workspace_id", encode("data", 'escape') gin_trgm_ops)`);
     }
 
     public async down(queryRunner: QueryRunner): Promise<void> {
-        // pg_trgm stays installed: other objects may use it, and it holds no data.
+        // pg_trgm and btree_gin stay installed: other objects may use it, and it holds no data.
         await queryRunner.query(`DROP INDEX "public"."job_log_chunks_text_trgm"`);
         await queryRunner.query(`DROP INDEX "public"."IDX_bdae2bbd6453e03ad14e59e4ff"`);
         await queryRunner.query(`ALTER TABLE "jobs" DROP COLUMN "phases"`);

@@ -23,6 +23,8 @@ import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsController } from 'src/jobs/jobs.controller';
 import { JobsService } from 'src/jobs/jobs.service';
+import { RunSearchController } from 'src/jobs/records/run-search.controller';
+import { RunSearchService } from 'src/jobs/records/run-search.service';
 import { QuotasModule } from 'src/quotas/quotas.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
@@ -46,7 +48,8 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     PoliciesModule,
     SessionsCoreModule,
   ],
-  controllers: [JobsController],
+  // RunSearchController first: its static paths (search, export) sit beside JobsController's /:jobId.
+  controllers: [RunSearchController, JobsController],
   providers: [
     JobsService,
     JobAdmission,
@@ -64,10 +67,11 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobApprovalsService,
     JobStepDrivers,
     JobReads,
+    RunSearchService,
     provideScopedRepository(JobEntity),
     provideScopedRepository(JobLogChunkEntity),
     provideScopedRepository(JobArtifactEntity),
   ],
-  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads],
+  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads, RunSearchService],
 })
 export class JobsModule {}

@@ -1,4 +1,5 @@
-import { JOB_REASONS, JOB_STATUSES, JobReason, JobStatus } from 'src/jobs/job-model';
+import type { JobReason, JobStatus } from 'src/jobs/job-model';
+import { JOB_REASONS, JOB_STATUSES } from 'src/jobs/job-model';
 
 /**
  * The run search syntax of the CLI and MCP (docs/run-records.md#query-syntax), parsed without I/O:

@@ -7,6 +7,7 @@ import { JobsService } from 'src/jobs/jobs.service';
 import type { ContextResolver, OrcaTool } from 'src/mcp/tool-kit';
 import { registerOrcaTool, resourceId } from 'src/mcp/tool-kit';
 import { recoveryHint } from 'src/mcp/tool-errors';
+import { RunSearchService } from 'src/jobs/records/run-search.service';
 import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
@@ -55,8 +56,9 @@ export class McpServerFactory {
     processes: SandboxProcessesService,
     files: SandboxFilesService,
     workflows: WorkflowsService,
+    search: RunSearchService,
   ) {
-    this.tools = [...jobTools(jobs), ...sandboxTools({ sandboxes, exec, shells, processes, files }), ...historyTools(jobs), ...workflowTools(workflows)];
+    this.tools = [...jobTools(jobs), ...sandboxTools({ sandboxes, exec, shells, processes, files }), ...historyTools(search), ...workflowTools(workflows)];
   }
 
   /** One server (tools + resources) for one session of one principal. */

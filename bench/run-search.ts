@@ -41,13 +41,17 @@ async function timedGet(url: string, token: string): Promise<{ ms: number; items
   const started = performance.now();
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   const body = (await res.json()) as { items?: unknown[] };
+  // /v1/me has no items: counted as one.
   const ms = performance.now() - started;
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${JSON.stringify(body)}`);
   return { ms, items: body.items?.length ?? 0 };
 }
 
-async function measure(base: string, token: string, q: string): Promise<{ p50_ms: number; p95_ms: number; items: number }> {
-  const url = `${base}/v1/jobs/search?limit=50&q=${encodeURIComponent(q)}`;
+function measure(base: string, token: string, q: string): Promise<{ p50_ms: number; p95_ms: number; items: number }> {
+  return measureUrl(`${base}/v1/jobs/search?limit=50&q=${encodeURIComponent(q)}`, token);
+}
+
+async function measureUrl(url: string, token: string): Promise<{ p50_ms: number; p95_ms: number; items: number }> {
   for (let i = 0; i < WARMUP; i++) await timedGet(url, token);
   const samples: number[] = [];
   let items = 0;
@@ -93,6 +97,11 @@ async function main(): Promise<void> {
     await t.app.listen(0, '127.0.0.1');
     const base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
     const token = ws.tokens.viewer.token;
+    // The server's floor on this machine at this moment: the plain job list (newest 50, no filter) and /v1/me.
+    const reference = {
+      'GET /v1/me': await measureUrl(`${base}/v1/me`, token),
+      'GET /v1/jobs?limit=50': await measureUrl(`${base}/v1/jobs?limit=50`, token),
+    };
     const filters: Record<string, unknown> = {};
     for (const q of FILTERS) filters[q] = await measure(base, token, q);
     const fullText: Record<string, unknown> = {};
@@ -106,6 +115,7 @@ async function main(): Promise<void> {
       node: process.version,
       seeded: { jobs: Number(counts?.jobs), log_chunks: Number(counts?.chunks), seconds: seedSeconds },
       samples_per_query: N,
+      reference,
       filter_queries: filters,
       full_text_queries: fullText,
       output_search_plan: plan.map((r) => r['QUERY PLAN']),

@@ -20,6 +20,11 @@ import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
 const EXPORT_PAGE = 500;
+/** The columns a RunSummaryDto needs: not the spec, steps or approval (jsonb the list does not show). */
+const SUMMARY_COLUMNS = [
+  'id', 'status', 'reason', 'exitCode', 'image', 'fingerprint', 'tags', 'triggeredBy', 'sessionId', 'metadata', 'createdAt', 'startedAt',
+  'finishedAt', 'cpuSeconds', 'memoryPeakBytes', 'blockReadBytes', 'blockWriteBytes', 'pidsPeak', 'outputBytes', 'outputTruncated',
+].map((c) => `j.${c}`);
 
 /** Search, export and delete-by-query over run records (docs/run-records.md#search). */
 @Injectable()
@@ -103,7 +108,7 @@ export class RunSearchService {
 
   private page(workspaceId: string, query: RunQuery, cursor: string | undefined, limit: number): Promise<JobEntity[]> {
     return this.withSearchTimeout(query, (manager) =>
-      pageAfter(applyRunQuery(this.jobs.withManager(manager).queryBuilder(workspaceId, 'j'), workspaceId, query), cursor, limit).getMany(),
+      pageAfter(applyRunQuery(this.jobs.withManager(manager).queryBuilder(workspaceId, 'j').select(SUMMARY_COLUMNS), workspaceId, query), cursor, limit).getMany(),
     );
   }
 

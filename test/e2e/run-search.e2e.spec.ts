@@ -70,6 +70,14 @@ describe('run search (REST)', () => {
     expect([...times].sort().reverse()).toEqual(times);
   });
 
+  it('should seed rows the rest of the API reads (list and get)', async () => {
+    const list = await api(t.app, 'GET', '/v1/jobs?limit=5', { token: a.tokens.viewer.token });
+    expect(list.status).toBe(200);
+    const one = await api(t.app, 'GET', `/v1/jobs/${list.body.items[0].id}`, { token: a.tokens.viewer.token });
+    expect(one.status).toBe(200);
+    expect(one.body.record).toMatchObject({ fingerprint: expect.stringMatching(/^[a-f0-9]{64}$/), runtime_version: 'runc 1.1.5' });
+  });
+
   it('should filter by tag, triggered_by, exit code, metadata, fingerprint and time range', async () => {
     expect((await all(a, 'tag:t7')).length).toBe(JOBS / 10);
     expect((await all(a, 'triggered_by:mcp')).length).toBe(JOBS / 3);

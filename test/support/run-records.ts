@@ -33,7 +33,9 @@ export async function seedRuns(databaseUrl: string, workspaceId: string, options
                            fingerprint, phases, block_read_bytes, block_write_bytes, pids_peak, engine_version, runtime_version)
          SELECT md5($1::text || n)::uuid, $1::uuid, now() - n * interval '1 minute', st,
                 CASE st WHEN 'succeeded' THEN 'completed' WHEN 'failed' THEN 'step_failed' WHEN 'timed_out' THEN 'timeout' ELSE 'cancelled' END,
-                jsonb_build_object('image', img, 'steps', jsonb_build_array(jsonb_build_object('command', 'run ' || (n % 50)))),
+                jsonb_build_object('image', img, 'steps', jsonb_build_array(jsonb_build_object('command', 'run ' || (n % 50))), 'env', '{}'::jsonb,
+                  'resources', jsonb_build_object('cpu', 1, 'memory_mb', 512, 'pids', 128, 'disk_mb', 256), 'network', 'none',
+                  'timeout_seconds', 1800, 'artifacts', '[]'::jsonb, 'cleanup_policy', 'always_remove'),
                 img, ARRAY['t' || (n % 10)], CASE WHEN n % 3 = 0 THEN 'mcp' ELSE 'rest' END, jsonb_build_object('branch', 'b' || (n % 5)),
                 md5('r' || n), 'seed',
                 now() - n * interval '1 minute' + interval '1 second', now() - n * interval '1 minute' + interval '1 second' + (n % 120) * interval '1 second',

@@ -149,6 +149,10 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
   ORCAOPS_JOB_OUTPUT_CAP_BYTES = 10 * 1024 * 1024;
 
+  /** Statement timeout of a run search that reads job output (docs/run-records.md); beyond it 503 with a hint. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(60_000)
+  ORCAOPS_SEARCH_TIMEOUT_MS = 5_000;
+
   /** Response streams (SSE, long-polls, MCP requests) one token may hold open at once (docs/security.md). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(10_000)
   ORCAOPS_STREAMS_PER_TOKEN = 16;

@@ -66,6 +66,7 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
   { file: 'src/database/embedded-postgres.ts', call: 'query', entities: [], reason: 'Starts the embedded server and creates its database (pg client, before TypeORM).' },
   { file: 'src/database/migrate.ts', call: 'query', entities: [], reason: 'The migration advisory lock around runMigrations.' },
   { file: 'src/jobs/runner-liveness.ts', call: 'query', entities: [], reason: 'Session advisory locks that tell whether a runner process is alive.' },
+  { file: 'src/database/statement-timeout.ts', call: 'query', entities: [], reason: 'SET LOCAL statement_timeout in the caller’s transaction (bounded searches); reads no rows.' },
   { file: 'src/health/health.service.ts', call: 'query', entities: [], reason: 'Readiness probe: SELECT 1.' },
   { file: 'src/cli/doctor/database.check.ts', call: 'query', entities: [], reason: '`orcaops doctor`: SHOW server_version on a pg client.' },
   { file: 'src/database/installation.service.ts', call: 'getRepository', entities: ['InstallationEntity'], reason: 'The one installation row (not tenant data).' },

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { runFingerprint } from 'src/jobs/records/run-fingerprint';
 import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
@@ -101,6 +102,7 @@ export class JobAdmission {
           metadata: dto.metadata ?? {},
           idempotencyKey: key,
           requestHash,
+          fingerprint: runFingerprint(spec),
           createdBy: ctx.principal.tokenId,
           sessionId,
           steps: [],

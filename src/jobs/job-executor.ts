@@ -71,6 +71,9 @@ export class JobExecutor {
 
   /** Runs the container until its steps end or the run is aborted (which kills the container). */
   run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+    const engine = this.engine.info();
+    state.engineVersion = engine ? `${engine.version} (API ${engine.apiVersion})`.slice(0, 64) : null;
+    state.runtimeVersion = engine ? (engine.runtimeVersion ?? engine.runtime).slice(0, 64) : null;
     state.controller.signal.addEventListener('abort', () => {
       // Stop everything in the container at once; the step's exec then returns.
       if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
@@ -91,15 +94,18 @@ export class JobExecutor {
     const { job } = state;
     const installationId = await this.installation.installationId();
     state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline, state.image));
+    state.phases.image_ready_at = new Date().toISOString();
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
     if (state.controller.signal.aborted) return;
     await this.runtime.startContainer(state.containerId);
+    state.phases.started_at = new Date().toISOString();
     crashPoint('job_container_started');
     if (driverName) {
       const driver = this.drivers.get(driverName);
       if (!driver) throw new Error(`no step driver named ${driverName} is registered`);
       await this.runDrivenSteps(state, driver, deadline);
-      if (spec.artifacts.length && !state.controller.signal.aborted) await this.artifacts.collectArtifacts(state, spec.artifacts);
+      state.phases.steps_finished_at = new Date().toISOString();
+      if (spec.artifacts.length && !state.controller.signal.aborted) await this.collectArtifacts(state, spec.artifacts);
       await this.sampler.sample(state);
       return;
     }
@@ -110,8 +116,15 @@ export class JobExecutor {
       if (result.status !== 'succeeded' && !(result.status === 'failed' && result.continue_on_error)) break;
     }
     for (const s of state.steps) if (s.status === 'pending') s.status = 'skipped';
-    if (spec.artifacts.length && !state.controller.signal.aborted) await this.artifacts.collectArtifacts(state, spec.artifacts);
+    state.phases.steps_finished_at = new Date().toISOString();
+    if (spec.artifacts.length && !state.controller.signal.aborted) await this.collectArtifacts(state, spec.artifacts);
     await this.sampler.sample(state);
+  }
+
+  private async collectArtifacts(state: RunState, patterns: string[]): Promise<void> {
+    state.phases.artifacts_started_at = new Date().toISOString();
+    await this.artifacts.collectArtifacts(state, patterns);
+    state.phases.artifacts_finished_at = new Date().toISOString();
   }
 
   /** Steps resolved one by one by a driver, which also decides which steps run after a failure. */
@@ -177,6 +190,7 @@ export class JobExecutor {
       workingDir: step.cwd ?? '/workspace',
     });
     const containerId = state.containerId;
+    state.phases.image_ready_at = new Date().toISOString();
     // The claim already stored the container's name (which is how recovery finds it), so the id and
     // the step's start are written while the container starts rather than before.
     const started = Date.now();
@@ -223,6 +237,7 @@ export class JobExecutor {
     try {
       if (!adoption) {
         await this.runtime.startContainer(containerId);
+        state.phases.started_at = new Date().toISOString();
         crashPoint('job_container_started');
       }
       state.reattachable = true;
@@ -240,6 +255,7 @@ export class JobExecutor {
       }
       if (status === 'timed_out') state.writer.system('step 1 timed out; its processes were killed');
       Object.assign(result, { status, exit_code: exit.exitCode, finished_at: new Date().toISOString(), duration_ms: Date.now() - started });
+      state.phases.steps_finished_at = result.finished_at ?? undefined;
     } finally {
       clearTimeout(timer);
     }

@@ -126,3 +126,21 @@ export interface StepResult {
   duration_ms: number | null;
 }
 
+
+/**
+ * When a run reached each phase (ISO 8601), for its record (docs/run-records.md). Steps carry their own
+ * start/finish; a phase the run never reached is absent.
+ */
+export interface RunPhases {
+  queued_at?: string;
+  /** Claimed by a runner (a slot and the workspace's running-jobs cap). */
+  admitted_at?: string;
+  /** The container was created: the image is present on the engine. */
+  image_ready_at?: string;
+  /** The container started. */
+  started_at?: string;
+  steps_finished_at?: string;
+  artifacts_started_at?: string;
+  artifacts_finished_at?: string;
+  finished_at?: string;
+}

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import type { JobEntity } from 'src/jobs/entities/job.entity';
 import type { JobLogWriter, StoredOutput } from 'src/jobs/job-logs.service';
-import type { JobReason, StepResult } from 'src/jobs/job-model';
+import type { JobReason, RunPhases, StepResult } from 'src/jobs/job-model';
 import type { RunFacts } from 'src/jobs/job-rules';
 import type { EngineHealth } from 'src/runtime/engine-health.service';
 import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
@@ -52,6 +52,14 @@ export interface RunState {
   image?: string;
   cpuSeconds: number | null;
   memoryPeakBytes: number | null;
+  /** Largest block I/O totals and process count seen by a sample (the run record's resources). */
+  blockReadBytes: number | null;
+  blockWriteBytes: number | null;
+  pidsPeak: number | null;
+  /** Phases reached so far (the run record; queued and admitted come from the row). */
+  phases: RunPhases;
+  engineVersion: string | null;
+  runtimeVersion: string | null;
   controller: AbortController;
   failure?: { reason: JobReason; message: string };
   artifacts: JobArtifactEntity[];

@@ -25,6 +25,10 @@ export class JobSampler {
         const stats = await this.runtime.stats(state.containerId);
         state.cpuSeconds = Math.max(state.cpuSeconds ?? 0, stats.cpuSeconds);
         state.memoryPeakBytes = Math.max(state.memoryPeakBytes ?? 0, stats.memoryPeakBytes ?? stats.memoryBytes);
+        // Counters since start: the largest sample is the total (a stopped container reports none).
+        state.blockReadBytes = Math.max(state.blockReadBytes ?? 0, stats.blockReadBytes);
+        state.blockWriteBytes = Math.max(state.blockWriteBytes ?? 0, stats.blockWriteBytes);
+        state.pidsPeak = Math.max(state.pidsPeak ?? 0, stats.pids);
         state.engineFailures = 0;
       } catch (error) {
         // Lost the engine: a job that cannot be observed fails now rather than hanging (hardening.md §4.2.7).

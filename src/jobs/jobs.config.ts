@@ -16,6 +16,11 @@ export const jobsConfig = registerAs('jobs', () => {
     reaperIntervalMs: 15_000,
     /** Queued jobs older than this are dispatched again (covers an enqueue lost after its commit). */
     requeueAfterMs: 30_000,
+    /** Statement timeout of searches that read job output. */
+    searchTimeoutMs: env.ORCAOPS_SEARCH_TIMEOUT_MS,
+    /** Rows one export streams at most, and jobs one delete-by-query removes at most (bounded work per request). */
+    exportMaxRows: 100_000,
+    bulkDeleteMax: 1_000,
   };
 });
 

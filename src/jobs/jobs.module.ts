@@ -28,6 +28,8 @@ import { JobStepDrivers } from 'src/jobs/job-step-driver';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsController } from 'src/jobs/jobs.controller';
 import { JobsService } from 'src/jobs/jobs.service';
+import { RunSearchController } from 'src/jobs/records/run-search.controller';
+import { RunSearchService } from 'src/jobs/records/run-search.service';
 import { QuotasModule } from 'src/quotas/quotas.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
@@ -53,7 +55,8 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     RegistriesModule,
     SessionsCoreModule,
   ],
-  controllers: [JobsController],
+  // RunSearchController first: its static paths (search, export) sit beside JobsController's /:jobId.
+  controllers: [RunSearchController, JobsController],
   providers: [
     JobsService,
     JobAdmission,
@@ -76,11 +79,12 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     // The secrets seam for summaries (log-masker.ts): the workspace secrets masker replaces this provider.
     { provide: LOG_MASKER, useValue: envValueMasker },
     JobAggregates,
+    RunSearchService,
     provideScopedRepository(JobEntity),
     provideScopedRepository(JobSummaryEntity),
     provideScopedRepository(JobLogChunkEntity),
     provideScopedRepository(JobArtifactEntity),
   ],
-  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads, JobAggregates],
+  exports: [JobsService, JobApprovalsService, JobStepDrivers, JobReads, JobAggregates, RunSearchService],
 })
 export class JobsModule {}

@@ -7,6 +7,7 @@ import { JobsService } from 'src/jobs/jobs.service';
 import type { ContextResolver, OrcaTool } from 'src/mcp/tool-kit';
 import { registerOrcaTool, resourceId } from 'src/mcp/tool-kit';
 import { recoveryHint } from 'src/mcp/tool-errors';
+import { RunSearchService } from 'src/jobs/records/run-search.service';
 import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
 import { registryTools } from 'src/mcp/tools/registries.tools';
@@ -61,11 +62,12 @@ export class McpServerFactory {
     workflows: WorkflowsService,
     registryCredentials: RegistryCredentialsService,
     metrics: MetricsService,
+    search: RunSearchService,
   ) {
     this.tools = [
       ...jobTools(jobs),
       ...sandboxTools({ sandboxes, exec, shells, processes, files }),
-      ...historyTools(jobs),
+      ...historyTools(search),
       ...workflowTools(workflows),
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),

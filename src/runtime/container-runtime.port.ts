@@ -19,6 +19,8 @@ export interface EngineInfo {
   os: string;
   cgroupVersion: string;
   runtime: string;
+  /** Version of the default OCI runtime when the engine reports it (docker version's components). */
+  runtimeVersion?: string;
 }
 
 export interface ImageInfo {
@@ -217,6 +219,9 @@ export interface ContainerStats {
   /** Peak memory since start when the engine exposes it (cgroup v1 max_usage, v2 memory.peak). */
   memoryPeakBytes: number | null;
   pids: number;
+  /** Block I/O since start, summed over devices (blkio io_service_bytes); 0 when the engine reports none. */
+  blockReadBytes: number;
+  blockWriteBytes: number;
 }
 
 export interface WaitResult {

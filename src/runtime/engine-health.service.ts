@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
-import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { CONTAINER_RUNTIME, ContainerRuntime, EngineInfo } from 'src/runtime/container-runtime.port';
 import { RuntimeError } from 'src/runtime/runtime.errors';
 
 const REFRESH_MS = 2_000;
@@ -17,6 +17,7 @@ export class EngineHealth implements OnModuleInit, OnModuleDestroy {
   private available = false;
   private timer?: NodeJS.Timeout;
   private checking?: Promise<void>;
+  private lastInfo?: EngineInfo;
 
   constructor(@Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime) {}
 
@@ -36,6 +37,11 @@ export class EngineHealth implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** The engine's versions from the last successful check (run records); undefined before the first. */
+  info(): EngineInfo | undefined {
+    return this.lastInfo;
+  }
+
   /** After an engine error on a real call: the next request checks again before answering. */
   invalidate(): void {
     this.checkedAt = 0;
@@ -52,7 +58,7 @@ export class EngineHealth implements OnModuleInit, OnModuleDestroy {
 
   private async ping(): Promise<void> {
     try {
-      await this.runtime.ping();
+      this.lastInfo = await this.runtime.ping();
       this.available = true;
     } catch (error) {
       if (!(error instanceof RuntimeError)) throw error;

@@ -6,7 +6,7 @@ type Json = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /** Bodies that are not a JSON document: text (events, lines, plain) or raw bytes, each a string schema. */
-const TEXT_TYPES = new Set(['text/event-stream', 'text/plain', 'application/x-ndjson']);
+const TEXT_TYPES = new Set(['text/csv', 'text/event-stream', 'text/plain', 'application/x-ndjson']);
 const BINARY_TYPES = new Set(['application/octet-stream', 'application/x-tar']);
 
 /** A JSON schema that names its shape: a component, an object with properties, or an array of such. */

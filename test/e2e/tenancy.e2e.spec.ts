@@ -55,6 +55,10 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'create workspace', method: 'POST', path: () => '/v1/workspaces', body: { name: 'x' } },
   { name: 'audit', method: 'GET', path: () => '/v1/audit' },
   { name: 'job metrics', method: 'GET', path: () => '/v1/metrics/jobs' },
+  // Run search takes no ids: its isolation (only the caller's runs, on REST, CLI and MCP) is in run-search*.e2e.spec.ts.
+  { name: 'search runs', method: 'GET', path: () => '/v1/jobs/search?q=status:failed' },
+  { name: 'export runs', method: 'GET', path: () => '/v1/jobs/export?q=status:failed' },
+  { name: 'delete runs by query', method: 'POST', path: () => '/v1/jobs/delete-by-query', body: { q: 'status:failed', dry_run: true } },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];

@@ -8,6 +8,7 @@ import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
 import { info, printJson, render } from 'src/cli/output';
 import { followJobLogs } from 'src/cli/sse';
+import { addJobSearchCommands } from 'src/cli/commands/jobs-search.command';
 
 interface JobView {
   id: string;
@@ -220,6 +221,7 @@ export function jobsCommand(): Command {
       if (o.session) query.set('session_id', o.session);
       render(outputOptions(c), await new ApiClient().request('GET', `/v1/jobs?${query.toString()}`), { columns: LIST_COLUMNS });
     }));
+  addJobSearchCommands(cmd);
   cmd.command('get <id>').action(action(async (id: string, _o: object, c: Command) => {
     render(outputOptions(c), await new ApiClient().request('GET', `/v1/jobs/${id}`));
   }));

@@ -22,6 +22,34 @@ export class JobUsageDto {
   memory_peak_bytes!: number | null;
   output_bytes!: number;
   output_truncated!: boolean;
+  /** Block I/O of the container, summed over devices (largest sample; null when never sampled). */
+  block_read_bytes!: number | null;
+  block_write_bytes!: number | null;
+  /** Most processes seen at once (sampled). */
+  pids_peak!: number | null;
+}
+
+/** When the run reached each phase (ISO 8601); a phase it never reached is absent. */
+export class RunPhasesDto {
+  queued_at?: string;
+  admitted_at?: string;
+  image_ready_at?: string;
+  started_at?: string;
+  steps_finished_at?: string;
+  artifacts_started_at?: string;
+  artifacts_finished_at?: string;
+  finished_at?: string;
+}
+
+/** What the run was and where it ran (docs/run-records.md). Null fields: rows older than run records. */
+export class RunRecordDto {
+  /** sha256 of the normalised spec (image, steps, resources, network): groups runs of the same thing. */
+  fingerprint!: string | null;
+  /** Docker engine version and API version. */
+  engine_version!: string | null;
+  /** OCI runtime and its version (e.g. "runc 1.1.5"). */
+  runtime_version!: string | null;
+  phases!: RunPhasesDto | null;
 }
 
 export class JobApprovalReasonDto {
@@ -76,6 +104,7 @@ export class JobResponseDto {
   metadata!: Record<string, unknown>;
   idempotency_key!: string | null;
   usage!: JobUsageDto;
+  record!: RunRecordDto;
   /** Set when a policy held the job for approval: the request and, once decided, the decision and comment. */
   approval!: JobApprovalResponseDto | null;
   created_at!: string;

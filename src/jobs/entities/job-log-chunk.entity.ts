@@ -4,6 +4,9 @@ import { JobEntity } from 'src/jobs/entities/job.entity';
 /** Output as it arrived, in order (seq per job). Read by the SSE stream and the paged endpoint. */
 @Entity({ name: 'job_log_chunks' })
 @Index(['jobId', 'seq'], { unique: true })
+// Full-text log search (docs/run-records.md#search): a pg_trgm GIN index on the output as escaped text,
+// an expression TypeORM cannot describe, so it is created by the RunRecords migration and left alone here.
+@Index('job_log_chunks_text_trgm', { synchronize: false })
 export class JobLogChunkEntity {
   @PrimaryColumn('uuid')
   id!: string;

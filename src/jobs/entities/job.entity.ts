@@ -2,13 +2,17 @@ import { Column, Entity, Index, JoinColumn, ManyToOne } from 'typeorm';
 import { WorkspaceEntity } from 'src/tenancy/entities/workspace.entity';
 import { TenantOwnedEntity } from 'src/database/tenant-owned.entity';
 import { AgentSessionEntity } from 'src/session-links/entities/agent-session.entity';
-import { CleanupPolicy, JobApproval, JobReason, JobSpec, JobStatus, StepResult } from 'src/jobs/job-model';
+import { CleanupPolicy, JobApproval, JobReason, JobSpec, JobStatus, RunPhases, StepResult } from 'src/jobs/job-model';
+
+const bigintOrNull = { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
 
 /** A job and its run record. Every status change is a compare-and-set on `status`. */
 @Entity({ name: 'jobs' })
 @Index(['workspaceId', 'createdAt'])
 @Index(['workspaceId', 'idempotencyKey'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 @Index(['status'])
+// Run history: "runs of the same thing" (fingerprint) newest first, per workspace.
+@Index(['workspaceId', 'fingerprint', 'createdAt'])
 // The reconciler's look for removals whose runner died (rare rows: a partial index stays tiny).
 @Index(['containerState'], { where: "container_state = 'removing'" })
 export class JobEntity extends TenantOwnedEntity {
@@ -106,6 +110,32 @@ export class JobEntity extends TenantOwnedEntity {
 
   @Column({ name: 'memory_peak_bytes', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
   memoryPeakBytes!: number | null;
+
+  @Column({ name: 'block_read_bytes', type: 'bigint', nullable: true, transformer: bigintOrNull })
+  blockReadBytes!: number | null;
+
+  @Column({ name: 'block_write_bytes', type: 'bigint', nullable: true, transformer: bigintOrNull })
+  blockWriteBytes!: number | null;
+
+  @Column({ name: 'pids_peak', type: 'integer', nullable: true })
+  pidsPeak!: number | null;
+
+  /** runFingerprint(spec) (src/jobs/records/run-fingerprint.ts); null on rows older than run records. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  fingerprint!: string | null;
+
+  /** Docker engine version and OCI runtime (name/version) the run used; null when unknown. */
+  @Column({ name: 'engine_version', type: 'varchar', length: 64, nullable: true })
+  engineVersion!: string | null;
+
+  @Column({ name: 'runtime_version', type: 'varchar', length: 64, nullable: true })
+  runtimeVersion!: string | null;
+
+  // TODO(registry): the resolved image digest lands in `image_digest` (NAME=registry); the record reads it from there.
+
+  /** When each phase of the run was reached (ISO times); null on rows older than run records. */
+  @Column({ type: 'jsonb', nullable: true })
+  phases!: RunPhases | null;
 
   @Column({ name: 'output_bytes', type: 'bigint', default: 0, transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
   outputBytes!: number;

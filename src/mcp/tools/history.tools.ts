@@ -1,52 +1,65 @@
 import { z } from 'zod';
-import { invalidField } from 'src/common/errors/orcaops.error';
-import type { JobsService } from 'src/jobs/jobs.service';
+import type { RunSummaryDto } from 'src/jobs/dto/search-jobs.dto';
+import type { RunSearchService } from 'src/jobs/records/run-search.service';
 import type { OrcaTool } from 'src/mcp/tool-kit';
 import { defineTool } from 'src/mcp/tool-kit';
-import { jobSummary } from 'src/mcp/tools/jobs.tools';
-import { jobStatusFilter, jobSummaryOutput } from 'src/mcp/tools/schemas';
+import { jobStatusFilter } from 'src/mcp/tools/schemas';
 
-function date(field: string, value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime())) {
-    throw invalidField(field, `${field} must be an ISO 8601 date`);
-  }
-  return parsed;
+const runHitOutput = z.object({
+  id: z.string(),
+  status: z.string(),
+  reason: z.string().nullable(),
+  exit_code: z.number().nullable(),
+  image: z.string(),
+  fingerprint: z.string().nullable().describe('First 12 hex digits; runs with the same fingerprint ran the same thing (fingerprint:<hex> finds them)'),
+  tags: z.array(z.string()),
+  created_at: z.string(),
+  duration_ms: z.number().nullable(),
+  output_truncated: z.boolean(),
+});
+
+/** A run as an agent needs it in a list: what, how it ended, when; get_job has the rest. */
+function runHit(row: RunSummaryDto): z.infer<typeof runHitOutput> {
+  const { id, status, reason, exit_code, image, fingerprint, tags, created_at, duration_ms, output_truncated } = row;
+  return { id, status, reason, exit_code, image, fingerprint: fingerprint?.slice(0, 12) ?? null, tags, created_at, duration_ms, output_truncated };
 }
 
-/** History: filters over past runs (later issues add workflow runs here). */
-export function historyTools(jobs: JobsService): OrcaTool[] {
+/** A value as a query term value: quoted when it holds a space or a quote. */
+function term(field: string, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return [/[\s"]/.test(value) ? `${field}:"${value.replace(/["\\]/g, (c) => `\\${c}`)}"` : `${field}:${value}`];
+}
+
+/** History: search over past runs (docs/run-records.md; later issues add workflow runs here). */
+export function historyTools(search: RunSearchService): OrcaTool[] {
   return [
     defineTool({
       name: 'search_runs',
       title: 'Search past runs',
       description:
-        'Find past jobs by status, tag, image (exact, or a prefix ending with *) and creation time window, newest first. ' +
-        'Use it to answer "did this pass before?" or to find a run to inspect with get_job / get_job_logs.',
+        'Find past jobs, newest first, with a query: status:failed,timed_out reason:oom_killed image:orcaops/python* tag:x ' +
+        'triggered_by:x session:<id> exit>0 duration>30s since:7d until:2026-12-01 meta.KEY:value fingerprint:<hex>, and ' +
+        '"quoted text" (or bare words of 3+ characters) the output must contain. Answers "did this pass before?", "where did ' +
+        'this error show up?". A malformed query answers with the position and what was expected there.',
       permission: 'job:read',
       input: {
-        status: jobStatusFilter.optional(),
+        query: z.string().max(1000).optional().describe('e.g. status:failed image:orcaops/python* duration>30s "Traceback"'),
+        status: jobStatusFilter.optional().describe('Same as status:… in query'),
         tag: z.string().max(64).optional(),
         image: z.string().max(256).optional().describe('e.g. orcaops/python or orcaops/*'),
-        since: z.string().optional().describe('Created at or after (ISO 8601)'),
-        until: z.string().optional().describe('Created before (ISO 8601)'),
-        limit: z.number().int().min(1).max(200).optional().describe('Default 50'),
-        cursor: z.string().max(200).optional(),
+        since: z.string().max(64).optional().describe('Created at or after: ISO 8601 or an age like 24h, 7d'),
+        until: z.string().max(64).optional().describe('Created before: ISO 8601 or an age'),
+        limit: z.number().int().min(1).max(200).optional().describe('Default 20'),
+        cursor: z.string().max(200).optional().describe('next_cursor of the previous page (same query)'),
       },
-      output: { items: z.array(jobSummaryOutput), next_cursor: z.string().nullable() },
+      output: { items: z.array(runHitOutput), next_cursor: z.string().nullable() },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async run(args, call) {
-        const page = await jobs.list(call.ctx, {
-          status: args.status,
-          tag: args.tag,
-          image: args.image,
-          since: date('since', args.since),
-          until: date('until', args.until),
-          cursor: args.cursor,
-          limit: args.limit ?? 50,
-        });
-        return { result: { items: page.items.map(jobSummary), next_cursor: page.next_cursor }, summary: `${page.items.length} run(s)` };
+        const q = [args.query ?? '', ...term('status', args.status), ...term('tag', args.tag), ...term('image', args.image), ...term('since', args.since), ...term('until', args.until)]
+          .filter(Boolean)
+          .join(' ');
+        const page = await search.search(call.ctx, q, args.cursor, args.limit ?? 20);
+        return { result: { items: page.items.map(runHit), next_cursor: page.next_cursor }, summary: `${page.items.length} run(s)${page.next_cursor ? ', more with cursor' : ''}` };
       },
     }),
   ];

@@ -74,6 +74,19 @@ export interface StatsPayload {
     stats?: Record<string, number>;
   };
   pids_stats?: { current?: number };
+  blkio_stats?: { io_service_bytes_recursive?: Array<{ op?: string; value?: number }> | null };
+}
+
+/** Bytes read and written, summed over devices (cgroup v1 says Read/Write, v2 read/write). */
+function blockIo(s: StatsPayload): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const entry of s.blkio_stats?.io_service_bytes_recursive ?? []) {
+    const op = (entry.op ?? '').toLowerCase();
+    if (op === 'read') read += num(entry.value);
+    else if (op === 'write') write += num(entry.value);
+  }
+  return { read, write };
 }
 
 function num(value: unknown): number {
@@ -91,6 +104,8 @@ export function toContainerStats(s: StatsPayload): ContainerStats {
     memoryBytes: Math.max(0, usage - inactiveFile),
     memoryPeakBytes: peak > 0 ? peak : null,
     pids: num(s.pids_stats?.current),
+    blockReadBytes: blockIo(s).read,
+    blockWriteBytes: blockIo(s).write,
   };
 }
 
@@ -114,4 +129,11 @@ export function toImageInfo(image: ImagePayload): ImageInfo {
     exposedPorts: Object.keys(image.Config?.ExposedPorts ?? {}),
     repoDigests: image.RepoDigests ?? [],
   };
+}
+
+/** The default OCI runtime's `name version` from `docker version`'s components (runc is listed by name). */
+export function runtimeVersionOf(components: Array<{ Name?: string; Version?: string }> | undefined, runtime: string): string | undefined {
+  const wanted = runtime === 'io.containerd.runc.v2' ? 'runc' : runtime;
+  const found = (components ?? []).find((c) => (c.Name ?? '').toLowerCase() === wanted.toLowerCase());
+  return found?.Version ? `${wanted} ${found.Version}`.slice(0, 64) : undefined;
 }

@@ -22,7 +22,7 @@ import { runExec } from 'src/runtime/docker/docker-exec';
 import { pullThroughEngine } from 'src/runtime/docker/docker-pull';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { demuxOutput } from 'src/runtime/docker/output-demux';
-import { toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
+import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
   assertName,
@@ -79,6 +79,7 @@ export class DockerRuntime implements ContainerRuntime {
         os: `${version.Os}/${version.Arch}`,
         cgroupVersion: typeof info.CgroupVersion === 'string' ? info.CgroupVersion : '1',
         runtime: typeof info.DefaultRuntime === 'string' ? info.DefaultRuntime : 'runc',
+        runtimeVersion: runtimeVersionOf(version.Components, typeof info.DefaultRuntime === 'string' ? info.DefaultRuntime : 'runc'),
       };
     } catch (error) {
       throw translateDockerError(error, 'ping');

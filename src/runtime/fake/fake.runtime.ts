@@ -162,7 +162,7 @@ export class FakeRuntime implements ContainerRuntime {
   // ---- ContainerRuntime ------------------------------------------------------------------------
 
   ping(): Promise<EngineInfo> {
-    return this.run('ping', [], () => ({ version: 'fake', apiVersion: '1.41', os: 'linux/amd64', cgroupVersion: '1', runtime: 'fake' }));
+    return this.run('ping', [], () => ({ version: 'fake', apiVersion: '1.41', os: 'linux/amd64', cgroupVersion: '1', runtime: 'fake', runtimeVersion: 'fake 1.0' }));
   }
 
   inspectImage(reference: string): Promise<ImageInfo | undefined> {
@@ -249,7 +249,7 @@ export class FakeRuntime implements ContainerRuntime {
         execs: [],
         archivesPut: [],
         archives: new Map(),
-        stats: { cpuSeconds: 0, memoryBytes: 0, memoryPeakBytes: null, pids: 0 },
+        stats: { cpuSeconds: 0, memoryBytes: 0, memoryPeakBytes: null, pids: 0, blockReadBytes: 0, blockWriteBytes: 0 },
       });
       return id;
     });

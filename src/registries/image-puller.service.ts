@@ -58,6 +58,7 @@ export class ImagePuller {
   async ensure(workspaceId: string, image: string, options: EnsureOptions = {}): Promise<ResolvedImage> {
     const pullPolicy = options.pullPolicy ?? 'if_not_present';
     const ref = parse(image);
+    const checkedAt = Date.now();
     const policy = await this.policies.imagePolicy(workspaceId);
     const maxBytes = policy.max_size_mb === undefined ? undefined : policy.max_size_mb * 1024 * 1024;
     const local = await this.runtime.inspectImage(ref.digest ? pinnedReference(ref, ref.digest) : image);
@@ -82,7 +83,7 @@ export class ImagePuller {
     }
     const startedAt = new Date();
     options.onPullStart?.(startedAt);
-    await this.pull(workspaceId, ref, options);
+    await this.pull(workspaceId, ref, options, checkedAt);
     const pulled = await this.runtime.inspectImage(ref.canonical);
     if (!pulled) throw new ImagePullError('not_found', `image ${image} is missing after its pull`);
     const digest = ref.digest ?? digestFor(ref, pulled.repoDigests ?? []);
@@ -101,12 +102,12 @@ export class ImagePuller {
     return granted ? { reference: pinnedReference(ref, digest), digest, pull: null } : undefined;
   }
 
-  private async pull(workspaceId: string, ref: ImageReference, options: EnsureOptions): Promise<void> {
+  private async pull(workspaceId: string, ref: ImageReference, options: EnsureOptions, checkedAt: number): Promise<void> {
     const credential = await this.credentials.authFor(workspaceId, ref.registry);
     // One pull per reference and credential row: workspaces never share a pull made with another's credentials.
     const key = `${ref.canonical}|${credential?.id ?? 'anonymous'}`;
     const onProgress = options.onLine ? progressLines(ref.canonical, options.onLine) : undefined;
-    await this.flights.run(key, (progress) => this.pullWithRetries(ref.canonical, credential?.auth, progress), onProgress, options.signal);
+    await this.flights.run(key, (progress) => this.pullWithRetries(ref.canonical, credential?.auth, progress), onProgress, options.signal, checkedAt);
   }
 
   private async pullWithRetries(reference: string, auth: RegistryAuth | undefined, onProgress: (p: PullProgress) => void): Promise<void> {

@@ -5,15 +5,32 @@
  */
 export class SingleFlight<T, P> {
   private readonly flights = new Map<string, { promise: Promise<T>; listeners: Set<(p: P) => void> }>();
+  /** When each key's last successful run ended (bounded): a caller that asked before then needs no new run. */
+  private readonly finished = new Map<string, { at: number; value: T }>();
+  private static readonly FINISHED_ENTRIES = 1_000;
 
-  run(key: string, work: (progress: (p: P) => void) => Promise<T>, onProgress?: (p: P) => void, signal?: AbortSignal): Promise<T> {
+  /**
+   * `since`: when the caller decided it needs the work (e.g. it found the image missing); a run of the
+   * same key that succeeded after that moment is reused instead of starting another (closes the gap
+   * between a caller's check and its call, in which another caller's run may have just ended).
+   */
+  run(key: string, work: (progress: (p: P) => void) => Promise<T>, onProgress?: (p: P) => void, signal?: AbortSignal, since?: number): Promise<T> {
+    const last = this.finished.get(key);
+    if (since !== undefined && last && last.at >= since) return Promise.resolve(last.value);
     let flight = this.flights.get(key);
     if (flight) {
       if (onProgress) flight.listeners.add(onProgress);
     } else {
       // The first caller listens before the work starts: it may report progress synchronously.
       const listeners = new Set<(p: P) => void>(onProgress ? [onProgress] : []);
-      const promise = work((p) => listeners.forEach((l) => l(p))).finally(() => this.flights.delete(key));
+      const promise = work((p) => listeners.forEach((l) => l(p)))
+        .then((value) => {
+          this.finished.delete(key);
+          if (this.finished.size >= SingleFlight.FINISHED_ENTRIES) this.finished.delete(this.finished.keys().next().value as string);
+          this.finished.set(key, { at: Date.now(), value });
+          return value;
+        })
+        .finally(() => this.flights.delete(key));
       flight = { promise, listeners };
       this.flights.set(key, flight);
     }

@@ -59,6 +59,8 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'search runs', method: 'GET', path: () => '/v1/jobs/search?q=status:failed' },
   { name: 'export runs', method: 'GET', path: () => '/v1/jobs/export?q=status:failed' },
   { name: 'delete runs by query', method: 'POST', path: () => '/v1/jobs/delete-by-query', body: { q: 'status:failed', dry_run: true } },
+  { name: 'list registry credentials', method: 'GET', path: () => '/v1/registry-credentials' },
+  { name: 'delete registry credential', method: 'DELETE', path: (_ws, tok) => `/v1/registry-credentials/${tok}` },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];
@@ -162,6 +164,27 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       for (const route of ROUTES_WITH_IDS.filter((r) => r.method === 'GET')) {
         expect((await call(TEST_ADMIN_TOKEN, route, a.id, target.id)).status).toBe(200);
       }
+    });
+  });
+
+  describe("another workspace's registry credentials", () => {
+    it('answer like missing ones, and never show a password', async () => {
+      const put = await api(t.app, 'PUT', '/v1/registry-credentials', {
+        token: a.tokens.admin.token,
+        body: { host: 'registry.tenant-a.example', username: 'a', password: 'tenant-a-secret' },
+      });
+      expect(put.status).toBe(200);
+      expect(JSON.stringify(put.body)).not.toContain('tenant-a-secret');
+      const foreign = await api(t.app, 'DELETE', `/v1/registry-credentials/${put.body.id}`, { token: b.tokens.admin.token });
+      const missing = randomUUID();
+      const absent = await api(t.app, 'DELETE', `/v1/registry-credentials/${missing}`, { token: b.tokens.admin.token });
+      expectError(foreign, 404, 'not_found');
+      expect(comparableError(foreign, { ':id': put.body.id })).toEqual(comparableError(absent, { ':id': missing }));
+      expect((await api(t.app, 'GET', '/v1/registry-credentials', { token: b.tokens.admin.token })).body.items).toEqual([]);
+      const own = await api(t.app, 'GET', '/v1/registry-credentials', { token: a.tokens.admin.token });
+      expect(own.body.items.map((c: { id: string }) => c.id)).toEqual([put.body.id]);
+      expect(JSON.stringify(own.body)).not.toContain('tenant-a-secret');
+      expectError(await api(t.app, 'GET', '/v1/registry-credentials', { token: a.tokens.developer.token }), 403, 'forbidden');
     });
   });
 

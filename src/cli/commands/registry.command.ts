@@ -14,7 +14,8 @@ async function readStdin(): Promise<string> {
 
 /**
  * `orcaops registry`: this workspace's registry credentials (workspace admins). The password is read
- * from stdin only (never a flag: it would sit in shell history and `ps`) and never shown again.
+ * from stdin or $ORCAOPS_REGISTRY_PASSWORD (never a flag: it would sit in shell history and `ps`) and
+ * never shown again.
  */
 export function registryCommand(): Command {
   const cmd = new Command('registry').description("This workspace's registry credentials, used for its pulls from that host (workspace admin)");
@@ -22,10 +23,13 @@ export function registryCommand(): Command {
     .command('login <host>')
     .description('Store (or replace) credentials for a registry host, e.g. ghcr.io or registry.example.com:5000')
     .requiredOption('-u, --username <name>', 'registry user name')
-    .option('--password-stdin', 'read the password or token from stdin (the only way to give it)')
+    .option('--password-stdin', 'read the password or token from stdin (else from $ORCAOPS_REGISTRY_PASSWORD)')
     .action(action(async (host: string, o: { username: string; passwordStdin?: boolean }, c: Command) => {
-      if (!o.passwordStdin) throw new CliError('usage', 'give the password on stdin: echo "$TOKEN" | orcaops registry login HOST -u USER --password-stdin');
-      const password = await readStdin();
+      const fromEnv = process.env.ORCAOPS_REGISTRY_PASSWORD;
+      if (!o.passwordStdin && !fromEnv) {
+        throw new CliError('usage', 'give the password on stdin (echo "$TOKEN" | orcaops registry login HOST -u USER --password-stdin) or in $ORCAOPS_REGISTRY_PASSWORD');
+      }
+      const password = o.passwordStdin ? await readStdin() : (fromEnv ?? '');
       if (!password) throw new CliError('usage', 'the password read from stdin is empty');
       render(outputOptions(c), await new ApiClient().request('PUT', '/v1/registry-credentials', { host, username: o.username, password }));
     }));

@@ -38,6 +38,9 @@ describe('analyseLog', () => {
     const log = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x1b, 0x07, 0x0a]), Buffer.from('sh: foo: not found\n')]);
     const s = analyseLog(log, failed);
     expect(s).toMatchObject({ kind: 'command_not_found', errorLine: 2 });
+    // Summary text goes to PostgreSQL, which refuses NUL: control characters become '?'.
+    const nul = analyseLog(Buffer.from('error: bad \u0000 byte\n'), failed);
+    expect(nul.summary).toBe('error: bad ? byte');
     const controls = (text: string): number[] => [...text].map((c) => c.charCodeAt(0)).filter((c) => (c < 0x20 && c !== 9) || c === 0x7f);
     for (const e of s.excerpt) expect(controls(e.text)).toEqual([]);
     expect(s.excerpt[0]!.text.startsWith('\ufffd')).toBe(true);

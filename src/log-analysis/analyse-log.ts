@@ -52,7 +52,7 @@ export function analyseLog(log: Buffer | string, facts: RunFacts): LogSummary {
   const tail = excerptOf(bytes, text, lines, text.length === 0 ? 0 : lastLineStart(text), TAIL_LINES - 1, 0);
   const excerpt = best ? excerptOf(bytes, text, best.line, best.offset, best.before, best.after) : tail;
   const found = best ? oneLine(utf8(totals && isRunner(best.kind) ? `${totals}; first: ${best.summary}` : best.summary)) : null;
-  const suggestion = best?.suggestion ? utf8(best.suggestion) : null;
+  const suggestion = best?.suggestion ? printableText(utf8(best.suggestion)) : null;
   return (
     fromRecord(facts, best !== null, found, excerpt, tail) ?? {
       kind: best?.kind ?? 'unknown',
@@ -159,7 +159,17 @@ function isRunner(kind: string): boolean {
   return kind === 'pytest_failure' || kind === 'jest_failure' || kind === 'go_test_failure';
 }
 
+/** One printable line (no control characters: PostgreSQL text cannot hold NUL), at most MAX_SUMMARY_CHARS. */
 function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = printableText(text).replace(/\s+/g, ' ').trim();
   return flat.length > MAX_SUMMARY_CHARS ? `${flat.slice(0, MAX_SUMMARY_CHARS - 1)}…` : flat;
+}
+
+function printableText(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? (c === 9 || c === 10 || c === 13 ? ' ' : '?') : text[i];
+  }
+  return out;
 }

@@ -147,4 +147,31 @@ describe('job summaries on the real engine', () => {
     expect(foreign.isError).toBe(true);
     expect(foreign.content.map((c) => c.text).join('\n')).toContain('not_found');
   });
+
+  it('sandbox exec: a failed command carries a summary (REST, CLI --json, MCP); a successful one none', async () => {
+    const created = await api(t.app, 'POST', '/v1/sandboxes', { token: dev, body: { image: 'orcaops/python', ttl_seconds: 300 } });
+    expect(created.status).toBe(201);
+    const sbx = created.body.id as string;
+    try {
+      const failed = await api(t.app, 'POST', `/v1/sandboxes/${sbx}/exec`, { token: dev, body: { args: PYTHON_FAILURE } });
+      expect(failed.status).toBe(200);
+      expect(failed.body.summary).toEqual({
+        kind: 'python_exception',
+        summary: "ModuleNotFoundError: No module named 'requests' (at <string>:4 in main)",
+        suggestion: expect.stringContaining('pip install requests'),
+      });
+      const ok = await api(t.app, 'POST', `/v1/sandboxes/${sbx}/exec`, { token: dev, body: { command: 'true' } });
+      expect(ok.body.summary).toBeNull();
+
+      const cli = await runCli(['--json', 'sandbox', 'exec', sbx, '--', 'cat /workspace/missing.txt'], { ORCAOPS_URL: baseUrl, ORCAOPS_TOKEN: dev, ORCAOPS_HOME: home });
+      expect(JSON.parse(cli.stdout).summary).toMatchObject({ kind: 'no_such_file', summary: 'no such file or directory: /workspace/missing.txt' });
+
+      const client = (await httpClient(baseUrl, dev)).client;
+      const viaMcp = (await client.callTool({ name: 'exec', arguments: { sandbox_id: sbx, command: 'jq .' } }, undefined, { timeout: 120_000 })) as ToolResult;
+      await client.close();
+      expect(viaMcp.structuredContent.summary).toMatchObject({ kind: 'command_not_found', summary: 'command not found: jq' });
+    } finally {
+      await api(t.app, 'DELETE', `/v1/sandboxes/${sbx}`, { token: dev });
+    }
+  });
 });

@@ -148,8 +148,11 @@ export function formatSummary(s: SummaryView): string {
 /** After a failed run: what went wrong, on stderr (best effort: the exit code is what scripts rely on). */
 async function printFailureSummary(client: ApiClient, job: JobView): Promise<void> {
   if (job.status === 'succeeded') return;
-  const s = await client.request<SummaryView>('GET', `/v1/jobs/${job.id}/summary`).catch(() => null);
-  if (s) process.stderr.write(formatSummary(s));
+  try {
+    process.stderr.write(formatSummary(await client.request<SummaryView>('GET', `/v1/jobs/${job.id}/summary`)));
+  } catch (error) {
+    info(`orcaops: no summary (${error instanceof Error ? error.message : String(error)}); try orcaops jobs summary ${job.id}`);
+  }
 }
 
 export function runCommand(): Command {

@@ -150,11 +150,16 @@ function commandTools(s: SandboxServices): OrcaTool[] {
         stderr_truncated: z.boolean(),
         timed_out: z.boolean(),
         duration_ms: z.number(),
+        summary: z
+          .object({ kind: z.string(), summary: z.string(), suggestion: z.string().nullable() })
+          .nullable()
+          .describe('For a command that did not exit 0: what its output says went wrong, with a suggestion when known'),
       },
       annotations: RUNS_CODE,
       async run({ sandbox_id, ...request }, call) {
         const result = await s.exec.collect(call.ctx, resourceId('sandbox', sandbox_id), await validateDto(ExecDto, request), call.extra.signal);
-        return { result, summary: result.timed_out ? 'timed out' : `exit ${result.exit_code}` };
+        const why = result.summary ? `: ${result.summary.summary}` : '';
+        return { result, summary: result.timed_out ? `timed out${why}` : `exit ${result.exit_code}${why}` };
       },
     }),
     defineTool({

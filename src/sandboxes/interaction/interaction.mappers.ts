@@ -26,6 +26,7 @@ export function toExecResult(r: CollectedExec): ExecResultResponseDto {
     stderr: r.stderr,
     stdout_truncated: r.stdout_truncated,
     stderr_truncated: r.stderr_truncated,
+    summary: r.summary && { kind: r.summary.kind, summary: r.summary.summary, suggestion: r.summary.suggestion },
   };
 }
 

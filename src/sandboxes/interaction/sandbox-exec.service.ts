@@ -7,6 +7,7 @@ import { engineError } from 'src/sandboxes/interaction/sandbox-paths';
 import { CappedCollector, StreamName } from 'src/sandboxes/interaction/output-buffers';
 import { sandboxPath } from 'src/sandboxes/interaction/sandbox-paths';
 import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
+import { analyseLog } from 'src/log-analysis/analyse-log';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { PoliciesService } from 'src/policies/policies.service';
 import { sandboxCommand } from 'src/sandboxes/sandbox-policy';
@@ -32,11 +33,32 @@ export interface ExecOutcome {
   duration_ms: number;
 }
 
+/** What a failed exec's output says went wrong (src/log-analysis); null when it exited 0. */
+export interface ExecSummary {
+  kind: string;
+  summary: string;
+  suggestion: string | null;
+}
+
 export interface CollectedExec extends ExecOutcome {
   stdout: string;
   stderr: string;
   stdout_truncated: boolean;
   stderr_truncated: boolean;
+  summary: ExecSummary | null;
+}
+
+/**
+ * A failed exec's summary, from stdout then stderr (at most 1 MiB each, already in memory). It adds
+ * nothing the same response does not already carry, so no masking beyond the output's own.
+ */
+function execSummary(outcome: ExecOutcome, stdout: Buffer, stderr: Buffer, timeoutSeconds: number): ExecSummary | null {
+  if (outcome.exit_code === 0 && !outcome.timed_out) return null;
+  const facts = outcome.timed_out
+    ? { status: 'timed_out', reason: 'timeout', exitCode: null, timeoutSeconds }
+    : { status: 'failed', reason: 'step_failed', exitCode: outcome.exit_code, message: outcome.exit_code === null ? 'the process was killed' : null };
+  const { kind, summary, suggestion } = analyseLog(Buffer.concat([stdout, stderr]), facts);
+  return { kind, summary, suggestion };
 }
 
 /** argv, cwd and env of a command in a sandbox; the sandbox env first, the request's on top. */
@@ -70,12 +92,15 @@ export class SandboxExecService {
       stderr: new CappedCollector(INTERACTION_LIMITS.execOutputCapBytes),
     };
     const outcome = await this.stream(ctx, sandboxId, req, (stream, chunk) => out[stream].push(chunk), signal);
+    const stdout = out.stdout.toBuffer();
+    const stderr = out.stderr.toBuffer();
     return {
       ...outcome,
-      stdout: out.stdout.toBuffer().toString('utf8'),
-      stderr: out.stderr.toBuffer().toString('utf8'),
+      stdout: stdout.toString('utf8'),
+      stderr: stderr.toString('utf8'),
       stdout_truncated: out.stdout.truncated,
       stderr_truncated: out.stderr.truncated,
+      summary: execSummary(outcome, stdout, stderr, req.timeout_seconds ?? INTERACTION_LIMITS.execDefaultTimeoutSeconds),
     };
   }
 

@@ -1,5 +1,15 @@
 /** Responses of the sandbox interaction routes (exec, shells, processes, files), as /openapi.json describes them. */
 
+/** What a failed command's output says went wrong (see docs/insights.md). */
+export class ExecSummaryResponseDto {
+  /** python_exception, command_not_found, no_such_file, pip_error, timeout, ... */
+  kind!: string;
+  /** One line a person can read */
+  summary!: string;
+  /** A concrete next step when the cause is known */
+  suggestion!: string | null;
+}
+
 export class ExecResultResponseDto {
   /** null when the process was killed (timeout, or the request went away). */
   exit_code!: number | null;
@@ -11,6 +21,8 @@ export class ExecResultResponseDto {
   stderr!: string;
   stdout_truncated!: boolean;
   stderr_truncated!: boolean;
+  /** For a command that did not exit 0: what its output says went wrong; null otherwise */
+  summary!: ExecSummaryResponseDto | null;
 }
 
 export class ShellCommandResponseDto {

@@ -95,9 +95,9 @@ describe('MCP server over Streamable HTTP and stdio (real engine)', () => {
       client = await connect(a.tokens.developer.token);
     });
 
-    it('lists at most 25 tools, each with input and output schemas and annotations', async () => {
+    it('lists at most 32 tools, each with input and output schemas and annotations', async () => {
       const { tools } = await client.listTools();
-      expect(tools.length).toBeLessThanOrEqual(25);
+      expect(tools.length).toBeLessThanOrEqual(32);
       expect(tools.map((x) => x.name)).toEqual(expect.arrayContaining(TOOL_NAMES));
       for (const tool of tools) {
         expect(tool.description!.length).toBeGreaterThan(20);

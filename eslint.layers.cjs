@@ -27,6 +27,8 @@ const LAYERS = [
   [{ type: 'quotas', pattern: 'src/quotas/**' }],
   [{ type: 'workspaces', pattern: 'src/workspaces/**' }],
   [{ type: 'policies', pattern: 'src/policies/**' }],
+  // The egress gateway (issue 14): decides each connection with the policy; jobs and sandboxes lease from it.
+  [{ type: 'egress', pattern: 'src/egress/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],

@@ -14,6 +14,7 @@ import { JobSampler } from 'src/jobs/job-sampler';
 import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { EngineHealth } from 'src/runtime/engine-health.service';
+import { EgressGateway } from 'src/egress/egress-gateway.service';
 
 /**
  * Runs a claimed job's container: create it (hardened), run each step as an exec (or the one step as
@@ -31,6 +32,7 @@ export class JobExecutor {
     private readonly drivers: JobStepDrivers,
     private readonly artifacts: JobArtifactCollector,
     private readonly sampler: JobSampler,
+    private readonly egress: EgressGateway,
   ) {}
 
   /** Runs the container until its steps end or the run is aborted (which kills the container). */
@@ -40,6 +42,17 @@ export class JobExecutor {
       if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
     });
     return this.runContainer(state, spec, deadline);
+  }
+
+  /**
+   * Network `egress`: a gateway credential for this run (HTTP(S)_PROXY in the container's env), released
+   * when the run ends; the gateway writes a line into the job's output for each connection it refuses.
+   */
+  private async egressEnv(state: RunState, spec: JobSpec): Promise<Record<string, string>> {
+    if (spec.network !== 'egress' || spec.internal?.attach) return {};
+    const lease = await this.egress.lease({ workspaceId: state.job.workspaceId, kind: 'job', id: state.job.id, notify: (line) => state.writer.system(line) });
+    void state.ended.finally(() => lease.release());
+    return lease.env;
   }
 
   /** How a run that `error` stopped ends (see failureFor in job-run.ts). */
@@ -54,7 +67,9 @@ export class JobExecutor {
     if (spec.steps.length === 1 && spec.artifacts.length === 0 && !driverName) return this.runAsMainProcess(state, spec, deadline);
     const { job } = state;
     const installationId = await this.installation.installationId();
-    state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline));
+    const egressEnv = await this.egressEnv(state, spec);
+    const containerSpec = containerSpecFor(job, installationId, deadline);
+    state.containerId = await this.runtime.createContainer({ ...containerSpec, env: { ...containerSpec.env, ...egressEnv } });
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
     if (state.controller.signal.aborted) return;
     await this.runtime.startContainer(state.containerId);
@@ -133,10 +148,11 @@ export class JobExecutor {
     const step = spec.steps[0]!;
     const result = state.steps[0]!;
     const installationId = await this.installation.installationId();
+    const egressEnv = await this.egressEnv(state, spec);
     state.containerId = await this.runtime.createContainer({
       ...containerSpecFor(job, installationId, deadline),
       command: step.args ?? ['/bin/sh', '-c', step.command ?? ''],
-      env: { ...spec.env, ...step.env },
+      env: { ...spec.env, ...step.env, ...egressEnv },
       workingDir: step.cwd ?? '/workspace',
     });
     const containerId = state.containerId;

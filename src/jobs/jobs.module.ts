@@ -30,6 +30,7 @@ import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { PoliciesModule } from 'src/policies/policies.module';
+import { EgressModule } from 'src/egress/egress.module';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 @Module({
@@ -44,6 +45,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     WorkspacesModule,
     QuotasModule,
     PoliciesModule,
+    EgressModule,
     SessionsCoreModule,
   ],
   controllers: [JobsController],

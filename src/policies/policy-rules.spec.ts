@@ -32,7 +32,7 @@ describe('effectivePolicy', () => {
     expect(effectivePolicy(org, ws, NO_GRANT)).toEqual({
       images: { allow: [['orcaops/*'], ['orcaops/busybox']], deny: ['orcaops/evil', 'orcaops/python'], require_digest: false, outside_allow: 'deny' },
       commands: { deny: ['reboot'], deny_patterns: ['curl'] },
-      network: { egress: 'require_approval', published_ports: false },
+      network: { egress: 'require_approval', published_ports: false, destinations: { egress: 'require_approval', allow: [], ports: [80, 443], deny_domains: [], deny_cidrs: [], allow_protected_cidrs: [] } },
       resources: { max_memory_mb: 256, max_cpu: 2, approval_above: {} },
       isolation: { writable_root_fs: false },
       approvals: { expire_after_seconds: 3600, allow_self_approval: false },

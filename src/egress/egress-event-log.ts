@@ -17,6 +17,13 @@ export interface EgressEvent {
   duration_ms: number;
 }
 
+export interface EgressQuery {
+  job_id?: string;
+  sandbox_id?: string;
+  decision?: 'allowed' | 'denied';
+  limit?: number;
+}
+
 /**
  * Recent egress decisions, per workspace, in memory and bounded (the newest `perWorkspace` are kept):
  * a busy workspace cannot grow the server's memory, and one workspace's traffic cannot push out another's.
@@ -33,11 +40,17 @@ export class EgressEventLog {
     this.byWorkspace.set(event.workspace_id, list);
   }
 
-  /** Newest first; optionally one job's or sandbox's. */
-  list(workspaceId: string, filter: { kind?: 'job' | 'sandbox'; id?: string } = {}, limit = 100): EgressEvent[] {
+  /** Newest first, one workspace's only (REST, CLI and MCP read through this). */
+  forWorkspace(workspaceId: string, q: EgressQuery = {}): Array<Omit<EgressEvent, 'workspace_id'>> {
     return (this.byWorkspace.get(workspaceId) ?? [])
-      .filter((e) => (!filter.kind || e.subject_kind === filter.kind) && (!filter.id || e.subject_id === filter.id))
-      .slice(-limit)
-      .reverse();
+      .filter(
+        (e) =>
+          (!q.job_id || (e.subject_kind === 'job' && e.subject_id === q.job_id)) &&
+          (!q.sandbox_id || (e.subject_kind === 'sandbox' && e.subject_id === q.sandbox_id)) &&
+          (!q.decision || e.decision === q.decision),
+      )
+      .slice(-(q.limit ?? 100))
+      .reverse()
+      .map(({ workspace_id: _omit, ...rest }) => rest);
   }
 }

@@ -287,6 +287,9 @@ export class EgressGateway implements OnModuleDestroy {
     const finish = (): void => {
       if (closed) return;
       done();
+      // The socket's own counters include forwarded request and response headers, which the quota's per-chunk count of bodies misses.
+      event.bytes_up = Math.max(event.bytes_up, upstream.bytesWritten);
+      event.bytes_down = Math.max(event.bytes_down, upstream.bytesRead);
       Object.assign(event, { decision: 'allowed', rule: verdict.rule, duration_ms: Date.now() - started });
       this.log.record(event);
     };

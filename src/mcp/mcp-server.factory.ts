@@ -1,3 +1,5 @@
+import { EgressEventLog } from 'src/egress/egress-event-log';
+import { egressTools } from 'src/mcp/tools/egress.tools';
 import { Injectable, Logger } from '@nestjs/common';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -55,8 +57,15 @@ export class McpServerFactory {
     processes: SandboxProcessesService,
     files: SandboxFilesService,
     workflows: WorkflowsService,
+    egressLog: EgressEventLog,
   ) {
-    this.tools = [...jobTools(jobs), ...sandboxTools({ sandboxes, exec, shells, processes, files }), ...historyTools(jobs), ...workflowTools(workflows)];
+    this.tools = [
+      ...jobTools(jobs),
+      ...sandboxTools({ sandboxes, exec, shells, processes, files }),
+      ...historyTools(jobs),
+      ...workflowTools(workflows),
+      ...egressTools(egressLog),
+    ];
   }
 
   /** One server (tools + resources) for one session of one principal. */

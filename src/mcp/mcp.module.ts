@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from 'src/audit/audit.module';
+import { EgressModule } from 'src/egress/egress.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { McpController } from 'src/mcp/mcp.controller';
 import { McpServerFactory } from 'src/mcp/mcp-server.factory';
@@ -9,7 +10,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
 
 /** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, JobsModule, SandboxesModule, WorkflowsModule],
+  imports: [AuditModule, EgressModule, JobsModule, SandboxesModule, WorkflowsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

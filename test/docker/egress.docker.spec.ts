@@ -1,5 +1,10 @@
 import type { TestApp } from '../support/app';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
+import { runCli } from '../support/cli';
+import { httpClient } from '../support/mcp';
 import { removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
 import type { SeededWorkspace } from '../support/tenants';
@@ -16,14 +21,20 @@ describe('egress through the OrcaOps gateway', () => {
   let t: TestApp;
   let a: SeededWorkspace;
   let b: SeededWorkspace;
+  /** No workspace policy (the organisation's rules only); the one whose byte quota runs out. */
+  let c: SeededWorkspace;
+  let baseUrl: string;
+  const QUOTA = 600_000;
 
   beforeAll(async () => {
     net = await startTinyInternet();
-    t = await createTestApp({ ORCAOPS_EGRESS_DNS_SERVERS: net.dns });
+    t = await createTestApp({ ORCAOPS_EGRESS_DNS_SERVERS: net.dns, ORCAOPS_EGRESS_BYTES_PER_DAY: String(QUOTA) });
     await t.app.listen(0, '127.0.0.1');
+    baseUrl = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
     a = await seedWorkspace(t.app, 'egress-a');
     b = await seedWorkspace(t.app, 'egress-b');
-    for (const ws of [a, b]) {
+    c = await seedWorkspace(t.app, 'egress-c');
+    for (const ws of [a, b, c]) {
       const granted = await api(t.app, 'PATCH', `/v1/workspaces/${ws.id}`, { token: TEST_ADMIN_TOKEN, body: { settings: { allow_network_egress: true } } });
       expect(granted.status).toBe(200);
     }
@@ -137,6 +148,72 @@ show('other', get('http://other.test/'))
     expect(Date.now() - changed).toBeLessThan(15_000);
     await setPolicy(b, { allow_domains: ['other.test'] });
   }, 240_000);
+
+  it('records every decision, readable per job through REST, CLI and MCP', async () => {
+    const { job } = await runPython(a, `
+show('ok', get('http://allowed.test/'))
+show('no', get('https://denied.test/', context=ctx))
+`);
+    const token = a.tokens.viewer.token;
+    const rest = await api(t.app, 'GET', `/v1/egress/events?job_id=${job.id}`, { token });
+    expect(rest.status).toBe(200);
+    expect(rest.body.items).toEqual([
+      expect.objectContaining({ subject_kind: 'job', subject_id: job.id, method: 'CONNECT', host: 'denied.test', address: null, port: 443, decision: 'denied', rule: 'network.deny_domains "denied.test" (workspace)' }),
+      expect.objectContaining({ method: 'HTTP', host: 'allowed.test', address: net.web, port: 80, decision: 'allowed', rule: 'network.allow_domains "allowed.test" (workspace)', bytes_down: expect.any(Number) }),
+    ]);
+    expect(rest.body.items[1].bytes_down).toBeGreaterThan(0);
+    expect(rest.body.items[1].bytes_up).toBeGreaterThan(0);
+    // Another workspace sees none of them.
+    expect((await api(t.app, 'GET', `/v1/egress/events?job_id=${job.id}`, { token: b.tokens.viewer.token })).body.items).toEqual([]);
+
+    const home = mkdtempSync(join(tmpdir(), 'orcaops-egress-cli-'));
+    try {
+      const cli = await runCli(['--json', 'egress', 'events', '--job', job.id, '--denied'], { ORCAOPS_URL: baseUrl, ORCAOPS_TOKEN: token, ORCAOPS_HOME: home });
+      expect(cli.exitCode).toBe(0);
+      expect(JSON.parse(cli.stdout).items).toEqual([expect.objectContaining({ host: 'denied.test', decision: 'denied' })]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+
+    const { client } = await httpClient(baseUrl, token);
+    try {
+      const result = (await client.callTool({ name: 'list_egress_events', arguments: { job_id: job.id } })) as { structuredContent?: any };
+      expect(result.structuredContent.items.map((e: any) => `${e.decision} ${e.host}`)).toEqual(['denied denied.test', 'allowed allowed.test']);
+    } finally {
+      await client.close();
+    }
+  }, 180_000);
+
+  it('cuts a workspace off at its daily egress byte quota with a clear line in the job output', async () => {
+    const { lines, text } = await runPython(c, `
+show('big', get('http://allowed.test/big')[:40])
+show('after', get('http://allowed.test/'))
+`);
+    expect(lines.big).toMatch(/^ERR /);
+    expect(lines.after).toMatch(/^ERR .*403/);
+    expect(text).toContain(`orcaops egress: cut off allowed.test:80: the workspace's daily egress byte quota (${QUOTA} bytes) is used up`);
+    expect(text).toContain(`orcaops egress: blocked allowed.test:80: the workspace's daily egress byte quota (${QUOTA} bytes) is used up`);
+    // Other workspaces keep their own quota.
+    expect((await runPython(b, `show('other', get('http://other.test/'))`)).lines.other).toMatch(/^hello from other.test/);
+  }, 180_000);
+
+  it('filters a sandbox the same way, and records its connections under the sandbox', async () => {
+    const token = a.tokens.developer.token;
+    const created = await api(t.app, 'POST', '/v1/sandboxes', { token, body: { image: 'orcaops/python', network: 'egress' } });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    try {
+      const script = "import urllib.request\nfor u in ['http://allowed.test/', 'http://denied.test/']:\n    try: print(urllib.request.urlopen(u, timeout=15).read().decode().strip())\n    except Exception as e: print('ERR', e)";
+      const res = await api(t.app, 'POST', `/v1/sandboxes/${id}/exec`, { token, body: { args: ['python3', '-c', script], timeout_seconds: 60 } });
+      expect(res.status).toBe(200);
+      expect(res.body.stdout).toContain(`hello from allowed.test at ${net.web}`);
+      expect(res.body.stdout).toMatch(/ERR HTTP Error 403/);
+      const events = await api(t.app, 'GET', `/v1/egress/events?sandbox_id=${id}`, { token });
+      expect(events.body.items.map((e: any) => `${e.subject_kind} ${e.decision} ${e.host}`)).toEqual(['sandbox denied denied.test', 'sandbox allowed allowed.test']);
+    } finally {
+      await api(t.app, 'DELETE', `/v1/sandboxes/${id}`, { token });
+    }
+  }, 180_000);
 
   it('answers the dry run with the deciding rule (REST)', async () => {
     const ask = (ws: SeededWorkspace, host: string, port: number) =>

@@ -54,6 +54,7 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'list workspaces', method: 'GET', path: () => '/v1/workspaces' },
   { name: 'create workspace', method: 'POST', path: () => '/v1/workspaces', body: { name: 'x' } },
   { name: 'audit', method: 'GET', path: () => '/v1/audit' },
+  { name: 'egress events', method: 'GET', path: () => '/v1/egress/events' },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];

@@ -33,6 +33,7 @@ interface Target {
 }
 
 const POLICY_TTL_MS = 2_000;
+const DNS_CACHE_MAX = 10_000;
 const USER = 'orcaops';
 
 /**
@@ -54,6 +55,7 @@ export class EgressGateway implements OnModuleDestroy {
   private readonly usage = new Map<string, { day: string; bytes: number }>();
   private readonly sockets = new Set<Duplex>();
   private readonly resolver = new Resolver({ timeout: 3_000, tries: 2 });
+  private readonly dnsCache = new Map<string, { addresses: string[]; until: number }>();
   private total = 0;
   private server?: Server;
   private starting?: Promise<{ address: string; port: number }>;
@@ -139,8 +141,24 @@ export class EgressGateway implements OnModuleDestroy {
     let addresses: string[] = [];
     const literal = target.host.replace(/^\[(.*)\]$/, '$1');
     if (isIP(literal)) addresses = [literal];
-    else if (policy.egress === 'allow') addresses = await this.resolver.resolve4(literal).catch(() => []);
+    else if (policy.egress === 'allow') addresses = await this.resolve(literal);
     return decideEgress(policy, { host: literal, port: target.port, addresses }, this.protectedExtra);
+  }
+
+  /**
+   * A name's IPv4 addresses, cached for the record's TTL (at most 30 s; bounded map). The decision is
+   * still made on the address actually connected to, so the cache cannot widen anything.
+   */
+  private async resolve(name: string): Promise<string[]> {
+    const key = name.toLowerCase();
+    const hit = this.dnsCache.get(key);
+    if (hit && hit.until > Date.now()) return hit.addresses;
+    const records = await this.resolver.resolve4(key, { ttl: true }).catch(() => []);
+    const addresses = records.map((r) => r.address);
+    const ttl = Math.min(30, ...records.map((r) => r.ttl));
+    if (this.dnsCache.size >= DNS_CACHE_MAX) this.dnsCache.delete(this.dnsCache.keys().next().value!);
+    if (addresses.length && ttl > 0) this.dnsCache.set(key, { addresses, until: Date.now() + ttl * 1000 });
+    return addresses;
   }
 
   /** Connection caps and the daily byte quota: a refusal message, or undefined when the connection may proceed. */

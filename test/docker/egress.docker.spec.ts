@@ -215,7 +215,7 @@ show('after', get('http://allowed.test/'))
     }
   }, 180_000);
 
-  it('answers the dry run with the deciding rule (REST)', async () => {
+  it('answers the dry run with the deciding rule (REST and CLI)', async () => {
     const ask = (ws: SeededWorkspace, host: string, port: number) =>
       api(t.app, 'POST', '/v1/policies/evaluate', { token: ws.tokens.viewer.token, body: { egress: { host, port } } });
     const ok = await ask(a, 'allowed.test', 443);
@@ -227,6 +227,18 @@ show('after', get('http://allowed.test/'))
     expect(outside.body).toMatchObject({ decision: 'denied', egress: { rule: 'network.allow_domains/allow_cidrs (workspace)' } });
     const ranged = await ask(a, 'other.test', 80);
     expect(ranged.body).toMatchObject({ decision: 'denied', egress: { rule: `network.deny_cidrs "${net.web2}/32" (workspace)` } });
+    const home = mkdtempSync(join(tmpdir(), 'orcaops-egress-cli-'));
+    try {
+      const env = { ORCAOPS_URL: baseUrl, ORCAOPS_TOKEN: a.tokens.viewer.token, ORCAOPS_HOME: home };
+      const denied = await runCli(['policies', 'evaluate', '--egress', 'rebind.test:80'], env);
+      expect(denied.exitCode).toBe(4);
+      expect(denied.stdout).toMatch(/^denied\nrebind\.test:80 \(127\.0\.0\.1\) refused: loopback addresses/);
+      const allowed = await runCli(['policies', 'evaluate', '--egress', 'allowed.test'], env);
+      expect(allowed.exitCode).toBe(0);
+      expect(allowed.stdout).toBe('allowed\nallowed.test:443 allowed by network.allow_domains "allowed.test" (workspace)\n');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 

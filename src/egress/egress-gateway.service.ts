@@ -91,10 +91,12 @@ export class EgressGateway implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     const server = this.server;
     if (!server) return;
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // The firewall opening goes first: nothing may reach this port once the gateway is going away.
     const port = (server.address() as { port?: number } | null)?.port;
     if (port) await this.runtime.closeEgressPort(port).catch(() => undefined);
+    for (const socket of this.sockets) socket.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private start(): Promise<{ address: string; port: number }> {

@@ -1,4 +1,5 @@
 import type { TestApp } from '../support/app';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ describe('egress through the OrcaOps gateway', () => {
   let c: SeededWorkspace;
   let baseUrl: string;
   const QUOTA = 600_000;
+  let gatewayPort = 0;
 
   beforeAll(async () => {
     net = await startTinyInternet();
@@ -56,6 +58,9 @@ describe('egress through the OrcaOps gateway', () => {
     if (t) {
       await removeInstallationContainers(t.databaseUrl);
       await t.close();
+      // The gateway closed its firewall opening on shutdown.
+      expect(gatewayPort).toBeGreaterThan(0);
+      expect(execFileSync('iptables', ['-w', '5', '-S', 'ORCAOPS-EGRESS'], { encoding: 'utf8' })).not.toContain(`--dport ${gatewayPort} `);
     }
     await net?.close();
   });
@@ -114,6 +119,7 @@ show('port', get('http://allowed.test:8080/'))
       a,
       `
 gw = os.environ['HTTP_PROXY'].rsplit('@', 1)[1].split(':')[0]
+show('gwport', os.environ['HTTP_PROXY'].rsplit(':', 1)[1])
 show('tcp', tcp('${net.web}', 80))
 show('echo', tcp('${net.echo}', 7))
 show('udp', udp('${net.echo}', 9))
@@ -125,6 +131,7 @@ show('pg', tcp(gw, 5432))
     );
     expect(job.status).toBe('succeeded');
     for (const key of ['tcp', 'echo', 'udp', 'dns', 'hostssh', 'hostapi', 'pg']) expect(lines[key]).toMatch(/^ERR /);
+    gatewayPort = Number(lines.gwport);
   }, 180_000);
 
   it('shows two workspaces different worlds at the same time, and a policy change reaches new work within seconds', async () => {

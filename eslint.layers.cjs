@@ -33,6 +33,8 @@ const LAYERS = [
   [{ type: 'policies', pattern: 'src/policies/**' }],
   // Registry credentials, pull grants and the image puller (policy-checked, single-flight pulls).
   [{ type: 'registries', pattern: 'src/registries/**' }],
+  // The egress gateway (issue 14): decides each connection with the policy; jobs and sandboxes lease from it.
+  [{ type: 'egress', pattern: 'src/egress/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],

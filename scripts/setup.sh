@@ -152,6 +152,25 @@ ensure_registry_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 }
 
+# Network egress (issue 14): the server installs host firewall rules for the egress bridge (iptables),
+# and the egress specs build a small test internet in a network namespace (iproute2) with a throwaway CA
+# (openssl). Installed on Debian as root when missing; otherwise egress is refused and those specs fail
+# with a message naming the missing tool.
+ensure_egress_tools() {
+  local missing=()
+  command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if ! is_debian || ! is_root; then
+    note "missing ${missing[*]}: network egress (issue 14) needs iptables, and its tests iproute2 and openssl"
+    return 0
+  fi
+  note "installing ${missing[*]} (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 # --- (c) build and (d) images ---------------------------------------------------------------------
 build() {
   step 'build (npm run build)'
@@ -175,6 +194,7 @@ main() {
   ensure_docker
   ensure_tmux
   ensure_registry_packages
+  ensure_egress_tools
   build
   build_images
   step "setup done in $((SECONDS - START))s"

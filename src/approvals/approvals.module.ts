@@ -1,3 +1,4 @@
+import { EgressModule } from 'src/egress/egress.module';
 import { Module } from '@nestjs/common';
 import { ApprovalExpiryService } from 'src/approvals/approval-expiry.service';
 import { ApprovalsController } from 'src/approvals/approvals.controller';
@@ -13,7 +14,7 @@ import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
  * releases or cancels the waiting job through JobApprovalsService; nothing below imports this module.
  */
 @Module({
-  imports: [AuditModule, PoliciesModule, JobsModule, SandboxesModule],
+  imports: [AuditModule, PoliciesModule, EgressModule, JobsModule, SandboxesModule],
   controllers: [ApprovalsController, PolicyEvaluationController],
   providers: [ApprovalsService, ApprovalExpiryService],
 })

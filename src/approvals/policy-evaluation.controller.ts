@@ -7,6 +7,8 @@ import { JobsService } from 'src/jobs/jobs.service';
 import { PolicyDecisionResponseDto } from 'src/policies/dto/policy-response.dto';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
+import { EgressGateway } from 'src/egress/egress-gateway.service';
+import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 
 /** Lives in the approvals module because that module sits above jobs and sandboxes, which build the request. */
 @ApiTags('policies')
@@ -16,6 +18,7 @@ export class PolicyEvaluationController {
   constructor(
     private readonly jobs: JobsService,
     private readonly sandboxes: SandboxesService,
+    private readonly egress: EgressGateway,
   ) {}
 
   @Post('evaluate')
@@ -23,11 +26,24 @@ export class PolicyEvaluationController {
   @RequirePermission('workspace:read')
   @ApiOperation({
     operationId: 'evaluatePolicy',
-    summary: 'Dry run: the policy decision (allowed, denied, requires_approval) with every violation for a job or sandbox spec; creates nothing',
+    summary:
+      'Dry run: the policy decision (allowed, denied, requires_approval) with every violation for a job or sandbox spec, ' +
+      'or whether egress may reach host:port and which rule decides; creates nothing',
   })
   evaluate(@Tenant() ctx: TenantContext, @Body() dto: EvaluatePolicyDto): Promise<PolicyDecisionResponseDto> {
-    if (dto.job && !dto.sandbox) return this.jobs.evaluatePolicy(ctx, dto.job);
-    if (dto.sandbox && !dto.job) return this.sandboxes.evaluatePolicy(ctx, dto.sandbox);
-    throw invalidField('job', 'give exactly one of job or sandbox');
+    const given = [dto.job, dto.sandbox, dto.egress].filter((x) => x !== undefined).length;
+    if (given !== 1) throw invalidField('job', 'give exactly one of job, sandbox or egress');
+    if (dto.job) return this.jobs.evaluatePolicy(ctx, dto.job);
+    if (dto.sandbox) return this.sandboxes.evaluatePolicy(ctx, dto.sandbox);
+    return this.evaluateEgress(ctx, dto.egress!.host, dto.egress!.port);
+  }
+
+  private async evaluateEgress(ctx: TenantContext, host: string, port: number): Promise<PolicyDecisionResponseDto> {
+    const verdict = await this.egress.evaluate(requireWorkspace(ctx).workspaceId, host, port);
+    return {
+      decision: verdict.allowed ? 'allowed' : 'denied',
+      violations: verdict.allowed ? [] : [{ rule: 'network', field: 'egress', effect: 'deny', message: verdict.message }],
+      egress: { host, port, ...verdict },
+    };
   }
 }

@@ -4,6 +4,7 @@ import { adminCommand } from 'src/cli/admin/admin.command';
 import { approvalsCommand } from 'src/cli/commands/approvals.command';
 import { registryCommand } from 'src/cli/commands/registry.command';
 import { auditCommand } from 'src/cli/commands/audit.command';
+import { egressCommand } from 'src/cli/commands/egress.command';
 import { sessionsCommand } from 'src/cli/commands/sessions.command';
 import { jobsCommand, runCommand } from 'src/cli/commands/jobs.command';
 import { quotasCommand, usageCommand } from 'src/cli/commands/quotas.command';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   program.addCommand(sandboxCommand(sandboxInteractionCommands()));
   program.addCommand(sessionsCommand());
   program.addCommand(auditCommand());
+  program.addCommand(egressCommand());
   program.addCommand(workflowCommand());
   program.addCommand(workspacesCommand());
   program.addCommand(tokensCommand());

@@ -198,6 +198,26 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(32)
   ORCAOPS_SANDBOX_POOL_FILLS = 2;
 
+  /** Egress gateway (issue 14): comma-separated DNS servers it resolves names with (empty: the host's resolver). */
+  @IsOptional() @IsString()
+  ORCAOPS_EGRESS_DNS_SERVERS = '';
+
+  /** Egress connections one workspace may hold open at once through the gateway. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000)
+  ORCAOPS_EGRESS_CONNECTIONS_PER_WORKSPACE = 512;
+
+  /** Egress connections the gateway holds open at once in all. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
+  ORCAOPS_EGRESS_CONNECTIONS_TOTAL = 4096;
+
+  /** Egress bytes (up + down) one workspace may move per UTC day; beyond it connections are cut. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER)
+  ORCAOPS_EGRESS_BYTES_PER_DAY = 10 * 1024 * 1024 * 1024;
+
+  /** An egress connection with no traffic for this long is closed. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1000) @Max(3_600_000)
+  ORCAOPS_EGRESS_IDLE_MS = 120_000;
+
   /** Milliseconds between sandbox reaper passes (TTL, idle timeout, lost containers). */
   @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(600_000)
   ORCAOPS_SANDBOX_REAPER_MS = 5_000;

@@ -15,6 +15,7 @@ import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-dr
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { EngineHealth } from 'src/runtime/engine-health.service';
 import { ImagePuller } from 'src/registries/image-puller.service';
+import { EgressGateway } from 'src/egress/egress-gateway.service';
 
 /**
  * Runs a claimed job's container: create it (hardened), run each step as an exec (or the one step as
@@ -33,6 +34,7 @@ export class JobExecutor {
     private readonly artifacts: JobArtifactCollector,
     private readonly sampler: JobSampler,
     private readonly images: ImagePuller,
+    private readonly egress: EgressGateway,
   ) {}
 
   /**
@@ -81,6 +83,17 @@ export class JobExecutor {
     return this.runContainer(state, spec, deadline);
   }
 
+  /**
+   * Network `egress`: a gateway credential for this run (HTTP(S)_PROXY in the container's env), released
+   * when the run ends; the gateway writes a line into the job's output for each connection it refuses.
+   */
+  private async egressEnv(state: RunState, spec: JobSpec): Promise<Record<string, string>> {
+    if (spec.network !== 'egress' || spec.internal?.attach) return {};
+    const lease = await this.egress.lease({ workspaceId: state.job.workspaceId, kind: 'job', id: state.job.id, notify: (line) => state.writer.system(line) });
+    void state.ended.finally(() => lease.release());
+    return lease.env;
+  }
+
   /** How a run that `error` stopped ends (see failureFor in job-run.ts). */
   failureFor(error: unknown): { reason: JobReason; message: string } {
     return failureFor(error, this.engine);
@@ -93,7 +106,9 @@ export class JobExecutor {
     if (runsAsMainProcess(spec)) return this.runAsMainProcess(state, spec, deadline);
     const { job } = state;
     const installationId = await this.installation.installationId();
-    state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline, state.image));
+    const egressEnv = await this.egressEnv(state, spec);
+    const containerSpec = containerSpecFor(job, installationId, deadline, state.image);
+    state.containerId = await this.runtime.createContainer({ ...containerSpec, env: { ...containerSpec.env, ...egressEnv } });
     state.phases.image_ready_at = new Date().toISOString();
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
     if (state.controller.signal.aborted) return;
@@ -183,10 +198,11 @@ export class JobExecutor {
     const step = spec.steps[0]!;
     const result = state.steps[0]!;
     const installationId = await this.installation.installationId();
+    const egressEnv = await this.egressEnv(state, spec);
     state.containerId = await this.runtime.createContainer({
       ...containerSpecFor(job, installationId, deadline, state.image),
       command: step.args ?? ['/bin/sh', '-c', step.command ?? ''],
-      env: { ...spec.env, ...step.env },
+      env: { ...spec.env, ...step.env, ...egressEnv },
       workingDir: step.cwd ?? '/workspace',
     });
     const containerId = state.containerId;

@@ -1,3 +1,5 @@
+import { EgressEventLog } from 'src/egress/egress-event-log';
+import { egressTools } from 'src/mcp/tools/egress.tools';
 import { Injectable, Logger } from '@nestjs/common';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -63,6 +65,7 @@ export class McpServerFactory {
     registryCredentials: RegistryCredentialsService,
     metrics: MetricsService,
     search: RunSearchService,
+    egressLog: EgressEventLog,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -71,6 +74,7 @@ export class McpServerFactory {
       ...workflowTools(workflows),
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),
+      ...egressTools(egressLog),
     ];
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RegistriesModule } from 'src/registries/registries.module';
 import { AuditModule } from 'src/audit/audit.module';
+import { EgressModule } from 'src/egress/egress.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { McpController } from 'src/mcp/mcp.controller';
 import { McpServerFactory } from 'src/mcp/mcp-server.factory';
@@ -11,7 +12,7 @@ import { MetricsModule } from 'src/metrics/metrics.module';
 
 /** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule],
+  imports: [AuditModule, EgressModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

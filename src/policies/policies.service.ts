@@ -10,6 +10,7 @@ import { OrganisationPolicyResponseDto, WorkspacePolicyResponseDto } from 'src/p
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
 import type { EffectivePolicy, PolicyDecision, PolicyDocument, PolicyRequest } from 'src/policies/policy-model';
+import type { EffectiveEgress } from 'src/policies/egress-rules';
 import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, FieldProblem, wideningProblems } from 'src/policies/policy-rules';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
@@ -61,7 +62,7 @@ export class PoliciesService {
   /** Replaces the organisation default (organisation admins). Existing workspace policies keep applying on top. */
   async setOrganisation(ctx: TenantContext, document: PolicyDocument): Promise<OrganisationPolicyResponseDto> {
     assertPermission(ctx, 'org:admin');
-    const problems = documentProblems(document);
+    const problems = documentProblems(document, 'organisation');
     if (problems.length) throw invalid(problems);
     await this.dataSource.transaction(async (manager) => {
       await manager.getRepository(OrganisationPolicyEntity).save({ singleton: true, document, updatedBy: ctx.principal.tokenId });
@@ -121,6 +122,18 @@ export class PoliciesService {
     const refused = decision.decision === 'denied' || (decision.decision === 'requires_approval' && request.kind !== 'job');
     if (refused) await this.deny(ctx, request.kind, decision, request.image);
     return { decision, approvalExpirySeconds: policy.approvals.expire_after_seconds };
+  }
+
+  /**
+   * The egress destination rules for work already running in a workspace (the egress gateway, per
+   * connection): documents cached 5 s, the grant read fresh, so a policy change reaches new
+   * connections within seconds.
+   */
+  async egressFor(workspaceId: string): Promise<EffectiveEgress> {
+    const cached = this.cache.get(workspaceId);
+    const documents = cached && Date.now() - cached.at < CACHE_TTL_MS ? cached : await this.loadDocuments(workspaceId);
+    const egressGranted = await this.workspaces.egressGrantedById(workspaceId);
+    return effectivePolicy(documents.org, documents.workspace, { egressGranted }).network.destinations;
   }
 
   /** Four eyes: may the token that asked for an approval decide it itself? (approvals.allow_self_approval) */

@@ -5,6 +5,7 @@
  * can ask for them.
  */
 import type { NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
+import type { EffectiveEgress, EgressDestinationRules } from 'src/policies/egress-rules';
 
 /** What happens to a request that needs something beyond the plain rules. */
 export const EGRESS_RULES = ['deny', 'require_approval', 'allow'] as const;
@@ -44,7 +45,7 @@ export interface CommandPolicy {
   deny_patterns?: string[];
 }
 
-export interface NetworkPolicy {
+export interface NetworkPolicy extends EgressDestinationRules {
   /** Network `egress` requests: refused (default), held for approval, or allowed. */
   egress?: EgressRule;
   /** Publishing container ports (the server does not publish ports yet; default false). */
@@ -110,7 +111,7 @@ export interface EffectivePolicy {
     max_size_mb?: number;
   };
   commands: { deny: string[]; deny_patterns: string[] };
-  network: { egress: EgressRule; published_ports: boolean };
+  network: { egress: EgressRule; published_ports: boolean; destinations: EffectiveEgress };
   resources: Partial<Record<ResourceMaximum, number>> & { approval_above: Partial<Record<ApprovalThreshold, number>> };
   isolation: { writable_root_fs: boolean };
   approvals: { expire_after_seconds: number; allow_self_approval: boolean };

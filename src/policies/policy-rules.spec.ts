@@ -39,7 +39,7 @@ describe('effectivePolicy', () => {
         pull_approval: false,
       },
       commands: { deny: ['reboot'], deny_patterns: ['curl'] },
-      network: { egress: 'require_approval', published_ports: false },
+      network: { egress: 'require_approval', published_ports: false, destinations: { egress: 'require_approval', allow: [], ports: [80, 443], deny_domains: [], deny_cidrs: [], allow_protected_cidrs: [] } },
       resources: { max_memory_mb: 256, max_cpu: 2, max_timeout_seconds: 1800, approval_above: {} },
       isolation: { writable_root_fs: false },
       approvals: { expire_after_seconds: 3600, allow_self_approval: false },

@@ -12,6 +12,7 @@ import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS
 import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-pattern';
 import { compileImageGlob } from 'src/policies/image-glob';
 import { InvalidImageReference, parseImageReference } from 'src/runtime/image-reference';
+import { cidrWithin, domainMatches, effectiveEgress, egressRuleProblems, normalizeName } from 'src/policies/egress-rules';
 
 /**
  * Pure policy decisions (no I/O), each covered by policy-rules.spec.ts: combining the organisation
@@ -61,6 +62,7 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
     const value = minOf(org.resources?.approval_above?.[key], workspace.resources?.approval_above?.[key]);
     if (value !== undefined) resources.approval_above[key] = value;
   }
+  const egressRule = egress.reduce((a, b) => (EGRESS_RANK[a] <= EGRESS_RANK[b] ? a : b));
   return {
     images: {
       allow: levels.map((l) => l.images?.allow).filter((a): a is string[] => a !== undefined),
@@ -76,7 +78,11 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
       deny_patterns: unique(levels.flatMap((l) => l.commands?.deny_patterns ?? [])),
     },
     network: {
-      egress: egress.reduce((a, b) => (EGRESS_RANK[a] <= EGRESS_RANK[b] ? a : b)),
+      egress: egressRule,
+      destinations: effectiveEgress(egressRule, [
+        { level: 'organisation', rules: org.network },
+        { level: 'workspace', rules: workspace.network },
+      ]),
       published_ports: org.network?.published_ports === true && workspace.network?.published_ports !== false,
     },
     resources,
@@ -97,9 +103,9 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-/** Problems a document has on its own: regular expressions RE2 refuses or that are too large, empty globs. */
-export function documentProblems(doc: PolicyDocument): FieldProblem[] {
-  const problems: FieldProblem[] = [];
+/** Problems a document has on its own: regular expressions RE2 refuses or that are too large, empty globs, bad egress rules. */
+export function documentProblems(doc: PolicyDocument, level: 'organisation' | 'workspace' = 'workspace'): FieldProblem[] {
+  const problems: FieldProblem[] = egressRuleProblems(doc.network, level === 'organisation');
   let program = 0;
   for (const [i, pattern] of (doc.commands?.deny_patterns ?? []).entries()) {
     const compiled = compileDenyPattern(pattern);
@@ -146,6 +152,7 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
   const egress = workspace.network?.egress;
   const orgEgress = organisationEgress(org, grant);
   if (egress && EGRESS_RANK[egress] > EGRESS_RANK[orgEgress]) wider('network.egress', `the organisation's rule for this workspace is "${orgEgress}"`);
+  problems.push(...egressWidening(org, workspace));
   if (workspace.network?.published_ports === true && org.network?.published_ports !== true) wider('network.published_ports', 'the organisation does not allow published ports');
   for (const key of RESOURCE_MAXIMUMS) {
     const [mine, theirs] = [workspace.resources?.[key], organisationMaximum(org, key)];
@@ -163,6 +170,35 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
     wider('approvals.allow_self_approval', 'the organisation requires a second person to approve (four eyes)');
   }
   return problems;
+}
+
+/** Workspace egress lists must stay inside the organisation's: names under its names, ranges inside its ranges, ports among its ports. */
+function egressWidening(org: PolicyDocument, workspace: PolicyDocument): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const o = org.network ?? {};
+  const w = workspace.network ?? {};
+  const wider = (field: string, message: string): void => void problems.push({ field, message: `widens the organisation policy: ${message}` });
+  if (o.allow_domains !== undefined || o.allow_cidrs !== undefined) {
+    (w.allow_domains ?? []).forEach((name, i) => {
+      if (!(o.allow_domains ?? []).some((pattern) => domainCovers(pattern, name))) wider(`network.allow_domains.${i}`, `"${name}" is outside the organisation's allow_domains`);
+    });
+    (w.allow_cidrs ?? []).forEach((cidr, i) => {
+      if (!cidrWithin(cidr, o.allow_cidrs ?? [])) wider(`network.allow_cidrs.${i}`, `"${cidr}" is outside the organisation's allow_cidrs`);
+    });
+  }
+  const orgPorts = o.allow_ports;
+  (w.allow_ports ?? []).forEach((port, i) => {
+    if (!(orgPorts ?? [80, 443]).includes(port)) wider(`network.allow_ports.${i}`, `port ${port} is not among the organisation's ports`);
+  });
+  return problems;
+}
+
+/** Does the organisation pattern cover everything the workspace pattern can match? */
+function domainCovers(orgPattern: string, wsPattern: string): boolean {
+  const o = normalizeName(orgPattern);
+  const w = normalizeName(wsPattern);
+  if (w.startsWith('*.')) return o.startsWith('*.') && (w === o || w.endsWith(o.slice(1)));
+  return domainMatches(o, w);
 }
 
 /** Repository name of a reference: `reg/name:tag@sha256:…` → `reg/name`. */

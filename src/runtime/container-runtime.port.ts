@@ -327,6 +327,14 @@ export interface ContainerRuntime {
   createNetwork(name: string, labels: Record<string, string>): Promise<void>;
   /** Missing networks are not an error. */
   removeNetwork(name: string): Promise<void>;
+  /**
+   * The egress network (issue 14): makes sure it exists with its host firewall, and answers the host
+   * address on it where the egress gateway must listen (the only destination its containers reach).
+   */
+  prepareEgressGateway(): Promise<{ address: string }>;
+  /** Lets egress containers reach the gateway on this TCP port (and only there). */
+  openEgressPort(port: number): Promise<void>;
+  closeEgressPort(port: number): Promise<void>;
   /** Networks carrying every given label (at least one label is required). */
   listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>>;
 }

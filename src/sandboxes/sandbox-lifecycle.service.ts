@@ -13,6 +13,7 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { sandboxContainerSpec, sandboxLabels } from 'src/sandboxes/sandbox-container';
 import type { SandboxExitReason, SandboxStatus } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
+import { EgressGateway, EgressLease } from 'src/egress/egress-gateway.service';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import type { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -49,6 +50,8 @@ const LIVE: SandboxStatus[] = ['starting', 'ready'];
 @Injectable()
 export class SandboxLifecycle {
   private readonly logger = new Logger('SandboxLifecycle');
+  /** Egress gateway credentials of this server's live sandboxes with network `egress`, released when they stop. */
+  private readonly leases = new Map<string, EgressLease>();
 
   // Nine: each transition is a compare-and-set audited in its transaction, then the engine call (pool, node, installation labels).
   constructor(
@@ -61,6 +64,7 @@ export class SandboxLifecycle {
     private readonly engine: EngineHealth,
     private readonly installation: InstallationService,
     private readonly node: SandboxNode,
+    private readonly egress: EgressGateway,
   ) {}
 
   /**
@@ -82,9 +86,13 @@ export class SandboxLifecycle {
     const { workspaceId, id, spec } = sandbox;
     let containerId: string | undefined;
     try {
-      containerId = await this.runtime.createContainer(
-        sandboxContainerSpec(`orcaops-sandbox-${id}`, spec.image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId())),
-      );
+      const containerSpec = sandboxContainerSpec(`orcaops-sandbox-${id}`, spec.image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId()));
+      if (spec.network === 'egress') {
+        const lease = await this.egress.lease({ workspaceId, kind: 'sandbox', id });
+        this.leases.set(id, lease);
+        containerSpec.env = { ...containerSpec.env, ...lease.env };
+      }
+      containerId = await this.runtime.createContainer(containerSpec);
       const claimed = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { containerId, pooled: false });
       if (!claimed) return await this.discard(containerId);
       await this.runtime.startContainer(containerId);
@@ -96,6 +104,7 @@ export class SandboxLifecycle {
       Object.assign(sandbox, { containerId, pooled: false, status: 'ready', readyAt: now, lastActivityAt: now });
     } catch (error) {
       const reason: SandboxExitReason = error instanceof RuntimeError && error.code === 'image_not_found' ? 'image_not_found' : 'start_failed';
+      this.releaseEgress(id);
       await this.end(sandbox, LIVE, finalStatusFor(reason), reason, `could not start: ${(error as Error).message}`);
       if (containerId) await this.discard(containerId);
       throw this.startError(error, spec.image);
@@ -140,7 +149,13 @@ export class SandboxLifecycle {
   }
 
   /** stopping → (container removed) → its final status. Also the reaper's retry after a crash. */
+  private releaseEgress(id: string): void {
+    this.leases.get(id)?.release();
+    this.leases.delete(id);
+  }
+
   async finishStopping(workspaceId: string, id: string): Promise<void> {
+    this.releaseEgress(id);
     const row = await this.sandboxes.findOne(workspaceId, { id });
     if (row?.status !== 'stopping') return;
     if (row.containerId) {

@@ -6,6 +6,7 @@ import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
+import { EgressModule } from 'src/egress/egress.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
@@ -39,6 +40,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobsModule,
     QuotasModule,
     PoliciesModule,
+    EgressModule,
     SessionsCoreModule,
   ],
   controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],

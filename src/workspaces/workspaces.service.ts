@@ -58,6 +58,11 @@ export class WorkspacesService {
   /** Whether the workspace's network egress grant is on (read fresh: policy admission on every job); not_found like findAccessible. */
   async egressGranted(ctx: TenantContext, id: string): Promise<boolean> {
     if (ctx.principal.kind === 'workspace' && ctx.principal.workspaceId !== id) throw notFound('workspace', id);
+    return this.egressGrantedById(id);
+  }
+
+  /** The same for server-side work that already owns the workspace (the egress gateway deciding a running job's connection). */
+  async egressGrantedById(id: string): Promise<boolean> {
     const rows: Array<{ granted: boolean }> = await this.dataSource.query(
       `SELECT COALESCE(settings->'allow_network_egress' = 'true'::jsonb, false) AS granted FROM workspaces WHERE id = $1`,
       [id],

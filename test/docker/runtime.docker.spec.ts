@@ -267,12 +267,13 @@ describeDocker('DockerRuntime on the real engine', () => {
       expect(links.stdout).not.toMatch(/\beth0:/);
     });
 
-    it('should attach egress containers to the dedicated bridge with inter-container traffic off', async () => {
+    it('should attach egress containers to the dedicated internal bridge (no route out but the gateway) with inter-container traffic off', async () => {
       const box = await createSandbox({ network: 'egress', workspace: false, start: false });
       const info = await docker.getContainer(box.id).inspect();
       expect(info.HostConfig.NetworkMode).toBe(EGRESS_NETWORK);
       const network = await docker.getNetwork(EGRESS_NETWORK).inspect();
       expect(network.Driver).toBe('bridge');
+      expect(network.Internal).toBe(true);
       expect(network.Options?.['com.docker.network.bridge.enable_icc']).toBe('false');
     });
 

@@ -61,6 +61,7 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'delete runs by query', method: 'POST', path: () => '/v1/jobs/delete-by-query', body: { q: 'status:failed', dry_run: true } },
   { name: 'list registry credentials', method: 'GET', path: () => '/v1/registry-credentials' },
   { name: 'delete registry credential', method: 'DELETE', path: (_ws, tok) => `/v1/registry-credentials/${tok}` },
+  { name: 'egress events', method: 'GET', path: () => '/v1/egress/events' },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];

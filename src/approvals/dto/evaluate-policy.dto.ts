@@ -1,10 +1,24 @@
 import { Type } from 'class-transformer';
-import { IsOptional, ValidateNested } from 'class-validator';
+import { IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
 import { CreateSandboxDto } from 'src/sandboxes/dto/create-sandbox.dto';
 
-/** A dry run: the decision for a job or sandbox spec, without creating anything. Give `job` or `sandbox`. */
+/** May a job or sandbox of this workspace with network `egress` reach host:port now? */
+export class EgressProbeDto {
+  /** A name (`pypi.org`) or an IP literal. */
+  @IsString() @Length(1, 253)
+  host!: string;
+
+  @IsInt() @Min(1) @Max(65535)
+  port!: number;
+}
+
+/** A dry run: the decision for a job or sandbox spec, or for one egress destination, without creating anything. Give `job`, `sandbox` or `egress`. */
 export class EvaluatePolicyDto {
+  /** `{"host": "pypi.org", "port": 443}`: answered with the egress rule that decides it. */
+  @IsOptional() @ValidateNested() @Type(() => EgressProbeDto)
+  egress?: EgressProbeDto;
+
   /** The body you would POST to /v1/jobs. */
   @IsOptional() @ValidateNested() @Type(() => CreateJobDto)
   job?: CreateJobDto;

@@ -16,6 +16,7 @@ interface TargetOptions {
 interface Decision {
   decision: string;
   violations: Array<{ rule: string; field: string; message: string; effect: string }>;
+  egress?: { message: string };
 }
 
 /** The workspace of --workspace, else the token's own. */
@@ -41,6 +42,7 @@ function readDocument(file: string): unknown {
 function printDecision(json: boolean, decision: Decision): void {
   if (json) return printJson(decision);
   process.stdout.write(`${decision.decision}\n`);
+  if (decision.egress) return void process.stdout.write(`${decision.egress.message}\n`);
   if (decision.violations.length) printTable(decision.violations, ['effect', 'rule', 'field', 'message']);
 }
 
@@ -69,20 +71,31 @@ export function policiesCommand(): Command {
     .argument('[command...]', 'command and arguments (after --)')
     .option('-s, --spec <file>', 'job (or sandbox) spec file, YAML or JSON')
     .option('--sandbox', 'evaluate a sandbox spec instead of a job')
+    .option('--egress <host:port>', 'instead of a spec: may this workspace\'s egress reach host:port now, and which rule decides?')
     .option('--network <mode>', 'none or egress')
     .option('--cpu <cpus>', 'CPUs', (v) => Number(v))
     .option('--memory <size>', 'memory limit, e.g. 256m')
     .option('--pids <n>', 'process limit', (v) => Number(v))
     .option('-t, --timeout <seconds>', 'time limit', (v) => Number(v))
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect, [])
-    .action(action(async (image: string | undefined, argv: string[], o: RunOptions & { sandbox?: boolean }, c: Command) => {
+    .action(action(async (image: string | undefined, argv: string[], o: RunOptions & { sandbox?: boolean; egress?: string }, c: Command) => {
       const client = new ApiClient();
-      const body = o.sandbox ? sandboxBody(image, o) : { job: buildBody(image, argv, { ...o, artifact: [], tag: [], env: o.env ?? [] }) };
+      const body = o.egress
+        ? { egress: egressTarget(o.egress) }
+        : o.sandbox
+          ? sandboxBody(image, o)
+          : { job: buildBody(image, argv, { ...o, artifact: [], tag: [], env: o.env ?? [] }) };
       const decision = await client.request<Decision>('POST', '/v1/policies/evaluate', body);
       printDecision(outputOptions(c).json, decision);
       if (decision.decision === 'denied') process.exitCode = 4;
     }));
   return cmd;
+}
+
+/** `pypi.org:443` (the port defaults to 443). */
+function egressTarget(value: string): { host: string; port: number } {
+  const match = /^(.+?)(?::(\d{1,5}))?$/.exec(value.trim());
+  return { host: match?.[1] ?? value, port: match?.[2] ? Number(match[2]) : 443 };
 }
 
 function sandboxBody(image: string | undefined, o: RunOptions): { sandbox: Record<string, unknown> } {

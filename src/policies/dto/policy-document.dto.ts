@@ -72,6 +72,30 @@ export class NetworkPolicyDto {
   /** Publishing container ports (default false). */
   @IsOptional() @IsBoolean()
   published_ports?: boolean;
+
+  /** Names egress may reach: exact (`pypi.org`) or `*.example.com` (names below it). Absent: any public name. */
+  @IsOptional() @IsArray() @ArrayMaxSize(500) @IsString({ each: true }) @Length(1, 253, { each: true })
+  allow_domains?: string[];
+
+  /** Address ranges egress may reach (`203.0.113.0/24`, one address, IPv6 ranges). */
+  @IsOptional() @IsArray() @ArrayMaxSize(500) @IsString({ each: true }) @Length(1, 64, { each: true })
+  allow_cidrs?: string[];
+
+  /** Destination ports egress may reach (default 80 and 443). */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsInt({ each: true }) @Min(1, { each: true }) @Max(65535, { each: true })
+  allow_ports?: number[];
+
+  /** Names always refused (exact or `*.` wildcard); deny wins. */
+  @IsOptional() @IsArray() @ArrayMaxSize(500) @IsString({ each: true }) @Length(1, 253, { each: true })
+  deny_domains?: string[];
+
+  /** Address ranges always refused; deny wins. */
+  @IsOptional() @IsArray() @ArrayMaxSize(500) @IsString({ each: true }) @Length(1, 64, { each: true })
+  deny_cidrs?: string[];
+
+  /** Organisation policy only: ranges inside the always-denied classes (private, loopback, link-local, host, Docker, OrcaOps) that the rules above may still allow. */
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 64, { each: true })
+  allow_protected_cidrs?: string[];
 }
 
 export class ApprovalThresholdsDto {

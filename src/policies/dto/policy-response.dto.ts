@@ -27,8 +27,21 @@ export class PolicyViolationDto {
   effect!: string;
 }
 
+export class EgressVerdictDto {
+  host!: string;
+  port!: number;
+  allowed!: boolean;
+  /** The rule that decided, e.g. `network.allow_domains "pypi.org" (workspace)` or `protected 169.254.0.0/16`. */
+  rule!: string;
+  message!: string;
+  /** The addresses the gateway would connect to (allowed), as resolved now. */
+  addresses!: string[];
+}
+
 export class PolicyDecisionResponseDto {
   /** allowed | denied | requires_approval */
   decision!: string;
   violations!: PolicyViolationDto[];
+  /** Only for an `egress` dry run. */
+  egress?: EgressVerdictDto;
 }

@@ -31,6 +31,7 @@ import {
   buildInternalNetworkOptions,
   buildDataVolumeOptions,
   buildWorkspaceVolumeOptions,
+  EGRESS_BRIDGE,
   EGRESS_NETWORK,
   isCompressedArchive,
   isSizedTmpfsVolume,
@@ -39,6 +40,7 @@ import {
 } from 'src/runtime/docker/hardening';
 import type { WorkspaceVolumeBody } from 'src/runtime/docker/hardening';
 import { RuntimeError } from 'src/runtime/runtime.errors';
+import { closeGatewayPort, installEgressFirewall, openGatewayPort } from 'src/runtime/docker/egress-firewall';
 
 const SIGNAL = /^(SIG)?[A-Z0-9+-]{1,16}$/;
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
@@ -386,20 +388,43 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  /** The opt-in egress bridge, created on first use (icc off, so egress containers cannot reach each other). */
-  private async ensureEgressNetwork(): Promise<void> {
+  async prepareEgressGateway(): Promise<{ address: string }> {
+    return { address: await this.ensureEgressNetwork() };
+  }
+
+  openEgressPort(port: number): Promise<void> {
+    return openGatewayPort(port);
+  }
+
+  closeEgressPort(port: number): Promise<void> {
+    return closeGatewayPort(port);
+  }
+
+  /**
+   * The opt-in egress bridge, created on first use (internal, icc off), and its host firewall; answers
+   * the bridge's host address, where the egress gateway listens. A container never starts on the
+   * bridge before the firewall is in place.
+   */
+  private async ensureEgressNetwork(): Promise<string> {
+    let info: { IPAM?: { Config?: Array<{ Gateway?: string }> } } | undefined;
     try {
-      await this.call(`inspect network ${EGRESS_NETWORK}`, () => this.docker.getNetwork(EGRESS_NETWORK).inspect());
-      return;
+      info = await this.call(`inspect network ${EGRESS_NETWORK}`, () => this.docker.getNetwork(EGRESS_NETWORK).inspect());
     } catch (error) {
       if (statusOf(error) !== 404) throw translateDockerError(error, `inspect network ${EGRESS_NETWORK}`, 'engine_error');
     }
-    try {
-      await this.call(`create network ${EGRESS_NETWORK}`, (abortSignal) => this.docker.createNetwork({ ...buildEgressNetworkOptions(), abortSignal }));
-    } catch (error) {
-      if (statusOf(error) === 409) return; // created concurrently
-      throw translateDockerError(error, `create network ${EGRESS_NETWORK}`, 'engine_error');
+    if (!info) {
+      try {
+        await this.call(`create network ${EGRESS_NETWORK}`, (abortSignal) => this.docker.createNetwork({ ...buildEgressNetworkOptions(), abortSignal }));
+      } catch (error) {
+        // 409: created concurrently
+        if (statusOf(error) !== 409) throw translateDockerError(error, `create network ${EGRESS_NETWORK}`, 'engine_error');
+      }
+      info = await this.call(`inspect network ${EGRESS_NETWORK}`, () => this.docker.getNetwork(EGRESS_NETWORK).inspect());
     }
+    await installEgressFirewall(EGRESS_BRIDGE);
+    const gateway = info?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+    if (!gateway) throw new RuntimeError('engine_error', `network ${EGRESS_NETWORK} has no gateway address`);
+    return gateway;
   }
 
   /**

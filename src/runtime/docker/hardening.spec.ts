@@ -89,7 +89,7 @@ describe('buildCreateOptions', () => {
   });
 
   it('should use the dedicated egress bridge for egress, never the default bridge or host', () => {
-    expect(buildCreateOptions(spec({ network: 'egress' })).HostConfig.NetworkMode).toBe('orcaops-egress');
+    expect(buildCreateOptions(spec({ network: 'egress' })).HostConfig.NetworkMode).toBe('orcaops-egress-filtered');
   });
 
   it('should refuse a network that is not none or egress (values read back from storage are untrusted)', () => {
@@ -326,13 +326,13 @@ describe('toLabelFilters', () => {
 });
 
 describe('buildEgressNetworkOptions', () => {
-  it('should make a non-internal bridge with inter-container communication off', () => {
+  it('should make an internal bridge (no route out but the gateway) with inter-container communication off', () => {
     expect(buildEgressNetworkOptions()).toEqual({
-      Name: 'orcaops-egress',
+      Name: 'orcaops-egress-filtered',
       Driver: 'bridge',
       CheckDuplicate: true,
-      Internal: false,
-      Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+      Internal: true,
+      Options: { 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.name': 'orcaegress0' },
       Labels: { 'orcaops.managed': 'true' },
     });
   });

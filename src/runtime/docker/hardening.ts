@@ -8,8 +8,14 @@ import { RuntimeError } from 'src/runtime/runtime.errors';
  */
 
 export const WORKSPACE_PATH = '/workspace';
-/** Opt-in egress network: a dedicated bridge with inter-container traffic off (CIS 2.2 / 5.30). */
-export const EGRESS_NETWORK = 'orcaops-egress';
+/**
+ * Opt-in egress network (issue 14): an internal bridge (no route out: the engine drops forwarding to any
+ * other interface) with inter-container traffic off. Its only way out is the OrcaOps egress gateway,
+ * which listens on the bridge's host address; a host firewall (egress-firewall.ts) rejects everything
+ * else arriving from the bridge. The fixed bridge name lets the firewall rules name the interface.
+ */
+export const EGRESS_NETWORK = 'orcaops-egress-filtered';
+export const EGRESS_BRIDGE = 'orcaegress0';
 /** The Docker default, stated so /dev/shm stays bounded whatever the daemon's default is. */
 export const SHM_BYTES = 64 * 1024 * 1024;
 /** json-file is unbounded by default; 73 MB in 3 s of `yes` was observed (§1 #16). */
@@ -82,7 +88,7 @@ export interface EgressNetworkBody {
   Name: string;
   Driver: 'bridge';
   CheckDuplicate: true;
-  Internal: false;
+  Internal: true;
   Options: Record<string, string>;
   Labels: Record<string, string>;
 }
@@ -412,8 +418,8 @@ export function buildEgressNetworkOptions(): EgressNetworkBody {
     Name: EGRESS_NETWORK,
     Driver: 'bridge',
     CheckDuplicate: true,
-    Internal: false,
-    Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+    Internal: true,
+    Options: { 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.name': EGRESS_BRIDGE },
     Labels: { 'orcaops.managed': 'true' },
   };
 }

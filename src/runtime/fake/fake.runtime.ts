@@ -362,6 +362,19 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
+  /** No bridge in memory: the gateway listens on loopback. */
+  prepareEgressGateway(): Promise<{ address: string }> {
+    return Promise.resolve({ address: '127.0.0.1' });
+  }
+
+  openEgressPort(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  closeEgressPort(): Promise<void> {
+    return Promise.resolve();
+  }
+
   createNetwork(name: string, labels: Record<string, string>): Promise<void> {
     return this.run('createNetwork', [name, labels], () => {
       this.networks.set(name, { ...labels, 'orcaops.managed': 'true' });

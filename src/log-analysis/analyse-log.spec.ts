@@ -16,6 +16,11 @@ describe('analyseLog', () => {
     expect(s.excerpt[6]!.text).toBe("ModuleNotFoundError: No module named 'numpy'");
   });
 
+  it('keeps the innermost frame when other output lands inside the traceback (stdout and stderr interleave)', () => {
+    const log = 'Traceback (most recent call last):\n  File "<string>", line 5, in <module>\nloading\n  File "<string>", line 4, in main\nModuleNotFoundError: No module named \'requests\'\n';
+    expect(analyseLog(log, failed).summary).toBe("ModuleNotFoundError: No module named 'requests' (at <string>:4 in main)");
+  });
+
   it('takes OOM kills and timeouts from the record, not the text', () => {
     const oom = analyseLog('working\nall fine here\n', { ...failed, reason: 'oom_killed', exitCode: 137 });
     expect(oom).toMatchObject({ kind: 'oom_killed', errorLine: null });

@@ -54,8 +54,12 @@ function isJavaFrame(frame: string): boolean {
  * The line-by-line detectors, with the little state multi-line reports need (a Python traceback, a stack
  * of `at` frames, a Go panic). Each line costs a bounded amount of work; the state is a few fields.
  */
+
+/** Lines of other output a Python traceback may contain before it is given up (see python()). */
+const MAX_TRACEBACK_STRAYS = 3;
 export class Detectors {
-  private py: { frame: string | null } | null = null;
+  /** Inside a Python traceback: its innermost frame so far, and lines of other output seen inside it. */
+  private py: { frame: string | null; strays: number } | null = null;
   /** The last `Name: message` line at column 0, for the stack frames that may follow. */
   private errorLike: { line: number; text: string; used: boolean } | null = null;
   private stack: { candidate: Candidate; frame: string | null; java: boolean } | null = null;
@@ -118,7 +122,12 @@ export class Detectors {
     if (line.length === 0) return true;
     this.py = null;
     const err = errorName(line);
-    if (!err) return false;
+    if (!err) {
+      // stdout and stderr are copied separately, so a program's other output can land inside its
+      // traceback ("loading" flushed at exit); a few such lines do not end the traceback.
+      if (py.strays < MAX_TRACEBACK_STRAYS) this.py = { ...py, strays: py.strays + 1 };
+      return false;
+    }
     const at = py.frame ? ` (at ${py.frame})` : '';
     this.offer({ kind: 'python_exception', priority: P_EXCEPTION, lastWins: true, summary: `${line.trim()}${at}`, suggestion: this.pythonSuggestion(err.name, err.message), before: 6, after: 1 });
     return true;
@@ -219,7 +228,7 @@ export class Detectors {
   // --- Lines that start at column 0 -------------------------------------------------------------------------
   private columnZero(lineNo: number, line: string): void {
     if (line.startsWith('Traceback (most recent call last):')) {
-      this.py = { frame: null };
+      this.py = { frame: null, strays: 0 };
       return;
     }
     if (errorName(line.startsWith('Caused by: ') ? line.slice(11) : line.startsWith('Exception in thread "') ? 'Exception' : line.startsWith('Uncaught ') ? line.slice(9) : line)) {

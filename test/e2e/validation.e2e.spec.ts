@@ -181,13 +181,17 @@ describe('request validation and the error shape', () => {
       ['truncated JSON', '{"name":'],
       ['trailing comma', '{"name":"x",}'],
       ['single quotes', "{'name':'x'}"],
-      ['empty body', ''],
     ])('malformed JSON (%s) is 400 in our shape', async (_name, rawBody) => {
       const res = await send('POST', '/v1/workspaces', {
         rawBody,
         headers: { 'content-type': 'application/json' },
       });
       expectError(res, 400, 'bad_request');
+    });
+
+    it('an empty JSON body is no body (issue 20): a route that needs one answers 400 validation_failed', async () => {
+      const res = await send('POST', '/v1/workspaces', { rawBody: '', headers: { 'content-type': 'application/json' } });
+      expectError(res, 400, 'validation_failed');
     });
 
     it('rejects a content type it does not parse with 415', async () => {

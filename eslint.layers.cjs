@@ -27,6 +27,7 @@ const LAYERS = [
   [{ type: 'quotas', pattern: 'src/quotas/**' }],
   [{ type: 'workspaces', pattern: 'src/workspaces/**' }],
   [{ type: 'policies', pattern: 'src/policies/**' }],
+  [{ type: 'secrets', pattern: 'src/secrets/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],

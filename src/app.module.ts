@@ -15,6 +15,7 @@ import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { McpModule } from 'src/mcp/mcp.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { SessionHeaderInterceptor } from 'src/session-links/session-header.interceptor';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 import { SessionsModule } from 'src/sessions/sessions.module';
@@ -42,6 +43,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     SessionsCoreModule,
     SessionsModule,
     PoliciesModule,
+    SecretsModule,
     ApprovalsModule,
     WorkflowsModule,
     McpModule,

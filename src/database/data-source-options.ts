@@ -18,6 +18,8 @@ import { QuotaUsageDayEntity } from 'src/quotas/entities/quota-usage-day.entity'
 import { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
+import { OrganisationSecretEntity } from 'src/secrets/entities/organisation-secret.entity';
+import { WorkspaceSecretEntity } from 'src/secrets/entities/workspace-secret.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -40,6 +42,9 @@ export const ENTITIES = [
   WorkflowRunEntity,
   WorkflowInstanceEntity,
   WorkflowSourceEntity,
+  // Secrets (issue 13)
+  WorkspaceSecretEntity,
+  OrganisationSecretEntity,
 ];
 
 /** The one DataSource options object, shared by Nest, the CLI, tests and the TypeORM CLI. */

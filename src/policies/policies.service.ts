@@ -9,7 +9,7 @@ import { OrganisationPolicyResponseDto, WorkspacePolicyResponseDto } from 'src/p
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
 import type { EffectivePolicy, PolicyDecision, PolicyDocument, PolicyRequest } from 'src/policies/policy-model';
-import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, FieldProblem, wideningProblems } from 'src/policies/policy-rules';
+import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, FieldProblem, secretViolations, wideningProblems } from 'src/policies/policy-rules';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
@@ -130,6 +130,13 @@ export class PoliciesService {
   /** The policy's `resources.max_timeout_seconds` for the workspace (undefined: none), which clamps workflow durations. */
   async maxTimeoutSeconds(ctx: TenantContext, workspaceId: string): Promise<number | undefined> {
     return (await this.effective(ctx, workspaceId)).resources.max_timeout_seconds;
+  }
+
+  /** Policy `secrets`: may this token's role use these secrets? 403 policy_denied (audited) naming each refused one. */
+  async assertSecretsAllowed(ctx: TenantContext, workspaceId: string, names: string[], kind: PolicyRequest['kind'] = 'job'): Promise<void> {
+    if (ctx.principal.kind !== 'workspace' || !names.length) return;
+    const violations = secretViolations((await this.effective(ctx, workspaceId, false, true)).secrets, ctx.principal.role, names);
+    if (violations.length) await this.deny(ctx, kind, { decision: 'denied', violations });
   }
 
   /** Command deny rules for commands run in a live sandbox (exec, shell run, process start). */

@@ -78,7 +78,9 @@ export function promoteNextKey(file: string): void {
 export const secretsKeysProvider = {
   provide: SECRETS_KEYS,
   useFactory: (): SecretsKeysLoader => {
+    // The environment as it is at boot; only the file is left for first use.
+    const env = readEnv();
     let loaded: SecretsKeyMaterial | undefined;
-    return () => (loaded ??= loadSecretsKeys());
+    return () => (loaded ??= loadSecretsKeys(env));
   },
 };

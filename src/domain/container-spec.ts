@@ -11,9 +11,9 @@ export const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_76
  * A secret's name: like an environment variable, upper case (names are compared exactly, so one
  * spelling), and not in the namespaces OrcaOps and GitHub reserve.
  */
-export const SECRET_NAME = /^(?!ORCAOPS_|GITHUB_)[A-Z_][A-Z0-9_]{0,127}$/;
+export const SECRET_NAME = /^(?!ORCAOPS_|GITHUB_)[A-Z_][A-Z0-9_]{0,63}$/;
 /** A request's `secrets`: environment variable → secret name (IsStringMap options). */
-export const SECRETS_MAP = { maxKeys: 32, keyPattern: ENV_KEY, maxValueLength: 128, valuePattern: SECRET_NAME };
+export const SECRETS_MAP = { maxKeys: 32, keyPattern: ENV_KEY, maxValueLength: 64, valuePattern: SECRET_NAME };
 export const IMAGE_REF = /^[a-z0-9][a-z0-9._\-/]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$/;
 
 export const NETWORK_MODES = ['none', 'egress'] as const;

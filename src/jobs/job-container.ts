@@ -20,14 +20,15 @@ export const jobLabels = (
   'orcaops.deadline': String(Math.ceil(deadline / 1000)),
 });
 
-export function containerSpecFor(job: JobEntity, installationId: string, deadline: number): ContainerSpec {
+/** `secretEnv`: the opened secrets (RunState.secretEnv), added to the environment here only, never to the stored spec. */
+export function containerSpecFor(job: JobEntity, installationId: string, deadline: number, secretEnv?: Record<string, string>): ContainerSpec {
   const { resources } = job.spec;
   const internal = job.spec.internal;
   return {
     name: `orcaops-job-${job.id}`,
     image: job.spec.image,
     command: KEEPALIVE,
-    env: job.spec.env,
+    env: secretEnv ? { ...job.spec.env, ...secretEnv } : job.spec.env,
     labels: { ...job.spec.internal?.labels, ...jobLabels(job, installationId, deadline) },
     workingDir: '/workspace',
     resources: {

@@ -14,6 +14,7 @@ import { JobSampler } from 'src/jobs/job-sampler';
 import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { EngineHealth } from 'src/runtime/engine-health.service';
+import { SecretsService } from 'src/secrets/secrets.service';
 
 /**
  * Runs a claimed job's container: create it (hardened), run each step as an exec (or the one step as
@@ -31,14 +32,21 @@ export class JobExecutor {
     private readonly drivers: JobStepDrivers,
     private readonly artifacts: JobArtifactCollector,
     private readonly sampler: JobSampler,
+    private readonly secrets: SecretsService,
   ) {}
 
   /** Runs the container until its steps end or the run is aborted (which kills the container). */
-  run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+  async run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
     state.controller.signal.addEventListener('abort', () => {
       // Stop everything in the container at once; the step's exec then returns.
       if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
     });
+    if (spec.secrets) {
+      // Opened only now, for the container's environment; from here on the job's output is masked.
+      const resolved = await this.secrets.resolve(state.job.workspaceId, spec.secrets);
+      state.writer.mask(resolved.masker);
+      state.secretEnv = resolved.env;
+    }
     return this.runContainer(state, spec, deadline);
   }
 
@@ -54,7 +62,7 @@ export class JobExecutor {
     if (spec.steps.length === 1 && spec.artifacts.length === 0 && !driverName) return this.runAsMainProcess(state, spec, deadline);
     const { job } = state;
     const installationId = await this.installation.installationId();
-    state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline));
+    state.containerId = await this.runtime.createContainer(containerSpecFor(job, installationId, deadline, state.secretEnv));
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
     if (state.controller.signal.aborted) return;
     await this.runtime.startContainer(state.containerId);
@@ -136,7 +144,7 @@ export class JobExecutor {
     state.containerId = await this.runtime.createContainer({
       ...containerSpecFor(job, installationId, deadline),
       command: step.args ?? ['/bin/sh', '-c', step.command ?? ''],
-      env: { ...spec.env, ...step.env },
+      env: { ...spec.env, ...state.secretEnv, ...step.env },
       workingDir: step.cwd ?? '/workspace',
     });
     const containerId = state.containerId;

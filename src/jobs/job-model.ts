@@ -90,6 +90,8 @@ export interface JobSpec {
   image: string;
   steps: JobStepSpec[];
   env: Record<string, string>;
+  /** Environment variable → secret name (names only: values are opened when the container starts). */
+  secrets?: Record<string, string>;
   resources: JobResources;
   network: NetworkMode;
   timeout_seconds: number;

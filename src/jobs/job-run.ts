@@ -6,6 +6,7 @@ import type { JobReason, StepResult } from 'src/jobs/job-model';
 import type { RunFacts } from 'src/jobs/job-rules';
 import type { EngineHealth } from 'src/runtime/engine-health.service';
 import { RuntimeError } from 'src/runtime/runtime.errors';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 
 // What the runner's units share about one run: its in-memory state and small helpers.
 
@@ -47,10 +48,14 @@ export interface RunState {
   engineFailures: number;
   /** Settles when the run has ended and its container is released. */
   ended: Promise<void>;
+  /** The opened secrets the job asked for (spec.secrets), set in the container's environment; never stored. */
+  secretEnv?: Record<string, string>;
 }
 
 /** The reason and message a run ends with when `error` stopped it (the engine's health is re-checked when it was lost). */
 export function failureFor(error: unknown, engine: EngineHealth): { reason: JobReason; message: string } {
+  // A secret deleted between admission and start: say which.
+  if (error instanceof OrcaOpsError) return { reason: 'internal_error', message: error.message };
   if (error instanceof RuntimeError) {
     if (error.code === 'image_not_found') return { reason: 'image_not_found', message: error.message };
     if (error.code === 'engine_unavailable') {

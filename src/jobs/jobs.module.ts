@@ -30,6 +30,7 @@ import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { PoliciesModule } from 'src/policies/policies.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 @Module({
@@ -44,6 +45,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     WorkspacesModule,
     QuotasModule,
     PoliciesModule,
+    SecretsModule,
     SessionsCoreModule,
   ],
   controllers: [JobsController],

@@ -39,7 +39,7 @@ function view(row: SecretRow, workspaceId: string | null): SecretResponseDto {
 
 function checkName(name: string): void {
   if (!SECRET_NAME.test(name)) {
-    throw invalidField('name', 'a secret name is upper-case letters, digits and _ (not starting with a digit, ORCAOPS_ or GITHUB_), at most 128 characters');
+    throw invalidField('name', 'a secret name is upper-case letters, digits and _ (not starting with a digit, ORCAOPS_ or GITHUB_), at most 64 characters');
   }
 }
 

@@ -10,6 +10,8 @@ import { recoveryHint } from 'src/mcp/tool-errors';
 import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
+import { secretTools } from 'src/mcp/tools/secrets.tools';
+import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
@@ -55,8 +57,15 @@ export class McpServerFactory {
     processes: SandboxProcessesService,
     files: SandboxFilesService,
     workflows: WorkflowsService,
+    secrets: SecretsService,
   ) {
-    this.tools = [...jobTools(jobs), ...sandboxTools({ sandboxes, exec, shells, processes, files }), ...historyTools(jobs), ...workflowTools(workflows)];
+    this.tools = [
+      ...jobTools(jobs),
+      ...sandboxTools({ sandboxes, exec, shells, processes, files }),
+      ...historyTools(jobs),
+      ...workflowTools(workflows),
+      ...secretTools(secrets),
+    ];
   }
 
   /** One server (tools + resources) for one session of one principal. */

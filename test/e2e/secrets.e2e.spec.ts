@@ -120,7 +120,7 @@ describe('secrets over REST: write-only values, inheritance, validation, tenancy
 
   it('lets the policy decide which roles may use which secrets (403 policy_denied naming the secret)', async () => {
     const policy = { secrets: { rules: [{ names: ['API_*'], roles: ['admin'] }] } };
-    expect((await call('PUT' as 'PUT', `/v1/workspaces/${a.id}/policy`, a.tokens.admin.token, policy)).status).toBe(200);
+    expect((await call('PUT', `/v1/workspaces/${a.id}/policy`, a.tokens.admin.token, policy)).status).toBe(200);
     const denied = await call('POST', '/v1/jobs', a.tokens.developer.token, { image: 'orcaops/busybox', command: 'true', secrets: { T: 'API_KEY' } });
     expectError(denied, 403, 'policy_denied');
     expect(denied.body.error.message).toContain('API_KEY');

@@ -76,6 +76,7 @@ export class JobAdmission {
     const sessionId = inheritedSession ?? (await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id));
     // Secrets by name: 400 naming unknown ones, 403 when the policy keeps this role from one.
     await this.secrets.admitUse(ctx, workspaceId, spec.secrets);
+    const referenced = await this.secrets.admitReferenced(ctx, workspaceId, spec.internal?.mask_secrets);
     // Security policy (issue 5): a denial is audited and thrown as 403 policy_denied with every
     // violation; "requires approval" stores the job as awaiting_approval with an approval request.
     const admission = await this.policies.admit(ctx, workspaceId, jobPolicyRequest(spec));
@@ -116,7 +117,7 @@ export class JobAdmission {
           ...claimed,
         });
         await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, sessionId, details: { image: spec.image, steps: spec.steps.length } }, manager);
-        await this.secrets.recordUse(ctx, { resourceType: 'job', resourceId: id, names: Object.values(spec.secrets ?? {}) }, manager);
+        await this.secrets.recordUse(ctx, { resourceType: 'job', resourceId: id, names: [...Object.values(spec.secrets ?? {}), ...referenced] }, manager);
         return saved;
       });
     } catch (error) {

@@ -41,9 +41,9 @@ export class JobExecutor {
       // Stop everything in the container at once; the step's exec then returns.
       if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
     });
-    if (spec.secrets) {
+    if (spec.secrets || spec.internal?.mask_secrets?.length) {
       // Opened only now, for the container's environment; from here on the job's output is masked.
-      const resolved = await this.secrets.resolve(state.job.workspaceId, spec.secrets);
+      const resolved = await this.secrets.resolve(state.job.workspaceId, spec.secrets, spec.internal?.mask_secrets);
       state.writer.mask(resolved.masker);
       state.secretEnv = resolved.env;
     }

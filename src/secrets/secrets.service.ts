@@ -161,6 +161,19 @@ export class SecretsService {
     await this.policies.assertSecretsAllowed(ctx, workspaceId, names);
   }
 
+  /**
+   * Admission of secrets a step driver refers to by name (workflow `${{ secrets.X }}`): GitHub's
+   * semantics make a missing one an empty string, so only the existing ones are checked against the
+   * policy; returns those (to audit as used).
+   */
+  async admitReferenced(ctx: TenantContext, workspaceId: string, names: string[] | undefined): Promise<string[]> {
+    if (!names?.length) return [];
+    const known = await this.existingNames(workspaceId, names.filter((n) => SECRET_NAME.test(n)));
+    const existing = names.filter((n) => known.has(n));
+    await this.policies.assertSecretsAllowed(ctx, workspaceId, existing);
+    return existing;
+  }
+
   /** Records that work used these secrets (names only). */
   async recordUse(ctx: TenantContext, use: { resourceType: string; resourceId: string; names: string[] }, manager?: EntityManager): Promise<void> {
     if (!use.names.length) return;
@@ -171,8 +184,8 @@ export class SecretsService {
    * Opens the secrets a run asked for, when its container starts. A secret deleted since admission is
    * an error naming it (the run does not start without it).
    */
-  async resolve(workspaceId: string, mapping: Record<string, string> | undefined): Promise<ResolvedSecrets> {
-    const values = await this.open(workspaceId, Object.values(mapping ?? {}));
+  async resolve(workspaceId: string, mapping: Record<string, string> | undefined, alsoMask: string[] = []): Promise<ResolvedSecrets> {
+    const values = await this.open(workspaceId, [...Object.values(mapping ?? {}), ...alsoMask]);
     const env: Record<string, string> = {};
     for (const [variable, name] of Object.entries(mapping ?? {})) {
       const value = values.get(name);

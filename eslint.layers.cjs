@@ -33,6 +33,8 @@ const LAYERS = [
   [{ type: 'policies', pattern: 'src/policies/**' }],
   // Registry credentials, pull grants and the image puller (policy-checked, single-flight pulls).
   [{ type: 'registries', pattern: 'src/registries/**' }],
+  // Workspace and organisation secrets (sealed with the shared SecretBox).
+  [{ type: 'secrets', pattern: 'src/secrets/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],

@@ -38,6 +38,7 @@ import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { PoliciesModule } from 'src/policies/policies.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 @Module({
@@ -53,6 +54,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     QuotasModule,
     PoliciesModule,
     RegistriesModule,
+    SecretsModule,
     SessionsCoreModule,
   ],
   // RunSearchController first: its static paths (search, export) sit beside JobsController's /:jobId.

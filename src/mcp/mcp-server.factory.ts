@@ -15,6 +15,8 @@ import { RegistryCredentialsService } from 'src/registries/registry-credentials.
 import { metricsTools } from 'src/mcp/tools/metrics.tools';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
+import { secretTools } from 'src/mcp/tools/secrets.tools';
+import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
@@ -63,6 +65,7 @@ export class McpServerFactory {
     registryCredentials: RegistryCredentialsService,
     metrics: MetricsService,
     search: RunSearchService,
+    secrets: SecretsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -71,6 +74,7 @@ export class McpServerFactory {
       ...workflowTools(workflows),
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),
+      ...secretTools(secrets),
     ];
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
+import { SecretBoxModule } from 'src/common/crypto/secret-box.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
@@ -15,7 +16,7 @@ import { RegistryCredentialsService } from 'src/registries/registry-credentials.
  * that jobs (and through them workflows) call before creating a container.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RegistryCredentialEntity, ImagePullGrantEntity]), AuditModule, PoliciesModule, RuntimeModule],
+  imports: [TypeOrmModule.forFeature([RegistryCredentialEntity, ImagePullGrantEntity]), AuditModule, PoliciesModule, RuntimeModule, SecretBoxModule],
   controllers: [RegistryCredentialsController],
   providers: [RegistryCredentialsService, ImagePuller, provideScopedRepository(RegistryCredentialEntity), provideScopedRepository(ImagePullGrantEntity)],
   exports: [RegistryCredentialsService, ImagePuller],

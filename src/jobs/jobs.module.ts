@@ -78,7 +78,9 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobStepDrivers,
     JobReads,
     JobSummaries,
-    // The secrets seam for summaries (log-masker.ts): the workspace secrets masker replaces this provider.
+    // The secrets seam for summaries (log-masker.ts). Workspace secrets are already masked when output is
+    // written (JobLogWriter with SecretsService.resolve's masker), so summaries read masked output; this
+    // provider adds the env-value masking on top.
     { provide: LOG_MASKER, useValue: envValueMasker },
     JobAggregates,
     RunSearchService,

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import { SecretsService } from 'src/secrets/secrets.service';
 import type { TestApp } from '../support/app';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
@@ -80,10 +81,18 @@ describe('orcaops secrets set|list|delete and admin rotate-secrets-key (CLI)', (
     const before = readFileSync(keyFile, 'utf8');
     const oldIds = await sql<{ key_id: string }>(t.databaseUrl, 'SELECT key_id FROM workspace_secrets UNION ALL SELECT key_id FROM organisation_secrets');
     expect(oldIds).toHaveLength(3);
+    // Registry passwords share the key (one SecretBox): the rotation must re-seal them too.
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: '/v1/registry-credentials',
+      headers: { authorization: `Bearer ${a.tokens.admin.token}` },
+      payload: { host: 'ghcr.io', username: 'bot', password: 'registry-pass-1' },
+    });
+    expect(put.statusCode).toBe(200);
     const rotated = await cli(['--json', 'admin', 'rotate-secrets-key'], operatorEnv);
     expect(rotated.exitCode).toBe(0);
     const result = JSON.parse(rotated.stdout);
-    expect(result).toMatchObject({ resealed: 3, key_file: keyFile });
+    expect(result).toMatchObject({ resealed: 3, registry_credentials_resealed: 1, key_file: keyFile });
     expect(readFileSync(keyFile, 'utf8')).not.toBe(before);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(existsSync(`${keyFile}.next`)).toBe(false);
@@ -98,6 +107,7 @@ describe('orcaops secrets set|list|delete and admin rotate-secrets-key (CLI)', (
     try {
       const values = await restarted.app.get(SecretsService).open(a.id, ['FROM_FILE', 'FROM_STDIN', 'ORG_ONE']);
       expect(Object.fromEntries(values)).toEqual({ FROM_FILE: FILE_VALUE, FROM_STDIN: STDIN_VALUE, ORG_ONE: ORG_VALUE });
+      expect((await restarted.app.get(RegistryCredentialsService).authFor(a.id, 'ghcr.io'))?.auth.password).toBe('registry-pass-1');
     } finally {
       await restarted.app.close();
     }

@@ -35,6 +35,8 @@ const LAYERS = [
   [{ type: 'registries', pattern: 'src/registries/**' }],
   // The egress gateway (issue 14): decides each connection with the policy; jobs and sandboxes lease from it.
   [{ type: 'egress', pattern: 'src/egress/**' }],
+  // Workspace and organisation secrets (sealed with the shared SecretBox).
+  [{ type: 'secrets', pattern: 'src/secrets/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],

@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { HttpErrorFilter } from 'src/common/errors/http-error.filter';
 import { createValidationPipe } from 'src/common/validation';
-import { appConfig, authConfig, databaseConfig, metricsConfig, runtimeConfig, secretsConfig } from 'src/config/orcaops.config';
+import { appConfig, authConfig, databaseConfig, metricsConfig, runtimeConfig } from 'src/config/orcaops.config';
 import { ApprovalsModule } from 'src/approvals/approvals.module';
 import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
@@ -17,6 +17,7 @@ import { McpModule } from 'src/mcp/mcp.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
 import { TelemetryModule } from 'src/telemetry/telemetry.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { SessionHeaderInterceptor } from 'src/session-links/session-header.interceptor';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 import { SessionsModule } from 'src/sessions/sessions.module';
@@ -28,7 +29,7 @@ import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 export const CONFIG_IMPORT = ConfigModule.forRoot({
   isGlobal: true,
   ignoreEnvFile: true,
-  load: [appConfig, databaseConfig, authConfig, runtimeConfig, secretsConfig, metricsConfig],
+  load: [appConfig, databaseConfig, authConfig, runtimeConfig, metricsConfig],
 });
 
 @Module({
@@ -45,6 +46,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     SessionsCoreModule,
     SessionsModule,
     PoliciesModule,
+    SecretsModule,
     ApprovalsModule,
     WorkflowsModule,
     MetricsModule,

@@ -13,6 +13,7 @@ import { mcpCommand, openapiCommand } from 'src/cli/commands/mcp.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
 import { sandboxCommand } from 'src/cli/commands/sandbox.command';
 import { loginCommand, meCommand } from 'src/cli/commands/session.command';
+import { secretsCommand } from 'src/cli/commands/secrets.command';
 import { serveCommand } from 'src/cli/commands/serve.command';
 import { doctorCommand } from 'src/cli/commands/doctor.command';
 import { imagesCommand } from 'src/cli/commands/images.command';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   program.addCommand(policiesCommand());
   program.addCommand(approvalsCommand());
   program.addCommand(registryCommand());
+  program.addCommand(secretsCommand());
   program.addCommand(mcpCommand());
   program.addCommand(openapiCommand());
   return program;

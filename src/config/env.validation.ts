@@ -52,14 +52,18 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(65535)
   ORCAOPS_EMBEDDED_PG_PORT = 54329;
 
+  /**
+   * Key that encrypts secrets and registry passwords at rest: 32 bytes, base64 (hex is also read). When
+   * unset, one is generated once into ORCAOPS_HOME/secrets.key (mode 0600). (sensitive)
+   */
+  @IsOptional() @IsString() @Matches(/^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/, { message: 'ORCAOPS_SECRETS_KEY must be 32 bytes in base64 (openssl rand -base64 32)' })
+  ORCAOPS_SECRETS_KEY?: string;
+
   /** Organisation admin token accepted by the API, for automation and tests. (sensitive) */
   @IsOptional() @IsString() @MinLength(32, { message: 'ORCAOPS_ADMIN_TOKEN must be at least 32 characters' })
   @MaxLength(256)
   ORCAOPS_ADMIN_TOKEN?: string;
 
-  /** 32-byte key (base64 or hex) that encrypts workspace secrets at rest; unset: `$ORCAOPS_HOME/secrets.key` (0600, generated once). (sensitive) */
-  @IsOptional() @IsString() @MaxLength(128)
-  ORCAOPS_SECRETS_KEY?: string;
   /** Bearer token of the Prometheus endpoint GET /metrics; unset, the endpoint answers 404. (sensitive) */
   @IsOptional() @IsString() @MinLength(32, { message: 'ORCAOPS_METRICS_TOKEN must be at least 32 characters' })
   @MaxLength(256)

@@ -43,11 +43,6 @@ export const databaseConfig = registerAs('database', () => {
 
 export const authConfig = registerAs('auth', () => ({ adminToken: readEnv().ORCAOPS_ADMIN_TOKEN }));
 
-/** The secrets key (or where its file lives); see src/common/crypto/secret-box.ts. */
-export const secretsConfig = registerAs('secrets', () => {
-  const env = readEnv();
-  return { key: env.ORCAOPS_SECRETS_KEY, home: dataHome(env) };
-});
 /** The Prometheus endpoint's credential (GET /metrics); unset, the endpoint does not exist. */
 export const metricsConfig = registerAs('metrics', () => ({ scrapeToken: readEnv().ORCAOPS_METRICS_TOKEN }));
 

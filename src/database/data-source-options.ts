@@ -21,6 +21,8 @@ import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
 import { ImagePullGrantEntity } from 'src/registries/entities/image-pull-grant.entity';
 import { RegistryCredentialEntity } from 'src/registries/entities/registry-credential.entity';
+import { OrganisationSecretEntity } from 'src/secrets/entities/organisation-secret.entity';
+import { WorkspaceSecretEntity } from 'src/secrets/entities/workspace-secret.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -46,6 +48,9 @@ export const ENTITIES = [
   WorkflowSourceEntity,
   RegistryCredentialEntity,
   ImagePullGrantEntity,
+  // Secrets (issue 13)
+  WorkspaceSecretEntity,
+  OrganisationSecretEntity,
 ];
 
 /** ORCAOPS_DB_POOL_SIZE (validated at start-up with the rest of the environment; 20 when unset). */

@@ -78,6 +78,8 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
   { file: 'src/audit/audit.service.ts', call: 'createQueryBuilder', entities: ['AuditEventEntity'], reason: 'Keyset-paginated query, filtered by the caller’s workspace or organisation scope.' },
   { file: 'src/policies/policies.service.ts', call: 'InjectRepository', entities: ['OrganisationPolicyEntity'], reason: 'The organisation policy: one row, no workspace.' },
   { file: 'src/policies/policies.service.ts', call: 'getRepository', entities: ['OrganisationPolicyEntity'], reason: 'Saves the organisation policy in its audited transaction.' },
+  { file: 'src/secrets/secrets.service.ts', call: 'InjectRepository', entities: ['OrganisationSecretEntity'], reason: 'Organisation secrets: no workspace (inherited by all; only organisation admins change them).' },
+  { file: 'src/secrets/secrets.service.ts', call: 'getRepository', entities: ['OrganisationSecretEntity'], reason: 'Writes organisation secrets (and re-seals them on key rotation) in their audited transaction.' },
   { file: 'src/quotas/quota-limits.ts', call: 'query', entities: ['QuotaLimitEntity'], reason: 'quota_limits.workspace_id is nullable (NULL = organisation default); reads and writes bind the workspace or IS NULL.' },
   { file: 'src/quotas/quotas.service.ts', call: 'query', entities: ['WorkspaceEntity'], reason: 'The per-workspace admission advisory lock, and whether a workspace exists (workspaces is the tenant table itself).' },
   { file: 'src/workspaces/workspaces.service.ts', call: 'InjectRepository', entities: ['WorkspaceEntity'], reason: 'Workspaces are the tenants, not tenant-owned rows; access is checked against the principal.' },

@@ -7,6 +7,13 @@
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Bounds of a request's environment map (IsStringMap options). */
 export const ENV_MAP = { maxKeys: 64, keyPattern: ENV_KEY, maxValueLength: 32_768 };
+/**
+ * A secret's name: like an environment variable, upper case (names are compared exactly, so one
+ * spelling), and not in the namespaces OrcaOps and GitHub reserve.
+ */
+export const SECRET_NAME = /^(?!ORCAOPS_|GITHUB_)[A-Z_][A-Z0-9_]{0,63}$/;
+/** A request's `secrets`: environment variable → secret name (IsStringMap options). */
+export const SECRETS_MAP = { maxKeys: 32, keyPattern: ENV_KEY, maxValueLength: 64, valuePattern: SECRET_NAME };
 // An optional registry host[:port]/ first (`127.0.0.1:5000/app:v1`); src/runtime/image-reference.ts normalises it.
 export const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::[0-9]{1,5})?\/)?[a-z0-9][a-z0-9._\-/]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[a-f0-9]{64})?$/;
 

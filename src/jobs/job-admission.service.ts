@@ -17,6 +17,7 @@ import { ApprovalRequestsService } from 'src/policies/approval-requests.service'
 import { PoliciesService } from 'src/policies/policies.service';
 import type { PolicyDecision } from 'src/policies/policy-model';
 import { QuotasService } from 'src/quotas/quotas.service';
+import { SecretsService } from 'src/secrets/secrets.service';
 import { EngineHealth } from 'src/runtime/engine-health.service';
 import { SessionLinks } from 'src/session-links/session-links.service';
 import { assertPermission } from 'src/tenancy/assert-permission';
@@ -57,6 +58,7 @@ export class JobAdmission {
     private readonly policies: PoliciesService,
     private readonly approvals: ApprovalRequestsService,
     private readonly sessions: SessionLinks,
+    private readonly secrets: SecretsService,
   ) {}
 
   /** `internal`: set only by other services (workflows), never from a request. */
@@ -73,6 +75,9 @@ export class JobAdmission {
       if (existing) return this.replay(existing, requestHash);
     }
     const sessionId = inheritedSession ?? (await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id));
+    // Secrets by name: 400 naming unknown ones, 403 when the policy keeps this role from one.
+    await this.secrets.admitUse(ctx, workspaceId, spec.secrets);
+    const referenced = await this.secrets.admitReferenced(ctx, workspaceId, spec.internal?.mask_secrets);
     // Security policy (issue 5): a denial is audited and thrown as 403 policy_denied with every
     // violation; "requires approval" stores the job as awaiting_approval with an approval request.
     const admission = await this.policies.admit(ctx, workspaceId, jobPolicyRequest(spec));
@@ -114,6 +119,7 @@ export class JobAdmission {
           ...claimed,
         });
         await this.audit.record(ctx, { action: 'job.create', resourceType: 'job', resourceId: id, sessionId, details: { image: spec.image, steps: spec.steps.length } }, manager);
+        await this.secrets.recordUse(ctx, { resourceType: 'job', resourceId: id, names: [...Object.values(spec.secrets ?? {}), ...referenced] }, manager);
         return saved;
       });
     } catch (error) {

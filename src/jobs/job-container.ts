@@ -29,15 +29,18 @@ export function runsAsMainProcess(spec: JobEntity['spec']): boolean {
   return spec.steps.length === 1 && spec.artifacts.length === 0 && !spec.internal?.step_driver;
 }
 
-/** `image`: the resolved reference (pinned by digest after a pull), default the spec's. */
-export function containerSpecFor(job: JobEntity, installationId: string, deadline: number, image = job.spec.image): ContainerSpec {
+/**
+ * `image`: the resolved reference (pinned by digest after a pull), default the spec's. `secretEnv`: the
+ * opened secrets (RunState.secretEnv), added to the environment here only, never to the stored spec.
+ */
+export function containerSpecFor(job: JobEntity, installationId: string, deadline: number, image = job.spec.image, secretEnv?: Record<string, string>): ContainerSpec {
   const { resources } = job.spec;
   const internal = job.spec.internal;
   return {
     name: `orcaops-job-${job.id}`,
     image,
     command: KEEPALIVE,
-    env: job.spec.env,
+    env: secretEnv ? { ...job.spec.env, ...secretEnv } : job.spec.env,
     labels: { ...job.spec.internal?.labels, ...jobLabels(job, installationId, deadline) },
     workingDir: '/workspace',
     resources: {

@@ -16,6 +16,7 @@ import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runti
 import { EngineHealth } from 'src/runtime/engine-health.service';
 import { ImagePuller } from 'src/registries/image-puller.service';
 import { EgressGateway } from 'src/egress/egress-gateway.service';
+import { SecretsService } from 'src/secrets/secrets.service';
 
 /**
  * Runs a claimed job's container: create it (hardened), run each step as an exec (or the one step as
@@ -35,6 +36,7 @@ export class JobExecutor {
     private readonly sampler: JobSampler,
     private readonly images: ImagePuller,
     private readonly egress: EgressGateway,
+    private readonly secrets: SecretsService,
   ) {}
 
   /**
@@ -72,7 +74,7 @@ export class JobExecutor {
   }
 
   /** Runs the container until its steps end or the run is aborted (which kills the container). */
-  run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
+  async run(state: RunState, spec: JobSpec, deadline: number): Promise<void> {
     const engine = this.engine.info();
     state.engineVersion = engine ? `${engine.version} (API ${engine.apiVersion})`.slice(0, 64) : null;
     state.runtimeVersion = engine ? (engine.runtimeVersion ?? engine.runtime).slice(0, 64) : null;
@@ -80,6 +82,12 @@ export class JobExecutor {
       // Stop everything in the container at once; the step's exec then returns.
       if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
     });
+    if (spec.secrets || spec.internal?.mask_secrets?.length) {
+      // Opened only now, for the container's environment; from here on the job's output is masked.
+      const resolved = await this.secrets.resolve(state.job.workspaceId, spec.secrets, spec.internal?.mask_secrets);
+      state.writer.mask(resolved.masker);
+      state.secretEnv = resolved.env;
+    }
     return this.runContainer(state, spec, deadline);
   }
 
@@ -107,7 +115,7 @@ export class JobExecutor {
     const { job } = state;
     const installationId = await this.installation.installationId();
     const egressEnv = await this.egressEnv(state, spec);
-    const containerSpec = containerSpecFor(job, installationId, deadline, state.image);
+    const containerSpec = containerSpecFor(job, installationId, deadline, state.image, state.secretEnv);
     state.containerId = await this.runtime.createContainer({ ...containerSpec, env: { ...containerSpec.env, ...egressEnv } });
     state.phases.image_ready_at = new Date().toISOString();
     await this.jobs.update(job.workspaceId, { id: job.id, status: 'running' }, { containerId: state.containerId });
@@ -202,7 +210,7 @@ export class JobExecutor {
     state.containerId = await this.runtime.createContainer({
       ...containerSpecFor(job, installationId, deadline, state.image),
       command: step.args ?? ['/bin/sh', '-c', step.command ?? ''],
-      env: { ...spec.env, ...step.env, ...egressEnv },
+      env: { ...spec.env, ...state.secretEnv, ...step.env, ...egressEnv },
       workingDir: step.cwd ?? '/workspace',
     });
     const containerId = state.containerId;

@@ -47,7 +47,7 @@ export class JobFinisher {
       ? { status: 'failed', reason: state.failure.reason, exitCode: null, message: state.failure.message }
       : classifyOutcome(state.facts);
     if (state.failure) state.writer.system(`job failed: ${state.failure.message}`);
-    await state.writer.flush();
+    await state.writer.end();
     const remove = !state.containerId || shouldRemoveContainer(job.spec.cleanup_policy, outcome.status) || !!state.failure;
     const committedState: JobEntity['containerState'] = !state.containerId ? 'none' : remove ? 'removing' : 'kept';
     const finishedAt = new Date();

@@ -5,6 +5,7 @@ import { MoreThan } from 'typeorm';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEvents } from 'src/jobs/job-events';
+import { MaskingStream, SecretMasker } from 'src/common/masking/secret-masker';
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 10 * 1024 * 1024;
 const FLUSH_INTERVAL_MS = 100;
@@ -44,6 +45,9 @@ export class JobLogWriter {
   truncated = false;
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  /** Secret values in the output become *** before anything is stored (and so before SSE, summaries, MCP results). */
+  private masker = SecretMasker.none;
+  private readonly maskStreams = new Map<string, { step: number; stream: Stream; masking: MaskingStream }>();
 
   constructor(
     private readonly chunks: TenantScopedRepository<JobLogChunkEntity>,
@@ -61,9 +65,43 @@ export class JobLogWriter {
     }
   }
 
-  write(step: number, stream: Stream, data: Buffer): void {
-    this.emitted += data.length;
+  /** Masks these secrets in everything written from now on (the job's own secrets, opened at start). */
+  mask(masker: SecretMasker): void {
+    this.masker = masker;
+  }
+
+  write(step: number, stream: Stream, raw: Buffer): void {
+    this.emitted += raw.length;
     if (this.truncated) return;
+    const data = this.masked(step, stream, raw);
+    if (!data.length) return;
+    this.store(step, stream, data);
+  }
+
+  /**
+   * Stores the bytes every stream still holds back (a value's possible start that never completed).
+   * Called before a system line and at the end, and for earlier steps when a new step writes, so the
+   * order of the log stays as the job wrote it.
+   */
+  private release(except?: number): void {
+    for (const [key, held] of this.maskStreams) {
+      if (held.step === except) continue;
+      this.maskStreams.delete(key);
+      const rest = held.masking.end();
+      if (rest.length && !this.truncated) this.store(held.step, held.stream, rest);
+    }
+  }
+
+  private masked(step: number, stream: Stream, data: Buffer): Buffer {
+    if (this.masker.empty) return data;
+    this.release(step);
+    const key = `${step}:${stream}`;
+    let held = this.maskStreams.get(key);
+    if (!held) this.maskStreams.set(key, (held = { step, stream, masking: this.masker.stream() }));
+    return held.masking.push(data);
+  }
+
+  private store(step: number, stream: Stream, data: Buffer): void {
     let part = data;
     if (this.stored + this.inflight + this.pendingBytes + part.length > this.capBytes) {
       part = part.subarray(0, Math.max(0, this.capBytes - this.stored - this.inflight - this.pendingBytes));
@@ -76,7 +114,8 @@ export class JobLogWriter {
   }
 
   system(message: string): void {
-    this.append(-1, 'system', Buffer.from(`[orcaops] ${message}\n`));
+    this.release();
+    this.append(-1, 'system', Buffer.from(`[orcaops] ${this.masker.maskText(message)}\n`));
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
   }
 
@@ -89,6 +128,12 @@ export class JobLogWriter {
       this.pending.push({ step, stream, parts: [data], bytes: data.length });
     }
     this.pendingBytes += data.length;
+  }
+
+  /** The last write: what masking held back, then everything buffered. */
+  end(): Promise<void> {
+    this.release();
+    return this.flush();
   }
 
   /** Writes what is buffered; flushes are serialised so seq stays in order. */

@@ -70,6 +70,11 @@ export interface JobInternalSpec {
    * without the open check, since that work was admitted while the session was open. Not stored in the spec.
    */
   inherited_session_id?: string;
+  /**
+   * Secrets the step driver puts into steps itself (workflow `${{ secrets.X }}`): names only; the
+   * executor opens them to mask their values in the job's output.
+   */
+  mask_secrets?: string[];
   /** Numeric non-root uid:gid (workflow `container.options --user`); default 65534:65534. */
   user?: string;
   /** Extra size-capped tmpfs mounts (`--tmpfs`). */
@@ -92,6 +97,8 @@ export interface JobSpec {
   image: string;
   steps: JobStepSpec[];
   env: Record<string, string>;
+  /** Environment variable → secret name (names only: values are opened when the container starts). */
+  secrets?: Record<string, string>;
   resources: JobResources;
   network: NetworkMode;
   timeout_seconds: number;

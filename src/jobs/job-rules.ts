@@ -31,6 +31,7 @@ export function normalizeSpec(dto: CreateJobDto): JobSpec {
     image: dto.image,
     steps: steps.map((s) => ({ ...s })),
     env: { ...dto.env },
+    ...(dto.secrets && Object.keys(dto.secrets).length ? { secrets: { ...dto.secrets } } : {}),
     resources: { ...DEFAULT_RESOURCES, ...stripUndefined(dto.resources ?? {}) },
     network: dto.network ?? 'none',
     timeout_seconds: dto.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,

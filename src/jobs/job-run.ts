@@ -6,6 +6,7 @@ import type { JobReason, RunPhases, StepResult } from 'src/jobs/job-model';
 import type { RunFacts } from 'src/jobs/job-rules';
 import type { EngineHealth } from 'src/runtime/engine-health.service';
 import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
+import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 
 // What the runner's units share about one run: its in-memory state and small helpers.
 
@@ -69,6 +70,8 @@ export interface RunState {
   ended: Promise<void>;
   /** Set when this server took the run over from one that went away. */
   adoption?: Adoption;
+  /** The opened secrets the job asked for (spec.secrets), set in the container's environment; never stored. */
+  secretEnv?: Record<string, string>;
   /** True once the container runs its one step as the main process: another server can take it over. */
   reattachable: boolean;
   /** Aborted at shutdown for a reattachable run: stop watching, leave the container running and the job `running`. */
@@ -83,6 +86,8 @@ export function detached(state: RunState): boolean {
 /** The reason and message a run ends with when `error` stopped it (the engine's health is re-checked when it was lost). */
 export function failureFor(error: unknown, engine: EngineHealth): { reason: JobReason; message: string } {
   if (error instanceof ImagePullError) return { reason: 'image_pull_failed', message: `image pull failed (${error.reason}): ${error.message}` };
+  // A secret deleted between admission and start: say which.
+  if (error instanceof OrcaOpsError) return { reason: 'internal_error', message: error.message };
   if (error instanceof RuntimeError) {
     if (error.code === 'image_not_found') return { reason: 'image_not_found', message: error.message };
     if (error.code === 'engine_unavailable') {

@@ -25,6 +25,7 @@ export function toJobResponse(job: JobEntity): JobResponseDto {
     steps: job.steps,
     commands: spec.steps.map((s) => s.command ?? JSON.stringify(s.args)),
     env_keys: Object.keys(spec.env).sort(),
+    secrets: { ...spec.secrets },
     resources: spec.resources,
     network: spec.network,
     timeout_seconds: spec.timeout_seconds,

@@ -39,6 +39,7 @@ import { ConfigModule } from '@nestjs/config';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { EgressModule } from 'src/egress/egress.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 
 @Module({
@@ -55,6 +56,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     PoliciesModule,
     RegistriesModule,
     EgressModule,
+    SecretsModule,
     SessionsCoreModule,
   ],
   // RunSearchController first: its static paths (search, export) sit beside JobsController's /:jobId.
@@ -78,7 +80,9 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobStepDrivers,
     JobReads,
     JobSummaries,
-    // The secrets seam for summaries (log-masker.ts): the workspace secrets masker replaces this provider.
+    // The secrets seam for summaries (log-masker.ts). Workspace secrets are already masked when output is
+    // written (JobLogWriter with SecretsService.resolve's masker), so summaries read masked output; this
+    // provider adds the env-value masking on top.
     { provide: LOG_MASKER, useValue: envValueMasker },
     JobAggregates,
     RunSearchService,

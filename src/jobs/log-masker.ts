@@ -1,8 +1,9 @@
 /**
  * The seam where secrets leave a job's output before anything is derived from it (summaries today).
  * Everything a summary is made of (the excerpt, the summary line, the suggestion) is computed from what
- * `mask` returns, so masking is this one call. The default masks the values of the job's environment
- * variables whose names look secret; the workspace secrets masker replaces it by providing LOG_MASKER.
+ * `mask` returns, so masking is this one call. Values of workspace secrets (spec.secrets) never reach
+ * it: the job's output is stored already masked (JobLogWriter.mask, src/common/masking/secret-masker.ts).
+ * This masker covers what is left, the values of environment variables whose names look secret.
  */
 export const LOG_MASKER = Symbol('LOG_MASKER');
 

@@ -17,6 +17,8 @@ import { RegistryCredentialsService } from 'src/registries/registry-credentials.
 import { metricsTools } from 'src/mcp/tools/metrics.tools';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
+import { secretTools } from 'src/mcp/tools/secrets.tools';
+import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
@@ -66,6 +68,7 @@ export class McpServerFactory {
     metrics: MetricsService,
     search: RunSearchService,
     egressLog: EgressEventLog,
+    secrets: SecretsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -75,6 +78,7 @@ export class McpServerFactory {
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),
       ...egressTools(egressLog),
+      ...secretTools(secrets),
     ];
   }
 

@@ -7,12 +7,13 @@ import { McpController } from 'src/mcp/mcp.controller';
 import { McpServerFactory } from 'src/mcp/mcp-server.factory';
 import { McpSessions } from 'src/mcp/mcp-sessions.service';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
 
 /** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, EgressModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule],
+  imports: [AuditModule, EgressModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule, SecretsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

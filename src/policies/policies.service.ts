@@ -11,7 +11,7 @@ import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-pol
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
 import type { EffectivePolicy, PolicyDecision, PolicyDocument, PolicyRequest } from 'src/policies/policy-model';
 import type { EffectiveEgress } from 'src/policies/egress-rules';
-import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, FieldProblem, wideningProblems } from 'src/policies/policy-rules';
+import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, FieldProblem, secretViolations, wideningProblems } from 'src/policies/policy-rules';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { WorkspacesService } from 'src/workspaces/workspaces.service';
@@ -154,6 +154,13 @@ export class PoliciesService {
     const cached = this.cache.get(workspaceId);
     const documents = cached && Date.now() - cached.at < CACHE_TTL_MS ? cached : await this.loadDocuments(workspaceId);
     return effectivePolicy(documents.org, documents.workspace, { egressGranted: false }).images;
+  }
+
+  /** Policy `secrets`: may this token's role use these secrets? 403 policy_denied (audited) naming each refused one. */
+  async assertSecretsAllowed(ctx: TenantContext, workspaceId: string, names: string[], kind: PolicyRequest['kind'] = 'job'): Promise<void> {
+    if (ctx.principal.kind !== 'workspace' || !names.length) return;
+    const violations = secretViolations((await this.effective(ctx, workspaceId, false, true)).secrets, ctx.principal.role, names);
+    if (violations.length) await this.deny(ctx, kind, { decision: 'denied', violations });
   }
 
   /** Command deny rules for commands run in a live sandbox (exec, shell run, process start). */

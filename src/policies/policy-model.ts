@@ -6,6 +6,7 @@
  */
 import type { NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
 import type { EffectiveEgress, EgressDestinationRules } from 'src/policies/egress-rules';
+import type { Role } from 'src/tenancy/permissions';
 
 /** What happens to a request that needs something beyond the plain rules. */
 export const EGRESS_RULES = ['deny', 'require_approval', 'allow'] as const;
@@ -88,6 +89,19 @@ export interface ApprovalPolicy {
   allow_self_approval?: boolean;
 }
 
+/** One per-name rule: secrets whose name matches one of `names` (exact, or `*` globs like `DEPLOY_*`) only these roles may use. */
+export interface SecretRule {
+  names: string[];
+  roles: Role[];
+}
+
+export interface SecretsPolicy {
+  /** Roles whose tokens may use secrets at all in jobs, sandboxes and workflows (default: every role). */
+  allowed_roles?: Role[];
+  /** Narrower rules per secret name; every rule whose names match must list the role. */
+  rules?: SecretRule[];
+}
+
 export interface PolicyDocument {
   images?: ImagePolicy;
   commands?: CommandPolicy;
@@ -95,6 +109,7 @@ export interface PolicyDocument {
   resources?: ResourcePolicy;
   isolation?: IsolationPolicy;
   approvals?: ApprovalPolicy;
+  secrets?: SecretsPolicy;
 }
 
 /** The policy a request is decided against: organisation default ∩ workspace policy. */
@@ -115,6 +130,8 @@ export interface EffectivePolicy {
   resources: Partial<Record<ResourceMaximum, number>> & { approval_above: Partial<Record<ApprovalThreshold, number>> };
   isolation: { writable_root_fs: boolean };
   approvals: { expire_after_seconds: number; allow_self_approval: boolean };
+  /** Every level's allowed_roles applies (empty: any role), and every level's rules. */
+  secrets: { allowed_roles: Role[][]; rules: SecretRule[] };
 }
 
 export const DEFAULT_APPROVAL_EXPIRY_SECONDS = 3600;
@@ -135,7 +152,7 @@ export interface PolicyRequest {
   published_ports?: number;
 }
 
-export type PolicyRule = 'images' | 'commands' | 'network' | 'resources' | 'isolation';
+export type PolicyRule = 'images' | 'commands' | 'network' | 'resources' | 'isolation' | 'secrets';
 
 export interface PolicyViolation {
   rule: PolicyRule;

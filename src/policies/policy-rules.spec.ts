@@ -1,5 +1,5 @@
 import type { PolicyDocument, PolicyRequest } from 'src/policies/policy-model';
-import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, wideningProblems } from 'src/policies/policy-rules';
+import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, secretViolations, wideningProblems } from 'src/policies/policy-rules';
 
 const NO_GRANT = { egressGranted: false };
 
@@ -43,6 +43,7 @@ describe('effectivePolicy', () => {
       resources: { max_memory_mb: 256, max_cpu: 2, max_timeout_seconds: 1800, approval_above: {} },
       isolation: { writable_root_fs: false },
       approvals: { expire_after_seconds: 3600, allow_self_approval: false },
+      secrets: { allowed_roles: [], rules: [] },
     });
   });
 
@@ -289,5 +290,28 @@ describe('pull rules (images.registries, pull_approval, max_size_mb)', () => {
     const fields = wideningProblems(org, { images: { registries: ['docker.io'], pull_approval: false, max_size_mb: 200 } }, NO_GRANT).map((p) => p.field);
     expect(fields).toEqual(['images.registries.0', 'images.pull_approval', 'images.max_size_mb']);
     expect(effectivePolicy(org, { images: { max_size_mb: 50 } }, NO_GRANT).images.max_size_mb).toBe(50);
+  });
+});
+
+describe('secrets (which roles may use which secrets)', () => {
+  const policy = (org: PolicyDocument, ws: PolicyDocument = {}): ReturnType<typeof effectivePolicy>['secrets'] => effectivePolicy(org, ws, NO_GRANT).secrets;
+
+  it('should let every role use every secret by default', () => {
+    expect(secretViolations(policy({}), 'ci', ['ANY'])).toEqual([]);
+  });
+
+  it('should apply allowed_roles of every level and every per-name rule (globs with *)', () => {
+    const both = policy({ secrets: { allowed_roles: ['admin', 'ci'] } }, { secrets: { allowed_roles: ['admin'], rules: [{ names: ['DEPLOY_*', 'EXACT'], roles: ['admin'] }] } });
+    expect(secretViolations(both, 'ci', ['X']).map((v) => v.field)).toEqual(['secrets.X']);
+    expect(secretViolations(both, 'admin', ['DEPLOY_PROD', 'EXACT', 'OTHER'])).toEqual([]);
+    const rules = policy({ secrets: { rules: [{ names: ['DEPLOY_*'], roles: ['admin'] }] } });
+    expect(secretViolations(rules, 'developer', ['DEPLOY_PROD', 'NPM_TOKEN', 'DEPLOY'])).toEqual([
+      { rule: 'secrets', field: 'secrets.DEPLOY_PROD', effect: 'deny', message: expect.stringContaining('DEPLOY_PROD') },
+    ]);
+  });
+
+  it('should refuse a workspace allowed_roles wider than the organisation', () => {
+    expect(wideningProblems({ secrets: { allowed_roles: ['admin'] } }, { secrets: { allowed_roles: ['admin', 'ci'] } }, NO_GRANT).map((p) => p.field)).toEqual(['secrets.allowed_roles.1']);
+    expect(wideningProblems({}, { secrets: { allowed_roles: ['ci'], rules: [{ names: ['A'], roles: [] }] } }, NO_GRANT)).toEqual([]);
   });
 });

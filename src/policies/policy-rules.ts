@@ -13,6 +13,7 @@ import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-patt
 import { compileImageGlob } from 'src/policies/image-glob';
 import { InvalidImageReference, parseImageReference } from 'src/runtime/image-reference';
 import { cidrWithin, domainMatches, effectiveEgress, egressRuleProblems, normalizeName } from 'src/policies/egress-rules';
+import type { Role } from 'src/tenancy/permissions';
 
 /**
  * Pure policy decisions (no I/O), each covered by policy-rules.spec.ts: combining the organisation
@@ -90,6 +91,10 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
     approvals: {
       expire_after_seconds: minOf(org.approvals?.expire_after_seconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS, workspace.approvals?.expire_after_seconds)!,
       allow_self_approval: org.approvals?.allow_self_approval === true && workspace.approvals?.allow_self_approval !== false,
+    },
+    secrets: {
+      allowed_roles: levels.map((l) => l.secrets?.allowed_roles).filter((r): r is Role[] => r !== undefined),
+      rules: levels.flatMap((l) => l.secrets?.rules ?? []),
     },
   };
 }
@@ -169,6 +174,10 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
   if (workspace.approvals?.allow_self_approval === true && org.approvals?.allow_self_approval !== true) {
     wider('approvals.allow_self_approval', 'the organisation requires a second person to approve (four eyes)');
   }
+  const orgRoles = org.secrets?.allowed_roles;
+  (workspace.secrets?.allowed_roles ?? []).forEach((role, i) => {
+    if (orgRoles && !orgRoles.includes(role)) wider(`secrets.allowed_roles.${i}`, `the organisation does not let ${role} tokens use secrets`);
+  });
   return problems;
 }
 
@@ -344,6 +353,22 @@ export function evaluatePolicy(policy: EffectivePolicy, req: PolicyRequest): Pol
 }
 
 /** Only the command deny rules, for commands run inside a live sandbox (exec, shell, process). */
+/** `*` matches any run of characters; everything else is literal (names are [A-Z0-9_]). */
+function secretNameMatches(glob: string, name: string): boolean {
+  return glob === name || (glob.includes('*') && new RegExp(`^${glob.split('*').map((p) => p.replace(/[^A-Za-z0-9_]/g, '\\$&')).join('.*')}$`).test(name));
+}
+
+/** Which of these secrets a token of `role` may not use (organisation tokens start no work, so they have no role). */
+export function secretViolations(policy: EffectivePolicy['secrets'], role: Role, names: string[]): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  const refuse = (name: string, message: string): void => void violations.push({ rule: 'secrets', field: `secrets.${name}`, message, effect: 'deny' });
+  for (const name of names) {
+    if (policy.allowed_roles.some((roles) => !roles.includes(role))) refuse(name, `${role} tokens may not use secrets (secrets.allowed_roles)`);
+    else if (policy.rules.some((r) => r.names.some((g) => secretNameMatches(g, name)) && !r.roles.includes(role))) refuse(name, `${role} tokens may not use the secret ${name} (secrets.rules)`);
+  }
+  return violations;
+}
+
 export function evaluateCommands(policy: EffectivePolicy, commands: PolicyRequest['commands']): PolicyDecision {
   const violations = commandViolations(policy.commands, commands);
   return { decision: violations.length ? 'denied' : 'allowed', violations };

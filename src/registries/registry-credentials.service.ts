@@ -1,10 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { AuditService } from 'src/audit/audit.service';
 import { SecretBox } from 'src/common/crypto/secret-box';
 import { invalidField, notFound } from 'src/common/errors/orcaops.error';
-import { secretsConfig } from 'src/config/orcaops.config';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { RegistryCredentialEntity } from 'src/registries/entities/registry-credential.entity';
 import { parseImageReference } from 'src/runtime/image-reference';
@@ -44,15 +44,13 @@ export function normaliseRegistryHost(host: string): string {
  */
 @Injectable()
 export class RegistryCredentialsService {
-  private readonly box: SecretBox;
-
   constructor(
     @InjectScopedRepository(RegistryCredentialEntity) private readonly credentials: TenantScopedRepository<RegistryCredentialEntity>,
     private readonly audit: AuditService,
-    @Inject(secretsConfig.KEY) config: ConfigType<typeof secretsConfig>,
-  ) {
-    this.box = SecretBox.fromEnvironment(config.key, config.home);
-  }
+    @InjectDataSource() private readonly dataSource: DataSource,
+    // The process's one box (SecretBoxModule), shared with src/secrets.
+    private readonly box: SecretBox,
+  ) {}
 
   /** Creates or replaces the workspace's credentials for `host`. */
   async put(ctx: TenantContext, input: { host: string; username: string; password: string }): Promise<RegistryCredentialView> {
@@ -85,6 +83,27 @@ export class RegistryCredentialsService {
     if (!row) throw notFound('registry credential', id);
     await this.credentials.delete(workspaceId, { id });
     await this.audit.record(ctx, { action: 'registry_credential.delete', resourceType: 'registry_credential', resourceId: id, details: { host: row.host } });
+  }
+
+  /**
+   * Key rotation (admin rotate-secrets-key): re-seals every credential not yet under `next`'s key
+   * (including the pre-unification form), in one transaction through the scoped repository.
+   */
+  async reseal(workspaceIds: string[], next: SecretBox): Promise<number> {
+    const keyId = next.primaryKeyId;
+    return this.dataSource.transaction(async (manager) => {
+      const scoped = this.credentials.withManager(manager);
+      let count = 0;
+      for (const workspaceId of workspaceIds) {
+        for (const row of await scoped.find(workspaceId)) {
+          if (SecretBox.keyIdOfSealed(row.sealedPassword) === keyId) continue;
+          const context = sealContext(workspaceId, row.host);
+          await scoped.update(workspaceId, { id: row.id }, { sealedPassword: next.seal(this.box.open(row.sealedPassword, context), context) });
+          count++;
+        }
+      }
+      return count;
+    });
   }
 
   /** For the puller only: the workspace's credentials for `host` (undefined: pull anonymously). */

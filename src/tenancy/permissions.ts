@@ -21,6 +21,8 @@ export const PERMISSIONS = [
   'approval:decide',
   'session:create',
   'session:read',
+  'secret:read',
+  'secret:admin',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -40,11 +42,12 @@ const RUN: Permission[] = [
   'workflow:cancel',
   'workflow:delete',
   'session:create',
+  'secret:read',
 ];
 
 /** Role → permissions of a workspace token. `org:admin` belongs only to organisation admin tokens. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
-  admin: new Set<Permission>([...RUN, 'workspace:admin', 'token:admin', 'audit:read', 'policy:admin', 'approval:decide']),
+  admin: new Set<Permission>([...RUN, 'workspace:admin', 'token:admin', 'audit:read', 'policy:admin', 'approval:decide', 'secret:admin']),
   developer: new Set<Permission>(RUN),
   viewer: new Set<Permission>(READ),
   ci: new Set<Permission>([...READ, 'job:create', 'job:cancel', 'workflow:create', 'workflow:cancel', 'session:create']),

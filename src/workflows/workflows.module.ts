@@ -1,3 +1,4 @@
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -36,6 +37,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     RuntimeModule,
     JobsModule,
     PoliciesModule,
+    SecretsModule,
     QuotasModule,
     AuditModule,
     StorageModule,

@@ -62,6 +62,8 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'list registry credentials', method: 'GET', path: () => '/v1/registry-credentials' },
   { name: 'delete registry credential', method: 'DELETE', path: (_ws, tok) => `/v1/registry-credentials/${tok}` },
   { name: 'egress events', method: 'GET', path: () => '/v1/egress/events' },
+  { name: 'list secrets', method: 'GET', path: () => '/v1/secrets' },
+  { name: 'delete secret', method: 'DELETE', path: () => '/v1/secrets/SOME_NAME' },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];
@@ -139,6 +141,25 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       });
       expect(tokens.body.items).toHaveLength(5);
       expect((await api(t.app, 'GET', '/v1/me', { token: target.token })).status).toBe(200);
+    });
+
+    it.each(ROLES)("B's %s token: A's secret answers exactly like a missing one, and stays A's", async (role) => {
+      const value = `a-only-${randomUUID()}`;
+      expect((await api(t.app, 'PUT', '/v1/secrets/A_ONLY', { token: a.tokens.admin.token, body: { value } })).status).toBe(200);
+      const token = b.tokens[role].token;
+      const foreign = await api(t.app, 'DELETE', '/v1/secrets/A_ONLY', { token });
+      const absent = await api(t.app, 'DELETE', '/v1/secrets/NOT_A_SECRET', { token });
+      expect(comparableError(foreign, { ':name': 'A_ONLY' })).toEqual(comparableError(absent, { ':name': 'NOT_A_SECRET' }));
+      if (role === 'admin') expectError(foreign, 404, 'not_found');
+      else expectError(foreign, 403, 'forbidden');
+      const job = await api(t.app, 'POST', '/v1/jobs', { token, body: { image: 'orcaops/busybox', command: 'true', secrets: { X: 'A_ONLY' } } });
+      if (role === 'viewer') expectError(job, 403, 'forbidden');
+      else expectError(job, 400, 'validation_failed');
+      const listB = await api(t.app, 'GET', '/v1/secrets', { token: b.tokens.admin.token });
+      expect(listB.body.items.map((i: { name: string }) => i.name)).not.toContain('A_ONLY');
+      const listA = await api(t.app, 'GET', '/v1/secrets', { token: a.tokens.admin.token });
+      expect(listA.body.items.map((i: { name: string }) => i.name)).toContain('A_ONLY');
+      for (const res of [foreign, absent, job, listB, listA]) expect(JSON.stringify(res.body)).not.toContain(value);
     });
 
     it("lists only the caller's own workspace", async () => {

@@ -6,11 +6,13 @@ import { AuditModule } from 'src/audit/audit.module';
 import { DatabaseModule } from 'src/database/database.module';
 import { buildTenantContext } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';
+import { RegistryCredentialsModule } from 'src/registries/registry-credentials.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { randomUUID } from 'node:crypto';
 
 /** What operator commands need: the database and the services, no HTTP server. */
-@Module({ imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, WorkspacesModule] })
+@Module({ imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, WorkspacesModule, SecretsModule, RegistryCredentialsModule] })
 export class AdminModule {}
 
 /** Operator commands act as the organisation, audited as the local OS user. */

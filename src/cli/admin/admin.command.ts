@@ -3,6 +3,7 @@ import { action, outputOptions } from 'src/cli/command-context';
 import { info, render } from 'src/cli/output';
 import { operatorContext, withAdminContext } from 'src/cli/admin/admin-context';
 import { AdminTokensService } from 'src/workspaces/admin-tokens.service';
+import { rotateSecretsKey } from 'src/cli/admin/rotate-secrets-key';
 
 export function adminCommand(): Command {
   const cmd = new Command('admin').description(
@@ -32,6 +33,13 @@ export function adminCommand(): Command {
     .description('Revoke an organisation admin token')
     .action(action(async (id: string, _o: object, c: Command) => {
       render(outputOptions(c), await withAdminContext((app) => app.get(AdminTokensService).revoke(operatorContext(), id)));
+    }));
+  cmd
+    .command('rotate-secrets-key')
+    .description('Re-encrypt every secret with a new key (stop the server first, start it again after; docs/secrets.md)')
+    .option('--new-key-file <path>', 'with ORCAOPS_SECRETS_KEY: a file holding the new key (base64 of 32 bytes); set ORCAOPS_SECRETS_KEY to it afterwards')
+    .action(action(async (o: { newKeyFile?: string }, c: Command) => {
+      render(outputOptions(c), await rotateSecretsKey(o.newKeyFile));
     }));
   cmd
     .command('migrate')

@@ -5,6 +5,8 @@ export interface StringMapOptions {
   maxKeys: number;
   keyPattern: RegExp;
   maxValueLength: number;
+  /** Values must match it too (e.g. secret names). */
+  valuePattern?: RegExp;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -25,11 +27,11 @@ export function IsStringMap(options: StringMapOptions, validationOptions?: Valid
           const entries = Object.entries(value);
           return (
             entries.length <= options.maxKeys &&
-            entries.every(([k, v]) => options.keyPattern.test(k) && typeof v === 'string' && v.length <= options.maxValueLength)
+            entries.every(([k, v]) => options.keyPattern.test(k) && typeof v === 'string' && v.length <= options.maxValueLength && (!options.valuePattern || options.valuePattern.test(v)))
           );
         },
         defaultMessage(): string {
-          return `$property must be an object of at most ${options.maxKeys} string values (keys matching ${options.keyPattern.source}, values up to ${options.maxValueLength} characters)`;
+          return `$property must be an object of at most ${options.maxKeys} string values (keys matching ${options.keyPattern.source}, values up to ${options.maxValueLength} characters${options.valuePattern ? ` matching ${options.valuePattern.source}` : ''})`;
         },
       },
     });

@@ -17,7 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { CLEANUP_POLICIES, CleanupPolicy, ENV_MAP, IMAGE_REF, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode, PULL_POLICIES, PullPolicy } from 'src/domain/container-spec';
+import { CLEANUP_POLICIES, CleanupPolicy, ENV_MAP, IMAGE_REF, SECRETS_MAP, MAX_TIMEOUT_SECONDS, NETWORK_MODES, NetworkMode, PULL_POLICIES, PullPolicy } from 'src/domain/container-spec';
 import { JobResourcesDto } from 'src/domain/resources.dto';
 
 export class JobStepDto {
@@ -68,6 +68,14 @@ export class CreateJobDto {
 
   @IsOptional() @IsStringMap(ENV_MAP)
   env?: Record<string, string>;
+
+  /**
+   * Secrets as environment variables: `{ENV_NAME: SECRET_NAME}` (workspace secrets, then inherited
+   * organisation ones). Set in the container when it starts; the job keeps only this mapping, and the
+   * values are masked (***) in its output.
+   */
+  @IsOptional() @IsStringMap(SECRETS_MAP)
+  secrets?: Record<string, string>;
 
   @IsOptional() @ValidateNested() @Type(() => JobResourcesDto)
   resources?: JobResourcesDto;

@@ -93,6 +93,8 @@ export class JobResponseDto {
   /** Commands as submitted, in step order. */
   commands!: string[];
   env_keys!: string[];
+  /** Environment variable → secret name the job asked for (never values). */
+  secrets!: Record<string, string>;
   resources!: JobResourcesResponseDto;
   network!: string;
   timeout_seconds!: number;

@@ -47,6 +47,10 @@ export const jobRequestInput = {
     .optional()
     .describe('Steps run in order in one container; the job stops at the first failing step'),
   env: envMap.optional(),
+  secrets: z
+    .record(z.string())
+    .optional()
+    .describe('Secrets as environment variables: {ENV_NAME: SECRET_NAME} (names from list_secrets). Values never appear in results: output shows them as ***'),
   resources: resourcesInput.optional(),
   network: z.enum(NETWORK_MODES).optional().describe('"none" (default) or "egress" where the workspace allows it'),
   timeout_seconds: z

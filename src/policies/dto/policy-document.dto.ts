@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayMinSize,
   IsArray,
   IsBoolean,
   IsIn,
@@ -9,11 +10,13 @@ import {
   IsOptional,
   IsString,
   Length,
+  Matches,
   Max,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { MAX_TIMEOUT_SECONDS, MAX_TTL_SECONDS, RESOURCE_BOUNDS } from 'src/domain/container-spec';
+import { ROLES, Role } from 'src/tenancy/permissions';
 import { EGRESS_RULES, EgressRule, OUTSIDE_ALLOW_RULES, OutsideAllowRule } from 'src/policies/policy-model';
 
 // The same bounds as the job and sandbox request DTOs.
@@ -155,6 +158,24 @@ export class ApprovalPolicyDto {
   allow_self_approval?: boolean;
 }
 
+export class SecretRuleDto {
+  /** Secret names, exact or with `*` (e.g. `DEPLOY_*`). */
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @IsString({ each: true }) @Matches(/^[A-Z0-9_*]{1,128}$/, { each: true, message: 'secret name patterns are upper-case letters, digits, _ and *' })
+  names!: string[];
+  /** The roles that may use the matching secrets. */
+  @IsArray() @ArrayMaxSize(4) @IsIn(ROLES, { each: true })
+  roles!: Role[];
+}
+
+export class SecretsPolicyDto {
+  /** Roles whose tokens may use secrets at all (default: every role). */
+  @IsOptional() @IsArray() @ArrayMaxSize(4) @IsIn(ROLES, { each: true })
+  allowed_roles?: Role[];
+  /** Per-name rules: every rule whose names match a secret must list the role. */
+  @IsOptional() @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => SecretRuleDto)
+  rules?: SecretRuleDto[];
+}
+
 export class PolicyDocumentDto {
   @IsOptional() @ValidateNested() @Type(() => ImagePolicyDto)
   images?: ImagePolicyDto;
@@ -173,4 +194,7 @@ export class PolicyDocumentDto {
 
   @IsOptional() @ValidateNested() @Type(() => ApprovalPolicyDto)
   approvals?: ApprovalPolicyDto;
+
+  @IsOptional() @ValidateNested() @Type(() => SecretsPolicyDto)
+  secrets?: SecretsPolicyDto;
 }

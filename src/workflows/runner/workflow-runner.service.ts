@@ -1,3 +1,4 @@
+import { secretReferences } from 'src/workflows/engine/secret-references';
 import { isConnectionError, retryWhileDatabaseDown } from 'src/common/database-connection';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -337,6 +338,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
         ...(setup.attach ? { attach: setup.attach } : {}),
         ...(Object.keys(ownHosts).length ? { extra_hosts: ownHosts } : {}),
         ...(volumes.length ? { volumes } : {}),
+        ...(secretReferences(job).length ? { mask_secrets: secretReferences(job) } : {}),
       };
       const submitted = await this.jobs.submit(
         jobCtx,

@@ -14,6 +14,9 @@ import { parseFileCommands, parsePathFile } from 'src/workflows/runner/file-comm
 import { RunRef, ShimOutcome, UploadRequest, WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
 import { readFilesProgram, splitFiles, STATE_DIR, stepDisplayName, stepFileEnv, stepFilesProblem, stepProgram } from 'src/workflows/runner/step-commands';
 import type { StepContextState, StepRecord } from 'src/workflows/workflow-model';
+import { SecretMasker } from 'src/common/masking/secret-masker';
+import { SecretsService } from 'src/secrets/secrets.service';
+import { secretReferences } from 'src/workflows/engine/secret-references';
 
 export const WORKFLOW_STEP_DRIVER = 'workflow';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -25,6 +28,10 @@ interface Loaded {
   jobs: JobSpec[];
   job: JobSpec;
   state: StepContextState;
+  /** The `secrets` context: the values this job refers to, opened in memory only (never in `state`). */
+  secrets: Record<string, string>;
+  /** Masks those values in everything the driver stores (outputs, env, summary, notes, step names). */
+  masker: SecretMasker;
 }
 
 type Evaluation = ReturnType<WorkflowStepDriver['evaluation']>;
@@ -46,6 +53,7 @@ export class WorkflowStepDriver implements JobStepDriver {
     private readonly artifacts: WorkflowArtifacts,
     private readonly jobReads: JobReads,
     @Inject(jobsConfig.KEY) private readonly config: Pick<ConfigType<typeof jobsConfig>, 'stepFileMaxBytes'>,
+    private readonly secretValues: SecretsService,
   ) {}
 
   async before(handle: DrivenJob, index: number, failed: boolean, io: DrivenJobIo): Promise<JobStepSpec | null> {
@@ -77,7 +85,7 @@ export class WorkflowStepDriver implements JobStepDriver {
       const minutes = step.timeoutMinutes === undefined ? undefined : typeof step.timeoutMinutes === 'string' ? toNumber(evaluateTemplate(step.timeoutMinutes, ctx)) : step.timeoutMinutes;
       const workingDirectory = step.workingDirectory ?? loaded.job.defaults.workingDirectory;
       return {
-        name: step.name ? interpolate(step.name, ctx) : stepDisplayName(step),
+        name: step.name ? loaded.masker.maskText(interpolate(step.name, ctx)) : stepDisplayName(step),
         args: ['/bin/sh', '-c', stepProgram(index, script, typeof shell === 'string' ? shell : undefined, loaded.state.containerJob, loaded.state.path)],
         env: { ...env, ...stepFileEnv(index) },
         cwd: workingDirectory ? (workingDirectory.startsWith('/') ? workingDirectory : `/workspace/${workingDirectory}`) : '/workspace',
@@ -166,7 +174,7 @@ export class WorkflowStepDriver implements JobStepDriver {
     }
     const { __defaultShell: _shell, ...contexts } = loaded.state.contexts;
     return {
-      contexts: { ...contexts, env: { ...(contexts.env as Record<string, string>), ...loaded.state.env }, steps },
+      contexts: { ...contexts, env: { ...(contexts.env as Record<string, string>), ...loaded.state.env }, steps, secrets: loaded.secrets },
       status: { success: () => !failed, failure: () => failed, cancelled: () => false },
     };
   }
@@ -272,7 +280,10 @@ export class WorkflowStepDriver implements JobStepDriver {
     const run = await this.store.runOf(handle.workspaceId, instance.runId);
     const job = run.spec.jobs.find((j) => j.id === instance.workflowJob);
     if (!job || !instance.stepState) throw new Error(`workflow instance for job ${handle.id} has no step state`);
-    const loaded = { instance, run: { id: run.id, workspaceId: run.workspaceId, createdBy: run.createdBy, sourceId: run.sourceId }, jobs: run.spec.jobs, job, state: instance.stepState };
+    // GitHub semantics: a secret that does not exist is absent from the context (an empty string).
+    const values = await this.secretValues.open(handle.workspaceId, secretReferences(job));
+    const secrets = Object.fromEntries(values);
+    const loaded = { instance, run: { id: run.id, workspaceId: run.workspaceId, createdBy: run.createdBy, sourceId: run.sourceId }, jobs: run.spec.jobs, job, state: instance.stepState, secrets, masker: new SecretMasker(values.values()) };
     this.cache.set(handle.id, loaded);
     return loaded;
   }
@@ -294,6 +305,8 @@ export class WorkflowStepDriver implements JobStepDriver {
   }
 
   private async save(loaded: Loaded): Promise<void> {
+    // Nothing derived from a secret is stored in clear: step outputs, $GITHUB_ENV, the summary, notes, job outputs.
+    if (!loaded.masker.empty) loaded.state = loaded.masker.maskValue(loaded.state);
     await this.store.saveStepState(loaded.instance.workspaceId, loaded.instance.id, loaded.state);
   }
 }

@@ -21,6 +21,11 @@ describe('analyseLog', () => {
     expect(analyseLog(log, failed).summary).toBe("ModuleNotFoundError: No module named 'requests' (at <string>:4 in main)");
   });
 
+  it('finds a traceback whose header follows a stdout line cut by its buffer flush', () => {
+    const log = 'progress line 2986\nprogress line 29Traceback (most recent call last):\n  File "<string>", line 5, in <module>\n  File "<string>", line 4, in main\nModuleNotFoundError: No module named \'requests\'\n87\nprogress line 2988\n';
+    expect(analyseLog(log, failed)).toMatchObject({ kind: 'python_exception', summary: "ModuleNotFoundError: No module named 'requests' (at <string>:4 in main)" });
+  });
+
   it('takes OOM kills and timeouts from the record, not the text', () => {
     const oom = analyseLog('working\nall fine here\n', { ...failed, reason: 'oom_killed', exitCode: 137 });
     expect(oom).toMatchObject({ kind: 'oom_killed', errorLine: null });

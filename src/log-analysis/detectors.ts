@@ -57,6 +57,7 @@ function isJavaFrame(frame: string): boolean {
 
 /** Lines of other output a Python traceback may contain before it is given up (see python()). */
 const MAX_TRACEBACK_STRAYS = 3;
+const TRACEBACK_HEADER = 'Traceback (most recent call last):';
 export class Detectors {
   /** Inside a Python traceback: its innermost frame so far, and lines of other output seen inside it. */
   private py: { frame: string | null; strays: number } | null = null;
@@ -227,7 +228,9 @@ export class Detectors {
 
   // --- Lines that start at column 0 -------------------------------------------------------------------------
   private columnZero(lineNo: number, line: string): void {
-    if (line.startsWith('Traceback (most recent call last):')) {
+    // endsWith: a program's stdout line cut by its buffer flush can sit in front of the header on the
+    // same line in the merged output (the rest of it follows the traceback).
+    if (line.startsWith(TRACEBACK_HEADER) || line.endsWith(TRACEBACK_HEADER)) {
       this.py = { frame: null, strays: 0 };
       return;
     }

@@ -97,7 +97,10 @@ export class ImagePuller {
     // Built or imported on this engine (the standard images): nobody's registry credentials are involved.
     if (!local.repoDigests?.length) return { reference: ref.digest ? pinnedReference(ref, ref.digest) : ref.canonical, digest: null, pull: null };
     const digest = ref.digest ?? digestFor(ref, local.repoDigests);
-    if (!digest) return undefined;
+    // No digest under this repository: the name was given on this engine (built, imported or tagged here),
+    // not pulled; its digests are of other names it was pushed to or pulled as (a standard image pushed to
+    // a registry keeps that RepoDigest), which say nothing about this name.
+    if (!digest) return { reference: ref.canonical, digest: null, pull: null };
     const granted = await this.grants.findOne(workspaceId, { repository: ref.repository, digest });
     return granted ? { reference: pinnedReference(ref, digest), digest, pull: null } : undefined;
   }

@@ -75,6 +75,12 @@ describe('registry images (REST + CLI + MCP → Docker → docker-registry)', ()
     rmSync(home, { recursive: true, force: true });
   });
 
+  it('a standard image pushed to a registry stays usable under its own name by every workspace (its registry digest names another repository)', async () => {
+    // beforeAll pushed orcaops/busybox: the engine now records a RepoDigest under the registry's name for it.
+    const job = await run(b, { image: 'orcaops/busybox' });
+    expect(job).toMatchObject({ status: 'succeeded', image_digest: null });
+  });
+
   it('REST: pulls, records the digest and pull phase, logs progress; pinning by digest runs the same image', async () => {
     const job = await run(a, { image: `${open.host}/tools/busybox:v1` });
     expect(job).toMatchObject({ status: 'succeeded', image_digest: digest });

@@ -122,53 +122,41 @@ ensure_docker() {
   start_dockerd
 }
 
-# tmux gives the interactive CLI tests (test/docker/cli-sandbox-shell-tty.docker.spec.ts) a real terminal;
-# installed on Debian as root, otherwise those tests are skipped with a message.
-ensure_tmux() {
-  command -v tmux >/dev/null 2>&1 && return 0
+# Installs the Debian packages whose commands are missing: `ensure_packages WHAT COMMAND:PACKAGE...`.
+# Only on Debian as root; elsewhere it says which tests will skip or fail (WHAT) and goes on.
+ensure_packages() {
+  local what="$1" entry missing=()
+  shift
+  for entry in "$@"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
   if ! is_debian || ! is_root; then
-    note 'tmux is missing and this script installs it only on Debian as root: the TTY tests of `orcaops sandbox shell` will be skipped'
+    note "${missing[*]} missing and this script installs them only on Debian as root: $what"
     return 0
   fi
-  note 'installing tmux (apt-get)'
+  note "installing ${missing[*]} (apt-get)"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# tmux gives the interactive CLI tests (test/docker/cli-sandbox-shell-tty.docker.spec.ts) a real terminal.
+ensure_tmux() {
+  ensure_packages 'the TTY tests of `orcaops sandbox shell` will be skipped' tmux:tmux
 }
 
 # A real OCI registry for the registry tests (Debian's docker-registry, distribution 2.8) and htpasswd for
 # their basic-auth instance. Installed only, never run as a service: the tests start their own instances
 # on loopback ports with their own config and data directories (test/support/local-registry.ts).
 ensure_registry_packages() {
-  local packages=()
-  command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
-  command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
-  [ "${#packages[@]}" -eq 0 ] && return 0
-  if ! is_debian || ! is_root; then
-    note "${packages[*]} missing and this script installs them only on Debian as root: the registry tests will fail"
-    return 0
-  fi
-  note "installing ${packages[*]} (apt-get)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  ensure_packages 'the registry tests will fail' docker-registry:docker-registry htpasswd:apache2-utils
 }
 
 # Network egress (issue 14): the server installs host firewall rules for the egress bridge (iptables),
 # and the egress specs build a small test internet in a network namespace (iproute2) with a throwaway CA
-# (openssl). Installed on Debian as root when missing; otherwise egress is refused and those specs fail
-# with a message naming the missing tool.
+# (openssl).
 ensure_egress_tools() {
-  local missing=()
-  command -v iptables >/dev/null 2>&1 || missing+=(iptables)
-  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
-  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-  [ "${#missing[@]}" -eq 0 ] && return 0
-  if ! is_debian || ! is_root; then
-    note "missing ${missing[*]}: network egress (issue 14) needs iptables, and its tests iproute2 and openssl"
-    return 0
-  fi
-  note "installing ${missing[*]} (apt-get)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ensure_packages 'network egress (issue 14) needs iptables, and its tests iproute2 and openssl' iptables:iptables ip:iproute2 openssl:openssl
 }
 
 # --- (c) build and (d) images ---------------------------------------------------------------------

@@ -151,28 +151,33 @@ describe('jobs (fast tier)', () => {
     expect((await jobs.wait(ws.as.developer, first.job.id, 30_000)).status).toBe('succeeded');
   });
 
+  /** The state a crashed server leaves: the row running under its (dead) runner id, the container still there. */
+  async function leftRunningByDeadRunner(jobId: string, workspaceId: string): Promise<string> {
+    const db = t.get(DataSource);
+    await db.query(
+      `UPDATE jobs SET status = 'running', reason = NULL, finished_at = NULL, exit_code = NULL, container_state = 'none', runner_id = 'gone:1:dead' WHERE id = $1`,
+      [jobId],
+    );
+    const install: Array<{ id: string }> = await db.query('SELECT id FROM installation');
+    const orphan = await t.fake.createContainer({
+      name: `orcaops-job-${jobId}`,
+      image: 'orcaops/busybox',
+      command: ['sleep', 'infinity'],
+      env: {},
+      labels: { 'orcaops.kind': 'job', 'orcaops.job_id': jobId, 'orcaops.workspace_id': workspaceId, 'orcaops.install': install[0]!.id },
+      resources: { cpus: 1, memoryBytes: 64 * 1024 * 1024, pidsLimit: 32, tmpBytes: 1024 * 1024, workspaceBytes: 4 * 1024 * 1024, nofile: 256 },
+      network: 'none',
+    });
+    await t.fake.startContainer(orphan);
+    return orphan;
+  }
+
   it('reconciles a job left running by a dead runner: failed/interrupted, container removed, never re-run', async () => {
     const ws = await workspace();
     // Steps run as execs (two of them): their processes cannot be re-attached.
     const { job } = await jobs.submit(ws.as.developer, { image: 'orcaops/busybox', steps: [{ command: 'echo done' }, { command: 'true' }] });
     await jobs.wait(ws.as.developer, job.id, 30_000);
-    // The state a crashed server leaves: the row running under its runner id, the container still there.
-    const db = t.get(DataSource);
-    await db.query(
-      `UPDATE jobs SET status = 'running', reason = NULL, finished_at = NULL, exit_code = NULL, container_state = 'none', runner_id = 'gone:1:dead' WHERE id = $1`,
-      [job.id],
-    );
-    const install: Array<{ id: string }> = await db.query('SELECT id FROM installation');
-    const orphan = await t.fake.createContainer({
-      name: `orcaops-job-${job.id}`,
-      image: 'orcaops/busybox',
-      command: ['sleep', 'infinity'],
-      env: {},
-      labels: { 'orcaops.kind': 'job', 'orcaops.job_id': job.id, 'orcaops.workspace_id': ws.id, 'orcaops.install': install[0]!.id },
-      resources: { cpus: 1, memoryBytes: 64 * 1024 * 1024, pidsLimit: 32, tmpBytes: 1024 * 1024, workspaceBytes: 4 * 1024 * 1024, nofile: 256 },
-      network: 'none',
-    });
-    await t.fake.startContainer(orphan);
+    const orphan = await leftRunningByDeadRunner(job.id, ws.id);
     // A job of this (live) runner is left alone by the same pass.
     const live = (await jobs.submit(ws.as.developer, { image: 'orcaops/busybox', command: 'sleep 600' })).job;
 
@@ -192,22 +197,7 @@ describe('jobs (fast tier)', () => {
     t.fake.scriptMain(sh('echo done'), { exitCode: 0 });
     const { job } = await jobs.submit(ws.as.developer, { image: 'orcaops/busybox', command: 'echo done' });
     await jobs.wait(ws.as.developer, job.id, 30_000);
-    const db = t.get(DataSource);
-    await db.query(
-      `UPDATE jobs SET status = 'running', reason = NULL, finished_at = NULL, exit_code = NULL, container_state = 'none', runner_id = 'gone:1:dead' WHERE id = $1`,
-      [job.id],
-    );
-    const install: Array<{ id: string }> = await db.query('SELECT id FROM installation');
-    const orphan = await t.fake.createContainer({
-      name: `orcaops-job-${job.id}`,
-      image: 'orcaops/busybox',
-      command: ['sleep', 'infinity'],
-      env: {},
-      labels: { 'orcaops.kind': 'job', 'orcaops.job_id': job.id, 'orcaops.workspace_id': ws.id, 'orcaops.install': install[0]!.id },
-      resources: { cpus: 1, memoryBytes: 64 * 1024 * 1024, pidsLimit: 32, tmpBytes: 1024 * 1024, workspaceBytes: 4 * 1024 * 1024, nofile: 256 },
-      network: 'none',
-    });
-    await t.fake.startContainer(orphan);
+    const orphan = await leftRunningByDeadRunner(job.id, ws.id);
 
     await t.get(JobReconcilerService).reconcile(false);
 

@@ -154,6 +154,9 @@ show('other', get('http://other.test/'))
     expect(after.lines.other).toMatch(/^ERR .*403/);
     expect(Date.now() - changed).toBeLessThan(15_000);
     await setPolicy(b, { allow_domains: ['other.test'] });
+    // Restored for the later cases: wait until new work sees it (the gateway's policy may be 2 s old).
+    const restored = Date.now();
+    while (!(await runPython(b, script)).lines.other?.startsWith('hello') && Date.now() - restored < 10_000);
   }, 240_000);
 
   it('records every decision, readable per job through REST, CLI and MCP', async () => {

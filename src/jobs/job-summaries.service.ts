@@ -7,6 +7,7 @@ import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
 import { LOG_MASKER, LogMasker } from 'src/jobs/log-masker';
 import { analyseLog, MAX_ANALYSED_BYTES } from 'src/log-analysis/analyse-log';
 import type { RunFacts } from 'src/log-analysis/log-summary';
+import { joinStreamLines, mapRuns, OutputChunk, SourcedOutput } from 'src/log-analysis/stream-lines';
 
 /** Chunks read per query when a job's output is gathered for its summary. */
 const READ_BATCH_ROWS = 256;
@@ -44,10 +45,10 @@ export class JobSummaries {
   private async write(job: JobEntity): Promise<JobSummaryEntity> {
     await this.slot();
     try {
-      const log = job.status === 'succeeded' ? Buffer.alloc(0) : await this.readOutput(job);
+      const log = job.status === 'succeeded' ? { bytes: Buffer.alloc(0), runs: [] } : await this.readOutput(job);
       // Secrets leave the output here, before anything is derived from it.
-      const summary = analyseLog(this.masker.mask(job, log), factsOf(job));
-      const row = { jobId: job.id, ...summary, analysedBytes: Math.min(log.length, MAX_ANALYSED_BYTES) };
+      const summary = analyseLog(mapRuns(log, (bytes) => this.masker.mask(job, bytes)), factsOf(job));
+      const row = { jobId: job.id, ...summary, analysedBytes: Math.min(log.bytes.length, MAX_ANALYSED_BYTES) };
       try {
         return await this.rows.insert(job.workspaceId, row);
       } catch (error) {
@@ -61,14 +62,14 @@ export class JobSummaries {
     }
   }
 
-  /** The job's stored output in order (every stream, as a reader sees it); bounded by the job's output cap. */
-  private async readOutput(job: JobEntity): Promise<Buffer> {
-    const parts: Buffer[] = [];
+  /** The job's stored output as whole lines in arrival order, with their streams; bounded by the job's output cap. */
+  private async readOutput(job: JobEntity): Promise<SourcedOutput> {
+    const parts: OutputChunk[] = [];
     let after = 0;
     for (;;) {
       const rows = await this.chunks.find(job.workspaceId, { where: { jobId: job.id, seq: MoreThan(after) }, order: { seq: 'ASC' }, take: READ_BATCH_ROWS });
-      for (const row of rows) parts.push(row.data);
-      if (rows.length < READ_BATCH_ROWS) return Buffer.concat(parts);
+      for (const row of rows) parts.push(row);
+      if (rows.length < READ_BATCH_ROWS) return joinStreamLines(parts);
       after = rows[rows.length - 1]!.seq;
     }
   }

@@ -2,6 +2,7 @@ import type { Candidate, CandidateInput } from 'src/log-analysis/detectors';
 import { Detectors } from 'src/log-analysis/detectors';
 import { countLines, lineEnd, linesBack, matchable, MAX_MATCH_CHARS, printable } from 'src/log-analysis/lines';
 import type { ExcerptLine, LogSummary, RunFacts } from 'src/log-analysis/log-summary';
+import type { SourcedOutput, SourceRun } from 'src/log-analysis/stream-lines';
 import { raiseMemory, raiseTimeout } from 'src/log-analysis/suggestions';
 
 /** The most output analysed: the tail, when a log is longer (the job output cap is 10 MiB). */
@@ -41,14 +42,22 @@ const PLATFORM_HINTS: Record<string, string> = {
  * One pass over a job's output (stdout and stderr as they interleaved): the error line that matters, the
  * lines around it and a suggestion, combined with the run record (OOM kills and timeouts come from the
  * record, never the text). Linear in the log's length with a fixed amount of state; binary or non-UTF-8
- * bytes are shown as `?` or replacement characters. Mask secrets in `log` before calling.
+ * bytes are shown as `?` or replacement characters. A job's output comes as whole lines with their sources
+ * (joinStreamLines), so a traceback on stderr is read past the stdout lines that landed inside it. Mask
+ * secrets in `log` before calling.
  */
-export function analyseLog(log: Buffer | string, facts: RunFacts): LogSummary {
+export function analyseLog(log: Buffer | string | SourcedOutput, facts: RunFacts): LogSummary {
   if (facts.status === 'succeeded') return { kind: 'succeeded', summary: 'succeeded', errorLine: null, excerpt: [], suggestion: null };
-  let bytes = typeof log === 'string' ? Buffer.from(log, 'utf8') : log;
-  if (bytes.length > MAX_ANALYSED_BYTES) bytes = bytes.subarray(bytes.length - MAX_ANALYSED_BYTES);
+  const sourced = typeof log !== 'string' && !Buffer.isBuffer(log) ? log : null;
+  let bytes = typeof log === 'string' ? Buffer.from(log, 'utf8') : Buffer.isBuffer(log) ? log : log.bytes;
+  let runs = sourced?.runs ?? [];
+  if (bytes.length > MAX_ANALYSED_BYTES) {
+    const cut = bytes.length - MAX_ANALYSED_BYTES;
+    bytes = bytes.subarray(cut);
+    runs = tailRuns(runs, cut);
+  }
   const text = bytes.toString('latin1');
-  const { best, lines, totals } = scan(text, facts);
+  const { best, lines, totals } = scan(text, facts, runs);
   const tail = excerptOf(bytes, text, lines, text.length === 0 ? 0 : lastLineStart(text), TAIL_LINES - 1, 0);
   const excerpt = best ? excerptOf(bytes, text, best.line, best.offset, best.before, best.after) : tail;
   const found = best ? oneLine(utf8(totals && isRunner(best.kind) ? `${totals}; first: ${best.summary}` : best.summary)) : null;
@@ -64,8 +73,14 @@ export function analyseLog(log: Buffer | string, facts: RunFacts): LogSummary {
   );
 }
 
-function scan(text: string, facts: RunFacts): { best: Tracked | null; lines: number; totals: string | null } {
+function scan(text: string, facts: RunFacts, runs: SourceRun[]): { best: Tracked | null; lines: number; totals: string | null } {
   let best: Tracked | null = null;
+  // The run holding the current line: offsets only grow, so one pointer moves forward.
+  let run = 0;
+  const sourceAt = (at: number): number | undefined => {
+    while (run + 1 < runs.length && runs[run + 1]!.offset <= at) run++;
+    return runs[run]?.source;
+  };
   let lineNo = 0;
   let offset = 0;
   let lineStart = 0;
@@ -105,11 +120,22 @@ function scan(text: string, facts: RunFacts): { best: Tracked | null; lines: num
     const end = lineEnd(text, offset);
     lineNo++;
     lineStart = offset;
-    detectors.visit(lineNo, matchable(text.slice(offset, Math.min(end, offset + MAX_MATCH_CHARS * 4))));
+    detectors.visit(lineNo, matchable(text.slice(offset, Math.min(end, offset + MAX_MATCH_CHARS * 4))), sourceAt(offset));
     offset = end + 1;
   }
   detectors.finish();
   return { best, lines: lineNo, totals: detectors.totals };
+}
+
+/** The runs of the last bytes after the first `cut` bytes are dropped. */
+function tailRuns(runs: SourceRun[], cut: number): SourceRun[] {
+  const out: SourceRun[] = [];
+  for (let i = 0; i < runs.length; i++) {
+    const next = runs[i + 1];
+    if (next && next.offset <= cut) continue;
+    out.push({ offset: Math.max(0, runs[i]!.offset - cut), source: runs[i]!.source });
+  }
+  return out;
 }
 
 function lastLineStart(text: string): number {

@@ -60,7 +60,7 @@ const MAX_TRACEBACK_STRAYS = 3;
 const TRACEBACK_HEADER = 'Traceback (most recent call last):';
 export class Detectors {
   /** Inside a Python traceback: its innermost frame so far, and lines of other output seen inside it. */
-  private py: { frame: string | null; strays: number } | null = null;
+  private py: { frame: string | null; strays: number; source: number | undefined } | null = null;
   /** The last `Name: message` line at column 0, for the stack frames that may follow. */
   private errorLike: { line: number; text: string; used: boolean } | null = null;
   private stack: { candidate: Candidate; frame: string | null; java: boolean } | null = null;
@@ -95,15 +95,16 @@ export class Detectors {
     );
   }
 
-  visit(lineNo: number, line: string): void {
+  /** `source`: which stream the line came from, when known (see joinStreamLines). */
+  visit(lineNo: number, line: string, source?: number): void {
     if (this.awaitingMessage) this.takeMessage(line);
-    if (this.py && this.python(lineNo, line)) return;
+    if (this.py && this.python(lineNo, line, source)) return;
     if (this.goPanic && this.goFrames(line)) return;
     if (this.frames(lineNo, line)) return;
     this.npmContinues(line);
     if (line.length === 0) return;
     const c0 = line[0];
-    if (c0 !== ' ' && c0 !== '\t') this.columnZero(lineNo, line);
+    if (c0 !== ' ' && c0 !== '\t') this.columnZero(lineNo, line, source);
     else this.indented(lineNo, line);
   }
 
@@ -113,8 +114,10 @@ export class Detectors {
   }
 
   // --- Python tracebacks: the exception line, with the innermost frame ------------------------------------
-  private python(lineNo: number, line: string): boolean {
+  private python(lineNo: number, line: string, source: number | undefined): boolean {
     const py = this.py!;
+    // Another stream's lines inside the traceback (a block of stdout copied late) neither end it nor count.
+    if (source !== undefined && py.source !== undefined && source !== py.source) return false;
     if (line.startsWith(' ') || line.startsWith('\t')) {
       const t = line.trimStart();
       if (t.startsWith('File "')) py.frame = pythonFrame(t);
@@ -227,11 +230,11 @@ export class Detectors {
   }
 
   // --- Lines that start at column 0 -------------------------------------------------------------------------
-  private columnZero(lineNo: number, line: string): void {
+  private columnZero(lineNo: number, line: string, source: number | undefined): void {
     // endsWith: a program's stdout line cut by its buffer flush can sit in front of the header on the
     // same line in the merged output (the rest of it follows the traceback).
     if (line.startsWith(TRACEBACK_HEADER) || line.endsWith(TRACEBACK_HEADER)) {
-      this.py = { frame: null, strays: 0 };
+      this.py = { frame: null, strays: 0, source };
       return;
     }
     if (errorName(line.startsWith('Caused by: ') ? line.slice(11) : line.startsWith('Exception in thread "') ? 'Exception' : line.startsWith('Uncaught ') ? line.slice(9) : line)) {

@@ -25,6 +25,7 @@ import { SecretsService } from 'src/secrets/secrets.service';
  */
 @Injectable()
 export class JobExecutor {
+  // Eleven: one step of a run touches each once (image pull and grant, egress, secrets, engine, drivers, artifacts, sampling).
   constructor(
     @InjectScopedRepository(JobEntity) private readonly jobs: TenantScopedRepository<JobEntity>,
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,

@@ -28,6 +28,7 @@ export class JobRunnerService implements JobDispatch, BeforeApplicationShutdown 
   private readonly logger = new Logger('JobRunner');
   private readonly active = new Map<string, RunState>();
 
+  // Nine: the orchestrator of a run; each unit it calls (slots, executor, sampler, finisher, logs, metrics) has one job.
   constructor(
     @Inject(WORK_QUEUE) private readonly queue: WorkQueue,
     @Inject(jobsConfig.KEY) private readonly config: ConfigType<typeof jobsConfig>,

@@ -79,6 +79,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
   private stopping = false;
   private scanTimer?: NodeJS.Timeout;
 
+  // Ten: the run loop decides (pure engine) and acts through one unit each (store, jobs, steps, services, policy, events).
   constructor(
     @InjectDataSource() dataSource: DataSource,
     private readonly store: WorkflowInstanceStore,

@@ -326,6 +326,18 @@ const FIXED_CASES = [
   "'a''b''c'",
 ];
 
+/** Either side of the nesting limit (50), where GitHub's parser counts a level. */
+const DEPTH_CASES = [48, 49, 50].flatMap((n) => [
+  `github${'.event'.repeat(n)}`,
+  `github${'[0]'.repeat(n)}`,
+  `${'!'.repeat(n)}true`,
+  `${'('.repeat(n)}1${')'.repeat(n)}`,
+  `${'(1 || '.repeat(n)}1${')'.repeat(n)}`,
+  `${'(1 && '.repeat(n)}1${')'.repeat(n)}`,
+  `${'format('.repeat(n)}'x'${')'.repeat(n)}`,
+  `${'!('.repeat(n)}true${')'.repeat(n)}`,
+]);
+
 /**
  * Where GitHub's hosted runner deliberately differs from the library, we follow the runner: each
  * exception names the case, what our engine returns, and why.
@@ -383,7 +395,7 @@ function generatedCases(seed: number, count: number): string[] {
 }
 
 describe("expressions agree with GitHub's implementation (@actions/expressions)", () => {
-  const cases = [...FIXED_CASES, ...generatedCases(20_2026, 700)];
+  const cases = [...FIXED_CASES, ...DEPTH_CASES, ...generatedCases(20_2026, 700)];
   let oracle: Outcome[];
 
   beforeAll(() => {
@@ -392,7 +404,7 @@ describe("expressions agree with GitHub's implementation (@actions/expressions)"
 
   it('generates several hundred distinct expressions, deterministically', () => {
     expect(cases.length).toBeGreaterThanOrEqual(700);
-    expect(generatedCases(20_2026, 700)).toEqual(cases.slice(FIXED_CASES.length));
+    expect(generatedCases(20_2026, 700)).toEqual(cases.slice(FIXED_CASES.length + DEPTH_CASES.length));
     // Both outcomes are represented: a differential test of only errors (or none) proves little.
     expect(oracle.filter((o) => o.ok).length).toBeGreaterThan(cases.length / 2);
     expect(oracle.filter((o) => !o.ok).length).toBeGreaterThan(10);

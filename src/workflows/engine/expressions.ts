@@ -198,11 +198,12 @@ class Parser {
     return this.binaryAt(level);
   }
 
-  /** Entered for every parenthesis, argument, index and `!`: the recursion the depth limit bounds. */
+  /**
+   * The recursion the depth limit bounds, counted where GitHub's parser counts it: every parenthesis,
+   * argument, index expression and `!`, the rest of an `&&`/`||` chain, and each `.x`/`[i]` of a chain.
+   */
   private nested(parse: () => ExprNode): ExprNode {
-    if (++this.depth > EXPRESSION_LIMITS.maxDepth) {
-      throw new ExpressionError(`Expression nests deeper than ${EXPRESSION_LIMITS.maxDepth} levels (the limit)`, this.peek().pos);
-    }
+    this.enter();
     try {
       return parse();
     } finally {
@@ -210,14 +211,26 @@ class Parser {
     }
   }
 
-  private binaryAt(level: number): ExprNode {
-    let left = this.binary(level + 1);
-    const ops = BINARY_PRECEDENCE.find(([, l]) => l === level)?.[0] ?? [];
-    while (this.peek().kind === 'punct' && ops.includes(this.peek().text)) {
-      const op = this.next().text;
-      left = { type: 'binary', op, left, right: this.binary(level + 1) };
+  private enter(): void {
+    if (++this.depth > EXPRESSION_LIMITS.maxDepth) {
+      throw new ExpressionError(`Expression nests deeper than ${EXPRESSION_LIMITS.maxDepth} levels (the limit)`, this.peek().pos);
     }
-    return left;
+  }
+
+  private binaryAt(level: number): ExprNode {
+    const left = this.binary(level + 1);
+    const ops = BINARY_PRECEDENCE.find(([, l]) => l === level)?.[0] ?? [];
+    const continues = (): boolean => this.peek().kind === 'punct' && ops.includes(this.peek().text);
+    if (!continues()) return left;
+    const chain = (): ExprNode => {
+      let node = left;
+      while (continues()) {
+        const op = this.next().text;
+        node = { type: 'binary', op, left: node, right: this.binary(level + 1) };
+      }
+      return node;
+    };
+    return level <= 2 ? this.nested(chain) : chain();
   }
 
   private unary(): ExprNode {
@@ -231,21 +244,28 @@ class Parser {
   }
 
   private postfix(node: ExprNode): ExprNode {
-    for (;;) {
-      if (this.isPunct('.')) {
-        this.next();
-        const name = this.next();
-        if (name.kind === 'punct' && name.text === '*') node = { type: 'filter', object: node };
-        else if (name.kind === 'ident') node = { type: 'property', object: node, name: name.text };
-        else throw this.unexpected(name);
-      } else if (this.isPunct('[')) {
-        this.next();
-        if (this.isPunct('*')) {
+    const outer = this.depth;
+    try {
+      for (;;) {
+        if (this.isPunct('.')) {
           this.next();
-          node = { type: 'filter', object: node };
-        } else node = { type: 'index', object: node, index: this.binary(1) };
-        this.expect(']');
-      } else return node;
+          this.enter();
+          const name = this.next();
+          if (name.kind === 'punct' && name.text === '*') node = { type: 'filter', object: node };
+          else if (name.kind === 'ident') node = { type: 'property', object: node, name: name.text };
+          else throw this.unexpected(name);
+        } else if (this.isPunct('[')) {
+          this.next();
+          if (this.isPunct('*')) {
+            this.next();
+            node = { type: 'filter', object: node };
+          } else node = { type: 'index', object: node, index: this.binary(1) };
+          this.expect(']');
+          this.enter();
+        } else return node;
+      }
+    } finally {
+      this.depth = outer;
     }
   }
 

@@ -1,8 +1,8 @@
 /**
  * GitHub Actions expression language: lexer, parser, evaluator, `${{ }}` interpolation.
- * Semantics follow GitHub's expressions documentation (loose equality, case-insensitive strings,
- * `&&`/`||` returning operands, falsy set). Errors throw ExpressionError; callers never treat a failed
- * parse or evaluation as true.
+ * Semantics are GitHub's (loose equality, case-insensitive strings, `&&`/`||` returning operands, falsy
+ * set, filters, coercions), checked against GitHub's own evaluator by expressions.oracle.spec.ts. Errors
+ * throw ExpressionError; callers never treat a failed parse or evaluation as true.
  */
 import { INPUT_LIMITS, jsonTextDepth } from 'src/common/input-limits';
 import type { JsonValue } from 'src/workflows/engine/model';

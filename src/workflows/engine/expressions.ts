@@ -582,10 +582,14 @@ function accessEach(items: FilteredArray, index: Index): FilteredArray {
   return result;
 }
 
-/** Case-insensitive; of keys differing only in case, the first one counts. */
+/**
+ * Case-insensitive. Of keys differing only in case GitHub reads the first; fromJSON keeps only that
+ * one, so an exact hit (the fast path) is the first. Contexts are not cached: some grow while used.
+ */
 function property(target: { [key: string]: JsonValue }, name: string): JsonValue | undefined {
+  if (Object.prototype.hasOwnProperty.call(target, name)) return target[name];
   const wanted = name.toLowerCase();
-  for (const key of Object.keys(target)) if (key.toLowerCase() === wanted) return target[key];
+  for (const key in target) if (Object.prototype.hasOwnProperty.call(target, key) && key.toLowerCase() === wanted) return target[key];
   return undefined;
 }
 

@@ -84,6 +84,11 @@ const CONTEXTS: Record<string, Tagged> = {
     JSON_LIST: '[1, 2, 3]',
     JSON_OBJ: '{"a": {"b": [true, null]}, "c": {"b": "x"}}',
     CSV: 'a,b,c',
+    BIN: '0b11',
+    OCT: '0o17',
+    UNDERSCORE: '1_000',
+    STREET: 'Straße',
+    DOTLESS: 'ılık',
   },
   matrix: {
     os: 'ubuntu-latest',
@@ -133,7 +138,7 @@ function prng(seed: number): () => number {
 }
 
 const NUMBERS = ['0', '1', '-1', '2', '3.5', '-2.5', '0x1F', '0xff', '1e3', '2E-2', '.5', '1.', '0.1', '1e21', '-0', 'NaN', 'Infinity', '-Infinity', '010', '+3', '42'];
-const STRINGS = ["''", "'abc'", "'ABC'", "'Abc'", "'it''s'", "'push'", "'PUSH'", "'main'", "'refs/heads/main'", "'0'", "'1'", "' 12 '", "'0x1F'", "'1e3'", "'true'", "'false'", "'null'", "'NaN'", "'Infinity'", "'-3.5'", "'a,b'", "'\"quoted\"'", "'ubuntu-LATEST'", "'bug'", "'ci'", "'x'", "'Fast'", "' '"];
+const STRINGS = ["''", "'abc'", "'ABC'", "'Abc'", "'it''s'", "'push'", "'PUSH'", "'main'", "'refs/heads/main'", "'0'", "'1'", "' 12 '", "'0x1F'", "'1e3'", "'true'", "'false'", "'null'", "'NaN'", "'Infinity'", "'-3.5'", "'a,b'", "'\"quoted\"'", "'ubuntu-LATEST'", "'bug'", "'ci'", "'x'", "'Fast'", "' '", "'STRASSE'", "'straße'", "'ILIK'", "'ılık'", "'3'", "'0b11'"];
 const TEMPLATES = ["'{0}'", "'{0}-{1}'", "'{{0}} {0}'", "'[{1}] {0}'", "'{0}{0}}}'", "'plain'", "'{2}'"];
 const JSON_TEXTS = ['[[1,2],[3]]', '{"a":{"b":1},"c":{"b":2}}', '[{"name":"x","v":1},{"name":"Y"},{"v":3}]', '"text"', '1.5', 'null', 'true', '[]', '{}', '{"A":1,"a":2}', '[1, "1", null, true]', '  [1]  ', '0.30000000000000004', '[[[1]],[[2,3]]]', '{"k": [1, {"k": 2}]}', '', 'nope'];
 const MISSING = ['missing', 'nope', 'Missing-Key'];

@@ -7,7 +7,7 @@ import layers from './eslint.layers.cjs';
 import { rawAccessOverrides, rawAccessRule } from './eslint.raw-access.mjs';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bin/**', '*.js', '*.mjs', '*.cjs', 'test/support/*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'bin/**', '*.js', '*.mjs', '*.cjs', 'test/support/*.js', 'test/support/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,

@@ -28,6 +28,11 @@ describe('expression limits', () => {
     expect(() => parseExpression(`${'('.repeat(60)}1${')'.repeat(60)}`)).toThrow(/deeper than 50 levels/);
     expect(() => parseExpression(`${'!'.repeat(60)}true`)).toThrow(/deeper than 50 levels/);
     expect(evaluate(parseExpression(`${'('.repeat(40)}1${')'.repeat(40)}`), ctx)).toBe(1);
+    // Counted as GitHub counts: each accessor of a chain and the rest of an `||`/`&&` chain are a level.
+    expect(() => parseExpression(`github${'.a'.repeat(50)}`)).toThrow(/deeper than 50 levels/);
+    expect(evaluate(parseExpression(`github${'.a'.repeat(49)}`), ctx)).toBeNull();
+    expect(() => parseExpression(`${'(1 || '.repeat(25)}1${')'.repeat(25)}`)).toThrow(/deeper than 50 levels/);
+    expect(evaluate(parseExpression(`${'(1 || '.repeat(24)}1${')'.repeat(24)}`), ctx)).toBe(1);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * GitHub Actions expression language: lexer, parser, evaluator, `${{ }}` interpolation.
- * Semantics follow GitHub's expressions documentation (loose equality, case-insensitive strings,
- * `&&`/`||` returning operands, falsy set). Errors throw ExpressionError; callers never treat a failed
- * parse or evaluation as true.
+ * Semantics are GitHub's (loose equality, case-insensitive strings, `&&`/`||` returning operands, falsy
+ * set, filters, coercions), checked against GitHub's own evaluator by expressions.oracle.spec.ts. Errors
+ * throw ExpressionError; callers never treat a failed parse or evaluation as true.
  */
 import { INPUT_LIMITS, jsonTextDepth } from 'src/common/input-limits';
 import type { JsonValue } from 'src/workflows/engine/model';
@@ -94,23 +94,31 @@ function lexString(source: string, start: number): Token | undefined {
   return { kind: 'string', text: source.slice(start, i + 1), value, pos: start };
 }
 
-const NUMBER_PATTERN = /^-?(0x[0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)/;
-
+/**
+ * A number starts at a digit, a sign, or a '.' where no property name can follow, and runs to the next
+ * boundary; its text is read as JavaScript's Number() reads it (0x hex, exponents, a sign, `-Infinity`),
+ * as GitHub's implementation does. There is no subtraction, so a '-' outside a name is always a sign.
+ */
 function lexNumber(source: string, start: number, previous: Token[]): Token | undefined {
-  const rest = source.slice(start);
-  const match = NUMBER_PATTERN.exec(rest);
-  if (!match) return undefined;
-  // A leading '-' is a sign only where an operand may start.
-  if (rest.startsWith('-') && !operandMayStart(previous)) return undefined;
-  const text = match[0];
-  const body = text.replace(/^-/, '');
-  const magnitude = body.toLowerCase().startsWith('0x') ? parseInt(body, 16) : Number(body);
-  return { kind: 'number', text, value: text.startsWith('-') ? -magnitude : magnitude, pos: start };
+  const ch = source[start] as string;
+  const startsNumber = /[0-9+-]/.test(ch) || (ch === '.' && !followsOperand(previous));
+  if (!startsNumber) return undefined;
+  let end = start + 1;
+  while (end < source.length && (!isBoundary(source[end] as string) || source[end] === '.')) end++;
+  const text = source.slice(start, end);
+  const value = Number(text);
+  if (Number.isNaN(value)) throw new ExpressionError(`Unexpected symbol: '${text}'. Located at position ${start + 1} within expression: ${source}`, start);
+  return { kind: 'number', text, value, pos: start };
 }
 
-function operandMayStart(previous: Token[]): boolean {
+/** After a name, `]`, `)` or `*`, a '.' is property access; elsewhere it starts a number (`.5`). */
+function followsOperand(previous: Token[]): boolean {
   const last = previous[previous.length - 1];
-  return !last || (last.kind === 'punct' && ![')', ']'].includes(last.text));
+  return last !== undefined && (last.kind === 'ident' || [')', ']', '*'].includes(last.text));
+}
+
+function isBoundary(ch: string): boolean {
+  return '()[],.!<>=&|'.includes(ch) || /\s/.test(ch);
 }
 
 function lexIdent(source: string, start: number): Token | undefined {
@@ -152,6 +160,15 @@ const FUNCTION_ARITY: Record<string, [number, number]> = {
 };
 export const STATUS_FUNCTIONS = new Set(['success', 'failure', 'always', 'cancelled']);
 
+/** Case-sensitive, as in GitHub's lexer (`True` is a context name; after a '.', a property name). */
+const KEYWORDS = new Map<string, JsonValue>([
+  ['true', true],
+  ['false', false],
+  ['null', null],
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+]);
+
 const BINARY_PRECEDENCE: [string[], number][] = [
   [['||'], 1],
   [['&&'], 2],
@@ -181,11 +198,12 @@ class Parser {
     return this.binaryAt(level);
   }
 
-  /** Entered for every parenthesis, argument, index and `!`: the recursion the depth limit bounds. */
+  /**
+   * The recursion the depth limit bounds, counted where GitHub's parser counts it: every parenthesis,
+   * argument, index expression and `!`, the rest of an `&&`/`||` chain, and each `.x`/`[i]` of a chain.
+   */
   private nested(parse: () => ExprNode): ExprNode {
-    if (++this.depth > EXPRESSION_LIMITS.maxDepth) {
-      throw new ExpressionError(`Expression nests deeper than ${EXPRESSION_LIMITS.maxDepth} levels (the limit)`, this.peek().pos);
-    }
+    this.enter();
     try {
       return parse();
     } finally {
@@ -193,14 +211,26 @@ class Parser {
     }
   }
 
-  private binaryAt(level: number): ExprNode {
-    let left = this.binary(level + 1);
-    const ops = BINARY_PRECEDENCE.find(([, l]) => l === level)?.[0] ?? [];
-    while (this.peek().kind === 'punct' && ops.includes(this.peek().text)) {
-      const op = this.next().text;
-      left = { type: 'binary', op, left, right: this.binary(level + 1) };
+  private enter(): void {
+    if (++this.depth > EXPRESSION_LIMITS.maxDepth) {
+      throw new ExpressionError(`Expression nests deeper than ${EXPRESSION_LIMITS.maxDepth} levels (the limit)`, this.peek().pos);
     }
-    return left;
+  }
+
+  private binaryAt(level: number): ExprNode {
+    const left = this.binary(level + 1);
+    const ops = BINARY_PRECEDENCE.find(([, l]) => l === level)?.[0] ?? [];
+    const continues = (): boolean => this.peek().kind === 'punct' && ops.includes(this.peek().text);
+    if (!continues()) return left;
+    const chain = (): ExprNode => {
+      let node = left;
+      while (continues()) {
+        const op = this.next().text;
+        node = { type: 'binary', op, left: node, right: this.binary(level + 1) };
+      }
+      return node;
+    };
+    return level <= 2 ? this.nested(chain) : chain();
   }
 
   private unary(): ExprNode {
@@ -208,42 +238,51 @@ class Parser {
       this.next();
       return { type: 'not', operand: this.nested(() => this.unary()) };
     }
-    return this.postfix(this.primary());
+    // As in GitHub's grammar, only a context, a call or a parenthesized expression takes `.x` or `[i]`.
+    const { node, indexable } = this.primary();
+    return indexable ? this.postfix(node) : node;
   }
 
   private postfix(node: ExprNode): ExprNode {
-    for (;;) {
-      if (this.isPunct('.')) {
-        this.next();
-        const name = this.next();
-        if (name.kind === 'punct' && name.text === '*') node = { type: 'filter', object: node };
-        else if (name.kind === 'ident') node = { type: 'property', object: node, name: name.text };
-        else throw this.unexpected(name);
-      } else if (this.isPunct('[')) {
-        this.next();
-        if (this.isPunct('*')) {
+    const outer = this.depth;
+    try {
+      for (;;) {
+        if (this.isPunct('.')) {
           this.next();
-          node = { type: 'filter', object: node };
-        } else node = { type: 'index', object: node, index: this.binary(1) };
-        this.expect(']');
-      } else return node;
+          this.enter();
+          const name = this.next();
+          if (name.kind === 'punct' && name.text === '*') node = { type: 'filter', object: node };
+          else if (name.kind === 'ident') node = { type: 'property', object: node, name: name.text };
+          else throw this.unexpected(name);
+        } else if (this.isPunct('[')) {
+          this.next();
+          if (this.isPunct('*')) {
+            this.next();
+            node = { type: 'filter', object: node };
+          } else node = { type: 'index', object: node, index: this.binary(1) };
+          this.expect(']');
+          this.enter();
+        } else return node;
+      }
+    } finally {
+      this.depth = outer;
     }
   }
 
-  private primary(): ExprNode {
+  private primary(): { node: ExprNode; indexable: boolean } {
     const token = this.next();
     if (token.kind === 'number' || token.kind === 'string')
-      return { type: 'literal', value: token.value as JsonValue };
+      return { node: { type: 'literal', value: token.value as JsonValue }, indexable: false };
     if (token.kind === 'punct' && token.text === '(') {
       const inner = this.binary(1);
       this.expect(')');
-      return inner;
+      return { node: inner, indexable: true };
     }
     if (token.kind !== 'ident') throw this.unexpected(token);
-    const keyword = { true: true, false: false, null: null } as Record<string, JsonValue>;
-    if (token.text in keyword) return { type: 'literal', value: keyword[token.text] as JsonValue };
-    if (this.isPunct('(')) return this.call(token);
-    return { type: 'context', name: token.text, pos: token.pos };
+    const keyword = KEYWORDS.get(token.text);
+    if (keyword !== undefined) return { node: { type: 'literal', value: keyword }, indexable: false };
+    if (this.isPunct('(')) return { node: this.call(token), indexable: true };
+    return { node: { type: 'context', name: token.text, pos: token.pos }, indexable: true };
   }
 
   private call(nameToken: Token): ExprNode {
@@ -376,8 +415,9 @@ function visit(node: ExprNode, fn: (n: ExprNode) => void): void {
 }
 
 // ─── Values and coercion ────────────────────────────────────────────────────────────────────────────
+// Semantics are GitHub's, checked against its implementation by expressions.oracle.spec.ts.
 
-/** An array produced by an object filter: property access maps over its items. */
+/** An array produced by an object filter: property access and indexes map over its items. */
 class FilteredArray extends Array<JsonValue> {}
 
 export function toBoolean(value: JsonValue): boolean {
@@ -390,32 +430,32 @@ export function toNumber(value: JsonValue): number {
   if (value === null) return 0;
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'number') return value;
-  if (typeof value === 'string') return stringToNumber(value);
+  // JavaScript's Number() as GitHub's implementation: trimmed, '' is 0, 0x hex, exponents, Infinity.
+  if (typeof value === 'string') return Number(value);
   return NaN;
 }
 
-function stringToNumber(text: string): number {
-  const trimmed = text.trim();
-  if (trimmed === '') return 0;
-  if (/^[+-]?0x[0-9a-f]+$/i.test(trimmed)) return parseInt(trimmed, 16);
-  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(trimmed)) return Number(trimmed);
-  if (/^[+-]?infinity$/i.test(trimmed)) return trimmed.startsWith('-') ? -Infinity : Infinity;
-  return NaN;
+function isPrimitive(value: JsonValue): value is null | boolean | number | string {
+  return value === null || typeof value !== 'object';
 }
 
-/** Conversion used by interpolation, format and join. Objects and arrays cannot be converted. */
+/** Conversion used by interpolation, format and join: an array is 'Array' and an object 'Object'. */
 export function toText(value: JsonValue): string {
   if (value === null) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') return numberToText(value);
-  throw new ExpressionError(`Cannot convert ${Array.isArray(value) ? 'an array' : 'an object'} to a string`);
+  return Array.isArray(value) ? 'Array' : 'Object';
 }
 
+/** At most 15 decimals, trailing zeros dropped: 0.1 + 0.2 prints as 0.3 (and -0 as 0). */
 function numberToText(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
-  return Object.is(value, -0) ? '0' : String(value);
+  return value === 0 ? '0' : String(Number(value.toFixed(15)));
+}
+
+/** Upper case for case-insensitive comparison, leaving the dotless ı alone as GitHub does. */
+function upper(text: string): string {
+  return text.split('ı').map((part) => part.toUpperCase()).join('ı');
 }
 
 type Kind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object';
@@ -425,22 +465,37 @@ function kindOf(value: JsonValue): Kind {
   return typeof value as Kind;
 }
 
+/** Null and booleans become numbers; a number against a string compares numbers; else kinds must match. */
+function coerce(left: JsonValue, right: JsonValue): [JsonValue, JsonValue] {
+  const [lk, rk] = [kindOf(left), kindOf(right)];
+  if (lk === rk) return [left, right];
+  if (lk === 'null' || lk === 'boolean') return coerce(toNumber(left), right);
+  if (rk === 'null' || rk === 'boolean') return coerce(left, toNumber(right));
+  if (lk === 'number' && rk === 'string') return [left, toNumber(right)];
+  if (lk === 'string' && rk === 'number') return [toNumber(left), right];
+  return [left, right];
+}
+
 export function looseEquals(left: JsonValue, right: JsonValue): boolean {
-  const kind = kindOf(left);
-  if (kind !== kindOf(right)) return toNumber(left) === toNumber(right);
-  if (kind === 'string') return (left as string).toLowerCase() === (right as string).toLowerCase();
-  return left === right;
+  const [a, b] = coerce(left, right);
+  if (kindOf(a) !== kindOf(b)) return false;
+  if (typeof a === 'string') return upper(a) === upper(b as string);
+  // Numbers (NaN equals nothing), booleans, null; arrays and objects by reference.
+  return a === b;
+}
+
+function lessThan(left: JsonValue, right: JsonValue): boolean {
+  const [a, b] = coerce(left, right);
+  if (typeof a === 'string' && typeof b === 'string') return upper(a) < upper(b);
+  if (typeof a === 'number' && typeof b === 'number') return a < b;
+  return typeof a === 'boolean' && typeof b === 'boolean' && !a && b;
 }
 
 function compare(op: string, left: JsonValue, right: JsonValue): boolean {
-  const bothStrings = typeof left === 'string' && typeof right === 'string';
-  const a = bothStrings ? left.toUpperCase() : toNumber(left);
-  const b = bothStrings ? right.toUpperCase() : toNumber(right);
-  if (typeof a === 'number' && (Number.isNaN(a) || Number.isNaN(b))) return false;
-  if (op === '<') return a < b;
-  if (op === '<=') return a <= b;
-  if (op === '>') return a > b;
-  return a >= b;
+  if (op === '<') return lessThan(left, right);
+  if (op === '>') return lessThan(right, left);
+  if (op === '<=') return looseEquals(left, right) || lessThan(left, right);
+  return looseEquals(left, right) || lessThan(right, left);
 }
 
 // ─── Evaluator ──────────────────────────────────────────────────────────────────────────────────────
@@ -467,11 +522,11 @@ export function evaluate(node: ExprNode, ctx: EvaluationContext): JsonValue {
     case 'context':
       return lookupContext(node.name, node.pos, ctx);
     case 'property':
-      return accessProperty(evaluate(node.object, ctx), node.name);
+      return access(evaluate(node.object, ctx), { key: node.name });
     case 'index':
-      return accessIndex(evaluate(node.object, ctx), evaluate(node.index, ctx));
+      return access(evaluate(node.object, ctx), indexOf(evaluate(node.index, ctx)));
     case 'filter':
-      return applyFilter(evaluate(node.object, ctx));
+      return access(evaluate(node.object, ctx), 'star');
     case 'not':
       return !toBoolean(evaluate(node.operand, ctx));
     case 'binary':
@@ -487,43 +542,55 @@ function lookupContext(name: string, pos: number, ctx: EvaluationContext): JsonV
   return ctx.contexts[key] ?? null;
 }
 
-function accessProperty(target: JsonValue, name: string): JsonValue {
-  if (target instanceof FilteredArray) {
-    const mapped = new FilteredArray();
-    for (const item of target) {
-      const value = accessProperty(item, name);
-      if (value !== null) mapped.push(value);
-    }
-    return mapped;
-  }
-  if (target === null || typeof target !== 'object' || Array.isArray(target)) return null;
-  if (Object.prototype.hasOwnProperty.call(target, name)) return target[name] ?? null;
-  const lower = name.toLowerCase();
-  const match = Object.keys(target).find((k) => k.toLowerCase() === lower);
-  return match === undefined ? null : (target[match] ?? null);
+/** An index: `*`, or a key (any scalar, as text) that also reads as a position when a whole number ≥ 0. */
+type Index = 'star' | { key?: string; position?: number };
+
+function indexOf(value: JsonValue): Index {
+  const number = toNumber(value);
+  return {
+    key: isPrimitive(value) ? toText(value) : undefined,
+    position: Number.isFinite(number) && number >= 0 ? Math.floor(number) : undefined,
+  };
 }
 
-function accessIndex(target: JsonValue, index: JsonValue): JsonValue {
-  if (Array.isArray(target) && !(target instanceof FilteredArray)) {
-    const position = Math.trunc(toNumber(index));
-    return Number.isNaN(position) ? null : (target[position] ?? null);
+function access(target: JsonValue, index: Index): JsonValue {
+  if (target instanceof FilteredArray) return accessEach(target, index);
+  if (Array.isArray(target)) {
+    if (index === 'star') return FilteredArray.from(target);
+    return index.position === undefined ? null : (target[index.position] ?? null);
   }
-  if (typeof index === 'string') return accessProperty(target, index);
-  return null;
+  if (target !== null && typeof target === 'object') {
+    if (index === 'star') return FilteredArray.from(Object.values(target));
+    return index.key === undefined ? null : (property(target, index.key) ?? null);
+  }
+  return index === 'star' ? new FilteredArray() : null;
 }
 
-function applyFilter(target: JsonValue): JsonValue {
+/** After a filter, an index applies to each item; items without it are left out (null values stay). */
+function accessEach(items: FilteredArray, index: Index): FilteredArray {
   const result = new FilteredArray();
-  if (target instanceof FilteredArray) {
-    for (const item of target) result.push(...filterItems(item));
-  } else result.push(...filterItems(target));
+  for (const item of items) {
+    if (item === null || typeof item !== 'object') continue;
+    if (index === 'star') result.push(...(Array.isArray(item) ? item : Object.values(item)));
+    else if (Array.isArray(item)) {
+      if (index.position !== undefined && index.position < item.length) result.push(item[index.position] ?? null);
+    } else if (index.key !== undefined) {
+      const value = property(item, index.key);
+      if (value !== undefined) result.push(value);
+    }
+  }
   return result;
 }
 
-function filterItems(target: JsonValue): JsonValue[] {
-  if (Array.isArray(target)) return [...target];
-  if (target !== null && typeof target === 'object') return Object.values(target);
-  return [];
+/**
+ * Case-insensitive. Of keys differing only in case GitHub reads the first; fromJSON keeps only that
+ * one, so an exact hit (the fast path) is the first. Contexts are not cached: some grow while used.
+ */
+function property(target: { [key: string]: JsonValue }, name: string): JsonValue | undefined {
+  if (Object.prototype.hasOwnProperty.call(target, name)) return target[name];
+  const wanted = name.toLowerCase();
+  for (const key in target) if (Object.prototype.hasOwnProperty.call(target, key) && key.toLowerCase() === wanted) return target[key];
+  return undefined;
 }
 
 function evaluateBinary(
@@ -543,27 +610,25 @@ function evaluateBinary(
 
 function callFunction(name: string, argNodes: ExprNode[], ctx: EvaluationContext): JsonValue {
   if (STATUS_FUNCTIONS.has(name)) return callStatusFunction(name, ctx);
-  if (name === 'case') return callCase(argNodes, ctx);
   const args = argNodes.map((a) => evaluate(a, ctx));
+  const [first = null, second = null] = args;
   switch (name) {
     case 'contains':
-      return contains(args[0] ?? null, args[1] ?? null);
+      return contains(first, second);
     case 'startswith':
-      return toText(scalarOrEmpty(args[0]))
-        .toLowerCase()
-        .startsWith(toText(scalarOrEmpty(args[1])).toLowerCase());
+      return isPrimitive(first) && isPrimitive(second) && upper(toText(first)).startsWith(upper(toText(second)));
     case 'endswith':
-      return toText(scalarOrEmpty(args[0]))
-        .toLowerCase()
-        .endsWith(toText(scalarOrEmpty(args[1])).toLowerCase());
+      return isPrimitive(first) && isPrimitive(second) && upper(toText(first)).endsWith(upper(toText(second)));
+    case 'case':
+      return callCase(args);
     case 'format':
-      return format(toText(args[0] ?? null), args.slice(1));
+      return format(toText(first), args.slice(1));
     case 'join':
-      return join(args[0] ?? null, args.length > 1 ? toText(args[1] ?? null) : ',');
+      return join(first, args.length > 1 && isPrimitive(second) ? toText(second) : ',');
     case 'tojson':
-      return bounded('toJSON', JSON.stringify(toPlain(args[0] ?? null), null, 2));
+      return bounded('toJSON', JSON.stringify(toPlain(first), null, 2));
     case 'fromjson':
-      return fromJson(toText(args[0] ?? null));
+      return fromJson(toText(first));
     case 'hashfiles':
       return (ctx.hashFiles ?? (() => ''))(args.map((a) => toText(a)));
     default:
@@ -579,69 +644,85 @@ function callStatusFunction(name: string, ctx: EvaluationContext): boolean {
   return ctx.status.cancelled();
 }
 
-function callCase(argNodes: ExprNode[], ctx: EvaluationContext): JsonValue {
-  if (argNodes.length % 2 === 0)
-    throw new ExpressionError("Function 'case' needs an odd number of arguments");
-  for (let i = 0; i + 1 < argNodes.length; i += 2) {
-    const predicate = evaluate(argNodes[i] as ExprNode, ctx);
-    if (typeof predicate !== 'boolean')
-      throw new ExpressionError("Function 'case' predicates must be booleans");
-    if (predicate) return evaluate(argNodes[i + 1] as ExprNode, ctx);
+/** Arguments are all evaluated first (as GitHub does), then the first true predicate picks its value. */
+function callCase(args: JsonValue[]): JsonValue {
+  if (args.length % 2 === 0) throw new ExpressionError("Function 'case' needs an odd number of arguments");
+  for (let i = 0; i + 1 < args.length; i += 2) {
+    const predicate = args[i] ?? null;
+    if (typeof predicate !== 'boolean') throw new ExpressionError("Function 'case' predicates must be booleans");
+    if (predicate) return args[i + 1] ?? null;
   }
-  return evaluate(argNodes[argNodes.length - 1] as ExprNode, ctx);
+  return args[args.length - 1] ?? null;
 }
 
-function scalarOrEmpty(value: JsonValue | undefined): JsonValue {
-  return value === undefined || (value !== null && typeof value === 'object') ? '' : value;
-}
-
+/** An array holds an item (loose equality); a scalar holds a scalar's text (case-insensitive). */
 function contains(search: JsonValue, item: JsonValue): boolean {
-  if (Array.isArray(search)) return search.some((element) => looseEquals(element, item));
-  return toText(scalarOrEmpty(search))
-    .toLowerCase()
-    .includes(toText(scalarOrEmpty(item)).toLowerCase());
+  if (Array.isArray(search)) return search.some((element) => looseEquals(item, element));
+  if (!isPrimitive(search) || !isPrimitive(item)) return false;
+  return toText(search).toLowerCase().includes(toText(item).toLowerCase());
 }
 
+/** `{N}` (digits, then anything up to the next '}'), `{{` and `}}`; the result size is checked as it grows. */
 function format(template: string, args: JsonValue[]): string {
-  // The size is known before building: the template plus each placeholder's replacement.
-  let size = template.length;
-  for (const match of template.matchAll(/\{(\d+)\}/g)) {
-    const arg = args[Number(match[1])];
-    size += typeof arg === 'string' ? arg.length : 24;
+  const parts: string[] = [];
+  let size = 0;
+  const append = (text: string): void => {
+    size += text.length;
     if (size > EXPRESSION_LIMITS.maxResultChars) tooLarge('format', size);
+    parts.push(text);
+  };
+  let at = 0;
+  while (at < template.length) {
+    const open = template.indexOf('{', at);
+    const close = template.indexOf('}', at);
+    if (open >= 0 && (close < 0 || close > open)) {
+      if (template[open + 1] === '{') {
+        append(template.slice(at, open + 1));
+        at = open + 2;
+        continue;
+      }
+      const digits = /^\d+/.exec(template.slice(open + 1, close < 0 ? undefined : close))?.[0];
+      if (digits === undefined || close < 0) throw new ExpressionError(`Invalid format string: ${template}`);
+      const position = Number(digits);
+      if (position >= args.length)
+        throw new ExpressionError(`Format string references argument {${position}}, but only ${args.length} given`);
+      append(template.slice(at, open));
+      append(toText(args[position] ?? null));
+      at = close + 1;
+    } else if (close >= 0) {
+      if (template[close + 1] !== '}') throw new ExpressionError(`Invalid format string: ${template}`);
+      append(template.slice(at, close + 1));
+      at = close + 2;
+    } else {
+      append(template.slice(at));
+      break;
+    }
   }
-  return template.replace(/\{\{|\}\}|\{(\d+)\}|\{|\}/g, (token, index: string | undefined) => {
-    if (token === '{{') return '{';
-    if (token === '}}') return '}';
-    if (index === undefined) throw new ExpressionError(`Invalid format string: ${template}`);
-    const position = Number(index);
-    if (position >= args.length)
-      throw new ExpressionError(
-        `Format string references argument {${position}}, but only ${args.length} given`,
-      );
-    return toText(args[position] ?? null);
-  });
+  return parts.join('');
 }
 
+/** A scalar is its own text; an array joins its items' texts; an object joins to ''. */
 function join(value: JsonValue, separator: string): string {
-  if (Array.isArray(value)) {
-    let size = 0;
-    const texts = value.map((v) => {
-      const text = toText(scalarOrEmpty(v));
-      size += text.length + separator.length;
-      if (size > EXPRESSION_LIMITS.maxResultChars) tooLarge('join', size);
-      return text;
-    });
-    return texts.join(separator);
-  }
-  return toText(scalarOrEmpty(value));
+  if (isPrimitive(value)) return toText(value);
+  if (!Array.isArray(value)) return '';
+  let size = 0;
+  const texts = value.map((v) => {
+    const text = toText(v);
+    size += text.length + separator.length;
+    if (size > EXPRESSION_LIMITS.maxResultChars) tooLarge('join', size);
+    return text;
+  });
+  return texts.join(separator);
 }
 
 function toPlain(value: JsonValue): JsonValue {
   return value instanceof FilteredArray ? Array.from(value) : value;
 }
 
-/** JSON.parse, accepting trailing commas before `]`/`}` as GitHub's service does (citus). */
+/**
+ * JSON.parse, accepting trailing commas before `]`/`}` as GitHub's hosted runner does (citus); keys that
+ * differ only in case keep the first, as in GitHub's case-insensitive objects.
+ */
 export function fromJson(text: string): JsonValue {
   if (text.length > EXPRESSION_LIMITS.maxResultChars) {
     throw new ExpressionError(`fromJSON: input is ${text.length} characters, over the limit of ${EXPRESSION_LIMITS.maxResultChars}`);
@@ -650,10 +731,24 @@ export function fromJson(text: string): JsonValue {
     throw new ExpressionError(`fromJSON: the JSON nests deeper than ${EXPRESSION_LIMITS.maxJsonDepth} levels (the limit)`);
   }
   try {
-    return JSON.parse(stripTrailingCommas(text)) as JsonValue;
+    return JSON.parse(stripTrailingCommas(text), firstKeyPerCase) as JsonValue;
   } catch (err) {
     throw new ExpressionError(`fromJSON: invalid JSON (${(err as Error).message}): ${text.slice(0, 200)}`);
   }
+}
+
+function firstKeyPerCase(this: unknown, _key: string, value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  const lower = new Set(keys.map((k) => k.toLowerCase()));
+  if (lower.size === keys.length) return value;
+  const result: { [key: string]: JsonValue } = {};
+  for (const key of keys) {
+    if (!lower.delete(key.toLowerCase())) continue;
+    // defineProperty: a "__proto__" key stays a plain key, as JSON.parse made it.
+    Object.defineProperty(result, key, { value: value[key], enumerable: true, writable: true, configurable: true });
+  }
+  return result;
 }
 
 function stripTrailingCommas(text: string): string {

@@ -1,4 +1,3 @@
-import type { SecretMasker } from 'src/common/masking/secret-masker';
 import type { SandboxCommandStatus } from 'src/sandboxes/history/sandbox-command.entity';
 
 /** Bounds of the command history (docs/run-records.md#sandbox-command-history). */
@@ -29,9 +28,8 @@ export function argvText(args: string[]): string {
   return args.map((a) => (a === '' || /[^A-Za-z0-9_@%+=:,./-]/.test(a) ? `'${a.replace(/'/g, `'\\''`)}'` : a)).join(' ');
 }
 
-/** The text as stored: every masker applied to the whole text first, so a cut never leaves part of a value. */
-export function storedCommand(text: string, maskers: SecretMasker[]): { command: string; truncated: boolean } {
-  const masked = maskers.reduce((t, m) => m.maskText(t), text);
+/** The text as stored: masked whole first (the caller does), so a cut never leaves part of a value. */
+export function storedCommand(masked: string): { command: string; truncated: boolean } {
   if (masked.length <= SANDBOX_HISTORY_LIMITS.commandMaxChars) return { command: masked, truncated: false };
   // Cut on a code point, not inside a surrogate pair.
   const cut = [...masked.slice(0, SANDBOX_HISTORY_LIMITS.commandMaxChars)];

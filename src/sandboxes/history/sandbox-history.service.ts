@@ -140,9 +140,16 @@ export class SandboxHistoryService {
     return { items: page.map(toResponse), next_cursor: rows.length > limit && last ? encodeCursor(last.startedAt, last.id) : null };
   }
 
+  /**
+   * The text with every secret the workspace can use and every secret-looking env value masked: what may
+   * be stored about a command (its history row, its audit row).
+   */
+  async maskCommand(workspaceId: string, text: string, env: Record<string, string>): Promise<string> {
+    return [await this.secrets.workspaceMasker(workspaceId), new SecretMasker(secretLookingValues(env))].reduce((t, m) => m.maskText(t), text);
+  }
+
   private async write(done: FinishedCommand): Promise<void> {
-    const maskers = [await this.secrets.workspaceMasker(done.workspaceId), new SecretMasker(secretLookingValues(done.env))];
-    const { command, truncated } = storedCommand(done.text, maskers);
+    const { command, truncated } = storedCommand(await this.maskCommand(done.workspaceId, done.text, done.env));
     const { status, reason } = commandOutcome(done);
     await this.commands.insert(done.workspaceId, {
       id: randomUUID(),

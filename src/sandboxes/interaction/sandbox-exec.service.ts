@@ -128,11 +128,13 @@ export class SandboxExecService {
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(req));
     const timeoutSeconds = req.timeout_seconds ?? INTERACTION_LIMITS.execDefaultTimeoutSeconds;
     if (timeoutSeconds > INTERACTION_LIMITS.execMaxTimeoutSeconds) throw invalidField('timeout_seconds', `must be at most ${INTERACTION_LIMITS.execMaxTimeoutSeconds}`);
+    // Masked like the history row: a secret pasted into a command is not stored in clear in the audit log either.
+    const audited = await this.history.maskCommand(live.workspaceId, options.command.join(' '), options.env ?? {});
     await this.audit.record(ctx, {
       action: 'sandbox.exec',
       resourceType: 'sandbox',
       resourceId: sandboxId,
-      details: { command: options.command.join(' ').slice(0, 256), timeout_seconds: timeoutSeconds },
+      details: { command: audited.slice(0, 256), timeout_seconds: timeoutSeconds },
     });
     const release = this.activity.begin(sandboxId);
     const bytes: Record<StreamName, number> = { stdout: 0, stderr: 0 };

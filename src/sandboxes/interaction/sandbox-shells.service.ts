@@ -83,13 +83,17 @@ export class SandboxShellsService implements OnModuleDestroy {
     // Not awaited: the insert (≈2–4 ms) would otherwise be most of a `true` round trip (target p50 ≤ 10 ms).
     // The command is already in the shell, so the row records what ran; a failed insert is logged (the
     // command cannot be taken back), and a crash before the insert loses at most this row.
-    this.audit
-      .record(ctx, {
-        action: 'sandbox.shell.run',
-        resourceType: 'sandbox',
-        resourceId: sandboxId,
-        details: { shell: name, command_id: cmd.id, command: command.slice(0, 256) },
-      })
+    // The text is masked like the history row (secrets never stored in clear), off the request's path too.
+    this.history
+      .maskCommand(live.workspaceId, command, live.env)
+      .then((masked) =>
+        this.audit.record(ctx, {
+          action: 'sandbox.shell.run',
+          resourceType: 'sandbox',
+          resourceId: sandboxId,
+          details: { shell: name, command_id: cmd.id, command: masked.slice(0, 256) },
+        }),
+      )
       .catch((error: unknown) => this.logger.error({ msg: 'audit write failed', action: 'sandbox.shell.run', sandboxId, err: String(error) }));
     return shell.waitFor(cmd, (softTimeoutSeconds ?? INTERACTION_LIMITS.shellDefaultSoftTimeoutSeconds) * 1000);
   }

@@ -12,6 +12,7 @@ import { metricsCommand } from 'src/cli/commands/metrics.command';
 import { mcpCommand, openapiCommand } from 'src/cli/commands/mcp.command';
 import { sandboxInteractionCommands } from 'src/cli/commands/sandbox-interaction.command';
 import { sandboxCommand } from 'src/cli/commands/sandbox.command';
+import { sandboxHistoryCommand } from 'src/cli/commands/sandbox-history.command';
 import { loginCommand, meCommand } from 'src/cli/commands/session.command';
 import { secretsCommand } from 'src/cli/commands/secrets.command';
 import { serveCommand } from 'src/cli/commands/serve.command';
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(meCommand());
   program.addCommand(runCommand());
   program.addCommand(jobsCommand());
-  program.addCommand(sandboxCommand(sandboxInteractionCommands()));
+  program.addCommand(sandboxCommand([...sandboxInteractionCommands(), sandboxHistoryCommand()]));
   program.addCommand(sessionsCommand());
   program.addCommand(auditCommand());
   program.addCommand(egressCommand());

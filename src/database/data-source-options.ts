@@ -7,6 +7,7 @@ import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { SandboxCommandEntity } from 'src/sandboxes/history/sandbox-command.entity';
 import { ApprovalRequestEntity } from 'src/policies/entities/approval-request.entity';
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
@@ -36,6 +37,7 @@ export const ENTITIES = [
   JobArtifactEntity,
   JobSummaryEntity,
   SandboxEntity,
+  SandboxCommandEntity,
   QuotaLimitEntity,
   QuotaUsageDayEntity,
   // Policies (issue 5)

@@ -17,6 +17,8 @@ import { RegistryCredentialsService } from 'src/registries/registry-credentials.
 import { metricsTools } from 'src/mcp/tools/metrics.tools';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
+import { sandboxHistoryTools } from 'src/mcp/tools/sandbox-history.tools';
+import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
 import { secretTools } from 'src/mcp/tools/secrets.tools';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
@@ -69,10 +71,12 @@ export class McpServerFactory {
     search: RunSearchService,
     egressLog: EgressEventLog,
     secrets: SecretsService,
+    sandboxHistory: SandboxHistoryService,
   ) {
     this.tools = [
       ...jobTools(jobs),
       ...sandboxTools({ sandboxes, exec, shells, processes, files }),
+      ...sandboxHistoryTools(sandboxHistory),
       ...historyTools(search),
       ...workflowTools(workflows),
       ...registryTools(registryCredentials),

@@ -10,6 +10,10 @@ import { EgressModule } from 'src/egress/egress.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
+import { SandboxCommandEntity } from 'src/sandboxes/history/sandbox-command.entity';
+import { SandboxHistoryController } from 'src/sandboxes/history/sandbox-history.controller';
+import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
+import { SecretsModule } from 'src/secrets/secrets.module';
 import { SANDBOX_INTERACTION_PROVIDERS, SandboxInteractionController } from 'src/sandboxes/interaction/sandbox-interaction.providers';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
@@ -32,7 +36,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 @Module({
   imports: [
     ConfigModule.forFeature(sandboxesConfig),
-    TypeOrmModule.forFeature([SandboxEntity]),
+    TypeOrmModule.forFeature([SandboxEntity, SandboxCommandEntity]),
     InstallationModule,
     RuntimeModule,
     AuditModule,
@@ -42,8 +46,9 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     PoliciesModule,
     EgressModule,
     SessionsCoreModule,
+    SecretsModule,
   ],
-  controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
+  controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController, SandboxHistoryController],
   providers: [
     SandboxesService,
     SandboxProfilesService,
@@ -61,8 +66,10 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
         new SandboxProfileCatalog(loadSandboxProfiles(config.profilesFile, config.profilesFileRequired)),
     },
     provideScopedRepository(SandboxEntity),
+    provideScopedRepository(SandboxCommandEntity),
+    SandboxHistoryService,
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity, SandboxReads, ...SANDBOX_INTERACTION_PROVIDERS],
+  exports: [SandboxesService, SandboxActivity, SandboxReads, SandboxHistoryService, ...SANDBOX_INTERACTION_PROVIDERS],
 })
 export class SandboxesModule {}

@@ -19,6 +19,10 @@ import { TenantContext } from 'src/tenancy/tenant-context';
 /** At most this many secrets per workspace, and in the organisation (GitHub's limits are 100 and 1000). */
 export const MAX_WORKSPACE_SECRETS = 100;
 export const MAX_ORGANISATION_SECRETS = 1000;
+/** How long a workspace's masker (workspaceMasker) is reused; this server's own changes drop it at once. */
+export const WORKSPACE_MASKER_TTL_MS = 5_000;
+/** Workspaces whose masker is cached at once (the oldest is dropped first). */
+const WORKSPACE_MASKER_CACHE_SIZE = 1_000;
 
 type SecretRow = WorkspaceSecretEntity | OrganisationSecretEntity;
 
@@ -56,6 +60,8 @@ export interface ResolvedSecrets {
  */
 @Injectable()
 export class SecretsService {
+  private readonly maskers = new Map<string, { at: number; masker: Promise<SecretMasker> }>();
+
   constructor(
     @InjectScopedRepository(WorkspaceSecretEntity) private readonly secrets: TenantScopedRepository<WorkspaceSecretEntity>,
     @InjectRepository(OrganisationSecretEntity) private readonly organisation: Repository<OrganisationSecretEntity>,
@@ -78,7 +84,7 @@ export class SecretsService {
     assertPermission(ctx, 'secret:admin');
     const { workspaceId } = requireWorkspace(ctx);
     checkName(name);
-    return this.dataSource.transaction(async (manager) => {
+    return this.changed(workspaceId, this.dataSource.transaction(async (manager) => {
       const scoped = this.secrets.withManager(manager);
       const sealed = this.box.seal(value, aadOf(workspaceId, name));
       const patch = { sealed, keyId: SecretBox.keyIdOfSealed(sealed), updatedBy: ctx.principal.tokenId };
@@ -93,20 +99,20 @@ export class SecretsService {
       }
       await this.audit.record(ctx, { action: existing ? 'secret.update' : 'secret.create', resourceType: 'secret', resourceId: name, details: { name, scope: 'workspace' } }, manager);
       return { ...view(row, workspaceId), created: !existing };
-    });
+    }));
   }
 
   async remove(ctx: TenantContext, name: string): Promise<SecretResponseDto> {
     assertPermission(ctx, 'secret:admin');
     const { workspaceId } = requireWorkspace(ctx);
-    return this.dataSource.transaction(async (manager) => {
+    return this.changed(workspaceId, this.dataSource.transaction(async (manager) => {
       const scoped = this.secrets.withManager(manager);
       const row = SECRET_NAME.test(name) ? await scoped.findOne(workspaceId, { name }) : null;
       if (!row) throw notFound('secret', name);
       await scoped.delete(workspaceId, { id: row.id });
       await this.audit.record(ctx, { action: 'secret.delete', resourceType: 'secret', resourceId: name, details: { name, scope: 'workspace' } }, manager);
       return view(row, workspaceId);
-    });
+    }));
   }
 
   async listOrganisation(ctx: TenantContext): Promise<SecretResponseDto[]> {
@@ -117,7 +123,7 @@ export class SecretsService {
   async setOrganisation(ctx: TenantContext, name: string, value: string): Promise<SetSecretResponseDto> {
     assertPermission(ctx, 'org:admin');
     checkName(name);
-    return this.dataSource.transaction(async (manager) => {
+    return this.changed(null, this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(OrganisationSecretEntity);
       const sealed = this.box.seal(value, aadOf(null, name));
       const patch = { sealed, keyId: SecretBox.keyIdOfSealed(sealed), updatedBy: ctx.principal.tokenId };
@@ -128,19 +134,19 @@ export class SecretsService {
       const row = await repo.save(existing ? Object.assign(existing, patch) : repo.create({ id: randomUUID(), name, ...patch, createdBy: ctx.principal.tokenId }));
       await this.audit.record(ctx, { action: existing ? 'secret.update' : 'secret.create', resourceType: 'secret', resourceId: name, workspaceId: null, details: { name, scope: 'organisation' } }, manager);
       return { ...view(row, null), created: !existing };
-    });
+    }));
   }
 
   async removeOrganisation(ctx: TenantContext, name: string): Promise<SecretResponseDto> {
     assertPermission(ctx, 'org:admin');
-    return this.dataSource.transaction(async (manager) => {
+    return this.changed(null, this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(OrganisationSecretEntity);
       const row = SECRET_NAME.test(name) ? await repo.findOne({ where: { name } }) : null;
       if (!row) throw notFound('secret', name);
       await repo.delete({ id: row.id });
       await this.audit.record(ctx, { action: 'secret.delete', resourceType: 'secret', resourceId: name, workspaceId: null, details: { name, scope: 'organisation' } }, manager);
       return view(row, null);
-    });
+    }));
   }
 
   /**
@@ -207,6 +213,39 @@ export class SecretsService {
       for (const row of await this.organisation.find({ where: { name: In(rest) } })) values.set(row.name, this.box.open(row.sealed, aadOf(null, row.name)));
     }
     return values;
+  }
+
+  /**
+   * A masker for every value this workspace's work can use (its own secrets and the organisation's),
+   * for text a tenant wrote that is stored (sandbox command history: a value pasted into a command).
+   * Reused for WORKSPACE_MASKER_TTL_MS; this server's own changes drop it when they commit, another
+   * server's are seen within the TTL.
+   */
+  workspaceMasker(workspaceId: string): Promise<SecretMasker> {
+    const cached = this.maskers.get(workspaceId);
+    if (cached && Date.now() - cached.at < WORKSPACE_MASKER_TTL_MS) return cached.masker;
+    const masker = this.openAll(workspaceId);
+    this.maskers.delete(workspaceId);
+    if (this.maskers.size >= WORKSPACE_MASKER_CACHE_SIZE) this.maskers.delete(this.maskers.keys().next().value!);
+    this.maskers.set(workspaceId, { at: Date.now(), masker });
+    // A failed open is not cached: the next call tries again.
+    masker.catch(() => {
+      if (this.maskers.get(workspaceId)?.masker === masker) this.maskers.delete(workspaceId);
+    });
+    return masker;
+  }
+
+  private async openAll(workspaceId: string): Promise<SecretMasker> {
+    const [own, org] = await Promise.all([this.secrets.find(workspaceId), this.organisation.find()]);
+    return new SecretMasker([...own.map((r) => this.box.open(r.sealed, aadOf(workspaceId, r.name))), ...org.map((r) => this.box.open(r.sealed, aadOf(null, r.name)))]);
+  }
+
+  /** Drops cached maskers once a change committed (null: an organisation secret, every workspace's). */
+  private async changed<T>(workspaceId: string | null, change: Promise<T>): Promise<T> {
+    const result = await change;
+    if (workspaceId) this.maskers.delete(workspaceId);
+    else this.maskers.clear();
+    return result;
   }
 
   /**

@@ -53,6 +53,7 @@ function runView(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[]): Omit<W
     id: run.id,
     name: run.name,
     file: run.file,
+    fingerprint: run.fingerprint,
     status: run.status,
     conclusion: run.conclusion,
     cancelled_by: run.cancelledBy,

@@ -34,6 +34,7 @@ import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.serv
 import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.service';
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
 import type { WorkflowArtifactsResponseDto } from 'src/workflows/dto/workflow-outputs-response.dto';
+import { workflowFingerprint } from 'src/workflows/workflow-fingerprint';
 
 /** Image for jobs whose runs-on maps to nothing more specific (a Linux label or none). */
 export const DEFAULT_WORKFLOW_IMAGE = 'orcaops/python';
@@ -70,7 +71,8 @@ export class WorkflowsService {
     const { workspaceId } = requireWorkspace(ctx);
     const { workflow, source, warnings } = this.load(dto);
     const context = runContext(workflow, dto, ctx);
-    const sourceId = dto.source_id ? (await this.sources.require(ctx, dto.source_id)).id : null;
+    const uploaded = dto.source_id ? await this.sources.require(ctx, dto.source_id) : null;
+    const sourceId = uploaded?.id ?? null;
     if (dto.dry_run) {
       const planned = plan(workflow, { platforms: context.platforms, defaultImage: context.defaultImage, github: context.github, inputs: context.inputs, vars: context.vars });
       return toPlanResponse(planned, warnings);
@@ -84,6 +86,7 @@ export class WorkflowsService {
       const row: Partial<WorkflowRunEntity> = {
         id, name: workflow.name.slice(0, 256), file: workflow.file.slice(0, 256), source, spec: workflow, inputs: context.inputs, envOverrides: dto.env ?? {},
         context, jobStates: state.jobs, maxParallel, status: 'running', warnings, createdBy: ctx.principal.tokenId, runnerId: this.runner.runnerId, startedAt: new Date(state.startedAt), sourceId, sessionId,
+        fingerprint: workflowFingerprint(workflow, uploaded?.sha256),
       };
       await this.runs.withManager(manager).insert(workspaceId, row);
       await this.audit.record(ctx, { action: 'workflow.create', resourceType: 'workflow', resourceId: id, sessionId, details: { name: workflow.name, jobs: workflow.jobs.length } }, manager);

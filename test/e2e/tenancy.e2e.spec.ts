@@ -64,6 +64,8 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'egress events', method: 'GET', path: () => '/v1/egress/events' },
   { name: 'list secrets', method: 'GET', path: () => '/v1/secrets' },
   { name: 'delete secret', method: 'DELETE', path: () => '/v1/secrets/SOME_NAME' },
+  // Cross-tenant cases below ("another workspace's sandbox command history"): the id must be a sandbox of A.
+  { name: 'sandbox command history', method: 'GET', path: () => `/v1/sandboxes/${randomUUID()}/commands` },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];
@@ -207,6 +209,39 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       expect(own.body.items.map((c: { id: string }) => c.id)).toEqual([put.body.id]);
       expect(JSON.stringify(own.body)).not.toContain('tenant-a-secret');
       expectError(await api(t.app, 'GET', '/v1/registry-credentials', { token: a.tokens.developer.token }), 403, 'forbidden');
+    });
+  });
+
+  describe("another workspace's sandbox command history", () => {
+    /** A stopped sandbox of A with one recorded command (rows written directly: no engine in this tier). */
+    async function sandboxWithHistory(): Promise<string> {
+      const id = randomUUID();
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO sandboxes (id, workspace_id, status, image, spec, created_by, expires_at, last_activity_at, stopped_at)
+         VALUES ($1, $2, 'stopped', 'orcaops/busybox', '{}'::jsonb, 'test', now(), now(), now())`,
+        [id, a.id],
+      );
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO sandbox_commands (id, workspace_id, sandbox_id, kind, command, status, exit_code, started_at, finished_at, duration_ms, stdout_bytes, stderr_bytes, created_by)
+         VALUES ($1, $2, $3, 'exec', 'echo tenant-a', 'succeeded', 0, now(), now(), 1, 7, 0, 'test')`,
+        [randomUUID(), a.id, id],
+      );
+      return id;
+    }
+
+    it.each(ROLES)("B's %s token gets what a missing sandbox gets; A reads its own", async (role) => {
+      const sandboxId = await sandboxWithHistory();
+      const missing = randomUUID();
+      const token = b.tokens[role].token;
+      const foreign = await api(t.app, 'GET', `/v1/sandboxes/${sandboxId}/commands`, { token });
+      const absent = await api(t.app, 'GET', `/v1/sandboxes/${missing}/commands`, { token });
+      expect(comparableError(foreign, { ':id': sandboxId })).toEqual(comparableError(absent, { ':id': missing }));
+      expectError(foreign, 404, 'not_found');
+      const own = await api(t.app, 'GET', `/v1/sandboxes/${sandboxId}/commands`, { token: a.tokens.viewer.token });
+      expect(own.status).toBe(200);
+      expect(own.body.items.map((c: { command: string }) => c.command)).toEqual(['echo tenant-a']);
     });
   });
 

@@ -79,8 +79,10 @@ jobs:
     steps:
       - run: echo report
 `);
+    // The run record's fingerprint (workflow-fingerprint.ts), on the response and the row.
+    expect(run.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     const done = await settled(run.id);
-    expect(done).toMatchObject({ status: 'completed', conclusion: 'failure', terminal: true });
+    expect(done).toMatchObject({ status: 'completed', conclusion: 'failure', terminal: true, fingerprint: run.fingerprint });
     const byName = instancesOf(done);
     expect(byName.build).toMatchObject({ status: 'succeeded', conclusion: 'success' });
     expect(byName.ok).toMatchObject({ status: 'succeeded' });

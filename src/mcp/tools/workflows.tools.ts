@@ -26,6 +26,7 @@ const instanceOutput = z.object({
 const workflowRunOutput = z.object({
   run_id: z.string(),
   name: z.string(),
+  fingerprint: z.string().nullable().describe('First 12 hex digits of the workflow fingerprint: runs of the same workflow share it'),
   status: z.enum(['running', 'completed']),
   conclusion: z.string().nullable().describe('success, failure or cancelled once completed'),
   cancelled_by: z.string().nullable(),
@@ -53,6 +54,7 @@ export function workflowRunView(run: WorkflowRunResponseDto): WorkflowRunView {
   return {
     run_id: run.id,
     name: run.name,
+    fingerprint: run.fingerprint?.slice(0, 12) ?? null,
     status: run.status as WorkflowRunView['status'],
     conclusion: run.conclusion,
     cancelled_by: run.cancelled_by,

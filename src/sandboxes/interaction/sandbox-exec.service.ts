@@ -12,7 +12,9 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { PoliciesService } from 'src/policies/policies.service';
 import { sandboxCommand } from 'src/sandboxes/sandbox-policy';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
-import { TenantContext } from 'src/tenancy/tenant-context';
+import { actorId, TenantContext } from 'src/tenancy/tenant-context';
+import { argvText, CommandEnd } from 'src/sandboxes/history/command-record';
+import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
 
 /** What to run: `command` through `sh -c`, or `args` as argv (never both). */
 export interface CommandSpec {
@@ -83,6 +85,7 @@ export class SandboxExecService {
     private readonly activity: SandboxActivity,
     private readonly audit: AuditService,
     private readonly policies: PoliciesService,
+    private readonly history: SandboxHistoryService,
   ) {}
 
   /** Runs to completion and returns the output (first 1 MiB per stream, with truncation flags). */
@@ -91,7 +94,8 @@ export class SandboxExecService {
       stdout: new CappedCollector(INTERACTION_LIMITS.execOutputCapBytes),
       stderr: new CappedCollector(INTERACTION_LIMITS.execOutputCapBytes),
     };
-    const outcome = await this.stream(ctx, sandboxId, req, (stream, chunk) => out[stream].push(chunk), signal);
+    const truncated = (): boolean => out.stdout.truncated || out.stderr.truncated;
+    const outcome = await this.run(ctx, sandboxId, req, (stream, chunk) => out[stream].push(chunk), signal, truncated);
     const stdout = out.stdout.toBuffer();
     const stderr = out.stderr.toBuffer();
     return {
@@ -105,12 +109,18 @@ export class SandboxExecService {
   }
 
   /** Runs with output delivered as it arrives (SSE); aborting (client gone) kills the process group. */
-  async stream(
+  stream(ctx: TenantContext, sandboxId: string, req: ExecRequest, onOutput: (stream: StreamName, chunk: Buffer) => void, signal?: AbortSignal): Promise<ExecOutcome> {
+    return this.run(ctx, sandboxId, req, onOutput, signal, () => false);
+  }
+
+  /** `outputTruncated` says, once the command ended, whether the caller kept less than all output (history). */
+  private async run(
     ctx: TenantContext,
     sandboxId: string,
     req: ExecRequest,
     onOutput: (stream: StreamName, chunk: Buffer) => void,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    outputTruncated: () => boolean,
   ): Promise<ExecOutcome> {
     const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
     const options = commandOptions(live, req);
@@ -118,13 +128,18 @@ export class SandboxExecService {
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(req));
     const timeoutSeconds = req.timeout_seconds ?? INTERACTION_LIMITS.execDefaultTimeoutSeconds;
     if (timeoutSeconds > INTERACTION_LIMITS.execMaxTimeoutSeconds) throw invalidField('timeout_seconds', `must be at most ${INTERACTION_LIMITS.execMaxTimeoutSeconds}`);
+    // Masked like the history row: a secret pasted into a command is not stored in clear in the audit log either.
+    const audited = await this.history.maskCommand(live.workspaceId, options.command.join(' '), options.env ?? {});
     await this.audit.record(ctx, {
       action: 'sandbox.exec',
       resourceType: 'sandbox',
       resourceId: sandboxId,
-      details: { command: options.command.join(' ').slice(0, 256), timeout_seconds: timeoutSeconds },
+      details: { command: audited.slice(0, 256), timeout_seconds: timeoutSeconds },
     });
     const release = this.activity.begin(sandboxId);
+    const bytes: Record<StreamName, number> = { stdout: 0, stderr: 0 };
+    const startedAt = new Date();
+    let end: CommandEnd = { exitCode: null, engineError: true };
     try {
       const result = await this.runtime.exec(live.containerId, {
         ...options,
@@ -132,13 +147,32 @@ export class SandboxExecService {
         stdin: req.stdin ?? '',
         timeoutMs: timeoutSeconds * 1000,
         signal,
-        onOutput,
+        onOutput: (stream, chunk) => {
+          bytes[stream] += chunk.length;
+          onOutput(stream, chunk);
+        },
       });
+      end = { exitCode: result.exitCode, timedOut: result.timedOut, cancelled: signal?.aborted };
       return { exit_code: result.exitCode, timed_out: result.timedOut, duration_ms: result.durationMs };
     } catch (error) {
       throw engineError(error);
     } finally {
       release();
+      // One row when it ended, written off this request's path (SandboxHistoryService.record does not wait).
+      this.history.record({
+        ...end,
+        workspaceId: live.workspaceId,
+        sandboxId,
+        kind: 'exec',
+        text: req.command ? req.command : argvText(req.args ?? []),
+        env: options.env ?? {},
+        startedAt,
+        finishedAt: new Date(),
+        stdoutBytes: bytes.stdout,
+        stderrBytes: bytes.stderr,
+        outputTruncated: outputTruncated(),
+        createdBy: actorId(ctx),
+      });
     }
   }
 }

@@ -10,7 +10,8 @@ import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { PoliciesService } from 'src/policies/policies.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
-import { TenantContext } from 'src/tenancy/tenant-context';
+import { actorId, TenantContext } from 'src/tenancy/tenant-context';
+import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
 
 export const SHELL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -42,6 +43,7 @@ export class SandboxShellsService implements OnModuleDestroy {
     private readonly audit: AuditService,
     private readonly policies: PoliciesService,
     private readonly pool: WarmPoolService,
+    private readonly history: SandboxHistoryService,
   ) {
     // A stopped sandbox's handles are released at once (their execs died with the container anyway).
     activity.onForget((sandboxId) => this.closeAll(sandboxId));
@@ -56,18 +58,42 @@ export class SandboxShellsService implements OnModuleDestroy {
     const cmd = shell.run(command);
     // Held until the command ends, however long after this request: idle expiry must not fire meanwhile.
     const release = this.activity.begin(sandboxId);
-    void cmd.done.then(release);
+    void cmd.done.then(() => {
+      release();
+      // One history row when it ended, however long after this request (not awaited, like the audit row below).
+      this.history.record({
+        workspaceId: live.workspaceId,
+        sandboxId,
+        kind: 'shell',
+        shell: name,
+        text: command,
+        env: live.env,
+        startedAt: new Date(cmd.started),
+        finishedAt: new Date(cmd.ended ?? Date.now()),
+        exitCode: cmd.exitCode,
+        interrupted: cmd.interrupted,
+        shellExited: cmd.shellExited,
+        stdoutBytes: cmd.bytes.stdout,
+        stderrBytes: cmd.bytes.stderr,
+        outputTruncated: cmd.outputTruncated,
+        createdBy: actorId(ctx),
+      });
+    });
     // One row per command (mutating requests are audited); the text is cut so a pasted script stays cheap.
     // Not awaited: the insert (≈2–4 ms) would otherwise be most of a `true` round trip (target p50 ≤ 10 ms).
     // The command is already in the shell, so the row records what ran; a failed insert is logged (the
     // command cannot be taken back), and a crash before the insert loses at most this row.
-    this.audit
-      .record(ctx, {
-        action: 'sandbox.shell.run',
-        resourceType: 'sandbox',
-        resourceId: sandboxId,
-        details: { shell: name, command_id: cmd.id, command: command.slice(0, 256) },
-      })
+    // The text is masked like the history row (secrets never stored in clear), off the request's path too.
+    this.history
+      .maskCommand(live.workspaceId, command, live.env)
+      .then((masked) =>
+        this.audit.record(ctx, {
+          action: 'sandbox.shell.run',
+          resourceType: 'sandbox',
+          resourceId: sandboxId,
+          details: { shell: name, command_id: cmd.id, command: masked.slice(0, 256) },
+        }),
+      )
       .catch((error: unknown) => this.logger.error({ msg: 'audit write failed', action: 'sandbox.shell.run', sandboxId, err: String(error) }));
     return shell.waitFor(cmd, (softTimeoutSeconds ?? INTERACTION_LIMITS.shellDefaultSoftTimeoutSeconds) * 1000);
   }

@@ -108,6 +108,12 @@ class ShellCommand {
   cwd: string | null = null;
   ended: number | undefined;
   shellExited = false;
+  /** Ended by an interrupt (Ctrl-C). */
+  interrupted = false;
+  /** Output bytes per stream, counted as they arrive (the command history's sizes). */
+  readonly bytes: Record<StreamName, number> = { stdout: 0, stderr: 0 };
+  /** Some output was dropped at some point (a view resets the collector's count). */
+  everTruncated = false;
   readonly pendingStreams = new Set<StreamName>(['stdout', 'stderr']);
   /** The shell printed the start marker: it has read the whole command line, input may flow. */
   lineRead = false;
@@ -121,6 +127,16 @@ class ShellCommand {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
+  /** Output of the command: counted, and kept up to the cap. */
+  take(stream: StreamName, data: Buffer): void {
+    this.bytes[stream] += data.length;
+    this.output.push(data);
+  }
+
+  get outputTruncated(): boolean {
+    return this.everTruncated || this.output.truncated;
+  }
+
   finish(): void {
     if (this.ended !== undefined) return;
     this.ended = Date.now();
@@ -129,6 +145,7 @@ class ShellCommand {
 
   view(): ShellCommandView {
     const truncated = this.output.truncated;
+    if (truncated) this.everTruncated = true;
     const output = this.output.drain().toString('utf8');
     this.output.dropped = 0;
     const completed = this.ended !== undefined;
@@ -275,9 +292,9 @@ export class ShellSession {
     await settleWithin(cmd.done, ms);
     this.lastUsedAt = new Date();
     if (cmd.ended === undefined && cmd === this.current) {
-      cmd.output.push(this.scanners.stdout.release());
+      cmd.take('stdout', this.scanners.stdout.release());
       // Before the start marker, stderr holds only output of background jobs (discarded).
-      if (cmd.lineRead) cmd.output.push(this.scanners.stderr.release());
+      if (cmd.lineRead) cmd.take('stderr', this.scanners.stderr.release());
     }
     return cmd.view();
   }
@@ -294,6 +311,7 @@ export class ShellSession {
   async interrupt(): Promise<ShellCommandView> {
     const cmd = this.current;
     if (!cmd) throw new OrcaOpsError('conflict', `shell ${this.name} has no running command to interrupt`);
+    cmd.interrupted = true;
     for (const signal of ['INT', 'KILL'] as const) {
       await this.signalChildren(signal);
       await settleWithin(cmd.done, this.limits.interruptGraceMs);
@@ -335,7 +353,7 @@ export class ShellSession {
       if (rest?.length) this.onOutput(stream, rest);
       return;
     }
-    if (data.length) cmd.output.push(data);
+    if (data.length) cmd.take(stream, data);
     if (line === undefined) return;
     if (stream === 'stdout') {
       const m = /^ (\d+) (.*)$/s.exec(line);

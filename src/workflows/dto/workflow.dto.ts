@@ -153,6 +153,8 @@ export class WorkflowRunResponseDto {
   id!: string;
   name!: string;
   file!: string;
+  /** sha256 of the normalised workflow (and its uploaded source): runs of the same workflow share it; null on older runs. */
+  fingerprint!: string | null;
   status!: string;
   conclusion!: string | null;
   cancelled_by!: string | null;

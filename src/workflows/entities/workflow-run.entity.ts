@@ -59,6 +59,10 @@ export class WorkflowRunEntity extends TenantOwnedEntity {
   @Column({ name: 'cancelled_by', type: 'varchar', length: 16, nullable: true })
   cancelledBy!: 'user' | 'timeout' | null;
 
+  /** sha256 of the normalised workflow and its source archive (workflow-fingerprint.ts); null on runs from before it. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  fingerprint!: string | null;
+
   /** The uploaded source directory `actions/checkout` brings in (workflow_sources), if any. */
   @Column({ name: 'source_id', type: 'uuid', nullable: true })
   sourceId!: string | null;

@@ -83,6 +83,8 @@ export async function installHttpEdge(app: NestFastifyApplication, limits: EdgeL
       throw error;
     }
     await enforce(limiters, 'token', rateClass, request, reply, limits);
+    // A JSON body declared over the cap is refused in preParsing without a handler: it need not wait its turn.
+    if (route.uploadMaxBytes === undefined && Number(request.headers['content-length']) > limits.maxBodyBytes) return;
     await takeHandlerSlot(slots, limits, request, reply);
   });
 

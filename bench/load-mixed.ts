@@ -16,10 +16,11 @@ async function main(): Promise<void> {
   const phaseSeconds = Number(process.env.BENCH_DURATION_S ?? (short ? 20 : 150));
   if (!Number.isInteger(phaseSeconds) || phaseSeconds < 5)
     throw new Error('BENCH_DURATION_S must be a whole number of seconds ≥ 5');
-  const bench = await startBenchServer();
+  const metricsToken = `bench-metrics-${process.pid}-${'0'.repeat(32)}`;
+  const bench = await startBenchServer({ ORCAOPS_METRICS_TOKEN: metricsToken });
   try {
     const result = await runMixedLoad(
-      { url: bench.url, pid: bench.pid, adminToken: ADMIN_TOKEN, databaseUrl: bench.databaseUrl },
+      { url: bench.url, pid: bench.pid, adminToken: ADMIN_TOKEN, databaseUrl: bench.databaseUrl, metricsToken },
       {
         phaseSeconds,
         rates: {

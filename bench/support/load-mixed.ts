@@ -8,7 +8,8 @@
 // one fake sample per millisecond of every response, so it is off and latencies are taken per response
 // from the 'response' event (exact percentiles, mergeable across classes).
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import http from 'node:http';
 import { installationContainers } from '../../test/support/docker';
 
@@ -61,6 +62,8 @@ export interface LoadTarget {
   adminToken: string;
   /** The server's database: its installation id labels every container it starts. */
   databaseUrl: string;
+  /** The server's ORCAOPS_METRICS_TOKEN, when set: each phase then reports the event-loop lag (bench only). */
+  metricsToken?: string;
 }
 
 export interface LoadOptions {
@@ -95,6 +98,18 @@ export interface PhaseResult {
   streams?: { opened: number; refused: Record<string, number>; peak_open: number };
   health: { probes: number; failures: number; p99_ms: number; max_ms: number };
   peak_rss_mib: number;
+  /** Where the time went (the findings in bench/README.md): CPU seconds per process group in the phase. */
+  diagnostics: PhaseDiagnostics;
+}
+
+export interface PhaseDiagnostics {
+  /** CPU seconds used during the phase by the server process, its PostgreSQL, the Docker engine and this load generator. */
+  cpu_s: { server: number; postgres: number; docker: number; load_generator: number };
+  /** The machine: share of both cores busy (all processes, others' work too), and the load average at the end. */
+  machine_busy_pct: number;
+  loadavg_1m: number;
+  /** The server's event-loop delay over the phase (prom-client's monitor, reset at the phase start), when scraped. */
+  event_loop_lag_ms?: { p50: number; p99: number; max: number };
 }
 
 export interface LoadResult {
@@ -370,11 +385,99 @@ function holdStreams(
   };
 }
 
+/** utime + stime of a process, in seconds (0 when it is gone). */
+function processCpuSeconds(pid: number): number {
+  try {
+    // The command name (2nd field) may hold spaces; the fields after its ')' are fixed.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ 100 on Linux)
+  } catch {
+    return 0;
+  }
+}
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+}
+
+function processes(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      out.push({ pid: Number(name), ppid, comm });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds so far of the run's PostgreSQL (the postmaster on the database URL's port and its backends) and of the Docker engine. */
+function groupCpuSeconds(databasePort: string): { postgres: number; docker: number } {
+  const all = processes();
+  const postmasters = all.filter((p) => {
+    if (p.comm !== 'postgres') return false;
+    try {
+      const args = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+      return args.some((a, i) => a === databasePort && (args[i - 1] === '-p' || args[i - 1] === '--port')) || args.includes(`--port=${databasePort}`);
+    } catch {
+      return false;
+    }
+  });
+  const inPostgres = new Set(postmasters.map((p) => p.pid));
+  for (const p of all) if (inPostgres.has(p.ppid)) inPostgres.add(p.pid);
+  let postgres = 0;
+  let docker = 0;
+  for (const p of all) {
+    if (inPostgres.has(p.pid)) postgres += processCpuSeconds(p.pid);
+    else if (/^(dockerd|containerd|containerd-shim.*|runc)$/.test(p.comm)) docker += processCpuSeconds(p.pid);
+  }
+  return { postgres, docker };
+}
+
+function machineTicks(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - cpu[3]! - (cpu[4] ?? 0), total };
+}
+
+/** Reads the server's event-loop lag gauges; scraping also resets prom-client's delay histogram. */
+async function scrapeLoopLag(target: LoadTarget): Promise<PhaseDiagnostics['event_loop_lag_ms']> {
+  if (!target.metricsToken) return undefined;
+  const response = await fetch(`${target.url}/metrics`, { headers: { authorization: `Bearer ${target.metricsToken}` } });
+  const text = await response.text();
+  const gauge = (name: string): number => {
+    const match = new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text);
+    return match ? Math.round(Number(match[1]) * 10_000) / 10 : 0;
+  };
+  return { p50: gauge('nodejs_eventloop_lag_p50_seconds'), p99: gauge('nodejs_eventloop_lag_p99_seconds'), max: gauge('nodejs_eventloop_lag_max_seconds') };
+}
+
+function cpuSnapshot(target: LoadTarget): PhaseDiagnostics['cpu_s'] & { ticks: ReturnType<typeof machineTicks> } {
+  const port = new URL(target.databaseUrl).port || '5432';
+  const own = process.cpuUsage();
+  return {
+    server: processCpuSeconds(target.pid),
+    ...groupCpuSeconds(port),
+    load_generator: (own.user + own.system) / 1e6,
+    ticks: machineTicks(),
+  };
+}
+
 /** Samples the server's RSS and /health latency until stopped. */
 function watchServer(target: LoadTarget): {
-  stop(): Promise<{ peakRss: number; health: PhaseResult['health'] }>;
+  stop(): Promise<{ peakRss: number; health: PhaseResult['health']; diagnostics: PhaseDiagnostics }>;
 } {
   let running = true;
+  const cpuAtStart = cpuSnapshot(target);
+  const lagReset = scrapeLoopLag(target).catch(() => undefined);
   let peakRss = 0;
   let failures = 0;
   const healthMs: number[] = [];
@@ -401,8 +504,18 @@ function watchServer(target: LoadTarget): {
     stop: async () => {
       running = false;
       await loop;
+      await lagReset;
+      const lag = await scrapeLoopLag(target).catch(() => undefined);
+      const end = cpuSnapshot(target);
+      const delta = (key: keyof PhaseDiagnostics['cpu_s']): number => Math.round((end[key] - cpuAtStart[key]) * 10) / 10;
+      const diagnostics: PhaseDiagnostics = {
+        cpu_s: { server: delta('server'), postgres: delta('postgres'), docker: delta('docker'), load_generator: delta('load_generator') },
+        machine_busy_pct: Math.round(((end.ticks.busy - cpuAtStart.ticks.busy) / Math.max(1, end.ticks.total - cpuAtStart.ticks.total)) * 100),
+        loadavg_1m: Math.round(loadavg()[0]! * 100) / 100,
+        ...(lag ? { event_loop_lag_ms: lag } : {}),
+      };
       const s = stats(healthMs.map((ms) => ({ status: 200, ms })));
-      return { peakRss, health: { probes: healthMs.length, failures, p99_ms: s.p99_ms, max_ms: s.max_ms } };
+      return { peakRss, health: { probes: healthMs.length, failures, p99_ms: s.p99_ms, max_ms: s.max_ms }, diagnostics };
     },
   };
 }
@@ -422,7 +535,7 @@ async function runPhase(
   };
   const [goodSamples, abuserSamples] = await Promise.all([run(good), run(abuser)]);
   const streamStats = await held?.stop();
-  const { peakRss, health } = await watcher.stop();
+  const { peakRss, health, diagnostics } = await watcher.stop();
   const perClass = (samples: Record<string, Sample[]>): Record<string, ClassStats> =>
     Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, stats(s)]));
   return {
@@ -433,6 +546,7 @@ async function runPhase(
     ...(streamStats ? { streams: streamStats } : {}),
     health,
     peak_rss_mib: Math.round(peakRss / 2 ** 20),
+    diagnostics,
   };
 }
 
@@ -579,7 +693,9 @@ export function formatLoadTable(result: LoadResult): string {
     `${name}: peak RSS ${r.peak_rss_mib} MiB, /health p99 ${r.health.p99_ms} ms (max ${r.health.max_ms}, ${r.health.failures} failed of ${r.health.probes})` +
     (r.streams
       ? `, streams opened ${r.streams.opened} (peak ${r.streams.peak_open} open), refused ${JSON.stringify(r.streams.refused)}`
-      : '');
+      : '') +
+    `\n  cpu s: server ${r.diagnostics.cpu_s.server}, postgres ${r.diagnostics.cpu_s.postgres}, docker ${r.diagnostics.cpu_s.docker}, load generator ${r.diagnostics.cpu_s.load_generator}; machine busy ${r.diagnostics.machine_busy_pct} %, load ${r.diagnostics.loadavg_1m}` +
+    (r.diagnostics.event_loop_lag_ms ? `; event-loop lag p50/p99/max ${r.diagnostics.event_loop_lag_ms.p50}/${r.diagnostics.event_loop_lag_ms.p99}/${r.diagnostics.event_loop_lag_ms.max} ms` : '');
   lines.push('', phaseLine('alone', result.alone), phaseLine('with abuser', result.with_abuser));
   lines.push(`leaked containers after cleanup: ${result.leaked_containers}`);
   const g = result.goal;

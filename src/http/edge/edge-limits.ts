@@ -16,6 +16,31 @@ export interface EdgeLimits {
   rateWindowMs: number;
   /** Per window; 0 means unlimited. */
   rates: Record<Exclude<RateClass, 'unlimited'>, number>;
+  /** Authenticated requests' fair share of handler slots per workspace (FairGate; docs/security.md, "Fair shares"). */
+  handlerSlots: HandlerSlots;
+}
+
+export interface HandlerSlots {
+  /** Requests in their handlers at once, all workspaces together, before each is held to its share. */
+  capacity: number;
+  /** Slots a workspace may always use. */
+  minShare: number;
+  maxWaitingPerWorkspace: number;
+  maxWaitMs: number;
+  /**
+   * A request gives its slot back when answered, or after this long: a slot stands for the CPU and
+   * database work at a request's start, so long polls, event streams, MCP streams and uploads do not
+   * hold one while they wait.
+   */
+  holdMs: number;
+}
+
+/**
+ * The slots follow the database pool (a handler mostly waits for a connection or the engine; more at
+ * once than the pool only queue there, where every tenant waits in one line), with a floor for small pools.
+ */
+export function handlerSlotsFor(dbPoolSize: number): HandlerSlots {
+  return { capacity: Math.max(8, dbPoolSize), minShare: 2, maxWaitingPerWorkspace: 256, maxWaitMs: 10_000, holdMs: 500 };
 }
 
 /**
@@ -48,6 +73,7 @@ export function edgeLimitsFrom(env: EnvironmentVariables): EdgeLimits {
       write: env.ORCAOPS_RATE_LIMIT_WRITES,
       auth_failure: env.ORCAOPS_RATE_LIMIT_AUTH_FAILURES,
     },
+    handlerSlots: handlerSlotsFor(env.ORCAOPS_DB_POOL_SIZE),
   };
 }
 

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { AuthFailureAudit } from 'src/audit/auth-failure-audit';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
+import { FairGate } from 'src/common/fair-gate';
 import { BoundedBody, bodyTooLarge, type BodyBound } from 'src/http/edge/bounded-body';
 import { type EdgeLimits, RATE_SETTINGS, type RateClass, rateClassOf } from 'src/http/edge/edge-limits';
 import { EdgeRoutes } from 'src/http/edge/edge-routes';
@@ -50,6 +51,13 @@ export async function installHttpEdge(app: NestFastifyApplication, limits: EdgeL
   const routes = (): EdgeRoutes => (table ??= EdgeRoutes.discover(app));
   const limiters = createLimiters(fastify, limits);
   const uploads = new UploadSlots(limits.uploadsPerToken, limits.concurrentUploads);
+  const slots = new FairGate({
+    capacity: limits.handlerSlots.capacity,
+    minShare: limits.handlerSlots.minShare,
+    maxWaitingPerKey: limits.handlerSlots.maxWaitingPerWorkspace,
+    maxWaitMs: limits.handlerSlots.maxWaitMs,
+    what: 'requests',
+  });
 
   fastify.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url;
@@ -75,6 +83,9 @@ export async function installHttpEdge(app: NestFastifyApplication, limits: EdgeL
       throw error;
     }
     await enforce(limiters, 'token', rateClass, request, reply, limits);
+    // A JSON body declared over the cap is refused in preParsing without a handler: it need not wait its turn.
+    if (route.uploadMaxBytes === undefined && Number(request.headers['content-length']) > limits.maxBodyBytes) return;
+    await takeHandlerSlot(slots, limits, request, reply);
   });
 
   fastify.addHook('preParsing', (request, reply, payload, done) => {
@@ -111,6 +122,37 @@ export async function installHttpEdge(app: NestFastifyApplication, limits: EdgeL
   fastify.addHook('onResponse', (request, _reply, done) => {
     if (closeAfterAnswer.has(request)) lingerClose(request.raw.socket);
     done();
+  });
+}
+
+/**
+ * The request's fair share (FairGate): a workspace that floods the server waits behind its own requests,
+ * in memory, before its handlers run; other workspaces start at once or after one slot frees. The slot is
+ * given back when the response ends (or the client goes), or after holdMs for long answers.
+ */
+async function takeHandlerSlot(slots: FairGate, limits: EdgeLimits, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const principal = request.principal;
+  if (!principal) return;
+  // A workspace's tokens share its share; an organisation token (the operator's) is its own key.
+  const key = principal.kind === 'workspace' ? `ws:${principal.workspaceId}` : `org:${principal.tokenId}`;
+  const gone = new AbortController();
+  const onClose = (): void => gone.abort();
+  reply.raw.once('close', onClose);
+  let release: () => void;
+  try {
+    release = await slots.acquire(key, gone.signal);
+  } catch (error) {
+    reply.raw.off('close', onClose);
+    closeIfBodyPending(request, reply, limits.bodyTimeoutMs);
+    throw error;
+  }
+  reply.raw.off('close', onClose);
+  if (reply.raw.destroyed) return release();
+  const timer = setTimeout(release, limits.handlerSlots.holdMs);
+  timer.unref();
+  reply.raw.once('close', () => {
+    clearTimeout(timer);
+    release();
   });
 }
 

@@ -104,3 +104,22 @@ export async function removeRegistryImages(host: string): Promise<void> {
     for (const ref of refs) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
   }
 }
+
+/**
+ * Moves `host/repository:tag` in the registry to another image: orcaops/busybox plus a marker file
+ * (`/moved`), committed from a labelled, removed container; the committed image is removed from the
+ * engine after the push. Returns the new digest.
+ */
+export async function moveTag(registry: LocalRegistry, repository: string, tag: string): Promise<string> {
+  const container = await docker.createContainer({ Image: 'orcaops/busybox', Cmd: ['touch', '/moved'], Labels: { 'orcaops.test': 'registry-move-tag' } });
+  let imageId: string | undefined;
+  try {
+    await container.start();
+    await container.wait();
+    imageId = ((await container.commit({ comment: 'orcaops test: a moved tag' })) as { Id: string }).Id;
+    return await registry.push(imageId, repository, tag);
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+    if (imageId) await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
+  }
+}

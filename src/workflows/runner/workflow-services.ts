@@ -362,9 +362,11 @@ export class WorkflowServices {
       if (resolved.digest) request.note(`service ${service.id}: image ${service.image} is ${resolved.digest}`);
       return resolved;
     } catch (error) {
-      if (error instanceof RuntimeError && (error.code === 'image_pull_failed' || error.code === 'image_not_found')) {
-        const reason = error instanceof ImagePullError ? ` (${error.reason})` : '';
-        throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} could not be used: ${error.code}${reason}: ${error.message}`);
+      if (error instanceof ImagePullError) {
+        throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} could not be used: image_pull_failed (${error.reason}): ${error.message}`);
+      }
+      if (error instanceof RuntimeError && error.code === 'image_not_found') {
+        throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} is not present on this engine (image_not_found): ${error.message}`);
       }
       throw error;
     }

@@ -56,6 +56,21 @@ export class ImagePuller {
   ) {}
 
   async ensure(workspaceId: string, image: string, options: EnsureOptions = {}): Promise<ResolvedImage> {
+    const resolved = await this.resolve(workspaceId, image, options);
+    // Only resolve({ noPull: true }) answers undefined.
+    return resolved!;
+  }
+
+  /**
+   * The image as this workspace may use it now, without pulling (the policy's size limit and this
+   * workspace's pull grant checked), or undefined when using it needs a pull. A warm pool container
+   * already runs its image: a sandbox may take one only when this says yes.
+   */
+  usableWithoutPull(workspaceId: string, image: string): Promise<ResolvedImage | undefined> {
+    return this.resolve(workspaceId, image, { noPull: true });
+  }
+
+  private async resolve(workspaceId: string, image: string, options: EnsureOptions & { noPull?: boolean }): Promise<ResolvedImage | undefined> {
     const pullPolicy = options.pullPolicy ?? 'if_not_present';
     const ref = parse(image);
     const checkedAt = Date.now();
@@ -66,6 +81,7 @@ export class ImagePuller {
       const usable = await this.usableLocally(workspaceId, ref, local);
       if (usable) return { ...usable, sizeBytes: checkSize(image, local, maxBytes) };
     }
+    if (options.noPull) return undefined;
     if (pullPolicy === 'never') {
       throw new ImagePullError(
         local ? 'unauthorized' : 'not_found',

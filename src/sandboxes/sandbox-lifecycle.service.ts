@@ -7,7 +7,8 @@ import { InstallationService } from 'src/database/installation.service';
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { EngineHealth } from 'src/runtime/engine-health.service';
-import { RuntimeError } from 'src/runtime/runtime.errors';
+import { ImagePullError, RuntimeError, toOrcaOpsError } from 'src/runtime/runtime.errors';
+import { ImagePuller, ResolvedImage } from 'src/registries/image-puller.service';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { sandboxContainerSpec, sandboxLabels } from 'src/sandboxes/sandbox-container';
@@ -35,6 +36,7 @@ export function finalStatusFor(reason: SandboxExitReason): SandboxStatus {
     case 'container_exited':
     case 'start_failed':
     case 'image_not_found':
+    case 'image_pull_failed':
       return 'failed';
   }
 }
@@ -53,7 +55,7 @@ export class SandboxLifecycle {
   /** Egress gateway credentials of this server's live sandboxes with network `egress`, released when they stop. */
   private readonly leases = new Map<string, EgressLease>();
 
-  // Nine: each transition is a compare-and-set audited in its transaction, then the engine call (pool, node, installation labels).
+  // Eleven: each transition is a compare-and-set audited in its transaction, then the engine call (pool, node, installation labels).
   constructor(
     @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -65,6 +67,7 @@ export class SandboxLifecycle {
     private readonly installation: InstallationService,
     private readonly node: SandboxNode,
     private readonly egress: EgressGateway,
+    private readonly images: ImagePuller,
   ) {}
 
   /**
@@ -78,6 +81,17 @@ export class SandboxLifecycle {
   }
 
   /**
+   * Whether this workspace may take a warm pool container of the spec's image: the pool's containers
+   * already run the engine's copy of it, so this is the same check as any other use of a local image
+   * (policy size limit, this workspace's pull grant for a registry image), with no pull. Undefined: the
+   * sandbox starts cold (and pulls, which authorises it).
+   */
+  async warmImage(workspaceId: string, spec: SandboxEntity['spec']): Promise<ResolvedImage | undefined> {
+    if (spec.pull_policy === 'always' || !this.pool.has(spec.image)) return undefined;
+    return this.images.usableWithoutPull(workspaceId, spec.image).catch(() => undefined);
+  }
+
+  /**
    * starting → ready (updating `sandbox` in place when it gets there): creates and starts a hardened
    * container. The container id is stored (still starting) before the container starts, so a delete or
    * a crash in between finds it.
@@ -86,7 +100,8 @@ export class SandboxLifecycle {
     const { workspaceId, id, spec } = sandbox;
     let containerId: string | undefined;
     try {
-      const containerSpec = sandboxContainerSpec(`orcaops-sandbox-${id}`, spec.image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId()));
+      const image = await this.pullImage(sandbox);
+      const containerSpec = sandboxContainerSpec(`orcaops-sandbox-${id}`, image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId()));
       if (spec.network === 'egress') {
         const lease = await this.egress.lease({ workspaceId, kind: 'sandbox', id });
         this.leases.set(id, lease);
@@ -97,13 +112,14 @@ export class SandboxLifecycle {
       if (!claimed) return await this.discard(containerId);
       await this.runtime.startContainer(containerId);
       const now = new Date();
-      const ready = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { status: 'ready', readyAt: now, lastActivityAt: now });
+      const ready = await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { status: 'ready', readyAt: now, lastActivityAt: now, message: sandbox.message });
       if (!ready) return await this.discard(containerId);
       this.activity.touch(id, now.getTime());
       // The caller answers from this (the committed state) instead of reading the row back.
       Object.assign(sandbox, { containerId, pooled: false, status: 'ready', readyAt: now, lastActivityAt: now });
     } catch (error) {
-      const reason: SandboxExitReason = error instanceof RuntimeError && error.code === 'image_not_found' ? 'image_not_found' : 'start_failed';
+      const reason: SandboxExitReason =
+        error instanceof ImagePullError ? 'image_pull_failed' : error instanceof RuntimeError && error.code === 'image_not_found' ? 'image_not_found' : 'start_failed';
       this.releaseEgress(id);
       await this.end(sandbox, LIVE, finalStatusFor(reason), reason, `could not start: ${(error as Error).message}`);
       if (containerId) await this.discard(containerId);
@@ -111,9 +127,34 @@ export class SandboxLifecycle {
     }
   }
 
+  /**
+   * The pull phase (ImagePuller, as for jobs): policy and this workspace's pull grant checked, the image
+   * pulled with the workspace's own credentials when needed. While the sandbox is starting its
+   * `message` carries the latest progress line (at most one a second), and the last one stays on the
+   * ready sandbox; the digest goes on the record. Returns the reference to create the container from
+   * (pinned by digest when it came from a registry).
+   */
+  private async pullImage(sandbox: SandboxEntity): Promise<string> {
+    const { workspaceId, id, spec } = sandbox;
+    let written = Promise.resolve();
+    const resolved = await this.images.ensure(workspaceId, spec.image, {
+      pullPolicy: spec.pull_policy,
+      onLine: (line) => {
+        sandbox.message = line;
+        // Chained so an older line never lands after a newer one; a failed write only loses a progress line.
+        written = written.then(() => this.sandboxes.update(workspaceId, { id, status: 'starting' }, { message: line }).then(() => undefined, () => undefined));
+      },
+    });
+    await written;
+    sandbox.imageDigest = resolved.digest;
+    if (resolved.digest) await this.sandboxes.update(workspaceId, { id, status: 'starting' }, { imageDigest: resolved.digest });
+    return resolved.reference;
+  }
+
   private startError(error: unknown, image: string): OrcaOpsError {
+    if (error instanceof ImagePullError) return toOrcaOpsError(error);
     if (error instanceof RuntimeError && error.code === 'image_not_found') {
-      return invalidField('image', `image ${image} is not present on this server (images are never pulled)`);
+      return invalidField('image', `image ${image} is not present on this server, and it names no registry to pull it from`);
     }
     if (error instanceof RuntimeError && error.code === 'engine_unavailable') {
       this.engine.invalidate();

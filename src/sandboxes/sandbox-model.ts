@@ -1,11 +1,11 @@
 /** The sandbox model's closed vocabularies, shared by entity, DTOs, services and front ends. */
-import type { NetworkMode, ResourceLimits } from 'src/domain/container-spec';
+import type { NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
 
 export const SANDBOX_STATUSES = ['starting', 'ready', 'stopping', 'stopped', 'expired', 'failed', 'lost'] as const;
 export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
 export const SANDBOX_TERMINAL: ReadonlySet<SandboxStatus> = new Set(['stopped', 'expired', 'failed', 'lost']);
 
-export const SANDBOX_EXIT_REASONS = ['ttl', 'idle', 'deleted', 'oom_killed', 'engine_lost', 'quota', 'session_ended', 'workspace_suspended', 'token_revoked', 'start_failed', 'image_not_found', 'container_exited'] as const;
+export const SANDBOX_EXIT_REASONS = ['ttl', 'idle', 'deleted', 'oom_killed', 'engine_lost', 'quota', 'session_ended', 'workspace_suspended', 'token_revoked', 'start_failed', 'image_not_found', 'image_pull_failed', 'container_exited'] as const;
 export type SandboxExitReason = (typeof SANDBOX_EXIT_REASONS)[number];
 
 export type SandboxResources = ResourceLimits;
@@ -13,6 +13,8 @@ export type SandboxResources = ResourceLimits;
 /** Stored with the sandbox (defaults filled in). Env is applied to every exec, shell and process. */
 export interface SandboxSpec {
   image: string;
+  /** When to pull the image from its registry (request, else profile; absent = if_not_present). */
+  pull_policy?: PullPolicy;
   profile: string | null;
   resources: SandboxResources;
   env: Record<string, string>;

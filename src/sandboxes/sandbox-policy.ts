@@ -6,6 +6,7 @@ export function sandboxPolicyRequest(spec: SandboxSpec): PolicyRequest {
   return {
     kind: 'sandbox',
     image: spec.image,
+    pull_policy: spec.pull_policy,
     commands: [],
     network: spec.network,
     resources: spec.resources,

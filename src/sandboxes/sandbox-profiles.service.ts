@@ -30,6 +30,8 @@ export class SandboxProfilesService {
     const strip = <T extends object>(v: T): Partial<T> => Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as Partial<T>;
     return {
       image: dto.image ?? profile!.image,
+      // The profile's pull policy goes with its image only: a request naming its own image has its own default.
+      pull_policy: dto.pull_policy ?? (dto.image ? undefined : profile?.pull_policy),
       profile: profile?.name ?? null,
       resources: { ...DEFAULT_SANDBOX_RESOURCES, ...profile?.resources, ...strip(dto.resources ?? {}) },
       env: { ...profile?.env, ...dto.env },
@@ -58,6 +60,7 @@ export class SandboxProfilesService {
     if (!profile.command) throw invalidField('profile', `profile ${name} has no command to run`);
     const { job } = await this.jobs.submit(ctx, {
       image: profile.image,
+      pull_policy: profile.pull_policy,
       steps: [{ args: profile.command }],
       env: { ...profile.env, ...dto.env },
       resources: profile.resources,

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import { z } from 'zod';
-import { CLEANUP_POLICIES, DEFAULT_TIMEOUT_SECONDS, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
-import type { CleanupPolicy } from 'src/domain/container-spec';
+import { CLEANUP_POLICIES, DEFAULT_TIMEOUT_SECONDS, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS, PULL_POLICIES } from 'src/domain/container-spec';
+import type { CleanupPolicy, PullPolicy } from 'src/domain/container-spec';
 import type { SandboxResources } from 'src/sandboxes/sandbox-model';
 import { DEFAULT_SANDBOX_RESOURCES } from 'src/sandboxes/sandbox-model';
 
@@ -22,6 +22,8 @@ export interface SandboxProfile {
   name: string;
   description: string | null;
   image: string;
+  /** When sandboxes and runs of this profile pull its image (a request's pull_policy wins). */
+  pull_policy: PullPolicy;
   /** argv for a one-shot run (a string is run with /bin/sh -c). Sandboxes keep their own keep-alive process. */
   command: string[] | null;
   resources: SandboxResources;
@@ -59,6 +61,7 @@ const profile = z
   .object({
     description: z.string().max(500).optional(),
     image: z.string().max(256).regex(IMAGE_REF, 'must be an image reference like name[:tag][@sha256:digest]'),
+    pull_policy: z.enum(PULL_POLICIES).optional(),
     command: z.union([z.string().min(1).max(65_536), z.array(z.string().max(32_768)).min(1).max(256)]).optional(),
     resources: resources.optional(),
     timeout: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
@@ -85,6 +88,7 @@ function toProfile(name: string, p: z.infer<typeof profile>): SandboxProfile {
     name,
     description: p.description ?? null,
     image: p.image,
+    pull_policy: p.pull_policy ?? 'if_not_present',
     command,
     resources: { ...DEFAULT_SANDBOX_RESOURCES, ...p.resources },
     timeout_seconds: p.timeout ?? DEFAULT_TIMEOUT_SECONDS,

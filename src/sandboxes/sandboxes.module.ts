@@ -8,6 +8,7 @@ import { JobsModule } from 'src/jobs/jobs.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
 import { EgressModule } from 'src/egress/egress.module';
 import { PoliciesModule } from 'src/policies/policies.module';
+import { RegistriesModule } from 'src/registries/registries.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SandboxCommandEntity } from 'src/sandboxes/history/sandbox-command.entity';
@@ -44,6 +45,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     JobsModule,
     QuotasModule,
     PoliciesModule,
+    RegistriesModule,
     EgressModule,
     SessionsCoreModule,
     SecretsModule,

@@ -71,6 +71,8 @@ export class SandboxesService {
     // for) is audited and thrown as 403 policy_denied with every violation, before any container.
     await this.policies.admit(ctx, workspaceId, sandboxPolicyRequest(spec));
     await this.engine.assertAvailable();
+    // Checked before the transaction (it reads the engine and the pull grants); no image, no warm container.
+    const warmImage = await this.lifecycle.warmImage(workspaceId, spec);
     const id = randomUUID();
     const now = Date.now();
     // Set inside the transaction once the limits passed; removed again if the transaction fails.
@@ -82,7 +84,7 @@ export class SandboxesService {
         await this.sessions.lockOpen(manager, workspaceId, sessionId);
         const scoped = this.sandboxes.withManager(manager);
         // A warm container is already running: the sandbox is recorded ready with it in this one commit.
-        warm = this.lifecycle.takeWarm(id, spec);
+        warm = warmImage ? this.lifecycle.takeWarm(id, spec) : undefined;
         const readyAt = warm ? new Date() : null;
         const saved = await scoped.insert(workspaceId, {
           id,
@@ -91,6 +93,7 @@ export class SandboxesService {
           exitReason: null,
           message: null,
           image: spec.image,
+          imageDigest: (warm && warmImage?.digest) || null,
           spec,
           createdBy: ctx.principal.tokenId,
           sessionId,

@@ -94,6 +94,11 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
     await Promise.allSettled(idle.map((c) => this.runtime.remove(c.id)));
   }
 
+  /** Whether an idle container of this image is waiting (the caller then checks the workspace may use the image). */
+  has(image: string): boolean {
+    return !!this.pools.get(canonicalImage(image))?.idle.length;
+  }
+
   /**
    * A pre-started container for this sandbox, or undefined when none matches (the caller creates one).
    * Its open default shell starts taking the sandbox env now, while the caller records the sandbox.

@@ -59,6 +59,7 @@ function runView(run: WorkflowRunEntity, rows: WorkflowInstanceEntity[]): Omit<W
     cancelled_by: run.cancelledBy,
     warnings: run.warnings,
     inputs: run.inputs,
+    image_digests: run.imageDigests ?? {},
     jobs: run.spec.jobs.map((job) => {
       const state = run.jobStates[job.id];
       return {

@@ -7,6 +7,7 @@ import { InstallationModule } from 'src/database/installation.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
 import { jobsConfig } from 'src/jobs/jobs.config';
 import { JobsModule } from 'src/jobs/jobs.module';
+import { RegistriesModule } from 'src/registries/registries.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { QuotasModule } from 'src/quotas/quotas.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
@@ -36,6 +37,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     InstallationModule,
     RuntimeModule,
     JobsModule,
+    RegistriesModule,
     PoliciesModule,
     SecretsModule,
     QuotasModule,

@@ -122,7 +122,7 @@ jobs:
     expect([byName['runner-job'].status, byName['runner-job'].message]).toEqual(['succeeded', null]);
     expect(byName['container-job'].notes).toEqual(
       expect.arrayContaining([
-        'service web: credentials not used: OrcaOps does not log in to registries (the image is present locally)',
+        "service web: credentials in the workflow file are not used: pulls use the workspace's registry credentials (orcaops registry login)",
         expect.stringMatching(/^service web: host ports are not published/),
       ]),
     );

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { JobsService } from 'src/jobs/jobs.service';
 import { PoliciesService } from 'src/policies/policies.service';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
+import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import type { FastWorkspace } from './support/fast-app';
 import { FastApp } from './support/fast-app';
 
@@ -120,6 +121,47 @@ describe('registry images (fast tier)', () => {
     await expect(credentials.list(b.as.developer)).rejects.toMatchObject({ code: 'forbidden' });
     await expect(credentials.remove(b.as.admin, stored.id)).rejects.toMatchObject({ code: 'not_found' });
     await expect(credentials.put(a.as.admin, { host: 'https://x/y', username: 'u', password: 'p' })).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+
+  describe('sandboxes (same ImagePuller path)', () => {
+    const SANDBOX_IMAGE = `${PRIVATE}/secret/sandbox:v1`;
+    beforeAll(() => t.fake.registry.set(SANDBOX_IMAGE, { digest: digest('d'), sizeBytes: 1024, auth: { username: 'ci', password: PASSWORD } }));
+
+    it('creates a sandbox from a private image with the workspace’s credentials: digest and pull line on it, container pinned', async () => {
+      const ws = await workspace();
+      await t.get(RegistryCredentialsService).put(ws.as.admin, { host: PRIVATE, username: 'ci', password: PASSWORD });
+      const sandbox = await t.get(SandboxesService).create(ws.as.developer, { image: SANDBOX_IMAGE });
+      expect(sandbox).toMatchObject({ status: 'ready', image: SANDBOX_IMAGE, image_digest: digest('d'), pull_policy: 'if_not_present' });
+      expect(sandbox.message).toContain(`pulling ${SANDBOX_IMAGE}`);
+      const created = t.fake.callsOf('createContainer').map((args) => (args[0] as { image: string }).image);
+      expect(created).toContain(`${PRIVATE}/secret/sandbox@${digest('d')}`);
+      await t.get(SandboxesService).delete(ws.as.developer, sandbox.id);
+    });
+
+    it('refuses the image to another workspace without credentials (typed, sandbox failed), and with pull_policy never', async () => {
+      const owner = await workspace();
+      await t.get(RegistryCredentialsService).put(owner.as.admin, { host: PRIVATE, username: 'ci', password: PASSWORD });
+      const mine = await t.get(SandboxesService).create(owner.as.developer, { image: SANDBOX_IMAGE });
+      const other = await workspace();
+      await expect(t.get(SandboxesService).create(other.as.developer, { image: SANDBOX_IMAGE })).rejects.toMatchObject({ code: 'image_pull_failed', details: { reason: 'unauthorized' } });
+      await expect(t.get(SandboxesService).create(other.as.developer, { image: SANDBOX_IMAGE, pull_policy: 'never' })).rejects.toMatchObject({
+        code: 'image_pull_failed',
+        details: { reason: 'unauthorized' },
+      });
+      const listed = await t.get(SandboxesService).list(other.as.developer, { labels: [], limit: 10 });
+      expect(listed.items.map((s) => [s.status, s.exit_reason])).toEqual([
+        ['failed', 'image_pull_failed'],
+        ['failed', 'image_pull_failed'],
+      ]);
+      await t.get(SandboxesService).delete(owner.as.developer, mine.id);
+    });
+
+    it('refuses a registry the policy does not allow before any engine call', async () => {
+      const ws = await workspace();
+      const before = t.fake.calls.length;
+      await expect(t.get(SandboxesService).create(ws.as.developer, { image: 'evil.test/x:1' })).rejects.toMatchObject({ code: 'policy_denied' });
+      expect(t.fake.calls.length).toBe(before);
+    });
   });
 });
 

@@ -104,3 +104,28 @@ export async function removeRegistryImages(host: string): Promise<void> {
     for (const ref of refs) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
   }
 }
+
+/**
+ * Pushes `host/repository:tag` as orcaops/busybox plus one layer made by `script` (run with /bin/sh -c in
+ * a labelled container, committed, both removed after the push): a layer the engine does not have, so
+ * pulling it downloads it. Returns the pushed digest.
+ */
+export async function pushDerived(registry: LocalRegistry, repository: string, tag: string, script: string): Promise<string> {
+  const container = await docker.createContainer({ Image: 'orcaops/busybox', Cmd: ['/bin/sh', '-c', `${script} || exit 1`], User: '0:0', Labels: { 'orcaops.test': 'registry-derived-image' } });
+  let imageId: string | undefined;
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    if (StatusCode !== 0) throw new Error(`derived image script failed (${StatusCode}): ${script}`);
+    imageId = ((await container.commit({ comment: 'orcaops test image' })) as { Id: string }).Id;
+    return await registry.push(imageId, repository, tag);
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+    if (imageId) await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
+  }
+}
+
+/** Moves `host/repository:tag` in the registry to another image (with a `/moved` marker file); returns the new digest. */
+export function moveTag(registry: LocalRegistry, repository: string, tag: string): Promise<string> {
+  return pushDerived(registry, repository, tag, 'touch /moved');
+}

@@ -1,5 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { Transform } from 'node:stream';
 
 /**
  * A TCP proxy in front of a server the test owns (e.g. PostgreSQL): `cut()` drops every connection and
@@ -15,6 +16,8 @@ export class TcpProxy {
   constructor(
     private readonly targetHost: string,
     private readonly targetPort: number,
+    /** Caps what each connection receives from the target (a slow link: a large pull takes long enough to interrupt). */
+    private readonly downstreamBytesPerSecond?: number,
   ) {}
 
   async start(port = 0): Promise<void> {
@@ -27,13 +30,16 @@ export class TcpProxy {
       this.track(client);
       this.track(upstream);
       client.pipe(upstream);
-      upstream.pipe(client);
+      if (this.downstreamBytesPerSecond) upstream.pipe(throttle(this.downstreamBytesPerSecond)).pipe(client);
+      else upstream.pipe(client);
       const close = (): void => {
         client.destroy();
         upstream.destroy();
       };
       client.on('error', close).on('close', close);
-      upstream.on('error', close).on('close', close);
+      upstream.on('error', close);
+      // Throttled, what the target sent before closing is still queued: the pipe ends the client after it.
+      if (!this.downstreamBytesPerSecond) upstream.on('close', close);
     });
     this.server.listen(port, '127.0.0.1');
     await once(this.server, 'listening');
@@ -63,4 +69,16 @@ export class TcpProxy {
     this.server.close();
     await closed;
   }
+}
+
+/** Passes each chunk on no sooner than the rate allows after the ones before it. */
+function throttle(bytesPerSecond: number): Transform {
+  let freeAt = Date.now();
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const now = Date.now();
+      freeAt = Math.max(freeAt, now) + (chunk.length / bytesPerSecond) * 1000;
+      setTimeout(() => done(null, chunk), freeAt - now);
+    },
+  });
 }

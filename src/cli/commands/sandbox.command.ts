@@ -34,6 +34,7 @@ interface CreateOptions {
   cpu?: number;
   network?: string;
   session?: string;
+  pull?: string;
 }
 
 export function createSandboxBody(image: string | undefined, o: CreateOptions): Record<string, unknown> {
@@ -52,6 +53,7 @@ export function createSandboxBody(image: string | undefined, o: CreateOptions): 
   if (Object.keys(resources).length) body.resources = resources;
   if (o.network) body.network = o.network;
   if (o.session) body.session_id = o.session;
+  if (o.pull) body.pull_policy = o.pull;
   return body;
 }
 
@@ -76,6 +78,7 @@ export function sandboxCommand(extra: Command[] = []): Command {
     .option('--cpu <cpus>', 'CPUs, e.g. 0.5', (v) => Number(v))
     .option('--network <mode>', 'none (default) or egress')
     .option('--session <id>', 'link the sandbox to this agent session (default: $ORCAOPS_SESSION, sent as a header)')
+    .option('--pull <policy>', 'when to pull the image: if_not_present (default), always or never')
     .action(action(async (image: string | undefined, o: CreateOptions, c: Command) => {
       render(outputOptions(c), await new ApiClient().request('POST', '/v1/sandboxes', createSandboxBody(image, o)));
     }));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PULL_POLICIES } from 'src/domain/container-spec';
 import { validateDto } from 'src/common/validation';
 import type { OrcaTool } from 'src/mcp/tool-kit';
 import { defineTool, resourceId } from 'src/mcp/tool-kit';
@@ -48,7 +49,14 @@ function lifecycleTools(s: SandboxServices): OrcaTool[] {
         'its idle timeout (default 10 min without calls) or with delete_sandbox — delete it when done.',
       permission: 'sandbox:create',
       input: {
-        image: z.string().optional().describe('orcaops/python or orcaops/busybox (never pulled). Give image or profile.'),
+        image: z
+          .string()
+          .optional()
+          .describe(
+            'orcaops/python or orcaops/busybox (always there), or a registry image the workspace policy allows, pulled with the ' +
+              "workspace's own credentials. Give image or profile.",
+          ),
+        pull_policy: z.enum(PULL_POLICIES).optional().describe('if_not_present (default), always or never: when to pull the image from its registry'),
         profile: z.string().optional().describe('A profile name from the operator catalogue'),
         name: z.string().optional(),
         resources: resourcesInput.optional(),

@@ -118,6 +118,8 @@ export const sandboxOutput = z
     status: z.enum(SANDBOX_STATUSES),
     exit_reason: z.string().nullable(),
     image: z.string(),
+    image_digest: z.string().nullable(),
+    message: z.string().nullable(),
     profile: z.string().nullable(),
     network: z.string(),
     labels: z.record(z.string()),

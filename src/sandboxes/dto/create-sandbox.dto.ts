@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { ENV_MAP, IMAGE_REF, NETWORK_MODES, NetworkMode } from 'src/domain/container-spec';
+import { ENV_MAP, IMAGE_REF, NETWORK_MODES, NetworkMode, PULL_POLICIES, PullPolicy } from 'src/domain/container-spec';
 import { JobResourcesDto } from 'src/domain/resources.dto';
 import { MAX_TTL_SECONDS } from 'src/sandboxes/sandbox-model';
 
@@ -9,9 +9,16 @@ export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$/;
 export const LABEL_MAP = { maxKeys: 32, keyPattern: LABEL_KEY, maxValueLength: 256 };
 
 export class CreateSandboxDto {
-  /** A locally available image (never pulled). Give `image` or `profile`. */
+  /**
+   * An image on this engine (orcaops/python, orcaops/busybox) or from a registry the policy allows,
+   * pulled with the workspace's own credentials. Give `image` or `profile`.
+   */
   @IsOptional() @IsString() @Matches(IMAGE_REF, { message: 'image must be an image reference like name[:tag][@sha256:digest]' }) @MaxLength(256)
   image?: string;
+
+  /** `if_not_present` (default, or the profile's): pull only when missing or not yet pulled by this workspace; `always`; `never`. */
+  @IsOptional() @IsIn(PULL_POLICIES)
+  pull_policy?: PullPolicy;
 
   /** A profile from sandboxes.yml (GET /v1/sandbox-profiles); its image, resources and env are the defaults. */
   @IsOptional() @IsString() @Matches(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: 'profile must be a profile name' })

@@ -15,8 +15,13 @@ export class SandboxResponseDto {
   status!: string;
   /** Why it ended: ttl, idle, deleted, oom_killed, engine_lost, container_exited, start_failed, image_not_found... */
   exit_reason!: string | null;
+  /** Why it ended; while it starts (and once ready), the latest line of its image pull, if it pulled. */
   message!: string | null;
   image!: string;
+  /** The registry digest (sha256:…) its image resolved to when it started; null for images built on this engine. */
+  image_digest!: string | null;
+  /** if_not_present | always | never */
+  pull_policy!: string;
   profile!: string | null;
   resources!: SandboxResourcesResponseDto;
   network!: string;
@@ -49,6 +54,8 @@ export class SandboxProfileResponseDto {
   name!: string;
   description!: string | null;
   image!: string;
+  /** if_not_present | always | never */
+  pull_policy!: string;
   command!: string[] | null;
   resources!: SandboxResourcesResponseDto;
   timeout_seconds!: number;

@@ -160,6 +160,8 @@ export class WorkflowRunResponseDto {
   cancelled_by!: string | null;
   warnings!: string[];
   inputs!: Record<string, unknown>;
+  /** Registry images as the run first resolved them (reference → sha256 digest); its later jobs and reruns use these digests. */
+  image_digests!: Record<string, string>;
   jobs!: WorkflowJobResponseDto[];
   /** The agent session the run was submitted in (its instance jobs carry it too). */
   session_id!: string | null;

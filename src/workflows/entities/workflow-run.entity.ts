@@ -52,6 +52,13 @@ export class WorkflowRunEntity extends TenantOwnedEntity {
   @Column({ type: 'varchar', length: 16 })
   status!: WorkflowRunStatus;
 
+  /**
+   * Registry images as the run first resolved them (reference as written → sha256 digest): later jobs,
+   * services and reruns of the run use `repository@digest` (src/workflows/runner/image-pins.ts).
+   */
+  @Column({ name: 'image_digests', type: 'jsonb', default: {} })
+  imageDigests!: Record<string, string>;
+
   @Column({ type: 'varchar', length: 16, nullable: true })
   conclusion!: JobResult | null;
 

@@ -110,6 +110,12 @@ export class WorkflowInstanceStore {
    * `remove` go (their jobs are expanded again), those in `requeue` wait to start again with their
    * results cleared, and the run is running again under `runnerId` with the new job states.
    */
+  /** Adds image pins to the run; a reference pinned already keeps its first digest. */
+  async recordImageDigests(run: RunKey, digests: Record<string, string>): Promise<void> {
+    if (!Object.keys(digests).length) return;
+    await this.runs.updateExpression(run.workspaceId, { id: run.runId }, { imageDigests: () => ':digests::jsonb || image_digests' }, { digests: JSON.stringify(digests) });
+  }
+
   async resetForRerun(manager: EntityManager, run: RunKey, change: { remove: string[]; requeue: string[]; jobStates: Record<string, JobState>; runnerId: string }): Promise<void> {
     const instances = this.instances.withManager(manager);
     for (const id of change.remove) await instances.delete(run.workspaceId, { id, runId: run.runId });

@@ -18,6 +18,7 @@ import { SANDBOX_USER } from 'src/runtime/container-runtime.port';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { evaluateTemplate, interpolate, toBoolean } from 'src/workflows/engine/expressions';
 import type { InstanceState, JobSpec, JsonValue, RunState } from 'src/workflows/engine/model';
+import { pinImage } from 'src/workflows/runner/image-pins';
 import type { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
@@ -49,6 +50,8 @@ interface RunLoop {
   /** The run's agent session: its instance jobs are linked to it. */
   sessionId: string | null;
   state: RunState;
+  /** The run's image pins (WorkflowRunEntity.imageDigests), kept in step with the row. */
+  imagePins: Record<string, string>;
   results: Array<{ key: string; result: InstanceResult }>;
   attempts: Map<string, Attempt>;
   wake: () => void;
@@ -153,7 +156,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     let redrive = false;
     try {
       const { run, instances } = await this.store.load({ runId, workspaceId });
-      const loop: RunLoop = { runId, workspaceId, createdBy: run.createdBy, sessionId: run.sessionId, state: toRunState(run, instances), results: [], attempts: new Map(), wake: () => undefined, wakeup: Promise.resolve() };
+      const loop: RunLoop = { runId, workspaceId, createdBy: run.createdBy, sessionId: run.sessionId, state: toRunState(run, instances), imagePins: { ...run.imageDigests }, results: [], attempts: new Map(), wake: () => undefined, wakeup: Promise.resolve() };
       this.resetWakeup(loop);
       this.loops.set(runId, loop);
       if (resumed) await this.recoverInterrupted(loop, instances);
@@ -310,7 +313,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       // Options first: a flag that cannot be applied fails the instance before anything starts.
       const containerOptions = jobContainerOptions(job.container?.options === undefined ? '' : interpolate(job.container.options, ctx), DEFAULT_RESOURCES.memory_mb);
       notes.push(...containerOptions.notes);
-      if (job.container?.hasCredentials) notes.push('container credentials not used: OrcaOps does not log in to registries (images must be present locally)');
+      if (job.container?.hasCredentials) notes.push("container credentials in the workflow file are not used: pulls use the workspace's registry credentials (orcaops registry login)");
       const services = job.services.map((s) => evaluateService(s, ctx));
       const containerMode = job.container !== undefined || job.image !== undefined;
       const admit = (request: ServiceAdmission): Promise<void> => this.admitService(jobCtx, loop.workspaceId, request);
@@ -322,7 +325,8 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       // Durations a workflow file sets are clamped by the policy's max_timeout_seconds (docs/workflows.md).
       const policyMaxSeconds = await this.policies.maxTimeoutSeconds(jobCtx, loop.workspaceId);
       const reservation = { ctx: jobCtx, runId: loop.runId, instanceKey: handle.key };
-      setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit, reservation, maxReadinessMs: policyMaxSeconds * 1000 });
+      setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit, reservation, maxReadinessMs: policyMaxSeconds * 1000, imagePins: loop.imagePins });
+      await this.pinImages(loop, setup.imageDigests);
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };
       contexts.job = { status: 'success', services: setup.context, ...(job.container ? { container: { network: setup.network ?? '' } } : {}) };
       const stepState: StepContextState = { steps: [], env: {}, path: [], summary: '', notes, contexts, containerJob: containerMode };
@@ -341,10 +345,12 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
         ...(volumes.length ? { volumes } : {}),
         ...(secretReferences(job).length ? { mask_secrets: secretReferences(job) } : {}),
       };
+      const image = inst.instance.image ?? loop.state.context.defaultImage;
       const submitted = await this.jobs.submit(
         jobCtx,
         {
-          image: inst.instance.image ?? loop.state.context.defaultImage,
+          // Pulled (and its digest recorded) by the job like any job's image; pinned once the run resolved it.
+          image: pinImage(image, loop.imagePins),
           steps: job.steps.map((s): JobStepSpec => ({ name: stepDisplayName(s), command: ':' })),
           env: baseEnv(loop, job, inst, attempt, contexts),
           // The policy maximum (30 minutes unless the organisation allows up to 24 h) clamps timeout-minutes (default 360).
@@ -368,6 +374,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       if (handle.abort.signal.aborted) await this.cancelJob(loop, submitted.job.id);
       const final = await this.awaitJob(jobCtx, submitted.job.id);
       this.stepDriver.forget(submitted.job.id);
+      if (final.imageDigest) await this.pinImages(loop, { [image]: final.imageDigest });
       result = await this.resultOf(loop, handle.key, final, continueOnError);
       if (final.status !== 'succeeded') message = final.message ?? null;
     } catch (error) {
@@ -409,11 +416,22 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     });
   }
 
+  /** New image pins of the run (first digest wins), on the row and in the loop. */
+  private async pinImages(loop: RunLoop, digests: Record<string, string>): Promise<void> {
+    const fresh = Object.fromEntries(Object.entries(digests).filter(([image]) => !loop.imagePins[image]));
+    if (!Object.keys(fresh).length) return;
+    Object.assign(loop.imagePins, fresh);
+    await this.store.recordImageDigests(loop, fresh);
+  }
+
   /** Until the job is terminal; JobsService.wait wakes on the job's events (no fixed sleeps). */
-  private async awaitJob(ctx: ReturnType<typeof runnerContext>, jobId: string): Promise<{ status: string; reason: string | null; message: string | null }> {
+  private async awaitJob(
+    ctx: ReturnType<typeof runnerContext>,
+    jobId: string,
+  ): Promise<{ status: string; reason: string | null; message: string | null; imageDigest?: string | null }> {
     for (;;) {
       const job = await this.jobs.wait(ctx, jobId, 60_000);
-      if (TERMINAL_STATUSES.has(job.status as JobStatus)) return { status: job.status, reason: job.reason, message: job.message ?? null };
+      if (TERMINAL_STATUSES.has(job.status as JobStatus)) return { status: job.status, reason: job.reason, message: job.message ?? null, imageDigest: job.image_digest };
       if (this.stopping) return { status: 'failed', reason: 'interrupted', message: 'the server shut down' };
     }
   }

@@ -12,7 +12,10 @@ import { planVolumes } from 'src/workflows/engine/volumes';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { readEnv } from 'src/config/orcaops.config';
 import { QuotasService } from 'src/quotas/quotas.service';
+import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
 import type { TenantContext } from 'src/tenancy/tenant-context';
+import { ImagePuller } from 'src/registries/image-puller.service';
+import { pinImage } from 'src/workflows/runner/image-pins';
 import { declaredTcpPorts, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
 
 const MiB = 1024 * 1024;
@@ -66,12 +69,16 @@ export interface ServiceSetupRequest {
   reservation?: { ctx: TenantContext; runId: string; instanceKey: string };
   /** Upper bound of any readiness wait (the policy's max_timeout_seconds), on top of MAX_READINESS_MS. */
   maxReadinessMs?: number;
+  /** The run's image digests (reference as written → digest): a reference the run resolved before is pinned to it (reruns). */
+  imagePins?: Record<string, string>;
 }
 
 /** A service with its options parsed and its image inspected, before anything is created. */
 interface PreparedService {
   service: EvaluatedService;
   options: ServiceContainerOptions;
+  /** What the container is created from: the pulled reference, pinned by digest when it came from a registry. */
+  image: string;
   /** The image's VOLUME paths: tmpfs on the read-only root (disk-backed anonymous volumes otherwise). */
   imageVolumes: string[];
   /** The image's EXPOSE ports (`5432/tcp`): in pod mode they share one namespace with the others'. */
@@ -92,6 +99,8 @@ export interface ServiceSetup {
   context: Record<string, { id: string; network: string; ports: Record<string, string> }>;
   /** The quota reservation and server slots to release at teardown. */
   reserved?: { runId: string; instanceKey: string; containers: number };
+  /** Registry digests the services' images resolved to (reference as written → digest), for the run's pins. */
+  imageDigests: Record<string, string>;
 }
 
 export class ServiceNotReadyError extends Error {}
@@ -118,6 +127,7 @@ export class WorkflowServices {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly quotas: QuotasService,
     private readonly store: WorkflowInstanceStore,
+    private readonly images: ImagePuller,
   ) {}
 
   /**
@@ -126,13 +136,13 @@ export class WorkflowServices {
    */
   async setUp(request: ServiceSetupRequest): Promise<ServiceSetup> {
     const services = request.services.filter((s) => s.image !== '');
-    const setup: ServiceSetup = { workspaceId: request.workspaceId, containers: [], volumes: [], jobVolumes: [], context: {} };
+    const setup: ServiceSetup = { workspaceId: request.workspaceId, containers: [], volumes: [], jobVolumes: [], context: {}, imageDigests: {} };
     if (!services.length && !request.jobVolumes?.entries.length) return setup;
     // Every service's options, the volumes, images and policy first: a mistake fails before anything starts.
     const parsed = services.map((service) => ({ service, options: serviceContainerOptions(service, service.options) }));
     const plan = this.planVolumes(request, parsed);
     const prepared: PreparedService[] = [];
-    for (const { service, options } of parsed) prepared.push(await this.prepare(request, service, options));
+    for (const { service, options } of parsed) prepared.push(await this.prepare(request, service, options, setup));
     if (!request.containerMode) {
       const conflict = podPortConflicts(prepared.map((p) => ({ id: p.service.id, exposedPorts: p.exposedPorts, declaredPorts: p.service.ports })));
       // The workflow's mistake (no infra retry would fix it), found before anything is created.
@@ -311,24 +321,18 @@ export class WorkflowServices {
     };
   }
 
-  /** Checks the service's ports, that its image is here and that the policy admits it. */
-  private async prepare(request: ServiceSetupRequest, service: EvaluatedService, options: ServiceContainerOptions): Promise<PreparedService> {
+  /**
+   * Checks the service's ports and that the policy admits it (before any engine call), then makes its
+   * image usable by the workspace the way a job's is (ImagePuller: policy, the workspace's own registry
+   * credentials and pull grant, one shared pull), the last progress line and the digest as notes.
+   */
+  private async prepare(request: ServiceSetupRequest, service: EvaluatedService, options: ServiceContainerOptions, setup: ServiceSetup): Promise<PreparedService> {
     const problems: string[] = [];
     for (const entry of service.ports) {
       const port = parsePortSpec(entry);
       if ('error' in port) problems.push(port.error);
     }
     if (problems.length) throw new RunOptionsError(`service ${service.id}: ${problems.join('; ')}`);
-    const image = await this.runtime.inspectImage(service.image);
-    if (!image) {
-      throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} is not present on this engine (image_not_found); OrcaOps does not pull images. Build or load it first.`);
-    }
-    if (service.hasCredentials) request.note(`service ${service.id}: credentials not used: OrcaOps does not log in to registries (the image is present locally)`);
-    for (const note of options.notes) request.note(note);
-    const hostPorts = service.ports.map(parsePortSpec).filter((p) => !('error' in p) && p.hostPort !== undefined);
-    if (hostPorts.length) {
-      request.note(`service ${service.id}: host ports are not published; the service stays on the instance's private network (reach it as ${service.id}:<port> or localhost:<port>)`);
-    }
     await request.admit({
       serviceId: service.id,
       image: service.image,
@@ -337,7 +341,35 @@ export class WorkflowServices {
       memoryMb: Math.ceil(options.resources.memoryBytes / MiB),
       pids: options.resources.pidsLimit,
     });
-    return { service, options, imageVolumes: image.volumes ?? [], exposedPorts: image.exposedPorts ?? [] };
+    const resolved = await this.pull(request, service);
+    if (resolved.digest) setup.imageDigests[service.image] = resolved.digest;
+    const image = await this.runtime.inspectImage(resolved.reference);
+    if (!image) throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} is not present on this engine (image_not_found)`);
+    if (service.hasCredentials) request.note(`service ${service.id}: credentials in the workflow file are not used: pulls use the workspace's registry credentials (orcaops registry login)`);
+    for (const note of options.notes) request.note(note);
+    const hostPorts = service.ports.map(parsePortSpec).filter((p) => !('error' in p) && p.hostPort !== undefined);
+    if (hostPorts.length) {
+      request.note(`service ${service.id}: host ports are not published; the service stays on the instance's private network (reach it as ${service.id}:<port> or localhost:<port>)`);
+    }
+    return { service, options, image: resolved.reference, imageVolumes: image.volumes ?? [], exposedPorts: image.exposedPorts ?? [] };
+  }
+
+  private async pull(request: ServiceSetupRequest, service: EvaluatedService): Promise<{ reference: string; digest: string | null }> {
+    let last: string | undefined;
+    try {
+      const resolved = await this.images.ensure(request.workspaceId, pinImage(service.image, request.imagePins), { signal: request.signal, onLine: (line) => (last = line) });
+      if (last) request.note(`service ${service.id}: ${last}`);
+      if (resolved.digest) request.note(`service ${service.id}: image ${service.image} is ${resolved.digest}`);
+      return resolved;
+    } catch (error) {
+      if (error instanceof ImagePullError) {
+        throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} could not be used: image_pull_failed (${error.reason}): ${error.message}`);
+      }
+      if (error instanceof RuntimeError && error.code === 'image_not_found') {
+        throw new ServiceNotReadyError(`Service '${service.id}': image ${service.image} is not present on this engine (image_not_found): ${error.message}`);
+      }
+      throw error;
+    }
   }
 
   private commandOf(service: EvaluatedService): string[] {
@@ -367,7 +399,7 @@ export class WorkflowServices {
     const entrypoint = this.entrypointOf(service, options);
     const attach: ContainerAttachment = 'network' in target ? { network: target.network, aliases: [service.id] } : target;
     const id = await this.runtime.createContainer({
-      ...this.baseSpec(`${request.namePrefix}-svc-${service.id}`.slice(0, 200), service.image, { ...labels, 'orcaops.kind': 'workflow_service', 'orcaops.role': 'service' }),
+      ...this.baseSpec(`${request.namePrefix}-svc-${service.id}`.slice(0, 200), prepared.image, { ...labels, 'orcaops.kind': 'workflow_service', 'orcaops.role': 'service' }),
       // docs/security.md "Workflow services": the image's user (root only to set up and drop privileges).
       profile: 'service',
       command: this.commandOf(service),

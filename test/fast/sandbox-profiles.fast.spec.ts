@@ -30,6 +30,11 @@ describe('sandbox profiles: success_exit_codes and the old sandboxes: format (fa
         '  - name: strict',
         '    image: orcaops/busybox',
         '    command: ["sh", "-c", "exit 1"]',
+        '    environment: ["MODE=strict"]',
+        '  - name: web',
+        '    image: orcaops/busybox',
+        '    command: ["sh", "-c", "true"]',
+        '    ports: {"8081/tcp": 8081}',
         '',
       ].join('\n'),
     );
@@ -55,6 +60,7 @@ describe('sandbox profiles: success_exit_codes and the old sandboxes: format (fa
     expect(profiles.map((p) => [p.name, p.success_exit_codes, p.timeout_seconds])).toEqual([
       ['lenient', [0, 1], 60],
       ['strict', [0], 60],
+      ['web', [0], 60],
     ]);
   });
 
@@ -62,6 +68,18 @@ describe('sandbox profiles: success_exit_codes and the old sandboxes: format (fa
     const done = await run('lenient');
     expect(done).toMatchObject({ status: 'succeeded', reason: 'completed', exit_code: 1, metadata: { success_exit_codes: '0,1' } });
     expect(jobContainers(done.id)).toEqual([]);
+  });
+
+  it('puts the profile env (from the old environment: list) into the job container', async () => {
+    const done = await run('strict');
+    const [id] = jobContainers(done.id);
+    expect(t.fake.containers.get(id!)?.createOptions.Env).toContain('MODE=strict');
+  });
+
+  it('refuses to run a profile that declares ports (publishing is not enabled), naming the rule', async () => {
+    const ws = await t.workspace(`profiles-${++seq}`);
+    const refused = await t.get(SandboxProfilesService).runProfile(ws.as.developer, 'web', {}).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'policy_denied', details: { violations: [{ rule: 'ports' }] } });
   });
 
   it('exit 1 with the default [0]: failed, and remove_on_completion keeps the container for inspection', async () => {

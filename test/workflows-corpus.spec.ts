@@ -4,14 +4,13 @@
  * Pure engine only: no Docker, no database.
  */
 import { existsSync, readFileSync } from 'fs';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import { advance, initialRunState, recordInstanceResult } from 'src/workflows/engine/decide';
 import { fromJson } from 'src/workflows/engine/expressions';
 import { formatDiagnostics, loadWorkflow } from 'src/workflows/engine/loader';
 import type { LoadResult, Plan, PlannedJob, RunState, Workflow } from 'src/workflows/engine/model';
 import { plan } from 'src/workflows/engine/plan';
-
-const CORPUS = process.env.WORKFLOW_CORPUS ?? resolve(__dirname, '..', '..', 'shared', 'workflow-corpus');
+import { describeWithCorpus, WORKFLOW_CORPUS as CORPUS } from './support/shared-corpus';
 /** The harness's runs-on → image table (design §4: adapt through mappings, never by editing files). */
 const PLATFORMS = { 'timescaledb-runner-arm64': 'ubuntu:24.04' };
 // script-injection: a lint on github.event text pasted into run scripts (timescaledb prerelease-sanity).
@@ -54,7 +53,7 @@ function runState(workflow: Workflow): RunState {
   return advance(initialRunState(workflow, context, 64, 0), 0).state;
 }
 
-describe('workflow corpus', () => {
+describeWithCorpus('workflow corpus', () => {
   it('is present next to the repository', () => {
     expect(existsSync(join(CORPUS, 'README.md'))).toBe(true);
   });

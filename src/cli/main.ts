@@ -19,6 +19,7 @@ import { serveCommand } from 'src/cli/commands/serve.command';
 import { doctorCommand } from 'src/cli/commands/doctor.command';
 import { imagesCommand } from 'src/cli/commands/images.command';
 import { policiesCommand } from 'src/cli/commands/policies.command';
+import { profilesCommand } from 'src/cli/commands/profiles.command';
 import { tokensCommand } from 'src/cli/commands/tokens.command';
 import { workflowCommand } from 'src/cli/commands/workflow.command';
 import { workspacesCommand } from 'src/cli/commands/workspaces.command';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   program.addCommand(metricsCommand());
   program.addCommand(adminCommand());
   program.addCommand(imagesCommand());
+  program.addCommand(profilesCommand());
   program.addCommand(doctorCommand());
   // Policies and approvals (issue 5)
   program.addCommand(policiesCommand());

@@ -1,6 +1,6 @@
 /**
- * The OpenAPI document for ChatGPT Custom GPT Actions, cut from the full one: the job and sandbox
- * operations an assistant needs, within the limits GPT Actions accept (at most 30 operations,
+ * The OpenAPI document for ChatGPT Custom GPT Actions, cut from the full one: the job, sandbox and
+ * workflow operations an assistant needs, within the limits GPT Actions accept (at most 30 operations,
  * summaries/descriptions ≤ 300 characters, parameter descriptions ≤ 700, no custom headers, JSON
  * only, requests time out after 45 s), as OpenAPI 3.1 with a servers URL and bearer auth.
  */
@@ -32,6 +32,13 @@ export const GPT_OPERATIONS: Readonly<Record<string, boolean>> = {
   writeFile: true,
   readFile: false,
   listFiles: false,
+  // Workflows (GitHub Actions-style YAML): start one, follow it, read an instance's output, stop it.
+  runWorkflow: true,
+  listWorkflows: false,
+  getWorkflow: false,
+  waitWorkflow: false,
+  getWorkflowLogs: false,
+  cancelWorkflow: true,
 };
 
 /** Query parameters that select streaming or non-JSON answers, which actions cannot consume. */

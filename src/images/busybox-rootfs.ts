@@ -18,6 +18,31 @@ export function parseAppletList(output: string): string[] {
   return [...new Set(names)].sort();
 }
 
+/**
+ * Debian builds busybox 1.35 without FEATURE_WGET_TIMEOUT, yet wget still declares `-T` as a number option
+ * ("T:+") whose destination is then NULL, and getopt32 writes the number there unchecked: every `wget -T N`
+ * dies with SIGSEGV (exit 139), whatever the URL. The patch makes `-T` a string option (the kind that
+ * getopt32 skips when its destination is NULL, like wget's ignored `-t`); the spare byte becomes a third
+ * colon after `n::`, which getopt32 and glibc getopt both skip, so option bits and arguments keep their
+ * order. The ash in busybox runs applets before PATH, so a wrapper script in /bin could not do this.
+ */
+export const WGET_OPTIONS = Buffer.from('^cqSO:o:P:Y:U:T:+t:n::\0', 'latin1');
+export const WGET_OPTIONS_PATCHED = Buffer.from('^cqSO:o:P:Y:U:T:t:n:::\0', 'latin1');
+
+/** The busybox binary with wget's `-T` accepted and ignored; refuses a binary without exactly one match. */
+export function patchWgetTimeoutOption(binary: Buffer): Buffer {
+  const at = binary.indexOf(WGET_OPTIONS);
+  if (at < 0 || binary.indexOf(WGET_OPTIONS, at + 1) >= 0) {
+    throw new Error(
+      "busybox wget's option string was not found exactly once: the busybox-static version changed; " +
+        'check whether `wget -T 1 URL` still crashes and update patchWgetTimeoutOption',
+    );
+  }
+  const patched = Buffer.from(binary);
+  WGET_OPTIONS_PATCHED.copy(patched, at);
+  return patched;
+}
+
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n';
 const GROUP = 'root:x:0:\nnogroup:x:65534:\n';
 

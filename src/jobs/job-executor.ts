@@ -8,7 +8,7 @@ import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobArtifactCollector } from 'src/jobs/job-artifacts';
 import { containerSpecFor, runsAsMainProcess } from 'src/jobs/job-container';
 import { JobEvents } from 'src/jobs/job-events';
-import { JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
+import { exitStatus, JobReason, JobSpec, StepResult } from 'src/jobs/job-model';
 import { abortedWait, Adoption, detached, failureFor, RunState, settledWithin } from 'src/jobs/job-run';
 import { JobSampler } from 'src/jobs/job-sampler';
 import { DrivenJobIo, JobStepDriver, JobStepDrivers } from 'src/jobs/job-step-driver';
@@ -273,7 +273,7 @@ export class JobExecutor {
       let status: StepResult['status'];
       if (state.controller.signal.aborted) status = state.facts.deadlineExceeded ? 'timed_out' : 'cancelled';
       else if (stepTimedOut) status = 'timed_out';
-      else status = exit.exitCode === 0 ? 'succeeded' : 'failed';
+      else status = exitStatus(exit.exitCode, state.job.spec.internal?.success_exit_codes);
       if (status === 'failed' && exit.oomKilled) {
         state.facts.oomKilled = true;
         state.writer.system('step 1 was killed: out of memory');
@@ -305,7 +305,7 @@ export class JobExecutor {
     let status: StepResult['status'];
     if (exec.aborted) status = state.facts.deadlineExceeded ? 'timed_out' : 'cancelled';
     else if (exec.timedOut) status = 'timed_out';
-    else status = exec.exitCode === 0 ? 'succeeded' : 'failed';
+    else status = exitStatus(exec.exitCode, state.job.spec.internal?.success_exit_codes);
     if (status === 'failed' && !state.facts.oomKilled) state.facts.oomKilled = await this.oomKilled(state.containerId!);
     if (status === 'timed_out') state.writer.system(`step ${index + 1} timed out; its processes were killed`);
     if (status === 'failed' && state.facts.oomKilled) state.writer.system(`step ${index + 1} was killed: out of memory`);

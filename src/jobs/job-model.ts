@@ -50,6 +50,11 @@ export interface JobStepSpec {
 
 export type JobResources = ResourceLimits;
 
+/** A finished step's status from its exit code: success when the code is in the job's success list ([0] by default). */
+export function exitStatus(exitCode: number | null, successCodes: readonly number[] = [0]): 'succeeded' | 'failed' {
+  return exitCode !== null && successCodes.includes(exitCode) ? 'succeeded' : 'failed';
+}
+
 /**
  * Set only by internal callers (workflows), never from a request body: where the job container's
  * network comes from and who supplies its steps.
@@ -75,6 +80,11 @@ export interface JobInternalSpec {
    * executor opens them to mask their values in the job's output.
    */
   mask_secrets?: string[];
+  /**
+   * Exit codes that count as success for every step (a sandbox profile's `success_exit_codes`); default [0].
+   * The job's status, its cleanup policy and its record all follow from the step statuses this decides.
+   */
+  success_exit_codes?: number[];
   /** Numeric non-root uid:gid (workflow `container.options --user`); default 65534:65534. */
   user?: string;
   /** Extra size-capped tmpfs mounts (`--tmpfs`). */

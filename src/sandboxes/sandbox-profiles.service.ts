@@ -49,9 +49,9 @@ export class SandboxProfilesService {
   }
 
   /**
-   * A one-shot run of a profile, as a job (same runner, hardening, cleanup policies and records).
-   * Limitation: jobs succeed on exit code 0 only; a profile's other success_exit_codes are kept in the
-   * job's metadata (`success_exit_codes`) for the caller to interpret.
+   * A one-shot run of a profile, as a job (same runner, hardening, cleanup policies and records). The
+   * profile's success_exit_codes decide the job's status (and so what its cleanup policy does with it);
+   * they are also copied into the job's metadata so a reader sees why exit 1 succeeded.
    */
   async runProfile(ctx: TenantContext, name: string, dto: RunSandboxProfileDto): Promise<JobResponseDto> {
     assertPermission(ctx, 'job:create');
@@ -69,7 +69,7 @@ export class SandboxProfilesService {
       metadata: { sandbox_profile: name, success_exit_codes: profile.success_exit_codes.join(',') },
       triggered_by: 'sandbox-profile',
       intent: dto.intent,
-    });
+    }, undefined, { success_exit_codes: profile.success_exit_codes });
     return job;
   }
 

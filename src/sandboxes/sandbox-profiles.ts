@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
+import { convertLegacySandboxes, isLegacySandboxes } from 'src/sandboxes/legacy-sandboxes';
 import { z } from 'zod';
 import { CLEANUP_POLICIES, DEFAULT_TIMEOUT_SECONDS, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS, PULL_POLICIES } from 'src/domain/container-spec';
 import type { CleanupPolicy, PullPolicy } from 'src/domain/container-spec';
@@ -99,15 +100,34 @@ function toProfile(name: string, p: z.infer<typeof profile>): SandboxProfile {
   };
 }
 
+/** Receives a deprecation warning (the predecessor's `sandboxes:` format, converted on load). */
+export type ProfilesWarning = (message: string) => void;
+
+/**
+ * The catalogue as a plain object: today's format as is; the predecessor's `sandboxes:` list converted
+ * (with a deprecation warning naming the migrate command), or refused naming what cannot be converted.
+ */
+function catalogueObject(raw: unknown, file: string, text: string, warn: ProfilesWarning | undefined): unknown {
+  if (!isLegacySandboxes(raw)) return raw ?? { profiles: {} };
+  const converted = convertLegacySandboxes(raw, file, text);
+  if (converted.problems.length) throw new SandboxProfilesError(file, converted.problems);
+  warn?.(
+    `${file} uses the deprecated sandboxes: format; it was converted on load ` +
+      `(${Object.keys(converted.catalogue.profiles).length} profiles). Rewrite it with: orcaops profiles migrate ${file} --write` +
+      converted.notes.map((note) => `\n  - ${note}`).join(''),
+  );
+  return converted.catalogue;
+}
+
 /** Parses the catalogue text; throws SandboxProfilesError listing every problem. */
-export function parseSandboxProfiles(text: string, file: string): SandboxProfile[] {
+export function parseSandboxProfiles(text: string, file: string, warn?: ProfilesWarning): SandboxProfile[] {
   const tooDeep = yamlTextProblem(text);
   if (tooDeep) throw new SandboxProfilesError(file, [`${file}: ${tooDeep}`]);
   const doc = parseDocument(text);
   if (doc.errors.length) throw new SandboxProfilesError(file, doc.errors.map((e) => `${file}: YAML syntax: ${e.message}`));
   const tooLarge = yamlDocumentProblem(doc);
   if (tooLarge) throw new SandboxProfilesError(file, [`${file}: ${tooLarge}`]);
-  const top = catalogue.safeParse(doc.toJS() ?? { profiles: {} });
+  const top = catalogue.safeParse(catalogueObject(doc.toJS(), file, text, warn));
   if (!top.success) throw new SandboxProfilesError(file, top.error.issues.map((i) => `${where(file, undefined, i.path)}: ${i.message}`));
   const problems: string[] = [];
   const profiles: SandboxProfile[] = [];
@@ -125,12 +145,12 @@ export function parseSandboxProfiles(text: string, file: string): SandboxProfile
 }
 
 /** Reads the catalogue file; a missing optional file is an empty catalogue. */
-export function loadSandboxProfiles(path: string, required: boolean): SandboxProfile[] {
+export function loadSandboxProfiles(path: string, required: boolean, warn?: ProfilesWarning): SandboxProfile[] {
   if (!existsSync(path)) {
     if (required) throw new SandboxProfilesError(path, [`${path}: file not found (ORCAOPS_SANDBOX_PROFILES)`]);
     return [];
   }
-  return parseSandboxProfiles(readFileSync(path, 'utf8'), path);
+  return parseSandboxProfiles(readFileSync(path, 'utf8'), path, warn);
 }
 
 /** The loaded catalogue (built once at boot by SandboxesModule; a bad file fails the boot). */

@@ -77,7 +77,7 @@ export class SandboxProfilesController {
   @ApiOperation({
     operationId: 'runSandboxProfile',
     summary: "Run a profile's command once, as a job (returns the queued job)",
-    description: 'Uses the profile\'s image, command, resources, timeout, env and cleanup policy. Jobs succeed on exit code 0; other success_exit_codes are in the job metadata.',
+    description: 'Uses the profile\'s image, command, resources, timeout, env and cleanup policy. The job succeeds when the exit code is one of the profile\'s success_exit_codes (default [0]).',
   })
   run(@Tenant() ctx: TenantContext, @Param('name') name: string, @Body() dto: RunSandboxProfileDto): Promise<JobResponseDto> {
     return this.sandboxes.runProfile(ctx, name, dto);

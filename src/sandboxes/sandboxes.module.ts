@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { ConfigModule, ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
@@ -65,7 +65,9 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
       provide: SandboxProfileCatalog,
       inject: [sandboxesConfig.KEY],
       useFactory: (config: ConfigType<typeof sandboxesConfig>) =>
-        new SandboxProfileCatalog(loadSandboxProfiles(config.profilesFile, config.profilesFileRequired)),
+        new SandboxProfileCatalog(
+          loadSandboxProfiles(config.profilesFile, config.profilesFileRequired, (message) => new Logger('SandboxProfiles').warn(message)),
+        ),
     },
     provideScopedRepository(SandboxEntity),
     provideScopedRepository(SandboxCommandEntity),

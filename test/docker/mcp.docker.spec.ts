@@ -14,7 +14,7 @@ import { seedWorkspace } from '../support/tenants';
 const TOOL_NAMES = [
   'run_job', 'submit_job', 'get_job', 'get_job_logs', 'get_job_log_excerpt', 'cancel_job', 'list_jobs', 'read_artifact',
   'create_sandbox', 'exec', 'shell', 'start_process', 'read_process_output', 'write_file', 'read_file',
-  'list_files', 'list_sandboxes', 'delete_sandbox', 'extend_sandbox', 'search_runs',
+  'list_files', 'list_sandboxes', 'delete_sandbox', 'extend_sandbox', 'search_runs', 'delete_runs', 'list_workflows', 'get_sandbox_history',
 ];
 
 interface ToolResult {
@@ -95,9 +95,9 @@ describe('MCP server over Streamable HTTP and stdio (real engine)', () => {
       client = await connect(a.tokens.developer.token);
     });
 
-    it('lists at most 32 tools, each with input and output schemas and annotations', async () => {
+    it('lists at most 36 tools, each with input and output schemas and annotations', async () => {
       const { tools } = await client.listTools();
-      expect(tools.length).toBeLessThanOrEqual(32);
+      expect(tools.length).toBeLessThanOrEqual(36);
       expect(tools.map((x) => x.name)).toEqual(expect.arrayContaining(TOOL_NAMES));
       for (const tool of tools) {
         expect(tool.description!.length).toBeGreaterThan(20);

@@ -1,20 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { TestApp } from '../support/app';
 import { createTestApp } from '../support/app';
 import { runCli } from '../support/cli';
 import { removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
+import { describeWithCorpus, WORKFLOW_CORPUS as CORPUS } from '../support/shared-corpus';
 import { seedWorkspace } from '../support/tenants';
 import { instancesOf, removeWorkflowLeftovers, submitWorkflow, waitForRun, workflowLeftovers } from '../support/workflows';
 
 jest.setTimeout(180_000);
 
-/** Files from the shared corpus, used in place (never copied into the repository). */
-const CORPUS = resolve(__dirname, '../../../shared/workflow-corpus');
-
-describe('corpus workflows and the workflow CLI on the real engine', () => {
+/** Files from the shared corpus are used in place (never copied into the repository). */
+describeWithCorpus('corpus workflows and the workflow CLI on the real engine', () => {
   let t: TestApp;
   let env: Record<string, string>;
   let dev: string;

@@ -33,6 +33,8 @@ function expectFitForGptActions(doc: Json, serverUrl: string): void {
   const ops = operations(doc);
   expect(ops.length).toBeLessThanOrEqual(GPT_LIMITS.operations);
   expect(ops.map((o) => o.operationId).sort()).toEqual(Object.keys(GPT_OPERATIONS).sort());
+  // Workflows are there too (issue 20 item 5): start, list, read, wait, an instance's output, cancel.
+  expect(ops.map((o) => o.operationId)).toEqual(expect.arrayContaining(['runWorkflow', 'listWorkflows', 'getWorkflow', 'waitWorkflow', 'getWorkflowLogs', 'cancelWorkflow']));
   for (const op of ops) {
     expect(op.description.length).toBeGreaterThan(10);
     expect(op.description.length).toBeLessThanOrEqual(GPT_LIMITS.operationText);

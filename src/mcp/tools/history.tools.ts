@@ -62,5 +62,24 @@ export function historyTools(search: RunSearchService): OrcaTool[] {
         return { result: { items: page.items.map(runHit), next_cursor: page.next_cursor }, summary: `${page.items.length} run(s)${page.next_cursor ? ', more with cursor' : ''}` };
       },
     }),
+    defineTool({
+      name: 'delete_runs',
+      title: 'Delete past runs (clean-up)',
+      description:
+        'Workspace admins: delete finished jobs (records, logs, artifacts) matching a search_runs query, at most 1000 per ' +
+        'call (more=true: call again); audited. By age: until:30d. A query with no condition is refused. dry_run counts only.',
+      permission: 'workspace:admin',
+      input: {
+        query: z.string().min(1).max(1000).describe('e.g. until:30d, or status:failed until:7d'),
+        dry_run: z.boolean().optional().describe('Count what would be deleted; delete nothing'),
+      },
+      output: { deleted: z.number(), more: z.boolean(), dry_run: z.boolean() },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      async run(args, call) {
+        const result = await search.deleteByQuery(call.ctx, args.query, args.dry_run ?? false);
+        const verb = result.dry_run ? 'would delete' : 'deleted';
+        return { result, summary: `${verb} ${result.deleted} finished runs${result.more ? ' (more match: call again)' : ''}` };
+      },
+    }),
   ];
 }

@@ -160,6 +160,28 @@ export function workflowTools(workflows: WorkflowsService): OrcaTool[] {
       },
     }),
     defineTool({
+      name: 'list_workflows',
+      title: 'List workflow runs',
+      description: 'Workflow runs of this workspace, newest first (get_workflow has the jobs and instances of one).',
+      permission: 'workflow:read',
+      input: {
+        status: z.enum(['running', 'completed']).optional(),
+        session_id: z.string().uuid().optional().describe('Only runs submitted in this agent session'),
+        limit: z.number().int().min(1).max(200).optional().describe('Default 50'),
+      },
+      output: {
+        items: z.array(
+          z.object({ run_id: z.string(), name: z.string(), status: z.string(), conclusion: z.string().nullable(), session_id: z.string().nullable(), created_at: z.string(), finished_at: z.string().nullable() }),
+        ),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async run(args, call) {
+        const { items } = await workflows.list(call.ctx, { status: args.status, session_id: args.session_id, limit: args.limit });
+        const runs = items.map(({ id, ...rest }) => ({ run_id: id, ...rest }));
+        return { result: { items: runs }, summary: `${runs.length} workflow runs` };
+      },
+    }),
+    defineTool({
       name: 'get_workflow',
       title: 'Get a workflow run',
       description: 'A workflow run with the live status, conclusion and outputs of every job instance (each instance\'s job_id works with get_job_logs).',

@@ -227,6 +227,26 @@ describe('loadWorkflow: native keys and the predecessor aliases', () => {
   });
 });
 
+describe("loadWorkflow: the 'cleanup' key", () => {
+  const withCleanup = (value: string): string => `cleanup: ${value}\njobs:\n  a:\n    image: orcaops/busybox\n    steps: [{run: 'true'}]\n`;
+
+  it("loads 'always' (what the runner does) and defaults to it", () => {
+    expect(loaded(withCleanup('always')).cleanup).toBe('always');
+    expect(loaded("jobs:\n  a:\n    image: orcaops/busybox\n    steps: [{run: 'true'}]\n").cleanup).toBe('always');
+  });
+
+  it("refuses 'on-success' and 'never', naming the key and its line, instead of ignoring them", () => {
+    for (const value of ['on-success', 'never']) {
+      const result = load(withCleanup(value));
+      expect(result.workflow).toBeUndefined();
+      expect(result.diagnostics).toEqual([
+        expect.objectContaining({ severity: 'error', code: 'unsupported-cleanup', path: 'cleanup', line: 1, message: expect.stringContaining(`'cleanup: ${value}' is not supported`) }),
+      ]);
+    }
+    expect(errors(withCleanup('sometimes'))).toEqual([expect.objectContaining({ code: 'bad-type', path: 'cleanup' })]);
+  });
+});
+
 describe('validation: every error at once, with positions', () => {
   it('names unknown needs with a suggestion and prints cycles as a path', () => {
     const text = [

@@ -201,9 +201,14 @@ function readNativeTopField(state: LoadState, workflow: Workflow, entry: MapEntr
   } else if (entry.key === 'platforms') {
     workflow.platforms = reader.stringMap(entry.value, entry.path);
   } else if (entry.key === 'cleanup') {
+    // Only `always` is what the runner does: every finished instance's containers, networks and volumes
+    // are removed (kept ones would hold quota and engine resources with no owner to end them). The
+    // other values were once parsed and then ignored; they are refused so a file never promises them.
     const value = reader.string(entry.value, entry.path);
-    if (value === 'always' || value === 'on-success' || value === 'never') workflow.cleanup = value;
-    else reader.error('bad-type', `'cleanup' must be always, on-success or never`, entry.path, entry.value);
+    if (value === 'always') workflow.cleanup = value;
+    else if (value === 'on-success' || value === 'never')
+      reader.error('unsupported-cleanup', `'cleanup: ${value}' is not supported: OrcaOps always removes a finished instance's containers, networks and volumes (use 'cleanup: always' or leave the key out; keep files with artifacts or upload-artifact)`, entry.path, entry.value);
+    else reader.error('bad-type', `'cleanup' must be always (the only supported value)`, entry.path, entry.value);
   }
 }
 

@@ -227,7 +227,8 @@ export interface Workflow {
   timeoutMs?: number;
   /** runs-on label → image. */
   platforms: Record<string, string>;
-  cleanup: 'always' | 'on-success' | 'never';
+  /** Only `always` loads (finished instances are always removed); other values are refused by the loader. */
+  cleanup: 'always';
 }
 
 export interface LoadOptions {

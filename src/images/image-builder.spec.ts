@@ -64,6 +64,7 @@ describe('ImageBuilder', () => {
       tags: [],
       sizeBytes: 1,
       createdAt: 'then',
+      labels: { 'org.orcaops.recipe-revision': String(busybox.revision) },
     });
     const results = await new ImageBuilder(engine, [new StubRecipe(busybox), new StubRecipe(python)]).build();
 
@@ -72,6 +73,17 @@ describe('ImageBuilder', () => {
       ['python', 'built', 'sha256:0'],
     ]);
     expect(engine.imports).toHaveLength(1);
+  });
+
+  it('rebuilds an image an older recipe revision built, and keeps one built by the current revision', async () => {
+    engine.images.set('orcaops/busybox:latest', { id: 'sha256:old', tags: [], sizeBytes: 1, createdAt: 'then', labels: { 'org.orcaops.recipe-revision': String(busybox.revision - 1) } });
+    engine.images.set('orcaops/python:latest', { id: 'sha256:current', tags: [], sizeBytes: 1, createdAt: 'then', labels: { 'org.orcaops.recipe-revision': String(python.revision) } });
+    const results = await new ImageBuilder(engine, [new StubRecipe(busybox), new StubRecipe(python)]).build();
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['busybox', 'built'],
+      ['python', 'skipped'],
+    ]);
+    expect(engine.imports[0]!.changes).toContain(`LABEL org.orcaops.recipe-revision="${busybox.revision}"`);
   });
 
   it('rebuilds with force, only the selected image, with its changes and labels, and removes the scratch dir', async () => {
@@ -98,6 +110,7 @@ describe('ImageBuilder', () => {
       `LABEL org.opencontainers.image.description=${JSON.stringify(busybox.description)}`,
       'LABEL org.opencontainers.image.version="1.0+b1"',
       'LABEL org.orcaops.standard-image="busybox"',
+      `LABEL org.orcaops.recipe-revision="${busybox.revision}"`,
     ]);
     expect(progress.map((p) => p.step)).toEqual(['make rootfs', 'import as orcaops/busybox:latest']);
     expect(recipe.workDirs.every((dir) => !existsSync(dir))).toBe(true);

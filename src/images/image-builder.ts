@@ -3,7 +3,7 @@ import { BusyboxRecipe } from 'src/images/recipes/busybox.recipe';
 import { PythonRecipe } from 'src/images/recipes/python.recipe';
 import { withScratchDir } from 'src/images/scratch-dir';
 import type { StandardImage, StandardImageName } from 'src/images/standard-images';
-import { STANDARD_IMAGES, STANDARD_TAG, standardReference } from 'src/images/standard-images';
+import { builtRevision, RECIPE_REVISION_LABEL, STANDARD_IMAGES, STANDARD_TAG, standardReference } from 'src/images/standard-images';
 import type { ContainerRuntime, ImageInfo } from 'src/runtime/container-runtime.port';
 
 /** The part of the engine port the builder needs. */
@@ -67,6 +67,7 @@ function labelChanges(image: StandardImage, version: string): string[] {
     'org.opencontainers.image.description': image.description,
     'org.opencontainers.image.version': version,
     'org.orcaops.standard-image': image.name,
+    [RECIPE_REVISION_LABEL]: String(image.revision),
   };
   return Object.entries(labels).map(([key, value]) => `LABEL ${key}=${JSON.stringify(value)}`);
 }
@@ -83,7 +84,8 @@ function summary(image: StandardImage, status: BuildStatus, started: number, inf
 
 /**
  * Builds the standard sandbox images from Debian packages and imports them through the runtime port
- * (`docker import`): no registry, no Dockerfile. Existing images are kept unless `force` is set.
+ * (`docker import`): no registry, no Dockerfile. Existing images are kept unless `force` is set or an older
+ * recipe revision built them.
  * Needs no database, so the CLI and scripts/setup.sh use it directly.
  */
 export class ImageBuilder {
@@ -116,7 +118,8 @@ export class ImageBuilder {
     const started = performance.now();
     const { image } = recipe;
     const existing = options.force ? undefined : await this.runtime.inspectImage(standardReference(image));
-    if (existing) return summary(image, 'skipped', started, existing);
+    // An image built by an older recipe is rebuilt: a fixed recipe reaches machines that built the old one.
+    if (existing && builtRevision(existing.labels) >= image.revision) return summary(image, 'skipped', started, existing);
     const step = (name: string): void =>
       options.onProgress?.({ image: image.name, step: name, elapsedMs: performance.now() - started });
     let version: string | undefined;

@@ -6,6 +6,11 @@ export interface StandardImage {
   name: StandardImageName;
   repository: string;
   description: string;
+  /**
+   * Raised whenever the recipe changes what goes into the image; `orcaops images build` rebuilds an
+   * image whose label carries an older revision (images from before the label count as revision 1).
+   */
+  revision: number;
 }
 
 export const STANDARD_IMAGES: readonly StandardImage[] = [
@@ -13,12 +18,23 @@ export const STANDARD_IMAGES: readonly StandardImage[] = [
     name: 'busybox',
     repository: 'orcaops/busybox',
     description: "static BusyBox from Debian's busybox-static",
+    // 2: wget accepts -T (it crashed on it before).
+    revision: 2,
   },
-  { name: 'python', repository: 'orcaops/python', description: 'Debian bookworm (minbase) with python3' },
+  { name: 'python', repository: 'orcaops/python', description: 'Debian bookworm (minbase) with python3', revision: 1 },
 ];
 
 /** The tag every standard image is used by. */
 export const STANDARD_TAG = 'latest';
+
+/** The label that records which recipe revision built a standard image. */
+export const RECIPE_REVISION_LABEL = 'org.orcaops.recipe-revision';
+
+/** The recipe revision an image on the engine was built from (1 when it predates the label). */
+export function builtRevision(labels: Record<string, string> | undefined): number {
+  const value = Number(labels?.[RECIPE_REVISION_LABEL] ?? '1');
+  return Number.isInteger(value) && value > 0 ? value : 1;
+}
 
 export function standardReference(image: StandardImage): string {
   return `${image.repository}:${STANDARD_TAG}`;

@@ -36,6 +36,8 @@ export interface ImageInfo {
   exposedPorts?: string[];
   /** RepoDigests (`repo@sha256:…`): where the image was pulled from; empty for images built or imported here. */
   repoDigests?: string[];
+  /** Config.Labels of the image. */
+  labels?: Record<string, string>;
 }
 
 /** Basic credentials for one registry host (never logged; the adapter passes them as X-Registry-Auth). */

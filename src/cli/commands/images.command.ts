@@ -35,7 +35,7 @@ function reportOutcome(results: BuildResult[], elapsedMs: number): void {
     info(`${failed.name} failed: ${failed.error ?? 'unknown error'}`);
   const count = (status: BuildResult['status']): number => results.filter((r) => r.status === status).length;
   info(
-    `images build: ${count('built')} built, ${count('skipped')} skipped (already present; --force rebuilds), ${count('failed')} failed in ${formatSeconds(elapsedMs)}`,
+    `images build: ${count('built')} built, ${count('skipped')} skipped (already present and current; --force rebuilds), ${count('failed')} failed in ${formatSeconds(elapsedMs)}`,
   );
   if (count('failed') > 0) process.exitCode = 1;
 }

@@ -115,7 +115,7 @@ export interface ImagePayload {
   RepoDigests?: string[] | null;
   Size?: number;
   Created?: string;
-  Config?: { User?: string; Volumes?: Record<string, unknown> | null; ExposedPorts?: Record<string, unknown> | null } | null;
+  Config?: { User?: string; Volumes?: Record<string, unknown> | null; ExposedPorts?: Record<string, unknown> | null; Labels?: Record<string, string> | null } | null;
 }
 
 export function toImageInfo(image: ImagePayload): ImageInfo {
@@ -128,6 +128,7 @@ export function toImageInfo(image: ImagePayload): ImageInfo {
     volumes: Object.keys(image.Config?.Volumes ?? {}),
     exposedPorts: Object.keys(image.Config?.ExposedPorts ?? {}),
     repoDigests: image.RepoDigests ?? [],
+    labels: image.Config?.Labels ?? {},
   };
 }
 

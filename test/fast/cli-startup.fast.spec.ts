@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildProgram, TOP_LEVEL_COMMANDS } from 'src/cli/main';
 
 const ROOT = join(__dirname, '..', '..');
 const RECORDER = join(ROOT, 'test', 'support', 'module-recorder.js');
@@ -13,7 +14,8 @@ const RECORDER = join(ROOT, 'test', 'support', 'module-recorder.js');
 /**
  * Packages a REST-client command must never load (issue 20 item 8): together they made `orcaops
  * --version` take ~0.9 s. Commands that need them (serve, admin, images, doctor) load them in their
- * action through src/cli/deferred.ts.
+ * action through src/cli/deferred.ts; src/cli/main.ts requires a command's module only when the
+ * command line names it.
  */
 const HEAVY = ['@nestjs/core', '@nestjs/common', '@nestjs/swagger', '@nestjs/typeorm', 'typeorm', 'class-validator', 'dockerode', 'pg', 'fastify'];
 
@@ -41,6 +43,7 @@ interface CliRun {
   stdout: string;
   stderr: string;
   packages: Set<string>;
+  files: string[];
 }
 
 /** The package name of each node_modules file the process loaded. */
@@ -83,22 +86,24 @@ describe('CLI start-up (fast tier): REST-client commands load no server code', (
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const [code] = (await once(child, 'exit')) as [number | null];
-    return { code, stdout, stderr, packages: packagesOf(JSON.parse(readFileSync(loaded, 'utf8')) as string[]) };
+    const files = JSON.parse(readFileSync(loaded, 'utf8')) as string[];
+    return { code, stdout, stderr, packages: packagesOf(files), files };
   }
 
   const heavyIn = (run: CliRun): string[] => HEAVY.filter((p) => run.packages.has(p));
-  let runs: Record<'control' | 'version' | 'run' | 'jobsList' | 'mcp', CliRun>;
+  let runs: Record<'control' | 'version' | 'help' | 'run' | 'jobsList' | 'mcp', CliRun>;
 
   beforeAll(async () => {
-    const [control, version, run, jobsList, mcp] = await Promise.all([
+    const [control, version, help, run, jobsList, mcp] = await Promise.all([
       orcaops([], ['-e', "require('@nestjs/core')"]),
       orcaops(['--version']),
+      orcaops(['--help']),
       orcaops(['run', 'orcaops/busybox', '--', 'echo', 'hi']),
       orcaops(['--json', 'jobs', 'list']),
       // stdin is closed at once: the relay starts, sees the end of its input and exits.
       orcaops(['mcp']),
     ]);
-    runs = { control, version, run, jobsList, mcp };
+    runs = { control, version, help, run, jobsList, mcp };
   });
 
   it('the recorder sees a heavy package when one is loaded (the checks below are not vacuous)', () => {
@@ -106,13 +111,37 @@ describe('CLI start-up (fast tier): REST-client commands load no server code', (
     expect(heavyIn(runs.control)).toEqual(expect.arrayContaining(['@nestjs/core', '@nestjs/common']));
   });
 
-  it('--version (every command module is loaded to register its command: none drags server code in)', () => {
+  it('the command table names each built command and its aliases, in help order', () => {
+    const built = buildProgram().commands.map((c) => [c.name(), ...c.aliases()]);
+    expect(built).toEqual(TOP_LEVEL_COMMANDS.map((c) => [...c.names]));
+  });
+
+  it('a command line builds only the command it names (none for --version; all for help and typos)', () => {
+    const names = (args: string[]): string[] => buildProgram(args).commands.map((c) => c.name());
+    expect(names(['run', 'orcaops/busybox', '--', 'true'])).toEqual(['run']);
+    expect(names(['--json', 'sandboxes', 'list'])).toEqual(['sandbox']);
+    expect(names(['--version'])).toEqual([]);
+    expect(names(['-V', '--help'])).toHaveLength(TOP_LEVEL_COMMANDS.length);
+    expect(names(['help', 'run'])).toHaveLength(TOP_LEVEL_COMMANDS.length);
+    expect(names(['jbos'])).toHaveLength(TOP_LEVEL_COMMANDS.length);
+    expect(names([])).toHaveLength(TOP_LEVEL_COMMANDS.length);
+  });
+
+  it('--version loads commander and no command module', () => {
     expect({ code: runs.version.code, stdout: runs.version.stdout }).toEqual({ code: 0, stdout: '0.1.0\n' });
     expect(runs.version.packages.has('commander')).toBe(true);
+    expect(runs.version.files.filter((f) => f.includes('/src/cli/'))).toEqual([expect.stringMatching(/\/src\/cli\/main\.ts$/)]);
     expect(heavyIn(runs.version)).toEqual([]);
   });
 
-  it('run IMAGE -- CMD: submits, streams the output, waits, exits with the job exit code', () => {
+  it('--help loads every command module, and none of them drags server code in', () => {
+    expect(runs.help.code).toBe(0);
+    for (const c of TOP_LEVEL_COMMANDS) expect(runs.help.stdout).toMatch(new RegExp(`^  ${c.names[0]}\\b`, 'm'));
+    expect(heavyIn(runs.help)).toEqual([]);
+  });
+
+  it('run IMAGE -- CMD: submits, streams the output, waits, exits with the job exit code; loads only the jobs commands', () => {
+    expect(runs.run.files.filter((f) => f.includes('/src/cli/commands/')).map((f) => f.replace(/^.*\/src\/cli\/commands\//, '')).sort()).toEqual(['jobs-search.command.ts', 'jobs.command.ts']);
     expect({ code: runs.run.code, stdout: runs.run.stdout }).toEqual({ code: 0, stdout: 'hi\n' });
     expect(runs.run.stderr).toContain(`job ${JOB.id} succeeded`);
     expect(heavyIn(runs.run)).toEqual([]);

@@ -7,4 +7,4 @@ if (!existsSync(entry)) {
   process.stderr.write('orcaops is not built yet: run `npm run build` (or scripts/setup.sh) first\n');
   process.exit(1);
 }
-require(entry).buildProgram().parseAsync(process.argv);
+void require(entry).startCli(process.argv);

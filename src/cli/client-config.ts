@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { dataHome } from 'src/config/orcaops.config';
+import { dataHomeFrom } from 'src/config/data-home';
 
 export interface ClientConfig {
   url: string;
@@ -9,8 +9,9 @@ export interface ClientConfig {
   session?: string;
 }
 
+// Only ORCAOPS_HOME, not the server's validated environment: REST-client commands stay light (issue 20 item 8).
 export function clientConfigPath(): string {
-  return join(dataHome(), 'config.json');
+  return join(dataHomeFrom(process.env.ORCAOPS_HOME), 'config.json');
 }
 
 /** ORCAOPS_URL / ORCAOPS_TOKEN win over ~/.orcaops/config.json; the URL defaults to the local server. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, exitCodeFor } from 'src/cli/cli-error';
 import type { OutputOptions } from 'src/cli/output';
-import { ConfigValidationError } from 'src/config/env.validation';
+import { ConfigValidationError } from 'src/config/config-validation.error';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 
 /** The global --json flag, readable from any subcommand. */

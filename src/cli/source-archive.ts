@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { HostileTarEntry } from 'src/common/hostile-tar';
-import { packEntries } from 'src/common/hostile-tar';
+import { loadHostileTar } from 'src/cli/deferred';
 
 /** Directories never sent as workflow source (version control, installed dependencies). */
 export const DEFAULT_SOURCE_EXCLUDES = ['.git', 'node_modules'];
@@ -56,5 +56,6 @@ export async function packSourceDir(root: string, options: { excludes?: string[]
     }
   };
   await walk(root);
+  const { packEntries } = await loadHostileTar();
   return { tar: await packEntries(entries), files: entries.filter((e) => e.type === 'file').length, bytes, skipped };
 }

@@ -14,6 +14,10 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { ConfigValidationError } from 'src/config/config-validation.error';
+
+// Re-exported: callers that already load the validator keep importing it from here.
+export { ConfigValidationError } from 'src/config/config-validation.error';
 
 export const ORCAOPS_ENVIRONMENTS = ['development', 'test', 'production'] as const;
 export type OrcaOpsEnvironment = (typeof ORCAOPS_ENVIRONMENTS)[number];
@@ -233,13 +237,6 @@ export class EnvironmentVariables {
   /** Fault injection for the crash-safety tests: the server SIGKILLs itself at this point. Test only. */
   @IsOptional() @IsIn(CRASH_POINTS)
   ORCAOPS_TEST_CRASH_AT?: CrashPoint;
-}
-
-export class ConfigValidationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid OrcaOps configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigValidationError';
-  }
 }
 
 function flatten(errors: ValidationError[]): string[] {

@@ -1,8 +1,8 @@
 import { registerAs } from '@nestjs/config';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { EnvironmentVariables} from 'src/config/env.validation';
 import { validateEnv } from 'src/config/env.validation';
+import { dataHomeFrom } from 'src/config/data-home';
 
 /** Reads process.env once per process (the only place that does). */
 let cached: EnvironmentVariables | undefined;
@@ -16,7 +16,7 @@ export function resetEnvCache(): void {
 }
 
 export function dataHome(env: EnvironmentVariables = readEnv()): string {
-  return resolve(env.ORCAOPS_HOME ?? join(homedir(), '.orcaops'));
+  return dataHomeFrom(env.ORCAOPS_HOME);
 }
 
 export const appConfig = registerAs('app', () => {

@@ -1,9 +1,7 @@
 import { Command } from 'commander';
 import { action, outputOptions } from 'src/cli/command-context';
 import { info, render } from 'src/cli/output';
-import { operatorContext, withAdminContext } from 'src/cli/admin/admin-context';
-import { AdminTokensService } from 'src/workspaces/admin-tokens.service';
-import { rotateSecretsKey } from 'src/cli/admin/rotate-secrets-key';
+import { loadAdminContext, loadAdminTokens, loadRotateSecretsKey } from 'src/cli/deferred';
 
 export function adminCommand(): Command {
   const cmd = new Command('admin').description(
@@ -15,6 +13,7 @@ export function adminCommand(): Command {
     .option('--name <name>', 'token name', 'admin')
     .option('--expires-in-days <days>', 'expiry in days', (v) => Number(v))
     .action(action(async (o: { name: string; expiresInDays?: number }, c: Command) => {
+      const [{ operatorContext, withAdminContext }, { AdminTokensService }] = await Promise.all([loadAdminContext(), loadAdminTokens()]);
       const created = await withAdminContext((app) =>
         app.get(AdminTokensService).create(operatorContext(), o.name, o.expiresInDays),
       );
@@ -25,6 +24,7 @@ export function adminCommand(): Command {
     .command('list-tokens')
     .description('List organisation admin tokens')
     .action(action(async (_o: object, c: Command) => {
+      const [{ withAdminContext }, { AdminTokensService }] = await Promise.all([loadAdminContext(), loadAdminTokens()]);
       const tokens = await withAdminContext((app) => app.get(AdminTokensService).list());
       render(outputOptions(c), { items: tokens }, { columns: ['id', 'name', 'display_prefix', 'created_at', 'revoked_at', 'last_used_at'] });
     }));
@@ -32,6 +32,7 @@ export function adminCommand(): Command {
     .command('revoke-token <id>')
     .description('Revoke an organisation admin token')
     .action(action(async (id: string, _o: object, c: Command) => {
+      const [{ operatorContext, withAdminContext }, { AdminTokensService }] = await Promise.all([loadAdminContext(), loadAdminTokens()]);
       render(outputOptions(c), await withAdminContext((app) => app.get(AdminTokensService).revoke(operatorContext(), id)));
     }));
   cmd
@@ -39,12 +40,14 @@ export function adminCommand(): Command {
     .description('Re-encrypt every secret with a new key (stop the server first, start it again after; docs/secrets.md)')
     .option('--new-key-file <path>', 'with ORCAOPS_SECRETS_KEY: a file holding the new key (base64 of 32 bytes); set ORCAOPS_SECRETS_KEY to it afterwards')
     .action(action(async (o: { newKeyFile?: string }, c: Command) => {
+      const { rotateSecretsKey } = await loadRotateSecretsKey();
       render(outputOptions(c), await rotateSecretsKey(o.newKeyFile));
     }));
   cmd
     .command('migrate')
     .description('Apply pending database migrations (the server also does this on start)')
     .action(action(async (_o: object, c: Command) => {
+      const { withAdminContext } = await loadAdminContext();
       await withAdminContext(() => Promise.resolve());
       render(outputOptions(c), { migrated: true });
     }));

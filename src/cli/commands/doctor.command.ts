@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { action, outputOptions } from 'src/cli/command-context';
-import { localEngine } from 'src/cli/docker-engine';
-import { runDoctor } from 'src/cli/doctor/doctor';
+import { loadDockerEngine, loadDoctor } from 'src/cli/deferred';
 import { info, render } from 'src/cli/output';
 
 export function doctorCommand(): Command {
@@ -9,6 +8,7 @@ export function doctorCommand(): Command {
     .description('Check this host: Docker engine, standard images, database, Node.js, data directory')
     .action(
       action(async (_o: object, c: Command) => {
+        const [{ localEngine }, { runDoctor }] = await Promise.all([loadDockerEngine(), loadDoctor()]);
         const report = await runDoctor(localEngine);
         render(outputOptions(c), report, {
           columns: ['check', 'status', 'detail'],

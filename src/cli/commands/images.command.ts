@@ -1,10 +1,8 @@
 import { Command, Option } from 'commander';
 import { action, outputOptions } from 'src/cli/command-context';
-import { localEngine, requireEngine } from 'src/cli/docker-engine';
+import { loadDockerEngine, loadImageBuilder, loadServerConfig } from 'src/cli/deferred';
 import { formatBytes, formatSeconds, info, render, shortId } from 'src/cli/output';
-import { readEnv } from 'src/config/orcaops.config';
 import type { BuildProgress, BuildResult, StandardImageState } from 'src/images/image-builder';
-import { ImageBuilder } from 'src/images/image-builder';
 import type { StandardImageName } from 'src/images/standard-images';
 import { STANDARD_IMAGE_NAMES } from 'src/images/standard-images';
 
@@ -47,6 +45,7 @@ function buildCommand(): Command {
     .option('--force', 'rebuild images that already exist', false)
     .action(
       action(async (o: { only?: StandardImageName; force: boolean }, c: Command) => {
+        const [{ localEngine, requireEngine }, { ImageBuilder }, { readEnv }] = await Promise.all([loadDockerEngine(), loadImageBuilder(), loadServerConfig()]);
         const local = localEngine();
         await requireEngine(local);
         const started = performance.now();
@@ -74,6 +73,7 @@ function buildCommand(): Command {
 function listCommand(): Command {
   return new Command('list').description('Show which standard images exist (id, size)').action(
     action(async (_o: object, c: Command) => {
+      const [{ localEngine, requireEngine }, { ImageBuilder }] = await Promise.all([loadDockerEngine(), loadImageBuilder()]);
       const local = localEngine();
       await requireEngine(local);
       const states = await new ImageBuilder(local.engine).list();

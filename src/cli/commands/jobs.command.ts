@@ -2,12 +2,12 @@ import { Command } from 'commander';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse as parseYaml } from 'yaml';
 import { ApiClient } from 'src/cli/api-client';
 import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
 import { info, printJson, render } from 'src/cli/output';
 import { followJobLogs } from 'src/cli/sse';
+import { parseYaml } from 'src/cli/deferred';
 import { addJobSearchCommands } from 'src/cli/commands/jobs-search.command';
 
 interface JobView {

@@ -4,8 +4,7 @@ import { CliError } from 'src/cli/cli-error';
 import { loadClientConfig } from 'src/cli/client-config';
 import { action } from 'src/cli/command-context';
 import { info, printJson } from 'src/cli/output';
-import { toGptActionsDocument } from 'src/http/gpt-actions';
-import { runStdioRelay } from 'src/mcp/stdio-relay';
+import { loadGptActions, loadStdioRelay } from 'src/cli/deferred';
 
 /**
  * `orcaops mcp`: MCP on stdin/stdout for Claude Code and other local agents. A relay to the server's
@@ -22,6 +21,7 @@ export function mcpCommand(): Command {
         process.exitCode = 3;
         return;
       }
+      const { runStdioRelay } = await loadStdioRelay();
       await runStdioRelay({ url: config.url, token: config.token, session: config.session });
     });
 }
@@ -43,7 +43,7 @@ export function openapiCommand(): Command {
       }
       if (!response.ok) throw new CliError('internal_error', `GET ${url}/openapi.json answered HTTP ${response.status}`);
       const full = (await response.json()) as Record<string, unknown>;
-      const doc = o.gpt ? toGptActionsDocument(full, o.serverUrl ?? url) : full;
+      const doc = o.gpt ? (await loadGptActions()).toGptActionsDocument(full, o.serverUrl ?? url) : full;
       if (!o.output) return printJson(doc);
       writeFileSync(o.output, `${JSON.stringify(doc, null, 2)}\n`);
       info(`wrote ${o.output}`);

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { ApiClient } from 'src/cli/api-client';
 import { CliError } from 'src/cli/cli-error';
+import { parseYaml } from 'src/cli/deferred';
 import { action, outputOptions } from 'src/cli/command-context';
 import type { RunOptions } from 'src/cli/commands/jobs.command';
 import { buildBody } from 'src/cli/commands/jobs.command';

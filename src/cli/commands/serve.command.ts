@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { action } from 'src/cli/command-context';
-// Static on purpose: the Nest build rewrites `src/` paths only in import declarations, not in import().
-import { serveOrExit } from 'src/main';
+import { loadServer } from 'src/cli/deferred';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -10,6 +9,7 @@ export function serveCommand(): Command {
     .option('--host <host>', 'interface (default 127.0.0.1 or ORCAOPS_HOST)')
     .action(action(async (o: { port?: number; host?: string }) => {
       if (o.host) process.env.ORCAOPS_HOST = o.host;
+      const { serveOrExit } = await loadServer();
       await serveOrExit(o.port);
     }));
 }

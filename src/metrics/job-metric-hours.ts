@@ -116,9 +116,9 @@ export class JobMetricHours {
     const firstHour = new Date(Math.ceil(q.from.getTime() / HOUR_MS) * HOUR_MS);
     const endHour = new Date(Math.floor(q.to.getTime() / HOUR_MS) * HOUR_MS);
     if (firstHour.getTime() >= endHour.getTime()) return null;
-    const whole = await this.wholeHours(workspaceId, firstHour, endHour, q.image);
+    // Both at once (one round trip of waiting, not two); the partial hours are small and thrown away if unused.
+    const [whole, edges] = await Promise.all([this.wholeHours(workspaceId, firstHour, endHour, q.image), this.partialHours(workspaceId, q, firstHour, endHour)]);
     if (whole.reduce((sum, r) => sum + r.total, 0) <= exactUpTo) return null;
-    const edges = await this.partialHours(workspaceId, q, firstHour, endHour);
     const bucketMs = q.bucketSeconds * 1000;
     const totals = new Map<string, Accumulator>();
     const buckets = new Map<string, Accumulator>();

@@ -17,6 +17,9 @@ const bigintOrNull = { to: (v: number | null) => v, from: (v: string | null) => 
 // runs): without these a rare reason, exit code, duration, tag or metadata value walks all of them.
 @Index(['workspaceId', 'reason', 'createdAt'])
 @Index(['workspaceId', 'exitCode', 'createdAt'])
+@Index('IDX_jobs_workspace_triggered_by', ['workspaceId', 'triggeredBy', 'createdAt'])
+// varchar_pattern_ops: an image glob's literal prefix (`LIKE 'orcaops/py%'`) becomes an index range in any collation.
+@Index('jobs_workspace_image_pattern', { synchronize: false })
 @Index('jobs_workspace_duration', { synchronize: false })
 @Index('jobs_workspace_tags_gin', { synchronize: false })
 @Index('jobs_workspace_metadata_gin', { synchronize: false })

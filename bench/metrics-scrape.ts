@@ -7,11 +7,12 @@
 // GET /v1/metrics/jobs (BENCH_AGG_N, default 50). Targets (issue 15): scrape ≤ 50 ms, aggregate ≤ 200 ms.
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EmbeddedPostgresHandle } from 'src/database/embedded-postgres';
 import { startEmbeddedPostgres } from 'src/database/embedded-postgres';
+import { MetricsService } from 'src/metrics/metrics.service';
 import { PlatformGauges } from 'src/metrics/platform-gauges';
 import type { TestApp } from '../test/support/app';
 import { createTestApp } from '../test/support/app';
@@ -84,7 +85,10 @@ async function main(): Promise<void> {
     // The anonymous rate limit (600/min per address, which /metrics counts against) would stop 500 back-to-back scrapes.
     t = await createTestApp({ ORCAOPS_RUNTIME: 'fake', ORCAOPS_METRICS_TOKEN: METRICS_TOKEN, ORCAOPS_RATE_LIMIT_ANONYMOUS: '0' });
     const ws = await seedWorkspace(t.app, 'bench');
+    const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
+    const seedStarted = performance.now();
     await seedJobs(t.databaseUrl, ws.id);
+    const seedSeconds = Math.round((performance.now() - seedStarted) / 100) / 10;
     await t.app.listen(0, '127.0.0.1');
     const base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
     const token = ws.tokens.viewer.token;
@@ -116,14 +120,35 @@ async function main(): Promise<void> {
       for (let i = 0; i < AGG_N; i++) samples.push((await timedGet(url, token)).ms);
       return summarise(samples);
     };
-    const report = {
-      node: process.version,
-      jobs_seeded: JOBS,
-      scrape: { ...summarise(scrapes), body_bytes: bytes, target_ms: 50 },
-      gauge_refresh_ms: Math.round(gaugeRefreshMs * 100) / 100,
+    // The server's floor at this moment on this machine: one token lookup, no query.
+    const floor = await (async () => {
+      const samples: number[] = [];
+      for (let i = 0; i < AGG_N; i++) samples.push((await timedGet(`${base}/v1/me`, token)).ms);
+      return summarise(samples);
+    })();
+    const rolled = {
       aggregate_30d_by_day: { ...(await aggregate('&bucket=day')), target_ms: 200 },
       aggregate_30d_by_day_and_image: await aggregate('&bucket=day&group_by=image'),
-      aggregate_30d_by_hour_tag: await aggregate('&bucket=hour&tag=shard-3'),
+      aggregate_30d_by_hour: await aggregate('&bucket=hour'),
+    };
+    // The same requests read from the jobs themselves (exact percentiles), for comparison.
+    t.app.get(MetricsService).exactPercentilesUpTo = Number.MAX_SAFE_INTEGER;
+    const exact = {
+      aggregate_30d_by_day: await aggregate('&bucket=day'),
+      aggregate_30d_by_day_and_image: await aggregate('&bucket=day&group_by=image'),
+    };
+    t.app.get(MetricsService).exactPercentilesUpTo = 10_000;
+    const report = {
+      node: process.version,
+      load_average_before_after: [loadAtStart, loadavg().map((l) => Math.round(l * 100) / 100)],
+      jobs_seeded: JOBS,
+      seed_seconds: seedSeconds,
+      reference_get_v1_me: floor,
+      from_rollup: rolled,
+      from_jobs_exact: exact,
+      scrape: { ...summarise(scrapes), body_bytes: bytes, target_ms: 50 },
+      gauge_refresh_ms: Math.round(gaugeRefreshMs * 100) / 100,
+      aggregate_30d_by_hour_tag_from_jobs: await aggregate('&bucket=hour&tag=shard-3'),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

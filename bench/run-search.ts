@@ -5,7 +5,7 @@
 // BENCH_CHUNKS_PER_JOB and BENCH_N change the sizes. Prints JSON (with the plan of one output search).
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EmbeddedPostgresHandle } from 'src/database/embedded-postgres';
@@ -22,14 +22,34 @@ const CHUNKS_PER_JOB = Number(process.env.BENCH_CHUNKS_PER_JOB ?? 10);
 const N = Number(process.env.BENCH_N ?? 30);
 const WARMUP = 3;
 
+// Every filter of the query syntax, each once where it matches many runs and, where it can, where it
+// matches none (the worst case for newest-first: nothing stops the walk early without an index).
 const FILTERS = [
   'status:failed',
-  'image:orcaops/python* duration>30s',
   'status:failed,timed_out tag:t3',
-  'exit:1 meta.branch:b2',
-  'triggered_by:mcp since:24h',
-  'duration>100s status:succeeded image:node*',
+  'reason:step_failed',
   'reason:oom_killed',
+  'image:orcaops/python*',
+  'image:nothing/here*',
+  'fingerprint:{fp8}',
+  'fingerprint:{fp}',
+  'tag:t3',
+  'tag:no-such-tag',
+  'triggered_by:mcp',
+  'triggered_by:nobody',
+  'session:{session}',
+  'duration>100s status:succeeded image:node*',
+  'duration>30s',
+  'duration<500ms',
+  'duration>1h',
+  'since:24h',
+  'until:30d',
+  'since:2000-01-01 until:2000-01-02',
+  'exit:1',
+  'exit:137',
+  'meta.branch:b2',
+  'meta.branch:nope',
+  'exit:1 meta.branch:b2',
 ];
 const FULL_TEXT = ['ZeroDivisionError', '"division by zero" status:failed', '"File \\"/workspace/app.py\\", line 4200"'];
 
@@ -102,8 +122,11 @@ async function main(): Promise<void> {
       'GET /v1/me': await measureUrl(`${base}/v1/me`, token),
       'GET /v1/jobs?limit=50': await measureUrl(`${base}/v1/jobs?limit=50`, token),
     };
+    const [sample] = await sql<{ fingerprint: string }>(t.databaseUrl, 'SELECT fingerprint FROM jobs WHERE workspace_id = $1 LIMIT 1', [ws.id]);
+    const fill = (q: string): string =>
+      q.replace('{fp8}', sample!.fingerprint.slice(0, 8)).replace('{fp}', sample!.fingerprint).replace('{session}', '5e55105e-0000-4000-8000-000000000000');
     const filters: Record<string, unknown> = {};
-    for (const q of FILTERS) filters[q] = await measure(base, token, q);
+    for (const q of FILTERS) filters[q] = await measure(base, token, fill(q));
     const fullText: Record<string, unknown> = {};
     for (const q of FULL_TEXT) fullText[q] = await measure(base, token, q);
     const plan = await sql<{ 'QUERY PLAN': string }>(
@@ -113,6 +136,7 @@ async function main(): Promise<void> {
     );
     const report = {
       node: process.version,
+      load_average: loadavg().map((l) => Math.round(l * 100) / 100),
       seeded: { jobs: Number(counts?.jobs), log_chunks: Number(counts?.chunks), seconds: seedSeconds },
       samples_per_query: N,
       reference,

@@ -6,6 +6,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
+import { JobMetricHourEntity } from 'src/metrics/entities/job-metric-hour.entity';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SandboxCommandEntity } from 'src/sandboxes/history/sandbox-command.entity';
 import { ApprovalRequestEntity } from 'src/policies/entities/approval-request.entity';
@@ -36,6 +37,7 @@ export const ENTITIES = [
   JobLogChunkEntity,
   JobArtifactEntity,
   JobSummaryEntity,
+  JobMetricHourEntity,
   SandboxEntity,
   SandboxCommandEntity,
   QuotaLimitEntity,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { invalidField } from 'src/common/errors/orcaops.error';
 import { JobAggregateRow, JobAggregates } from 'src/jobs/job-aggregates';
 import type { MetricBucket } from 'src/metrics/dto/job-metrics-query.dto';
+import { JobMetricHours } from 'src/metrics/job-metric-hours';
 import type { JobMetricsResponseDto, JobMetricsRowDto } from 'src/metrics/dto/job-metrics-response.dto';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import type { TenantContext } from 'src/tenancy/tenant-context';
@@ -23,6 +24,11 @@ export const METRICS_LIMITS = {
   /** The most buckets one request returns (per image with group_by=image, before empty ones are dropped). */
   maxBuckets: 1000,
   defaultRangeDays: 7,
+  /**
+   * Up to this many jobs in a range's whole hours, the aggregate reads the jobs themselves (exact
+   * percentiles, a few tens of ms); above it, the hourly roll-up (percentiles within ±2.5 %).
+   */
+  exactPercentilesUpTo: 10_000,
 } as const;
 
 const BUCKET_SECONDS: Record<MetricBucket, number> = { '5m': 300, hour: 3600, day: 86_400, week: 604_800 };
@@ -61,7 +67,13 @@ function toRow(r: JobAggregateRow): JobMetricsRowDto {
  */
 @Injectable()
 export class MetricsService {
-  constructor(private readonly aggregates: JobAggregates) {}
+  /** METRICS_LIMITS.exactPercentilesUpTo; a field so a test can send small ranges through the roll-up. */
+  exactPercentilesUpTo: number = METRICS_LIMITS.exactPercentilesUpTo;
+
+  constructor(
+    private readonly aggregates: JobAggregates,
+    private readonly hours: JobMetricHours,
+  ) {}
 
   async jobMetrics(ctx: TenantContext, request: JobMetricsRequest, now = new Date()): Promise<JobMetricsResponseDto> {
     assertPermission(ctx, 'job:read');
@@ -79,7 +91,11 @@ export class MetricsService {
       throw invalidField('bucket', `${bucket} buckets over this range make ${buckets}; at most ${METRICS_LIMITS.maxBuckets} (use a wider bucket or a shorter range)`);
     }
     const base = { from, to, byImage: request.groupBy === 'image', image: request.image, tag: request.tag };
-    const [totals, rows] = await Promise.all([this.aggregates.aggregate(workspaceId, base), this.aggregates.aggregate(workspaceId, { ...base, bucketSeconds })]);
+    // The roll-up is per hour and image: 5-minute buckets and tags (a job has many) read the jobs.
+    const rolled = bucket !== '5m' && request.tag === undefined ? await this.hours.aggregate(workspaceId, { ...base, bucketSeconds }, this.exactPercentilesUpTo) : null;
+    const [totals, rows] = rolled
+      ? [rolled.totals, rolled.buckets]
+      : await Promise.all([this.aggregates.aggregate(workspaceId, base), this.aggregates.aggregate(workspaceId, { ...base, bucketSeconds })]);
     return {
       workspace_id: workspaceId,
       from: from.toISOString(),

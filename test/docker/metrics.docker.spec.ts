@@ -1,3 +1,4 @@
+import { MetricsService } from 'src/metrics/metrics.service';
 import { PlatformGauges } from 'src/metrics/platform-gauges';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import type { TestApp } from '../support/app';
@@ -74,6 +75,22 @@ describe('metrics after real work on the engine', () => {
     expect(total.duration_ms.p50).toBeGreaterThan(0);
     expect(total.queue_wait_ms.p50).toBeGreaterThanOrEqual(0);
     expect(res.body.buckets).toHaveLength(1);
+    // The hourly roll-up (threshold 0: every range through it) counts the runner's real writes the same way.
+    // Two whole hours (the last and the current one), so the whole range is read from job_metric_hours.
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const range = `/v1/metrics/jobs?bucket=hour&from=${new Date(hour - 3_600_000).toISOString()}&to=${new Date(hour + 3_600_000).toISOString()}`;
+    const service = t.app.get(MetricsService);
+    const exact = await api(t.app, 'GET', range, { token: ws.tokens.viewer.token });
+    service.exactPercentilesUpTo = 0;
+    try {
+      const rolled = await api(t.app, 'GET', range, { token: ws.tokens.viewer.token });
+      expect([exact.status, rolled.status]).toEqual([200, 200]);
+      const counts = (r: any) => [r.total, r.succeeded, r.failed, r.timed_out, r.cancelled, r.unfinished, r.cpu_seconds.total, r.memory_peak_bytes.max];
+      expect(rolled.body.totals.map(counts)).toEqual(exact.body.totals.map(counts));
+      expect(rolled.body.totals[0].total).toBeGreaterThanOrEqual(2);
+    } finally {
+      service.exactPercentilesUpTo = 10_000;
+    }
   });
 
   it('reports warm-pool hits and live sandboxes', async () => {

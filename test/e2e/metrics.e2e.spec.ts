@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MetricsService } from 'src/metrics/metrics.service';
 import { PlatformGauges } from 'src/metrics/platform-gauges';
 import type { TestApp } from '../support/app';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
@@ -252,6 +253,113 @@ describe('metrics: Prometheus endpoint and per-workspace aggregates', () => {
       const bad = await runCli(['metrics', '--bucket', 'minute'], env);
       expect(bad.exitCode).not.toBe(0);
       expect(bad.stderr).toContain('bucket');
+    });
+  });
+
+  describe('GET /v1/metrics/jobs from the hourly roll-up (ranges with more than exactPercentilesUpTo jobs)', () => {
+    const service = (): MetricsService => t.app.get(MetricsService);
+    /** The same request answered from the jobs (exact) and from job_metric_hours (threshold 0). */
+    const both = async (ws: SeededWorkspace, query: string): Promise<[any, any]> => {
+      const exact = await metrics(ws, query);
+      service().exactPercentilesUpTo = 0;
+      try {
+        const rolled = await metrics(ws, query);
+        expect([exact.status, rolled.status]).toEqual([200, 200]);
+        return [exact.body, rolled.body];
+      } finally {
+        service().exactPercentilesUpTo = Number.MAX_SAFE_INTEGER;
+      }
+    };
+    beforeAll(() => {
+      service().exactPercentilesUpTo = Number.MAX_SAFE_INTEGER;
+    });
+    afterAll(() => {
+      service().exactPercentilesUpTo = 10_000;
+    });
+
+    /** Rows equal except percentiles, which are within the roll-up's ±2.5 % (±0.5 ms under 1 ms) of percentile_cont's. */
+    function expectSameFigures(rolled: any[], exact: any[]): void {
+      const strip = (r: any) => ({ ...r, duration_ms: undefined, queue_wait_ms: undefined });
+      expect(rolled.map(strip)).toEqual(exact.map(strip));
+      rolled.forEach((row, i) => {
+        for (const figure of ['duration_ms', 'queue_wait_ms']) {
+          for (const p of ['p50', 'p95', 'p99']) {
+            const want = exact[i][figure][p];
+            const got = row[figure][p];
+            if (want === null) expect(got).toBeNull();
+            else expect([figure, p, Math.abs(got - want) <= want * 0.025 + 0.5]).toEqual([figure, p, true]);
+          }
+        }
+      });
+    }
+
+    it('gives the same counts, success rate, CPU and memory, and percentiles within ±2.5 %', async () => {
+      for (const query of [`${range}&bucket=hour`, `${range}&bucket=day&group_by=image`, `${range}&bucket=week&image=orcaops/busybox`]) {
+        const [exact, rolled] = await both(a, query);
+        expect(rolled.totals[0].total).toBeGreaterThan(0);
+        expectSameFigures(rolled.totals, exact.totals);
+        expectSameFigures(rolled.buckets, exact.buckets);
+      }
+      const [exact] = await both(a, `${range}&bucket=hour`);
+      expect(exact.totals[0].duration_ms).toEqual({ p50: 2000, p95: 3800, p99: 3960 });
+    });
+
+    it('reads partial hours at either end of the range from the jobs', async () => {
+      // 10:15–12:10: the 10:20 and 10:30 jobs (partial hour), 11:00–12:00 from the roll-up, nothing after 12:00.
+      const [exact, rolled] = await both(a, 'from=2026-01-01T10:15:00Z&to=2026-01-01T12:10:00Z&bucket=hour');
+      expect(rolled.totals[0]).toMatchObject({ total: 4, succeeded: 1, failed: 1, timed_out: 1, unfinished: 1 });
+      expectSameFigures(rolled.totals, exact.totals);
+      expectSameFigures(rolled.buckets, exact.buckets);
+    });
+
+    it('follows every change of the jobs table (finish, delete) in the same transaction, per workspace', async () => {
+      const hour = 'from=2026-01-02T00:00:00Z&to=2026-01-02T02:00:00Z&bucket=hour';
+      const id = randomUUID();
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO jobs (id, workspace_id, status, spec, image, tags, request_hash, created_by, cleanup_policy, created_at)
+         VALUES ($1, $2, 'queued', '{}'::jsonb, 'orcaops/python', '{}', 'seed', 'seed', 'remove', '2026-01-02T00:30:00Z')`,
+        [id, a.id],
+      );
+      let [exact, rolled] = await both(a, hour);
+      expect(rolled.totals[0]).toMatchObject({ total: 1, unfinished: 1, duration_ms: { p50: null } });
+      expectSameFigures(rolled.totals, exact.totals);
+      await sql(
+        t.databaseUrl,
+        `UPDATE jobs SET status = 'failed', started_at = created_at + interval '250 ms', finished_at = created_at + interval '7250 ms', cpu_seconds = 3, memory_peak_bytes = 777 WHERE id = $1`,
+        [id],
+      );
+      await sql(t.databaseUrl, `UPDATE jobs SET heartbeat_at = now() WHERE id = $1`, [id]);
+      [exact, rolled] = await both(a, hour);
+      expect(rolled.totals[0]).toMatchObject({ total: 1, failed: 1, unfinished: 0, success_rate: 0, cpu_seconds: { total: 3 }, memory_peak_bytes: { max: 777 } });
+      expectSameFigures(rolled.totals, exact.totals);
+      // 7 000 ms falls in bin 182, [1.05^181, 1.05^182) ms, read as its middle 1.05^181.5 ≈ 7 013 ms.
+      expect(exact.totals[0].duration_ms.p50).toBe(7000);
+      expect(rolled.totals[0].duration_ms.p50).toBeCloseTo(1.05 ** 181.5, 2);
+      // Workspace B never sees A's hour.
+      const [, theirs] = await both(b, hour);
+      expect(theirs.totals[0]).toMatchObject({ total: 0 });
+      await sql(t.databaseUrl, 'DELETE FROM jobs WHERE id = $1', [id]);
+      [exact, rolled] = await both(a, hour);
+      expect(rolled.totals[0]).toMatchObject({ total: 0, memory_peak_bytes: { max: null } });
+      expectSameFigures(rolled.totals, exact.totals);
+      expect(await sql(t.databaseUrl, "SELECT * FROM job_metric_hours WHERE hour >= '2026-01-02T00:00:00Z'")).toEqual([]);
+    });
+
+    it('reaches MCP get_metrics and the CLI with the same figures', async () => {
+      service().exactPercentilesUpTo = 0;
+      const mine = await httpClient(await baseUrl(), a.tokens.viewer.token);
+      try {
+        const res = (await mine.client.callTool({ name: 'get_metrics', arguments: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', include_buckets: false } })) as { structuredContent?: any };
+        expect(res.structuredContent.totals[0]).toMatchObject({ total: 6, success_rate: 0.6, cpu_seconds_total: 10.5, memory_peak_bytes_max: 400 });
+        const env = { ORCAOPS_URL: await baseUrl(), ORCAOPS_TOKEN: a.tokens.viewer.token, ORCAOPS_HOME: t.home };
+        const json = await runCli(['--json', 'metrics', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z'], env);
+        expect(json.exitCode).toBe(0);
+        expect(JSON.parse(json.stdout).totals[0]).toMatchObject({ total: 6, succeeded: 3, success_rate: 0.6 });
+      } finally {
+        service().exactPercentilesUpTo = Number.MAX_SAFE_INTEGER;
+        await mine.client.close();
+      }
     });
   });
 });

@@ -89,10 +89,26 @@ describe('run search (REST)', () => {
     const same = await all(a, `fingerprint:${one.fingerprint.slice(0, 12)}`);
     expect(same.length).toBeGreaterThan(0);
     expect(same.every((r) => r.fingerprint === one.fingerprint)).toBe(true);
+    // The whole fingerprint (equality, newest first from the index) finds the same runs.
+    expect((await all(a, `fingerprint:${one.fingerprint}`)).map((r) => r.id)).toEqual(same.map((r) => r.id));
     // Created one minute apart going back from now: the last 90 minutes hold jobs 0..89 (90, give or take the edge).
     const recent = await all(a, 'since:90m');
     expect(recent.length).toBeGreaterThanOrEqual(89);
     expect(recent.length).toBeLessThanOrEqual(91);
+  });
+
+  it('should match metadata stored as a number or a boolean, and a tag among several, only in this workspace', async () => {
+    const [row] = await sql<{ id: string }>(
+      t.databaseUrl,
+      `UPDATE jobs SET metadata = metadata || '{"attempt": 2, "retry": true, "note": "2"}'::jsonb, tags = tags || ARRAY['flaky'] WHERE id = (SELECT id FROM jobs WHERE workspace_id = $1 ORDER BY created_at DESC LIMIT 1) RETURNING id`,
+      [a.id],
+    );
+    for (const q of ['meta.attempt:2', 'meta.retry:true', 'meta.note:2', 'tag:flaky', 'tag:flaky meta.attempt:2']) {
+      expect([q, (await all(a, q)).map((r) => r.id)]).toEqual([q, [row!.id]]);
+    }
+    for (const q of ['meta.attempt:3', 'meta.retry:false', 'meta.note:two', 'tag:flak']) expect([q, await all(a, q)]).toEqual([q, []]);
+    expect(await all(b, 'tag:flaky')).toEqual([]);
+    expect(await all(b, 'meta.attempt:2')).toEqual([]);
   });
 
   it('should find text in the output (quoted or bare), only this workspace’s', async () => {

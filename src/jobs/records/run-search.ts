@@ -40,11 +40,14 @@ function applyFilter(qb: SelectQueryBuilder<JobEntity>, f: RunFilter, p: string)
       else qb.andWhere(`j.image = :${p}`, { [p]: f.pattern });
       return;
     case 'fingerprint':
-      // A hex prefix as a range, so the (workspace, fingerprint, created) index serves it in any collation.
-      qb.andWhere(`j.fingerprint >= :${p}lo AND j.fingerprint < :${p}hi`, { [`${p}lo`]: f.prefix, [`${p}hi`]: `${f.prefix}g` });
+      // A whole fingerprint by equality: the (workspace, fingerprint, created) index then hands rows over newest
+      // first (no sort). A hex prefix as a range, so that index serves it in any collation.
+      if (f.prefix.length === 64) qb.andWhere(`j.fingerprint = :${p}`, { [p]: f.prefix });
+      else qb.andWhere(`j.fingerprint >= :${p}lo AND j.fingerprint < :${p}hi`, { [`${p}lo`]: f.prefix, [`${p}hi`]: `${f.prefix}g` });
       return;
     case 'tag':
-      qb.andWhere(`:${p} = ANY(j.tags)`, { [p]: f.value });
+      // Containment, not `= ANY`: the form the (workspace_id, tags) GIN index answers.
+      qb.andWhere(`j.tags @> ARRAY[:${p}]::text[]`, { [p]: f.value });
       return;
     case 'triggered_by':
       qb.andWhere(`j.triggered_by = :${p}`, { [p]: f.value });
@@ -62,9 +65,21 @@ function applyFilter(qb: SelectQueryBuilder<JobEntity>, f: RunFilter, p: string)
       qb.andWhere(`j.created_at ${SQL_OP[f.op]} :${p}`, { [p]: f.at });
       return;
     case 'meta':
-      qb.andWhere(`j.metadata ->> :${p}k = :${p}v`, { [`${p}k`]: f.key, [`${p}v`]: f.value });
+      // Containment, the form the (workspace_id, metadata) GIN index answers; metadata values are strings,
+      // numbers or booleans, so `meta.attempt:2` matches {"attempt": "2"} and {"attempt": 2}.
+      qb.andWhere(new Brackets((w) => metaCandidates(f.key, f.value).forEach((json, i) => w.orWhere(`j.metadata @> :${p}m${i}::jsonb`, { [`${p}m${i}`]: json }))));
       return;
   }
+}
+
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** The metadata objects `key: value` may be stored as: the string, and the number or boolean it spells. */
+export function metaCandidates(key: string, value: string): string[] {
+  const candidates: unknown[] = [value];
+  if (JSON_NUMBER.test(value) && Number.isFinite(Number(value))) candidates.push(Number(value));
+  if (value === 'true' || value === 'false') candidates.push(value === 'true');
+  return candidates.map((v) => JSON.stringify({ [key]: v }));
 }
 
 /** Newest first, after the keyset cursor (created_at, id) of the previous page. */

@@ -49,10 +49,12 @@ export class SandboxShellsService implements OnModuleDestroy {
 
   /** Runs a command; returns when it completes or after the soft timeout (it then keeps running). */
   async run(ctx: TenantContext, sandboxId: string, name: string, command: string, softTimeoutSeconds?: number): Promise<ShellCommandView> {
-    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
+    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec', { openSecrets: true });
     // Security policy (issue 5): command deny rules, checked before the command reaches the container.
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, [{ field: 'command', command }]);
     const shell = await this.shellFor(live, name);
+    // The shell got the sandbox's secrets in its environment when it opened; its output masks them.
+    shell.masker = live.masker;
     const cmd = shell.run(command);
     // Held until the command ends, however long after this request: idle expiry must not fire meanwhile.
     const release = this.activity.begin(sandboxId);
@@ -66,7 +68,7 @@ export class SandboxShellsService implements OnModuleDestroy {
         action: 'sandbox.shell.run',
         resourceType: 'sandbox',
         resourceId: sandboxId,
-        details: { shell: name, command_id: cmd.id, command: command.slice(0, 256) },
+        details: { shell: name, command_id: cmd.id, command: live.masker.maskText(command).slice(0, 256) },
       })
       .catch((error: unknown) => this.logger.error({ msg: 'audit write failed', action: 'sandbox.shell.run', sandboxId, err: String(error) }));
     return shell.waitFor(cmd, (softTimeoutSeconds ?? INTERACTION_LIMITS.shellDefaultSoftTimeoutSeconds) * 1000);

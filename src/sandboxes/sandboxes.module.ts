@@ -24,6 +24,7 @@ import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { WarmPoolService } from 'src/sandboxes/warm-pool.service';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
+import { SecretsModule } from 'src/secrets/secrets.module';
 
 /**
  * Sandbox resource and lifecycle. The interaction layer (exec, shells, processes, files) registers its
@@ -42,6 +43,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     PoliciesModule,
     EgressModule,
     SessionsCoreModule,
+    SecretsModule,
   ],
   controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController],
   providers: [

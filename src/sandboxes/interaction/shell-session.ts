@@ -7,7 +7,8 @@ import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import type { StreamName } from 'src/sandboxes/interaction/output-buffers';
 import { CappedCollector } from 'src/sandboxes/interaction/output-buffers';
 import { MarkerScanner } from 'src/sandboxes/interaction/marker-scanner';
-import { MaskingStream, SecretMasker } from 'src/common/masking/secret-masker';
+import type { MaskingStream } from 'src/common/masking/secret-masker';
+import { SecretMasker } from 'src/common/masking/secret-masker';
 
 /**
  * A persistent shell: ONE long-lived exec of /bin/sh whose stdin stays attached, so a command costs a

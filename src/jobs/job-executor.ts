@@ -17,6 +17,7 @@ import { EngineHealth } from 'src/runtime/engine-health.service';
 import { ImagePuller } from 'src/registries/image-puller.service';
 import { EgressGateway } from 'src/egress/egress-gateway.service';
 import { SecretsService } from 'src/secrets/secrets.service';
+import { SecretMasker } from 'src/common/masking/secret-masker';
 
 /**
  * Runs a claimed job's container: create it (hardened), run each step as an exec (or the one step as
@@ -83,7 +84,12 @@ export class JobExecutor {
       // Stop everything in the container at once; the step's exec then returns.
       if (state.containerId) this.runtime.kill(state.containerId).catch(() => undefined);
     });
-    if (spec.secrets || spec.internal?.mask_secrets?.length) {
+    if (state.adoption) {
+      // Re-attached after a restart: the container has its environment already; the job's output is
+      // masked as before (a secret deleted meanwhile cannot be opened, so it is no longer masked).
+      const names = [...Object.values(spec.secrets ?? {}), ...(spec.internal?.mask_secrets ?? [])];
+      if (names.length) state.writer.mask(new SecretMasker((await this.secrets.open(state.job.workspaceId, names)).values()));
+    } else if (spec.secrets || spec.internal?.mask_secrets?.length) {
       // Opened only now, for the container's environment; from here on the job's output is masked.
       const resolved = await this.secrets.resolve(state.job.workspaceId, spec.secrets, spec.internal?.mask_secrets);
       state.writer.mask(resolved.masker);
@@ -244,8 +250,8 @@ export class JobExecutor {
     const result = state.steps[0]!;
     const started = startedAt ?? (Date.parse(result.started_at ?? '') || (state.job.startedAt ?? new Date()).getTime());
     if (adoption) Object.assign(result, { status: 'running', started_at: new Date(started).toISOString() });
-    const sink = skippingStored(adoption, (stream, chunk) => state.writer.write(0, stream, chunk));
-    const { ended } = await this.runtime.attach(containerId, sink, { signal: state.detach.signal });
+    // An adopted run's writer drops the replayed output it stored already (JobLogWriter, after masking).
+    const { ended } = await this.runtime.attach(containerId, (stream, chunk) => state.writer.write(0, stream, chunk), { signal: state.detach.signal });
     // Both limits count from the step's start (an adopted run has used part of them already).
     const now = Date.now();
     const remaining = deadline - now;
@@ -346,15 +352,4 @@ export class JobExecutor {
     if (written) this.events.progress(state.job.id);
   }
 
-}
-
-/** Output replayed by a re-attach (the engine replays the container's log from its start): the bytes already stored are dropped. */
-function skippingStored(adoption: Adoption | undefined, sink: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): (stream: 'stdout' | 'stderr', chunk: Buffer) => void {
-  if (!adoption) return sink;
-  const left = { stdout: adoption.output.stdout, stderr: adoption.output.stderr };
-  return (stream, chunk) => {
-    const skip = Math.min(left[stream], chunk.length);
-    left[stream] -= skip;
-    if (skip < chunk.length) sink(stream, chunk.subarray(skip));
-  };
 }

@@ -48,6 +48,12 @@ export class JobLogWriter {
   /** Secret values in the output become *** before anything is stored (and so before SSE, summaries, MCP results). */
   private masker = SecretMasker.none;
   private readonly maskStreams = new Map<string, { step: number; stream: Stream; masking: MaskingStream }>();
+  /**
+   * Re-opened on a re-attached job: the engine replays the container's output from its start, and these
+   * many bytes of it per stream are stored already. Counted after masking, because what is stored is
+   * masked: skipping raw bytes instead would cut a masked value's replay in the middle and store its end.
+   */
+  private readonly skip = { stdout: 0, stderr: 0 };
 
   constructor(
     private readonly chunks: TenantScopedRepository<JobLogChunkEntity>,
@@ -62,6 +68,8 @@ export class JobLogWriter {
       this.stored = resume.stdout + resume.stderr;
       this.emitted = this.stored;
       this.truncated = this.stored >= capBytes;
+      this.skip.stdout = resume.stdout;
+      this.skip.stderr = resume.stderr;
     }
   }
 
@@ -71,9 +79,18 @@ export class JobLogWriter {
   }
 
   write(step: number, stream: Stream, raw: Buffer): void {
-    this.emitted += raw.length;
-    if (this.truncated) return;
-    const data = this.masked(step, stream, raw);
+    const replayed = stream === 'stdout' || stream === 'stderr' ? this.skip[stream] : 0;
+    // Replayed output was counted when it was first written.
+    if (!replayed) this.emitted += raw.length;
+    if (this.truncated && !replayed) return;
+    let data = this.masked(step, stream, raw);
+    if (replayed) {
+      const skipped = Math.min(replayed, data.length);
+      this.skip[stream as 'stdout' | 'stderr'] -= skipped;
+      data = data.subarray(skipped);
+      this.emitted += data.length;
+      if (this.truncated) return;
+    }
     if (!data.length) return;
     this.store(step, stream, data);
   }

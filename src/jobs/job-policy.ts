@@ -1,7 +1,7 @@
 import type { JobSpec } from 'src/jobs/job-model';
 import type { PolicyRequest } from 'src/policies/policy-model';
 
-/** What a job asks of the security policy: image, every step's command, network, resources, time. */
+/** What a job asks of the security policy: image, every step's command, network, resources, time, secrets by name. */
 export function jobPolicyRequest(spec: JobSpec): PolicyRequest {
   return {
     kind: 'job',
@@ -15,5 +15,6 @@ export function jobPolicyRequest(spec: JobSpec): PolicyRequest {
     network: spec.network,
     resources: spec.resources,
     timeout_seconds: spec.timeout_seconds,
+    secrets: [...new Set(Object.values(spec.secrets ?? {}))],
   };
 }

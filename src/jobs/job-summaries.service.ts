@@ -47,7 +47,8 @@ export class JobSummaries {
     try {
       const log = job.status === 'succeeded' ? { bytes: Buffer.alloc(0), runs: [] } : await this.readOutput(job);
       // Secrets leave the output here, before anything is derived from it.
-      const summary = analyseLog(mapRuns(log, (bytes) => this.masker.mask(job, bytes)), factsOf(job));
+      const mask = await this.masker.forJob(job);
+      const summary = analyseLog(mapRuns(log, mask), factsOf(job));
       const row = { jobId: job.id, ...summary, analysedBytes: Math.min(log.bytes.length, MAX_ANALYSED_BYTES) };
       try {
         return await this.rows.insert(job.workspaceId, row);

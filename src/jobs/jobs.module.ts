@@ -8,7 +8,7 @@ import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
 import { JobSummaries } from 'src/jobs/job-summaries.service';
-import { envValueMasker, LOG_MASKER } from 'src/jobs/log-masker';
+import { LOG_MASKER, WorkspaceSecretsLogMasker } from 'src/jobs/log-masker';
 import { JobAdmission } from 'src/jobs/job-admission.service';
 import { JobAggregates } from 'src/jobs/job-aggregates';
 import { JobApprovalsService } from 'src/jobs/job-approvals.service';
@@ -83,7 +83,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     // The secrets seam for summaries (log-masker.ts). Workspace secrets are already masked when output is
     // written (JobLogWriter with SecretsService.resolve's masker), so summaries read masked output; this
     // provider adds the env-value masking on top.
-    { provide: LOG_MASKER, useValue: envValueMasker },
+    { provide: LOG_MASKER, useClass: WorkspaceSecretsLogMasker },
     JobAggregates,
     RunSearchService,
     provideScopedRepository(JobEntity),

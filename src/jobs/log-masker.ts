@@ -1,19 +1,24 @@
+import { Injectable } from '@nestjs/common';
+import { SecretMasker } from 'src/common/masking/secret-masker';
+import { SecretsService } from 'src/secrets/secrets.service';
+
 /**
  * The seam where secrets leave a job's output before anything is derived from it (summaries today).
  * Everything a summary is made of (the excerpt, the summary line, the suggestion) is computed from what
- * `mask` returns, so masking is this one call. Values of workspace secrets (spec.secrets) never reach
- * it: the job's output is stored already masked (JobLogWriter.mask, src/common/masking/secret-masker.ts).
- * This masker covers what is left, the values of environment variables whose names look secret.
+ * the job's `mask` returns, so masking is this one call. The job's output is stored masked already
+ * (JobLogWriter.mask); this masks again, for what the writer could not: output stored before the job's
+ * secrets were opened, or held back at a boundary the writer released as is.
  */
 export const LOG_MASKER = Symbol('LOG_MASKER');
 
 export interface MaskableJob {
   workspaceId: string;
-  spec: { env?: Record<string, string> };
+  spec: { env?: Record<string, string>; secrets?: Record<string, string>; internal?: { mask_secrets?: string[] } };
 }
 
 export interface LogMasker {
-  mask(job: MaskableJob, log: Buffer): Buffer;
+  /** The masking of one job's output (secrets opened once per summary, not per run of output). */
+  forJob(job: MaskableJob): Promise<(log: Buffer) => Buffer>;
 }
 
 const SECRET_NAME = /(TOKEN|SECRET|PASSW|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH)/i;
@@ -23,8 +28,8 @@ const MIN_SECRET_LENGTH = 6;
 const MAX_SECRETS = 32;
 
 /** Replaces each occurrence of a secret-named env value with ***; linear per value. */
-export const envValueMasker: LogMasker = {
-  mask(job, log) {
+export const envValueMasker = {
+  mask(job: MaskableJob, log: Buffer): Buffer {
     const values = Object.entries(job.spec.env ?? {})
       .filter(([name, value]) => SECRET_NAME.test(name) && value.length >= MIN_SECRET_LENGTH)
       .slice(0, MAX_SECRETS)
@@ -47,4 +52,20 @@ function replaceAll(log: Buffer, value: Buffer): Buffer {
   }
   parts.push(log.subarray(from));
   return Buffer.concat(parts);
+}
+
+/**
+ * The job's workspace secrets (spec.secrets, and the ones a workflow step referred to) in every
+ * encoding SecretMasker covers, then the values of secret-named env variables. A secret deleted since
+ * the run cannot be opened, so it is not masked here (the stored output was masked when written).
+ */
+@Injectable()
+export class WorkspaceSecretsLogMasker implements LogMasker {
+  constructor(private readonly secrets: SecretsService) {}
+
+  async forJob(job: MaskableJob): Promise<(log: Buffer) => Buffer> {
+    const names = [...Object.values(job.spec.secrets ?? {}), ...(job.spec.internal?.mask_secrets ?? [])];
+    const masker = names.length ? new SecretMasker((await this.secrets.open(job.workspaceId, names)).values()) : SecretMasker.none;
+    return (log) => masker.maskBuffer(envValueMasker.mask(job, log));
+  }
 }

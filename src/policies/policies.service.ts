@@ -9,7 +9,7 @@ import { DEFAULT_MAX_TIMEOUT_SECONDS } from 'src/domain/container-spec';
 import { OrganisationPolicyResponseDto, WorkspacePolicyResponseDto } from 'src/policies/dto/policy-response.dto';
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
-import type { EffectivePolicy, PolicyDecision, PolicyDocument, PolicyRequest } from 'src/policies/policy-model';
+import type { EffectivePolicy, PolicyDecision, PolicyDocument, PolicyRequest, PolicyViolation } from 'src/policies/policy-model';
 import type { EffectiveEgress } from 'src/policies/egress-rules';
 import { documentProblems, effectivePolicy, evaluateCommands, evaluatePolicy, FieldProblem, secretViolations, wideningProblems } from 'src/policies/policy-rules';
 import { assertPermission } from 'src/tenancy/assert-permission';
@@ -108,7 +108,7 @@ export class PoliciesService {
 
   /** The decision for a request in this workspace, creating nothing and recording nothing (dry run). */
   async evaluate(ctx: TenantContext, workspaceId: string, request: PolicyRequest): Promise<PolicyDecision> {
-    return evaluatePolicy(await this.effective(ctx, workspaceId), request);
+    return decide(ctx, await this.effective(ctx, workspaceId), request);
   }
 
   /**
@@ -118,7 +118,7 @@ export class PoliciesService {
    */
   async admit(ctx: TenantContext, workspaceId: string, request: PolicyRequest): Promise<Admission> {
     const policy = await this.effective(ctx, workspaceId);
-    const decision = evaluatePolicy(policy, request);
+    const decision = decide(ctx, policy, request);
     const refused = decision.decision === 'denied' || (decision.decision === 'requires_approval' && request.kind !== 'job');
     if (refused) await this.deny(ctx, request.kind, decision, request.image);
     return { decision, approvalExpirySeconds: policy.approvals.expire_after_seconds };
@@ -158,8 +158,8 @@ export class PoliciesService {
 
   /** Policy `secrets`: may this token's role use these secrets? 403 policy_denied (audited) naming each refused one. */
   async assertSecretsAllowed(ctx: TenantContext, workspaceId: string, names: string[], kind: PolicyRequest['kind'] = 'job'): Promise<void> {
-    if (ctx.principal.kind !== 'workspace' || !names.length) return;
-    const violations = secretViolations((await this.effective(ctx, workspaceId, false, true)).secrets, ctx.principal.role, names);
+    if (!names.length) return;
+    const violations = secretsDecision(ctx, (await this.effective(ctx, workspaceId, false, true)).secrets, names);
     if (violations.length) await this.deny(ctx, kind, { decision: 'denied', violations });
   }
 
@@ -205,4 +205,16 @@ export class PoliciesService {
     this.cache.set(workspaceId, documents);
     return documents;
   }
+}
+
+/** Organisation tokens start no work, so they have no role to decide secrets for. */
+function secretsDecision(ctx: TenantContext, policy: EffectivePolicy['secrets'], names: string[]): PolicyViolation[] {
+  return ctx.principal.kind === 'workspace' && names.length ? secretViolations(policy, ctx.principal.role, names) : [];
+}
+
+/** The decision for a request, its secrets decided for this token's role as well (the dry run and admission agree). */
+function decide(ctx: TenantContext, policy: EffectivePolicy, request: PolicyRequest): PolicyDecision {
+  const decision = evaluatePolicy(policy, request);
+  const secrets = secretsDecision(ctx, policy.secrets, request.secrets ?? []);
+  return secrets.length ? { decision: 'denied', violations: [...decision.violations, ...secrets] } : decision;
 }

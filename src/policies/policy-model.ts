@@ -150,6 +150,8 @@ export interface PolicyRequest {
   timeout_seconds?: number;
   ttl_seconds?: number;
   published_ports?: number;
+  /** Names of the secrets the work asks for (decided per token role: policy `secrets`). */
+  secrets?: string[];
 }
 
 export type PolicyRule = 'images' | 'commands' | 'network' | 'resources' | 'isolation' | 'secrets';

@@ -1,3 +1,5 @@
+import type { SecretMasker } from 'src/common/masking/secret-masker';
+
 /**
  * The contract between the sandbox lifecycle (SandboxesService) and the interaction layer (exec,
  * shells, processes, files): what a caller may act on once access and state are checked.
@@ -12,4 +14,6 @@ export interface LiveSandbox {
   workdir: string;
   /** Applied to every exec, shell and process (sandbox env is per exec, so pool containers stay generic). */
   env: Record<string, string>;
+  /** The sandbox's secrets (spec.secrets), opened for this call: their values become *** in every output. */
+  masker: SecretMasker;
 }

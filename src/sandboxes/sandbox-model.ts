@@ -18,6 +18,11 @@ export interface SandboxSpec {
   profile: string | null;
   resources: SandboxResources;
   env: Record<string, string>;
+  /**
+   * Secrets by name, `{ENV_NAME: SECRET_NAME}`: opened for each exec, shell and process (never stored
+   * with the sandbox) and masked in their output. Absent on sandboxes created before secrets existed.
+   */
+  secrets?: Record<string, string>;
   network: NetworkMode;
   ttl_seconds: number;
   idle_timeout_seconds: number;

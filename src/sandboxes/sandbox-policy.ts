@@ -11,6 +11,7 @@ export function sandboxPolicyRequest(spec: SandboxSpec): PolicyRequest {
     network: spec.network,
     resources: spec.resources,
     ttl_seconds: spec.ttl_seconds,
+    secrets: [...new Set(Object.values(spec.secrets ?? {}))],
   };
 }
 

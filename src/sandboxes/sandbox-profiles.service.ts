@@ -10,6 +10,10 @@ import { toProfileResponse } from 'src/sandboxes/sandboxes.mappers';
 import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
+/** `secrets` only when there are some (a spec without them reads exactly as before secrets existed). */
+function secretsOf(secrets: Record<string, string>): { secrets?: Record<string, string> } {
+  return Object.keys(secrets).length ? { secrets } : {};
+}
 
 /**
  * Sandbox profiles (sandboxes.yml): the catalog as front ends see it, a create request resolved into a
@@ -35,6 +39,7 @@ export class SandboxProfilesService {
       profile: profile?.name ?? null,
       resources: { ...DEFAULT_SANDBOX_RESOURCES, ...profile?.resources, ...strip(dto.resources ?? {}) },
       env: { ...profile?.env, ...dto.env },
+      ...secretsOf({ ...profile?.secrets, ...dto.secrets }),
       network: dto.network ?? 'none',
       ttl_seconds: dto.ttl_seconds ?? DEFAULT_TTL_SECONDS,
       idle_timeout_seconds: dto.idle_timeout_seconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
@@ -63,6 +68,7 @@ export class SandboxProfilesService {
       pull_policy: profile.pull_policy,
       steps: [{ args: profile.command }],
       env: { ...profile.env, ...dto.env },
+      ...secretsOf(profile.secrets),
       resources: profile.resources,
       timeout_seconds: profile.timeout_seconds,
       cleanup_policy: profile.cleanup_policy,

@@ -3,7 +3,7 @@ import { parseDocument } from 'yaml';
 import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import { convertLegacySandboxes, isLegacySandboxes } from 'src/sandboxes/legacy-sandboxes';
 import { z } from 'zod';
-import { CLEANUP_POLICIES, DEFAULT_TIMEOUT_SECONDS, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS, PULL_POLICIES } from 'src/domain/container-spec';
+import { CLEANUP_POLICIES, DEFAULT_TIMEOUT_SECONDS, ENV_KEY, IMAGE_REF, MAX_TIMEOUT_SECONDS, PULL_POLICIES, SECRET_NAME, SECRETS_MAP } from 'src/domain/container-spec';
 import type { CleanupPolicy, PullPolicy } from 'src/domain/container-spec';
 import type { SandboxResources } from 'src/sandboxes/sandbox-model';
 import { DEFAULT_SANDBOX_RESOURCES } from 'src/sandboxes/sandbox-model';
@@ -30,6 +30,8 @@ export interface SandboxProfile {
   resources: SandboxResources;
   timeout_seconds: number;
   env: Record<string, string>;
+  /** Secrets by name (`{ENV_NAME: SECRET_NAME}`), resolved in the workspace that uses the profile. */
+  secrets: Record<string, string>;
   /** Validated and stored; publishing ports is not enabled on this server, so using such a profile is refused. */
   ports: SandboxProfilePort[];
   cleanup_policy: CleanupPolicy;
@@ -67,6 +69,10 @@ const profile = z
     resources: resources.optional(),
     timeout: z.number().int().min(1).max(MAX_TIMEOUT_SECONDS).optional(),
     env: z.record(z.string().regex(ENV_KEY, 'environment variable names are letters, digits and _'), z.string().max(32_768)).optional(),
+    secrets: z
+      .record(z.string().regex(ENV_KEY, 'environment variable names are letters, digits and _'), z.string().regex(SECRET_NAME, 'must be a secret name (upper case, digits and _)'))
+      .refine((m) => Object.keys(m).length <= SECRETS_MAP.maxKeys, `at most ${SECRETS_MAP.maxKeys} secrets`)
+      .optional(),
     ports: z
       .array(z.object({ container: z.number().int().min(1).max(65_535), protocol: z.enum(['tcp', 'udp']).default('tcp') }).strict())
       .max(16)
@@ -94,6 +100,7 @@ function toProfile(name: string, p: z.infer<typeof profile>): SandboxProfile {
     resources: { ...DEFAULT_SANDBOX_RESOURCES, ...p.resources },
     timeout_seconds: p.timeout ?? DEFAULT_TIMEOUT_SECONDS,
     env: p.env ?? {},
+    secrets: p.secrets ?? {},
     ports: (p.ports ?? []).map((port) => ({ container: port.container, protocol: port.protocol })),
     cleanup_policy: p.cleanup_policy ?? 'remove_on_completion',
     success_exit_codes: p.success_exit_codes ?? [0],

@@ -28,6 +28,8 @@ import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { QuotasService } from 'src/quotas/quotas.service';
 import { SessionLinks } from 'src/session-links/session-links.service';
+import { SecretMasker } from 'src/common/masking/secret-masker';
+import { SecretsService } from 'src/secrets/secrets.service';
 
 export interface ListSandboxesFilter {
   status?: SandboxStatus;
@@ -41,7 +43,7 @@ export interface ListSandboxesFilter {
 /** Sandboxes as every front end sees them: create, read, keep alive, delete; and the live handle for exec. */
 @Injectable()
 export class SandboxesService {
-  // Eleven: create admits a sandbox in one transaction (session, policy, engine, quotas, warm pool, node, audit), one call each.
+  // Twelve: create admits a sandbox in one transaction (session, secrets, policy, engine, quotas, warm pool, node, audit), one call each.
   constructor(
     @InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -54,6 +56,7 @@ export class SandboxesService {
     private readonly quotas: QuotasService,
     private readonly policies: PoliciesService,
     private readonly sessions: SessionLinks,
+    private readonly secrets: SecretsService,
   ) {}
 
   /**
@@ -67,6 +70,8 @@ export class SandboxesService {
     const { workspaceId } = requireWorkspace(ctx);
     const spec = this.profiles.specFor(dto);
     const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
+    // Secrets by name: 400 naming unknown ones, 403 when the policy keeps this role from one; before anything runs.
+    await this.secrets.admitUse(ctx, workspaceId, spec.secrets);
     // Security policy (issue 5): denial (or a rule asking for approval, which sandboxes cannot wait
     // for) is audited and thrown as 403 policy_denied with every violation, before any container.
     await this.policies.admit(ctx, workspaceId, sandboxPolicyRequest(spec));
@@ -110,6 +115,7 @@ export class SandboxesService {
           { action: 'sandbox.create', resourceType: 'sandbox', resourceId: id, sessionId, details: { image: spec.image, profile: spec.profile, pooled: !!warm } },
           manager,
         );
+        await this.secrets.recordUse(ctx, { resourceType: 'sandbox', resourceId: id, names: Object.values(spec.secrets ?? {}) }, manager);
         return saved;
       });
     } catch (error) {
@@ -207,7 +213,7 @@ export class SandboxesService {
    * The interaction layer's entry (exec, shells, processes, files): access and state checked, activity
    * touched. Another tenant's sandbox answers exactly like a missing one.
    */
-  async requireLive(ctx: TenantContext, id: string, permission: Permission): Promise<LiveSandbox> {
+  async requireLive(ctx: TenantContext, id: string, permission: Permission, options: { openSecrets?: boolean } = {}): Promise<LiveSandbox> {
     const sandbox = await this.find(ctx, id, permission);
     if (sandbox.status !== 'ready' || !sandbox.containerId) {
       throw new OrcaOpsError('conflict', `sandbox ${id} is ${sandbox.status}, not ready`, { status: sandbox.status, exit_reason: sandbox.exitReason });
@@ -216,13 +222,17 @@ export class SandboxesService {
     // of after the engine call's deadline.
     await this.engine.assertAvailable();
     this.activity.touch(id);
+    // Secrets are opened per command started (exec, shell, process), never kept with the sandbox: a value
+    // replaced meanwhile is the new one, a secret deleted meanwhile fails the call naming it.
+    const opened = options.openSecrets && sandbox.spec.secrets ? await this.secrets.resolve(sandbox.workspaceId, sandbox.spec.secrets) : undefined;
     return {
       id,
       workspaceId: sandbox.workspaceId,
       containerId: sandbox.containerId,
       user: SANDBOX_USER,
       workdir: SANDBOX_WORKDIR,
-      env: { ...sandbox.spec.env },
+      env: { ...sandbox.spec.env, ...opened?.env },
+      masker: opened?.masker ?? SecretMasker.none,
     };
   }
 

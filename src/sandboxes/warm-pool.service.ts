@@ -103,7 +103,7 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
    * A pre-started container for this sandbox, or undefined when none matches (the caller creates one).
    * Its open default shell starts taking the sandbox env now, while the caller records the sandbox.
    */
-  take(sandboxId: string, spec: Pick<SandboxSpec, 'image' | 'resources' | 'network' | 'env'>): string | undefined {
+  take(sandboxId: string, spec: Pick<SandboxSpec, 'image' | 'resources' | 'network' | 'env' | 'secrets'>): string | undefined {
     if (spec.network !== 'none' || !isDefaultResources(spec.resources)) {
       this.metrics.poolTakes.inc({ result: 'ineligible' });
       return undefined;
@@ -115,7 +115,8 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
     this.refill();
     const { shell } = taken;
     if (shell && !shell.ended) {
-      if (envApplicableToOpenShell(spec.env)) {
+      // Secrets are opened per command, not here: a sandbox with secrets opens its shell with them.
+      if (envApplicableToOpenShell(spec.env) && !Object.keys(spec.secrets ?? {}).length) {
         const ready = shell.handOver(spec.env).then(
           () => shell,
           (error: unknown) => {

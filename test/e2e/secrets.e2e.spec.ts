@@ -135,6 +135,32 @@ describe('secrets over REST: write-only values, inheritance, validation, tenancy
     await call('PUT', `/v1/workspaces/${a.id}/policy`, TEST_ADMIN_TOKEN, {});
   });
 
+  it('takes sandbox secrets the same way: 400 unknown, 403 by policy before anything runs; the dry run decides them too (success paths: test/docker/sandbox-secrets.docker.spec.ts)', async () => {
+    const dev = a.tokens.developer.token;
+    const unknown = await call('POST', '/v1/sandboxes', dev, { image: 'orcaops/busybox', secrets: { TOKEN: 'NOPE_MISSING' } });
+    expectError(unknown, 400, 'validation_failed');
+    expect(JSON.stringify(unknown.body.error)).toContain('secrets.TOKEN');
+    expectError(await call('POST', '/v1/sandboxes', dev, { image: 'orcaops/busybox', secrets: { TOKEN: 'lower' } }), 400, 'validation_failed');
+    expect((await call('PUT', `/v1/workspaces/${a.id}/policy`, a.tokens.admin.token, { secrets: { rules: [{ names: ['API_*'], roles: ['admin'] }] } })).status).toBe(200);
+    const before = await sql<{ n: string }>(t.databaseUrl, 'SELECT count(*) AS n FROM sandboxes WHERE workspace_id = $1', [a.id]);
+    const denied = await call('POST', '/v1/sandboxes', dev, { image: 'orcaops/busybox', secrets: { T: 'API_KEY' } });
+    expectError(denied, 403, 'policy_denied');
+    expect(denied.body.error.details.violations).toEqual([expect.objectContaining({ rule: 'secrets', field: 'secrets.API_KEY' })]);
+    // Refused before anything was recorded or started.
+    expect(await sql(t.databaseUrl, 'SELECT count(*) AS n FROM sandboxes WHERE workspace_id = $1', [a.id])).toEqual(before);
+
+    // POST /v1/policies/evaluate: the same decision for the caller's role, nothing created.
+    const job = { image: 'orcaops/busybox', command: 'true', secrets: { T: 'API_KEY', S: 'SHARED_TOKEN' } };
+    const dryDev = await call('POST', '/v1/policies/evaluate', dev, { job });
+    expect(dryDev.body).toMatchObject({ decision: 'denied', violations: [expect.objectContaining({ rule: 'secrets', field: 'secrets.API_KEY', effect: 'deny' })] });
+    expect(dryDev.body.violations).toHaveLength(1);
+    expect((await call('POST', '/v1/policies/evaluate', a.tokens.admin.token, { job })).body).toMatchObject({ decision: 'allowed', violations: [] });
+    const drySandbox = await call('POST', '/v1/policies/evaluate', dev, { sandbox: { image: 'orcaops/busybox', secrets: { T: 'API_KEY' } } });
+    expect(drySandbox.body).toMatchObject({ decision: 'denied', violations: [expect.objectContaining({ field: 'secrets.API_KEY' })] });
+    expect((await call('POST', '/v1/policies/evaluate', dev, { sandbox: { image: 'orcaops/busybox', secrets: { S: 'SHARED_TOKEN' } } })).body.decision).toBe('allowed');
+    await call('PUT', `/v1/workspaces/${a.id}/policy`, TEST_ADMIN_TOKEN, {});
+  });
+
   it('deletes workspace and organisation secrets, audited by name', async () => {
     expect((await call('DELETE', '/v1/secrets/API_KEY', a.tokens.admin.token)).body).toMatchObject({ name: 'API_KEY', scope: 'workspace' });
     expectError(await call('DELETE', '/v1/secrets/API_KEY', a.tokens.admin.token), 404, 'not_found');

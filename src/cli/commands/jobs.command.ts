@@ -40,6 +40,18 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
+/** `--secret ENV=SECRET_NAME` (repeatable) → `{ENV: SECRET_NAME}`; `--secret NAME` maps NAME to the secret NAME. */
+export function parseSecrets(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of values) {
+    const eq = pair.indexOf('=');
+    if (eq === 0 || eq === pair.length - 1) throw new CliError('usage', `--secret expects ENV=SECRET_NAME, got "${pair}"`);
+    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1);
+    else out[pair] = pair;
+  }
+  return out;
+}
+
 /** 512, 512m, 1g → MiB. */
 export function parseMemory(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([mMgG]i?[bB]?)?$/.exec(value.trim());
@@ -59,6 +71,8 @@ export function exitCodeForJob(job: JobView): number {
 
 export interface RunOptions {
   env: string[];
+  /** ENV=SECRET_NAME pairs (names only: values never travel on a command line). */
+  secret?: string[];
   artifact: string[];
   tag: string[];
   timeout?: number;
@@ -87,6 +101,7 @@ export function buildBody(image: string | undefined, argv: string[], o: RunOptio
   }
   if (!body.steps && !body.command) throw new CliError('usage', 'nothing to run: give a command after --, or --spec');
   if (o.env.length) body.env = { ...(body.env as Record<string, string> | undefined), ...parseEnv(o.env) };
+  if (o.secret?.length) body.secrets = { ...(body.secrets as Record<string, string> | undefined), ...parseSecrets(o.secret) };
   if (o.artifact.length) body.artifacts = o.artifact;
   if (o.tag.length) body.tags = o.tag;
   if (o.timeout) body.timeout_seconds = o.timeout;
@@ -161,6 +176,7 @@ export function runCommand(): Command {
     .argument('[image]', 'image, e.g. orcaops/python (or give it in --spec)')
     .argument('[command...]', 'command and arguments (after --)')
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect, [])
+    .option('--secret <ENV=NAME>', 'a workspace secret as an environment variable, by name (repeatable; value masked as *** in the output)', collect, [])
     .option('-a, --artifact <path>', 'file or glob to collect after the run (repeatable)', collect, [])
     .option('--tag <tag>', 'tag (repeatable)', collect, [])
     .option('-t, --timeout <seconds>', 'time limit for the whole job', (v) => Number(v))

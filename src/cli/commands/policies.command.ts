@@ -5,7 +5,7 @@ import { CliError } from 'src/cli/cli-error';
 import { parseYaml } from 'src/cli/deferred';
 import { action, outputOptions } from 'src/cli/command-context';
 import type { RunOptions } from 'src/cli/commands/jobs.command';
-import { buildBody } from 'src/cli/commands/jobs.command';
+import { buildBody, parseSecrets } from 'src/cli/commands/jobs.command';
 import { printJson, printTable, render } from 'src/cli/output';
 
 interface TargetOptions {
@@ -78,6 +78,7 @@ export function policiesCommand(): Command {
     .option('--pids <n>', 'process limit', (v) => Number(v))
     .option('-t, --timeout <seconds>', 'time limit', (v) => Number(v))
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect, [])
+    .option('--secret <ENV=NAME>', 'a secret the work would use, by name (repeatable): may this token\'s role use it?', collect, [])
     .action(action(async (image: string | undefined, argv: string[], o: RunOptions & { sandbox?: boolean; egress?: string }, c: Command) => {
       const client = new ApiClient();
       const body = o.egress
@@ -102,5 +103,6 @@ function sandboxBody(image: string | undefined, o: RunOptions): { sandbox: Recor
   const sandbox: Record<string, unknown> = o.spec ? { ...(readDocument(o.spec) as Record<string, unknown>) } : {};
   if (image) sandbox.image = image;
   if (o.network) sandbox.network = o.network;
+  if (o.secret?.length) sandbox.secrets = { ...(sandbox.secrets as Record<string, string> | undefined), ...parseSecrets(o.secret) };
   return { sandbox };
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { ApiClient } from 'src/cli/api-client';
 import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
-import { parseMemory } from 'src/cli/commands/jobs.command';
+import { parseMemory, parseSecrets } from 'src/cli/commands/jobs.command';
 import { render } from 'src/cli/output';
 
 const LIST_COLUMNS = ['id', 'status', 'exit_reason', 'image', 'profile', 'expires_at', 'created_at'];
@@ -29,6 +29,7 @@ interface CreateOptions {
   ttl?: number;
   idleTimeout?: number;
   env: string[];
+  secret?: string[];
   label: string[];
   memory?: string;
   cpu?: number;
@@ -46,6 +47,7 @@ export function createSandboxBody(image: string | undefined, o: CreateOptions): 
   if (o.ttl) body.ttl_seconds = o.ttl;
   if (o.idleTimeout) body.idle_timeout_seconds = o.idleTimeout;
   if (o.env.length) body.env = pairs(o.env, '-e', true);
+  if (o.secret?.length) body.secrets = parseSecrets(o.secret);
   if (o.label.length) body.labels = pairs(o.label, '--label', false);
   const resources: Record<string, number> = {};
   if (o.cpu) resources.cpu = o.cpu;
@@ -73,6 +75,7 @@ export function sandboxCommand(extra: Command[] = []): Command {
     .option('--ttl <seconds>', 'maximum lifetime (default 3600, max 86400)', (v) => Number(v))
     .option('--idle-timeout <seconds>', 'expire after this long with no API call and no running process (default 600)', (v) => Number(v))
     .option('-e, --env <KEY=VALUE>', 'environment variable for every command (repeatable)', collect, [])
+    .option('--secret <ENV=NAME>', 'a workspace secret as an environment variable of every command, by name (repeatable; masked as *** in output)', collect, [])
     .option('--label <k=v>', 'label (repeatable)', collect, [])
     .option('--memory <size>', 'memory limit, e.g. 256m or 1g')
     .option('--cpu <cpus>', 'CPUs, e.g. 0.5', (v) => Number(v))

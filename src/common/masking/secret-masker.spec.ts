@@ -17,6 +17,9 @@ describe('SecretMasker', () => {
       expect(masker.maskText(`before ${form} after`)).toBe(`before ${MASK} after`);
     }
     expect(masker.maskText(JSON.stringify({ token: SECRET }))).toBe(`{"token":"${MASK}"}`);
+    // What `echo "$TOKEN" | base64` and `| xxd -p -u`-style tools print.
+    expect(masker.maskText(`${Buffer.from(`${SECRET}\n`).toString('base64')}\n`)).toBe(`${MASK}\n`);
+    expect(masker.maskText(Buffer.from(SECRET).toString('hex').toUpperCase())).toBe(MASK);
   });
 
   it('leaves values shorter than four characters alone', () => {

@@ -11,15 +11,21 @@ const MASK_BYTES = Buffer.from(MASK);
 /** Every form of `value` that is masked. */
 export function encodingsOf(value: string): string[] {
   const base64 = Buffer.from(value, 'utf8').toString('base64');
+  // `echo "$TOKEN" | base64` encodes the value with echo's newline: a different string from the value's own base64.
+  const echoed = Buffer.from(`${value}\n`, 'utf8').toString('base64');
+  const hex = Buffer.from(value, 'utf8').toString('hex');
   return [
     value,
     base64,
     base64.replace(/=+$/, ''),
+    echoed,
+    echoed.replace(/=+$/, ''),
     Buffer.from(value, 'utf8').toString('base64url'),
     encodeURIComponent(value),
     encodeURIComponent(value).replace(/%20/g, '+'),
     JSON.stringify(value).slice(1, -1),
-    Buffer.from(value, 'utf8').toString('hex'),
+    hex,
+    hex.toUpperCase(),
   ];
 }
 

@@ -61,6 +61,10 @@ function lifecycleTools(s: SandboxServices): OrcaTool[] {
         name: z.string().optional(),
         resources: resourcesInput.optional(),
         env: z.record(z.string()).optional().describe('Environment for every command in the sandbox'),
+        secrets: z
+          .record(z.string())
+          .optional()
+          .describe('Secrets as environment variables of every command: {ENV_NAME: SECRET_NAME} (names from list_secrets). Values never appear in results: output shows them as ***'),
         network: z.enum(['none', 'egress']).optional(),
         labels: z.record(z.string()).optional(),
         ttl_seconds: z.number().int().min(1).max(86_400).optional(),

@@ -6,7 +6,7 @@ import type { SecretsService } from 'src/secrets/secrets.service';
 /**
  * Secrets for agents: names only. There is no tool that sets or reads a value: a value given to a tool
  * would sit in the agent's transcript, and one returned would leak into it. People set them with the
- * CLI or REST; agents ask for them by name (`secrets` of run_job / submit_job).
+ * CLI or REST; agents ask for them by name (`secrets` of run_job / submit_job / create_sandbox).
  */
 export function secretTools(secrets: SecretsService): OrcaTool[] {
   return [
@@ -15,7 +15,7 @@ export function secretTools(secrets: SecretsService): OrcaTool[] {
       title: 'List secret names',
       description:
         'The secrets this workspace can use (its own and inherited organisation ones): names and metadata, never values. ' +
-        'Pass them to run_job / submit_job as secrets: {ENV_NAME: SECRET_NAME}; their values are masked (***) in every result.',
+        'Pass them to run_job / submit_job / create_sandbox as secrets: {ENV_NAME: SECRET_NAME}; their values are masked (***) in every result.',
       permission: 'secret:read',
       input: {},
       output: {

@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
-import { ENV_MAP, IMAGE_REF, NETWORK_MODES, NetworkMode, PULL_POLICIES, PullPolicy } from 'src/domain/container-spec';
+import { ENV_MAP, IMAGE_REF, NETWORK_MODES, NetworkMode, PULL_POLICIES, PullPolicy, SECRETS_MAP } from 'src/domain/container-spec';
 import { JobResourcesDto } from 'src/domain/resources.dto';
 import { MAX_TTL_SECONDS } from 'src/sandboxes/sandbox-model';
 
@@ -34,6 +34,14 @@ export class CreateSandboxDto {
   /** Applied to every exec, shell and background process in the sandbox. */
   @IsOptional() @IsStringMap(ENV_MAP)
   env?: Record<string, string>;
+
+  /**
+   * Secrets as environment variables of every exec, shell and process: `{ENV_NAME: SECRET_NAME}`
+   * (workspace secrets, then inherited organisation ones; over the profile's). The sandbox keeps only
+   * this mapping; the values are masked (***) in every output.
+   */
+  @IsOptional() @IsStringMap(SECRETS_MAP)
+  secrets?: Record<string, string>;
 
   /** `none` (default) or `egress` (only where the workspace allows it). */
   @IsOptional() @IsIn(NETWORK_MODES)

@@ -26,6 +26,8 @@ export class SandboxResponseDto {
   resources!: SandboxResourcesResponseDto;
   network!: string;
   env_keys!: string[];
+  /** Environment variable → secret name the sandbox asked for (never values). */
+  secrets!: Record<string, string>;
   labels!: Record<string, string>;
   metadata!: Record<string, unknown>;
   ttl_seconds!: number;
@@ -60,6 +62,8 @@ export class SandboxProfileResponseDto {
   resources!: SandboxResourcesResponseDto;
   timeout_seconds!: number;
   env_keys!: string[];
+  /** Environment variable → secret name, resolved in the workspace that uses the profile (never values). */
+  secrets!: Record<string, string>;
   ports!: SandboxProfilePortDto[];
   cleanup_policy!: string;
   success_exit_codes!: number[];

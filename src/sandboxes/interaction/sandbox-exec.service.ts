@@ -5,6 +5,7 @@ import { CONTAINER_RUNTIME, ContainerRuntime, ExecOptions } from 'src/runtime/co
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
 import { engineError } from 'src/sandboxes/interaction/sandbox-paths';
 import { CappedCollector, StreamName } from 'src/sandboxes/interaction/output-buffers';
+import { MaskedOutput } from 'src/sandboxes/interaction/masked-output';
 import { sandboxPath } from 'src/sandboxes/interaction/sandbox-paths';
 import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { analyseLog } from 'src/log-analysis/analyse-log';
@@ -51,8 +52,8 @@ export interface CollectedExec extends ExecOutcome {
 }
 
 /**
- * A failed exec's summary, from stdout then stderr (at most 1 MiB each, already in memory). It adds
- * nothing the same response does not already carry, so no masking beyond the output's own.
+ * A failed exec's summary, from stdout then stderr (at most 1 MiB each, already in memory, secrets
+ * already masked). It adds nothing the same response does not already carry.
  */
 function execSummary(outcome: ExecOutcome, stdout: Buffer, stderr: Buffer, timeoutSeconds: number): ExecSummary | null {
   if (outcome.exit_code === 0 && !outcome.timed_out) return null;
@@ -122,7 +123,7 @@ export class SandboxExecService {
     signal: AbortSignal | undefined,
     outputTruncated: () => boolean,
   ): Promise<ExecOutcome> {
-    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
+    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec', { openSecrets: true });
     const options = commandOptions(live, req);
     // Security policy (issue 5): command deny rules, checked before the command reaches the container.
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(req));
@@ -140,6 +141,8 @@ export class SandboxExecService {
     const bytes: Record<StreamName, number> = { stdout: 0, stderr: 0 };
     const startedAt = new Date();
     let end: CommandEnd = { exitCode: null, engineError: true };
+    // The sandbox's secret values never reach the caller: masked before the SSE stream or the collector sees them.
+    const output = new MaskedOutput(live.masker, onOutput);
     try {
       const result = await this.runtime.exec(live.containerId, {
         ...options,
@@ -149,9 +152,10 @@ export class SandboxExecService {
         signal,
         onOutput: (stream, chunk) => {
           bytes[stream] += chunk.length;
-          onOutput(stream, chunk);
+          output.push(stream, chunk);
         },
       });
+      output.end();
       end = { exitCode: result.exitCode, timedOut: result.timedOut, cancelled: signal?.aborted };
       return { exit_code: result.exitCode, timed_out: result.timedOut, duration_ms: result.durationMs };
     } catch (error) {

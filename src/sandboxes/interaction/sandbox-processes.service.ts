@@ -6,6 +6,7 @@ import { notFound, OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
 import { OutputChunk, OutputRing } from 'src/sandboxes/interaction/output-buffers';
+import { MaskedOutput } from 'src/sandboxes/interaction/masked-output';
 import { PerSandbox } from 'src/sandboxes/interaction/per-sandbox';
 import { CommandSpec, commandOptions } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
@@ -95,7 +96,7 @@ export class SandboxProcessesService implements OnModuleDestroy {
   }
 
   async start(ctx: TenantContext, sandboxId: string, spec: CommandSpec): Promise<ProcessView> {
-    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
+    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec', { openSecrets: true });
     const options = commandOptions(live, spec);
     // Security policy (issue 5): command deny rules, checked before the command reaches the container.
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, sandboxCommand(spec));
@@ -109,23 +110,26 @@ export class SandboxProcessesService implements OnModuleDestroy {
       action: 'sandbox.process.start',
       resourceType: 'sandbox',
       resourceId: sandboxId,
-      details: { process_id: proc.id, command: options.command.join(' ').slice(0, 256) },
+      details: { process_id: proc.id, command: live.masker.maskText(options.command.join(' ')).slice(0, 256) },
     });
     byId.set(proc.id, proc);
     const release = this.activity.begin(sandboxId);
+    // Secret values are masked before the buffer, so every reader (output pages, follow) sees ***.
+    const output = new MaskedOutput(live.masker, (stream, chunk) => proc.output.push(stream, chunk));
     proc.ended = this.runtime
       .exec(live.containerId, {
         ...options,
         stdin: proc.stdin,
         // With a signal the port runs it in its own process group; kill aborts and the group dies.
         signal: proc.abort.signal,
-        onOutput: (stream, chunk) => proc.output.push(stream, chunk),
+        onOutput: (stream, chunk) => output.push(stream, chunk),
       })
       .then(
         (result) => (proc.exitCode = result.exitCode),
         () => (proc.exitCode = null),
       )
       .then(() => {
+        output.end();
         proc.endedAt = new Date();
         proc.stdin.end();
         proc.output.wake();

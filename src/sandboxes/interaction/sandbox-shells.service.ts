@@ -51,10 +51,13 @@ export class SandboxShellsService implements OnModuleDestroy {
 
   /** Runs a command; returns when it completes or after the soft timeout (it then keeps running). */
   async run(ctx: TenantContext, sandboxId: string, name: string, command: string, softTimeoutSeconds?: number): Promise<ShellCommandView> {
-    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec');
+    const live = await this.sandboxes.requireLive(ctx, sandboxId, 'sandbox:exec', { openSecrets: true });
     // Security policy (issue 5): command deny rules, checked before the command reaches the container.
     await this.policies.assertCommandsAllowed(ctx, live.workspaceId, sandboxId, [{ field: 'command', command }]);
     const shell = await this.shellFor(live, name);
+    // The shell got the sandbox's secrets in its environment when it opened (this call or an earlier one):
+    // it keeps masking those values, even if a secret is replaced later.
+    if (shell.masker.empty) shell.masker = live.masker;
     const cmd = shell.run(command);
     // Held until the command ends, however long after this request: idle expiry must not fire meanwhile.
     const release = this.activity.begin(sandboxId);

@@ -7,6 +7,8 @@ import type { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import type { StreamName } from 'src/sandboxes/interaction/output-buffers';
 import { CappedCollector } from 'src/sandboxes/interaction/output-buffers';
 import { MarkerScanner } from 'src/sandboxes/interaction/marker-scanner';
+import type { MaskingStream } from 'src/common/masking/secret-masker';
+import { SecretMasker } from 'src/common/masking/secret-masker';
 
 /**
  * A persistent shell: ONE long-lived exec of /bin/sh whose stdin stays attached, so a command costs a
@@ -121,9 +123,12 @@ class ShellCommand {
   readonly heldInput: Buffer[] = [];
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  /** Secret values become *** in what a view hands out; a value split across two views is held back until complete. */
+  private readonly masking: MaskingStream;
 
-  constructor(readonly text: string, outputCapBytes: number) {
+  constructor(readonly text: string, outputCapBytes: number, masker: SecretMasker) {
     this.output = new CappedCollector(outputCapBytes);
+    this.masking = masker.stream();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -146,9 +151,10 @@ class ShellCommand {
   view(): ShellCommandView {
     const truncated = this.output.truncated;
     if (truncated) this.everTruncated = true;
-    const output = this.output.drain().toString('utf8');
-    this.output.dropped = 0;
     const completed = this.ended !== undefined;
+    const drained = this.masking.push(this.output.drain());
+    const output = (completed ? Buffer.concat([drained, this.masking.end()]) : drained).toString('utf8');
+    this.output.dropped = 0;
     return {
       command_id: this.id,
       status: completed ? 'completed' : 'running',
@@ -186,6 +192,8 @@ export class ShellSession {
   private last: ShellCommand | undefined;
   private pid: number | undefined;
   private isEnded = false;
+  /** The sandbox's secrets, masked in every command's output (set by the service before each run). */
+  masker = SecretMasker.none;
   /** Settles when the shell's exec has ended. */
   readonly exited: Promise<void>;
 
@@ -268,7 +276,7 @@ export class ShellSession {
         command_id: this.current.id,
       });
     }
-    const cmd = new ShellCommand(text, this.limits.outputCapBytes);
+    const cmd = new ShellCommand(text, this.limits.outputCapBytes, this.masker);
     this.current = cmd;
     this.last = cmd;
     this.lastUsedAt = new Date();

@@ -76,8 +76,8 @@ export class SandboxLifecycle {
    * transaction (one commit instead of insert + two updates); if that transaction fails it must call
    * discard(). A crash in between leaves a pool-labelled container the reaper removes as a stray.
    */
-  takeWarm(sandboxId: string, spec: SandboxEntity['spec']): string | undefined {
-    return this.pool.take(sandboxId, spec);
+  takeWarm(sandboxId: string, spec: SandboxEntity['spec'], imageUsable: boolean): string | undefined {
+    return this.pool.take(sandboxId, spec, imageUsable);
   }
 
   /**

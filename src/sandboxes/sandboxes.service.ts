@@ -89,7 +89,7 @@ export class SandboxesService {
         await this.sessions.lockOpen(manager, workspaceId, sessionId);
         const scoped = this.sandboxes.withManager(manager);
         // A warm container is already running: the sandbox is recorded ready with it in this one commit.
-        warm = warmImage ? this.lifecycle.takeWarm(id, spec) : undefined;
+        warm = this.lifecycle.takeWarm(id, spec, warmImage !== undefined);
         const readyAt = warm ? new Date() : null;
         const saved = await scoped.insert(workspaceId, {
           id,

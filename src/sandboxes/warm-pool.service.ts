@@ -103,12 +103,14 @@ export class WarmPoolService implements OnApplicationBootstrap, BeforeApplicatio
    * A pre-started container for this sandbox, or undefined when none matches (the caller creates one).
    * Its open default shell starts taking the sandbox env now, while the caller records the sandbox.
    */
-  take(sandboxId: string, spec: Pick<SandboxSpec, 'image' | 'resources' | 'network' | 'env' | 'secrets'>): string | undefined {
+  take(sandboxId: string, spec: Pick<SandboxSpec, 'image' | 'resources' | 'network' | 'env' | 'secrets'>, imageUsable = true): string | undefined {
     if (spec.network !== 'none' || !isDefaultResources(spec.resources)) {
       this.metrics.poolTakes.inc({ result: 'ineligible' });
       return undefined;
     }
-    const pool = this.pools.get(canonicalImage(spec.image));
+    // imageUsable false: no idle container, or this workspace may not use the pool's copy of the image
+    // without a pull of its own (SandboxLifecycle.warmImage); either way it starts cold, a miss.
+    const pool = imageUsable ? this.pools.get(canonicalImage(spec.image)) : undefined;
     const taken = pool?.idle.shift();
     this.metrics.poolTakes.inc({ result: taken ? 'hit' : 'miss' });
     if (!taken) return undefined;

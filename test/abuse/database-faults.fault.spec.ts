@@ -160,7 +160,12 @@ describe('fault suite: the database goes away and comes back', () => {
     }, 'the run to complete after the outage', 90_000);
     // The whole record in the message when it fails: which instance, which attempt, why.
     const summary = finished.body.jobs.map((j: any) => ({ job: j.id, result: j.result, instances: j.instances.map((i: any) => ({ reason: i.reason, message: i.message, attempts: i.attempts })) }));
-    if (finished.body.conclusion !== 'success') throw new Error(`the run concluded ${finished.body.conclusion}: ${JSON.stringify(summary)}`);
+    if (finished.body.conclusion !== 'success') {
+      // What the job printed and what the server logged: the record alone does not say why a step failed.
+      const jobIds = finished.body.jobs.flatMap((j: any) => j.instances.flatMap((i: any) => i.attempts.map((a: any) => a.job_id)));
+      const logs = await Promise.all(jobIds.map((id: string) => fetch(`${server.url}/v1/jobs/${id}/logs?format=text`, { headers: { authorization: `Bearer ${dev}` } }).then((r) => r.text())));
+      throw new Error(`the run concluded ${finished.body.conclusion}: ${JSON.stringify(summary)}\njob logs:\n${logs.join('\n---\n')}\nserver log (tail):\n${server.output().slice(-4000)}`);
+    }
     const first = finished.body.jobs[0].instances[0];
     expect(first.attempts.length).toBeLessThanOrEqual(2);
     const { workflowLeftovers } = await import('../support/workflows');

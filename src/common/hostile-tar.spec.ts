@@ -91,6 +91,23 @@ describe('readHostileTar bounds its lists', () => {
     expect(result.rejectedCount).toBe(5000);
   });
 
+  it('parses a backlog a slice of entries per event-loop turn, so a tar of bad entries never holds the loop', async () => {
+    // Without the slicing, tar-stream parsed a whole buffered backlog in microtasks: 100 000 symlinks held the loop ~0.7 s.
+    const tar = await tarOf(Array.from({ length: 20_000 }, (_, i) => ({ name: `l${i}`, type: 'symlink' as const, linkname: '/x' })));
+    let turns = 0;
+    let parsing = true;
+    const tick = (): void => {
+      if (!parsing) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const result = await readHostileTar(tar, { maxEntries: 10, maxFileBytes: 8, maxTotalBytes: 8 }, { directories: 'refuse', absoluteNames: 'strip' });
+    parsing = false;
+    expect(result.rejectedCount).toBe(20_000);
+    expect(turns).toBeGreaterThan(20_000 / 256);
+  });
+
   it('calls onLimit once, for the first entry over a cap', async () => {
     const hits: Array<{ name: string; reason: string }> = [];
     const tar = await tarOf([{ name: 'a', body: '123456789' }, { name: 'b', body: '123456789' }]);

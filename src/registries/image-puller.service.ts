@@ -46,7 +46,10 @@ const PROGRESS_LINE_MS = 1_000;
 @Injectable()
 export class ImagePuller {
   private readonly logger = new Logger(ImagePuller.name);
+  /** Engine pulls, shared by every workspace that pulls a reference with the same credentials (or none). */
   private readonly flights = new SingleFlight<void, PullProgress>();
+  /** Per workspace and reference: the engine pull (shared above) plus this workspace's grant. */
+  private readonly workspacePulls = new SingleFlight<Omit<ResolvedImage, 'pull'>, PullProgress>();
 
   constructor(
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
@@ -99,13 +102,35 @@ export class ImagePuller {
     }
     const startedAt = new Date();
     options.onPullStart?.(startedAt);
-    await this.pull(workspaceId, ref, options, checkedAt);
+    const onProgress = options.onLine ? progressLines(ref.canonical, options.onLine) : undefined;
+    // The workspace's whole pull-and-grant is one flight: it ends only once the grant is written, so a
+    // request of this workspace that finds the image on the engine after that sees the grant, and one
+    // that looked before joins or reuses the flight (`checkedAt`) instead of pulling a second time.
+    const pulled = await this.workspacePulls.run(
+      `${workspaceId}|${ref.canonical}`,
+      (progress) => this.pullAndGrant(workspaceId, image, ref, maxBytes, progress, checkedAt),
+      onProgress,
+      options.signal,
+      checkedAt,
+    );
+    return { ...pulled, pull: { startedAt, finishedAt: new Date() } };
+  }
+
+  private async pullAndGrant(
+    workspaceId: string,
+    image: string,
+    ref: ImageReference,
+    maxBytes: number | undefined,
+    progress: (p: PullProgress) => void,
+    checkedAt: number,
+  ): Promise<Omit<ResolvedImage, 'pull'>> {
+    await this.pull(workspaceId, ref, progress, checkedAt);
     const pulled = await this.runtime.inspectImage(ref.canonical);
     if (!pulled) throw new ImagePullError('not_found', `image ${image} is missing after its pull`);
     const digest = ref.digest ?? digestFor(ref, pulled.repoDigests ?? []);
     const sizeBytes = checkSize(image, pulled, maxBytes);
     if (digest) await this.grant(workspaceId, ref.repository, digest);
-    return { reference: digest ? pinnedReference(ref, digest) : ref.canonical, digest, sizeBytes, pull: { startedAt, finishedAt: new Date() } };
+    return { reference: digest ? pinnedReference(ref, digest) : ref.canonical, digest, sizeBytes };
   }
 
   /** The local image as this workspace may use it, or undefined when it needs this workspace's own pull. */
@@ -121,12 +146,11 @@ export class ImagePuller {
     return granted ? { reference: pinnedReference(ref, digest), digest, pull: null } : undefined;
   }
 
-  private async pull(workspaceId: string, ref: ImageReference, options: EnsureOptions, checkedAt: number): Promise<void> {
+  private async pull(workspaceId: string, ref: ImageReference, onProgress: (p: PullProgress) => void, checkedAt: number): Promise<void> {
     const credential = await this.credentials.authFor(workspaceId, ref.registry);
     // One pull per reference and credential row: workspaces never share a pull made with another's credentials.
     const key = `${ref.canonical}|${credential?.id ?? 'anonymous'}`;
-    const onProgress = options.onLine ? progressLines(ref.canonical, options.onLine) : undefined;
-    await this.flights.run(key, (progress) => this.pullWithRetries(ref.canonical, credential?.auth, progress), onProgress, options.signal, checkedAt);
+    await this.flights.run(key, (progress) => this.pullWithRetries(ref.canonical, credential?.auth, progress), onProgress, undefined, checkedAt);
   }
 
   private async pullWithRetries(reference: string, auth: RegistryAuth | undefined, onProgress: (p: PullProgress) => void): Promise<void> {

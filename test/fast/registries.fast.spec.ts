@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { JobsService } from 'src/jobs/jobs.service';
 import { PoliciesService } from 'src/policies/policies.service';
+import { ImagePuller } from 'src/registries/image-puller.service';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import type { FastWorkspace } from './support/fast-app';
@@ -27,6 +28,7 @@ describe('registry images (fast tier)', () => {
     await t.get(PoliciesService).setOrganisation(t.org, { images: { registries: [REG, PRIVATE, 'down.test'] } });
     t.fake.registry.set(`${REG}/team/app:v1`, { digest: digest('a'), sizeBytes: 5 * 1024 * 1024 });
     t.fake.registry.set(`${REG}/team/shared:v1`, { digest: digest('b'), sizeBytes: 1024 });
+    t.fake.registry.set(`${REG}/team/late:v1`, { digest: digest('d'), sizeBytes: 1024 });
     t.fake.registry.set(`${PRIVATE}/secret/app:v1`, { digest: digest('c'), sizeBytes: 1024, auth: { username: 'ci', password: PASSWORD } });
   });
   afterAll(() => t?.close());
@@ -73,6 +75,52 @@ describe('registry images (fast tier)', () => {
     } finally {
       t.fake.pullGate = undefined;
       release();
+    }
+  });
+
+  it('does not pull again for a request that finds the image after the pull but before the workspace’s grant is written', async () => {
+    // CI once saw 2 pulls for 10 jobs: a job that started between the end of the shared pull and the
+    // grant of the first waiter found the image on the engine without a grant, and pulled it again.
+    const ws = await workspace();
+    const image = `${REG}/team/late:v1`;
+    const puller = t.get(ImagePuller);
+    let releasePull = (): void => undefined;
+    let releaseInspect = (): void => undefined;
+    let reachedInspect = (): void => undefined;
+    const inspectHeld = new Promise<void>((resolve) => (releaseInspect = resolve));
+    const atInspect = new Promise<void>((resolve) => (reachedInspect = resolve));
+    let holdNextInspect = false;
+    const inspect = t.fake.inspectImage.bind(t.fake);
+    const spy = jest.spyOn(t.fake, 'inspectImage').mockImplementation(async (reference) => {
+      if (holdNextInspect) {
+        holdNextInspect = false;
+        reachedInspect();
+        await inspectHeld;
+      }
+      return inspect(reference);
+    });
+    t.fake.pullGate = new Promise((resolve) => (releasePull = resolve));
+    try {
+      const first = puller.ensure(ws.id, image);
+      await waitFor(() => pulls(image) === 1);
+      // The first request's look at the pulled image (before its grant) is held: the engine has the image now.
+      holdNextInspect = true;
+      releasePull();
+      await atInspect;
+      const second = puller.ensure(ws.id, image);
+      // The second request has seen the image on the engine; give its grant lookup a database round trip.
+      await waitFor(() => t.fake.callsOf('inspectImage').filter((args) => args[0] === image).length >= 2);
+      await t.get(DataSource).query('SELECT 1');
+      releaseInspect();
+      const [a, b] = await Promise.all([first, second]);
+      expect(a.digest).toBe(digest('d'));
+      expect(b.digest).toBe(digest('d'));
+      expect(pulls(image)).toBe(1);
+    } finally {
+      spy.mockRestore();
+      t.fake.pullGate = undefined;
+      releasePull();
+      releaseInspect();
     }
   });
 

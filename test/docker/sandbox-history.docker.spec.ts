@@ -121,6 +121,18 @@ describe('sandbox command history (REST, CLI, MCP → Docker)', () => {
       [sbx],
     );
     expect(audited).toEqual([{ command: '/bin/sh -c echo *** | wc -c' }]);
+    // A background process's audit row is masked the same way (it used to mask only the sandbox's own secrets).
+    const started = await api(t.app, 'POST', `/v1/sandboxes/${sbx}/processes`, {
+      token: dev(),
+      body: { command: `echo ${SECRET} ${ENV_TOKEN}`, env: { API_TOKEN: ENV_TOKEN } },
+    });
+    expect(started.status).toBe(201);
+    const processRows = await sql<{ command: string }>(
+      t.databaseUrl,
+      `SELECT details->>'command' AS command FROM audit_events WHERE action = 'sandbox.process.start' AND resource_id = $1`,
+      [sbx],
+    );
+    expect(processRows).toEqual([{ command: '/bin/sh -c echo *** ***' }]);
   });
 
   it('records CLI execs and reads the history through the CLI (--json and table)', async () => {

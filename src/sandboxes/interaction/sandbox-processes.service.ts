@@ -12,6 +12,7 @@ import { CommandSpec, commandOptions } from 'src/sandboxes/interaction/sandbox-e
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { PoliciesService } from 'src/policies/policies.service';
 import { sandboxCommand } from 'src/sandboxes/sandbox-policy';
+import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
 import { TenantContext } from 'src/tenancy/tenant-context';
 
@@ -90,6 +91,7 @@ export class SandboxProcessesService implements OnModuleDestroy {
     private readonly activity: SandboxActivity,
     private readonly audit: AuditService,
     private readonly policies: PoliciesService,
+    private readonly history: SandboxHistoryService,
   ) {
     // A stopped sandbox's handles are released at once (their execs died with the container anyway).
     activity.onForget((sandboxId) => this.closeAll(sandboxId));
@@ -106,11 +108,13 @@ export class SandboxProcessesService implements OnModuleDestroy {
       throw new OrcaOpsError('conflict', `sandbox ${sandboxId} already runs ${INTERACTION_LIMITS.processesPerSandbox} processes: kill one first`);
     }
     const proc = new BackgroundProcess(sandboxId, options.command);
+    // Masked like exec's and the shell's audit rows: every workspace secret and secret-looking env value.
+    const audited = await this.history.maskCommand(live.workspaceId, live.masker.maskText(options.command.join(' ')), options.env ?? {});
     await this.audit.record(ctx, {
       action: 'sandbox.process.start',
       resourceType: 'sandbox',
       resourceId: sandboxId,
-      details: { process_id: proc.id, command: live.masker.maskText(options.command.join(' ')).slice(0, 256) },
+      details: { process_id: proc.id, command: audited.slice(0, 256) },
     });
     byId.set(proc.id, proc);
     const release = this.activity.begin(sandboxId);

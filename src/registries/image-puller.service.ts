@@ -193,10 +193,10 @@ function checkSize(image: string, info: ImageInfo, maxBytes: number | undefined)
 const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 
 /** Progress events → at most one line per second, and always the last one. */
-function progressLines(reference: string, onLine: (line: string) => void): (p: PullProgress) => void {
+export function progressLines(reference: string, onLine: (line: string) => void): (p: PullProgress) => void {
   let last = 0;
   return (p) => {
-    const done = p.layers > 0 && p.layersDone === p.layers;
+    const done = p.complete === true;
     const now = Date.now();
     if (!done && now - last < PROGRESS_LINE_MS) return;
     last = now;

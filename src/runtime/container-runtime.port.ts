@@ -55,6 +55,11 @@ export interface PullProgress {
   /** Bytes downloaded so far of the layers whose size the engine reported. */
   downloadedBytes: number;
   totalBytes: number;
+  /**
+   * Only on the pull's last word: the engine names layers as it reaches them, so "every layer seen is
+   * done" can hold early (the first layer already present), and only the end of the pull says done.
+   */
+  complete?: boolean;
 }
 
 export interface PullOptions {

@@ -121,5 +121,5 @@ export async function pullThroughEngine(docker: Docker, reference: string, optio
   if (failure) throw new ImagePullError(pullFailureReason(failure), `pull of ${reference}: ${failure}`);
   // The last word: every layer done (an image whose layers were all present reports none).
   const last = fold.snapshot();
-  options.onProgress?.({ ...last, layersDone: last.layers, downloadedBytes: last.totalBytes });
+  options.onProgress?.({ ...last, layersDone: last.layers, downloadedBytes: last.totalBytes, complete: true });
 }

@@ -182,7 +182,7 @@ export class FakeRuntime implements ContainerRuntime {
       throw new ImagePullError('unauthorized', `pull of ${reference}: ${options.auth ? 'unauthorized: authentication required' : 'no basic auth credentials'}`);
     }
     if (!entry) throw new ImagePullError('not_found', `pull of ${reference}: manifest unknown`);
-    options.onProgress?.({ layers: 1, layersDone: 1, downloadedBytes: entry.sizeBytes, totalBytes: entry.sizeBytes });
+    options.onProgress?.({ layers: 1, layersDone: 1, downloadedBytes: entry.sizeBytes, totalBytes: entry.sizeBytes, complete: true });
     const tagged = ref.tag ? `${ref.repository}:${ref.tag}` : `${ref.repository}@${entry.digest}`;
     const existing = [...this.images.values()].find((i) => i.id === `sha256:fake-${entry.digest.slice(7, 19)}`);
     const image: ImageInfo = existing ?? { id: `sha256:fake-${entry.digest.slice(7, 19)}`, tags: [], sizeBytes: entry.sizeBytes, createdAt: '2020-01-01T00:00:00Z', user: '', repoDigests: [] };

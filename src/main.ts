@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { keepServingOnUnhandledRejections } from 'src/common/process-safety';
+import { unknownOrcaopsVariables } from 'src/config/env.validation';
 import { dataHome, readEnv } from 'src/config/orcaops.config';
 import { stopOwnedClusters } from 'src/database/embedded-postgres';
 import { createHttpApp } from 'src/http/create-app';
@@ -25,7 +26,11 @@ export async function serve(port?: number): Promise<void> {
     await stopOwnedClusters();
     throw new Error(startupFailureMessage(error, { host: env.ORCAOPS_HOST, port: listenPort, databaseUrl: env.DATABASE_URL, home: dataHome(env) }));
   }
-  new Logger('OrcaOps').log(`listening on http://${env.ORCAOPS_HOST}:${listenPort} (docs at /docs)`);
+  const logger = new Logger('OrcaOps');
+  for (const { name, suggestion } of unknownOrcaopsVariables(process.env)) {
+    logger.warn(`${name} is not an OrcaOps setting and is ignored${suggestion ? `: did you mean ${suggestion}?` : ''}`);
+  }
+  logger.log(`listening on http://${env.ORCAOPS_HOST}:${listenPort} (docs at /docs)`);
 }
 
 /** serve(), and on a start-up failure its one line on stderr and exit code 1 (nothing is left running). */

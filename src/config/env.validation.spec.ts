@@ -1,4 +1,4 @@
-import { ConfigValidationError, validateEnv } from 'src/config/env.validation';
+import { ConfigValidationError, unknownOrcaopsVariables, validateEnv } from 'src/config/env.validation';
 
 function problemsOf(raw: Record<string, unknown>): string[] {
   try {
@@ -123,5 +123,27 @@ describe('validateEnv', () => {
 
   it('should refuse an unknown environment name', () => {
     expect(problemsOf({ ORCAOPS_ENV: 'staging' })).toEqual([expect.stringMatching(/^ORCAOPS_ENV: /)]);
+  });
+});
+
+describe('unknownOrcaopsVariables', () => {
+  it('names ORCAOPS_* variables nothing reads, with the closest known one, and leaves known, client and test ones alone', () => {
+    const env = {
+      ORCAOPS_PORT: '1',
+      ORCAOPS_URL: 'http://x',
+      ORCAOPS_TOKEN: 't',
+      ORCAOPS_TEST_PG_URL: 'postgres://x',
+      ORCAOPS_MAX_CONCURENT_JOBS: '4',
+      ORCAOPS_SOMETHING_ELSE: 'x',
+      PATH: '/bin',
+    };
+    expect(unknownOrcaopsVariables(env)).toEqual([
+      { name: 'ORCAOPS_MAX_CONCURENT_JOBS', suggestion: 'ORCAOPS_MAX_CONCURRENT_JOBS' },
+      { name: 'ORCAOPS_SOMETHING_ELSE' },
+    ]);
+  });
+
+  it('knows every variable the server validates', () => {
+    expect(unknownOrcaopsVariables({ ORCAOPS_HOME: '/x', ORCAOPS_SECRETS_KEY: 'k', ORCAOPS_APT_MIRROR: 'http://m', ORCAOPS_EGRESS_IDLE_MS: '1' })).toEqual([]);
   });
 });

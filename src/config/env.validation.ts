@@ -5,6 +5,7 @@ import {
   IsIn,
   IsInt,
   IsOptional,
+  getMetadataStorage,
   IsString,
   Matches,
   Max,
@@ -270,4 +271,51 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   const problems = [...flatten(validateSync(env, { skipMissingProperties: false })), ...unsafeSettings(env)];
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return env;
+}
+
+/** Read by the CLI, not by the server (they are not in EnvironmentVariables). */
+const CLIENT_VARIABLES = ['ORCAOPS_URL', 'ORCAOPS_TOKEN', 'ORCAOPS_SESSION', 'ORCAOPS_REGISTRY_PASSWORD'];
+
+export interface UnknownVariable {
+  name: string;
+  /** The known variable it is closest to (a likely typo), when one is close. */
+  suggestion?: string;
+}
+
+/**
+ * `ORCAOPS_*` variables set in the environment that no part of OrcaOps reads: a misspelt setting is
+ * otherwise silently ignored (its default applies). ORCAOPS_TEST_* belong to the test suite.
+ */
+export function unknownOrcaopsVariables(raw: Record<string, unknown>): UnknownVariable[] {
+  const known = new Set([
+    ...getMetadataStorage()
+      .getTargetValidationMetadatas(EnvironmentVariables, '', true, false)
+      .map((m) => m.propertyName),
+    ...CLIENT_VARIABLES,
+  ]);
+  return Object.keys(raw)
+    .filter((name) => name.startsWith('ORCAOPS_') && !name.startsWith('ORCAOPS_TEST_') && !known.has(name))
+    .sort()
+    .map((name) => {
+      const [suggestion] = [...known]
+        .filter((k) => k.startsWith('ORCAOPS_'))
+        .map((k) => ({ k, d: editDistance(name, k) }))
+        .filter(({ d }) => d <= 2)
+        .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
+        .map(({ k }) => k);
+      return suggestion ? { name, suggestion } : { name };
+    });
+}
+
+/** Levenshtein distance (names are short: the quadratic table is tiny). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

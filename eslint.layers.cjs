@@ -38,6 +38,8 @@ const LAYERS = [
   // Workspace and organisation secrets (sealed with the shared SecretBox).
   [{ type: 'secrets', pattern: 'src/secrets/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
+  // What the platform learns from finished runs (baselines): fed plain data by the job finisher.
+  [{ type: 'learning', pattern: 'src/learning/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],
   [

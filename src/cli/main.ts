@@ -14,6 +14,7 @@ function lazy<M>(path: string): () => M {
 
 const admin = lazy<typeof import('./admin/admin.command')>('./admin/admin.command');
 const approvals = lazy<typeof import('./commands/approvals.command')>('./commands/approvals.command');
+const baselines = lazy<typeof import('./commands/baselines.command')>('./commands/baselines.command');
 const audit = lazy<typeof import('./commands/audit.command')>('./commands/audit.command');
 const doctor = lazy<typeof import('./commands/doctor.command')>('./commands/doctor.command');
 const egress = lazy<typeof import('./commands/egress.command')>('./commands/egress.command');
@@ -57,6 +58,7 @@ export const TOP_LEVEL_COMMANDS: ReadonlyArray<{ names: readonly string[]; build
   { names: ['quotas'], build: () => quotas().quotasCommand() },
   { names: ['usage'], build: () => quotas().usageCommand() },
   { names: ['metrics'], build: () => metrics().metricsCommand() },
+  { names: ['baselines'], build: () => baselines().baselinesCommand() },
   { names: ['admin'], build: () => admin().adminCommand() },
   { names: ['images'], build: () => images().imagesCommand() },
   { names: ['profiles'], build: () => profiles().profilesCommand() },

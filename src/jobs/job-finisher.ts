@@ -10,6 +10,8 @@ import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobEvents } from 'src/jobs/job-events';
 import { JobSummaries } from 'src/jobs/job-summaries.service';
 import { JobMetrics } from 'src/jobs/job-metrics';
+import { RunBaselines } from 'src/learning/run-baselines.service';
+import type { FinishedRun } from 'src/learning/baseline-stats';
 import type { RunState } from 'src/jobs/job-run';
 import { classifyOutcome, fromStatesFor, Outcome, shouldRemoveContainer } from 'src/jobs/job-rules';
 import { jobsConfig } from 'src/jobs/jobs.config';
@@ -31,6 +33,7 @@ export class JobFinisher {
     @InjectScopedRepository(JobArtifactEntity) private readonly artifactRows: TenantScopedRepository<JobArtifactEntity>,
     private readonly summaries: JobSummaries,
     private readonly jobMetrics: JobMetrics,
+    private readonly baselines: RunBaselines,
   ) {}
 
   /**
@@ -102,6 +105,8 @@ export class JobFinisher {
     this.events.settled(settled);
     // Off the finish path: the summary is written after waiters are woken (a reader before then writes it).
     this.summaries.summariseLater(settled);
+    const finished = finishedRun(settled);
+    if (finished) this.baselines.recordLater(finished);
     if (released !== committedState) {
       await this.jobs
         .update(job.workspaceId, { id: job.id, containerState: committedState }, { containerState: released })
@@ -125,4 +130,21 @@ export class JobFinisher {
       return 'pending';
     }
   }
+}
+
+/** A settled job as its baseline sees it; undefined when it says nothing about "normal" (no fingerprint, cancelled, interrupted). */
+export function finishedRun(job: JobEntity): FinishedRun | undefined {
+  if (!job.fingerprint || !job.finishedAt) return undefined;
+  const outcome = job.status === 'succeeded' ? 'succeeded' : job.status === 'failed' || job.status === 'timed_out' ? 'failed' : undefined;
+  if (!outcome) return undefined;
+  const start = job.pullFinishedAt ?? job.startedAt;
+  return {
+    workspaceId: job.workspaceId,
+    fingerprint: job.fingerprint,
+    outcome,
+    durationMs: start ? job.finishedAt.getTime() - start.getTime() : null,
+    memoryPeakBytes: job.memoryPeakBytes,
+    cpuSeconds: job.cpuSeconds,
+    finishedAt: job.finishedAt,
+  };
 }

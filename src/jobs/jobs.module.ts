@@ -33,6 +33,7 @@ import { RunSearchService } from 'src/jobs/records/run-search.service';
 import { QuotasModule } from 'src/quotas/quotas.module';
 import { QueueModule } from 'src/queue/queue.module';
 import { RuntimeModule } from 'src/runtime/runtime.module';
+import { LearningModule } from 'src/learning/learning.module';
 import { RegistriesModule } from 'src/registries/registries.module';
 import { StorageModule } from 'src/storage/storage.module';
 import { ConfigModule } from '@nestjs/config';
@@ -55,6 +56,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     QuotasModule,
     PoliciesModule,
     RegistriesModule,
+    LearningModule,
     EgressModule,
     SecretsModule,
     SessionsCoreModule,

@@ -12,6 +12,8 @@ import { recoveryHint } from 'src/mcp/tool-errors';
 import { RunSearchService } from 'src/jobs/records/run-search.service';
 import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
+import { learningTools } from 'src/mcp/tools/learning.tools';
+import { RunBaselines } from 'src/learning/run-baselines.service';
 import { registryTools } from 'src/mcp/tools/registries.tools';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import { metricsTools } from 'src/mcp/tools/metrics.tools';
@@ -72,12 +74,14 @@ export class McpServerFactory {
     egressLog: EgressEventLog,
     secrets: SecretsService,
     sandboxHistory: SandboxHistoryService,
+    baselines: RunBaselines,
   ) {
     this.tools = [
       ...jobTools(jobs),
       ...sandboxTools({ sandboxes, exec, shells, processes, files }),
       ...sandboxHistoryTools(sandboxHistory),
       ...historyTools(search),
+      ...learningTools(baselines),
       ...workflowTools(workflows),
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LearningModule } from 'src/learning/learning.module';
 import { RegistriesModule } from 'src/registries/registries.module';
 import { AuditModule } from 'src/audit/audit.module';
 import { EgressModule } from 'src/egress/egress.module';
@@ -13,7 +14,7 @@ import { MetricsModule } from 'src/metrics/metrics.module';
 
 /** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, EgressModule, JobsModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule, SecretsModule],
+  imports: [AuditModule, EgressModule, JobsModule, LearningModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule, SecretsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

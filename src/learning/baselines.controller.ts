@@ -1,0 +1,45 @@
+import { Controller, Delete, Get, HttpCode, Injectable, Param, PipeTransform, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { notFound } from 'src/common/errors/orcaops.error';
+import { BaselineListResponseDto, BaselineResponseDto, ListBaselinesQueryDto } from 'src/learning/dto/baseline.dto';
+import { RunBaselines } from 'src/learning/run-baselines.service';
+import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
+import { TenantContext } from 'src/tenancy/tenant-context';
+
+/** A fingerprint is 64 hex digits; anything else names no baseline (404, like an unknown one). */
+@Injectable()
+export class FingerprintPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!/^[0-9a-f]{64}$/i.test(value)) throw notFound('baseline', value);
+    return value.toLowerCase();
+  }
+}
+
+@ApiTags('insights')
+@ApiBearerAuth()
+@Controller('v1/insights/baselines')
+export class BaselinesController {
+  constructor(private readonly baselines: RunBaselines) {}
+
+  @Get()
+  @RequirePermission('job:read')
+  @ApiOperation({ operationId: 'listBaselines', summary: 'Baselines of this workspace’s recurring runs (per fingerprint), most recently updated first' })
+  list(@Tenant() ctx: TenantContext, @Query() q: ListBaselinesQueryDto): Promise<BaselineListResponseDto> {
+    return this.baselines.list(ctx, q.cursor, q.limit);
+  }
+
+  @Get(':fingerprint')
+  @RequirePermission('job:read')
+  @ApiOperation({ operationId: 'getBaseline', summary: 'What is normal for one recurring run: success rate, duration, memory and CPU quantiles' })
+  get(@Tenant() ctx: TenantContext, @Param('fingerprint', new FingerprintPipe()) fingerprint: string): Promise<BaselineResponseDto> {
+    return this.baselines.get(ctx, fingerprint);
+  }
+
+  @Delete(':fingerprint')
+  @HttpCode(204)
+  @RequirePermission('workspace:admin')
+  @ApiOperation({ operationId: 'resetBaseline', summary: 'Forget a baseline (audited): the next run of the fingerprint starts a new one' })
+  async reset(@Tenant() ctx: TenantContext, @Param('fingerprint', new FingerprintPipe()) fingerprint: string): Promise<void> {
+    await this.baselines.reset(ctx, fingerprint);
+  }
+}

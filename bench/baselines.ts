@@ -8,7 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { applyRun, emptyBaseline, FinishedRun } from 'src/learning/baseline-stats';
+import type { FinishedRun } from 'src/learning/baseline-stats';
+import { applyRun, emptyBaseline } from 'src/learning/baseline-stats';
 import { RunBaselines } from 'src/learning/run-baselines.service';
 import { startBenchApp } from './support/bench-app';
 

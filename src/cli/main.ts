@@ -59,6 +59,7 @@ export const TOP_LEVEL_COMMANDS: ReadonlyArray<{ names: readonly string[]; build
   { names: ['usage'], build: () => quotas().usageCommand() },
   { names: ['metrics'], build: () => metrics().metricsCommand() },
   { names: ['baselines'], build: () => baselines().baselinesCommand() },
+  { names: ['anomalies'], build: () => baselines().anomaliesCommand() },
   { names: ['admin'], build: () => admin().adminCommand() },
   { names: ['images'], build: () => images().imagesCommand() },
   { names: ['profiles'], build: () => profiles().profilesCommand() },

@@ -6,6 +6,7 @@ import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
 import { JobSummaryEntity } from 'src/jobs/entities/job-summary.entity';
+import { RunAnomalyEntity } from 'src/learning/entities/run-anomaly.entity';
 import { RunBaselineEntity } from 'src/learning/entities/run-baseline.entity';
 import { JobMetricHourEntity } from 'src/metrics/entities/job-metric-hour.entity';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
@@ -40,6 +41,7 @@ export const ENTITIES = [
   JobSummaryEntity,
   JobMetricHourEntity,
   RunBaselineEntity,
+  RunAnomalyEntity,
   SandboxEntity,
   SandboxCommandEntity,
   QuotaLimitEntity,

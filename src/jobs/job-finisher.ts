@@ -140,6 +140,7 @@ export function finishedRun(job: JobEntity): FinishedRun | undefined {
   const start = job.pullFinishedAt ?? job.startedAt;
   return {
     workspaceId: job.workspaceId,
+    jobId: job.id,
     fingerprint: job.fingerprint,
     outcome,
     durationMs: start ? job.finishedAt.getTime() - start.getTime() : null,

@@ -1,5 +1,5 @@
-import type { FinishedRun} from 'src/learning/baseline-stats';
-import { applyRun, emptyBaseline, ESTABLISHED_AFTER_RUNS, isEstablished, summariseMeasure } from 'src/learning/baseline-stats';
+import type { FinishedRun } from 'src/learning/baseline-stats';
+import { applyRun, detectAnomalies, emptyBaseline, ESTABLISHED_AFTER_RUNS, isEstablished, summariseMeasure } from 'src/learning/baseline-stats';
 
 const run = (outcome: FinishedRun['outcome'], durationMs: number | null, memoryPeakBytes: number | null = 64 << 20, cpuSeconds: number | null = 0.5): FinishedRun => ({
   workspaceId: 'w',
@@ -51,5 +51,30 @@ describe('baseline statistics', () => {
     const state = applyRun(emptyBaseline(), run('succeeded', null, -1, Number.NaN));
     expect(state.succeeded).toBe(1);
     expect(state.measures.duration.samples + state.measures.memory.samples + state.measures.cpu.samples).toBe(0);
+  });
+});
+
+describe('anomalies against the baseline', () => {
+  const established = (durations: number[], memoryMiB = 100): ReturnType<typeof emptyBaseline> =>
+    durations.reduce((state, d) => applyRun(state, run('succeeded', d, memoryMiB * 1024 * 1024)), emptyBaseline());
+
+  it('flags a run far above p99 and p50 (critical at twice the threshold), never before the baseline is established', () => {
+    const state = established([10_000, 11_000, 9_000, 10_500, 12_000, 9_500, 10_200]);
+    expect(detectAnomalies(state, run('succeeded', 12_500, 100 * 1024 * 1024))).toEqual([]);
+    const [slow] = detectAnomalies(state, run('succeeded', 40_000, 100 * 1024 * 1024));
+    expect(slow).toMatchObject({ kind: 'duration', severity: 'warning', baseline_runs: 7 });
+    // p50 × 3 (≈ 30 600) is the widest of the three bounds here.
+    expect(slow!.threshold).toBeGreaterThan(29_000);
+    expect(slow!.threshold).toBeLessThan(32_000);
+    expect(detectAnomalies(state, run('succeeded', 70_000))[0]).toMatchObject({ kind: 'duration', severity: 'critical' });
+    expect(detectAnomalies(established([100, 100, 100]), run('succeeded', 99_000))).toEqual([]);
+  });
+
+  it('keeps tiny jobs’ jitter and failed runs out, and judges memory too', () => {
+    const tiny = established([20, 25, 30, 22, 21]);
+    expect(detectAnomalies(tiny, run('succeeded', 300))).toEqual([]);
+    const state = established([1000, 1000, 1000, 1000, 1000], 100);
+    expect(detectAnomalies(state, run('failed', 90_000, 4096 * 1024 * 1024))).toEqual([]);
+    expect(detectAnomalies(state, run('succeeded', 1000, 400 * 1024 * 1024)).map((a) => a.kind)).toEqual(['memory']);
   });
 });

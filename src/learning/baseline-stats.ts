@@ -28,6 +28,8 @@ export const BASELINE_MEASURES: readonly BaselineMeasure[] = ['duration', 'memor
 /** One finished run, as the baseline sees it: only succeeded and failed runs count (cancelled and interrupted say nothing). */
 export interface FinishedRun {
   workspaceId: string;
+  /** The job, for the evidence of an anomaly (absent in synthetic histories). */
+  jobId?: string;
   fingerprint: string;
   outcome: 'succeeded' | 'failed';
   /** Run time (after the image pull), ms. */
@@ -111,4 +113,54 @@ export function summariseMeasure(state: MeasureState): MeasureSummary {
   const sketch = DDSketch.fromProto(state.sketch);
   const at = (q: number): number => Number(sketch.getValueAtQuantile(q).toPrecision(6));
   return { samples: state.samples, ewma: state.ewma === null ? null : Number(state.ewma.toPrecision(6)), p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+}
+
+/**
+ * When a successful run is far outside its established baseline: robust, quantile-based thresholds (a
+ * plain mean ± 2σ would flag every long-tailed job): above max(p99 × 1.5, p50 × 3, p50 + floor), where
+ * the floor keeps millisecond jitter of tiny jobs from counting; critical at twice the threshold.
+ */
+export const ANOMALY_RULES = {
+  overP99: 1.5,
+  overP50: 3,
+  floor: { duration: 1_000, memory: 32 * 1024 * 1024 } as Record<'duration' | 'memory', number>,
+  critical: 2,
+};
+
+export interface DetectedAnomaly {
+  kind: 'duration' | 'memory';
+  severity: 'warning' | 'critical';
+  value: number;
+  p50: number;
+  p99: number;
+  threshold: number;
+  /** Successful runs the baseline held when this run was judged. */
+  baseline_runs: number;
+}
+
+/** Anomalies of `run` against `state`, the baseline before the run (a run never judges itself). */
+export function detectAnomalies(state: BaselineState, run: FinishedRun): DetectedAnomaly[] {
+  if (run.outcome !== 'succeeded' || !isEstablished(state)) return [];
+  const found: DetectedAnomaly[] = [];
+  for (const kind of ['duration', 'memory'] as const) {
+    const value = measureOf(run, kind);
+    const measure = state.measures[kind];
+    if (value === null || !measure.sketch || measure.samples < ESTABLISHED_AFTER_RUNS) continue;
+    const sketch = DDSketch.fromProto(measure.sketch);
+    const p50 = sketch.getValueAtQuantile(0.5);
+    const p99 = sketch.getValueAtQuantile(0.99);
+    const threshold = Math.max(p99 * ANOMALY_RULES.overP99, p50 * ANOMALY_RULES.overP50, p50 + ANOMALY_RULES.floor[kind]);
+    if (value <= threshold) continue;
+    const round = (v: number): number => Number(v.toPrecision(6));
+    found.push({
+      kind,
+      severity: value >= threshold * ANOMALY_RULES.critical ? 'critical' : 'warning',
+      value: round(value),
+      p50: round(p50),
+      p99: round(p99),
+      threshold: round(threshold),
+      baseline_runs: measure.samples,
+    });
+  }
+  return found;
 }

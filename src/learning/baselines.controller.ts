@@ -1,7 +1,16 @@
-import { Controller, Delete, Get, HttpCode, Injectable, Param, PipeTransform, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Injectable, Param, Patch, PipeTransform, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { notFound } from 'src/common/errors/orcaops.error';
-import { BaselineListResponseDto, BaselineResponseDto, ListBaselinesQueryDto } from 'src/learning/dto/baseline.dto';
+import { idOf } from 'src/common/pipes/resource-id.pipe';
+import {
+  AnomalyListResponseDto,
+  AnomalyResponseDto,
+  BaselineListResponseDto,
+  BaselineResponseDto,
+  ListAnomaliesQueryDto,
+  ListBaselinesQueryDto,
+  SetAnomalyStateDto,
+} from 'src/learning/dto/baseline.dto';
 import { RunBaselines } from 'src/learning/run-baselines.service';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { TenantContext } from 'src/tenancy/tenant-context';
@@ -41,5 +50,26 @@ export class BaselinesController {
   @ApiOperation({ operationId: 'resetBaseline', summary: 'Forget a baseline (audited): the next run of the fingerprint starts a new one' })
   async reset(@Tenant() ctx: TenantContext, @Param('fingerprint', new FingerprintPipe()) fingerprint: string): Promise<void> {
     await this.baselines.reset(ctx, fingerprint);
+  }
+}
+
+@ApiTags('insights')
+@ApiBearerAuth()
+@Controller('v1/insights/anomalies')
+export class AnomaliesController {
+  constructor(private readonly baselines: RunBaselines) {}
+
+  @Get()
+  @RequirePermission('job:read')
+  @ApiOperation({ operationId: 'listAnomalies', summary: 'Runs far outside their baseline (duration, memory), newest first; filter by state' })
+  list(@Tenant() ctx: TenantContext, @Query() q: ListAnomaliesQueryDto): Promise<AnomalyListResponseDto> {
+    return this.baselines.listAnomalies(ctx, { state: q.state, cursor: q.cursor, limit: q.limit });
+  }
+
+  @Patch(':id')
+  @RequirePermission('workspace:admin')
+  @ApiOperation({ operationId: 'setAnomalyState', summary: 'Acknowledge, resolve or reopen an anomaly (audited)' })
+  setState(@Tenant() ctx: TenantContext, @Param('id', idOf('anomaly')) id: string, @Body() dto: SetAnomalyStateDto): Promise<AnomalyResponseDto> {
+    return this.baselines.setAnomalyState(ctx, id, dto.state);
   }
 }

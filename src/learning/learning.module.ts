@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/audit/audit.module';
 import { provideScopedRepository } from 'src/database/tenant-scoped.repository';
-import { BaselinesController } from 'src/learning/baselines.controller';
+import { AnomaliesController, BaselinesController } from 'src/learning/baselines.controller';
+import { RunAnomalyEntity } from 'src/learning/entities/run-anomaly.entity';
 import { RunBaselineEntity } from 'src/learning/entities/run-baseline.entity';
 import { RunBaselines } from 'src/learning/run-baselines.service';
 
@@ -11,9 +12,9 @@ import { RunBaselines } from 'src/learning/run-baselines.service';
  * finished run in, as plain data; nothing here reads jobs.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([RunBaselineEntity]), AuditModule],
-  controllers: [BaselinesController],
-  providers: [RunBaselines, provideScopedRepository(RunBaselineEntity)],
+  imports: [TypeOrmModule.forFeature([RunBaselineEntity, RunAnomalyEntity]), AuditModule],
+  controllers: [BaselinesController, AnomaliesController],
+  providers: [RunBaselines, provideScopedRepository(RunBaselineEntity), provideScopedRepository(RunAnomalyEntity)],
   exports: [RunBaselines],
 })
 export class LearningModule {}

@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from 'src/common/pagination/keyset-cursor'
 import { InjectScopedRepository, TenantScopedRepository } from 'src/database/tenant-scoped.repository';
 import {
   applyRun,
+  detectAnomalies,
   BaselineMeasure,
   BaselineState,
   ESTABLISHED_AFTER_RUNS,
@@ -16,6 +17,7 @@ import {
   MeasureSummary,
   summariseMeasure,
 } from 'src/learning/baseline-stats';
+import { AnomalyState, RunAnomalyEntity } from 'src/learning/entities/run-anomaly.entity';
 import { RunBaselineEntity } from 'src/learning/entities/run-baseline.entity';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 import { TenantContext } from 'src/tenancy/tenant-context';
@@ -51,6 +53,7 @@ export class RunBaselines {
 
   constructor(
     @InjectScopedRepository(RunBaselineEntity) private readonly baselines: TenantScopedRepository<RunBaselineEntity>,
+    @InjectScopedRepository(RunAnomalyEntity) private readonly anomalies: TenantScopedRepository<RunAnomalyEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
   ) {}
@@ -71,18 +74,32 @@ export class RunBaselines {
   async record(run: FinishedRun): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.dataSource.transaction(async (manager) => {
+        const found = await this.dataSource.transaction(async (manager) => {
           const repo = this.baselines.withManager(manager);
           const row = await repo
             .queryBuilder(run.workspaceId, 'b')
             .andWhere('b.fingerprint = :fingerprint', { fingerprint: run.fingerprint })
             .setLock('pessimistic_write')
             .getOne();
-          const next = applyRun(row ? stateOf(row) : stateOf(null), run);
-          const values = { ...columnsOf(next), lastRunAt: run.finishedAt };
+          const before = stateOf(row);
+          // Judged against the baseline before this run: a run never makes its own outlier look normal.
+          const anomalies = detectAnomalies(before, run);
+          const values = { ...columnsOf(applyRun(before, run)), lastRunAt: run.finishedAt };
           if (row) await repo.update(run.workspaceId, { id: row.id }, values);
           else await repo.insert(run.workspaceId, { id: randomUUID(), fingerprint: run.fingerprint, ...values });
+          const rows = anomalies.map(({ kind, severity, ...evidence }) => ({ id: randomUUID(), fingerprint: run.fingerprint, jobId: run.jobId ?? null, kind, severity, evidence }));
+          await this.anomalies.withManager(manager).insertMany(run.workspaceId, rows);
+          return rows;
         });
+        for (const anomaly of found) {
+          await this.audit.recordSystem(run.workspaceId, {
+            action: 'anomaly.detected',
+            resourceType: 'anomaly',
+            resourceId: anomaly.id,
+            details: { fingerprint: run.fingerprint, job_id: anomaly.jobId, kind: anomaly.kind, severity: anomaly.severity, ...anomaly.evidence },
+          });
+        }
+        return;
       } catch (error) {
         // Two first runs of a fingerprint raced to create its row: the loser applies its run to the winner's.
         if ((error as { code?: string }).code !== '23505' || attempt > 0) throw error;
@@ -119,6 +136,62 @@ export class RunBaselines {
     await this.baselines.delete(workspaceId, { id: row.id });
     await this.audit.record(ctx, { action: 'baseline.reset', resourceType: 'baseline', resourceId: fingerprint, details: { runs: row.runs } });
   }
+
+  /** Anomalies of this workspace, newest first; `state` filters (e.g. only the open ones). */
+  async listAnomalies(
+    ctx: TenantContext,
+    filter: { state?: AnomalyState; cursor?: string; limit?: number },
+  ): Promise<{ items: AnomalyView[]; next_cursor: string | null }> {
+    const { workspaceId } = requireWorkspace(ctx);
+    const take = Math.min(filter.limit ?? BASELINE_PAGE.default, BASELINE_PAGE.max);
+    const qb = this.anomalies.queryBuilder(workspaceId, 'a');
+    if (filter.state) qb.andWhere('a.state = :state', { state: filter.state });
+    if (filter.cursor) {
+      const [at, id] = decodeCursor(filter.cursor);
+      qb.andWhere('(a.created_at < :at OR (a.created_at = :at AND a.id < :id))', { at, id });
+    }
+    const rows = await qb.orderBy('a.created_at', 'DESC').addOrderBy('a.id', 'DESC').take(take + 1).getMany();
+    const page = rows.slice(0, take);
+    const last = page[page.length - 1];
+    return { items: page.map(anomalyView), next_cursor: rows.length > take && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /** An admin acknowledges or resolves an anomaly (or reopens it); audited. */
+  async setAnomalyState(ctx: TenantContext, id: string, state: AnomalyState): Promise<AnomalyView> {
+    const { workspaceId } = requireWorkspace(ctx);
+    const row = await this.anomalies.findOne(workspaceId, { id });
+    if (!row) throw notFound('anomaly', id);
+    const stateChangedAt = new Date();
+    await this.anomalies.update(workspaceId, { id }, { state, stateChangedAt });
+    await this.audit.record(ctx, { action: 'anomaly.state', resourceType: 'anomaly', resourceId: id, details: { from: row.state, to: state } });
+    return anomalyView(Object.assign(row, { state, stateChangedAt }));
+  }
+}
+
+export interface AnomalyView {
+  id: string;
+  fingerprint: string;
+  job_id: string | null;
+  kind: string;
+  severity: string;
+  state: AnomalyState;
+  evidence: RunAnomalyEntity['evidence'];
+  detected_at: string;
+  state_changed_at: string | null;
+}
+
+function anomalyView(row: RunAnomalyEntity): AnomalyView {
+  return {
+    id: row.id,
+    fingerprint: row.fingerprint,
+    job_id: row.jobId,
+    kind: row.kind,
+    severity: row.severity,
+    state: row.state,
+    evidence: row.evidence,
+    detected_at: row.createdAt.toISOString(),
+    state_changed_at: row.stateChangedAt?.toISOString() ?? null,
+  };
 }
 
 function stateOf(row: RunBaselineEntity | null): BaselineState {

@@ -126,4 +126,51 @@ describe('run baselines: REST, CLI and MCP', () => {
     await t.app.get(RunBaselines).settled();
     expect((await api(t.app, 'GET', `/v1/insights/baselines/${fingerprint}`, { token: a.tokens.viewer.token })).body).toMatchObject({ runs: 1, established: false });
   });
+
+  it('anomalies: a run far above its established baseline is recorded with its evidence, audited, listed on REST, MCP and CLI; admins change its state', async () => {
+    const baselines = t.app.get(RunBaselines);
+    const slowFingerprint = 'a'.repeat(64);
+    const jobId = '00000000-0000-4000-8000-00000000a001';
+    const synthetic = (durationMs: number, id?: string) => ({
+      workspaceId: a.id,
+      jobId: id,
+      fingerprint: slowFingerprint,
+      outcome: 'succeeded' as const,
+      durationMs,
+      memoryPeakBytes: 50 * 1024 * 1024,
+      cpuSeconds: 1,
+      finishedAt: new Date(),
+    });
+    for (const d of [1000, 1100, 900, 1050, 950, 1000]) await baselines.record(synthetic(d));
+    await baselines.record(synthetic(10_000, jobId));
+    const list = await api(t.app, 'GET', '/v1/insights/anomalies?state=open', { token: a.tokens.viewer.token });
+    expect(list.status).toBe(200);
+    expect(list.body.items).toHaveLength(1);
+    const anomaly = list.body.items[0];
+    expect(anomaly).toMatchObject({ fingerprint: slowFingerprint, job_id: jobId, kind: 'duration', severity: 'critical', state: 'open', state_changed_at: null });
+    expect(anomaly.evidence).toMatchObject({ value: 10_000, baseline_runs: 6 });
+    expect(anomaly.evidence.threshold).toBeLessThan(5_000);
+    const detected = await api(t.app, 'GET', '/v1/audit?action=anomaly.detected', { token: a.tokens.admin.token });
+    expect(detected.body.items.map((e: { resource_id: string; actor_type: string }) => [e.resource_id, e.actor_type])).toEqual([[anomaly.id, 'system']]);
+    // Another workspace sees none, and cannot change it (404 like a missing one).
+    expect((await api(t.app, 'GET', '/v1/insights/anomalies', { token: b.tokens.viewer.token })).body.items).toEqual([]);
+    const foreign = await api(t.app, 'PATCH', `/v1/insights/anomalies/${anomaly.id}`, { token: b.tokens.admin.token, body: { state: 'resolved' } });
+    expect(foreign.status).toBe(404);
+    expect((await api(t.app, 'PATCH', `/v1/insights/anomalies/${anomaly.id}`, { token: a.tokens.developer.token, body: { state: 'resolved' } })).status).toBe(403);
+    expect((await api(t.app, 'PATCH', `/v1/insights/anomalies/${anomaly.id}`, { token: a.tokens.admin.token, body: { state: 'gone' } })).status).toBe(400);
+    // MCP for agents.
+    const viaMcp = (await mcpA.client.callTool({ name: 'list_anomalies', arguments: { state: 'open' } })) as ToolResult;
+    expect(viaMcp.structuredContent!.items.map((i) => i.id)).toEqual([anomaly.id]);
+    expect(viaMcp.content[0]!.text).toContain('1 anomaly(ies), 1 critical');
+    // CLI: list, then an admin acknowledges and resolves it.
+    const table = await cli(a.tokens.viewer.token, ['anomalies', '--state', 'open']);
+    expect(table.stdout).toMatch(/ID\s+DETECTED_AT\s+KIND/);
+    expect(table.stdout).toContain(anomaly.id);
+    expect((await cli(a.tokens.admin.token, ['--json', 'anomalies', 'ack', anomaly.id])).exitCode).toBe(0);
+    const resolved = await cli(a.tokens.admin.token, ['--json', 'anomalies', 'resolve', anomaly.id]);
+    expect(JSON.parse(resolved.stdout)).toMatchObject({ id: anomaly.id, state: 'resolved' });
+    expect((await api(t.app, 'GET', '/v1/insights/anomalies?state=open', { token: a.tokens.viewer.token })).body.items).toEqual([]);
+    const changes = await api(t.app, 'GET', '/v1/audit?action=anomaly.state', { token: a.tokens.admin.token });
+    expect(changes.body.items.map((e: { details: { to: string } }) => e.details.to).sort()).toEqual(['acknowledged', 'resolved']);
+  });
 });

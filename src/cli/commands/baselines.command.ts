@@ -65,3 +65,38 @@ export function baselinesCommand(): Command {
     }));
   return cmd;
 }
+
+const ANOMALY_COLUMNS = ['id', 'detected_at', 'kind', 'severity', 'state', 'value', 'p99', 'job_id'];
+
+/** `orcaops anomalies`: runs far outside their baseline; admins acknowledge or resolve them. */
+export function anomaliesCommand(): Command {
+  const cmd = new Command('anomalies').description('Runs far outside their baseline (duration, memory), newest first');
+  cmd
+    .command('list', { isDefault: true })
+    .description('Anomalies, newest first')
+    .option('--state <state>', 'open | acknowledged | resolved')
+    .option('--limit <n>', 'per page (max 200)', (v) => Number(v), 50)
+    .option('--cursor <cursor>', 'next_cursor of a previous page')
+    .action(action(async (o: { state?: string; limit: number; cursor?: string }, c: Command) => {
+      const query = new URLSearchParams({ limit: String(o.limit), ...(o.state ? { state: o.state } : {}), ...(o.cursor ? { cursor: o.cursor } : {}) });
+      const page = await new ApiClient().request<{ items: Array<Record<string, unknown> & { evidence: Record<string, number> }>; next_cursor: string | null }>(
+        'GET',
+        `/v1/insights/anomalies?${query.toString()}`,
+      );
+      render(outputOptions(c), page, { columns: ANOMALY_COLUMNS, items: () => page.items.map((a) => ({ ...a, value: a.evidence.value, p99: a.evidence.p99 })) });
+      if (!outputOptions(c).json && page.next_cursor) process.stderr.write(`more: --cursor ${page.next_cursor}\n`);
+    }));
+  for (const [name, state, what] of [
+    ['ack', 'acknowledged', 'Acknowledge an anomaly (workspace admins; audited)'],
+    ['resolve', 'resolved', 'Resolve an anomaly (workspace admins; audited)'],
+    ['reopen', 'open', 'Open an anomaly again (workspace admins; audited)'],
+  ] as const) {
+    cmd
+      .command(`${name} <id>`)
+      .description(what)
+      .action(action(async (id: string, _o: unknown, c: Command) => {
+        render(outputOptions(c), await new ApiClient().request('PATCH', `/v1/insights/anomalies/${encodeURIComponent(id)}`, { state }));
+      }));
+  }
+  return cmd;
+}

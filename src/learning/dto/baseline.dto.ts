@@ -1,4 +1,6 @@
+import { IsIn, IsOptional } from 'class-validator';
 import { PageQueryDto } from 'src/common/pagination/page-query.dto';
+import { ANOMALY_STATES, AnomalyState } from 'src/learning/entities/run-anomaly.entity';
 
 export class ListBaselinesQueryDto extends PageQueryDto {}
 
@@ -39,5 +41,49 @@ export class BaselineResponseDto {
 
 export class BaselineListResponseDto {
   items!: BaselineResponseDto[];
+  next_cursor!: string | null;
+}
+
+export class ListAnomaliesQueryDto extends PageQueryDto {
+  /** Only anomalies in this state (open, acknowledged, resolved). */
+  @IsOptional() @IsIn([...ANOMALY_STATES])
+  state?: AnomalyState;
+}
+
+export class SetAnomalyStateDto {
+  /** acknowledged (seen, being looked at), resolved, or open again. */
+  @IsIn([...ANOMALY_STATES])
+  state!: AnomalyState;
+}
+
+/** What was measured and what the baseline said when the run was judged. */
+export class AnomalyEvidenceDto {
+  /** The run's value: duration in ms or peak memory in bytes. */
+  value!: number;
+  p50!: number;
+  p99!: number;
+  /** The value above which the run counted: max(p99 × 1.5, p50 × 3, p50 + 1 s or 32 MiB). */
+  threshold!: number;
+  /** Successful runs the baseline held then. */
+  baseline_runs!: number;
+}
+
+/** A finished run far outside its fingerprint's baseline (docs/insights.md#anomalies). */
+export class AnomalyResponseDto {
+  id!: string;
+  fingerprint!: string;
+  job_id!: string | null;
+  /** duration | memory */
+  kind!: string;
+  /** warning | critical (at twice the threshold) */
+  severity!: string;
+  state!: AnomalyState;
+  evidence!: AnomalyEvidenceDto;
+  detected_at!: string;
+  state_changed_at!: string | null;
+}
+
+export class AnomalyListResponseDto {
+  items!: AnomalyResponseDto[];
   next_cursor!: string | null;
 }

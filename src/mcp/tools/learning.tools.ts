@@ -48,6 +48,42 @@ export function learningTools(baselines: RunBaselines): OrcaTool[] {
         return { result: page, summary: `${page.items.length} baseline(s)${page.next_cursor ? '; more with cursor' : ''}` };
       },
     }),
+    defineTool({
+      name: 'list_anomalies',
+      title: 'Run anomalies',
+      description:
+        'Runs of this workspace that were far outside their baseline (duration or peak memory above max(p99 × 1.5, ' +
+        'p50 × 3)), newest first, with the evidence (value, p50, p99, threshold) and the job id. state: open (default ' +
+        'all), acknowledged or resolved. Use it to see whether a slow or memory-hungry run is new.',
+      permission: 'job:read',
+      input: {
+        state: z.enum(['open', 'acknowledged', 'resolved']).optional(),
+        limit: z.number().int().min(1).max(200).optional().describe('Default 20'),
+        cursor: z.string().max(200).optional().describe('next_cursor of the previous page'),
+      },
+      output: {
+        items: z.array(
+          z.object({
+            id: z.string(),
+            fingerprint: z.string(),
+            job_id: z.string().nullable(),
+            kind: z.string(),
+            severity: z.string(),
+            state: z.string(),
+            evidence: z.object({ value: z.number(), p50: z.number(), p99: z.number(), threshold: z.number(), baseline_runs: z.number() }),
+            detected_at: z.string(),
+            state_changed_at: z.string().nullable(),
+          }),
+        ),
+        next_cursor: z.string().nullable(),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async run(args, call) {
+        const page = await baselines.listAnomalies(call.ctx, { state: args.state, cursor: args.cursor, limit: args.limit ?? 20 });
+        const critical = page.items.filter((a) => a.severity === 'critical').length;
+        return { result: page, summary: `${page.items.length} anomaly(ies), ${critical} critical${page.next_cursor ? '; more with cursor' : ''}` };
+      },
+    }),
   ];
 }
 

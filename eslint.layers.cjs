@@ -39,10 +39,14 @@ const LAYERS = [
   [{ type: 'secrets', pattern: 'src/secrets/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
+  // Companion service containers (networks, volumes, readiness, service quotas): workflows and environments.
+  [{ type: 'services-runtime', pattern: 'src/services-runtime/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],
   [
     { type: 'workflows', pattern: 'src/workflows/**' },
     { type: 'approvals', pattern: 'src/approvals/**' },
+    // Environments: a sandbox plus companion services on its private network (docs/environments.md).
+    { type: 'environments', pattern: 'src/environments/**' },
   ],
   [
     { type: 'sessions', pattern: 'src/sessions/**' },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EnvironmentDefinitionError, parseEnvironmentFile, parseEnvironmentTemplates } from 'src/environments/environment-definition';
+import { EnvironmentDefinitionError, parseEnvironmentFile, parseEnvironmentTemplates, renderEnvironmentFile } from 'src/environments/environment-definition';
 import { startWaves } from 'src/services-runtime/service-containers';
 
 function problems(text: string): string[] {
@@ -131,6 +131,15 @@ describe('parseEnvironmentTemplates (sandboxes.yml environments:)', () => {
     const webDev = templates.find((t) => t.name === 'web-dev')!;
     expect(webDev.sandbox.image).toBe('orcaops/node');
     expect(webDev.services.map((s) => s.image).sort()).toEqual(['orcaops/postgres', 'orcaops/redis']);
+  });
+
+  it('renders each template as a project file that parses back to the same definition', () => {
+    const file = join(__dirname, '../../sandboxes.yml');
+    for (const template of parseEnvironmentTemplates(readFileSync(file, 'utf8'), file)) {
+      const { name: _name, ...definition } = template;
+      const { name: _again, ...parsed } = parseEnvironmentFile(renderEnvironmentFile(template), `${template.name}.yml`);
+      expect(parsed).toEqual(definition);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import { yamlDocumentProblem, yamlTextProblem } from 'src/common/input-limits';
 import { ENV_KEY, IMAGE_REF } from 'src/domain/container-spec';
@@ -389,4 +389,37 @@ export function parseEnvironmentTemplates(text: string, file: string): Environme
   }
   if (problems.list.length) throw new EnvironmentDefinitionError(problems.list);
   return templates.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function durationText(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** A definition as a project file in the same subset (what `orcaops init TEMPLATE` writes); parses back to itself. */
+export function renderEnvironmentFile(definition: EnvironmentDefinition): string {
+  const clean = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && !v.length) && !(typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.keys(v).length))) as T;
+  const health = (h: ServiceDefinition['healthcheck']): unknown => {
+    if (h === undefined || h === 'tcp') return undefined;
+    if (h === 'none') return { disable: true };
+    return clean({
+      test: Array.isArray(h.cmd) ? ['CMD', ...h.cmd] : ['CMD-SHELL', h.cmd],
+      interval: durationText(h.intervalMs),
+      timeout: durationText(h.timeoutMs),
+      retries: h.retries,
+      start_period: durationText(h.startPeriodMs),
+    });
+  };
+  const file = clean({
+    name: definition.name,
+    description: definition.description,
+    sandbox: clean({ image: definition.sandbox.image, profile: definition.sandbox.profile, environment: definition.sandbox.env }),
+    services: Object.fromEntries(
+      definition.services.map((s) => [
+        s.id,
+        clean({ image: s.image, command: s.command, entrypoint: s.entrypoint, environment: s.env, healthcheck: health(s.healthcheck), depends_on: s.dependsOn, volumes: s.volumes, expose: s.ports }),
+      ]),
+    ),
+    volumes: definition.volumes.length ? Object.fromEntries(definition.volumes.map((v) => [v, {}])) : undefined,
+  });
+  return stringify(file, { lineWidth: 0 });
 }

@@ -73,6 +73,8 @@ export interface ServiceSetupRequest {
    * `write` stores the counts on it (in the admitting transaction; with 0s at teardown, no manager).
    */
   reservation?: { ctx: TenantContext; write: (counts: ServiceCounts, manager?: EntityManager) => Promise<void> };
+  /** Each service as it is started and once it is ready (environments show the services' states). */
+  onServiceState?: (serviceId: string, state: 'starting' | 'ready') => void;
   /** `orcaops.kind` of the service and pod containers (the reconcilers' and operators' view). */
   kinds?: { service: string; pod: string };
   /** Upper bound of any readiness wait (the policy's max_timeout_seconds), on top of MAX_READINESS_MS. */
@@ -205,7 +207,8 @@ export class ServiceContainers {
       }
       for (const wave of startWaves(prepared)) {
         const started = await Promise.all(wave.map((p) => this.startService(request, p, target, setup, mounts(plan.services[p.service.id] ?? []))));
-        await Promise.all(started.map((s) => this.waitReady(request, s.service, s.id)));
+        started.forEach((s) => request.onServiceState?.(s.service.id, 'starting'));
+        await Promise.all(started.map((s) => this.waitReady(request, s.service, s.id).then(() => request.onServiceState?.(s.service.id, 'ready'))));
         if (wave.length < prepared.length) request.note(`services ready: ${wave.map((p) => p.service.id).join(', ')}`);
       }
       return setup;

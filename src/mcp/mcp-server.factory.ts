@@ -22,6 +22,8 @@ import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.ser
 import { secretTools } from 'src/mcp/tools/secrets.tools';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
+import { environmentTools } from 'src/mcp/tools/environments.tools';
+import { EnvironmentsService } from 'src/environments/environments.service';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
 import { SandboxProcessesService } from 'src/sandboxes/interaction/sandbox-processes.service';
@@ -36,6 +38,7 @@ const INSTRUCTIONS =
   'OrcaOps runs code in locked-down containers for this workspace. run_job: one-off code, waits for the result. ' +
   'create_sandbox + shell/exec/write_file/read_file: several steps that share files and shell state; delete_sandbox when done. ' +
   'run_workflow: a multi-job GitHub Actions-style workflow (needs, matrix, services, outputs). ' +
+  'create_environment: a sandbox plus a database, cache or mock API reachable by name from it. ' +
   'Failed calls return an error whose text says what to do next.';
 
 /** Resource reads fail as JSON-RPC errors (-32002 resource not found; others carry the code and hint). */
@@ -72,6 +75,7 @@ export class McpServerFactory {
     egressLog: EgressEventLog,
     secrets: SecretsService,
     sandboxHistory: SandboxHistoryService,
+    environments: EnvironmentsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -79,6 +83,7 @@ export class McpServerFactory {
       ...sandboxHistoryTools(sandboxHistory),
       ...historyTools(search),
       ...workflowTools(workflows),
+      ...environmentTools(environments),
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),
       ...egressTools(egressLog),

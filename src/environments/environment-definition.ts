@@ -358,7 +358,7 @@ function documentOf(text: string, file: string): { root: Node | null; problems: 
   if (doc.errors.length) throw new EnvironmentDefinitionError(doc.errors.map((e) => `${file}:${e.linePos?.[0]?.line ?? '?'}: YAML syntax: ${e.message.split('\n')[0]}`));
   const tooLarge = yamlDocumentProblem(doc);
   if (tooLarge) throw new EnvironmentDefinitionError([`${file}: ${tooLarge}`]);
-  return { root: doc.contents as Node | null, problems };
+  return { root: doc.contents, problems };
 }
 
 /** A project file (`orcaops.yml`, `compose.yml`): one definition; throws EnvironmentDefinitionError listing every problem. */
@@ -397,7 +397,9 @@ function durationText(ms: number | undefined): string | undefined {
 
 /** A definition as a project file in the same subset (what `orcaops init TEMPLATE` writes); parses back to itself. */
 export function renderEnvironmentFile(definition: EnvironmentDefinition): string {
-  const clean = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && !v.length) && !(typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.keys(v).length))) as T;
+  // Leaves out what is unset or empty, so the file shows only what the definition says.
+  const empty = (v: unknown): boolean => v === undefined || (Array.isArray(v) ? !v.length : typeof v === 'object' && v !== null && !Object.keys(v).length);
+  const clean = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => !empty(v))) as T;
   const health = (h: ServiceDefinition['healthcheck']): unknown => {
     if (h === undefined || h === 'tcp') return undefined;
     if (h === 'none') return { disable: true };

@@ -61,7 +61,7 @@ export class EnvironmentLifecycle implements OnApplicationShutdown {
     await run.done;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     // Starts in flight are abandoned: the reaper of the next boot finds them starting and removes them.
     for (const run of this.inflight.values()) run.abort.abort();
   }

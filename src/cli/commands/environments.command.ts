@@ -75,14 +75,14 @@ async function follow(client: ApiClient, created: EnvironmentBody): Promise<Envi
     printed = current.events.length;
     if (current.status !== 'starting' || Date.now() > deadline) return current;
     await sleep(POLL_MS);
-    current = (await client.request('GET', `/v1/environments/${created.id}`)) as EnvironmentBody;
+    current = await client.request<EnvironmentBody>('GET', `/v1/environments/${created.id}`);
   }
 }
 
 export function templatesCommand(): Command {
   return new Command('templates').description('Environment templates (sandboxes.yml environments:) for `orcaops init` and `orcaops up`').action(
     action(async (_o: object, c: Command) => {
-      const body = (await new ApiClient().request('GET', '/v1/environment-templates')) as { items: TemplateBody[] };
+      const body = await new ApiClient().request<{ items: TemplateBody[] }>('GET', '/v1/environment-templates');
       render(outputOptions(c), body, {
         columns: ['name', 'sandbox', 'services', 'description'],
         items: () => body.items.map((t) => ({ ...t, services: t.services.map((s) => `${s.name} (${s.image})`).join(', ') })),
@@ -102,7 +102,7 @@ export function initCommand(): Command {
         if (existsSync(o.file) && !o.force) throw new CliError('usage', `${o.file} exists; pass --force to overwrite it`);
         let text = STARTER_FILE;
         if (template) {
-          const body = (await new ApiClient().request('GET', '/v1/environment-templates')) as { items: TemplateBody[] };
+          const body = await new ApiClient().request<{ items: TemplateBody[] }>('GET', '/v1/environment-templates');
           const found = body.items.find((t) => t.name === template);
           if (!found) throw new CliError('not_found', `no template "${template}"; available: ${body.items.map((t) => t.name).join(', ') || 'none'}`);
           text = `# From the OrcaOps template ${found.name}${found.description ? `: ${found.description}` : ''} (docs/environments.md)\n${found.file}`;
@@ -135,7 +135,7 @@ export function upCommand(): Command {
         if (o.ttl) body.ttl_seconds = o.ttl;
         if (o.idleTimeout) body.idle_timeout_seconds = o.idleTimeout;
         const client = new ApiClient();
-        const created = (await client.request('POST', '/v1/environments', body)) as EnvironmentBody;
+        const created = await client.request<EnvironmentBody>('POST', '/v1/environments', body);
         info(`environment ${created.id} (${created.name ?? '-'}) starting: ${serviceSummary(created) || 'no services'}`);
         const final = o.detach ? created : await follow(client, created);
         render(outputOptions(c), final);
@@ -156,7 +156,7 @@ export function downCommand(): Command {
         let target = id;
         if (!target) {
           const name = projectName(o.name);
-          const list = (await client.request('GET', '/v1/environments')) as { items: EnvironmentBody[] };
+          const list = await client.request<{ items: EnvironmentBody[] }>('GET', '/v1/environments');
           target = list.items.find((e) => e.name === name && (e.status === 'ready' || e.status === 'starting'))?.id;
           if (!target) throw new CliError('not_found', `no live environment named "${name}" (orcaops ls lists them; pass an id)`);
         }
@@ -171,7 +171,7 @@ export function lsCommand(): Command {
     .option('--status <status>', 'starting | ready | stopping | stopped | failed')
     .action(
       action(async (o: { status?: string }, c: Command) => {
-        const body = (await new ApiClient().request('GET', `/v1/environments${o.status ? `?status=${encodeURIComponent(o.status)}` : ''}`)) as { items: EnvironmentBody[] };
+        const body = await new ApiClient().request<{ items: EnvironmentBody[] }>('GET', `/v1/environments${o.status ? `?status=${encodeURIComponent(o.status)}` : ''}`);
         render(outputOptions(c), body, {
           columns: ['id', 'name', 'status', 'sandbox_id', 'services', 'created_at'],
           items: () => body.items.map((e) => ({ ...e, services: serviceSummary(e) })),

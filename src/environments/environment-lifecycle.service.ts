@@ -49,7 +49,10 @@ export class EnvironmentLifecycle implements OnApplicationShutdown {
   /** Starts the environment in the background; its row shows the progress. */
   begin(ctx: TenantContext, environment: EnvironmentEntity): void {
     const abort = new AbortController();
-    const done = this.start(ctx, environment, abort.signal).finally(() => this.inflight.delete(environment.id));
+    const done = this.start(ctx, environment, abort.signal)
+      // A start cut short by a shutdown cannot record it (the database is closing): the next boot's reaper finishes it.
+      .catch((err: unknown) => this.logger.warn({ msg: 'environment start ended without recording it', id: environment.id, err: String(err) }))
+      .finally(() => this.inflight.delete(environment.id));
     this.inflight.set(environment.id, { abort, done });
   }
 
@@ -183,6 +186,20 @@ export class EnvironmentLifecycle implements OnApplicationShutdown {
       { id, status: In(['stopping', 'failed']) },
       { status: final, services, serviceContainers: 0, serviceMemoryMb: 0, stoppedAt: new Date() },
     );
+  }
+
+  /**
+   * Removes engine objects of this installation labelled with an environment that is not live (its
+   * row ended, or is gone): what a crash between the engine and the database left behind.
+   */
+  async removeOrphans(live: (ids: string[]) => Promise<Set<string>>): Promise<number> {
+    const install = await this.installation.installationId();
+    const labelled = [...(await this.services.labelValues({ 'orcaops.install': install }, 'orcaops.environment_id'))];
+    if (!labelled.length) return 0;
+    const keep = await live(labelled);
+    const orphans = labelled.filter((id) => !keep.has(id));
+    for (const id of orphans) await this.services.removeLabelled({ 'orcaops.install': install, 'orcaops.environment_id': id });
+    return orphans.length;
   }
 
   private async patch(workspaceId: string, id: string, patch: Partial<EnvironmentEntity>): Promise<void> {

@@ -8,6 +8,8 @@ import { SandboxReads } from 'src/sandboxes/sandbox-reads.service';
 import { SANDBOX_TERMINAL } from 'src/sandboxes/sandbox-model';
 
 const REAPER_INTERVAL_MS = 5_000;
+/** Every this many passes (about a minute) the engine is swept for orphaned environment objects. */
+const ORPHAN_SWEEP_EVERY = 12;
 
 /**
  * Ends environments whose sandbox ended (TTL, idle, quota, deleted on its own): the environment lives
@@ -18,6 +20,7 @@ const REAPER_INTERVAL_MS = 5_000;
 @Injectable()
 export class EnvironmentReaperService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('EnvironmentReaper');
+  private passes = 0;
   private readonly pass = new PeriodicPass({ name: 'environment reaper pass', intervalMs: REAPER_INTERVAL_MS, pass: () => this.reap(), fallback: 0, logger: this.logger });
 
   constructor(
@@ -46,9 +49,19 @@ export class EnvironmentReaperService implements OnApplicationBootstrap, OnAppli
       if (row.status === 'starting' && !(await this.lifecycle.beginStop(row.workspaceId, row.id, 'system', 'the server stopped while it was starting'))) continue;
       await this.lifecycle.finish(row.workspaceId, row.id, 'system', row.status === 'starting' ? 'failed' : 'stopped');
     }
+    await this.sweep();
+  }
+
+  /** Engine objects of environments that are not live (a crash between the engine call and the row update). */
+  private sweep(): Promise<number> {
+    return this.lifecycle.removeOrphans(async (ids) => {
+      const live = await this.dataSource.getRepository(EnvironmentEntity).find({ where: { id: In(ids), status: In(['starting', 'ready', 'stopping']) }, select: { id: true } });
+      return new Set(live.map((r) => r.id));
+    });
   }
 
   private async reap(): Promise<number> {
+    if (++this.passes % ORPHAN_SWEEP_EVERY === 0) await this.sweep().catch((err: unknown) => this.logger.warn({ msg: 'environment orphan sweep failed', err: String(err) }));
     const rows = await this.dataSource.getRepository(EnvironmentEntity).find({ where: { status: 'ready' }, select: { id: true, workspaceId: true, sandboxId: true } });
     let ended = 0;
     for (const [workspaceId, group] of groupBy(rows)) {

@@ -304,6 +304,12 @@ export class ServiceContainers {
     for (const n of await this.runtime.listNetworks(labels)) await this.removeNetworkWhenFree(n.name);
   }
 
+  /** The values of label `key` on the containers, volumes and networks carrying `labels` (which groups still hold engine objects). */
+  async labelValues(labels: Record<string, string>, key: string): Promise<Set<string>> {
+    const objects = [...(await this.runtime.listContainers(labels)), ...(await this.runtime.listVolumes(labels)), ...(await this.runtime.listNetworks(labels))];
+    return new Set(objects.map((o) => o.labels[key]).filter((v): v is string => !!v));
+  }
+
   /** The instance's volumes: shared by name between the job container and its services (engine/volumes.ts). */
   private planVolumes(request: ServiceSetupRequest, services: Array<Pick<PreparedService, 'service' | 'options'>>): VolumePlan {
     const job = request.jobVolumes;

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { EnvironmentReaperService } from 'src/environments/environment-reaper.service';
 import type { TestApp } from '../support/app';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
+import { createTestDatabase } from '../support/database';
 import { runCli } from '../support/cli';
-import { docker, installationId } from '../support/docker';
+import { docker, installationId, removeInstallationContainers } from '../support/docker';
 import { expectError } from '../support/errors';
 import { api } from '../support/http';
 import { httpClient, listen } from '../support/mcp';
@@ -208,6 +209,45 @@ describe('environments (a sandbox plus companion services)', () => {
       expect(again.status).toBe('stopped');
     }, 300_000);
   });
+
+  it('a server restart leaks nothing: a start cut short is failed and removed, orphaned labelled objects are swept', async () => {
+    const db = await createTestDatabase();
+    let first: TestApp | undefined;
+    let second: TestApp | undefined;
+    try {
+      first = await createTestApp({}, { database: db });
+      const ws = await seedWorkspace(first.app, 'env-restart');
+      const created = await api(first.app, 'POST', '/v1/environments', { token: ws.tokens.developer.token, body: { compose: COMPOSE } });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const firstInstall = (await installationId(db.url))!;
+      const label = [`orcaops.install=${firstInstall}`, `orcaops.environment_id=${id}`];
+      // Cut it short once the engine holds something of it (db waits 2 s before it is healthy).
+      const deadline = Date.now() + 120_000;
+      while (!(await docker.listContainers({ all: true, filters: { label } })).length) {
+        if (Date.now() > deadline) throw new Error('no environment container appeared');
+        await sleep(100);
+      }
+      await first.close();
+      first = undefined;
+      // What a crash between an engine call and the row update leaves: objects of an environment with no live row.
+      const orphan = `orcaops-env-orphan-${id.slice(0, 8)}`;
+      await docker.createVolume({ Name: orphan, Labels: { 'orcaops.install': firstInstall, 'orcaops.environment_id': '00000000-0000-4000-8000-000000000000' } });
+
+      second = await createTestApp({}, { database: db });
+      const row = await api(second.app, 'GET', `/v1/environments/${id}`, { token: ws.tokens.developer.token });
+      expect(row.body.status).toBe('failed');
+      expect(await docker.listContainers({ all: true, filters: { label } })).toEqual([]);
+      expect(await docker.listNetworks({ filters: { label } })).toEqual([]);
+      expect((await docker.listVolumes({ filters: { label } })).Volumes ?? []).toEqual([]);
+      expect(await docker.getVolume(orphan).inspect().catch(() => 'gone')).toBe('gone');
+    } finally {
+      await first?.close();
+      await second?.close();
+      await removeInstallationContainers(db.url).catch(() => undefined);
+      await db.drop();
+    }
+  }, 300_000);
 
   it('web-dev and python-ml come up when their standard images are built', async () => {
     const missing: string[] = [];

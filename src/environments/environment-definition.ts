@@ -48,7 +48,7 @@ export class EnvironmentDefinitionError extends Error {
   }
 }
 
-const TOP_KEYS = new Set(['name', 'description', 'version', 'sandbox', 'x-orcaops-sandbox', 'services', 'volumes']);
+const TOP_KEYS = new Set(['name', 'description', 'sandbox', 'x-orcaops-sandbox', 'services', 'volumes']);
 const SANDBOX_KEYS = new Set(['image', 'profile', 'environment']);
 const SERVICE_KEYS = new Set(['image', 'command', 'entrypoint', 'environment', 'healthcheck', 'depends_on', 'volumes', 'ports', 'expose']);
 const HEALTH_KEYS = new Set(['test', 'interval', 'timeout', 'retries', 'start_period', 'disable']);

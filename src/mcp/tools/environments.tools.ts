@@ -7,8 +7,11 @@ import type { EnvironmentsService } from 'src/environments/environments.service'
 import type { OrcaTool } from 'src/mcp/tool-kit';
 import { defineTool, resourceId } from 'src/mcp/tool-kit';
 
-/** How long create_environment waits for the services and the sandbox before answering "starting". */
-const CREATE_WAIT_MS = 120_000;
+/**
+ * How long create_environment waits for the services and the sandbox before answering "starting":
+ * under the MCP SDK clients' default 60 s request timeout (get_environment keeps watching after it).
+ */
+const CREATE_WAIT_MS = 50_000;
 
 const environmentOutput = z.object({
   id: z.string(),
@@ -52,7 +55,8 @@ export function environmentTools(environments: EnvironmentsService): OrcaTool[] 
       description:
         'Start a sandbox plus companion services (a database, a cache, a mock API) on its private network, from a template ' +
         '(web-dev, python-ml, api-testing; list_environments shows the templates too) or a compose-subset file. Services start in ' +
-        'dependency order and must pass their health checks; waits up to 2 minutes for it to be ready. Then use the returned ' +
+        'dependency order and must pass their health checks; waits up to 50 s for it to be ready (still "starting" after that: ' +
+        'poll get_environment). Then use the returned ' +
         'sandbox_id with exec/shell/write_file: the services answer by name (e.g. db:5432, http://mock:8080). delete_environment when done.',
       permission: 'environment:create',
       input: {

@@ -41,10 +41,14 @@ const LAYERS = [
   // What the platform learns from finished runs (baselines): fed plain data by the job finisher.
   [{ type: 'learning', pattern: 'src/learning/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
+  // Companion service containers (networks, volumes, readiness, service quotas): workflows and environments.
+  [{ type: 'services-runtime', pattern: 'src/services-runtime/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],
   [
     { type: 'workflows', pattern: 'src/workflows/**' },
     { type: 'approvals', pattern: 'src/approvals/**' },
+    // Environments: a sandbox plus companion services on its private network (docs/environments.md).
+    { type: 'environments', pattern: 'src/environments/**' },
   ],
   [
     { type: 'sessions', pattern: 'src/sessions/**' },

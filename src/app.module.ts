@@ -24,6 +24,7 @@ import { SessionsModule } from 'src/sessions/sessions.module';
 import { HttpAuthModule } from 'src/http/auth/http-auth.module';
 import { TenantGuard } from 'src/http/auth/tenant.guard';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
+import { EnvironmentsModule } from 'src/environments/environments.module';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 
 export const CONFIG_IMPORT = ConfigModule.forRoot({
@@ -49,6 +50,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     SecretsModule,
     ApprovalsModule,
     WorkflowsModule,
+    EnvironmentsModule,
     MetricsModule,
     McpModule,
     GovernanceModule,

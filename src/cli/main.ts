@@ -17,6 +17,7 @@ const approvals = lazy<typeof import('./commands/approvals.command')>('./command
 const baselines = lazy<typeof import('./commands/baselines.command')>('./commands/baselines.command');
 const audit = lazy<typeof import('./commands/audit.command')>('./commands/audit.command');
 const doctor = lazy<typeof import('./commands/doctor.command')>('./commands/doctor.command');
+const environments = lazy<typeof import('./commands/environments.command')>('./commands/environments.command');
 const egress = lazy<typeof import('./commands/egress.command')>('./commands/egress.command');
 const images = lazy<typeof import('./commands/images.command')>('./commands/images.command');
 const jobs = lazy<typeof import('./commands/jobs.command')>('./commands/jobs.command');
@@ -53,6 +54,12 @@ export const TOP_LEVEL_COMMANDS: ReadonlyArray<{ names: readonly string[]; build
   { names: ['audit'], build: () => audit().auditCommand() },
   { names: ['egress'], build: () => egress().egressCommand() },
   { names: ['workflow'], build: () => workflow().workflowCommand() },
+  // Environments (issue 20 item 1): a sandbox plus companion services.
+  { names: ['templates'], build: () => environments().templatesCommand() },
+  { names: ['init'], build: () => environments().initCommand() },
+  { names: ['up'], build: () => environments().upCommand() },
+  { names: ['down'], build: () => environments().downCommand() },
+  { names: ['ls'], build: () => environments().lsCommand() },
   { names: ['workspaces'], build: () => workspaces().workspacesCommand() },
   { names: ['tokens'], build: () => tokens().tokensCommand() },
   { names: ['quotas'], build: () => quotas().quotasCommand() },

@@ -27,6 +27,7 @@ import { ImagePullGrantEntity } from 'src/registries/entities/image-pull-grant.e
 import { RegistryCredentialEntity } from 'src/registries/entities/registry-credential.entity';
 import { OrganisationSecretEntity } from 'src/secrets/entities/organisation-secret.entity';
 import { WorkspaceSecretEntity } from 'src/secrets/entities/workspace-secret.entity';
+import { EnvironmentEntity } from 'src/environments/entities/environment.entity';
 
 /** Every entity, listed explicitly (no globs) so the drift check and the app agree. */
 export const ENTITIES = [
@@ -59,6 +60,8 @@ export const ENTITIES = [
   // Secrets (issue 13)
   WorkspaceSecretEntity,
   OrganisationSecretEntity,
+  // Environments (issue 20)
+  EnvironmentEntity,
 ];
 
 /** ORCAOPS_DB_POOL_SIZE (validated at start-up with the rest of the environment; 20 when unset). */

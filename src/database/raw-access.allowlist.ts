@@ -138,6 +138,13 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
     reason: 'Sandbox reaper (TTL, idle, lost containers, re-adoption after restart) over every workspace; it acts on each sandbox within its workspace.',
   },
   {
+    file: 'src/environments/environment-reaper.service.ts',
+    call: 'getRepository',
+    entities: ['EnvironmentEntity'],
+    crossTenant: true,
+    reason: 'Environment reaper (an environment whose sandbox ended, recovery after a restart) over every workspace; it acts on each environment within its workspace.',
+  },
+  {
     file: 'src/policies/approval-requests.service.ts',
     call: 'getRepository',
     entities: ['ApprovalRequestEntity'],
@@ -219,9 +226,9 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
   {
     file: 'src/quotas/quota-usage.ts',
     call: 'query',
-    entities: ['QuotaUsageDayEntity', 'JobEntity', 'SandboxEntity', 'JobArtifactEntity', 'WorkflowInstanceEntity', 'WorkflowSourceEntity'],
+    entities: ['QuotaUsageDayEntity', 'JobEntity', 'SandboxEntity', 'JobArtifactEntity', 'WorkflowInstanceEntity', 'WorkflowSourceEntity', 'EnvironmentEntity'],
     handScoped: true,
-    reason: 'Usage aggregates (count, SUM over intervals: jobs, sandboxes, artifacts, workflow service reservations and uploaded sources) and the ledger upsert (INSERT … ON CONFLICT DO UPDATE), each bound to workspace_id = $1.',
+    reason: 'Usage aggregates (count, SUM over intervals: jobs, sandboxes, artifacts, workflow and environment service reservations and uploaded sources) and the ledger upsert (INSERT … ON CONFLICT DO UPDATE), each bound to workspace_id = $1.',
   },
   {
     file: 'src/session-links/session-links.service.ts',

@@ -24,6 +24,8 @@ import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.ser
 import { secretTools } from 'src/mcp/tools/secrets.tools';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
+import { environmentTools } from 'src/mcp/tools/environments.tools';
+import { EnvironmentsService } from 'src/environments/environments.service';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
 import { SandboxFilesService } from 'src/sandboxes/interaction/sandbox-files.service';
 import { SandboxProcessesService } from 'src/sandboxes/interaction/sandbox-processes.service';
@@ -38,6 +40,7 @@ const INSTRUCTIONS =
   'OrcaOps runs code in locked-down containers for this workspace. run_job: one-off code, waits for the result. ' +
   'create_sandbox + shell/exec/write_file/read_file: several steps that share files and shell state; delete_sandbox when done. ' +
   'run_workflow: a multi-job GitHub Actions-style workflow (needs, matrix, services, outputs). ' +
+  'create_environment: a sandbox plus a database, cache or mock API reachable by name from it. ' +
   'Failed calls return an error whose text says what to do next.';
 
 /** Resource reads fail as JSON-RPC errors (-32002 resource not found; others carry the code and hint). */
@@ -75,6 +78,7 @@ export class McpServerFactory {
     secrets: SecretsService,
     sandboxHistory: SandboxHistoryService,
     baselines: RunBaselines,
+    environments: EnvironmentsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -83,6 +87,7 @@ export class McpServerFactory {
       ...historyTools(search),
       ...learningTools(baselines),
       ...workflowTools(workflows),
+      ...environmentTools(environments),
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),
       ...egressTools(egressLog),

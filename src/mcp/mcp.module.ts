@@ -11,10 +11,11 @@ import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { SecretsModule } from 'src/secrets/secrets.module';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
+import { EnvironmentsModule } from 'src/environments/environments.module';
 
 /** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
 @Module({
-  imports: [AuditModule, EgressModule, JobsModule, LearningModule, SandboxesModule, WorkflowsModule, RegistriesModule, MetricsModule, SecretsModule],
+  imports: [AuditModule, EgressModule, JobsModule, LearningModule, SandboxesModule, WorkflowsModule, EnvironmentsModule, RegistriesModule, MetricsModule, SecretsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

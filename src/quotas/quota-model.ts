@@ -45,7 +45,7 @@ export const QUOTA_DEFINITIONS: Readonly<Record<Quota, QuotaDefinition>> = {
   sandbox_seconds_per_day: { description: 'sandbox wall-clock seconds today (UTC), running ones up to now', unit: 'seconds', period: 'day', builtIn: null, min: 60, max: 10_000_000 },
   sandbox_seconds_per_month: { description: 'sandbox wall-clock seconds this month (UTC), running ones up to now', unit: 'seconds', period: 'month', builtIn: null, min: 60, max: 1_000_000_000 },
   artifact_storage_bytes: { description: 'bytes of stored job artifacts', unit: 'bytes', builtIn: null, min: 1, max: 1e15 },
-  workflow_service_containers: { description: 'workflow service containers (services: of running workflow instances) at once; an instance over it waits, one that alone asks for more fails', unit: 'containers', builtIn: 8, min: 1, max: 1000 },
+  workflow_service_containers: { description: 'workflow service containers (services: of running workflow instances and live environments) at once; an instance over it waits, one that alone asks for more fails', unit: 'containers', builtIn: 8, min: 1, max: 1000 },
   workflow_service_memory_mb: { description: 'memory limit (MiB) of the workflow service containers running at once; over it like workflow_service_containers', unit: 'megabytes', builtIn: null, min: 16, max: 10_000_000 },
   workflow_sources: { description: 'uploaded workflow sources stored (POST /v1/workflows/sources); kept 7 days unless a running run uses them', unit: 'sources', builtIn: 100, min: 1, max: 100_000 },
   workflow_source_bytes: { description: 'bytes of uploaded workflow sources stored', unit: 'bytes', builtIn: 1024 * 1024 * 1024, min: 1, max: 1e15 },

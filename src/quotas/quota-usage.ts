@@ -6,6 +6,12 @@ import { periodBounds, Quota, QuotaPeriod, utcDay } from 'src/quotas/quota-model
 const ACTIVE_JOB_STATES = ['queued', 'running', 'awaiting_approval'];
 /** Sandbox states that hold a concurrent_sandboxes slot. */
 const LIVE_SANDBOX_STATES = ['starting', 'ready', 'stopping'];
+/** Environment states that hold their services' reservation (src/environments/environment-model.ts). */
+const RESERVING_ENVIRONMENT_STATES = ['starting', 'ready', 'stopping'];
+/** Service reservations: running workflow instances' and live environments' (both run through ServiceContainers). */
+const SERVICE_RESERVATIONS = (column: 'service_containers' | 'service_memory_mb'): string => `
+  SELECT (SELECT COALESCE(SUM(${column}), 0) FROM workflow_instances WHERE workspace_id = $1 AND status = 'running')
+       + (SELECT COALESCE(SUM(${column}), 0) FROM environments WHERE workspace_id = $1 AND status = ANY($2)) AS n`;
 
 /** Each sandbox's overlap with [$2, $3) in seconds, from ready_at (created_at if never ready) to stopped_at ($4 = now while live). */
 const SANDBOX_SECONDS = `
@@ -43,10 +49,10 @@ export class QuotaUsage {
       case 'artifact_storage_bytes':
         return this.scalar(manager, `SELECT COALESCE(SUM(size_bytes), 0) AS n FROM job_artifacts WHERE workspace_id = $1`, [workspaceId]);
       case 'workflow_service_containers':
-        // Reserved on the instance row at admission, released at teardown; a crashed runner's instance stops counting once recovered.
-        return this.scalar(manager, `SELECT COALESCE(SUM(service_containers), 0) AS n FROM workflow_instances WHERE workspace_id = $1 AND status = 'running'`, [workspaceId]);
+        // Reserved on the instance (or environment) row at admission, released at teardown; a crashed runner's instance stops counting once recovered.
+        return this.scalar(manager, SERVICE_RESERVATIONS('service_containers'), [workspaceId, RESERVING_ENVIRONMENT_STATES]);
       case 'workflow_service_memory_mb':
-        return this.scalar(manager, `SELECT COALESCE(SUM(service_memory_mb), 0) AS n FROM workflow_instances WHERE workspace_id = $1 AND status = 'running'`, [workspaceId]);
+        return this.scalar(manager, SERVICE_RESERVATIONS('service_memory_mb'), [workspaceId, RESERVING_ENVIRONMENT_STATES]);
       case 'workflow_sources':
         return this.scalar(manager, `SELECT count(*) AS n FROM workflow_sources WHERE workspace_id = $1`, [workspaceId]);
       case 'workflow_source_bytes':

@@ -102,6 +102,8 @@ export class SandboxLifecycle {
     try {
       const image = await this.pullImage(sandbox);
       const containerSpec = sandboxContainerSpec(`orcaops-sandbox-${id}`, image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId()));
+      // An environment's sandbox: on the environment's internal network, where its services are.
+      if (spec.attach) containerSpec.attach = spec.attach;
       if (spec.network === 'egress') {
         const lease = await this.egress.lease({ workspaceId, kind: 'sandbox', id });
         this.leases.set(id, lease);

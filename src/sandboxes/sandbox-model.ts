@@ -28,6 +28,12 @@ export interface SandboxSpec {
   idle_timeout_seconds: number;
   labels: Record<string, string>;
   metadata: Record<string, string | number | boolean>;
+  /**
+   * An environment's sandbox (src/environments): joins the environment's internal network under these
+   * DNS aliases instead of `network`. Set by the server, never by a request; such a sandbox never takes
+   * a warm pool container (those run without a network).
+   */
+  attach?: { network: string; aliases: string[] };
 }
 
 export const DEFAULT_SANDBOX_RESOURCES: SandboxResources = { cpu: 1, memory_mb: 512, pids: 128, disk_mb: 256 };

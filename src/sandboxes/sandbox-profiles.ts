@@ -82,7 +82,8 @@ const profile = z
   })
   .strict();
 
-const catalogue = z.object({ version: z.literal(1).optional(), profiles: z.record(z.unknown()) }).strict();
+// `environments:` templates are parsed by src/environments (environment-definition.ts), with line numbers.
+const catalogue = z.object({ version: z.literal(1).optional(), profiles: z.record(z.unknown()), environments: z.unknown().optional() }).strict();
 
 function where(file: string, name: string | undefined, path: ReadonlyArray<string | number>): string {
   const field = path.length ? `field "${path.join('.')}"` : 'the entry itself';

@@ -19,6 +19,13 @@ export interface SessionSandboxSpend {
 export class SandboxReads {
   constructor(@InjectScopedRepository(SandboxEntity) private readonly sandboxes: TenantScopedRepository<SandboxEntity>) {}
 
+  /** Status of each of these sandboxes of the workspace (the environment reaper: a sandbox that ended ends its environment). */
+  async statuses(workspaceId: string, ids: string[]): Promise<Map<string, SandboxEntity['status']>> {
+    if (!ids.length) return new Map();
+    const rows = await this.sandboxes.find(workspaceId, { where: { id: In(ids) }, select: { id: true, status: true } });
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
   /** A session's sandboxes, newest first. */
   listForSession(workspaceId: string, sessionId: string, take: number): Promise<SandboxEntity[]> {
     return this.sandboxes.find(workspaceId, { where: { sessionId }, order: { createdAt: 'DESC', id: 'DESC' }, take });

@@ -17,7 +17,7 @@ import { LiveSandbox } from 'src/sandboxes/live-sandbox';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
 import { SANDBOX_USER, SANDBOX_WORKDIR } from 'src/sandboxes/sandbox-container';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
-import { SANDBOX_TERMINAL, SandboxStatus } from 'src/sandboxes/sandbox-model';
+import { SANDBOX_TERMINAL, SandboxSpec, SandboxStatus } from 'src/sandboxes/sandbox-model';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { sandboxPolicyRequest } from 'src/sandboxes/sandbox-policy';
 import { SandboxProfilesService } from 'src/sandboxes/sandbox-profiles.service';
@@ -65,10 +65,10 @@ export class SandboxesService {
    * sandbox with its audit event: `ready` at once with a warm pool container, else `starting`, after
    * which the container is created and started and the sandbox returned ready.
    */
-  async create(ctx: TenantContext, dto: CreateSandboxDto): Promise<SandboxResponseDto> {
+  async create(ctx: TenantContext, dto: CreateSandboxDto, internal: { attach?: SandboxSpec['attach'] } = {}): Promise<SandboxResponseDto> {
     assertPermission(ctx, 'sandbox:create');
     const { workspaceId } = requireWorkspace(ctx);
-    const spec = this.profiles.specFor(dto);
+    const spec: SandboxSpec = { ...this.profiles.specFor(dto), ...(internal.attach ? { attach: internal.attach, network: 'none' as const } : {}) };
     const sessionId = await this.sessions.resolveForCreate(ctx, workspaceId, dto.session_id);
     // Secrets by name: 400 naming unknown ones, 403 when the policy keeps this role from one; before anything runs.
     await this.secrets.admitUse(ctx, workspaceId, spec.secrets);
@@ -77,7 +77,7 @@ export class SandboxesService {
     await this.policies.admit(ctx, workspaceId, sandboxPolicyRequest(spec));
     await this.engine.assertAvailable();
     // Checked before the transaction (it reads the engine and the pull grants); no image, no warm container.
-    const warmImage = await this.lifecycle.warmImage(workspaceId, spec);
+    const warmImage = spec.attach ? undefined : await this.lifecycle.warmImage(workspaceId, spec);
     const id = randomUUID();
     const now = Date.now();
     // Set inside the transaction once the limits passed; removed again if the transaction fails.
@@ -183,6 +183,12 @@ export class SandboxesService {
     const sandbox = await this.find(ctx, id, 'sandbox:delete');
     if (!SANDBOX_TERMINAL.has(sandbox.status)) await this.lifecycle.stop(sandbox, 'deleted', ctx);
     return toSandboxResponse(await this.find(ctx, id, 'sandbox:read'));
+  }
+
+  /** Stops a live sandbox as the system (its environment ended); an ended or missing one is left as is. */
+  async stopAsSystem(workspaceId: string, id: string, message: string): Promise<void> {
+    const sandbox = await this.sandboxes.findOne(workspaceId, { id });
+    if (sandbox && !SANDBOX_TERMINAL.has(sandbox.status)) await this.lifecycle.stop(sandbox, 'deleted', 'system', message);
   }
 
   /**

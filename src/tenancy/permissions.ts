@@ -17,6 +17,9 @@ export const PERMISSIONS = [
   'workflow:read',
   'workflow:cancel',
   'workflow:delete',
+  'environment:create',
+  'environment:read',
+  'environment:delete',
   'policy:admin',
   'approval:decide',
   'session:create',
@@ -29,7 +32,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLES = ['admin', 'developer', 'viewer', 'ci'] as const;
 export type Role = (typeof ROLES)[number];
 
-const READ: Permission[] = ['workspace:read', 'job:read', 'sandbox:read', 'workflow:read', 'session:read'];
+const READ: Permission[] = ['workspace:read', 'job:read', 'sandbox:read', 'workflow:read', 'session:read', 'environment:read'];
 const RUN: Permission[] = [
   ...READ,
   'job:create',
@@ -41,6 +44,8 @@ const RUN: Permission[] = [
   'workflow:create',
   'workflow:cancel',
   'workflow:delete',
+  'environment:create',
+  'environment:delete',
   'session:create',
   'secret:read',
 ];

@@ -18,7 +18,7 @@ import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowSourceEntity } from 'src/workflows/entities/workflow-source.entity';
 import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { WorkflowRunnerService } from 'src/workflows/runner/workflow-runner.service';
-import { WorkflowServices } from 'src/workflows/runner/workflow-services';
+import { ServicesRuntimeModule } from 'src/services-runtime/services-runtime.module';
 import { WorkflowArtifacts } from 'src/workflows/runner/workflow-artifacts';
 import { WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
 import { WorkflowSourcesController } from 'src/workflows/sources/workflow-sources.controller';
@@ -38,6 +38,7 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     RuntimeModule,
     JobsModule,
     RegistriesModule,
+    ServicesRuntimeModule,
     PoliciesModule,
     SecretsModule,
     QuotasModule,
@@ -51,7 +52,6 @@ import { WorkflowsService } from 'src/workflows/workflows.service';
     WorkflowRunnerService,
     WorkflowInstanceStore,
     WorkflowStepDriver,
-    WorkflowServices,
     WorkflowRunEvents,
     provideScopedRepository(WorkflowRunEntity),
     provideScopedRepository(WorkflowInstanceEntity),

@@ -95,9 +95,9 @@ describe('MCP server over Streamable HTTP and stdio (real engine)', () => {
       client = await connect(a.tokens.developer.token);
     });
 
-    it('lists at most 36 tools, each with input and output schemas and annotations', async () => {
+    it('lists at most 40 tools, each with input and output schemas and annotations', async () => {
       const { tools } = await client.listTools();
-      expect(tools.length).toBeLessThanOrEqual(36);
+      expect(tools.length).toBeLessThanOrEqual(40);
       expect(tools.map((x) => x.name)).toEqual(expect.arrayContaining(TOOL_NAMES));
       for (const tool of tools) {
         expect(tool.description!.length).toBeGreaterThan(20);

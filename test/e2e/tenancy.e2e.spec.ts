@@ -66,6 +66,12 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'delete secret', method: 'DELETE', path: () => '/v1/secrets/SOME_NAME' },
   // Cross-tenant cases below ("another workspace's sandbox command history"): the id must be a sandbox of A.
   { name: 'sandbox command history', method: 'GET', path: () => `/v1/sandboxes/${randomUUID()}/commands` },
+  // Cross-tenant cases below ("another workspace's environment").
+  { name: 'list environments', method: 'GET', path: () => '/v1/environments' },
+  { name: 'environment templates', method: 'GET', path: () => '/v1/environment-templates' },
+  { name: 'create environment', method: 'POST', path: () => '/v1/environments', body: { template: 'api-testing' } },
+  { name: 'get environment', method: 'GET', path: () => `/v1/environments/${randomUUID()}` },
+  { name: 'delete environment', method: 'DELETE', path: () => `/v1/environments/${randomUUID()}` },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];
@@ -242,6 +248,37 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       const own = await api(t.app, 'GET', `/v1/sandboxes/${sandboxId}/commands`, { token: a.tokens.viewer.token });
       expect(own.status).toBe(200);
       expect(own.body.items.map((c: { command: string }) => c.command)).toEqual(['echo tenant-a']);
+    });
+  });
+
+  describe("another workspace's environment", () => {
+    /** A stopped environment of A (row written directly: no engine in this tier). */
+    async function environmentOfA(): Promise<string> {
+      const id = randomUUID();
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO environments (id, workspace_id, name, status, definition, services, events, engine_objects, created_by, ttl_seconds, idle_timeout_seconds, stopped_at)
+         VALUES ($1, $2, 'tenant-a-env', 'stopped', '{"sandbox":{"env":{}},"services":[],"volumes":[]}'::jsonb, '[]'::jsonb, '[]'::jsonb, '{"containers":[],"volumes":[]}'::jsonb, 'test', 60, 60, now())`,
+        [id, a.id],
+      );
+      return id;
+    }
+
+    it.each(ROLES)("B's %s token gets what a missing environment gets (get, delete); A reads its own; B's list is empty", async (role) => {
+      const id = await environmentOfA();
+      const missing = randomUUID();
+      const token = b.tokens[role].token;
+      for (const method of ['GET', 'DELETE'] as const) {
+        const foreign = await api(t.app, method, `/v1/environments/${id}`, { token });
+        const absent = await api(t.app, method, `/v1/environments/${missing}`, { token });
+        expect(comparableError(foreign, { ':id': id })).toEqual(comparableError(absent, { ':id': missing }));
+        expect([403, 404]).toContain(foreign.status);
+        if (method === 'GET' || role === 'admin' || role === 'developer') expectError(foreign, 404, 'not_found');
+      }
+      expect((await api(t.app, 'GET', '/v1/environments', { token })).body.items ?? []).toEqual([]);
+      const own = await api(t.app, 'GET', `/v1/environments/${id}`, { token: a.tokens.viewer.token });
+      expect(own.status).toBe(200);
+      expect(own.body).toMatchObject({ id, name: 'tenant-a-env', status: 'stopped' });
     });
   });
 

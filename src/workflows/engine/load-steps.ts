@@ -10,8 +10,8 @@ import type {
   StepAction,
   StepSpec,
 } from 'src/workflows/engine/model';
-import type { OptionsTarget } from 'src/workflows/engine/container-options';
-import { parsePortSpec, parseRunOptions, parseVolumeSpec } from 'src/workflows/engine/container-options';
+import type { OptionsTarget } from 'src/services-runtime/container-options';
+import { parsePortSpec, parseRunOptions, parseVolumeSpec } from 'src/services-runtime/container-options';
 import type { MapEntry, YamlReader } from 'src/workflows/engine/yaml-reader';
 import { parseDuration } from 'src/workflows/engine/yaml-reader';
 

@@ -24,6 +24,8 @@
  * and rerun line up even for matrices computed at run time.
  */
 
+import type { HealthcheckSpec, ServiceDefinition } from 'src/services-runtime/service-spec';
+
 /** A JSON value: what matrix values, outputs parsed with fromJSON and contexts hold. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -97,30 +99,10 @@ export interface ContainerSpec {
   loc: SourceLocation;
 }
 
-export interface HealthcheckSpec {
-  cmd: string | string[];
-  intervalMs?: number;
-  timeoutMs?: number;
-  retries?: number;
-  startPeriodMs?: number;
-}
+export type { HealthcheckSpec };
 
-export interface ServiceSpec {
-  id: string;
-  /** May contain `${{ }}`; empty after evaluation means the service is not started. */
-  image: string;
-  env: Record<string, string>;
-  ports: string[];
-  volumes: string[];
-  /** docker-run flags, including `--health-*`. */
-  options?: string;
-  /** Native structured health check; `none` disables readiness, `tcp` forces port probing. */
-  healthcheck?: HealthcheckSpec | 'none' | 'tcp';
-  command?: string | string[];
-  entrypoint?: string | string[];
-  readinessTimeoutMs?: number;
-  /** `credentials:` was given (the values are never stored). */
-  hasCredentials?: boolean;
+/** A workflow service as written: the machinery's definition plus where it was written. */
+export interface ServiceSpec extends ServiceDefinition {
   loc: SourceLocation;
 }
 

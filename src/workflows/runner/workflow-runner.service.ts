@@ -4,7 +4,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, 
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { arch, hostname } from 'node:os';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { InstallationService } from 'src/database/installation.service';
 import type { JobInternalSpec, JobStatus, JobStepSpec } from 'src/jobs/job-model';
@@ -18,7 +18,7 @@ import { SANDBOX_USER } from 'src/runtime/container-runtime.port';
 import { RunnerLiveness } from 'src/jobs/runner-liveness';
 import { evaluateTemplate, interpolate, toBoolean } from 'src/workflows/engine/expressions';
 import type { InstanceState, JobSpec, JsonValue, RunState } from 'src/workflows/engine/model';
-import { pinImage } from 'src/workflows/runner/image-pins';
+import { pinImage } from 'src/services-runtime/image-pins';
 import type { WorkflowInstanceEntity } from 'src/workflows/entities/workflow-instance.entity';
 import { WorkflowRunEntity } from 'src/workflows/entities/workflow-run.entity';
 import { WorkflowRunEvents } from 'src/workflows/workflow-run-events';
@@ -27,8 +27,8 @@ import { applyDecision, cancelRun, decide, InstanceResult, needsContext, recordI
 import { runnerContext } from 'src/workflows/runner/run-context';
 import { stepDisplayName } from 'src/workflows/runner/step-commands';
 import { WORKFLOW_STEP_DRIVER, WorkflowStepDriver } from 'src/workflows/runner/workflow-step-driver';
-import { jobContainerOptions, RunOptionsError } from 'src/workflows/runner/service-options';
-import { EvaluatedService, ServiceAdmission, ServiceNotReadyError, ServiceSetup, WorkflowServices } from 'src/workflows/runner/workflow-services';
+import { jobContainerOptions, RunOptionsError } from 'src/services-runtime/service-options';
+import { EvaluatedService, ServiceAdmission, ServiceNotReadyError, ServiceContainers, ServiceSetup } from 'src/services-runtime/service-containers';
 import type { InstanceAttempt, StepContextState } from 'src/workflows/workflow-model';
 
 const MiB = 1024 * 1024;
@@ -90,7 +90,7 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
     private readonly jobs: JobsService,
     private readonly drivers: JobStepDrivers,
     private readonly stepDriver: WorkflowStepDriver,
-    private readonly services: WorkflowServices,
+    private readonly services: ServiceContainers,
     private readonly installation: InstallationService,
     private readonly events: WorkflowRunEvents,
     private readonly policies: PoliciesService,
@@ -324,7 +324,11 @@ export class WorkflowRunnerService implements OnModuleInit, OnApplicationBootstr
       };
       // Durations a workflow file sets are clamped by the policy's max_timeout_seconds (docs/workflows.md).
       const policyMaxSeconds = await this.policies.maxTimeoutSeconds(jobCtx, loop.workspaceId);
-      const reservation = { ctx: jobCtx, runId: loop.runId, instanceKey: handle.key };
+      const reservation = {
+        ctx: jobCtx,
+        // The instance row holds the reservation (quota-usage.ts counts running instances' rows).
+        write: (counts: { containers: number; memoryMb: number }, manager?: EntityManager) => this.store.reserveServices(loop.workspaceId, loop.runId, handle.key, counts, manager),
+      };
       setup = await this.services.setUp({ workspaceId: loop.workspaceId, namePrefix, jobId: job.id, containerMode, services, jobExtraHosts: containerOptions.extraHosts, jobVolumes, labels, signal: handle.abort.signal, note: (n) => notes.push(n), admit, reservation, maxReadinessMs: policyMaxSeconds * 1000, imagePins: loop.imagePins });
       await this.pinImages(loop, setup.imageDigests);
       if (handle.abort.signal.aborted) return { ...result, outcome: 'cancelled', reason: undefined };

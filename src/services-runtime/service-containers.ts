@@ -1,22 +1,21 @@
-import { WorkflowInstanceStore } from 'src/workflows/runner/workflow-instance-store';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataVolumeMount, TmpfsMount } from 'src/runtime/container-runtime.port';
 import { CONTAINER_RUNTIME, ContainerAttachment, ContainerRuntime, ContainerSpec } from 'src/runtime/container-runtime.port';
-import { parsePortSpec, splitOptions } from 'src/workflows/engine/container-options';
-import type { ServiceSpec } from 'src/workflows/engine/model';
-import type { PlannedMount, VolumeMounter, VolumePlan } from 'src/workflows/engine/volumes';
-import { planVolumes } from 'src/workflows/engine/volumes';
+import { parsePortSpec, splitOptions } from 'src/services-runtime/container-options';
+import type { ServiceDefinition } from 'src/services-runtime/service-spec';
+import type { PlannedMount, VolumeMounter, VolumePlan } from 'src/services-runtime/volumes';
+import { planVolumes } from 'src/services-runtime/volumes';
 import { OrcaOpsError } from 'src/common/errors/orcaops.error';
 import { readEnv } from 'src/config/orcaops.config';
 import { QuotasService } from 'src/quotas/quotas.service';
 import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
 import type { TenantContext } from 'src/tenancy/tenant-context';
 import { ImagePuller } from 'src/registries/image-puller.service';
-import { pinImage } from 'src/workflows/runner/image-pins';
-import { declaredTcpPorts, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/workflows/runner/service-options';
+import { pinImage } from 'src/services-runtime/image-pins';
+import { declaredTcpPorts, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, ServiceContainerOptions, serviceContainerOptions } from 'src/services-runtime/service-options';
 
 const MiB = 1024 * 1024;
 /** Holds the shared network namespace of a runner-style job and its services (design §3.9.1). */
@@ -30,8 +29,14 @@ const ADMISSION_RETRY_MS = 1_000;
 const SERVICE_CONTAINERS_PER_JOB_SLOT = 4;
 const LOG_TAIL_BYTES = 8 * 1024;
 
-/** A service with its `${{ }}` evaluated: the engine's spec without its source location. */
-export type EvaluatedService = Omit<ServiceSpec, 'loc'>;
+/** A service with any `${{ }}` evaluated, as the machinery runs it. */
+export type EvaluatedService = ServiceDefinition;
+
+/** Service counts held by a reservation (quotas workflow_service_containers and workflow_service_memory_mb). */
+export interface ServiceCounts {
+  containers: number;
+  memoryMb: number;
+}
 
 /** What a service asks of the security policy (image, command, resources), checked before it starts. */
 export interface ServiceAdmission {
@@ -63,10 +68,15 @@ export interface ServiceSetupRequest {
   /** The policy admission of one service (throws policy_denied). */
   admit: (request: ServiceAdmission) => Promise<void>;
   /**
-   * The instance whose row holds the services' quota reservation (workflow_service_containers,
-   * workflow_service_memory_mb, and the CPU-seconds quotas), taken before any container starts.
+   * The row that holds the services' quota reservation (workflow_service_containers,
+   * workflow_service_memory_mb, and the CPU-seconds quotas), taken before any container starts:
+   * `write` stores the counts on it (in the admitting transaction; with 0s at teardown, no manager).
    */
-  reservation?: { ctx: TenantContext; runId: string; instanceKey: string };
+  reservation?: { ctx: TenantContext; write: (counts: ServiceCounts, manager?: EntityManager) => Promise<void> };
+  /** Each service as it is started and once it is ready (environments show the services' states). */
+  onServiceState?: (serviceId: string, state: 'starting' | 'ready') => void;
+  /** `orcaops.kind` of the service and pod containers (the reconcilers' and operators' view). */
+  kinds?: { service: string; pod: string };
   /** Upper bound of any readiness wait (the policy's max_timeout_seconds), on top of MAX_READINESS_MS. */
   maxReadinessMs?: number;
   /** The run's image digests (reference as written → digest): a reference the run resolved before is pinned to it (reruns). */
@@ -98,12 +108,31 @@ export interface ServiceSetup {
   /** `job.services.<id>` context. */
   context: Record<string, { id: string; network: string; ports: Record<string, string> }>;
   /** The quota reservation and server slots to release at teardown. */
-  reserved?: { runId: string; instanceKey: string; containers: number };
+  reserved?: { write?: (counts: ServiceCounts) => Promise<void>; containers: number };
   /** Registry digests the services' images resolved to (reference as written → digest), for the run's pins. */
   imageDigests: Record<string, string>;
 }
 
 export class ServiceNotReadyError extends Error {}
+
+/**
+ * Start order: each wave's services depend only on earlier waves' (all started and ready first).
+ * Without `dependsOn` (workflows) it is one wave: everything in parallel. Definitions are checked for
+ * unknown names and cycles before they get here; a leftover is started last rather than never.
+ */
+export function startWaves<T extends { service: { id: string; dependsOn?: string[] } }>(items: T[]): T[][] {
+  const waves: T[][] = [];
+  const done = new Set<string>();
+  let pending = items;
+  while (pending.length) {
+    const ready = pending.filter((p) => (p.service.dependsOn ?? []).every((d) => done.has(d) || !items.some((i) => i.service.id === d)));
+    const wave = ready.length ? ready : pending;
+    waves.push(wave);
+    for (const p of wave) done.add(p.service.id);
+    pending = pending.filter((p) => !wave.includes(p));
+  }
+  return waves;
+}
 
 function mergeHosts(tables: Array<Record<string, string>>): Record<string, string> {
   return tables.reduce<Record<string, string>>((all, table) => ({ ...all, ...table }), {});
@@ -114,10 +143,14 @@ function volumeName(prefix: string, key: string): string {
   return `${prefix}-${key}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 200);
 }
 
-/** Service containers, networks and volumes of one instance attempt: start, wait for readiness, tear down. */
+/**
+ * Service containers, networks and volumes of one group (a workflow instance attempt, an environment):
+ * start in dependency order, wait for readiness, tear down. The one implementation behind workflow
+ * `services:` and environments.
+ */
 @Injectable()
-export class WorkflowServices {
-  private readonly logger = new Logger('WorkflowServices');
+export class ServiceContainers {
+  private readonly logger = new Logger('ServiceContainers');
   /** Service containers admitted on this server and not yet torn down. */
   private localContainers = 0;
   private readonly localCap = readEnv().ORCAOPS_MAX_CONCURRENT_JOBS * SERVICE_CONTAINERS_PER_JOB_SLOT;
@@ -126,7 +159,6 @@ export class WorkflowServices {
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly quotas: QuotasService,
-    private readonly store: WorkflowInstanceStore,
     private readonly images: ImagePuller,
   ) {}
 
@@ -163,7 +195,7 @@ export class WorkflowServices {
         target = setup.attach;
       } else {
         const pod = await this.runtime.createContainer({
-          ...this.baseSpec(`${request.namePrefix}-pod`, POD_IMAGE, { ...request.labels, 'orcaops.kind': 'workflow_pod', 'orcaops.role': 'pod' }),
+          ...this.baseSpec(`${request.namePrefix}-pod`, POD_IMAGE, { ...request.labels, 'orcaops.kind': request.kinds?.pod ?? 'workflow_pod', 'orcaops.role': 'pod' }),
           command: ['sleep', '2147483647'],
           // Containers sharing the namespace cannot have their own hosts file: every --add-host goes here.
           extraHosts: { ...request.jobExtraHosts, ...mergeHosts(prepared.map((p) => p.options.addHosts)), ...Object.fromEntries(services.map((s) => [s.id, '127.0.0.1'])) },
@@ -173,8 +205,12 @@ export class WorkflowServices {
         setup.attach = { container: pod };
         target = setup.attach;
       }
-      const started = await Promise.all(prepared.map((p) => this.startService(request, p, target, setup, mounts(plan.services[p.service.id] ?? []))));
-      await Promise.all(started.map((s) => this.waitReady(request, s.service, s.id)));
+      for (const wave of startWaves(prepared)) {
+        const started = await Promise.all(wave.map((p) => this.startService(request, p, target, setup, mounts(plan.services[p.service.id] ?? []))));
+        started.forEach((s) => request.onServiceState?.(s.service.id, 'starting'));
+        await Promise.all(started.map((s) => this.waitReady(request, s.service, s.id).then(() => request.onServiceState?.(s.service.id, 'ready'))));
+        if (wave.length < prepared.length) request.note(`services ready: ${wave.map((p) => p.service.id).join(', ')}`);
+      }
       return setup;
     } catch (error) {
       await this.tearDown(setup);
@@ -224,7 +260,7 @@ export class WorkflowServices {
       this.localContainers += containers;
       try {
         if (reservation) await this.admitQuotas(request.workspaceId, reservation, containers, memoryMb);
-        setup.reserved = { runId: reservation?.runId ?? '', instanceKey: reservation?.instanceKey ?? '', containers };
+        setup.reserved = { ...(reservation ? { write: reservation.write } : {}), containers };
         return;
       } catch (error) {
         this.localContainers -= containers;
@@ -238,9 +274,7 @@ export class WorkflowServices {
   }
 
   private admitQuotas(workspaceId: string, reservation: NonNullable<ServiceSetupRequest['reservation']>, containers: number, memoryMb: number): Promise<void> {
-    return this.quotas.admitWorkflowServices(reservation.ctx, workspaceId, { containers, memoryMb }, (manager) =>
-      this.store.reserveServices(workspaceId, reservation.runId, reservation.instanceKey, { containers, memoryMb }, manager),
-    );
+    return this.quotas.admitWorkflowServices(reservation.ctx, workspaceId, { containers, memoryMb }, (manager) => reservation.write({ containers, memoryMb }, manager));
   }
 
   /** Gives back the server's slots and the instance's quota reservation (a failed write is logged; recovery stops counting it). */
@@ -249,10 +283,8 @@ export class WorkflowServices {
     if (!reserved) return;
     setup.reserved = undefined;
     this.localContainers -= reserved.containers;
-    if (!reserved.runId) return;
-    await this.store
-      .reserveServices(setup.workspaceId, reserved.runId, reserved.instanceKey, { containers: 0, memoryMb: 0 })
-      .catch((err: unknown) => this.logger.warn({ msg: 'could not release the services\' quota reservation', runId: reserved.runId, err: String(err) }));
+    if (!reserved.write) return;
+    await reserved.write({ containers: 0, memoryMb: 0 }).catch((err: unknown) => this.logger.warn({ msg: 'could not release the services\' quota reservation', workspaceId: setup.workspaceId, err: String(err) }));
   }
 
   /** A container that already stopped has no cgroup left to read and counts 0, as an interrupted job does. */
@@ -270,6 +302,12 @@ export class WorkflowServices {
     for (const c of await this.runtime.listContainers(labels)) await this.runtime.remove(c.id).catch(() => undefined);
     for (const v of await this.runtime.listVolumes(labels)) await this.runtime.removeVolume(v.name).catch(() => undefined);
     for (const n of await this.runtime.listNetworks(labels)) await this.removeNetworkWhenFree(n.name);
+  }
+
+  /** The values of label `key` on the containers, volumes and networks carrying `labels` (which groups still hold engine objects). */
+  async labelValues(labels: Record<string, string>, key: string): Promise<Set<string>> {
+    const objects = [...(await this.runtime.listContainers(labels)), ...(await this.runtime.listVolumes(labels)), ...(await this.runtime.listNetworks(labels))];
+    return new Set(objects.map((o) => o.labels[key]).filter((v): v is string => !!v));
   }
 
   /** The instance's volumes: shared by name between the job container and its services (engine/volumes.ts). */
@@ -399,7 +437,7 @@ export class WorkflowServices {
     const entrypoint = this.entrypointOf(service, options);
     const attach: ContainerAttachment = 'network' in target ? { network: target.network, aliases: [service.id] } : target;
     const id = await this.runtime.createContainer({
-      ...this.baseSpec(`${request.namePrefix}-svc-${service.id}`.slice(0, 200), prepared.image, { ...labels, 'orcaops.kind': 'workflow_service', 'orcaops.role': 'service' }),
+      ...this.baseSpec(`${request.namePrefix}-svc-${service.id}`.slice(0, 200), prepared.image, { ...labels, 'orcaops.kind': request.kinds?.service ?? 'workflow_service', 'orcaops.role': 'service' }),
       // docs/security.md "Workflow services": the image's user (root only to set up and drop privileges).
       profile: 'service',
       command: this.commandOf(service),

@@ -1,4 +1,4 @@
-import { parseDockerSize, parsePortSpec, parseRunOptions, parseVolumeSpec, splitOptions } from 'src/workflows/engine/container-options';
+import { parseDockerSize, parsePortSpec, parseRunOptions, parseVolumeSpec, splitOptions } from 'src/services-runtime/container-options';
 import { formatDiagnostics, loadWorkflow } from 'src/workflows/engine/loader';
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,5 @@
-import type { VolumeMounter } from 'src/workflows/engine/volumes';
-import { planVolumes } from 'src/workflows/engine/volumes';
+import type { VolumeMounter } from 'src/services-runtime/volumes';
+import { planVolumes } from 'src/services-runtime/volumes';
 
 const MiB = 1024 * 1024;
 const job = (entries: string[], memoryBytes = 512 * MiB): VolumeMounter => ({ kind: 'job', id: 'build', entries, memoryBytes });

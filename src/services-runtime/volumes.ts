@@ -5,8 +5,8 @@
  * that declares it. Pure: the runner names the volumes, creates them before the containers that mount
  * them, and removes them with the instance.
  */
-import type { OptionsTarget } from 'src/workflows/engine/container-options';
-import { parseVolumeSpec } from 'src/workflows/engine/container-options';
+import type { OptionsTarget } from 'src/services-runtime/container-options';
+import { parseVolumeSpec } from 'src/services-runtime/container-options';
 
 /** The job container or one service, with its `volumes:` entries as evaluated. */
 export interface VolumeMounter {

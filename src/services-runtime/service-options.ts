@@ -1,9 +1,9 @@
 import type { JobInternalSpec } from 'src/jobs/job-model';
 import { RESOURCE_BOUNDS } from 'src/domain/container-spec';
 import type { ContainerHealthcheck, ContainerResources, TmpfsMount } from 'src/runtime/container-runtime.port';
-import type { RunOptions } from 'src/workflows/engine/container-options';
-import { parsePortSpec, parseRunOptions, splitOptions } from 'src/workflows/engine/container-options';
-import type { HealthcheckSpec, ServiceSpec } from 'src/workflows/engine/model';
+import type { RunOptions } from 'src/services-runtime/container-options';
+import { parsePortSpec, parseRunOptions, splitOptions } from 'src/services-runtime/container-options';
+import type { HealthcheckSpec, ServiceDefinition as ServiceSpec } from 'src/services-runtime/service-spec';
 
 export { splitOptions };
 

@@ -1,4 +1,4 @@
-import { declaredTcpPorts, jobContainerOptions, parseDockerDuration, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, serviceContainerOptions } from 'src/workflows/runner/service-options';
+import { declaredTcpPorts, jobContainerOptions, parseDockerDuration, podPortConflicts, RunOptionsError, SERVICE_RESOURCES, serviceContainerOptions } from 'src/services-runtime/service-options';
 
 const MiB = 1024 * 1024;
 

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { ContainerResources } from 'src/runtime/container-runtime.port';
 import { DockerRuntime } from 'src/runtime/docker/docker.runtime';
+import { SERVICE_RESOURCES } from 'src/workflows/runner/service-options';
 
 const SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice('unix://'.length) : '/var/run/docker.sock';
 const enabled = existsSync(SOCKET) && process.env.ORCAOPS_SKIP_DOCKER_TESTS !== '1';
@@ -39,6 +40,7 @@ let sequence = 0;
 
 interface StartOptions {
   env?: Record<string, string>;
+  resources?: ContainerResources;
   /** 'service': the image's own user and the workflow-service capabilities (environments' services). */
   profile?: 'strict' | 'service';
 }
@@ -50,7 +52,7 @@ async function start(image: string, command: string[], alias: string, options: S
     command,
     env: options.env ?? {},
     labels: LABELS,
-    resources: RESOURCES,
+    resources: options.resources ?? RESOURCES,
     network: 'none',
     attach: { network: NETWORK, aliases: [alias] },
     ...(options.profile ? { profile: options.profile } : {}),
@@ -84,7 +86,9 @@ async function untilServing(id: string, deadlineMs = 60_000): Promise<void> {
 async function untilReady(id: string, script: string, deadlineMs = 60_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const result = await sh(id, script);
+    const result = await sh(id, script).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await rt.logs(id, 4096)}`);
+    });
     if (result.exitCode === 0) return;
     if (Date.now() > until) throw new Error(`\`${script}\` still failing after ${deadlineMs} ms: ${JSON.stringify(result)}\n${await rt.logs(id, 4096)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -110,12 +114,14 @@ describeDocker('standard images: their tools work under the job hardening profil
       'web',
     );
     // The image's own command (empty argv): as an environment's service runs it, and as a job would.
-    servers.db = await start(POSTGRES, [], 'db', { profile: 'service', env: { POSTGRES_PASSWORD: 's3cret', POSTGRES_DB: 'app' } });
-    servers.dbStrict = await start(POSTGRES, [], 'db2', { env: { POSTGRES_USER: 'dev', POSTGRES_PASSWORD: 'pw2' } });
+    // A fresh data directory is about 35 MB: the workflow services' default resources (64 MiB /tmp).
+    servers.db = await start(POSTGRES, [], 'db', { profile: 'service', resources: SERVICE_RESOURCES, env: { POSTGRES_PASSWORD: 's3cret', POSTGRES_DB: 'app' } });
+    servers.dbStrict = await start(POSTGRES, [], 'db2', { resources: SERVICE_RESOURCES, env: { POSTGRES_USER: 'dev', POSTGRES_PASSWORD: 'pw2' } });
     servers.cache = await start(REDIS, [], 'cache');
-    servers.cacheService = await start(REDIS, ['--maxmemory', '16mb'], 'cache2', { profile: 'service' });
+    servers.cacheService = await start(REDIS, ['--maxmemory', '16mb'], 'cache2', { profile: 'service', resources: SERVICE_RESOURCES });
     client = await start(BUSYBOX, IDLE, 'client');
-    python = await start(PYTHON, IDLE, 'pyclient');
+    // 64 MiB of workspace: pip's user base and a venv with pip.
+    python = await start(PYTHON, IDLE, 'pyclient', { resources: SERVICE_RESOURCES });
     pgClient = await start(POSTGRES, IDLE, 'pgclient');
     redisClient = await start(REDIS, IDLE, 'redisclient');
     node = await start(NODE, IDLE, 'nodeclient');
@@ -183,7 +189,7 @@ describeDocker('standard images: their tools work under the job hardening profil
       expect(JSON.parse(result.stdout)).toEqual({ page: PAGE, rows: 1, crc: 2363233923 });
     });
 
-    it('python3 -m venv --without-pip makes a working virtual environment (the image ships no pip)', async () => {
+    it('python3 -m venv --without-pip makes a working virtual environment', async () => {
       const result = await sh(python, 'python3 -m venv --without-pip /tmp/venv && /tmp/venv/bin/python -c "import sys; print(sys.prefix)"');
       expect(result).toMatchObject({ exitCode: 0, stdout: '/tmp/venv\n' });
     });
@@ -244,7 +250,7 @@ describeDocker('standard images: their tools work under the job hardening profil
         "echo \"fetch('http://web:8080/page.txt').then((r) => r.text()).then((t) => console.log(t.trim()))\" > get.js",
         'node get.js 2>/dev/null',
         'npm --version | grep -Eq "^[0-9]+\\.[0-9]+\\.[0-9]+$" && echo npm-ok',
-        'npm init -y >/dev/null && npm pkg set scripts.answer="node -e console.log(6*7)" && npm run -s answer',
+        'npm init -y >/dev/null && npm pkg set \'scripts.answer=node -e "console.log(6*7)"\' && npm run -s answer',
       ].join('\n');
       expect(await sh(node, script)).toMatchObject({ exitCode: 0, stdout: `${PAGE}\nnpm-ok\n42\n` });
     });

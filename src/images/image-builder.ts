@@ -108,14 +108,13 @@ export class ImageBuilder {
   ) {}
 
   async build(options: BuildOptions = {}): Promise<BuildResult[]> {
-    // One Debian base for the whole run, made only if an image needs it (DebianBase is lazy).
-    return withScratchDir('debian-base', async (baseDir) => {
+    const selected = this.recipes.filter((r) => !options.only || r.image.name === options.only);
+    // One Debian base for the whole run, made only if an image needs it (DebianBase is lazy). The images
+    // build side by side once it exists: one image's downloads and imports overlap another's dpkg run.
+    // Each build catches its own failure, so one failed image never stops the others.
+    return withScratchDir('debian-base', (baseDir) => {
       const debianBase = new DebianBase(baseDir, options.aptMirror);
-      const results: BuildResult[] = [];
-      for (const recipe of this.recipes.filter((r) => !options.only || r.image.name === options.only)) {
-        results.push(await this.buildOne(recipe, options, debianBase));
-      }
-      return results;
+      return Promise.all(selected.map((recipe) => this.buildOne(recipe, options, debianBase)));
     });
   }
 

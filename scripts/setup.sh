@@ -69,7 +69,7 @@ TEXT
 install_docker_packages() {
   local packages=()
   command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
-  # The python image is built with debootstrap; install it in the same apt run when missing.
+  # The Debian-based standard images start from one debootstrap; install it in the same apt run when missing.
   command -v debootstrap >/dev/null 2>&1 || packages+=(debootstrap)
   [ "${#packages[@]}" -eq 0 ] && return 0
   note "installing ${packages[*]} (apt-get)"

@@ -90,7 +90,7 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
   ORCAOPS_STEP_FILE_MAX_BYTES = 1024 * 1024;
 
-  /** Debian mirror for building orcaops/python (`orcaops images build`); default: the host's apt sources. */
+  /** Debian mirror for building the Debian-based standard images (`orcaops images build`); default: the host's apt sources. */
   @IsOptional() @Matches(/^(https?|file):\/\/\S+$/, { message: 'ORCAOPS_APT_MIRROR must be an http(s):// or file:// URL' })
   ORCAOPS_APT_MIRROR?: string;
 

@@ -127,6 +127,25 @@ describe('ImageBuilder', () => {
     expect(existsSync(failing.workDirs[0] ?? '')).toBe(false);
   });
 
+  it('builds a candidate under another tag, beside a current latest, and shares one Debian base between recipes', async () => {
+    engine.images.set('orcaops/python:latest', { id: 'sha256:current', tags: [], sizeBytes: 1, createdAt: 'then', labels: { 'org.orcaops.recipe-revision': String(python.revision) } });
+    const bases: unknown[] = [];
+    const spy = (recipe: StubRecipe): StubRecipe => {
+      const prepare = recipe.prepare.bind(recipe);
+      recipe.prepare = (context) => (bases.push(context.debianBase), prepare(context));
+      return recipe;
+    };
+    const results = await new ImageBuilder(engine, [spy(new StubRecipe(busybox)), spy(new StubRecipe(python))]).build({ tag: 'candidate' });
+
+    expect(results.map((r) => [r.reference, r.status])).toEqual([
+      ['orcaops/busybox:candidate', 'built'],
+      ['orcaops/python:candidate', 'built'],
+    ]);
+    expect(engine.images.get('orcaops/python:latest')?.id).toBe('sha256:current');
+    expect(bases).toHaveLength(2);
+    expect(bases[0]).toBe(bases[1]);
+  });
+
   it('lists the standard images and whether they are present', async () => {
     engine.images.set('orcaops/python:latest', {
       id: 'sha256:py',

@@ -1,6 +1,11 @@
-import type { ImageRecipe } from 'src/images/image-recipe';
 import { BusyboxRecipe } from 'src/images/recipes/busybox.recipe';
-import { PythonRecipe } from 'src/images/recipes/python.recipe';
+import { DebianBase } from 'src/images/debian-rootfs';
+import type { ImageRecipe } from 'src/images/image-recipe';
+import { DebianImageRecipe } from 'src/images/recipes/debian-image.recipe';
+import { NODE_IMAGE } from 'src/images/recipes/node.recipe';
+import { POSTGRES_IMAGE } from 'src/images/recipes/postgres.recipe';
+import { PYTHON_IMAGE } from 'src/images/recipes/python.recipe';
+import { REDIS_IMAGE } from 'src/images/recipes/redis.recipe';
 import { withScratchDir } from 'src/images/scratch-dir';
 import type { StandardImage, StandardImageName } from 'src/images/standard-images';
 import { builtRevision, RECIPE_REVISION_LABEL, STANDARD_IMAGES, STANDARD_TAG, standardReference } from 'src/images/standard-images';
@@ -47,6 +52,8 @@ export interface BuildOptions {
   force?: boolean;
   /** Debian mirror for debootstrap (default: the host's apt configuration). */
   aptMirror?: string;
+  /** Tag to build under instead of `latest` (to try a recipe change without replacing the images in use). */
+  tag?: string;
   onProgress?: (progress: BuildProgress) => void;
 }
 
@@ -57,7 +64,13 @@ function imageOf(name: StandardImageName): StandardImage {
 }
 
 export function standardRecipes(): ImageRecipe[] {
-  return [new BusyboxRecipe(imageOf('busybox')), new PythonRecipe(imageOf('python'))];
+  return [
+    new BusyboxRecipe(imageOf('busybox')),
+    new DebianImageRecipe(imageOf('python'), PYTHON_IMAGE),
+    new DebianImageRecipe(imageOf('postgres'), POSTGRES_IMAGE),
+    new DebianImageRecipe(imageOf('redis'), REDIS_IMAGE),
+    new DebianImageRecipe(imageOf('node'), NODE_IMAGE),
+  ];
 }
 
 /** Labels that say what a standard image is; values are quoted as Dockerfile strings. */
@@ -72,10 +85,10 @@ function labelChanges(image: StandardImage, version: string): string[] {
   return Object.entries(labels).map(([key, value]) => `LABEL ${key}=${JSON.stringify(value)}`);
 }
 
-function summary(image: StandardImage, status: BuildStatus, started: number, info?: ImageInfo): BuildResult {
+function summary(image: StandardImage, reference: string, status: BuildStatus, started: number, info?: ImageInfo): BuildResult {
   return {
     name: image.name,
-    reference: standardReference(image),
+    reference,
     status,
     ...(info ? { id: info.id, size_bytes: info.sizeBytes } : {}),
     duration_ms: Math.round(performance.now() - started),
@@ -95,11 +108,14 @@ export class ImageBuilder {
   ) {}
 
   async build(options: BuildOptions = {}): Promise<BuildResult[]> {
-    const results: BuildResult[] = [];
-    for (const recipe of this.recipes.filter((r) => !options.only || r.image.name === options.only)) {
-      results.push(await this.buildOne(recipe, options));
-    }
-    return results;
+    const selected = this.recipes.filter((r) => !options.only || r.image.name === options.only);
+    // One Debian base for the whole run, made only if an image needs it (DebianBase is lazy). The images
+    // build side by side once it exists: one image's downloads and imports overlap another's dpkg run.
+    // Each build catches its own failure, so one failed image never stops the others.
+    return withScratchDir('debian-base', (baseDir) => {
+      const debianBase = new DebianBase(baseDir, options.aptMirror);
+      return Promise.all(selected.map((recipe) => this.buildOne(recipe, options, debianBase)));
+    });
   }
 
   async list(): Promise<StandardImageState[]> {
@@ -114,27 +130,29 @@ export class ImageBuilder {
     );
   }
 
-  private async buildOne(recipe: ImageRecipe, options: BuildOptions): Promise<BuildResult> {
+  private async buildOne(recipe: ImageRecipe, options: BuildOptions, debianBase: DebianBase): Promise<BuildResult> {
     const started = performance.now();
     const { image } = recipe;
-    const existing = options.force ? undefined : await this.runtime.inspectImage(standardReference(image));
+    const tag = options.tag ?? STANDARD_TAG;
+    const reference = standardReference(image, tag);
+    const existing = options.force ? undefined : await this.runtime.inspectImage(reference);
     // An image built by an older recipe is rebuilt: a fixed recipe reaches machines that built the old one.
-    if (existing && builtRevision(existing.labels) >= image.revision) return summary(image, 'skipped', started, existing);
+    if (existing && builtRevision(existing.labels) >= image.revision) return summary(image, reference, 'skipped', started, existing);
     const step = (name: string): void =>
       options.onProgress?.({ image: image.name, step: name, elapsedMs: performance.now() - started });
     let version: string | undefined;
     try {
       const info = await withScratchDir(image.name, async (workDir) => {
-        const prepared = await recipe.prepare({ workDir, step, aptMirror: options.aptMirror });
+        const prepared = await recipe.prepare({ workDir, step, aptMirror: options.aptMirror, debianBase });
         version = prepared.version;
-        step(`import as ${standardReference(image)}`);
+        step(`import as ${reference}`);
         const changes = [...prepared.changes, ...labelChanges(image, prepared.version)];
-        return this.runtime.importImage(prepared.open(), image.repository, STANDARD_TAG, changes);
+        return this.runtime.importImage(prepared.open(), image.repository, tag, changes);
       });
-      return { ...summary(image, 'built', started, info), version };
+      return { ...summary(image, reference, 'built', started, info), version };
     } catch (error) {
       return {
-        ...summary(image, 'failed', started),
+        ...summary(image, reference, 'failed', started),
         error: error instanceof Error ? error.message : String(error),
       };
     }

@@ -9,6 +9,13 @@ export interface RecipeContext {
   step: (name: string) => void;
   /** Debian mirror override (ORCAOPS_APT_MIRROR); otherwise recipes read the host's apt configuration. */
   aptMirror?: string;
+  /** The Debian base shared by every image of one build run (debootstrap once, copied per image). */
+  debianBase: DebianBaseSource;
+}
+
+/** Hands out copies of one Debian root file system (src/images/debian-rootfs.ts `DebianBase`). */
+export interface DebianBaseSource {
+  copyTo(target: string, step: (name: string) => void): Promise<void>;
 }
 
 /** A root file system ready for `importImage`. */

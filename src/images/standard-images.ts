@@ -1,5 +1,5 @@
 /** The sandbox images OrcaOps builds itself, locally and without a registry (`orcaops images build`). */
-export const STANDARD_IMAGE_NAMES = ['busybox', 'python'] as const;
+export const STANDARD_IMAGE_NAMES = ['busybox', 'python', 'postgres', 'redis', 'node'] as const;
 export type StandardImageName = (typeof STANDARD_IMAGE_NAMES)[number];
 
 export interface StandardImage {
@@ -21,7 +21,21 @@ export const STANDARD_IMAGES: readonly StandardImage[] = [
     // 2: wget accepts -T (it crashed on it before).
     revision: 2,
   },
-  { name: 'python', repository: 'orcaops/python', description: 'Debian bookworm (minbase) with python3', revision: 1 },
+  {
+    name: 'python',
+    repository: 'orcaops/python',
+    description: 'Debian bookworm (minbase) with python3, pip and venv',
+    // 2: pip and venv; built from the shared Debian base, without documentation.
+    revision: 2,
+  },
+  {
+    name: 'postgres',
+    repository: 'orcaops/postgres',
+    description: "Debian bookworm (minbase) with PostgreSQL's server and clients, run as nobody",
+    revision: 1,
+  },
+  { name: 'redis', repository: 'orcaops/redis', description: 'Debian bookworm (minbase) with redis-server and redis-cli, run as nobody', revision: 1 },
+  { name: 'node', repository: 'orcaops/node', description: 'Debian bookworm (minbase) with Node.js and npm', revision: 1 },
 ];
 
 /** The tag every standard image is used by. */
@@ -36,6 +50,6 @@ export function builtRevision(labels: Record<string, string> | undefined): numbe
   return Number.isInteger(value) && value > 0 ? value : 1;
 }
 
-export function standardReference(image: StandardImage): string {
-  return `${image.repository}:${STANDARD_TAG}`;
+export function standardReference(image: StandardImage, tag: string = STANDARD_TAG): string {
+  return `${image.repository}:${tag}`;
 }

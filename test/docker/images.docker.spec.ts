@@ -45,18 +45,18 @@ describe('orcaops images (real engine)', () => {
   it('images build skips the standard images that already exist', async () => {
     const { json, exitCode } = await runCli('images', 'build');
     expect(exitCode).toBe(0);
-    expect(json.items.map((r: any) => [r.name, r.status])).toEqual([
-      ['busybox', 'skipped'],
-      ['python', 'skipped'],
-    ]);
+    expect(json.items.map((r: any) => [r.name, r.status])).toEqual(STANDARD_IMAGES.map((image) => [image.name, 'skipped']));
     expect(json.items.every((r: any) => r.id.startsWith('sha256:'))).toBe(true);
   });
 
-  it('images list reports both images as present', async () => {
+  it('images list reports every standard image as present', async () => {
     const { json } = await runCli('images', 'list');
     expect(json.items.map((s: any) => [s.reference, s.present])).toEqual([
       ['orcaops/busybox:latest', true],
       ['orcaops/python:latest', true],
+      ['orcaops/postgres:latest', true],
+      ['orcaops/redis:latest', true],
+      ['orcaops/node:latest', true],
     ]);
   });
 
@@ -67,6 +67,9 @@ describe('orcaops images (real engine)', () => {
       'docker engine': 'ok',
       'image busybox': 'ok',
       'image python': 'ok',
+      'image postgres': 'ok',
+      'image redis': 'ok',
+      'image node': 'ok',
       node: 'ok',
     });
   });

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { action, outputOptions } from 'src/cli/command-context';
 import { loadDockerEngine, loadImageBuilder, loadServerConfig } from 'src/cli/deferred';
 import { formatBytes, formatSeconds, info, render, shortId } from 'src/cli/output';
@@ -38,13 +38,20 @@ function reportOutcome(results: BuildResult[], elapsedMs: number): void {
   if (count('failed') > 0) process.exitCode = 1;
 }
 
+function parseTag(value: string): string {
+  // The engine's tag grammar: what follows `repository:`.
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(value)) throw new InvalidArgumentError('a tag is letters, digits, _ . - (at most 128)');
+  return value;
+}
+
 function buildCommand(): Command {
   return new Command('build')
-    .description('Build the missing standard images from Debian packages (no registry); python needs root')
+    .description('Build the missing standard images from Debian packages (no registry); the Debian-based ones need root')
     .addOption(new Option('--only <image>', 'build one image').choices(STANDARD_IMAGE_NAMES))
     .option('--force', 'rebuild images that already exist', false)
+    .addOption(new Option('--tag <tag>', 'build under this tag instead of latest (to try a recipe without replacing the images in use)').argParser(parseTag))
     .action(
-      action(async (o: { only?: StandardImageName; force: boolean }, c: Command) => {
+      action(async (o: { only?: StandardImageName; force: boolean; tag?: string }, c: Command) => {
         const [{ localEngine, requireEngine }, { ImageBuilder }, { readEnv }] = await Promise.all([loadDockerEngine(), loadImageBuilder(), loadServerConfig()]);
         const local = localEngine();
         await requireEngine(local);
@@ -53,6 +60,7 @@ function buildCommand(): Command {
         const results = await builder.build({
           only: o.only,
           force: o.force,
+          ...(o.tag ? { tag: o.tag } : {}),
           aptMirror: readEnv().ORCAOPS_APT_MIRROR,
           onProgress: showProgress,
         });
@@ -94,7 +102,7 @@ function listCommand(): Command {
 export function imagesCommand(): Command {
   return new Command('images')
     .description(
-      'Standard sandbox images (orcaops/busybox, orcaops/python), built locally without a registry',
+      'Standard images (orcaops/busybox, python, postgres, redis, node), built locally without a registry',
     )
     .addCommand(buildCommand())
     .addCommand(listCommand());

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot } from 'src/images/host-commands';
-import { debootstrapPhases, tidyRootfs } from 'src/images/recipes/python.recipe';
+import { debootstrapPhases, slimRootfs, tidyRootfs } from 'src/images/debian-rootfs';
 
 describe('debootstrapPhases', () => {
   it('turns the first line of each debootstrap verb into a step', () => {
@@ -45,5 +45,29 @@ describe('debootstrapPhases', () => {
     expect(await readdir(join(rootfs, 'var/cache/apt'))).toEqual(['archives']);
     const workspace = await stat(join(rootfs, 'workspace'));
     expect([workspace.uid, workspace.gid, workspace.mode & 0o7777]).toEqual([65534, 65534, 0o755]);
+  });
+});
+
+describe('slimRootfs', () => {
+  let rootfs: string;
+  beforeEach(async () => {
+    rootfs = await mkdtemp(join(tmpdir(), 'orcaops-rootfs-'));
+    for (const dir of ['usr/share/doc/bash/examples', 'usr/share/man/man1', 'usr/share/locale/de/LC_MESSAGES', 'usr/share/zoneinfo'])
+      await mkdir(join(rootfs, dir), { recursive: true });
+    await writeFile(join(rootfs, 'usr/share/doc/bash/copyright'), 'GPL');
+    await writeFile(join(rootfs, 'usr/share/doc/bash/examples/x.sh'), 'x');
+    await writeFile(join(rootfs, 'usr/share/doc/bash/NEWS.gz'), 'x');
+    await writeFile(join(rootfs, 'usr/share/man/man1/bash.1.gz'), 'x');
+    await writeFile(join(rootfs, 'usr/share/locale/de/LC_MESSAGES/bash.mo'), 'x');
+    await writeFile(join(rootfs, 'usr/share/zoneinfo/UTC'), 'x');
+  });
+  afterEach(() => rm(rootfs, { recursive: true, force: true }));
+
+  it('keeps copyright files and everything outside docs, manuals and translations', async () => {
+    await slimRootfs(rootfs);
+    expect(await readdir(join(rootfs, 'usr/share/doc/bash'))).toEqual(['copyright']);
+    expect(await readdir(join(rootfs, 'usr/share/man'))).toEqual([]);
+    expect(await readdir(join(rootfs, 'usr/share/locale'))).toEqual([]);
+    expect(await readdir(join(rootfs, 'usr/share/zoneinfo'))).toEqual(['UTC']);
   });
 });

@@ -37,6 +37,8 @@ const LAYERS = [
   [{ type: 'egress', pattern: 'src/egress/**' }],
   // Workspace and organisation secrets (sealed with the shared SecretBox).
   [{ type: 'secrets', pattern: 'src/secrets/**' }],
+  // Workspace images built from a Dockerfile (issue 13 part 3): base images through the puller, logs masked with secrets.
+  [{ type: 'image-builds', pattern: 'src/image-builds/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   [{ type: 'jobs', pattern: 'src/jobs/**' }],
   [{ type: 'sandboxes', pattern: 'src/sandboxes/**' }],

@@ -12,9 +12,12 @@ export class BuildLog {
   private readonly decoder = new StringDecoder('utf8');
   private bytes = 0;
   private waiters: Array<() => void> = [];
+  private markSaved!: () => void;
   text = '';
   truncated = false;
   done = false;
+  /** Settles once the build's record holds its final state (readers then take the end from it). */
+  readonly saved = new Promise<void>((resolve) => (this.markSaved = resolve));
 
   constructor(
     masker: SecretMasker,
@@ -38,6 +41,11 @@ export class BuildLog {
     this.add(this.decoder.write(this.masking.end()) + this.decoder.end());
     this.done = true;
     this.wake();
+  }
+
+  /** The record is final (called after finish(), once it is stored). */
+  stored(): void {
+    this.markSaved();
   }
 
   /** Resolves on the next change (more output, or the end), or when `signal` aborts. */

@@ -162,11 +162,15 @@ export class ImageBuildsService {
         offset = text.length;
       }
       if (signal.aborted) return;
-      if (!live || live.done) break;
+      if (!live) break;
+      if (live.done) {
+        // The output is complete; the end comes from the record, once run() has stored it.
+        await Promise.race([live.saved, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+        if (signal.aborted) return;
+        break;
+      }
       await live.changed(signal);
     }
-    // The record is final once the live log is gone (run() saves it before dropping the log).
-    while (this.live.get(id) && !signal.aborted) await this.live.get(id)!.changed(signal);
     yield { event: 'end', data: view(await this.find(workspaceId, id)) };
   }
 
@@ -285,6 +289,7 @@ export class ImageBuildsService {
         .update(workspaceId, { id: row.id }, { ...patch, log: log.text, logTruncated: log.truncated, finishedAt: new Date() })
         .catch((error: unknown) => this.logger.error({ msg: 'image build record not saved', buildId: row.id, error: String(error) }));
       this.live.delete(row.id);
+      log.stored();
     }
   }
 

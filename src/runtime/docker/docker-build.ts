@@ -18,7 +18,9 @@ const CPU_PERIOD_US = 100_000;
  * The /build query for one hardened build: the classic builder (version 1: RUN steps are containers
  * the engine creates with these limits and `networkmode`; it has no bind or cache mounts), nothing
  * pulled (`pull` false: base images were made usable by the ImagePuller, with the workspace's grants),
- * intermediate containers always removed, swap no larger than memory.
+ * intermediate containers always removed, swap no larger than memory, and no build cache: the cache
+ * is the engine's, shared by every workspace, and a cached step of another workspace would hand over
+ * what its RUN produced (generated keys, downloaded files) to whoever writes the same Dockerfile.
  */
 export function buildQuery(options: ImageBuildOptions): Record<string, unknown> {
   return {
@@ -32,6 +34,7 @@ export function buildQuery(options: ImageBuildOptions): Record<string, unknown> 
     cpuquota: Math.max(1_000, Math.round(options.cpus * CPU_PERIOD_US)),
     shmsize: options.shmBytes,
     pull: false,
+    nocache: true,
     rm: true,
     forcerm: true,
     version: '1',

@@ -101,32 +101,50 @@ export class ImageBuildsService {
   async start(ctx: TenantContext, request: ImageBuildRequest, context: Buffer): Promise<ImageBuildView> {
     assertPermission(ctx, 'image:build');
     const { workspaceId } = requireWorkspace(ctx);
+    // The slot is taken before any await, so concurrent requests cannot all pass the check.
+    const release = this.reserve(workspaceId);
+    let started = false;
+    try {
+      const tag = request.tag ?? 'latest';
+      const image = `${workspaceImageNamespace(workspaceId)}/${request.name}:${tag}`;
+      const admitted = await this.admit(workspaceId, request.dockerfile ?? 'Dockerfile', context);
+      await this.assertNameFree(workspaceId, image);
+      const log = new BuildLog(await this.secrets.workspaceMasker(workspaceId), IMAGE_BUILD_LIMITS.logBytes);
+      const row = await this.builds.insert(workspaceId, {
+        id: randomUUID(),
+        image,
+        name: request.name,
+        tag,
+        dockerfile: admitted.dockerfile.name,
+        status: 'queued',
+        contextBytes: context.length,
+        createdBy: ctx.principal.tokenId,
+        runner: this.runner,
+      });
+      this.live.set(row.id, log);
+      started = true;
+      void this.run(row, admitted, log).finally(release);
+      await this.audit.record(ctx, { action: 'image_build.create', resourceType: 'image_build', resourceId: row.id, details: { image, dockerfile: row.dockerfile, context_bytes: context.length, base_images: admitted.bases.map((b) => b.image) } });
+      return view(row);
+    } catch (error) {
+      // Once the build runs, it gives the slot back when it ends.
+      if (!started) release();
+      throw error;
+    }
+  }
+
+  /** A queued-or-running slot of the workspace (429 when it or the server has none left); the function frees it. */
+  private reserve(workspaceId: string): () => void {
     this.assertRoom(workspaceId);
-    const tag = request.tag ?? 'latest';
-    const image = `${workspaceImageNamespace(workspaceId)}/${request.name}:${tag}`;
-    const admitted = await this.admit(workspaceId, request.dockerfile ?? 'Dockerfile', context);
-    await this.assertNameFree(workspaceId, image);
-    this.assertRoom(workspaceId);
-    const row = await this.builds.insert(workspaceId, {
-      id: randomUUID(),
-      image,
-      name: request.name,
-      tag,
-      dockerfile: admitted.dockerfile.name,
-      status: 'queued',
-      contextBytes: context.length,
-      createdBy: ctx.principal.tokenId,
-      runner: this.runner,
-    });
-    await this.audit.record(ctx, { action: 'image_build.create', resourceType: 'image_build', resourceId: row.id, details: { image, dockerfile: row.dockerfile, context_bytes: context.length, base_images: admitted.bases.map((b) => b.image) } });
     this.pending.set(workspaceId, (this.pending.get(workspaceId) ?? 0) + 1);
-    const log = new BuildLog(await this.secrets.workspaceMasker(workspaceId), IMAGE_BUILD_LIMITS.logBytes);
-    this.live.set(row.id, log);
-    void this.run(row, admitted, log).finally(() => {
-      this.pending.set(workspaceId, (this.pending.get(workspaceId) ?? 1) - 1);
-      if (this.pending.get(workspaceId) === 0) this.pending.delete(workspaceId);
-    });
-    return view(row);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.pending.get(workspaceId) ?? 1) - 1;
+      if (left > 0) this.pending.set(workspaceId, left);
+      else this.pending.delete(workspaceId);
+    };
   }
 
   async list(ctx: TenantContext, options: { status?: ImageBuildEntity['status']; limit?: number } = {}): Promise<ImageBuildView[]> {

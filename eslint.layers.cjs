@@ -37,6 +37,8 @@ const LAYERS = [
   [{ type: 'egress', pattern: 'src/egress/**' }],
   // Workspace and organisation secrets (sealed with the shared SecretBox).
   [{ type: 'secrets', pattern: 'src/secrets/**' }],
+  // Workspace images built from a Dockerfile (issue 13 part 3): base images through the puller, logs masked with secrets.
+  [{ type: 'image-builds', pattern: 'src/image-builds/**' }],
   [{ type: 'session-links', pattern: 'src/session-links/**' }],
   // What the platform learns from finished runs (baselines): fed plain data by the job finisher.
   [{ type: 'learning', pattern: 'src/learning/**' }],

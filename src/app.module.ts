@@ -18,6 +18,7 @@ import { MetricsModule } from 'src/metrics/metrics.module';
 import { TelemetryModule } from 'src/telemetry/telemetry.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { SecretsModule } from 'src/secrets/secrets.module';
+import { ImageBuildsModule } from 'src/image-builds/image-builds.module';
 import { SessionHeaderInterceptor } from 'src/session-links/session-header.interceptor';
 import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 import { SessionsModule } from 'src/sessions/sessions.module';
@@ -48,6 +49,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     SessionsModule,
     PoliciesModule,
     SecretsModule,
+    ImageBuildsModule,
     ApprovalsModule,
     WorkflowsModule,
     EnvironmentsModule,

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHostileTar } from 'src/common/hostile-tar';
-import { defaultSourceDir, packSourceDir } from 'src/cli/source-archive';
+import { defaultSourceDir, dockerignoreMatcher, packSourceDir } from 'src/cli/source-archive';
 
 describe('source-archive', () => {
   let dir: string;
@@ -36,5 +36,13 @@ describe('source-archive', () => {
   it('should refuse a directory over the size cap', async () => {
     writeFileSync(join(dir, 'big.bin'), Buffer.alloc(2048));
     await expect(packSourceDir(dir, { maxBytes: 1024 })).rejects.toThrow(/larger than/);
+  });
+});
+
+describe('dockerignoreMatcher', () => {
+  it('matches names, globs and directories, skips negations and never the Dockerfile', () => {
+    const ignored = dockerignoreMatcher('# comment\n*.log\nbuild/\n**/tmp\n!keep.log\nDockerfile\n', 'Dockerfile');
+    expect(['a.log', 'build', 'build/x/y', 'src/tmp', 'tmp/z'].filter(ignored)).toEqual(['a.log', 'build', 'build/x/y', 'src/tmp', 'tmp/z']);
+    expect(['src/a.log', 'Dockerfile', 'builder', 'src/main.py'].filter(ignored)).toEqual([]);
   });
 });

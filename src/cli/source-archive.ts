@@ -30,7 +30,10 @@ export function defaultSourceDir(workflowFile: string): string | undefined {
  * directory names left out anywhere in the tree, symlinks and special files skipped. Throws when the
  * files exceed `maxBytes`.
  */
-export async function packSourceDir(root: string, options: { excludes?: string[]; maxBytes?: number; onProgress?: (files: number, bytes: number) => void } = {}): Promise<PackedSource> {
+export async function packSourceDir(
+  root: string,
+  options: { excludes?: string[]; maxBytes?: number; onProgress?: (files: number, bytes: number) => void; ignore?: (relativePath: string) => boolean } = {},
+): Promise<PackedSource> {
   const excludes = new Set(options.excludes ?? DEFAULT_SOURCE_EXCLUDES);
   const maxBytes = options.maxBytes ?? SOURCE_MAX_BYTES;
   const entries: HostileTarEntry[] = [];
@@ -40,6 +43,7 @@ export async function packSourceDir(root: string, options: { excludes?: string[]
     for (const name of (await readdir(dir)).sort()) {
       const path = join(dir, name);
       const rel = relative(root, path).split(sep).join('/');
+      if (options.ignore?.(rel)) continue;
       const stat = await lstat(path);
       if (stat.isDirectory()) {
         if (excludes.has(name)) continue;
@@ -58,4 +62,20 @@ export async function packSourceDir(root: string, options: { excludes?: string[]
   await walk(root);
   const { packEntries } = await loadHostileTar();
   return { tar: await packEntries(entries), files: entries.filter((e) => e.type === 'file').length, bytes, skipped };
+}
+
+/**
+ * A .dockerignore as a predicate on relative paths (`*`, `?`, `**`; a pattern also covers what is
+ * under a matching directory). Negations (`!pattern`) are not supported and are skipped; `keep` (the
+ * Dockerfile) is never ignored.
+ */
+export function dockerignoreMatcher(text: string, keep: string): (relativePath: string) => boolean {
+  const patterns = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith('!'))
+    .map((l) => l.replace(/^(\.?\/)+/, '').replace(/\/+$/, ''))
+    .filter(Boolean)
+    .map((l) => new RegExp(`^${l.split(/(\*\*\/?|\*|\?)/).map((part) => (part.startsWith('**') ? '(?:.*/)?' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}(?:/.*)?$`));
+  return (relativePath) => relativePath !== keep && patterns.some((p) => p.test(relativePath));
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { InstallationEntity } from 'src/database/installation.entity';
+import { ImageBuildEntity } from 'src/image-builds/entities/image-build.entity';
 import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
@@ -57,6 +58,7 @@ export const ENTITIES = [
   WorkflowSourceEntity,
   RegistryCredentialEntity,
   ImagePullGrantEntity,
+  ImageBuildEntity,
   // Secrets (issue 13)
   WorkspaceSecretEntity,
   OrganisationSecretEntity,

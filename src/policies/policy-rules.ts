@@ -258,7 +258,8 @@ export function registryAllowed(policy: EffectivePolicy['images'], registry: str
   return policy.registries.length > 0 && policy.registries.every((list) => list.some((g) => globMatches(g, registry, false)));
 }
 
-function imageViolations(policy: EffectivePolicy['images'], image: string): PolicyViolation[] {
+/** The allow/deny/require_digest rules on one image reference (exported for image builds' base images). */
+export function imageViolations(policy: EffectivePolicy['images'], image: string): PolicyViolation[] {
   const out: PolicyViolation[] = [];
   const denied = policy.deny.filter((g) => imageMatches(g, image, true));
   if (denied.length) out.push({ rule: 'images', field: 'image', effect: 'deny', message: `image "${image}" matches the deny list (${denied.join(', ')})` });

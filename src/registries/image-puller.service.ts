@@ -7,6 +7,7 @@ import { registryAllowed } from 'src/policies/policy-rules';
 import { ImagePullGrantEntity } from 'src/registries/entities/image-pull-grant.entity';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import { SingleFlight } from 'src/registries/single-flight';
+import { builtBy, isWorkspaceImageReference } from 'src/registries/workspace-images';
 import { CONTAINER_RUNTIME, ContainerRuntime, ImageInfo, PullProgress, RegistryAuth } from 'src/runtime/container-runtime.port';
 import { digestFor, ImageReference, InvalidImageReference, parseImageReference, pinnedReference } from 'src/runtime/image-reference';
 import { ImagePullError, RuntimeError } from 'src/runtime/runtime.errors';
@@ -41,7 +42,8 @@ const PROGRESS_LINE_MS = 1_000;
  * retries while the registry is unreachable, and a pull grant per (workspace, repository, digest).
  * The engine's image cache is shared, so an image that came from a registry is used only when this
  * workspace has a grant for its digest, checked on every use; otherwise this workspace pulls it itself
- * (the registry checks its credentials; layers already present make that fast).
+ * (the registry checks its credentials; layers already present make that fast). An image a workspace
+ * built (workspace-images.ts labels) is usable by that workspace only, under any reference.
  */
 @Injectable()
 export class ImagePuller {
@@ -79,7 +81,15 @@ export class ImagePuller {
     const checkedAt = Date.now();
     const policy = await this.policies.imagePolicy(workspaceId);
     const maxBytes = policy.max_size_mb === undefined ? undefined : policy.max_size_mb * 1024 * 1024;
-    const local = await this.runtime.inspectImage(ref.digest ? pinnedReference(ref, ref.digest) : image);
+    const found = await this.runtime.inspectImage(ref.digest ? pinnedReference(ref, ref.digest) : image);
+    const owner = found && builtBy(found);
+    // Another workspace's built image is, for this one, not on the engine: the same answer as a missing image.
+    const local = owner !== undefined && owner !== workspaceId ? undefined : found;
+    if (isWorkspaceImageReference(ref)) {
+      // Workspace images are never pulled; only the workspace that built one may use it.
+      if (!local || owner !== workspaceId) throw new RuntimeError('image_not_found', `image ${image} is not on this engine (workspace images come from POST /v1/images/builds)`);
+      return { reference: ref.canonical, digest: null, sizeBytes: checkSize(image, local, maxBytes), pull: null };
+    }
     if (local && pullPolicy !== 'always') {
       const usable = await this.usableLocally(workspaceId, ref, local);
       if (usable) return { ...usable, sizeBytes: checkSize(image, local, maxBytes) };

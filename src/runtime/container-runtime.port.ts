@@ -106,6 +106,30 @@ export interface DataVolumeMount {
   readOnly: boolean;
 }
 
+/**
+ * One Dockerfile build on the engine (issue 13 part 3). The adapter adds the hardening: RUN steps get no
+ * network, these CPU/memory/shm limits, no host mounts (the classic builder has none), intermediate
+ * containers always removed, and nothing pulled (base images were made usable by the ImagePuller first).
+ */
+export interface ImageBuildOptions {
+  /** `repository:tag` the image gets. */
+  tag: string;
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: string;
+  /** Set after the Dockerfile's own labels, so they win. */
+  labels: Record<string, string>;
+  cpus: number;
+  memoryBytes: number;
+  shmBytes: number;
+  /** Aborting cancels the build (the engine stops the running step). */
+  signal?: AbortSignal;
+  /** The build's output as it comes (step lines, RUN output, the error). */
+  onOutput?: (text: string) => void;
+}
+
+/** A build that ran: its image, or why a step failed (engine trouble throws RuntimeError instead). */
+export type ImageBuildResult = { status: 'succeeded'; image: ImageInfo } | { status: 'failed'; error: string };
+
 /** Network a container may use. `none` is the default; `egress` only when policy allows it. */
 export type ContainerNetwork = 'none' | 'egress';
 
@@ -274,6 +298,10 @@ export interface ContainerRuntime {
   pullImage(reference: string, options?: PullOptions): Promise<void>;
   /** Creates an image from an uncompressed root filesystem tar (docker import). */
   importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo>;
+  /** Builds `context` (an uncompressed tar, already validated) with the classic builder; see ImageBuildOptions. */
+  buildImage(context: Buffer, options: ImageBuildOptions): Promise<ImageBuildResult>;
+  /** Untags and removes an image (`force`: even while a stopped container was created from it); missing is not an error. */
+  removeImage(reference: string): Promise<void>;
 
   /**
    * A size-capped tmpfs-backed volume for /workspace (works with the archive API, unlike HostConfig.Tmpfs),

@@ -26,13 +26,16 @@ export const PERMISSIONS = [
   'session:read',
   'secret:read',
   'secret:admin',
+  'image:build',
+  'image:read',
+  'image:delete',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['admin', 'developer', 'viewer', 'ci'] as const;
 export type Role = (typeof ROLES)[number];
 
-const READ: Permission[] = ['workspace:read', 'job:read', 'sandbox:read', 'workflow:read', 'session:read', 'environment:read'];
+const READ: Permission[] = ['workspace:read', 'job:read', 'sandbox:read', 'workflow:read', 'session:read', 'environment:read', 'image:read'];
 const RUN: Permission[] = [
   ...READ,
   'job:create',
@@ -48,6 +51,8 @@ const RUN: Permission[] = [
   'environment:delete',
   'session:create',
   'secret:read',
+  'image:build',
+  'image:delete',
 ];
 
 /** Role → permissions of a workspace token. `org:admin` belongs only to organisation admin tokens. */
@@ -55,7 +60,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   admin: new Set<Permission>([...RUN, 'workspace:admin', 'token:admin', 'audit:read', 'policy:admin', 'approval:decide', 'secret:admin']),
   developer: new Set<Permission>(RUN),
   viewer: new Set<Permission>(READ),
-  ci: new Set<Permission>([...READ, 'job:create', 'job:cancel', 'workflow:create', 'workflow:cancel', 'session:create']),
+  ci: new Set<Permission>([...READ, 'job:create', 'job:cancel', 'workflow:create', 'workflow:cancel', 'session:create', 'image:build']),
 };
 
 export const ALL_PERMISSIONS: ReadonlySet<Permission> = new Set(PERMISSIONS);

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { ContainerResources } from 'src/runtime/container-runtime.port';
 import { DockerRuntime } from 'src/runtime/docker/docker.runtime';
-import { SERVICE_RESOURCES } from 'src/workflows/runner/service-options';
+import { SERVICE_RESOURCES } from 'src/services-runtime/service-options';
 
 const SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice('unix://'.length) : '/var/run/docker.sock';
 const enabled = existsSync(SOCKET) && process.env.ORCAOPS_SKIP_DOCKER_TESTS !== '1';

@@ -62,6 +62,10 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'list registry credentials', method: 'GET', path: () => '/v1/registry-credentials' },
   { name: 'delete registry credential', method: 'DELETE', path: (_ws, tok) => `/v1/registry-credentials/${tok}` },
   { name: 'egress events', method: 'GET', path: () => '/v1/egress/events' },
+  { name: 'list image builds', method: 'GET', path: () => '/v1/images/builds' },
+  { name: 'get image build', method: 'GET', path: () => `/v1/images/builds/${randomUUID()}` },
+  { name: 'image build log', method: 'GET', path: () => `/v1/images/builds/${randomUUID()}/log` },
+  { name: 'delete image build', method: 'DELETE', path: () => `/v1/images/builds/${randomUUID()}` },
   { name: 'list secrets', method: 'GET', path: () => '/v1/secrets' },
   { name: 'delete secret', method: 'DELETE', path: () => '/v1/secrets/SOME_NAME' },
   // Cross-tenant cases below ("another workspace's sandbox command history"): the id must be a sandbox of A.
@@ -215,6 +219,31 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       expect(own.body.items.map((c: { id: string }) => c.id)).toEqual([put.body.id]);
       expect(JSON.stringify(own.body)).not.toContain('tenant-a-secret');
       expectError(await api(t.app, 'GET', '/v1/registry-credentials', { token: a.tokens.developer.token }), 403, 'forbidden');
+    });
+  });
+
+  describe("another workspace's image builds", () => {
+    it.each(ROLES)("B's %s token gets what a missing build gets (record, log, delete); A reads its own", async (role) => {
+      const id = randomUUID();
+      // Written directly: no engine in this tier (the real build is in test/docker/image-builds.docker.spec.ts).
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO image_builds (id, workspace_id, image, name, tag, dockerfile, status, context_bytes, log, created_by, runner)
+         VALUES ($1, $2, 'orcaops-ws-0/tools:v1', 'tools', 'v1', 'Dockerfile', 'failed', 10, 'tenant-a output', 'test', 'test')`,
+        [id, a.id],
+      );
+      const missing = randomUUID();
+      const token = b.tokens[role].token;
+      for (const [method, suffix] of [['GET', ''], ['GET', '/log'], ['DELETE', '']] as const) {
+        const foreign = await api(t.app, method, `/v1/images/builds/${id}${suffix}`, { token });
+        const absent = await api(t.app, method, `/v1/images/builds/${missing}${suffix}`, { token });
+        expect(comparableError(foreign, { ':id': id })).toEqual(comparableError(absent, { ':id': missing }));
+        // viewer and ci tokens lack image:delete: 403 for both, by the guard.
+        if (method === 'GET' || role === 'admin' || role === 'developer') expectError(foreign, 404, 'not_found');
+      }
+      expect((await api(t.app, 'GET', '/v1/images/builds', { token })).body.items).toEqual([]);
+      const own = await api(t.app, 'GET', `/v1/images/builds/${id}/log`, { token: a.tokens.viewer.token });
+      expect(own.body).toMatchObject({ log: 'tenant-a output', status: 'failed' });
     });
   });
 

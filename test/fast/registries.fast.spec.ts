@@ -171,6 +171,21 @@ describe('registry images (fast tier)', () => {
     await expect(credentials.put(a.as.admin, { host: 'https://x/y', username: 'u', password: 'p' })).rejects.toMatchObject({ code: 'validation_failed' });
   });
 
+  it("runs a workspace's built image only in that workspace: any other answers as for a missing image, under any reference", async () => {
+    const [owner, other] = [await workspace(), await workspace()];
+    const name = `orcaops-ws-${owner.id.replace(/-/g, '').slice(0, 12)}/tools:v1`;
+    t.fake.addImage(name, { labels: { 'orcaops.workspace': owner.id, 'orcaops.image-kind': 'build', 'orcaops.build-id': 'b1' } });
+    expect(await run(owner, name)).toMatchObject({ status: 'succeeded', image_digest: null });
+    const foreign = await run(other, name);
+    const missing = await run(other, name.replace('tools', 'absent'));
+    expect(foreign).toMatchObject({ status: 'failed', reason: 'image_not_found' });
+    expect(foreign.message?.replace('tools', 'X')).toBe(missing.message?.replace('absent', 'X'));
+    // Through the warm pool's check another workspace gets nothing either; nothing is pulled.
+    await expect(t.get(ImagePuller).usableWithoutPull(other.id, name)).rejects.toMatchObject({ code: 'image_not_found' });
+    expect(await t.get(ImagePuller).usableWithoutPull(owner.id, name)).toMatchObject({ digest: null });
+    expect(pulls(name)).toBe(0);
+  });
+
   describe('sandboxes (same ImagePuller path)', () => {
     const SANDBOX_IMAGE = `${PRIVATE}/secret/sandbox:v1`;
     beforeAll(() => t.fake.registry.set(SANDBOX_IMAGE, { digest: digest('d'), sizeBytes: 1024, auth: { username: 'ci', password: PASSWORD } }));

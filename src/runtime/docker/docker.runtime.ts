@@ -10,6 +10,8 @@ import type {
   EngineInfo,
   ExecOptions,
   ExecResult,
+  ImageBuildOptions,
+  ImageBuildResult,
   ImageInfo,
   PullOptions,
   WaitResult,
@@ -20,6 +22,7 @@ import { DEFAULT_ENGINE_TIMEOUTS, withEngineDeadline } from 'src/runtime/docker/
 import type { EngineTimeouts } from 'src/runtime/docker/engine-call';
 import { runExec } from 'src/runtime/docker/docker-exec';
 import { pullThroughEngine } from 'src/runtime/docker/docker-pull';
+import { buildThroughEngine } from 'src/runtime/docker/docker-build';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { demuxOutput } from 'src/runtime/docker/output-demux';
 import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
@@ -131,6 +134,27 @@ export class DockerRuntime implements ContainerRuntime {
     const info = await this.inspectImage(`${repository}:${tag}`);
     if (!info) throw new RuntimeError('engine_error', `${what}: the image is missing after the import`);
     return info;
+  }
+
+  async buildImage(context: Buffer, options: ImageBuildOptions): Promise<ImageBuildResult> {
+    const colon = options.tag.lastIndexOf(':');
+    if (colon <= 0 || !REPOSITORY.test(options.tag.slice(0, colon)) || !TAG.test(options.tag.slice(colon + 1))) {
+      throw new RuntimeError('invalid_argument', `image name ${options.tag} is not valid`);
+    }
+    const result = await buildThroughEngine(this.docker, context, options);
+    if (result.status === 'failed') return result;
+    const image = await this.inspectImage(options.tag);
+    if (!image) throw new RuntimeError('engine_error', `build ${options.tag}: the image is missing after the build`);
+    return { status: 'succeeded', image };
+  }
+
+  async removeImage(reference: string): Promise<void> {
+    try {
+      await this.call(`remove image ${reference}`, (abortSignal) => this.docker.getImage(reference).remove({ force: true, abortSignal }));
+    } catch (error) {
+      const translated = translateDockerError(error, `remove image ${reference}`, 'image_not_found');
+      if (translated.code !== 'image_not_found') throw translated;
+    }
   }
 
   createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {

@@ -9,6 +9,8 @@ import type {
   EngineInfo,
   ExecOptions,
   ExecResult,
+  ImageBuildOptions,
+  ImageBuildResult,
   ImageInfo,
   PullOptions,
   WaitResult,
@@ -199,6 +201,31 @@ export class FakeRuntime implements ContainerRuntime {
     const info: ImageInfo = { id: `sha256:fake-image-${++this.sequence}`, tags: [ref], sizeBytes: size, createdAt: new Date().toISOString(), user: userFrom(changes) };
     this.images.set(ref, info);
     return info;
+  }
+
+  /** While set, the next buildImage fails with this error (the engine's words for a failing step). */
+  buildFailure: string | undefined;
+
+  buildImage(context: Buffer, options: ImageBuildOptions): Promise<ImageBuildResult> {
+    return this.run('buildImage', [context.length, { ...options, signal: undefined, onOutput: undefined }], (): ImageBuildResult => {
+      options.onOutput?.(`Step 1/1 : fake build of ${options.tag}\n`);
+      const failure = this.buildFailure;
+      this.buildFailure = undefined;
+      if (failure) {
+        options.onOutput?.(`${failure}\n`);
+        return { status: 'failed', error: failure };
+      }
+      const image: ImageInfo = { id: `sha256:fake-build-${++this.sequence}`, tags: [options.tag], sizeBytes: context.length, createdAt: new Date().toISOString(), user: '', labels: { ...options.labels } };
+      this.images.set(withTag(options.tag), image);
+      options.onOutput?.(`Successfully tagged ${options.tag}\n`);
+      return { status: 'succeeded', image };
+    });
+  }
+
+  removeImage(reference: string): Promise<void> {
+    return this.run('removeImage', [reference], () => {
+      for (const [key, image] of this.images) if (key === withTag(reference) || image.id === reference) this.images.delete(key);
+    });
   }
 
   createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner = '65534:65534'): Promise<void> {

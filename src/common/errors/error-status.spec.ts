@@ -21,6 +21,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   engine_unavailable: 503,
   image_pull_failed: 424,
   service_unavailable: 503,
+  bad_gateway: 502,
   insufficient_storage: 507,
   internal_error: 500,
 };

@@ -250,6 +250,11 @@ export class SandboxesService {
     };
   }
 
+  /** Access check for a sandbox's sub-resources (previews): 404 for a missing or another tenant's sandbox, in any state. */
+  async assertAccess(ctx: TenantContext, id: string, permission: Permission): Promise<void> {
+    await this.find(ctx, id, permission);
+  }
+
   listProfiles(ctx: TenantContext): SandboxProfileResponseDto[] {
     return this.profiles.listProfiles(ctx);
   }

@@ -11,7 +11,6 @@ import { PREVIEW_LIMITS } from 'src/sandboxes/previews/preview.limits';
 import { SandboxPreviewEntity } from 'src/sandboxes/previews/sandbox-preview.entity';
 import { sandboxesConfig } from 'src/sandboxes/sandboxes.config';
 import { SandboxesService } from 'src/sandboxes/sandboxes.service';
-import { assertPermission } from 'src/tenancy/assert-permission';
 import { TenantContext } from 'src/tenancy/tenant-context';
 import { requireWorkspace } from 'src/tenancy/tenant-context.factory';
 
@@ -91,18 +90,16 @@ export class PreviewsService {
   }
 
   async list(ctx: TenantContext, sandboxId: string): Promise<PreviewView[]> {
-    assertPermission(ctx, 'sandbox:read');
     const { workspaceId } = requireWorkspace(ctx);
-    await this.sandboxes.get(ctx, sandboxId);
+    await this.sandboxes.assertAccess(ctx, sandboxId, 'sandbox:read');
     const rows = await this.previews.find(workspaceId, { where: { sandboxId }, order: { createdAt: 'DESC' }, take: 200 });
     return rows.map(toView);
   }
 
   /** Revoked at once: the next request on the URL (and every open connection's next one) is refused. */
   async revoke(ctx: TenantContext, sandboxId: string, previewId: string): Promise<PreviewView> {
-    assertPermission(ctx, 'sandbox:exec');
     const { workspaceId } = requireWorkspace(ctx);
-    await this.sandboxes.get(ctx, sandboxId);
+    await this.sandboxes.assertAccess(ctx, sandboxId, 'sandbox:exec');
     const row = await this.previews.findOne(workspaceId, { id: previewId, sandboxId });
     if (!row) throw notFound('preview', previewId);
     if (!row.revokedAt) {

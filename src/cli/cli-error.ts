@@ -36,6 +36,7 @@ export function exitCodeFor(code: CliError['code']): number {
     case 'connection_failed':
     case 'engine_unavailable':
     case 'service_unavailable':
+    case 'bad_gateway':
     case 'insufficient_storage':
       return 8;
     default:

@@ -49,6 +49,10 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
   ORCAOPS_PORT = 8000;
 
+  /** The API's address as browsers reach it (preview URLs are issued under it); default http://ORCAOPS_HOST:ORCAOPS_PORT. */
+  @IsOptional() @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'ORCAOPS_PUBLIC_URL must be an http(s):// URL without query or fragment' })
+  ORCAOPS_PUBLIC_URL?: string;
+
   /** PostgreSQL connection string; when unset an embedded server runs in ORCAOPS_HOME. (sensitive) */
   @IsOptional() @IsString()
   DATABASE_URL?: string;

@@ -12,6 +12,7 @@ import { RunBaselineEntity } from 'src/learning/entities/run-baseline.entity';
 import { JobMetricHourEntity } from 'src/metrics/entities/job-metric-hour.entity';
 import { SandboxEntity } from 'src/sandboxes/entities/sandbox.entity';
 import { SandboxCommandEntity } from 'src/sandboxes/history/sandbox-command.entity';
+import { SandboxPreviewEntity } from 'src/sandboxes/previews/sandbox-preview.entity';
 import { ApprovalRequestEntity } from 'src/policies/entities/approval-request.entity';
 import { OrganisationPolicyEntity } from 'src/policies/entities/organisation-policy.entity';
 import { WorkspacePolicyEntity } from 'src/policies/entities/workspace-policy.entity';
@@ -46,6 +47,7 @@ export const ENTITIES = [
   RunAnomalyEntity,
   SandboxEntity,
   SandboxCommandEntity,
+  SandboxPreviewEntity,
   QuotaLimitEntity,
   QuotaUsageDayEntity,
   // Policies (issue 5)

@@ -13,6 +13,8 @@ import { installRequestTelemetry } from 'src/http/request-telemetry';
 import { mountOpenApi } from 'src/http/openapi';
 import { registerBinaryBodies } from 'src/common/http/binary-body';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
+import { installPreviewBodies } from 'src/sandboxes/previews/preview-body';
+import { installPreviewUpgrades } from 'src/http/preview-upgrades';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -76,6 +78,9 @@ export async function createHttpApp(options: { logger?: ConsoleLogger | false; s
   }
   // After CORS, so refusals at the edge still carry the CORS headers a browser needs to read them.
   await installHttpEdge(app, edgeLimitsFrom(env));
+  // After the edge: a proxied body is the edge's bounded stream, passed on unparsed.
+  installPreviewBodies(fastify);
+  installPreviewUpgrades(app);
   app.enableShutdownHooks();
   mountOpenApi(app, options.swaggerUi ?? true);
   return app;

@@ -19,6 +19,8 @@ import { RegistryCredentialsService } from 'src/registries/registry-credentials.
 import { metricsTools } from 'src/mcp/tools/metrics.tools';
 import { MetricsService } from 'src/metrics/metrics.service';
 import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
+import { previewTools } from 'src/mcp/tools/previews.tools';
+import { PreviewsService } from 'src/sandboxes/previews/previews.service';
 import { sandboxHistoryTools } from 'src/mcp/tools/sandbox-history.tools';
 import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
 import { secretTools } from 'src/mcp/tools/secrets.tools';
@@ -79,11 +81,13 @@ export class McpServerFactory {
     sandboxHistory: SandboxHistoryService,
     baselines: RunBaselines,
     environments: EnvironmentsService,
+    previews: PreviewsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
       ...sandboxTools({ sandboxes, exec, shells, processes, files }),
       ...sandboxHistoryTools(sandboxHistory),
+      ...previewTools(previews),
       ...historyTools(search),
       ...learningTools(baselines),
       ...workflowTools(workflows),

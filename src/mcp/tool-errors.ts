@@ -38,6 +38,8 @@ export function recoveryHint(code: string): string {
     case 'engine_unavailable':
     case 'service_unavailable':
       return 'A temporary server-side problem. Retry in a few seconds.';
+    case 'bad_gateway':
+      return 'Nothing answers on that port in the sandbox yet: start the server (listening on 0.0.0.0 or 127.0.0.1) and retry.';
     case 'insufficient_storage':
       return 'The server has no space left to store this. Retry later, or ask the OrcaOps operator to free space.';
     default:

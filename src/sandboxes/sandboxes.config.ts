@@ -19,6 +19,8 @@ export const sandboxesConfig = registerAs('sandboxes', () => {
     profilesFileRequired: env.ORCAOPS_SANDBOX_PROFILES !== undefined,
     /** A sandbox stuck in `starting` this long (its creator died mid-way) is failed. */
     startingGraceMs: 120_000,
+    /** Base of issued preview URLs (ORCAOPS_PUBLIC_URL, else the address the API listens on). */
+    publicUrl: (env.ORCAOPS_PUBLIC_URL ?? `http://${env.ORCAOPS_HOST}:${env.ORCAOPS_PORT}`).replace(/\/+$/, ''),
   };
 });
 

@@ -17,6 +17,10 @@ import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.ser
 import { SecretsModule } from 'src/secrets/secrets.module';
 import { SANDBOX_INTERACTION_PROVIDERS, SandboxInteractionController } from 'src/sandboxes/interaction/sandbox-interaction.providers';
 import { SandboxActivity } from 'src/sandboxes/sandbox-activity';
+import { PreviewGatewayController, PreviewsController } from 'src/sandboxes/previews/previews.controller';
+import { PreviewProxy } from 'src/sandboxes/previews/preview-proxy.service';
+import { PreviewsService } from 'src/sandboxes/previews/previews.service';
+import { SandboxPreviewEntity } from 'src/sandboxes/previews/sandbox-preview.entity';
 import { SandboxLifecycle } from 'src/sandboxes/sandbox-lifecycle.service';
 import { SandboxNode } from 'src/sandboxes/sandbox-node';
 import { loadSandboxProfiles, SandboxProfileCatalog } from 'src/sandboxes/sandbox-profiles';
@@ -37,7 +41,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
 @Module({
   imports: [
     ConfigModule.forFeature(sandboxesConfig),
-    TypeOrmModule.forFeature([SandboxEntity, SandboxCommandEntity]),
+    TypeOrmModule.forFeature([SandboxEntity, SandboxCommandEntity, SandboxPreviewEntity]),
     InstallationModule,
     RuntimeModule,
     AuditModule,
@@ -50,7 +54,7 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     SessionsCoreModule,
     SecretsModule,
   ],
-  controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController, SandboxHistoryController],
+  controllers: [SandboxesController, SandboxProfilesController, SandboxInteractionController, SandboxHistoryController, PreviewsController, PreviewGatewayController],
   providers: [
     SandboxesService,
     SandboxProfilesService,
@@ -71,9 +75,12 @@ import { SessionsCoreModule } from 'src/session-links/sessions-core.module';
     },
     provideScopedRepository(SandboxEntity),
     provideScopedRepository(SandboxCommandEntity),
+    provideScopedRepository(SandboxPreviewEntity),
+    PreviewsService,
+    PreviewProxy,
     SandboxHistoryService,
     ...SANDBOX_INTERACTION_PROVIDERS,
   ],
-  exports: [SandboxesService, SandboxActivity, SandboxReads, SandboxHistoryService, ...SANDBOX_INTERACTION_PROVIDERS],
+  exports: [SandboxesService, SandboxActivity, SandboxReads, SandboxHistoryService, PreviewsService, PreviewProxy, ...SANDBOX_INTERACTION_PROVIDERS],
 })
 export class SandboxesModule {}

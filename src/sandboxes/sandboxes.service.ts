@@ -220,7 +220,21 @@ export class SandboxesService {
    * touched. Another tenant's sandbox answers exactly like a missing one.
    */
   async requireLive(ctx: TenantContext, id: string, permission: Permission, options: { openSecrets?: boolean } = {}): Promise<LiveSandbox> {
-    const sandbox = await this.find(ctx, id, permission);
+    return this.liveOf(await this.find(ctx, id, permission), options);
+  }
+
+  /**
+   * requireLive for a signed preview URL: no caller token, the workspace comes from the preview the URL
+   * names (PreviewsService checked its secret, expiry and revocation). No secrets are opened.
+   */
+  async requireLiveIn(workspaceId: string, id: string): Promise<LiveSandbox> {
+    const sandbox = await this.sandboxes.findOne(workspaceId, { id });
+    if (!sandbox) throw notFound('sandbox', id);
+    return this.liveOf(sandbox, {});
+  }
+
+  private async liveOf(sandbox: SandboxEntity, options: { openSecrets?: boolean }): Promise<LiveSandbox> {
+    const id = sandbox.id;
     if (sandbox.status !== 'ready' || !sandbox.containerId) {
       throw new OrcaOpsError('conflict', `sandbox ${id} is ${sandbox.status}, not ready`, { status: sandbox.status, exit_reason: sandbox.exitReason });
     }
@@ -240,6 +254,11 @@ export class SandboxesService {
       env: { ...sandbox.spec.env, ...opened?.env },
       masker: opened?.masker ?? SecretMasker.none,
     };
+  }
+
+  /** Access check for a sandbox's sub-resources (previews): 404 for a missing or another tenant's sandbox, in any state. */
+  async assertAccess(ctx: TenantContext, id: string, permission: Permission): Promise<void> {
+    await this.find(ctx, id, permission);
   }
 
   listProfiles(ctx: TenantContext): SandboxProfileResponseDto[] {

@@ -54,6 +54,11 @@ function nestRoutes(t: TestApp): NestRoute[] {
   });
 }
 
+/** Fastify's tree prints a wildcard under a parameter as `:param` → `*`, leaving out the `/` between them. */
+function joinTree(parts: string[]): string {
+  return parts.reduce((path, part) => path + (part.startsWith('*') && !path.endsWith('/') ? '/' : '') + part, '');
+}
+
 /** Every method + path Fastify would answer, read from its route tree (HEAD is implied by GET). */
 function fastifyRoutes(t: TestApp): string[] {
   const tree = t.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
@@ -66,7 +71,7 @@ function fastifyRoutes(t: TestApp): string[] {
     parents.length = depth;
     parents.push(match[2]!);
     for (const method of match[3]?.split(', ') ?? []) {
-      if (method !== 'HEAD') routes.push(`${method} ${parents.join('')}`);
+      if (method !== 'HEAD') routes.push(`${method} ${joinTree(parents)}`);
     }
   }
   return routes;

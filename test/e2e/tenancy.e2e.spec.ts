@@ -76,6 +76,11 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'create environment', method: 'POST', path: () => '/v1/environments', body: { template: 'api-testing' } },
   { name: 'get environment', method: 'GET', path: () => `/v1/environments/${randomUUID()}` },
   { name: 'delete environment', method: 'DELETE', path: () => `/v1/environments/${randomUUID()}` },
+  // Cross-tenant cases below ("another workspace's sandbox previews").
+  { name: 'list previews', method: 'GET', path: () => `/v1/sandboxes/${randomUUID()}/previews` },
+  { name: 'issue preview', method: 'POST', path: () => `/v1/sandboxes/${randomUUID()}/previews`, body: { port: 8080 } },
+  { name: 'revoke preview', method: 'DELETE', path: () => `/v1/sandboxes/${randomUUID()}/previews/${randomUUID()}` },
+  { name: 'proxy a sandbox port', method: 'GET', path: () => `/v1/sandboxes/${randomUUID()}/ports/8080/index.html` },
   ...ROUTES_WITH_IDS,
 ];
 const ROLES: Role[] = ['admin', 'developer', 'viewer', 'ci'];
@@ -308,6 +313,46 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       const own = await api(t.app, 'GET', `/v1/environments/${id}`, { token: a.tokens.viewer.token });
       expect(own.status).toBe(200);
       expect(own.body).toMatchObject({ id, name: 'tenant-a-env', status: 'stopped' });
+    });
+  });
+
+  describe("another workspace's sandbox previews", () => {
+    /** A sandbox of A with one preview URL (rows written directly: no engine in this tier). */
+    async function sandboxWithPreview(): Promise<{ sandboxId: string; previewId: string }> {
+      const sandboxId = randomUUID();
+      const previewId = randomUUID();
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO sandboxes (id, workspace_id, status, image, spec, created_by, expires_at, last_activity_at, stopped_at)
+         VALUES ($1, $2, 'stopped', 'orcaops/busybox', '{}'::jsonb, 'test', now(), now(), now())`,
+        [sandboxId, a.id],
+      );
+      await sql(
+        t.databaseUrl,
+        `INSERT INTO sandbox_previews (id, workspace_id, sandbox_id, port, secret_hash, expires_at, created_by)
+         VALUES ($1, $2, $3, 8080, $4, now() + interval '1 hour', 'test')`,
+        [previewId, a.id, sandboxId, 'a'.repeat(64)],
+      );
+      return { sandboxId, previewId };
+    }
+
+    const cases: Array<[string, Method, (sandbox: string, preview: string) => string, unknown]> = [
+      ['list', 'GET', (s) => `/v1/sandboxes/${s}/previews`, undefined],
+      ['issue', 'POST', (s) => `/v1/sandboxes/${s}/previews`, { port: 8080 }],
+      ['revoke', 'DELETE', (s, p) => `/v1/sandboxes/${s}/previews/${p}`, undefined],
+      ['proxy', 'GET', (s) => `/v1/sandboxes/${s}/ports/8080/`, undefined],
+    ];
+
+    it.each(cases)("B's developer token on %s gets what a missing sandbox gets", async (_name, method, path, body) => {
+      const { sandboxId, previewId } = await sandboxWithPreview();
+      const missing = randomUUID();
+      const token = b.tokens.developer.token;
+      const foreign = await api(t.app, method, path(sandboxId, previewId), { token, body });
+      const absent = await api(t.app, method, path(missing, previewId), { token, body });
+      expectError(foreign, 404, 'not_found');
+      expect(comparableError(foreign, { ':id': sandboxId })).toEqual(comparableError(absent, { ':id': missing }));
+      const own = await api(t.app, 'GET', `/v1/sandboxes/${sandboxId}/previews`, { token: a.tokens.viewer.token });
+      expect(own.body.items.map((p: { id: string }) => p.id)).toEqual([previewId]);
     });
   });
 

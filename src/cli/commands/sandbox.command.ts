@@ -122,6 +122,20 @@ export function sandboxCommand(extra: Command[] = []): Command {
       const body = o.env.length ? { env: pairs(o.env, '-e', true) } : {};
       render(outputOptions(c), await new ApiClient().request('POST', `/v1/sandbox-profiles/${encodeURIComponent(name)}/run`, body));
     }));
+  cmd
+    .command('preview <id> <port>')
+    .description('Issue a signed URL that serves PORT of the sandbox to any browser (HTTP and WebSocket); prints the URL')
+    .option('--ttl <seconds>', 'the URL stops working after this long (default 3600, max 604800)', (v) => Number(v))
+    .action(action(async (id: string, port: string, o: { ttl?: number }, c: Command) => {
+      const client = new ApiClient();
+      const body: Record<string, unknown> = { port: Number(port) };
+      if (o.ttl !== undefined) body.ttl_seconds = o.ttl;
+      const preview = await client.request<{ url: string; path: string }>('POST', `/v1/sandboxes/${id}/previews`, body);
+      // The address this CLI reaches the API at is the one its user can open.
+      const url = `${client.baseUrl.replace(/\/+$/, '')}${preview.path}`;
+      if (outputOptions(c).json) render(outputOptions(c), { ...preview, url });
+      else process.stdout.write(`${url}\n`);
+    }));
   for (const sub of extra) cmd.addCommand(sub);
   return cmd;
 }

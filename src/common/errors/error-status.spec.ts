@@ -21,6 +21,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   engine_unavailable: 503,
   image_pull_failed: 424,
   service_unavailable: 503,
+  bad_gateway: 502,
   insufficient_storage: 507,
   internal_error: 500,
 };
@@ -36,7 +37,8 @@ describe('httpStatusFor', () => {
 
   it('should only answer 5xx for server-side conditions', () => {
     const serverSide = ERROR_CODES.filter((code) => httpStatusFor(code) >= 500);
-    expect(serverSide.sort()).toEqual(['engine_unavailable', 'insufficient_storage', 'internal_error', 'service_unavailable']);
+    // bad_gateway: the upstream is the sandbox's own server (a preview port with nothing listening).
+    expect(serverSide.sort()).toEqual(['bad_gateway', 'engine_unavailable', 'insufficient_storage', 'internal_error', 'service_unavailable']);
   });
 
   it('should throw on a code outside the union', () => {

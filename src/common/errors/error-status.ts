@@ -37,6 +37,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'engine_unavailable':
     case 'service_unavailable':
       return 503;
+    case 'bad_gateway':
+      return 502;
     case 'insufficient_storage':
       return 507;
     case 'internal_error':

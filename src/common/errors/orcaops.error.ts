@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   /** A registry pull failed; details.reason: unauthorized, not_found, registry_unreachable, denied_by_policy, too_large. */
   'image_pull_failed',
   'service_unavailable',
+  /** A proxied preview request found nothing answering on the sandbox port (or no relay in the image). */
+  'bad_gateway',
   'insufficient_storage',
   'internal_error',
 ] as const;

@@ -11,6 +11,7 @@ import type {
   ExecOptions,
   ExecResult,
   ImageInfo,
+  ImageSummary,
   PullOptions,
   WaitResult,
 } from 'src/runtime/container-runtime.port';
@@ -22,7 +23,7 @@ import { runExec } from 'src/runtime/docker/docker-exec';
 import { pullThroughEngine } from 'src/runtime/docker/docker-pull';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { demuxOutput } from 'src/runtime/docker/output-demux';
-import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
+import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo, toImageSummary } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
   assertName,
@@ -100,6 +101,27 @@ export class DockerRuntime implements ContainerRuntime {
 
   pullImage(reference: string, options?: PullOptions): Promise<void> {
     return pullThroughEngine(this.docker, reference, options);
+  }
+
+  async listImages(): Promise<ImageSummary[]> {
+    try {
+      const [images, containers] = await this.call('list images', (abortSignal) =>
+        Promise.all([this.docker.listImages({ all: false, abortSignal }), this.docker.listContainers({ all: true, abortSignal })]),
+      );
+      return images.map((image) => toImageSummary(image, containers));
+    } catch (error) {
+      throw translateDockerError(error, 'list images', 'image_not_found');
+    }
+  }
+
+  async removeImage(reference: string): Promise<void> {
+    try {
+      // Never forced: a forced removal would untag an image a stopped container still uses.
+      await this.call(`remove image ${reference}`, () => this.docker.getImage(reference).remove({ force: false, noprune: false }) as Promise<unknown>);
+    } catch (error) {
+      const translated = translateDockerError(error, `remove image ${reference}`, 'image_not_found');
+      if (translated.code !== 'image_not_found') throw translated;
+    }
   }
 
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {

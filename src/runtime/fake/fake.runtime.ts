@@ -10,6 +10,7 @@ import type {
   ExecOptions,
   ExecResult,
   ImageInfo,
+  ImageSummary,
   PullOptions,
   WaitResult,
 } from 'src/runtime/container-runtime.port';
@@ -189,6 +190,42 @@ export class FakeRuntime implements ContainerRuntime {
     if (ref.tag && !image.tags.includes(tagged)) image.tags.push(tagged);
     if (!image.repoDigests?.includes(`${ref.repository}@${entry.digest}`)) image.repoDigests = [...(image.repoDigests ?? []), `${ref.repository}@${entry.digest}`];
     this.images.set(tagged, image);
+  }
+
+  listImages(): Promise<ImageSummary[]> {
+    return this.run('listImages', [], () => {
+      const unique = new Map([...this.images.values()].map((image) => [image.id, image]));
+      return [...unique.values()].map((image) => {
+        const using = this.containersUsing(image);
+        return {
+          id: image.id,
+          tags: [...image.tags],
+          repoDigests: [...(image.repoDigests ?? [])],
+          sizeBytes: image.sizeBytes,
+          createdAt: Date.parse(image.createdAt) || 0,
+          labels: { ...(image.labels ?? {}) },
+          containers: using.length,
+          runningContainers: using.filter((c) => c.state.status === 'running').length,
+        };
+      });
+    });
+  }
+
+  removeImage(reference: string): Promise<void> {
+    return this.run('removeImage', [reference], () => {
+      const image = this.findImage(reference);
+      if (!image) return;
+      const canonical = canonicalOrNull(reference);
+      const same = (r: string) => r === reference || r === withTag(reference) || (canonical !== null && canonicalOrNull(r) === canonical);
+      const tags = image.tags.filter((t) => !same(t));
+      const repoDigests = (image.repoDigests ?? []).filter((d) => !same(d));
+      const last = tags.length + repoDigests.length === 0;
+      // Like the engine without force: the last name of an image a container uses stays.
+      if (last && this.containersUsing(image).length) throw new RuntimeError('conflict', `remove image ${reference}: image is being used by a container`);
+      image.tags = tags;
+      image.repoDigests = repoDigests;
+      for (const [key, value] of [...this.images.entries()]) if (value === image && (last || same(key))) this.images.delete(key);
+    });
   }
 
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
@@ -418,6 +455,10 @@ export class FakeRuntime implements ContainerRuntime {
     const container = this.containers.get(id) ?? [...this.containers.values()].find((c) => c.state.name === id);
     if (!container) throw new RuntimeError('container_not_found', `No such container: ${id}`);
     return container;
+  }
+
+  private containersUsing(image: ImageInfo): FakeContainer[] {
+    return [...this.containers.values()].filter((c) => c.spec.image === image.id || this.findImage(c.spec.image) === image);
   }
 
   private findImage(reference: string): ImageInfo | undefined {

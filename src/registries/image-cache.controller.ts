@@ -6,6 +6,7 @@ import {
   ImageRemovalResponseDto,
   ListCachedImagesQueryDto,
   PruneImagesDto,
+  WorkspaceImageCacheQueryDto,
   WorkspaceImageCacheResponseDto,
 } from 'src/registries/dto/image-cache.dto';
 import { ImageCacheService } from 'src/registries/image-cache.service';
@@ -53,7 +54,7 @@ export class WorkspaceImageCacheController {
   @Get()
   @RequirePermission('workspace:read')
   @ApiOperation({ operationId: 'getWorkspaceImageCache', summary: "This workspace's pulled and built images on the engine, their bytes and its image quota (images.max_cache_mb)" })
-  get(@Tenant() ctx: TenantContext): Promise<WorkspaceImageCacheResponseDto> {
+  get(@Tenant() ctx: TenantContext, @Query() _q: WorkspaceImageCacheQueryDto): Promise<WorkspaceImageCacheResponseDto> {
     return this.cache.workspaceView(ctx);
   }
 }

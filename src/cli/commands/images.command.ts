@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { action, outputOptions } from 'src/cli/command-context';
+import { imagesCacheCommand } from 'src/cli/commands/images-cache.command';
 import { loadDockerEngine, loadImageBuilder, loadServerConfig } from 'src/cli/deferred';
 import { formatBytes, formatSeconds, info, render, shortId } from 'src/cli/output';
 import type { BuildProgress, BuildResult, StandardImageState } from 'src/images/image-builder';
@@ -94,8 +95,9 @@ function listCommand(): Command {
 export function imagesCommand(): Command {
   return new Command('images')
     .description(
-      'Standard sandbox images (orcaops/busybox, orcaops/python), built locally without a registry',
+      'Standard sandbox images (orcaops/busybox, orcaops/python), built locally without a registry; the image cache',
     )
     .addCommand(buildCommand())
-    .addCommand(listCommand());
+    .addCommand(listCommand())
+    .addCommand(imagesCacheCommand());
 }

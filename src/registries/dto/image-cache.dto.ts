@@ -7,6 +7,9 @@ export class ListCachedImagesQueryDto {
   workspace_id?: string;
 }
 
+/** No query parameters: a workspace sees its own images only, and a workspace id here is refused. */
+export class WorkspaceImageCacheQueryDto {}
+
 export class PruneImagesDto {
   /** List what would be removed, remove nothing. */
   @IsOptional() @IsBoolean()

@@ -13,6 +13,7 @@ import { RunSearchService } from 'src/jobs/records/run-search.service';
 import { historyTools } from 'src/mcp/tools/history.tools';
 import { jobTools } from 'src/mcp/tools/jobs.tools';
 import { registryTools } from 'src/mcp/tools/registries.tools';
+import { ImageCacheService } from 'src/registries/image-cache.service';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import { metricsTools } from 'src/mcp/tools/metrics.tools';
 import { MetricsService } from 'src/metrics/metrics.service';
@@ -72,6 +73,7 @@ export class McpServerFactory {
     egressLog: EgressEventLog,
     secrets: SecretsService,
     sandboxHistory: SandboxHistoryService,
+    imageCache: ImageCacheService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -79,7 +81,7 @@ export class McpServerFactory {
       ...sandboxHistoryTools(sandboxHistory),
       ...historyTools(search),
       ...workflowTools(workflows),
-      ...registryTools(registryCredentials),
+      ...registryTools(registryCredentials, imageCache),
       ...metricsTools(metrics),
       ...egressTools(egressLog),
       ...secretTools(secrets),

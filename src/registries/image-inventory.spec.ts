@@ -18,6 +18,8 @@ describe('image inventory', () => {
   const pulledB = image('sha256:b', { tags: ['python:3.12'], repoDigests: [`python@${D(2)}`], sizeBytes: 300 });
   const standard = image('sha256:s', { tags: ['orcaops/busybox:latest'], repoDigests: [`reg:5000/tools/busybox@${D(3)}`], labels: { 'org.orcaops.recipe-revision': '2' } });
   const foreign = image('sha256:f', { tags: ['someone/else:1'] });
+  // Built FROM orcaops/busybox (inherits its recipe label) and pulled: not a standard image.
+  const derived = image('sha256:d', { tags: ['reg:5000/derived:v1'], repoDigests: [`reg:5000/derived@${D(5)}`], labels: { 'org.orcaops.recipe-revision': '2' } });
   const built = image('sha256:w', { tags: ['orcaops-ws/app:1'], labels: { 'orcaops.image-kind': 'build', 'orcaops.workspace': 'ws-2' }, createdAt: 5_000 });
   const retagged = image('sha256:t', { tags: ['reg:5000/lib:v1', 'mine/copy:1'], repoDigests: [`reg:5000/lib@${D(4)}`] });
   const grants = [
@@ -30,6 +32,11 @@ describe('image inventory', () => {
   ];
   const inventory = buildInventory([pulledA, pulledB, standard, foreign, built, retagged], grants);
   const byId = (id: string) => inventory.find((i) => i.id === id);
+
+  it('names standard images by their tag, not by the recipe label images built from them inherit', () => {
+    const [entry] = buildInventory([derived], [grant('ws-1', 'reg:5000/derived', D(5), 1_000)]);
+    expect(entry).toMatchObject({ kind: 'pulled', keep: null });
+  });
 
   it('lists pulled (granted digests, Docker Hub short names normalised), built and standard images, and nothing else', () => {
     expect(inventory.map((i) => [i.id, i.kind])).toEqual([

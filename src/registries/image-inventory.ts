@@ -1,4 +1,4 @@
-import { RECIPE_REVISION_LABEL, STANDARD_IMAGES } from 'src/images/standard-images';
+import { STANDARD_IMAGES } from 'src/images/standard-images';
 import type { ImageSummary } from 'src/runtime/container-runtime.port';
 import { parseImageReference } from 'src/runtime/image-reference';
 
@@ -56,7 +56,8 @@ function classify(image: ImageSummary, byDigest: Map<string, GrantRow[]>): Cache
   const references = [...image.tags, ...image.repoDigests];
   const createdAt = new Date(image.createdAt);
   const base = { id: image.id, references, sizeBytes: image.sizeBytes, createdAt, containers: image.containers, runningContainers: image.runningContainers };
-  const standard = image.labels[RECIPE_REVISION_LABEL] !== undefined || image.tags.some((t) => STANDARD_REPOSITORIES.includes(repositoryOf(t)));
+  // By name, not by the recipe label: an image built FROM a standard image inherits its labels.
+  const standard = image.tags.some((t) => STANDARD_REPOSITORIES.includes(repositoryOf(t)));
   if (standard) return { ...base, kind: 'standard', ownedReferences: [], lastUsedAt: createdAt, workspaces: [], keep: 'standard' };
   const builtFor = image.labels[BUILD_KIND_LABEL] === 'build' ? image.labels[BUILD_WORKSPACE_LABEL] : undefined;
   if (builtFor) {

@@ -7,6 +7,8 @@ import { runCli } from '../support/cli';
 import { docker, jobContainers, removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
 import { LocalRegistry, pushDerived, removeRegistryImages } from '../support/local-registry';
+import type { ConnectedClient } from '../support/mcp';
+import { httpClient, listen } from '../support/mcp';
 import type { SeededWorkspace } from '../support/tenants';
 import { seedWorkspace } from '../support/tenants';
 
@@ -74,7 +76,6 @@ describe('image cache (REST + CLI → Docker → docker-registry)', () => {
       pushDerived(registry, 'cache/big', 'v1', 'dd if=/dev/zero of=/big bs=1048576 count=3 2>/dev/null'),
     ]);
     t = await createTestApp();
-    const { listen } = await import('../support/mcp');
     baseUrl = await listen(t);
     home = mkdtempSync(join(tmpdir(), 'orcaops-imgcache-cli-'));
     a = await seedWorkspace(t.app, 'imgcache-a');
@@ -167,7 +168,7 @@ describe('image cache (REST + CLI → Docker → docker-registry)', () => {
     expect((await runJob(a, ref('older'))).status).toBe('succeeded');
   });
 
-  it("a pull that would take a workspace's images over its quota fails too_large and leaves nothing", async () => {
+  it("REST and MCP: a pull that would take a workspace's images over its quota fails too_large and leaves nothing", async () => {
     expect((await api(t.app, 'PUT', `/v1/workspaces/${b.id}/policy`, { token: b.tokens.admin.token, body: { images: { max_cache_mb: 2 } } })).status).toBe(200);
     const job = await runJob(b, ref('big'));
     expect(job).toMatchObject({ status: 'failed', reason: 'image_pull_failed' });
@@ -176,5 +177,20 @@ describe('image cache (REST + CLI → Docker → docker-registry)', () => {
     expect(await present(ref('big'))).toBe(false);
     const view = (await api(t.app, 'GET', '/v1/images/cache', { token: b.tokens.viewer.token })).body;
     expect(view).toMatchObject({ items: [], used_bytes: 0, quota_bytes: 2 * 1024 * 1024 });
+
+    let mcp: ConnectedClient | undefined;
+    try {
+      mcp = await httpClient(baseUrl, b.tokens.developer.token);
+      const run = (await mcp.client.callTool({ name: 'run_job', arguments: { image: ref('big'), command: 'true' } }, undefined, { timeout: 120_000 })) as {
+        structuredContent?: { status: string; reason: string; message: string };
+      };
+      expect(run.structuredContent).toMatchObject({ status: 'failed', reason: 'image_pull_failed' });
+      expect(run.structuredContent?.message).toContain('(too_large)');
+      const cache = (await mcp.client.callTool({ name: 'get_image_cache', arguments: {} })) as { structuredContent?: Record<string, unknown> };
+      expect(cache.structuredContent).toMatchObject({ items: [], used_bytes: 0, quota_bytes: 2 * 1024 * 1024 });
+    } finally {
+      await mcp?.client.close();
+    }
+    expect(await present(ref('big'))).toBe(false);
   });
 });

@@ -95,7 +95,8 @@ export class ImageCacheService implements OnApplicationBootstrap, OnApplicationS
   /** This workspace's images only as it may see them: its own names, its own last use, no other tenant. */
   async workspaceImages(workspaceId: string): Promise<CachedImage[]> {
     const images = await this.runtime.listImages();
-    const mine = await this.grants.find(workspaceId, { where: { digest: In(digestsOf(images)) } });
+    const digests = digestsOf(images);
+    const mine = digests.length ? await this.grants.find(workspaceId, { where: { digest: In(digests) } }) : [];
     return buildInventory(images, mine.map(toRow))
       .filter((i) => i.kind !== 'standard' && i.workspaces.some((w) => w.workspaceId === workspaceId))
       .map((i) => ({ ...i, references: i.kind === 'pulled' ? i.ownedReferences : i.references, workspaces: i.workspaces.filter((w) => w.workspaceId === workspaceId) }));

@@ -10,6 +10,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { PoliciesService } from 'src/policies/policies.service';
+import type { ImageCacheService } from 'src/registries/image-cache.service';
 import { ImagePuller } from 'src/registries/image-puller.service';
 import type { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import type { ImagePullGrantEntity } from 'src/registries/entities/image-pull-grant.entity';
@@ -62,7 +63,9 @@ async function main(): Promise<void> {
   const policies = {
     imagePolicy: () => Promise.resolve({ allow: [], deny: [], require_digest: false, outside_allow: 'deny', registries: [['127.0.0.1:*']], pull_approval: false }),
   } as unknown as PoliciesService;
-  const puller = new ImagePuller(new DockerRuntime(process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock'), grants, credentials, policies);
+  // No max_cache_mb in the policy: the cache is only told about grants (in memory) and uses.
+  const cache = { markUsed: () => Promise.resolve(), noteGranted: () => undefined } as unknown as ImageCacheService;
+  const puller = new ImagePuller(new DockerRuntime(process.env.ORCAOPS_DOCKER_SOCKET ?? '/var/run/docker.sock'), grants, credentials, policies, cache);
   try {
     await pushFlattenedPython(registry, 'bench/python', 'v1');
     const raw: number[] = [];

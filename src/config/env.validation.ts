@@ -158,6 +158,14 @@ export class EnvironmentVariables {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(256)
   ORCAOPS_MAX_CONCURRENT_JOBS = 4;
 
+  /**
+   * Disk budget of the images OrcaOps pulled or built (issue 13 part 4): a periodic pass removes the least
+   * recently used of them, never standard images or images a container uses, until their sizes fit.
+   * Unset: no collector (prune and `gc --budget` still work on demand).
+   */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER)
+  ORCAOPS_IMAGE_CACHE_BYTES?: number;
+
   /** Bytes of output stored per job; the rest is dropped and the job is flagged truncated. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
   ORCAOPS_JOB_OUTPUT_CAP_BYTES = 10 * 1024 * 1024;

@@ -96,6 +96,13 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
     reason: 'Installation-wide Prometheus gauges: counts of unfinished jobs and live sandboxes by status (and the oldest queued job’s age), every 10 s; only counts leave the query, with no workspace label.',
   },
   {
+    file: 'src/registries/image-cache.service.ts',
+    call: 'getRepository',
+    entities: ['ImagePullGrantEntity'],
+    crossTenant: true,
+    reason: 'The engine’s image cache is shared: the organisation admin’s image listing, prune and the LRU collector need every workspace’s pull grants for the digests on the engine (which images OrcaOps pulled, and their last use); read-only, and workspace views filter to their own workspace.',
+  },
+  {
     file: 'src/tenancy/token-auth.service.ts',
     call: 'InjectRepository',
     entities: ['ApiTokenEntity', 'AdminTokenEntity'],

@@ -203,7 +203,7 @@ export class ImageBuildsService {
       const image = await this.inspect(row.digest);
       // A later build of the same name retagged it: that image is the later build's to delete.
       if (image && image.labels?.[IMAGE_BUILD_ID_LABEL] === row.id && builtBy(image) === workspaceId) {
-        await this.runtime.removeImage(row.digest).catch((error: unknown) => {
+        await this.runtime.removeImage(row.digest, { force: true }).catch((error: unknown) => {
           if (error instanceof RuntimeError && error.code === 'conflict') throw new OrcaOpsError('conflict', `image ${row.image} is in use by a running container; stop it first`);
           throw error instanceof RuntimeError ? toOrcaOpsError(error) : error;
         });
@@ -355,7 +355,7 @@ export class ImageBuildsService {
   private async checkSize(row: ImageBuildEntity, digest: string, sizeBytes: number, log: BuildLog): Promise<Partial<ImageBuildEntity>> {
     const { max_size_mb: maxMb } = await this.policies.imagePolicy(row.workspaceId);
     if (maxMb !== undefined && sizeBytes > maxMb * 1024 * 1024) {
-      await this.runtime.removeImage(digest);
+      await this.runtime.removeImage(digest, { force: true });
       const message = `the image is ${Math.round(sizeBytes / 1024 / 1024)} MiB, above the policy maximum of ${maxMb} MiB (images.max_size_mb); it was removed`;
       log.note(message);
       return { status: 'failed', error: message };

@@ -15,6 +15,7 @@ import { jobTools } from 'src/mcp/tools/jobs.tools';
 import { learningTools } from 'src/mcp/tools/learning.tools';
 import { RunBaselines } from 'src/learning/run-baselines.service';
 import { registryTools } from 'src/mcp/tools/registries.tools';
+import { ImageCacheService } from 'src/registries/image-cache.service';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import { metricsTools } from 'src/mcp/tools/metrics.tools';
 import { MetricsService } from 'src/metrics/metrics.service';
@@ -82,6 +83,7 @@ export class McpServerFactory {
     baselines: RunBaselines,
     environments: EnvironmentsService,
     previews: PreviewsService,
+    imageCache: ImageCacheService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -92,7 +94,7 @@ export class McpServerFactory {
       ...learningTools(baselines),
       ...workflowTools(workflows),
       ...environmentTools(environments),
-      ...registryTools(registryCredentials),
+      ...registryTools(registryCredentials, imageCache),
       ...metricsTools(metrics),
       ...egressTools(egressLog),
       ...secretTools(secrets),

@@ -34,6 +34,11 @@ export interface ImagePolicy {
   pull_approval?: boolean;
   /** Largest image (uncompressed size on the engine) a request may run, in MiB. */
   max_size_mb?: number;
+  /**
+   * Image bytes (MiB) this workspace's pulled images may take on the engine, each image counted whole
+   * for every workspace holding a pull grant for it (shared layers are not split); checked at pull time.
+   */
+  max_cache_mb?: number;
 }
 
 export { PULL_POLICIES } from 'src/domain/container-spec';
@@ -124,6 +129,7 @@ export interface EffectivePolicy {
     registries: string[][];
     pull_approval: boolean;
     max_size_mb?: number;
+    max_cache_mb?: number;
   };
   commands: { deny: string[]; deny_patterns: string[] };
   network: { egress: EgressRule; published_ports: boolean; destinations: EffectiveEgress };

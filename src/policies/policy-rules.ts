@@ -73,6 +73,7 @@ export function effectivePolicy(org: PolicyDocument, workspace: PolicyDocument, 
       registries: levels.map((l) => l.images?.registries).filter((a): a is string[] => a !== undefined),
       pull_approval: levels.some((l) => l.images?.pull_approval === true),
       ...optionalMin('max_size_mb', org.images?.max_size_mb, workspace.images?.max_size_mb),
+      ...optionalMin('max_cache_mb', org.images?.max_cache_mb, workspace.images?.max_cache_mb),
     },
     commands: {
       deny: unique(levels.flatMap((l) => l.commands?.deny ?? [])),
@@ -151,6 +152,8 @@ export function wideningProblems(org: PolicyDocument, workspace: PolicyDocument,
   if (org.images?.pull_approval === true && workspace.images?.pull_approval === false) wider('images.pull_approval', 'the organisation requires an approval for pulls');
   const [mySize, orgSize] = [workspace.images?.max_size_mb, org.images?.max_size_mb];
   if (mySize !== undefined && orgSize !== undefined && mySize > orgSize) wider('images.max_size_mb', `${mySize} is above the organisation's ${orgSize}`);
+  const [myCache, orgCache] = [workspace.images?.max_cache_mb, org.images?.max_cache_mb];
+  if (myCache !== undefined && orgCache !== undefined && myCache > orgCache) wider('images.max_cache_mb', `${myCache} is above the organisation's ${orgCache}`);
   if (org.images?.require_digest === true && workspace.images?.require_digest === false) wider('images.require_digest', 'the organisation requires digests');
   const outside = workspace.images?.outside_allow;
   if (outside && OUTSIDE_RANK[outside] > OUTSIDE_RANK[org.images?.outside_allow ?? 'deny']) wider('images.outside_allow', 'the organisation refuses images outside the allow list');

@@ -5,6 +5,7 @@ import { PoliciesService } from 'src/policies/policies.service';
 import type { PullPolicy } from 'src/policies/policy-model';
 import { registryAllowed } from 'src/policies/policy-rules';
 import { ImagePullGrantEntity } from 'src/registries/entities/image-pull-grant.entity';
+import { ImageCacheService } from 'src/registries/image-cache.service';
 import { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 import { SingleFlight } from 'src/registries/single-flight';
 import { builtBy, isWorkspaceImageReference } from 'src/registries/workspace-images';
@@ -58,6 +59,7 @@ export class ImagePuller {
     @InjectScopedRepository(ImagePullGrantEntity) private readonly grants: TenantScopedRepository<ImagePullGrantEntity>,
     private readonly credentials: RegistryCredentialsService,
     private readonly policies: PoliciesService,
+    private readonly cache: ImageCacheService,
   ) {}
 
   async ensure(workspaceId: string, image: string, options: EnsureOptions = {}): Promise<ResolvedImage> {
@@ -110,6 +112,8 @@ export class ImagePuller {
       }
       throw new ImagePullError('denied_by_policy', `image ${image} would be pulled from "${ref.registry}", which the policy does not allow (images.registries)`);
     }
+    const cacheBytes = policy.max_cache_mb === undefined ? undefined : policy.max_cache_mb * 1024 * 1024;
+    if (cacheBytes !== undefined) await this.checkCacheQuota(workspaceId, image, cacheBytes, local?.id, 0);
     const startedAt = new Date();
     options.onPullStart?.(startedAt);
     const onProgress = options.onLine ? progressLines(ref.canonical, options.onLine) : undefined;
@@ -118,7 +122,7 @@ export class ImagePuller {
     // that looked before joins or reuses the flight (`checkedAt`) instead of pulling a second time.
     const pulled = await this.workspacePulls.run(
       `${workspaceId}|${ref.canonical}`,
-      (progress) => this.pullAndGrant(workspaceId, image, ref, maxBytes, progress, checkedAt),
+      (progress) => this.pullAndGrant(workspaceId, image, ref, { maxBytes, cacheBytes }, progress, checkedAt),
       onProgress,
       options.signal,
       checkedAt,
@@ -130,7 +134,7 @@ export class ImagePuller {
     workspaceId: string,
     image: string,
     ref: ImageReference,
-    maxBytes: number | undefined,
+    { maxBytes, cacheBytes }: { maxBytes: number | undefined; cacheBytes: number | undefined },
     progress: (p: PullProgress) => void,
     checkedAt: number,
   ): Promise<Omit<ResolvedImage, 'pull'>> {
@@ -138,7 +142,15 @@ export class ImagePuller {
     const pulled = await this.runtime.inspectImage(ref.canonical);
     if (!pulled) throw new ImagePullError('not_found', `image ${image} is missing after its pull`);
     const digest = ref.digest ?? digestFor(ref, pulled.repoDigests ?? []);
-    const sizeBytes = checkSize(image, pulled, maxBytes);
+    let sizeBytes: number;
+    try {
+      sizeBytes = checkSize(image, pulled, maxBytes);
+      if (cacheBytes !== undefined) await this.checkCacheQuota(workspaceId, image, cacheBytes, pulled.id, pulled.sizeBytes);
+    } catch (error) {
+      // Refused after the pull: the image is nobody's unless another workspace holds a grant for it.
+      await this.cache.discardUnclaimed(pulled.id, ref.repository);
+      throw error;
+    }
     if (digest) await this.grant(workspaceId, ref.repository, digest);
     return { reference: digest ? pinnedReference(ref, digest) : ref.canonical, digest, sizeBytes };
   }
@@ -153,7 +165,24 @@ export class ImagePuller {
     // a registry keeps that RepoDigest), which say nothing about this name.
     if (!digest) return { reference: ref.canonical, digest: null, pull: null };
     const granted = await this.grants.findOne(workspaceId, { repository: ref.repository, digest });
-    return granted ? { reference: pinnedReference(ref, digest), digest, pull: null } : undefined;
+    if (!granted) return undefined;
+    await this.cache.markUsed(workspaceId, ref.repository, digest);
+    return { reference: pinnedReference(ref, digest), digest, pull: null };
+  }
+
+  /**
+   * images.max_cache_mb: the bytes of this workspace's images (each counted whole, shared layers included)
+   * plus `addingBytes` of the image being pulled must fit; checked before the pull (with 0: already full)
+   * and after it (with the image's size, which only the engine knows).
+   */
+  private async checkCacheQuota(workspaceId: string, image: string, quotaBytes: number, imageId: string | undefined, addingBytes: number): Promise<void> {
+    const used = await this.cache.workspaceBytes(workspaceId, imageId);
+    if (addingBytes === 0 ? used < quotaBytes : used + addingBytes <= quotaBytes) return;
+    const adding = addingBytes ? ` and ${image} is ${mib(addingBytes)} MiB` : '';
+    throw new ImagePullError(
+      'too_large',
+      `this workspace's images take ${mib(used)} MiB of its ${mib(quotaBytes)} MiB image quota${adding} (images.max_cache_mb); ask an organisation admin to prune or raise it`,
+    );
   }
 
   private async pull(workspaceId: string, ref: ImageReference, onProgress: (p: PullProgress) => void, checkedAt: number): Promise<void> {
@@ -177,8 +206,9 @@ export class ImagePuller {
   }
 
   private async grant(workspaceId: string, repository: string, digest: string): Promise<void> {
-    if (await this.grants.findOne(workspaceId, { repository, digest })) return;
-    await this.grants.insert(workspaceId, { id: randomUUID(), repository, digest }).catch((error: unknown) => {
+    if (await this.grants.findOne(workspaceId, { repository, digest })) return this.cache.markUsed(workspaceId, repository, digest);
+    this.cache.noteGranted(workspaceId, repository, digest);
+    await this.grants.insert(workspaceId, { id: randomUUID(), repository, digest, lastUsedAt: new Date() }).catch((error: unknown) => {
       // Two pulls of this workspace raced: the unique index kept one grant, which is all we need.
       if ((error as { code?: string }).code !== '23505') throw error;
     });

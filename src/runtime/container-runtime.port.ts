@@ -40,6 +40,22 @@ export interface ImageInfo {
   labels?: Record<string, string>;
 }
 
+/** One image on the engine as the image list shows it (docker image ls), with the containers that use it. */
+export interface ImageSummary {
+  id: string;
+  /** `repo:tag` names (none for a dangling image). */
+  tags: string[];
+  /** `repo@sha256:…`: the registry digests the image was pulled as or pushed to. */
+  repoDigests: string[];
+  sizeBytes: number;
+  /** Epoch ms. */
+  createdAt: number;
+  labels: Record<string, string>;
+  /** Containers of any state (any owner) created from this image, and those of them running. */
+  containers: number;
+  runningContainers: number;
+}
+
 /** Basic credentials for one registry host (never logged; the adapter passes them as X-Registry-Auth). */
 export interface RegistryAuth {
   username: string;
@@ -296,12 +312,20 @@ export interface ContainerRuntime {
    * registry_unreachable; engine trouble stays engine_unavailable.
    */
   pullImage(reference: string, options?: PullOptions): Promise<void>;
+  /** Every image on the engine (one entry per image id), with how many containers use each. */
+  listImages(): Promise<ImageSummary[]>;
+  /**
+   * Removes one reference (`repo:tag` or `repo@sha256:…`, or an image id) of an image: the image itself
+   * goes with its last reference. A missing reference is not an error. Not forced (the image cache): a
+   * reference whose image a container uses (the engine refuses to drop its last name) throws 'conflict'.
+   * `force` (a deleted workspace build, checked unused by running containers first): removes the image
+   * even while a stopped container was created from it.
+   */
+  removeImage(reference: string, options?: { force?: boolean }): Promise<void>;
   /** Creates an image from an uncompressed root filesystem tar (docker import). */
   importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo>;
   /** Builds `context` (an uncompressed tar, already validated) with the classic builder; see ImageBuildOptions. */
   buildImage(context: Buffer, options: ImageBuildOptions): Promise<ImageBuildResult>;
-  /** Untags and removes an image (`force`: even while a stopped container was created from it); missing is not an error. */
-  removeImage(reference: string): Promise<void>;
 
   /**
    * A size-capped tmpfs-backed volume for /workspace (works with the archive API, unlike HostConfig.Tmpfs),

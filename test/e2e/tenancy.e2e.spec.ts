@@ -66,6 +66,10 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'get image build', method: 'GET', path: () => `/v1/images/builds/${randomUUID()}` },
   { name: 'image build log', method: 'GET', path: () => `/v1/images/builds/${randomUUID()}/log` },
   { name: 'delete image build', method: 'DELETE', path: () => `/v1/images/builds/${randomUUID()}` },
+  { name: 'workspace image cache', method: 'GET', path: () => '/v1/images/cache' },
+  { name: 'list cached images', method: 'GET', path: () => '/v1/admin/images' },
+  { name: 'prune cached images', method: 'POST', path: () => '/v1/admin/images/prune', body: { dry_run: true } },
+  { name: 'collect cached images', method: 'POST', path: () => '/v1/admin/images/gc', body: { dry_run: true, budget_bytes: 0 } },
   { name: 'list secrets', method: 'GET', path: () => '/v1/secrets' },
   { name: 'delete secret', method: 'DELETE', path: () => '/v1/secrets/SOME_NAME' },
   // Cross-tenant cases below ("another workspace's sandbox command history"): the id must be a sandbox of A.
@@ -249,6 +253,28 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       expect((await api(t.app, 'GET', '/v1/images/builds', { token })).body.items).toEqual([]);
       const own = await api(t.app, 'GET', `/v1/images/builds/${id}/log`, { token: a.tokens.viewer.token });
       expect(own.body).toMatchObject({ log: 'tenant-a output', status: 'failed' });
+    });
+  });
+
+  describe('the image cache', () => {
+    // The engine's cache is shared: only organisation admins see or change it whole. A workspace sees its
+    // own images (GET /v1/images/cache), never another's: test/docker/image-cache.docker.spec.ts.
+    it.each(ROLES)("a workspace %s token cannot list, prune or collect the installation's images, with or without A's id", async (role) => {
+      const token = b.tokens[role].token;
+      const foreign = await api(t.app, 'GET', `/v1/admin/images?workspace_id=${a.id}`, { token });
+      const absent = await api(t.app, 'GET', `/v1/admin/images?workspace_id=${randomUUID()}`, { token });
+      expectError(foreign, 403, 'forbidden');
+      expect(comparableError(foreign, {})).toEqual(comparableError(absent, {}));
+      expectError(await api(t.app, 'POST', '/v1/admin/images/prune', { token, body: { dry_run: true } }), 403, 'forbidden');
+      expectError(await api(t.app, 'POST', '/v1/admin/images/gc', { token, body: { dry_run: true, budget_bytes: 0 } }), 403, 'forbidden');
+    });
+
+    it("a workspace's own view needs a workspace token and takes no workspace id", async () => {
+      expectError(await api(t.app, 'GET', '/v1/images/cache', { token: TEST_ADMIN_TOKEN }), 403, 'workspace_token_required');
+      expectError(await api(t.app, 'GET', `/v1/images/cache?workspace_id=${a.id}`, { token: b.tokens.viewer.token }), 400, 'validation_failed');
+      const own = await api(t.app, 'GET', '/v1/images/cache', { token: b.tokens.viewer.token });
+      expect(own.status).toBe(200);
+      expect(own.body).toMatchObject({ items: [], used_bytes: 0, quota_bytes: null });
     });
   });
 

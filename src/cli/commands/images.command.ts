@@ -6,6 +6,7 @@ import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
 import { dockerignoreMatcher, packSourceDir } from 'src/cli/source-archive';
 import { parseSse } from 'src/cli/sse';
+import { imagesCacheCommand } from 'src/cli/commands/images-cache.command';
 import { loadDockerEngine, loadImageBuilder, loadServerConfig } from 'src/cli/deferred';
 import { formatBytes, formatSeconds, info, render, shortId } from 'src/cli/output';
 import type { BuildProgress, BuildResult, StandardImageState } from 'src/images/image-builder';
@@ -183,10 +184,11 @@ function deleteCommand(): Command {
 export function imagesCommand(): Command {
   return new Command('images')
     .description(
-      'Standard images (orcaops/busybox, python, postgres, redis, node), built locally without a registry; workspace images built on the server (build-context)',
+      'Standard images (orcaops/busybox, python, postgres, redis, node), built locally without a registry; workspace images built on the server (build-context); the image cache',
     )
     .addCommand(buildCommand())
     .addCommand(listCommand())
     .addCommand(buildContextCommand())
-    .addCommand(deleteCommand());
+    .addCommand(deleteCommand())
+    .addCommand(imagesCacheCommand());
 }

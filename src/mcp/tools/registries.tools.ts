@@ -1,13 +1,34 @@
 import { z } from 'zod';
 import type { OrcaTool } from 'src/mcp/tool-kit';
 import { defineTool, resourceId } from 'src/mcp/tool-kit';
+import type { ImageCacheService } from 'src/registries/image-cache.service';
 import type { RegistryCredentialsService } from 'src/registries/registry-credentials.service';
 
 const credentialOutput = z.object({ id: z.string(), host: z.string(), username: z.string(), created_by: z.string(), created_at: z.string(), updated_at: z.string() });
 
-/** Registry credentials for workspace admins' agents: the password goes in, never comes back out. */
-export function registryTools(credentials: RegistryCredentialsService): OrcaTool[] {
+const cachedImageOutput = z.object({ id: z.string(), kind: z.enum(['pulled', 'built']), references: z.array(z.string()), size_bytes: z.number(), last_used_at: z.string() });
+
+/**
+ * Registry credentials for workspace admins' agents (the password goes in, never comes back out), and the
+ * workspace's own images in the engine's cache with its image quota.
+ */
+export function registryTools(credentials: RegistryCredentialsService, imageCache: ImageCacheService): OrcaTool[] {
   return [
+    defineTool({
+      name: 'get_image_cache',
+      title: "This workspace's cached images",
+      description:
+        "The images this workspace pulled (or built) that are on the engine now, with size and last use, the bytes they take " +
+        'and its image quota (policy images.max_cache_mb; a pull that would exceed it fails image_pull_failed/too_large).',
+      permission: 'workspace:read',
+      input: {},
+      output: { items: z.array(cachedImageOutput), used_bytes: z.number(), quota_bytes: z.number().nullable() },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async run(_args, call) {
+        const view = await imageCache.workspaceView(call.ctx);
+        return { result: { ...view }, summary: `${view.items.length} image(s), ${view.used_bytes} bytes${view.quota_bytes === null ? '' : ` of ${view.quota_bytes}`}` };
+      },
+    }),
     defineTool({
       name: 'set_registry_credential',
       title: 'Store registry credentials',

@@ -55,6 +55,13 @@ export class ImagePolicyDto {
   /** Largest image a request may run (uncompressed, MiB); checked on the engine's size after a pull and before every use. */
   @IsOptional() @IsInt() @Min(1) @Max(1_048_576)
   max_size_mb?: number;
+
+  /**
+   * Image bytes this workspace may hold on the engine (MiB): the sum of the sizes of the pulled images it
+   * has a grant for, each image counted whole for every workspace that pulled it; checked at pull time.
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(16_777_216)
+  max_cache_mb?: number;
 }
 
 export class CommandPolicyDto {

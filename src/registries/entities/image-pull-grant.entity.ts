@@ -21,4 +21,11 @@ export class ImagePullGrantEntity extends TenantOwnedEntity {
 
   @Column({ type: 'varchar', length: 71 })
   digest!: string;
+
+  /**
+   * When a run of this workspace last resolved this image (set by the pull, then at most once a minute
+   * per image by ImagePuller): the image cache's LRU order (docs/images.md, "Image cache").
+   */
+  @Column({ name: 'last_used_at', type: 'timestamptz', default: () => 'now()' })
+  lastUsedAt!: Date;
 }

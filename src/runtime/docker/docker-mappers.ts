@@ -1,4 +1,4 @@
-import type { ContainerState, ContainerStats, ContainerSummary, ImageInfo } from 'src/runtime/container-runtime.port';
+import type { ContainerState, ContainerStats, ContainerSummary, ImageInfo, ImageSummary } from 'src/runtime/container-runtime.port';
 
 /**
  * Engine responses → port types. Engine payloads are validated shapes we only read defensively
@@ -61,6 +61,35 @@ export function toContainerSummary(item: ListPayload): ContainerSummary {
     name: (item.Names?.[0] ?? '').replace(/^\//, ''),
     status: toStatus(item.State),
     labels: toLabels(item.Labels),
+  };
+}
+
+export interface ImageListPayload {
+  Id?: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Size?: number;
+  Created?: number;
+  Labels?: Record<string, string> | null;
+}
+
+/**
+ * An image list entry with its container counts, from the container list (`ImageID` of every container,
+ * and the running ones): the image list's own `Containers` field is -1 unless the engine is asked for
+ * the (slow) shared sizes.
+ */
+export function toImageSummary(item: ImageListPayload, containers: Array<{ ImageID?: string; State?: string }>): ImageSummary {
+  const using = containers.filter((c) => c.ImageID === item.Id);
+  return {
+    id: item.Id ?? '',
+    // An untagged image lists `<none>:<none>` / `<none>@<none>` on older engines.
+    tags: (item.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
+    repoDigests: (item.RepoDigests ?? []).filter((d) => !d.startsWith('<none>')),
+    sizeBytes: num(item.Size),
+    createdAt: num(item.Created) * 1000,
+    labels: toLabels(item.Labels),
+    containers: using.length,
+    runningContainers: using.filter((c) => c.State === 'running').length,
   };
 }
 

@@ -13,6 +13,7 @@ import type {
   ImageBuildOptions,
   ImageBuildResult,
   ImageInfo,
+  ImageSummary,
   PullOptions,
   WaitResult,
 } from 'src/runtime/container-runtime.port';
@@ -25,7 +26,7 @@ import { pullThroughEngine } from 'src/runtime/docker/docker-pull';
 import { buildThroughEngine } from 'src/runtime/docker/docker-build';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { demuxOutput } from 'src/runtime/docker/output-demux';
-import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo } from 'src/runtime/docker/docker-mappers';
+import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo, toImageSummary } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
   assertName,
@@ -105,6 +106,27 @@ export class DockerRuntime implements ContainerRuntime {
     return pullThroughEngine(this.docker, reference, options);
   }
 
+  async listImages(): Promise<ImageSummary[]> {
+    try {
+      const [images, containers] = await this.call('list images', (abortSignal) =>
+        Promise.all([this.docker.listImages({ all: false, abortSignal }), this.docker.listContainers({ all: true, abortSignal })]),
+      );
+      return images.map((image) => toImageSummary(image, containers));
+    } catch (error) {
+      throw translateDockerError(error, 'list images', 'image_not_found');
+    }
+  }
+
+  async removeImage(reference: string, options: { force?: boolean } = {}): Promise<void> {
+    try {
+      // Forced only when asked: a forced removal would untag an image a stopped container still uses.
+      await this.call(`remove image ${reference}`, (abortSignal) => this.docker.getImage(reference).remove({ force: options.force ?? false, noprune: false, abortSignal }) as Promise<unknown>);
+    } catch (error) {
+      const translated = translateDockerError(error, `remove image ${reference}`, 'image_not_found');
+      if (translated.code !== 'image_not_found') throw translated;
+    }
+  }
+
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
     if (!REPOSITORY.test(repository) || !TAG.test(tag)) throw new RuntimeError('invalid_argument', `image name ${repository}:${tag} is not valid`);
     // Each change is one Dockerfile instruction; a newline would smuggle in another.
@@ -148,14 +170,6 @@ export class DockerRuntime implements ContainerRuntime {
     return { status: 'succeeded', image };
   }
 
-  async removeImage(reference: string): Promise<void> {
-    try {
-      await this.call(`remove image ${reference}`, (abortSignal) => this.docker.getImage(reference).remove({ force: true, abortSignal }));
-    } catch (error) {
-      const translated = translateDockerError(error, `remove image ${reference}`, 'image_not_found');
-      if (translated.code !== 'image_not_found') throw translated;
-    }
-  }
 
   createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
     return this.createSizedVolume(buildWorkspaceVolumeOptions(name, sizeBytes, labels, owner));

@@ -12,6 +12,7 @@ import type {
   ImageBuildOptions,
   ImageBuildResult,
   ImageInfo,
+  ImageSummary,
   PullOptions,
   WaitResult,
 } from 'src/runtime/container-runtime.port';
@@ -193,6 +194,48 @@ export class FakeRuntime implements ContainerRuntime {
     this.images.set(tagged, image);
   }
 
+  listImages(): Promise<ImageSummary[]> {
+    return this.run('listImages', [], () => {
+      const unique = new Map([...this.images.values()].map((image) => [image.id, image]));
+      return [...unique.values()].map((image) => {
+        const using = this.containersUsing(image);
+        return {
+          id: image.id,
+          tags: [...image.tags],
+          repoDigests: [...(image.repoDigests ?? [])],
+          sizeBytes: image.sizeBytes,
+          createdAt: Date.parse(image.createdAt) || 0,
+          labels: { ...(image.labels ?? {}) },
+          containers: using.length,
+          runningContainers: using.filter((c) => c.state.status === 'running').length,
+        };
+      });
+    });
+  }
+
+  removeImage(reference: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.run('removeImage', [reference], () => {
+      const image = this.findImage(reference);
+      if (!image) return;
+      if (options.force || image.id === reference) {
+        // Forced, or by id: every name of the image goes (the engine refuses an id with several names
+        // unless forced; the callers that pass an id own the image).
+        for (const [key, value] of [...this.images.entries()]) if (value === image) this.images.delete(key);
+        return;
+      }
+      const canonical = canonicalOrNull(reference);
+      const same = (r: string) => r === reference || r === withTag(reference) || (canonical !== null && canonicalOrNull(r) === canonical);
+      const tags = image.tags.filter((t) => !same(t));
+      const repoDigests = (image.repoDigests ?? []).filter((d) => !same(d));
+      const last = tags.length + repoDigests.length === 0;
+      // Like the engine without force: the last name of an image a container uses stays.
+      if (last && this.containersUsing(image).length) throw new RuntimeError('conflict', `remove image ${reference}: image is being used by a container`);
+      image.tags = tags;
+      image.repoDigests = repoDigests;
+      for (const [key, value] of [...this.images.entries()]) if (value === image && (last || same(key))) this.images.delete(key);
+    });
+  }
+
   async importImage(rootfsTar: Readable, repository: string, tag: string, changes: string[]): Promise<ImageInfo> {
     this.enter('importImage', [rootfsTar, repository, tag, changes]);
     let size = 0;
@@ -222,11 +265,6 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
-  removeImage(reference: string): Promise<void> {
-    return this.run('removeImage', [reference], () => {
-      for (const [key, image] of this.images) if (key === withTag(reference) || image.id === reference) this.images.delete(key);
-    });
-  }
 
   createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner = '65534:65534'): Promise<void> {
     return this.run('createWorkspaceVolume', [name, sizeBytes, labels, owner], () => {
@@ -445,6 +483,10 @@ export class FakeRuntime implements ContainerRuntime {
     const container = this.containers.get(id) ?? [...this.containers.values()].find((c) => c.state.name === id);
     if (!container) throw new RuntimeError('container_not_found', `No such container: ${id}`);
     return container;
+  }
+
+  private containersUsing(image: ImageInfo): FakeContainer[] {
+    return [...this.containers.values()].filter((c) => c.spec.image === image.id || this.findImage(c.spec.image) === image);
   }
 
   private findImage(reference: string): ImageInfo | undefined {

@@ -96,6 +96,13 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
     reason: 'Installation-wide Prometheus gauges: counts of unfinished jobs and live sandboxes by status (and the oldest queued job’s age), every 10 s; only counts leave the query, with no workspace label.',
   },
   {
+    file: 'src/operator/engine-records.ts',
+    call: 'query',
+    entities: ['JobEntity', 'SandboxEntity', 'WorkflowRunEntity'],
+    crossTenant: true,
+    reason: 'Operator orphan check (org admins, audited): which job, sandbox and workflow run ids named by engine labels still have a row, in every workspace; only ids and sandbox statuses leave the query.',
+  },
+  {
     file: 'src/tenancy/token-auth.service.ts',
     call: 'InjectRepository',
     entities: ['ApiTokenEntity', 'AdminTokenEntity'],

@@ -20,6 +20,8 @@ import { sandboxTools } from 'src/mcp/tools/sandboxes.tools';
 import { sandboxHistoryTools } from 'src/mcp/tools/sandbox-history.tools';
 import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
 import { secretTools } from 'src/mcp/tools/secrets.tools';
+import { sessionTools } from 'src/mcp/tools/sessions.tools';
+import { SessionsService } from 'src/sessions/sessions.service';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { SandboxExecService } from 'src/sandboxes/interaction/sandbox-exec.service';
@@ -72,6 +74,7 @@ export class McpServerFactory {
     egressLog: EgressEventLog,
     secrets: SecretsService,
     sandboxHistory: SandboxHistoryService,
+    sessions: SessionsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
@@ -83,6 +86,7 @@ export class McpServerFactory {
       ...metricsTools(metrics),
       ...egressTools(egressLog),
       ...secretTools(secrets),
+      ...sessionTools(sessions),
     ];
   }
 

@@ -10,6 +10,7 @@ import { RegistryCredentialsModule } from 'src/registries/registry-credentials.m
 import { SecretsModule } from 'src/secrets/secrets.module';
 import { WorkspacesModule } from 'src/workspaces/workspaces.module';
 import { OperatorModule } from 'src/operator/operator.module';
+import { TelemetryModule } from 'src/telemetry/telemetry.module';
 import { randomUUID } from 'node:crypto';
 
 /** What operator commands need: the database and the services, no HTTP server. */
@@ -17,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 export class AdminModule {}
 
 /** `orcaops admin ps|logs|inspect|stop|rm|gc`: the engine views, on the database and the engine (no runners, no reapers). */
-@Module({ imports: [CONFIG_IMPORT, DatabaseModule, AuditModule, OperatorModule] })
+@Module({ imports: [CONFIG_IMPORT, TelemetryModule, DatabaseModule, AuditModule, OperatorModule] })
 export class EngineAdminModule {}
 
 /** Operator commands act as the organisation, audited as the local OS user. */

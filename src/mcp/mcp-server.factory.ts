@@ -80,7 +80,7 @@ export class McpServerFactory {
       ...jobTools(jobs),
       ...sandboxTools({ sandboxes, exec, shells, processes, files }),
       ...sandboxHistoryTools(sandboxHistory),
-      ...historyTools(search),
+      ...historyTools(search, workflows),
       ...workflowTools(workflows),
       ...registryTools(registryCredentials),
       ...metricsTools(metrics),

@@ -71,6 +71,7 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'search runs', method: 'GET', path: () => '/v1/jobs/search?q=status:failed' },
   { name: 'export runs', method: 'GET', path: () => '/v1/jobs/export?q=status:failed' },
   { name: 'delete runs by query', method: 'POST', path: () => '/v1/jobs/delete-by-query', body: { q: 'status:failed', dry_run: true } },
+  { name: 'delete workflow runs by query', method: 'POST', path: () => '/v1/workflows/delete-by-query', body: { q: 'until:30d', dry_run: true } },
   { name: 'list registry credentials', method: 'GET', path: () => '/v1/registry-credentials' },
   { name: 'delete registry credential', method: 'DELETE', path: (_ws, tok) => `/v1/registry-credentials/${tok}` },
   { name: 'egress events', method: 'GET', path: () => '/v1/egress/events' },

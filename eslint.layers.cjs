@@ -58,6 +58,8 @@ const LAYERS = [
     { type: 'governance', pattern: 'src/governance/**' },
     // Run aggregates (/v1/metrics) and the Prometheus scrape endpoint with its database-backed gauges.
     { type: 'metrics', pattern: 'src/metrics/**' },
+    // Operator views of the engine (containers, volumes, networks, orphans) for organisation admins.
+    { type: 'operator', pattern: 'src/operator/**' },
   ],
   [
     { type: 'mcp', pattern: 'src/mcp/**' },

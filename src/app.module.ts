@@ -15,6 +15,7 @@ import { JobsModule } from 'src/jobs/jobs.module';
 import { PoliciesModule } from 'src/policies/policies.module';
 import { McpModule } from 'src/mcp/mcp.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
+import { OperatorModule } from 'src/operator/operator.module';
 import { TelemetryModule } from 'src/telemetry/telemetry.module';
 import { SandboxesModule } from 'src/sandboxes/sandboxes.module';
 import { SecretsModule } from 'src/secrets/secrets.module';
@@ -54,6 +55,7 @@ export const CONFIG_IMPORT = ConfigModule.forRoot({
     WorkflowsModule,
     EnvironmentsModule,
     MetricsModule,
+    OperatorModule,
     McpModule,
     GovernanceModule,
     HealthModule,

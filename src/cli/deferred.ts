@@ -14,6 +14,7 @@ export const loadServer = () => import('../main');
 /** The operator context (`orcaops admin ...`): Nest application context on the database. */
 export const loadAdminContext = () => import('./admin/admin-context');
 export const loadAdminTokens = () => import('../workspaces/admin-tokens.service');
+export const loadEngineAdmin = () => import('../operator/engine-admin.service');
 export const loadRotateSecretsKey = () => import('./admin/rotate-secrets-key');
 /** The local Docker engine (dockerode) for `images` and `doctor`. */
 export const loadDockerEngine = () => import('./docker-engine');

@@ -27,6 +27,7 @@ const profiles = lazy<typeof import('./commands/profiles.command')>('./commands/
 const policies = lazy<typeof import('./commands/policies.command')>('./commands/policies.command');
 const quotas = lazy<typeof import('./commands/quotas.command')>('./commands/quotas.command');
 const registry = lazy<typeof import('./commands/registry.command')>('./commands/registry.command');
+const runs = lazy<typeof import('./commands/runs.command')>('./commands/runs.command');
 const sandbox = lazy<typeof import('./commands/sandbox.command')>('./commands/sandbox.command');
 const sandboxHistory = lazy<typeof import('./commands/sandbox-history.command')>('./commands/sandbox-history.command');
 const sandboxInteraction = lazy<typeof import('./commands/sandbox-interaction.command')>('./commands/sandbox-interaction.command');
@@ -49,6 +50,7 @@ export const TOP_LEVEL_COMMANDS: ReadonlyArray<{ names: readonly string[]; build
   { names: ['me'], build: () => session().meCommand() },
   { names: ['run'], build: () => jobs().runCommand() },
   { names: ['jobs'], build: () => jobs().jobsCommand() },
+  { names: ['runs'], build: () => runs().runsCommand() },
   { names: ['sandbox', 'sandboxes'], build: () => sandbox().sandboxCommand([...sandboxInteraction().sandboxInteractionCommands(), sandboxHistory().sandboxHistoryCommand()]) },
   { names: ['sessions', 'session'], build: () => sessions().sessionsCommand() },
   { names: ['audit'], build: () => audit().auditCommand() },

@@ -50,6 +50,8 @@ export const runtimeConfig = registerAs('runtime', () => {
   const env = readEnv();
   return {
     driver: env.ORCAOPS_RUNTIME,
+    /** Labelled on the objects this installation creates (HOME_LABEL): where its data lives. */
+    home: dataHome(env),
     socketPath: env.ORCAOPS_DOCKER_SOCKET ?? dockerSocketFromEnv(),
     engineCallTimeoutMs: env.ORCAOPS_ENGINE_CALL_TIMEOUT_MS,
     maxConcurrentJobs: env.ORCAOPS_MAX_CONCURRENT_JOBS,

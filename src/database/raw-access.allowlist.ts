@@ -103,6 +103,13 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
     reason: 'The engine’s image cache is shared: the organisation admin’s image listing, prune and the LRU collector need every workspace’s pull grants for the digests on the engine (which images OrcaOps pulled, and their last use); read-only, and workspace views filter to their own workspace.',
   },
   {
+    file: 'src/operator/engine-records.ts',
+    call: 'query',
+    entities: ['JobEntity', 'SandboxEntity', 'WorkflowRunEntity'],
+    crossTenant: true,
+    reason: 'Operator orphan check (org admins, audited): which job, sandbox and workflow run ids named by engine labels still have a row, in every workspace; only ids and sandbox statuses leave the query.',
+  },
+  {
     file: 'src/tenancy/token-auth.service.ts',
     call: 'InjectRepository',
     entities: ['ApiTokenEntity', 'AdminTokenEntity'],

@@ -25,6 +25,8 @@ import { PreviewsService } from 'src/sandboxes/previews/previews.service';
 import { sandboxHistoryTools } from 'src/mcp/tools/sandbox-history.tools';
 import { SandboxHistoryService } from 'src/sandboxes/history/sandbox-history.service';
 import { secretTools } from 'src/mcp/tools/secrets.tools';
+import { sessionTools } from 'src/mcp/tools/sessions.tools';
+import { SessionsService } from 'src/sessions/sessions.service';
 import { SecretsService } from 'src/secrets/secrets.service';
 import { workflowTools } from 'src/mcp/tools/workflows.tools';
 import { environmentTools } from 'src/mcp/tools/environments.tools';
@@ -84,13 +86,14 @@ export class McpServerFactory {
     environments: EnvironmentsService,
     previews: PreviewsService,
     imageCache: ImageCacheService,
+    sessions: SessionsService,
   ) {
     this.tools = [
       ...jobTools(jobs),
       ...sandboxTools({ sandboxes, exec, shells, processes, files }),
       ...sandboxHistoryTools(sandboxHistory),
       ...previewTools(previews),
-      ...historyTools(search),
+      ...historyTools(search, workflows),
       ...learningTools(baselines),
       ...workflowTools(workflows),
       ...environmentTools(environments),
@@ -98,6 +101,7 @@ export class McpServerFactory {
       ...metricsTools(metrics),
       ...egressTools(egressLog),
       ...secretTools(secrets),
+      ...sessionTools(sessions),
     ];
   }
 

@@ -12,10 +12,11 @@ import { SecretsModule } from 'src/secrets/secrets.module';
 import { WorkflowsModule } from 'src/workflows/workflows.module';
 import { MetricsModule } from 'src/metrics/metrics.module';
 import { EnvironmentsModule } from 'src/environments/environments.module';
+import { SessionsModule } from 'src/sessions/sessions.module';
 
-/** The MCP front end: above audit, jobs, sandboxes and workflows; nothing depends on it. */
+/** The MCP front end: above audit, jobs, sandboxes, workflows and sessions; nothing depends on it. */
 @Module({
-  imports: [AuditModule, EgressModule, JobsModule, LearningModule, SandboxesModule, WorkflowsModule, EnvironmentsModule, RegistriesModule, MetricsModule, SecretsModule],
+  imports: [AuditModule, EgressModule, JobsModule, LearningModule, SandboxesModule, WorkflowsModule, EnvironmentsModule, RegistriesModule, MetricsModule, SecretsModule, SessionsModule],
   controllers: [McpController],
   providers: [McpServerFactory, McpSessions],
   exports: [McpServerFactory],

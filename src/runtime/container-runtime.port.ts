@@ -294,7 +294,25 @@ export interface ContainerSummary {
   name: string;
   status: ContainerState['status'];
   labels: Record<string, string>;
+  /** When the engine created it (ISO 8601), when it says. */
+  createdAt?: string;
 }
+
+/** A volume or network as listed by the engine. */
+export interface EngineObjectSummary {
+  name: string;
+  labels: Record<string, string>;
+  /** When the engine created it (ISO 8601), when it says. */
+  createdAt?: string;
+}
+
+/**
+ * Labels that say where an installation lives (issue 20): its data directory and host. The adapter adds
+ * them to every container, volume and network it creates with an `orcaops.install` label, so an operator
+ * can tell an object whose installation is gone (data directory removed) from one of a live neighbour.
+ */
+export const HOME_LABEL = 'orcaops.home';
+export const HOST_LABEL = 'orcaops.host';
 
 /**
  * The container engine, one method per engine operation. Only src/runtime/docker implements it
@@ -342,7 +360,7 @@ export interface ContainerRuntime {
   /** Missing volumes are not an error; a volume still in use throws 'conflict'. */
   removeVolume(name: string): Promise<void>;
   /** Volumes carrying every given label (at least one label is required). */
-  listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>>;
+  listVolumes(labels: Record<string, string>): Promise<EngineObjectSummary[]>;
 
   /** Creates (does not start) a hardened container; returns its id. */
   createContainer(spec: ContainerSpec): Promise<string>;
@@ -395,5 +413,5 @@ export interface ContainerRuntime {
   openEgressPort(port: number): Promise<void>;
   closeEgressPort(port: number): Promise<void>;
   /** Networks carrying every given label (at least one label is required). */
-  listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>>;
+  listNetworks(labels: Record<string, string>): Promise<EngineObjectSummary[]>;
 }

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { runtimeConfig } from 'src/config/orcaops.config';
-import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
+import { hostname } from 'node:os';
+import { CONTAINER_RUNTIME, ContainerRuntime, HOME_LABEL, HOST_LABEL } from 'src/runtime/container-runtime.port';
 import { DockerRuntime } from 'src/runtime/docker/docker.runtime';
 import { engineTimeouts } from 'src/runtime/docker/engine-call';
 import { FakeRuntime } from 'src/runtime/fake/fake.runtime';
@@ -15,7 +16,9 @@ import { EngineCallMetrics } from 'src/runtime/engine-call-metrics';
       provide: CONTAINER_RUNTIME,
       inject: [runtimeConfig.KEY],
       useFactory: (config: ConfigType<typeof runtimeConfig>): ContainerRuntime =>
-        config.driver === 'fake' ? new FakeRuntime() : new DockerRuntime(config.socketPath, engineTimeouts(config.engineCallTimeoutMs)),
+        config.driver === 'fake'
+          ? new FakeRuntime()
+          : new DockerRuntime(config.socketPath, engineTimeouts(config.engineCallTimeoutMs), { [HOME_LABEL]: config.home, [HOST_LABEL]: hostname() }),
     },
     EngineHealth,
     EngineCallMetrics,

@@ -28,6 +28,7 @@ import { WorkflowsModule } from 'src/workflows/workflows.module';
     WorkflowsModule,
   ],
   controllers: [SessionsController],
+  exports: [SessionsService],
   providers: [
     SessionsService,
     SessionView,

@@ -18,6 +18,7 @@ import {
 } from 'src/workflows/dto/workflow.dto';
 import { WorkflowArtifactsResponseDto, WorkflowLogsResponseDto } from 'src/workflows/dto/workflow-outputs-response.dto';
 import { WorkflowsService } from 'src/workflows/workflows.service';
+import { DeleteJobsByQueryDto, DeleteJobsByQueryResponseDto } from 'src/jobs/dto/search-jobs.dto';
 
 @ApiTags('workflows')
 @ApiBearerAuth()
@@ -78,6 +79,18 @@ export class WorkflowsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WorkflowRunWaitResponseDto> {
     return this.workflows.wait(ctx, id, { timeoutMs: (q.timeout_seconds ?? 30) * 1000, after: q.after }, clientGone(reply));
+  }
+
+  @Post('delete-by-query')
+  @HttpCode(200)
+  @RequirePermission('workspace:admin')
+  @ApiOperation({
+    operationId: 'deleteWorkflowsByQuery',
+    summary: 'Delete completed workflow runs matching a run query, e.g. until:30d status:failed (admins; at most 200 per call, audited)',
+    description: 'Filters: until/since/created, status (succeeded, failed, timed_out, cancelled), session, fingerprint. Running runs are left. dry_run counts without deleting. more=true: call again.',
+  })
+  deleteByQuery(@Tenant() ctx: TenantContext, @Body() dto: DeleteJobsByQueryDto): Promise<DeleteJobsByQueryResponseDto> {
+    return this.workflows.deleteByQuery(ctx, dto.q, dto.dry_run ?? false);
   }
 
   @Post(':runId/cancel')

@@ -35,6 +35,10 @@ import { WorkflowSourcesService } from 'src/workflows/sources/workflow-sources.s
 import { toPlanResponse, toRunResponse, toRunSummary } from 'src/workflows/workflows.mappers';
 import type { WorkflowArtifactsResponseDto } from 'src/workflows/dto/workflow-outputs-response.dto';
 import { workflowFingerprint } from 'src/workflows/workflow-fingerprint';
+import { parseWorkflowRunQuery } from 'src/workflows/workflow-run-query';
+
+/** Runs one delete-by-query call removes at most (more=true: call again); each run is its own transaction. */
+export const WORKFLOW_BULK_DELETE_MAX = 200;
 
 /** Image for jobs whose runs-on maps to nothing more specific (a Linux label or none). */
 export const DEFAULT_WORKFLOW_IMAGE = 'orcaops/python';
@@ -203,6 +207,33 @@ export class WorkflowsService {
       if (run && (await this.remove(run, 'system'))) deleted++;
     }
     return deleted;
+  }
+
+  /**
+   * Admins: deletes completed runs matching a run-search query (`until:30d status:failed`, see
+   * workflow-run-query.ts), oldest first, at most WORKFLOW_BULK_DELETE_MAX per call, each run with its
+   * jobs in its own short transaction (no long lock); one summary audit row with the counts.
+   */
+  async deleteByQuery(ctx: TenantContext, q: string, dryRun: boolean): Promise<{ deleted: number; more: boolean; dry_run: boolean }> {
+    assertPermission(ctx, 'workspace:admin');
+    const { workspaceId } = requireWorkspace(ctx);
+    const filter = parseWorkflowRunQuery(q);
+    const qb = this.runs.queryBuilder(workspaceId, 'r').andWhere("r.status = 'completed'");
+    filter.created.forEach((c, i) => qb.andWhere(`r.created_at ${c.op} :at${i}`, { [`at${i}`]: c.at }));
+    if (filter.conclusions) qb.andWhere('r.conclusion IN (:...conclusions)', { conclusions: filter.conclusions });
+    if (filter.sessionId) qb.andWhere('r.session_id = :sessionId', { sessionId: filter.sessionId });
+    if (filter.fingerprintPrefix) qb.andWhere('r.fingerprint LIKE :fp', { fp: `${filter.fingerprintPrefix}%` });
+    const rows = await qb.select('r.id', 'id').orderBy('r.created_at', 'ASC').limit(WORKFLOW_BULK_DELETE_MAX + 1).getRawMany<{ id: string }>();
+    const ids = rows.slice(0, WORKFLOW_BULK_DELETE_MAX).map((r) => r.id);
+    const more = rows.length > WORKFLOW_BULK_DELETE_MAX;
+    if (dryRun) return { deleted: ids.length, more, dry_run: true };
+    let deleted = 0;
+    for (const id of ids) {
+      const run = await this.runs.findOne(workspaceId, { id });
+      if (run && (await this.remove(run, ctx))) deleted++;
+    }
+    await this.audit.record(ctx, { action: 'workflow.bulk_delete', resourceType: 'workflow', details: { query: q, deleted, more } });
+    return { deleted, more, dry_run: false };
   }
 
   /** One transaction: the run (compare-and-set on completed: a rerun may have restarted it), its instances, its jobs, the audit. */

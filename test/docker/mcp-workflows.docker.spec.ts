@@ -102,9 +102,9 @@ describe('MCP workflow tools and sessions (real engine)', () => {
     }
   }
 
-  it('lists the workflow tools within the 40-tool budget', async () => {
+  it('lists the workflow tools within the 46-tool budget', async () => {
     const { tools } = await client.listTools();
-    expect(tools.length).toBeLessThanOrEqual(40);
+    expect(tools.length).toBeLessThanOrEqual(46);
     const byName = Object.fromEntries(tools.map((x) => [x.name, x]));
     expect(byName.run_workflow?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
     expect(byName.get_workflow?.annotations).toMatchObject({ readOnlyHint: true });

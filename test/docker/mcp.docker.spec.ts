@@ -15,6 +15,7 @@ const TOOL_NAMES = [
   'run_job', 'submit_job', 'get_job', 'get_job_logs', 'get_job_log_excerpt', 'cancel_job', 'list_jobs', 'read_artifact',
   'create_sandbox', 'exec', 'shell', 'start_process', 'read_process_output', 'write_file', 'read_file',
   'list_files', 'list_sandboxes', 'delete_sandbox', 'extend_sandbox', 'search_runs', 'delete_runs', 'list_workflows', 'get_sandbox_history',
+  'list_sessions', 'get_session', 'end_session',
 ];
 
 interface ToolResult {
@@ -95,9 +96,10 @@ describe('MCP server over Streamable HTTP and stdio (real engine)', () => {
       client = await connect(a.tokens.developer.token);
     });
 
-    it('lists at most 40 tools, each with input and output schemas and annotations', async () => {
+    it('lists at most 46 tools, each with input and output schemas and annotations', async () => {
       const { tools } = await client.listTools();
-      expect(tools.length).toBeLessThanOrEqual(40);
+      // 45 now: jobs, sandboxes, workflows, environments, previews, sessions, insights, images, secrets, egress.
+      expect(tools.length).toBeLessThanOrEqual(46);
       expect(tools.map((x) => x.name)).toEqual(expect.arrayContaining(TOOL_NAMES));
       for (const tool of tools) {
         expect(tool.description!.length).toBeGreaterThan(20);

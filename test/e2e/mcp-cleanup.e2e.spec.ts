@@ -6,7 +6,10 @@ import { httpClient, listen } from '../support/mcp';
 import { seedRuns } from '../support/run-records';
 import type { SeededWorkspace } from '../support/tenants';
 import { seedWorkspace } from '../support/tenants';
-import { submitWorkflow } from '../support/workflows';
+import { runCli } from '../support/cli';
+import { api } from '../support/http';
+import { sql } from '../support/sql';
+import { submitWorkflow, waitForRun } from '../support/workflows';
 
 // MCP: list_workflows, and run clean-up by age (delete_runs) for workspace admins, audited; another
 // workspace's runs are never seen or touched. Fake engine (REST and CLI fronts: run-search specs).
@@ -18,7 +21,7 @@ interface ToolResult {
 
 const FINISHED = 'status:succeeded,failed,timed_out,cancelled';
 
-describe('MCP: list_workflows and delete_runs', () => {
+describe('MCP: list_workflows and delete_runs (jobs and workflow runs; REST and CLI for workflow runs)', () => {
   let t: TestApp;
   let url: string;
   let a: SeededWorkspace;
@@ -99,5 +102,46 @@ describe('MCP: list_workflows and delete_runs', () => {
     expect((await call(viewerB, 'list_workflows', {})).structuredContent.items).toEqual([]);
     const limited = await call(viewerA, 'list_workflows', { limit: 1 });
     expect(limited.structuredContent.items).toHaveLength(1);
+  });
+
+  it('workflow runs by age: delete_runs kind=workflow_runs (MCP), POST /v1/workflows/delete-by-query (REST), orcaops runs cleanup (CLI); admins only, audited', async () => {
+    const yaml = 'name: aged\njobs:\n  one:\n    image: orcaops/busybox\n    steps: [{run: "true"}]\n';
+    const submit = async (ws: SeededWorkspace): Promise<string> => {
+      const run = await submitWorkflow(t.app, ws.tokens.developer.token, yaml);
+      await waitForRun(t.app, ws.tokens.developer.token, run.id);
+      return run.id;
+    };
+    const [oldA, oldA2, newA, oldB] = [await submit(a), await submit(a), await submit(a), await submit(b)];
+    await sql(t.databaseUrl, "UPDATE workflow_runs SET created_at = now() - interval '40 days' WHERE id = ANY($1::uuid[])", [[oldA, oldA2, oldB]]);
+    const exists = async (ws: SeededWorkspace, id: string): Promise<boolean> => (await api(t.app, 'GET', `/v1/workflows/${id}`, { token: ws.tokens.viewer.token })).status === 200;
+
+    const admin = await client(a.tokens.admin.token);
+    const dry = await call(admin, 'delete_runs', { kind: 'workflow_runs', query: 'until:30d', dry_run: true });
+    expect(dry.structuredContent).toEqual({ deleted: 2, more: false, dry_run: true });
+    const unsupported = await call(admin, 'delete_runs', { kind: 'workflow_runs', query: 'until:30d image:orcaops/busybox' });
+    expect(unsupported.isError).toBe(true);
+    expect(unsupported.content[0]!.text).toContain('cannot be filtered by image');
+    const refused = await api(t.app, 'POST', '/v1/workflows/delete-by-query', { token: a.tokens.developer.token, body: { q: 'until:30d' } });
+    expect(refused.status).toBe(403);
+
+    const one = await api(t.app, 'POST', '/v1/workflows/delete-by-query', { token: a.tokens.admin.token, body: { q: `until:30d fp:${'0'.repeat(8)}`, dry_run: true } });
+    expect(one.body).toEqual({ deleted: 0, more: false, dry_run: true });
+    const viaMcp = await call(admin, 'delete_runs', { kind: 'workflow_runs', query: 'until:30d status:succeeded,failed,cancelled' });
+    expect(viaMcp.isError).toBeFalsy();
+    expect(viaMcp.structuredContent).toEqual({ deleted: 2, more: false, dry_run: false });
+    expect([await exists(a, oldA), await exists(a, oldA2), await exists(a, newA), await exists(b, oldB)]).toEqual([false, false, true, true]);
+
+    // The CLI over REST: B's admin cleans B's history (jobs and workflow runs), nothing of A's.
+    const env = { ORCAOPS_URL: url, ORCAOPS_TOKEN: b.tokens.admin.token, ORCAOPS_HOME: t.home };
+    const cli = await runCli(['--json', 'runs', 'cleanup', '--older-than', '30d', '--kind', 'workflows'], env);
+    expect(cli.exitCode).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual({ query: 'until:30d', workflow_runs: { deleted: 1, more: false, dry_run: false } });
+    expect([await exists(b, oldB), await exists(a, newA)]).toEqual([false, true]);
+
+    const rows = await sql<{ workspace_id: string; via: string; details: any }>(t.databaseUrl, "SELECT workspace_id, via, details FROM audit_events WHERE action = 'workflow.bulk_delete' ORDER BY occurred_at");
+    expect(rows).toEqual([
+      { workspace_id: a.id, via: 'mcp', details: expect.objectContaining({ deleted: 2 }) },
+      { workspace_id: b.id, via: 'rest', details: expect.objectContaining({ deleted: 1, query: 'until:30d' }) },
+    ]);
   });
 });

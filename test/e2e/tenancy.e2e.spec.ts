@@ -49,7 +49,19 @@ const ROUTES_WITH_IDS: RouteCase[] = [
 ];
 const TOKEN_ROUTES = ROUTES_WITH_IDS.filter((r) => r.path('W', 'T').includes('/T'));
 const MUTATING_ROUTES = ROUTES_WITH_IDS.filter((r) => r.method !== 'GET');
+/** Operator views of the engine (issue 20): organisation admins only, whatever the object. */
+const ENGINE_ROUTES: RouteCase[] = [
+  { name: 'engine objects', method: 'GET', path: () => '/v1/admin/engine/objects' },
+  { name: 'inspect engine container', method: 'GET', path: (_ws, tok) => `/v1/admin/engine/containers/${tok}` },
+  { name: 'engine container logs', method: 'GET', path: (_ws, tok) => `/v1/admin/engine/containers/${tok}/logs` },
+  { name: 'stop engine container', method: 'POST', path: (_ws, tok) => `/v1/admin/engine/containers/${tok}/stop` },
+  { name: 'remove engine container', method: 'DELETE', path: (_ws, tok) => `/v1/admin/engine/containers/${tok}` },
+  { name: 'remove engine volume', method: 'DELETE', path: (_ws, tok) => `/v1/admin/engine/volumes/${tok}` },
+  { name: 'remove engine network', method: 'DELETE', path: (_ws, tok) => `/v1/admin/engine/networks/${tok}` },
+  { name: 'engine gc', method: 'POST', path: () => '/v1/admin/engine/gc', body: { dry_run: true } },
+];
 const EVERY_V1_ROUTE: RouteCase[] = [
+  ...ENGINE_ROUTES,
   { name: 'who am i', method: 'GET', path: () => '/v1/me' },
   { name: 'list workspaces', method: 'GET', path: () => '/v1/workspaces' },
   { name: 'create workspace', method: 'POST', path: () => '/v1/workspaces', body: { name: 'x' } },
@@ -59,6 +71,7 @@ const EVERY_V1_ROUTE: RouteCase[] = [
   { name: 'search runs', method: 'GET', path: () => '/v1/jobs/search?q=status:failed' },
   { name: 'export runs', method: 'GET', path: () => '/v1/jobs/export?q=status:failed' },
   { name: 'delete runs by query', method: 'POST', path: () => '/v1/jobs/delete-by-query', body: { q: 'status:failed', dry_run: true } },
+  { name: 'delete workflow runs by query', method: 'POST', path: () => '/v1/workflows/delete-by-query', body: { q: 'until:30d', dry_run: true } },
   { name: 'list registry credentials', method: 'GET', path: () => '/v1/registry-credentials' },
   { name: 'delete registry credential', method: 'DELETE', path: (_ws, tok) => `/v1/registry-credentials/${tok}` },
   { name: 'egress events', method: 'GET', path: () => '/v1/egress/events' },
@@ -182,6 +195,15 @@ describe('tenancy: isolation, authentication and workspace status over HTTP', ()
       expect(listA.body.items.map((i: { name: string }) => i.name)).toContain('A_ONLY');
       for (const res of [foreign, absent, job, listB, listA]) expect(JSON.stringify(res.body)).not.toContain(value);
     });
+
+    it.each(ROLES.flatMap((role) => ENGINE_ROUTES.map((route) => ({ role, ...route }))))(
+      "B's $role token: $method $name is 403 whatever the object (organisation admins only)",
+      async (route) => {
+        const token = b.tokens[route.role].token;
+        const res = await call(token, route, a.id, randomUUID());
+        expectError(res, 403, 'forbidden');
+      },
+    );
 
     it("lists only the caller's own workspace", async () => {
       const res = await api(t.app, 'GET', '/v1/workspaces', { token: b.tokens.viewer.token });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { action, outputOptions } from 'src/cli/command-context';
 import { info, render } from 'src/cli/output';
 import { loadAdminContext, loadAdminTokens, loadRotateSecretsKey } from 'src/cli/deferred';
+import { addEngineCommands } from 'src/cli/admin/engine.commands';
 
 export function adminCommand(): Command {
   const cmd = new Command('admin').description(
@@ -51,5 +52,6 @@ export function adminCommand(): Command {
       await withAdminContext(() => Promise.resolve());
       render(outputOptions(c), { migrated: true });
     }));
+  addEngineCommands(cmd);
   return cmd;
 }

@@ -289,5 +289,16 @@ export function workflowCommand(): Command {
         }),
       ),
   );
+  workflow.addCommand(
+    new Command('delete-by-query')
+      .argument('<query...>')
+      .description('Delete completed runs matching a run query, e.g. until:30d status:failed (workspace admins; at most 200 per call, audited)')
+      .option('--dry-run', 'count what would be deleted, delete nothing')
+      .action(
+        action(async (words: string[], o: { dryRun?: boolean }, command: Command) => {
+          render(outputOptions(command), await new ApiClient().request('POST', '/v1/workflows/delete-by-query', { q: words.join(' '), dry_run: !!o.dryRun }));
+        }),
+      ),
+  );
   return workflow;
 }

@@ -4,6 +4,7 @@ import type { RunSearchService } from 'src/jobs/records/run-search.service';
 import type { OrcaTool } from 'src/mcp/tool-kit';
 import { defineTool } from 'src/mcp/tool-kit';
 import { jobStatusFilter } from 'src/mcp/tools/schemas';
+import type { WorkflowsService } from 'src/workflows/workflows.service';
 
 const runHitOutput = z.object({
   id: z.string(),
@@ -31,7 +32,7 @@ function term(field: string, value: string | undefined): string[] {
 }
 
 /** History: search over past runs (docs/run-records.md; later issues add workflow runs here). */
-export function historyTools(search: RunSearchService): OrcaTool[] {
+export function historyTools(search: RunSearchService, workflows: WorkflowsService): OrcaTool[] {
   return [
     defineTool({
       name: 'search_runs',
@@ -67,18 +68,21 @@ export function historyTools(search: RunSearchService): OrcaTool[] {
       title: 'Delete past runs (clean-up)',
       description:
         'Workspace admins: delete finished jobs (records, logs, artifacts) matching a search_runs query, at most 1000 per ' +
-        'call (more=true: call again); audited. By age: until:30d. A query with no condition is refused. dry_run counts only.',
+        'call (more=true: call again); audited. By age: until:30d. A query with no condition is refused. dry_run counts only. ' +
+        'kind=workflow_runs deletes completed workflow runs with their jobs instead (filters: until/since, status, session, fingerprint; 200 per call).',
       permission: 'workspace:admin',
       input: {
         query: z.string().min(1).max(1000).describe('e.g. until:30d, or status:failed until:7d'),
         dry_run: z.boolean().optional().describe('Count what would be deleted; delete nothing'),
+        kind: z.enum(['jobs', 'workflow_runs']).optional().describe('What to delete (default jobs)'),
       },
       output: { deleted: z.number(), more: z.boolean(), dry_run: z.boolean() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
       async run(args, call) {
-        const result = await search.deleteByQuery(call.ctx, args.query, args.dry_run ?? false);
+        const workflowRuns = args.kind === 'workflow_runs';
+        const result = workflowRuns ? await workflows.deleteByQuery(call.ctx, args.query, args.dry_run ?? false) : await search.deleteByQuery(call.ctx, args.query, args.dry_run ?? false);
         const verb = result.dry_run ? 'would delete' : 'deleted';
-        return { result, summary: `${verb} ${result.deleted} finished runs${result.more ? ' (more match: call again)' : ''}` };
+        return { result, summary: `${verb} ${result.deleted} ${workflowRuns ? 'completed workflow runs' : 'finished runs'}${result.more ? ' (more match: call again)' : ''}` };
       },
     }),
   ];

@@ -53,6 +53,8 @@ export interface ListPayload {
   Names?: string[];
   State?: string;
   Labels?: Record<string, string> | null;
+  /** Unix seconds. */
+  Created?: number;
 }
 
 export function toContainerSummary(item: ListPayload): ContainerSummary {
@@ -61,6 +63,7 @@ export function toContainerSummary(item: ListPayload): ContainerSummary {
     name: (item.Names?.[0] ?? '').replace(/^\//, ''),
     status: toStatus(item.State),
     labels: toLabels(item.Labels),
+    ...(typeof item.Created === 'number' ? { createdAt: new Date(item.Created * 1000).toISOString() } : {}),
   };
 }
 
@@ -91,6 +94,12 @@ export function toImageSummary(item: ImageListPayload, containers: Array<{ Image
     containers: using.length,
     runningContainers: using.filter((c) => c.State === 'running').length,
   };
+}
+
+/** A volume's CreatedAt or a network's Created (RFC 3339), as ISO 8601; undefined when absent or unparsable. */
+export function toCreatedAt(value: unknown): string | undefined {
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
 export interface StatsPayload {

@@ -7,6 +7,7 @@ import type {
   ContainerState,
   ContainerStats,
   ContainerSummary,
+  EngineObjectSummary,
   EngineInfo,
   ExecOptions,
   ExecResult,
@@ -26,7 +27,7 @@ import { pullThroughEngine } from 'src/runtime/docker/docker-pull';
 import { buildThroughEngine } from 'src/runtime/docker/docker-build';
 import { throttleStream } from 'src/runtime/docker/stream-throttle';
 import { demuxOutput } from 'src/runtime/docker/output-demux';
-import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toImageInfo, toImageSummary } from 'src/runtime/docker/docker-mappers';
+import { runtimeVersionOf, toContainerState, toContainerStats, toContainerSummary, toCreatedAt, toImageInfo, toImageSummary } from 'src/runtime/docker/docker-mappers';
 import {
   assertAbsolutePath,
   assertName,
@@ -59,11 +60,20 @@ export class DockerRuntime implements ContainerRuntime {
    */
   private readonly volumeOf = new Map<string, string | null>();
 
+  /**
+   * `ownerLabels` (HOME_LABEL, HOST_LABEL) are added to every object created with an `orcaops.install`
+   * label: where that installation lives, for the operator's orphan check.
+   */
   constructor(
     socketPath: string,
     private readonly timeouts: EngineTimeouts = DEFAULT_ENGINE_TIMEOUTS,
+    private readonly ownerLabels: Record<string, string> = {},
   ) {
     this.docker = new Docker({ socketPath });
+  }
+
+  private stamp(labels: Record<string, string>): Record<string, string> {
+    return labels['orcaops.install'] === undefined ? labels : { ...labels, ...this.ownerLabels };
   }
 
   /** One short engine call under the call deadline (engine-call.ts): a hung engine is engine_unavailable. */
@@ -172,11 +182,11 @@ export class DockerRuntime implements ContainerRuntime {
 
 
   createWorkspaceVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
-    return this.createSizedVolume(buildWorkspaceVolumeOptions(name, sizeBytes, labels, owner));
+    return this.createSizedVolume(buildWorkspaceVolumeOptions(name, sizeBytes, this.stamp(labels), owner));
   }
 
   createDataVolume(name: string, sizeBytes: number, labels: Record<string, string>, owner?: string): Promise<void> {
-    return this.createSizedVolume(buildDataVolumeOptions(name, sizeBytes, labels, owner));
+    return this.createSizedVolume(buildDataVolumeOptions(name, sizeBytes, this.stamp(labels), owner));
   }
 
   private async createSizedVolume(body: WorkspaceVolumeBody): Promise<void> {
@@ -202,18 +212,18 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+  async listVolumes(labels: Record<string, string>): Promise<EngineObjectSummary[]> {
     const filters = { label: toLabelFilters(labels) };
     try {
       const result = await this.call('list volumes', (abortSignal) => this.docker.listVolumes({ filters, abortSignal }));
-      return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: { ...(v.Labels ?? {}) } }));
+      return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: { ...(v.Labels ?? {}) }, ...createdAt((v as { CreatedAt?: unknown }).CreatedAt) }));
     } catch (error) {
       throw translateDockerError(error, 'list volumes', 'engine_error');
     }
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const body = buildCreateOptions(spec);
+    const body = buildCreateOptions({ ...spec, labels: this.stamp(spec.labels) });
     if (spec.network === 'egress') await this.ensureEgressNetwork();
     if (spec.workspaceVolume !== undefined) await this.assertWorkspaceVolume(spec.workspaceVolume);
     // Only volumes we sized (createDataVolume) may be mounted: never an unbounded, disk-backed one.
@@ -383,7 +393,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async createNetwork(name: string, labels: Record<string, string>): Promise<void> {
-    const body = buildInternalNetworkOptions(name, labels);
+    const body = buildInternalNetworkOptions(name, this.stamp(labels));
     try {
       await this.call(`create network ${name}`, (abortSignal) => this.docker.createNetwork({ ...body, abortSignal }));
     } catch (error) {
@@ -402,11 +412,11 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+  async listNetworks(labels: Record<string, string>): Promise<EngineObjectSummary[]> {
     const filters = { label: toLabelFilters(labels) };
     try {
       const items = await this.call('list networks', (abortSignal) => this.docker.listNetworks({ filters, abortSignal }));
-      return items.map((n) => ({ name: n.Name, labels: { ...(n.Labels ?? {}) } }));
+      return items.map((n) => ({ name: n.Name, labels: { ...(n.Labels ?? {}) }, ...createdAt(n.Created) }));
     } catch (error) {
       throw translateDockerError(error, 'list networks', 'engine_error');
     }
@@ -506,4 +516,9 @@ function demuxed(raw: Buffer | string): string {
     offset += 8 + size;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+function createdAt(value: unknown): { createdAt?: string } {
+  const at = toCreatedAt(value);
+  return at === undefined ? {} : { createdAt: at };
 }

@@ -6,6 +6,7 @@ import type {
   ContainerState,
   ContainerStats,
   ContainerSummary,
+  EngineObjectSummary,
   EngineInfo,
   ExecOptions,
   ExecResult,
@@ -290,7 +291,7 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
-  listVolumes(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+  listVolumes(labels: Record<string, string>): Promise<EngineObjectSummary[]> {
     return this.run('listVolumes', [labels], () => {
       toLabelFilters(labels);
       return [...this.volumes.values()].filter((v) => hasLabels(v.labels, labels)).map((v) => ({ name: v.name, labels: { ...v.labels } }));
@@ -452,7 +453,7 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
 
-  listNetworks(labels: Record<string, string>): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+  listNetworks(labels: Record<string, string>): Promise<EngineObjectSummary[]> {
     return this.run('listNetworks', [labels], () => {
       toLabelFilters(labels);
       return [...this.networks.entries()].filter(([, l]) => hasLabels(l, labels)).map(([name, l]) => ({ name, labels: { ...l } }));

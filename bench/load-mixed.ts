@@ -4,6 +4,8 @@
 //   npm run bench:load                       two phases of BENCH_DURATION_S (default 150) seconds each
 //   BENCH_SHORT=1 npm run bench:load         20 s per phase at the CI spec's lower rates
 //   BENCH_RATES='{"flood":400}'              overrides rates (LoadRates in bench/support/load-mixed.ts)
+//   BENCH_ABUSER_IN_PROCESS=1                the abuser's clients in this process, as before (A/B only)
+//   BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'   the server's NODE_OPTIONS (profiles)
 // Prints a table and writes the JSON to bench/results/load-mixed-<time>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +19,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(phaseSeconds) || phaseSeconds < 5)
     throw new Error('BENCH_DURATION_S must be a whole number of seconds ≥ 5');
   const metricsToken = `bench-metrics-${process.pid}-${'0'.repeat(32)}`;
-  const bench = await startBenchServer({ ORCAOPS_METRICS_TOKEN: metricsToken });
+  const bench = await startBenchServer({
+    ORCAOPS_METRICS_TOKEN: metricsToken,
+    // e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': a CPU profile of the server, written when it stops.
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+  });
   try {
     const result = await runMixedLoad(
       { url: bench.url, pid: bench.pid, adminToken: ADMIN_TOKEN, databaseUrl: bench.databaseUrl, metricsToken },
@@ -27,6 +33,7 @@ async function main(): Promise<void> {
           ...(short ? SHORT_RATES : FULL_RATES),
           ...(JSON.parse(process.env.BENCH_RATES ?? '{}') as Partial<LoadRates>),
         },
+        abuserInProcess: process.env.BENCH_ABUSER_IN_PROCESS === '1',
         log: (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
       },
     );

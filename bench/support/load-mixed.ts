@@ -7,11 +7,14 @@
 // its coordinated-omission correction on, a rate of ≥ 1/s makes the expected interval 1 ms and back-fills
 // one fake sample per millisecond of every response, so it is off and latencies are taken per response
 // from the 'response' event (exact percentiles, mergeable across classes).
-import autocannon from 'autocannon';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import http from 'node:http';
+import { join } from 'node:path';
 import { installationContainers } from '../../test/support/docker';
+import { runAbuser, type AbuserDone, type AbuserRun } from './load-abuser';
+import { runClasses, type ClassSpec, type Sample, type StreamStats } from './load-classes';
 
 /** Requests per second of each class (autocannon needs whole numbers ≥ 1). */
 export interface LoadRates {
@@ -71,6 +74,11 @@ export interface LoadOptions {
   rates: LoadRates;
   /** Progress lines (stderr in the bench; nothing in the spec). */
   log?: (line: string) => void;
+  /**
+   * Runs the abuser's clients in this process, next to the well-behaved tenant's (as before 2026-12-07's
+   * fourth session), for A/B comparisons only: its client CPU then delays the good tenant's measurements.
+   */
+  abuserInProcess?: boolean;
 }
 
 /** Bytes of the oversized body: twice the server's default body limit (ORCAOPS_MAX_BODY_BYTES, 1 MiB). */
@@ -95,7 +103,7 @@ export interface PhaseResult {
   good_all: ClassStats;
   /** The abuser, per class: what it got (429/413/401 are expected answers for it). */
   abuser: Record<string, ClassStats>;
-  streams?: { opened: number; refused: Record<string, number>; peak_open: number };
+  streams?: StreamStats;
   health: { probes: number; failures: number; p99_ms: number; max_ms: number };
   peak_rss_mib: number;
   /** Where the time went (the findings in bench/README.md): CPU seconds per process group in the phase. */
@@ -103,8 +111,11 @@ export interface PhaseResult {
 }
 
 export interface PhaseDiagnostics {
-  /** CPU seconds used during the phase by the server process, its PostgreSQL, the Docker engine and this load generator. */
-  cpu_s: { server: number; postgres: number; docker: number; load_generator: number };
+  /**
+   * CPU seconds used during the phase by the server process, its PostgreSQL, the Docker engine, this load
+   * generator (the well-behaved tenant's clients and the probes) and the abuser's client process.
+   */
+  cpu_s: { server: number; postgres: number; docker: number; load_generator: number; abuser_generator?: number };
   /** The machine: share of both cores busy (all processes, others' work too), and the load average at the end. */
   machine_busy_pct: number;
   loadavg_1m: number;
@@ -135,11 +146,6 @@ interface Tenant {
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-interface Sample {
-  status: number; // 0: no answer
-  ms: number;
 }
 
 async function api(
@@ -204,42 +210,6 @@ function stats(samples: Sample[]): ClassStats {
     p99_ms: ms.length ? round(percentile(ms, 99)) : 0,
     max_ms: ms.length ? round(Math.max(...ms)) : 0,
   };
-}
-
-interface ClassSpec {
-  name: string;
-  rate: number;
-  token: string;
-  requests: autocannon.Request[];
-}
-
-/** One autocannon instance at a fixed rate; resolves with every response's status and latency. */
-function runClass(url: string, spec: ClassSpec, seconds: number): Promise<Sample[]> {
-  const samples: Sample[] = [];
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url,
-        // A few connections per class: the rate is what the class asks for, not what the server allows.
-        connections: Math.min(spec.rate, 8),
-        overallRate: spec.rate,
-        ignoreCoordinatedOmission: true,
-        duration: seconds,
-        timeout: 30,
-        headers: { authorization: `Bearer ${spec.token}`, 'content-type': 'application/json' },
-        requests: spec.requests,
-      },
-      (error: unknown) =>
-        error
-          ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
-          : resolve(samples),
-    );
-    instance.on(
-      'response',
-      (_client: unknown, status: number, _bytes: number, ms: number) => void samples.push({ status, ms }),
-    );
-    instance.on('reqError', () => void samples.push({ status: 0, ms: 0 }));
-  });
 }
 
 /** The well-behaved load of one tenant: reads, job submits and sandbox execs, one class each. */
@@ -323,66 +293,6 @@ function abuseClasses(tenant: Tenant, rates: LoadRates): ClassSpec[] {
       ],
     },
   ];
-}
-
-/** Holds `count` SSE log streams open on one job; a stream that ends or is refused is reopened. */
-function holdStreams(
-  url: string,
-  token: string,
-  jobId: string,
-  count: number,
-): { stop(): Promise<PhaseResult['streams']> } {
-  let stopped = false;
-  let open = 0;
-  let peakOpen = 0;
-  let opened = 0;
-  const refused: Record<string, number> = {};
-  const live = new Set<http.ClientRequest>();
-  const workers: Array<Promise<void>> = [];
-  const one = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      const request = http.get(
-        `${url}/v1/jobs/${jobId}/logs?follow=true`,
-        { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, agent: false },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          if (status === 200) {
-            opened++;
-            peakOpen = Math.max(peakOpen, ++open);
-          } else refused[String(status)] = (refused[String(status)] ?? 0) + 1;
-          response.resume();
-          response.once('close', () => {
-            if (status === 200) open--;
-            resolve();
-          });
-        },
-      );
-      live.add(request);
-      request.once('error', () => {
-        if (!stopped) refused.error = (refused.error ?? 0) + 1;
-        resolve();
-      });
-      request.once('close', () => live.delete(request));
-    });
-  for (let i = 0; i < count; i++) {
-    workers.push(
-      (async () => {
-        while (!stopped) {
-          await one();
-          // A refused stream is retried after a pause, not in a tight loop: this class holds streams, the flood class floods.
-          if (!stopped) await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-      })(),
-    );
-  }
-  return {
-    stop: async () => {
-      stopped = true;
-      for (const request of live) request.destroy();
-      await Promise.all(workers);
-      return { opened, refused, peak_open: peakOpen };
-    },
-  };
 }
 
 /** utime + stime of a process, in seconds (0 when it is gone). */
@@ -507,7 +417,7 @@ function watchServer(target: LoadTarget): {
       await lagReset;
       const lag = await scrapeLoopLag(target).catch(() => undefined);
       const end = cpuSnapshot(target);
-      const delta = (key: keyof PhaseDiagnostics['cpu_s']): number => Math.round((end[key] - cpuAtStart[key]) * 10) / 10;
+      const delta = (key: 'server' | 'postgres' | 'docker' | 'load_generator'): number => Math.round((end[key] - cpuAtStart[key]) * 10) / 10;
       const diagnostics: PhaseDiagnostics = {
         cpu_s: { server: delta('server'), postgres: delta('postgres'), docker: delta('docker'), load_generator: delta('load_generator') },
         machine_busy_pct: Math.round(((end.ticks.busy - cpuAtStart.ticks.busy) / Math.max(1, end.ticks.total - cpuAtStart.ticks.total)) * 100),
@@ -520,34 +430,71 @@ function watchServer(target: LoadTarget): {
   };
 }
 
+/**
+ * The abuser's clients in a child process (bench/support/load-abuser.ts), started and ready before the
+ * phase begins: `go()` starts its run, `done` is what it saw.
+ */
+async function startAbuserProcess(): Promise<{ go(run: Omit<AbuserRun, 'type'>): Promise<AbuserDone>; kill(): void }> {
+  const child = fork(join(__dirname, 'load-abuser.ts'), [], {
+    // ts-node for the TypeScript source, whether the parent is ts-node (the bench) or jest (the CI spec).
+    execArgv: ['-r', require.resolve('ts-node/register/transpile-only')],
+    env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.json') },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`the abuser's load process exited (${String(code)}) before it answered`);
+  });
+  exited.catch(() => undefined);
+  const next = (): Promise<unknown> => Promise.race([once(child, 'message').then(([message]) => message as unknown), exited]);
+  await next(); // ready
+  return {
+    go: async (run) => {
+      const answer = next();
+      child.send({ type: 'run', ...run } satisfies AbuserRun);
+      const done = (await answer) as AbuserDone;
+      if (done.error) throw new Error(`the abuser's load process failed: ${done.error}`);
+      return done;
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
 async function runPhase(
   target: LoadTarget,
   good: ClassSpec[],
   abuser: ClassSpec[],
-  streams: (() => ReturnType<typeof holdStreams>) | undefined,
+  streams: AbuserRun['streams'],
   seconds: number,
+  inProcess = false,
 ): Promise<PhaseResult> {
-  const watcher = watchServer(target);
-  const held = streams?.();
-  const run = async (specs: ClassSpec[]): Promise<Record<string, Sample[]>> => {
-    const all = await Promise.all(specs.map((spec) => runClass(target.url, spec, seconds)));
-    return Object.fromEntries(specs.map((spec, i) => [spec.name, all[i]!]));
-  };
-  const [goodSamples, abuserSamples] = await Promise.all([run(good), run(abuser)]);
-  const streamStats = await held?.stop();
-  const { peakRss, health, diagnostics } = await watcher.stop();
-  const perClass = (samples: Record<string, Sample[]>): Record<string, ClassStats> =>
-    Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, stats(s)]));
-  return {
-    seconds,
-    good: perClass(goodSamples),
-    good_all: stats(Object.values(goodSamples).flat()),
-    abuser: perClass(abuserSamples),
-    ...(streamStats ? { streams: streamStats } : {}),
-    health,
-    peak_rss_mib: Math.round(peakRss / 2 ** 20),
-    diagnostics,
-  };
+  const hasAbuser = abuser.length > 0 || streams !== undefined;
+  const abuserProcess = hasAbuser && !inProcess ? await startAbuserProcess() : undefined;
+  try {
+    const watcher = watchServer(target);
+    const abuserRun = { url: target.url, specs: abuser, seconds, ...(streams ? { streams } : {}) };
+    const [goodSamples, abuserDone] = await Promise.all([
+      runClasses(target.url, good, seconds),
+      abuserProcess ? abuserProcess.go(abuserRun) : hasAbuser ? runAbuser(abuserRun) : undefined,
+    ]);
+    const { peakRss, health, diagnostics } = await watcher.stop();
+    if (abuserDone) diagnostics.cpu_s.abuser_generator = Math.round(abuserDone.cpu_s * 10) / 10;
+    const perClass = (samples: Record<string, Sample[]>): Record<string, ClassStats> =>
+      Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, stats(s)]));
+    return {
+      seconds,
+      good: perClass(goodSamples),
+      good_all: stats(Object.values(goodSamples).flat()),
+      abuser: perClass(abuserDone?.samples ?? {}),
+      ...(abuserDone?.streams ? { streams: abuserDone.streams } : {}),
+      health,
+      peak_rss_mib: Math.round(peakRss / 2 ** 20),
+      diagnostics,
+    };
+  } finally {
+    abuserProcess?.kill();
+  }
 }
 
 /** Waits until neither tenant has a queued or running job (the caller cancels the abuser's sleeper first). */
@@ -616,7 +563,7 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
     // which would otherwise land in the first phase only and flatter the ratio.
     const warmup = Math.max(3, Math.min(10, Math.round(phaseSeconds / 5)));
     log(`warm-up: ${warmup} s`);
-    await runPhase(target, goodClasses(good, rates), goodClasses(abuser, rates), undefined, warmup);
+    await runPhase(target, goodClasses(good, rates), goodClasses(abuser, rates), undefined, warmup, options.abuserInProcess);
     log(`phase 1/2: the well-behaved tenant alone, ${phaseSeconds} s`);
     const alone = await runPhase(target, goodClasses(good, rates), [], undefined, phaseSeconds);
     log(`phase 2/2: the well-behaved tenant next to the abuser, ${phaseSeconds} s`);
@@ -627,8 +574,9 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
         ...goodClasses(abuser, rates).map((spec) => ({ ...spec, name: `own_${spec.name}` })),
         ...abuseClasses(abuser, rates),
       ],
-      () => holdStreams(target.url, abuser.token, sleeper.id, rates.streams),
+      { token: abuser.token, jobId: sleeper.id, count: rates.streams },
       phaseSeconds,
+      options.abuserInProcess,
     );
     log('cleanup: cancelling the sleeper, waiting for jobs, deleting the sandboxes');
     await api(target.url, 'POST', `/v1/jobs/${sleeper.id}/cancel`, abuser.token);
@@ -694,7 +642,7 @@ export function formatLoadTable(result: LoadResult): string {
     (r.streams
       ? `, streams opened ${r.streams.opened} (peak ${r.streams.peak_open} open), refused ${JSON.stringify(r.streams.refused)}`
       : '') +
-    `\n  cpu s: server ${r.diagnostics.cpu_s.server}, postgres ${r.diagnostics.cpu_s.postgres}, docker ${r.diagnostics.cpu_s.docker}, load generator ${r.diagnostics.cpu_s.load_generator}; machine busy ${r.diagnostics.machine_busy_pct} %, load ${r.diagnostics.loadavg_1m}` +
+    `\n  cpu s: server ${r.diagnostics.cpu_s.server}, postgres ${r.diagnostics.cpu_s.postgres}, docker ${r.diagnostics.cpu_s.docker}, load generator ${r.diagnostics.cpu_s.load_generator}${r.diagnostics.cpu_s.abuser_generator !== undefined ? ` + abuser's ${r.diagnostics.cpu_s.abuser_generator}` : ''}; machine busy ${r.diagnostics.machine_busy_pct} %, load ${r.diagnostics.loadavg_1m}` +
     (r.diagnostics.event_loop_lag_ms ? `; event-loop lag p50/p99/max ${r.diagnostics.event_loop_lag_ms.p50}/${r.diagnostics.event_loop_lag_ms.p99}/${r.diagnostics.event_loop_lag_ms.max} ms` : '');
   lines.push('', phaseLine('alone', result.alone), phaseLine('with abuser', result.with_abuser));
   lines.push(`leaked containers after cleanup: ${result.leaked_containers}`);

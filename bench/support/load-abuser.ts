@@ -2,8 +2,9 @@
 // its clients (a 200/s flood, 2 MiB bodies, dozens of held streams) cost the load generator real CPU,
 // and in the good tenant's process that CPU would delay the good tenant's own requests and responses
 // and be counted as the server's latency. Here it only competes for the machine, as a separate client
-// would. Protocol (IPC): the child sends `ready`; the parent sends one `run`; the child answers `done`
-// and exits.
+// would. Protocol (IPC): the child sends `ready`; each `run` the parent sends is answered with `done`;
+// the child exits when the parent disconnects. It is started once, before the warm-up, so its start-up
+// (ts-node, JIT, first connections) is not inside a measured phase.
 import { holdStreams, runClasses, type ClassSpec, type Sample, type StreamStats } from './load-classes';
 
 export interface AbuserRun {
@@ -37,11 +38,13 @@ export async function runAbuser(message: Omit<AbuserRun, 'type'>): Promise<Abuse
 
 // Only as the forked entry point (this module is also imported, by the parent and inside jest workers, which have IPC too).
 if (require.main === module && process.send) {
-  process.once('message', (message: AbuserRun) => {
+  // One run at a time, as many as the parent asks for (warm-up, then the measured phase); it exits when the parent goes.
+  process.on('message', (message: AbuserRun) => {
     runAbuser(message)
       .catch((error: unknown): AbuserDone => ({ type: 'done', samples: {}, cpu_s: 0, error: String((error as Error).stack ?? error) }))
-      .then((done) => process.send!(done, () => process.disconnect()))
+      .then((done) => process.send!(done))
       .catch(() => process.exit(1));
   });
+  process.once('disconnect', () => process.exit(0));
   process.send({ type: 'ready' });
 }

@@ -47,7 +47,18 @@ export function runClass(url: string, spec: ClassSpec, seconds: number): Promise
       'response',
       (_client: unknown, status: number, _bytes: number, ms: number) => void samples.push({ status, ms }),
     );
-    instance.on('reqError', () => void samples.push({ status: 0, ms: 0 }));
+    instance.on('reqError', (error: Error) => {
+      if (process.env.BENCH_DEBUG_ERRORS === '1') process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${spec.name} reqError ${error.message}\n`);
+      samples.push({ status: 0, ms: 0 });
+    });
+    if (process.env.BENCH_DEBUG_ERRORS === '1') {
+      let first = true;
+      instance.on('response', (_c: unknown, status: number, _b: number, ms: number) => {
+        if (first) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${spec.name} first response ${status} in ${ms} ms\n`);
+        first = false;
+      });
+      process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${spec.name} started (pid ${process.pid})\n`);
+    }
   });
 }
 

@@ -430,11 +430,17 @@ function watchServer(target: LoadTarget): {
   };
 }
 
-/**
- * The abuser's clients in a child process (bench/support/load-abuser.ts), started and ready before the
- * phase begins: `go()` starts its run, `done` is what it saw.
- */
-async function startAbuserProcess(): Promise<{ go(run: Omit<AbuserRun, 'type'>): Promise<AbuserDone>; kill(): void }> {
+/** The abuser's clients: in a child process (bench/support/load-abuser.ts), or in this one for an A/B comparison. */
+interface AbuserClients {
+  run(run: Omit<AbuserRun, 'type'>): Promise<AbuserDone>;
+  /** True when the abuser's CPU is its own process's (not already in load_generator). */
+  separate: boolean;
+  close(): void;
+}
+
+/** Forks the abuser's process and waits until it is ready (its start-up is not inside any phase). */
+async function startAbuserClients(inProcess: boolean): Promise<AbuserClients> {
+  if (inProcess) return { run: runAbuser, separate: false, close: () => undefined };
   const child = fork(join(__dirname, 'load-abuser.ts'), [], {
     // ts-node for the TypeScript source, whether the parent is ts-node (the bench) or jest (the CI spec).
     execArgv: ['-r', require.resolve('ts-node/register/transpile-only')],
@@ -448,14 +454,16 @@ async function startAbuserProcess(): Promise<{ go(run: Omit<AbuserRun, 'type'>):
   const next = (): Promise<unknown> => Promise.race([once(child, 'message').then(([message]) => message as unknown), exited]);
   await next(); // ready
   return {
-    go: async (run) => {
+    separate: true,
+    run: async (run) => {
       const answer = next();
       child.send({ type: 'run', ...run } satisfies AbuserRun);
       const done = (await answer) as AbuserDone;
       if (done.error) throw new Error(`the abuser's load process failed: ${done.error}`);
       return done;
     },
-    kill: () => {
+    close: () => {
+      if (child.connected) child.disconnect();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
@@ -467,34 +475,28 @@ async function runPhase(
   abuser: ClassSpec[],
   streams: AbuserRun['streams'],
   seconds: number,
-  inProcess = false,
+  abuserClients: AbuserClients,
 ): Promise<PhaseResult> {
   const hasAbuser = abuser.length > 0 || streams !== undefined;
-  const abuserProcess = hasAbuser && !inProcess ? await startAbuserProcess() : undefined;
-  try {
-    const watcher = watchServer(target);
-    const abuserRun = { url: target.url, specs: abuser, seconds, ...(streams ? { streams } : {}) };
-    const [goodSamples, abuserDone] = await Promise.all([
-      runClasses(target.url, good, seconds),
-      abuserProcess ? abuserProcess.go(abuserRun) : hasAbuser ? runAbuser(abuserRun) : undefined,
-    ]);
-    const { peakRss, health, diagnostics } = await watcher.stop();
-    if (abuserDone) diagnostics.cpu_s.abuser_generator = Math.round(abuserDone.cpu_s * 10) / 10;
-    const perClass = (samples: Record<string, Sample[]>): Record<string, ClassStats> =>
-      Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, stats(s)]));
-    return {
-      seconds,
-      good: perClass(goodSamples),
-      good_all: stats(Object.values(goodSamples).flat()),
-      abuser: perClass(abuserDone?.samples ?? {}),
-      ...(abuserDone?.streams ? { streams: abuserDone.streams } : {}),
-      health,
-      peak_rss_mib: Math.round(peakRss / 2 ** 20),
-      diagnostics,
-    };
-  } finally {
-    abuserProcess?.kill();
-  }
+  const watcher = watchServer(target);
+  const [goodSamples, abuserDone] = await Promise.all([
+    runClasses(target.url, good, seconds),
+    hasAbuser ? abuserClients.run({ url: target.url, specs: abuser, seconds, ...(streams ? { streams } : {}) }) : undefined,
+  ]);
+  const { peakRss, health, diagnostics } = await watcher.stop();
+  if (abuserDone && abuserClients.separate) diagnostics.cpu_s.abuser_generator = Math.round(abuserDone.cpu_s * 10) / 10;
+  const perClass = (samples: Record<string, Sample[]>): Record<string, ClassStats> =>
+    Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, stats(s)]));
+  return {
+    seconds,
+    good: perClass(goodSamples),
+    good_all: stats(Object.values(goodSamples).flat()),
+    abuser: perClass(abuserDone?.samples ?? {}),
+    ...(abuserDone?.streams ? { streams: abuserDone.streams } : {}),
+    health,
+    peak_rss_mib: Math.round(peakRss / 2 ** 20),
+    diagnostics,
+  };
 }
 
 /** Waits until neither tenant has a queued or running job (the caller cancels the abuser's sleeper first). */
@@ -558,14 +560,15 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
     command: 'sleep 1800',
     timeout_seconds: 1800,
   });
+  const abuserClients = await startAbuserClients(options.abuserInProcess === true);
   try {
     // Warm-up at the phase's rates, not measured: the first seconds pay for lazy initialisation and JIT,
     // which would otherwise land in the first phase only and flatter the ratio.
     const warmup = Math.max(3, Math.min(10, Math.round(phaseSeconds / 5)));
     log(`warm-up: ${warmup} s`);
-    await runPhase(target, goodClasses(good, rates), goodClasses(abuser, rates), undefined, warmup, options.abuserInProcess);
+    await runPhase(target, goodClasses(good, rates), goodClasses(abuser, rates), undefined, warmup, abuserClients);
     log(`phase 1/2: the well-behaved tenant alone, ${phaseSeconds} s`);
-    const alone = await runPhase(target, goodClasses(good, rates), [], undefined, phaseSeconds);
+    const alone = await runPhase(target, goodClasses(good, rates), [], undefined, phaseSeconds, abuserClients);
     log(`phase 2/2: the well-behaved tenant next to the abuser, ${phaseSeconds} s`);
     const withAbuser = await runPhase(
       target,
@@ -576,7 +579,7 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
       ],
       { token: abuser.token, jobId: sleeper.id, count: rates.streams },
       phaseSeconds,
-      options.abuserInProcess,
+      abuserClients,
     );
     log('cleanup: cancelling the sleeper, waiting for jobs, deleting the sandboxes');
     await api(target.url, 'POST', `/v1/jobs/${sleeper.id}/cancel`, abuser.token);
@@ -603,6 +606,7 @@ export async function runMixedLoad(target: LoadTarget, options: LoadOptions): Pr
       },
     };
   } finally {
+    abuserClients.close();
     // On failure too: nothing of the run keeps running (the caller removes the installation's containers).
     await api(target.url, 'POST', `/v1/jobs/${sleeper.id}/cancel`, abuser.token).catch(() => undefined);
   }
@@ -645,6 +649,12 @@ export function formatLoadTable(result: LoadResult): string {
     `\n  cpu s: server ${r.diagnostics.cpu_s.server}, postgres ${r.diagnostics.cpu_s.postgres}, docker ${r.diagnostics.cpu_s.docker}, load generator ${r.diagnostics.cpu_s.load_generator}${r.diagnostics.cpu_s.abuser_generator !== undefined ? ` + abuser's ${r.diagnostics.cpu_s.abuser_generator}` : ''}; machine busy ${r.diagnostics.machine_busy_pct} %, load ${r.diagnostics.loadavg_1m}` +
     (r.diagnostics.event_loop_lag_ms ? `; event-loop lag p50/p99/max ${r.diagnostics.event_loop_lag_ms.p50}/${r.diagnostics.event_loop_lag_ms.p99}/${r.diagnostics.event_loop_lag_ms.max} ms` : '');
   lines.push('', phaseLine('alone', result.alone), phaseLine('with abuser', result.with_abuser));
+  // A with-abuser phase in which the abuser got few answers is no comparison (an overloaded machine can starve its clients).
+  const flood = result.with_abuser.abuser.flood;
+  if (flood) {
+    const answered = flood.requests - (flood.non2xx.error ?? 0);
+    lines.push(`abuser flood: ${answered} answered in ${result.phase_seconds} s (${Math.round(answered / result.phase_seconds)}/s of ${result.rates.flood}/s asked)`);
+  }
   lines.push(`leaked containers after cleanup: ${result.leaked_containers}`);
   const g = result.goal;
   lines.push(

@@ -5,7 +5,8 @@
 //   BENCH_SHORT=1 npm run bench:load         20 s per phase at the CI spec's lower rates
 //   BENCH_RATES='{"flood":400}'              overrides rates (LoadRates in bench/support/load-mixed.ts)
 //   BENCH_ABUSER_IN_PROCESS=1                the abuser's clients in this process, as before (A/B only)
-//   BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'   the server's NODE_OPTIONS (profiles)
+//   BENCH_SERVER_NODE_OPTIONS='--require ./bench/support/cpu-profile-toggle.js' PROF_DIR=/tmp/prof   a CPU profile of one phase (see that file)
+//   BENCH_DEBUG_ERRORS=1                     each class's start, first answer and client errors on stderr
 // Prints a table and writes the JSON to bench/results/load-mixed-<time>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   const metricsToken = `bench-metrics-${process.pid}-${'0'.repeat(32)}`;
   const bench = await startBenchServer({
     ORCAOPS_METRICS_TOKEN: metricsToken,
-    // e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof': a CPU profile of the server, written when it stops.
+    // e.g. '--require /path/profiler.js' (an inspector session): Node refuses --cpu-prof in NODE_OPTIONS.
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
   });
   try {

@@ -8,6 +8,7 @@ import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { egressConfig } from 'src/egress/egress.config';
 import { EgressEventLog, type EgressEvent } from 'src/egress/egress-event-log';
+import { EgressUsage } from 'src/egress/egress-usage';
 import { decideEgress, type EffectiveEgress, type EgressVerdict, type ProtectedAddress } from 'src/policies/egress-rules';
 import { PoliciesService } from 'src/policies/policies.service';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
@@ -52,7 +53,6 @@ export class EgressGateway implements OnModuleDestroy {
   private readonly subjects = new Map<string, EgressSubject>();
   private readonly policies = new Map<string, { at: number; policy: EffectiveEgress }>();
   private readonly open = new Map<string, number>();
-  private readonly usage = new Map<string, { day: string; bytes: number }>();
   private readonly sockets = new Set<Duplex>();
   private readonly resolver = new Resolver({ timeout: 3_000, tries: 2 });
   private readonly dnsCache = new Map<string, { addresses: string[]; until: number }>();
@@ -66,6 +66,7 @@ export class EgressGateway implements OnModuleDestroy {
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
     private readonly policyService: PoliciesService,
     readonly log: EgressEventLog,
+    private readonly usage: EgressUsage,
   ) {
     if (config.dnsServers.length) this.resolver.setServers(config.dnsServers);
   }
@@ -165,7 +166,7 @@ export class EgressGateway implements OnModuleDestroy {
 
   /** Connection caps and the daily byte quota: a refusal message, or undefined when the connection may proceed. */
   private admit(subject: EgressSubject): string | undefined {
-    if (this.bytesToday(subject.workspaceId) >= this.config.bytesPerDay) {
+    if (this.usage.bytesToday(subject.workspaceId) >= this.config.bytesPerDay) {
       return `the workspace's daily egress byte quota (${this.config.bytesPerDay} bytes) is used up`;
     }
     if ((this.open.get(subject.workspaceId) ?? 0) >= this.config.connectionsPerWorkspace) {
@@ -173,21 +174,6 @@ export class EgressGateway implements OnModuleDestroy {
     }
     if (this.total >= this.config.connectionsTotal) return 'the egress gateway is at its connection limit';
     return undefined;
-  }
-
-  private bytesToday(workspaceId: string): number {
-    const day = new Date().toISOString().slice(0, 10);
-    const entry = this.usage.get(workspaceId);
-    return entry && entry.day === day ? entry.bytes : 0;
-  }
-
-  /** Counts bytes against the quota; false once the quota is used up. */
-  private charge(workspaceId: string, bytes: number): boolean {
-    const day = new Date().toISOString().slice(0, 10);
-    const entry = this.usage.get(workspaceId);
-    const next = { day, bytes: (entry && entry.day === day ? entry.bytes : 0) + bytes };
-    this.usage.set(workspaceId, next);
-    return next.bytes <= this.config.bytesPerDay;
   }
 
   private async onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -276,7 +262,13 @@ export class EgressGateway implements OnModuleDestroy {
         client.end(`orcaops egress: blocked ${message}\n`);
       } else client.end(rawResponse(status, `orcaops egress: blocked ${message}`, { 'X-OrcaOps-Egress-Rule': rule }));
     };
-    const over = this.admit(subject);
+    let over: string | undefined;
+    try {
+      await this.usage.load(subject.workspaceId);
+      over = this.admit(subject);
+    } catch (error) {
+      return refuse(502, 'gateway', `${target.host}:${target.port}: the egress byte counter could not be read (${String(error)})`);
+    }
     if (over) return refuse(over.includes('quota') ? 403 : 429, over.includes('quota') ? 'quota.egress_bytes_per_day' : 'limits.egress_connections', `${target.host}:${target.port}: ${over}`);
     const workspace = subject.workspaceId;
     this.open.set(workspace, (this.open.get(workspace) ?? 0) + 1);
@@ -329,7 +321,7 @@ export class EgressGateway implements OnModuleDestroy {
       if (clientSocket instanceof Socket) clientSocket.setTimeout(this.config.idleMs, () => clientSocket.destroy());
       upstream.on('data', (chunk: Buffer) => {
         event.bytes_down += chunk.length;
-        if (!this.charge(workspace, chunk.length)) cutOff();
+        if (!this.usage.charge(workspace, chunk.length)) cutOff();
       });
       upstream.once('close', () => {
         finish();
@@ -337,7 +329,7 @@ export class EgressGateway implements OnModuleDestroy {
       });
       const countUp = (bytes: number): void => {
         event.bytes_up += bytes;
-        if (!this.charge(workspace, bytes)) cutOff();
+        if (!this.usage.charge(workspace, bytes)) cutOff();
       };
       void begin(upstream, address, countUp).then(({ up, clientToUpstream }) => {
         event.bytes_up += up;

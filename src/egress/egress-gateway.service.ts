@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
@@ -48,7 +48,7 @@ const USER = 'orcaops';
  * resolved only here, with the servers OrcaOps is configured with; containers have no DNS at all.
  */
 @Injectable()
-export class EgressGateway implements OnModuleDestroy {
+export class EgressGateway implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(EgressGateway.name);
   private readonly subjects = new Map<string, EgressSubject>();
   private readonly policies = new Map<string, { at: number; policy: EffectiveEgress }>();
@@ -87,6 +87,20 @@ export class EgressGateway implements OnModuleDestroy {
   async evaluate(workspaceId: string, host: string, port: number): Promise<EgressVerdict> {
     this.protectedExtra = this.protectedExtra.length ? this.protectedExtra : hostAddresses();
     return this.decide(workspaceId, { host, port }, true);
+  }
+
+  /**
+   * A server that died left its gateway port open on the egress bridge (and the rules of internal
+   * bridges it never removed): cleared at start, whether or not this server will use egress. Never
+   * fails the start (a server that cannot run iptables refuses egress work anyway).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      const removed = await this.runtime.reconcileHostFirewall();
+      if (removed.gatewayPorts.length || removed.internalBridges.length) this.logger.log({ msg: 'removed stale host firewall rules', ...removed });
+    } catch (error) {
+      this.logger.warn({ msg: 'host firewall reconcile failed', err: String(error) });
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

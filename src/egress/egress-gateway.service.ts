@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { egressConfig } from 'src/egress/egress.config';
 import { EgressEventLog, type EgressEvent } from 'src/egress/egress-event-log';
 import { EgressUsage } from 'src/egress/egress-usage';
-import { decideEgress, type EffectiveEgress, type EgressVerdict, type ProtectedAddress } from 'src/policies/egress-rules';
+import { decideEgress, narrowEgress, narrowingProblems, type EffectiveEgress, type EgressNarrowing, type EgressVerdict, type ProtectedAddress } from 'src/policies/egress-rules';
 import { PoliciesService } from 'src/policies/policies.service';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 
@@ -18,6 +18,8 @@ export interface EgressSubject {
   workspaceId: string;
   kind: 'job' | 'sandbox';
   id: string;
+  /** The work's own destinations (request `egress`): narrow the policy for this credential only. */
+  narrowing?: EgressNarrowing;
   /** Writes one line into the job's own output (a denied connection names its rule there). */
   notify?: (line: string) => void;
 }
@@ -84,9 +86,14 @@ export class EgressGateway implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The dry run: would a job of this workspace reach host:port now (resolving the name as the gateway would)? */
-  async evaluate(workspaceId: string, host: string, port: number): Promise<EgressVerdict> {
+  async evaluate(workspaceId: string, host: string, port: number, narrowing?: EgressNarrowing): Promise<EgressVerdict> {
     this.protectedExtra = this.protectedExtra.length ? this.protectedExtra : hostAddresses();
-    return this.decide(workspaceId, { host, port }, true);
+    if (narrowing) {
+      // A narrowing that reaches beyond the policy is refused as a whole, as the job would be.
+      const [problem] = narrowingProblems(await this.policyService.egressFor(workspaceId), narrowing);
+      if (problem) return { allowed: false, rule: problem.field, message: `egress widens the policy: ${problem.field}: ${problem.message}`, addresses: [] };
+    }
+    return this.decide(workspaceId, { host, port }, narrowing, true);
   }
 
   /**
@@ -153,8 +160,8 @@ export class EgressGateway implements OnApplicationBootstrap, OnModuleDestroy {
     return policy;
   }
 
-  private async decide(workspaceId: string, target: Target, fresh = false): Promise<EgressVerdict> {
-    const policy = fresh ? await this.policyService.egressFor(workspaceId) : await this.policyOf(workspaceId);
+  private async decide(workspaceId: string, target: Target, narrowing: EgressNarrowing | undefined, fresh = false): Promise<EgressVerdict> {
+    const policy = narrowEgress(fresh ? await this.policyService.egressFor(workspaceId) : await this.policyOf(workspaceId), narrowing);
     let addresses: string[] = [];
     const literal = target.host.replace(/^\[(.*)\]$/, '$1');
     if (isIP(literal)) addresses = [literal];
@@ -296,7 +303,7 @@ export class EgressGateway implements OnApplicationBootstrap, OnModuleDestroy {
     };
     let verdict: EgressVerdict;
     try {
-      verdict = await this.decide(workspace, target);
+      verdict = await this.decide(workspace, target, subject.narrowing);
     } catch (error) {
       done();
       return refuse(502, 'gateway', `${target.host}:${target.port}: the policy could not be read (${String(error)})`);

@@ -103,7 +103,7 @@ export class SandboxLifecycle {
       const image = await this.pullImage(sandbox);
       const containerSpec = sandboxContainerSpec(`orcaops-sandbox-${id}`, image, spec.resources, spec.network, sandboxLabels(sandbox, await this.installation.installationId()));
       if (spec.network === 'egress') {
-        const lease = await this.egress.lease({ workspaceId, kind: 'sandbox', id });
+        const lease = await this.egress.lease({ workspaceId, kind: 'sandbox', id, narrowing: spec.egress });
         this.leases.set(id, lease);
         containerSpec.env = { ...containerSpec.env, ...lease.env };
       }

@@ -10,7 +10,8 @@ import { connect as tcpConnect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Socket } from 'node:net';
-import { EgressEventLog } from 'src/egress/egress-event-log';
+import type { EgressEventLog } from 'src/egress/egress-event-log';
+import type { EgressUsage } from 'src/egress/egress-usage';
 import { EgressGateway } from 'src/egress/egress-gateway.service';
 import { effectiveEgress } from 'src/policies/egress-rules';
 import type { PoliciesService } from 'src/policies/policies.service';
@@ -24,8 +25,11 @@ async function main(): Promise<void> {
   const net = await startTinyInternet();
   const policy = effectiveEgress('allow', [{ level: 'organisation', rules: { allow_domains: ['*.test'], allow_cidrs: ['203.0.113.0/24'], allow_ports: [80, 443, 7] } }]);
   const runtime = { prepareEgressGateway: () => Promise.resolve({ address: '127.0.0.1' }), openEgressPort: () => Promise.resolve(), closeEgressPort: () => Promise.resolve() };
-  const config = { dnsServers: [net.dns], connectionsPerWorkspace: 5000, connectionsTotal: 10000, bytesPerDay: Number.MAX_SAFE_INTEGER, idleMs: 120_000, connectTimeoutMs: 10_000, logPerWorkspace: 1000 };
-  const gateway = new EgressGateway(config, runtime as unknown as ContainerRuntime, { egressFor: () => Promise.resolve(policy) } as unknown as PoliciesService, new EgressEventLog());
+  const config = { dnsServers: [net.dns], connectionsPerWorkspace: 5000, connectionsTotal: 10000, bytesPerDay: Number.MAX_SAFE_INTEGER, idleMs: 120_000, connectTimeoutMs: 10_000, logPerWorkspace: 1000, logPendingPerWorkspace: 5000, logFlushMs: 1000, retentionDays: 30 };
+  // The log and the byte counter are written off the relay path (batched); here they only count in memory.
+  const log = { record: () => undefined } as unknown as EgressEventLog;
+  const usage = { load: () => Promise.resolve(), bytesToday: () => 0, charge: () => true } as unknown as EgressUsage;
+  const gateway = new EgressGateway(config, runtime as unknown as ContainerRuntime, { egressFor: () => Promise.resolve(policy) } as unknown as PoliciesService, log, usage);
   try {
     const lease = await gateway.lease({ workspaceId: 'bench', kind: 'job', id: 'bench' });
     const proxy = new URL(lease.env.HTTPS_PROXY!);

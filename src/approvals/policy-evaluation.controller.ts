@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { EvaluatePolicyDto } from 'src/approvals/dto/evaluate-policy.dto';
+import { EgressProbeDto, EvaluatePolicyDto } from 'src/approvals/dto/evaluate-policy.dto';
 import { RequirePermission, Tenant } from 'src/tenancy/route-metadata';
 import { invalidField } from 'src/common/errors/orcaops.error';
 import { JobsService } from 'src/jobs/jobs.service';
@@ -35,11 +35,12 @@ export class PolicyEvaluationController {
     if (given !== 1) throw invalidField('job', 'give exactly one of job, sandbox or egress');
     if (dto.job) return this.jobs.evaluatePolicy(ctx, dto.job);
     if (dto.sandbox) return this.sandboxes.evaluatePolicy(ctx, dto.sandbox);
-    return this.evaluateEgress(ctx, dto.egress!.host, dto.egress!.port);
+    return this.evaluateEgress(ctx, dto.egress!);
   }
 
-  private async evaluateEgress(ctx: TenantContext, host: string, port: number): Promise<PolicyDecisionResponseDto> {
-    const verdict = await this.egress.evaluate(requireWorkspace(ctx).workspaceId, host, port);
+  private async evaluateEgress(ctx: TenantContext, probe: EgressProbeDto): Promise<PolicyDecisionResponseDto> {
+    const { host, port, ...narrowing } = probe;
+    const verdict = await this.egress.evaluate(requireWorkspace(ctx).workspaceId, host, port, Object.keys(narrowing).length ? narrowing : undefined);
     return {
       decision: verdict.allowed ? 'allowed' : 'denied',
       violations: verdict.allowed ? [] : [{ rule: 'network', field: 'egress', effect: 'deny', message: verdict.message }],

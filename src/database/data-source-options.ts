@@ -3,6 +3,8 @@ import type { DataSourceOptions } from 'typeorm';
 import { InstallationEntity } from 'src/database/installation.entity';
 import { ImageBuildEntity } from 'src/image-builds/entities/image-build.entity';
 import { AuditEventEntity } from 'src/audit/entities/audit-event.entity';
+import { EgressEventEntity } from 'src/egress/entities/egress-event.entity';
+import { EgressUsageDayEntity } from 'src/egress/entities/egress-usage-day.entity';
 import { JobArtifactEntity } from 'src/jobs/entities/job-artifact.entity';
 import { JobLogChunkEntity } from 'src/jobs/entities/job-log-chunk.entity';
 import { JobEntity } from 'src/jobs/entities/job.entity';
@@ -66,6 +68,9 @@ export const ENTITIES = [
   OrganisationSecretEntity,
   // Environments (issue 20)
   EnvironmentEntity,
+  // Egress log and daily byte counters (issue 14)
+  EgressEventEntity,
+  EgressUsageDayEntity,
 ];
 
 /** ORCAOPS_DB_POOL_SIZE (validated at start-up with the rest of the environment; 20 when unset). */

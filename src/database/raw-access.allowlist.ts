@@ -214,6 +214,13 @@ export const RAW_ACCESS_ALLOWLIST: RawAccessEntry[] = [
     crossTenant: true,
     reason: 'Retention of finished runs over every workspace (each workspace’s job_retention_days); each delete goes through the scoped repository.',
   },
+  {
+    file: 'src/egress/egress-event-log.ts',
+    call: 'query',
+    entities: ['EgressEventEntity', 'EgressUsageDayEntity'],
+    crossTenant: true,
+    reason: 'Hourly retention of the egress log and byte counters over every workspace: each row is deleted by its own workspace’s job_retention_days (joined on workspace_id).',
+  },
 
   // ─── One workspace, workspace_id bound by hand (statements the scoped repository cannot express) ─
   {

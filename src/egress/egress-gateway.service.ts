@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
@@ -8,7 +8,8 @@ import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { egressConfig } from 'src/egress/egress.config';
 import { EgressEventLog, type EgressEvent } from 'src/egress/egress-event-log';
-import { decideEgress, type EffectiveEgress, type EgressVerdict, type ProtectedAddress } from 'src/policies/egress-rules';
+import { EgressUsage } from 'src/egress/egress-usage';
+import { decideEgress, narrowEgress, narrowingProblems, type EffectiveEgress, type EgressNarrowing, type EgressVerdict, type ProtectedAddress } from 'src/policies/egress-rules';
 import { PoliciesService } from 'src/policies/policies.service';
 import { CONTAINER_RUNTIME, ContainerRuntime } from 'src/runtime/container-runtime.port';
 
@@ -17,6 +18,8 @@ export interface EgressSubject {
   workspaceId: string;
   kind: 'job' | 'sandbox';
   id: string;
+  /** The work's own destinations (request `egress`): narrow the policy for this credential only. */
+  narrowing?: EgressNarrowing;
   /** Writes one line into the job's own output (a denied connection names its rule there). */
   notify?: (line: string) => void;
 }
@@ -47,12 +50,11 @@ const USER = 'orcaops';
  * resolved only here, with the servers OrcaOps is configured with; containers have no DNS at all.
  */
 @Injectable()
-export class EgressGateway implements OnModuleDestroy {
+export class EgressGateway implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(EgressGateway.name);
   private readonly subjects = new Map<string, EgressSubject>();
   private readonly policies = new Map<string, { at: number; policy: EffectiveEgress }>();
   private readonly open = new Map<string, number>();
-  private readonly usage = new Map<string, { day: string; bytes: number }>();
   private readonly sockets = new Set<Duplex>();
   private readonly resolver = new Resolver({ timeout: 3_000, tries: 2 });
   private readonly dnsCache = new Map<string, { addresses: string[]; until: number }>();
@@ -66,6 +68,7 @@ export class EgressGateway implements OnModuleDestroy {
     @Inject(CONTAINER_RUNTIME) private readonly runtime: ContainerRuntime,
     private readonly policyService: PoliciesService,
     readonly log: EgressEventLog,
+    private readonly usage: EgressUsage,
   ) {
     if (config.dnsServers.length) this.resolver.setServers(config.dnsServers);
   }
@@ -83,9 +86,28 @@ export class EgressGateway implements OnModuleDestroy {
   }
 
   /** The dry run: would a job of this workspace reach host:port now (resolving the name as the gateway would)? */
-  async evaluate(workspaceId: string, host: string, port: number): Promise<EgressVerdict> {
+  async evaluate(workspaceId: string, host: string, port: number, narrowing?: EgressNarrowing): Promise<EgressVerdict> {
     this.protectedExtra = this.protectedExtra.length ? this.protectedExtra : hostAddresses();
-    return this.decide(workspaceId, { host, port }, true);
+    if (narrowing) {
+      // A narrowing that reaches beyond the policy is refused as a whole, as the job would be.
+      const [problem] = narrowingProblems(await this.policyService.egressFor(workspaceId), narrowing);
+      if (problem) return { allowed: false, rule: problem.field, message: `egress widens the policy: ${problem.field}: ${problem.message}`, addresses: [] };
+    }
+    return this.decide(workspaceId, { host, port }, narrowing, true);
+  }
+
+  /**
+   * A server that died left its gateway port open on the egress bridge (and the rules of internal
+   * bridges it never removed): cleared at start, whether or not this server will use egress. Never
+   * fails the start (a server that cannot run iptables refuses egress work anyway).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      const removed = await this.runtime.reconcileHostFirewall();
+      if (removed.gatewayPorts.length || removed.internalBridges.length) this.logger.log({ msg: 'removed stale host firewall rules', ...removed });
+    } catch (error) {
+      this.logger.warn({ msg: 'host firewall reconcile failed', err: String(error) });
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -138,8 +160,8 @@ export class EgressGateway implements OnModuleDestroy {
     return policy;
   }
 
-  private async decide(workspaceId: string, target: Target, fresh = false): Promise<EgressVerdict> {
-    const policy = fresh ? await this.policyService.egressFor(workspaceId) : await this.policyOf(workspaceId);
+  private async decide(workspaceId: string, target: Target, narrowing: EgressNarrowing | undefined, fresh = false): Promise<EgressVerdict> {
+    const policy = narrowEgress(fresh ? await this.policyService.egressFor(workspaceId) : await this.policyOf(workspaceId), narrowing);
     let addresses: string[] = [];
     const literal = target.host.replace(/^\[(.*)\]$/, '$1');
     if (isIP(literal)) addresses = [literal];
@@ -165,7 +187,7 @@ export class EgressGateway implements OnModuleDestroy {
 
   /** Connection caps and the daily byte quota: a refusal message, or undefined when the connection may proceed. */
   private admit(subject: EgressSubject): string | undefined {
-    if (this.bytesToday(subject.workspaceId) >= this.config.bytesPerDay) {
+    if (this.usage.bytesToday(subject.workspaceId) >= this.config.bytesPerDay) {
       return `the workspace's daily egress byte quota (${this.config.bytesPerDay} bytes) is used up`;
     }
     if ((this.open.get(subject.workspaceId) ?? 0) >= this.config.connectionsPerWorkspace) {
@@ -173,21 +195,6 @@ export class EgressGateway implements OnModuleDestroy {
     }
     if (this.total >= this.config.connectionsTotal) return 'the egress gateway is at its connection limit';
     return undefined;
-  }
-
-  private bytesToday(workspaceId: string): number {
-    const day = new Date().toISOString().slice(0, 10);
-    const entry = this.usage.get(workspaceId);
-    return entry && entry.day === day ? entry.bytes : 0;
-  }
-
-  /** Counts bytes against the quota; false once the quota is used up. */
-  private charge(workspaceId: string, bytes: number): boolean {
-    const day = new Date().toISOString().slice(0, 10);
-    const entry = this.usage.get(workspaceId);
-    const next = { day, bytes: (entry && entry.day === day ? entry.bytes : 0) + bytes };
-    this.usage.set(workspaceId, next);
-    return next.bytes <= this.config.bytesPerDay;
   }
 
   private async onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -276,7 +283,13 @@ export class EgressGateway implements OnModuleDestroy {
         client.end(`orcaops egress: blocked ${message}\n`);
       } else client.end(rawResponse(status, `orcaops egress: blocked ${message}`, { 'X-OrcaOps-Egress-Rule': rule }));
     };
-    const over = this.admit(subject);
+    let over: string | undefined;
+    try {
+      await this.usage.load(subject.workspaceId);
+      over = this.admit(subject);
+    } catch (error) {
+      return refuse(502, 'gateway', `${target.host}:${target.port}: the egress byte counter could not be read (${String(error)})`);
+    }
     if (over) return refuse(over.includes('quota') ? 403 : 429, over.includes('quota') ? 'quota.egress_bytes_per_day' : 'limits.egress_connections', `${target.host}:${target.port}: ${over}`);
     const workspace = subject.workspaceId;
     this.open.set(workspace, (this.open.get(workspace) ?? 0) + 1);
@@ -290,7 +303,7 @@ export class EgressGateway implements OnModuleDestroy {
     };
     let verdict: EgressVerdict;
     try {
-      verdict = await this.decide(workspace, target);
+      verdict = await this.decide(workspace, target, subject.narrowing);
     } catch (error) {
       done();
       return refuse(502, 'gateway', `${target.host}:${target.port}: the policy could not be read (${String(error)})`);
@@ -329,7 +342,7 @@ export class EgressGateway implements OnModuleDestroy {
       if (clientSocket instanceof Socket) clientSocket.setTimeout(this.config.idleMs, () => clientSocket.destroy());
       upstream.on('data', (chunk: Buffer) => {
         event.bytes_down += chunk.length;
-        if (!this.charge(workspace, chunk.length)) cutOff();
+        if (!this.usage.charge(workspace, chunk.length)) cutOff();
       });
       upstream.once('close', () => {
         finish();
@@ -337,7 +350,7 @@ export class EgressGateway implements OnModuleDestroy {
       });
       const countUp = (bytes: number): void => {
         event.bytes_up += bytes;
-        if (!this.charge(workspace, bytes)) cutOff();
+        if (!this.usage.charge(workspace, bytes)) cutOff();
       };
       void begin(upstream, address, countUp).then(({ up, clientToUpstream }) => {
         event.bytes_up += up;

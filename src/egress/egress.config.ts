@@ -12,8 +12,14 @@ export const egressConfig = registerAs('egress', () => {
     idleMs: env.ORCAOPS_EGRESS_IDLE_MS,
     /** Resolving a name and opening the upstream connection together. */
     connectTimeoutMs: 10_000,
-    /** Recent decisions kept per workspace for the egress log. */
-    logPerWorkspace: 1000,
+    /** Decisions kept per workspace in the egress log (older rows are pruned). */
+    logPerWorkspace: 100_000,
+    /** Decisions of one workspace waiting for the log's next batch; past it they are dropped (and counted in the server log). */
+    logPendingPerWorkspace: 5_000,
+    /** How often the log and the byte counters are written. */
+    logFlushMs: 1_000,
+    /** Days the log is kept when the workspace sets no job_retention_days (the jobs' default). */
+    retentionDays: 30,
   };
 });
 

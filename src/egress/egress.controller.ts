@@ -18,7 +18,7 @@ export class EgressController {
     operationId: 'listEgressEvents',
     summary: "The workspace's recent egress decisions (newest first): destination name and address, port, allowed or denied, the rule, bytes, duration",
   })
-  list(@Tenant() ctx: TenantContext, @Query() q: EgressEventsQueryDto): EgressEventsResponseDto {
-    return { items: this.log.forWorkspace(requireWorkspace(ctx).workspaceId, q) };
+  async list(@Tenant() ctx: TenantContext, @Query() q: EgressEventsQueryDto): Promise<EgressEventsResponseDto> {
+    return { items: await this.log.forWorkspace(requireWorkspace(ctx).workspaceId, q) };
   }
 }

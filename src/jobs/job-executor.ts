@@ -104,7 +104,7 @@ export class JobExecutor {
    */
   private async egressEnv(state: RunState, spec: JobSpec): Promise<Record<string, string>> {
     if (spec.network !== 'egress' || spec.internal?.attach) return {};
-    const lease = await this.egress.lease({ workspaceId: state.job.workspaceId, kind: 'job', id: state.job.id, notify: (line) => state.writer.system(line) });
+    const lease = await this.egress.lease({ workspaceId: state.job.workspaceId, kind: 'job', id: state.job.id, narrowing: state.job.spec.egress, notify: (line) => state.writer.system(line) });
     void state.ended.finally(() => lease.release());
     return lease.env;
   }

@@ -1,3 +1,4 @@
+import type { EgressNarrowing } from 'src/policies/egress-rules';
 /** The job model's closed vocabularies (shared by entities, DTOs, the runner and front ends). */
 import type { CleanupPolicy, NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
 
@@ -111,6 +112,8 @@ export interface JobSpec {
   secrets?: Record<string, string>;
   resources: JobResources;
   network: NetworkMode;
+  /** With network `egress`: the job's own destinations (narrowing the policy's). */
+  egress?: EgressNarrowing;
   timeout_seconds: number;
   artifacts: string[];
   cleanup_policy: CleanupPolicy;

@@ -13,6 +13,7 @@ export function jobPolicyRequest(spec: JobSpec): PolicyRequest {
         : { field: `steps.${i}.args`, command: (step.args ?? []).join(' ') },
     ),
     network: spec.network,
+    ...(spec.egress ? { egress: spec.egress } : {}),
     resources: spec.resources,
     timeout_seconds: spec.timeout_seconds,
     secrets: [...new Set(Object.values(spec.secrets ?? {}))],

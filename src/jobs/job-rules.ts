@@ -34,6 +34,7 @@ export function normalizeSpec(dto: CreateJobDto): JobSpec {
     ...(dto.secrets && Object.keys(dto.secrets).length ? { secrets: { ...dto.secrets } } : {}),
     resources: { ...DEFAULT_RESOURCES, ...stripUndefined(dto.resources ?? {}) },
     network: dto.network ?? 'none',
+    ...(dto.egress ? { egress: stripUndefined({ ...dto.egress }) } : {}),
     timeout_seconds: dto.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
     artifacts: dto.artifacts ?? [],
     cleanup_policy: dto.cleanup_policy ?? 'remove_on_completion',

@@ -1,4 +1,4 @@
-import { decideEgress, domainMatches, effectiveEgress, egressRuleProblems, type EgressDestinationRules } from 'src/policies/egress-rules';
+import { decideEgress, domainMatches, effectiveEgress, egressRuleProblems, narrowEgress, narrowingProblems, type EgressDestinationRules } from 'src/policies/egress-rules';
 import { effectivePolicy, wideningProblems } from 'src/policies/policy-rules';
 
 const policyOf = (org: EgressDestinationRules = {}, workspace: EgressDestinationRules = {}) =>
@@ -86,5 +86,35 @@ describe('egress destination rules', () => {
     const eff = effectivePolicy(org, ws, { egressGranted: false });
     expect(eff.network.destinations.ports).toEqual([22, 443]);
     expect(eff.network.destinations.allow.map((a) => a.level)).toEqual(['organisation', 'workspace']);
+  });
+
+  describe('a request narrowing the policy', () => {
+    const p = policyOf({ allow_domains: ['*.test'], allow_cidrs: ['203.0.113.0/24'], allow_ports: [80, 443, 7] }, { allow_domains: ['allowed.test', '*.wild.test'], allow_cidrs: ['203.0.113.0/24'], deny_domains: ['denied.test'] });
+    const at = (host: string, port = 443) => ({ host, port, addresses: ['203.0.113.10'] });
+
+    it('should let through only what the request and every policy level allow', () => {
+      const narrowed = narrowEgress(p, { allow_domains: ['www.wild.test'], ports: [443] });
+      expect(decideEgress(narrowed, at('www.wild.test'))).toMatchObject({ allowed: true, rule: 'network.allow_domains "www.wild.test" (request)' });
+      expect(decideEgress(narrowed, at('allowed.test'))).toMatchObject({ allowed: false, rule: 'network.allow_domains/allow_cidrs (request)' });
+      expect(decideEgress(narrowed, at('www.wild.test', 80))).toMatchObject({ allowed: false, rule: 'network.allow_ports' });
+      expect(narrowEgress(p, undefined)).toBe(p);
+    });
+
+    it('should name every entry that reaches beyond the policy', () => {
+      expect(narrowingProblems(p, { allow_domains: ['www.wild.test', '*.wild.test', 'allowed.test'], allow_cidrs: ['203.0.113.8/29'], ports: [443] })).toEqual([]);
+      expect(narrowingProblems(p, { allow_domains: ['pypi.org', '*.test', 'denied.test', 'bad name'], allow_cidrs: ['10.0.0.0/8', 'x'], ports: [8080] })).toEqual([
+        { field: 'egress.allow_domains.0', message: '"pypi.org" is outside the organisation policy\'s network.allow_domains (a request can only narrow them)' },
+        { field: 'egress.allow_domains.1', message: '"*.test" is outside the workspace policy\'s network.allow_domains (a request can only narrow them)' },
+        { field: 'egress.allow_domains.2', message: '"denied.test" is outside the workspace policy\'s network.allow_domains (a request can only narrow them)' },
+        { field: 'egress.allow_domains.3', message: '"bad name" is not a domain name or a "*.domain" wildcard' },
+        { field: 'egress.allow_cidrs.0', message: '"10.0.0.0/8" is outside the organisation policy\'s network.allow_cidrs (a request can only narrow them)' },
+        { field: 'egress.allow_cidrs.1', message: '"x" is not an address or CIDR range' },
+        { field: 'egress.ports.0', message: "port 8080 is not in the policy's network.allow_ports (7, 80, 443)" },
+      ]);
+      const open = policyOf({ deny_domains: ['*.evil.test'] });
+      expect(narrowingProblems(open, { allow_domains: ['pypi.org', 'x.evil.test'] })).toEqual([
+        { field: 'egress.allow_domains.1', message: '"x.evil.test" is denied by network.deny_domains "*.evil.test" (organisation policy)' },
+      ]);
+    });
   });
 });

@@ -255,3 +255,61 @@ function rangeEnds(address: string, prefix: number, family: 'ipv4' | 'ipv6'): [s
   // IPv6: the narrowing check compares the range's own address only (rare in allow lists).
   return [address, address];
 }
+
+/**
+ * A job's, sandbox's or workflow job's own egress (`egress` in its request): it can only NARROW the
+ * effective policy. Its lists become one more allow level (`request`) that every destination must
+ * also match, and its ports are intersected with the policy's.
+ */
+export interface EgressNarrowing {
+  allow_domains?: string[];
+  allow_cidrs?: string[];
+  ports?: number[];
+}
+
+/** The effective rules with a request's narrowing applied (unchanged without one). */
+export function narrowEgress(policy: EffectiveEgress, narrowing?: EgressNarrowing): EffectiveEgress {
+  if (!narrowing) return policy;
+  const out: EffectiveEgress = { ...policy, allow: [...policy.allow] };
+  if (narrowing.allow_domains !== undefined || narrowing.allow_cidrs !== undefined) {
+    out.allow.push({ level: 'request', domains: (narrowing.allow_domains ?? []).map(normalizeName), cidrs: narrowing.allow_cidrs ?? [] });
+  }
+  if (narrowing.ports !== undefined) out.ports = policy.ports.filter((p) => narrowing.ports!.includes(p));
+  return out;
+}
+
+/**
+ * Entries of a narrowing that would reach beyond the effective policy (or are not names/ranges at
+ * all): each named by its field, e.g. `egress.allow_domains.0: "evil.test" is outside the workspace
+ * policy's network.allow_domains`. Names must sit under every level's names, ranges inside every
+ * level's ranges, ports among the policy's ports; a name the policy denies is refused too.
+ */
+export function narrowingProblems(policy: EffectiveEgress, narrowing: EgressNarrowing): Array<{ field: string; message: string }> {
+  const problems: Array<{ field: string; message: string }> = [];
+  (narrowing.allow_domains ?? []).forEach((name, i) => {
+    const field = `egress.allow_domains.${i}`;
+    if (!DOMAIN_PATTERN.test(normalizeName(name))) return void problems.push({ field, message: `"${name}" is not a domain name or a "*.domain" wildcard` });
+    const outside = policy.allow.find((level) => !level.domains.some((pattern) => domainCovers(pattern, name)));
+    if (outside) return void problems.push({ field, message: `"${name}" is outside the ${outside.level} policy's network.allow_domains (a request can only narrow them)` });
+    const denied = policy.deny_domains.find((d) => domainCovers(d.pattern, name));
+    if (denied) problems.push({ field, message: `"${name}" is denied by network.deny_domains "${denied.pattern}" (${denied.level} policy)` });
+  });
+  (narrowing.allow_cidrs ?? []).forEach((cidr, i) => {
+    const field = `egress.allow_cidrs.${i}`;
+    if (!parseCidr(cidr)) return void problems.push({ field, message: `"${cidr}" is not an address or CIDR range` });
+    const outside = policy.allow.find((level) => !cidrWithin(cidr, level.cidrs));
+    if (outside) problems.push({ field, message: `"${cidr}" is outside the ${outside.level} policy's network.allow_cidrs (a request can only narrow them)` });
+  });
+  (narrowing.ports ?? []).forEach((port, i) => {
+    if (!policy.ports.includes(port)) problems.push({ field: `egress.ports.${i}`, message: `port ${port} is not in the policy's network.allow_ports (${policy.ports.join(', ') || 'none'})` });
+  });
+  return problems;
+}
+
+/** Does `outer` cover everything `inner` can match (a name, or a `*.` wildcard under a wildcard)? */
+export function domainCovers(outer: string, inner: string): boolean {
+  const o = normalizeName(outer);
+  const w = normalizeName(inner);
+  if (w.startsWith('*.')) return o.startsWith('*.') && (w === o || w.endsWith(o.slice(1)));
+  return domainMatches(o, w);
+}

@@ -5,7 +5,7 @@
  * can ask for them.
  */
 import type { NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
-import type { EffectiveEgress, EgressDestinationRules } from 'src/policies/egress-rules';
+import type { EffectiveEgress, EgressDestinationRules, EgressNarrowing } from 'src/policies/egress-rules';
 import type { Role } from 'src/tenancy/permissions';
 
 /** What happens to a request that needs something beyond the plain rules. */
@@ -158,6 +158,8 @@ export interface PolicyRequest {
   published_ports?: number;
   /** Names of the secrets the work asks for (decided per token role: policy `secrets`). */
   secrets?: string[];
+  /** The request's own egress destinations: may only narrow the policy's (network `egress` only). */
+  egress?: EgressNarrowing;
 }
 
 export type PolicyRule = 'images' | 'commands' | 'network' | 'resources' | 'isolation' | 'secrets';

@@ -12,7 +12,7 @@ import { APPROVAL_THRESHOLDS, DEFAULT_APPROVAL_EXPIRY_SECONDS, RESOURCE_MAXIMUMS
 import { compileDenyPattern, MAX_DOCUMENT_PROGRAM } from 'src/policies/deny-pattern';
 import { compileImageGlob } from 'src/policies/image-glob';
 import { InvalidImageReference, parseImageReference } from 'src/runtime/image-reference';
-import { cidrWithin, domainMatches, effectiveEgress, egressRuleProblems, normalizeName } from 'src/policies/egress-rules';
+import { cidrWithin, domainCovers, effectiveEgress, egressRuleProblems, narrowingProblems } from 'src/policies/egress-rules';
 import type { Role } from 'src/tenancy/permissions';
 
 /**
@@ -205,14 +205,6 @@ function egressWidening(org: PolicyDocument, workspace: PolicyDocument): FieldPr
   return problems;
 }
 
-/** Does the organisation pattern cover everything the workspace pattern can match? */
-function domainCovers(orgPattern: string, wsPattern: string): boolean {
-  const o = normalizeName(orgPattern);
-  const w = normalizeName(wsPattern);
-  if (w.startsWith('*.')) return o.startsWith('*.') && (w === o || w.endsWith(o.slice(1)));
-  return domainMatches(o, w);
-}
-
 /** Repository name of a reference: `reg/name:tag@sha256:…` → `reg/name`. */
 function repositoryOf(image: string): string {
   const withoutDigest = image.split('@')[0] ?? image;
@@ -304,6 +296,12 @@ function networkViolations(policy: EffectivePolicy['network'], req: PolicyReques
   }
   if ((req.published_ports ?? 0) > 0 && !policy.published_ports) {
     out.push({ rule: 'network', field: 'ports', effect: 'deny', message: 'publishing container ports is not allowed' });
+  }
+  if (req.egress && req.network !== 'egress') {
+    out.push({ rule: 'network', field: 'egress', effect: 'deny', message: 'egress destinations narrow network "egress"; this request has network "none"' });
+  }
+  if (req.egress) {
+    for (const p of narrowingProblems(policy.destinations, req.egress)) out.push({ rule: 'network', field: p.field, effect: 'deny', message: `egress widens the policy: ${p.field}: ${p.message}` });
   }
   return out;
 }

@@ -412,6 +412,11 @@ export interface ContainerRuntime {
   /** Lets egress containers reach the gateway on this TCP port (and only there). */
   openEgressPort(port: number): Promise<void>;
   closeEgressPort(port: number): Promise<void>;
+  /**
+   * Removes host firewall rules left by servers that died: gateway-port openings no live gateway listens
+   * on, and rules of internal bridges that no longer exist. Answers what it removed.
+   */
+  reconcileHostFirewall(): Promise<{ gatewayPorts: number[]; internalBridges: string[] }>;
   /** Networks carrying every given label (at least one label is required). */
   listNetworks(labels: Record<string, string>): Promise<EngineObjectSummary[]>;
 }

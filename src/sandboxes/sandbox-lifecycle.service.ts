@@ -105,7 +105,7 @@ export class SandboxLifecycle {
       // An environment's sandbox: on the environment's internal network, where its services are.
       if (spec.attach) containerSpec.attach = spec.attach;
       if (spec.network === 'egress') {
-        const lease = await this.egress.lease({ workspaceId, kind: 'sandbox', id });
+        const lease = await this.egress.lease({ workspaceId, kind: 'sandbox', id, narrowing: spec.egress });
         this.leases.set(id, lease);
         containerSpec.env = { ...containerSpec.env, ...lease.env };
       }

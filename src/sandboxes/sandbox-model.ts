@@ -1,3 +1,4 @@
+import type { EgressNarrowing } from 'src/policies/egress-rules';
 /** The sandbox model's closed vocabularies, shared by entity, DTOs, services and front ends. */
 import type { NetworkMode, PullPolicy, ResourceLimits } from 'src/domain/container-spec';
 
@@ -24,6 +25,8 @@ export interface SandboxSpec {
    */
   secrets?: Record<string, string>;
   network: NetworkMode;
+  /** With network `egress`: the sandbox's own destinations (narrowing the policy's). */
+  egress?: EgressNarrowing;
   ttl_seconds: number;
   idle_timeout_seconds: number;
   labels: Record<string, string>;

@@ -9,6 +9,7 @@ export function sandboxPolicyRequest(spec: SandboxSpec): PolicyRequest {
     pull_policy: spec.pull_policy,
     commands: [],
     network: spec.network,
+    ...(spec.egress ? { egress: spec.egress } : {}),
     resources: spec.resources,
     ttl_seconds: spec.ttl_seconds,
     secrets: [...new Set(Object.values(spec.secrets ?? {}))],

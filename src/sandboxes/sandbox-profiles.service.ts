@@ -41,6 +41,7 @@ export class SandboxProfilesService {
       env: { ...profile?.env, ...dto.env },
       ...secretsOf({ ...profile?.secrets, ...dto.secrets }),
       network: dto.network ?? 'none',
+      ...(dto.egress ? { egress: strip({ ...dto.egress }) } : {}),
       ttl_seconds: dto.ttl_seconds ?? DEFAULT_TTL_SECONDS,
       idle_timeout_seconds: dto.idle_timeout_seconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
       labels: dto.labels ?? {},

@@ -3,10 +3,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { EgressGateway } from 'src/egress/egress-gateway.service';
+import { CONTAINER_RUNTIME, type ContainerRuntime } from 'src/runtime/container-runtime.port';
 import { createTestApp, TEST_ADMIN_TOKEN } from '../support/app';
 import { runCli } from '../support/cli';
 import { httpClient } from '../support/mcp';
-import { removeInstallationContainers } from '../support/docker';
+import { docker, removeInstallationContainers } from '../support/docker';
 import { api } from '../support/http';
 import type { SeededWorkspace } from '../support/tenants';
 import { seedWorkspace } from '../support/tenants';
@@ -250,7 +253,70 @@ show('after', get('http://allowed.test/'))
       rmSync(home, { recursive: true, force: true });
     }
   });
+
+  it('removes at start the gateway-port openings no live gateway listens on, and keeps the live one', async () => {
+    expect(gatewayPort).toBeGreaterThan(0);
+    const rules = (): string => execFileSync('iptables', ['-w', '5', '-S', 'ORCAOPS-EGRESS'], { encoding: 'utf8' });
+    // What a server killed with -9 leaves behind: its port's ACCEPT rule, with nothing listening.
+    const dead = gatewayPort === 65_000 ? 65_001 : 65_000;
+    execFileSync('iptables', ['-w', '5', '-I', 'ORCAOPS-EGRESS', '1', '-p', 'tcp', '--dport', String(dead), '-j', 'ACCEPT']);
+    spawnQuiet(['-N', 'ORCAOPS-INTERNAL']); // made by the first internal network; may not exist yet
+    execFileSync('iptables', ['-w', '5', '-I', 'ORCAOPS-INTERNAL', '1', '-i', 'br-0rca0ps0dead', '-j', 'REJECT']);
+    try {
+      await t.app.get(EgressGateway).onApplicationBootstrap();
+      expect(rules()).not.toContain(`--dport ${dead} `);
+      expect(rules()).toContain(`--dport ${gatewayPort} `);
+      expect(execFileSync('iptables', ['-w', '5', '-S', 'ORCAOPS-INTERNAL'], { encoding: 'utf8' })).not.toContain('br-0rca0ps0dead');
+    } finally {
+      spawnQuiet(['-D', 'ORCAOPS-EGRESS', '-p', 'tcp', '--dport', String(dead), '-j', 'ACCEPT']);
+      spawnQuiet(['-D', 'ORCAOPS-INTERNAL', '-i', 'br-0rca0ps0dead', '-j', 'REJECT']);
+    }
+  });
+
+  it('rejects traffic from a workflow run’s internal network to the host, and drops the rules with the network', async () => {
+    const runtime = t.app.get<ContainerRuntime>(CONTAINER_RUNTIME);
+    const name = `orcaops-egress-spec-${process.pid}`;
+    // A host service on all interfaces: reachable from every bridge unless INPUT rejects it.
+    const listener = createServer((socket) => socket.end('host service\n'));
+    await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
+    const port = (listener.address() as { port: number }).port;
+    await runtime.createNetwork(name, { 'orcaops.test': 'egress' });
+    try {
+      const info = (await docker.getNetwork(name).inspect()) as { Id: string; IPAM: { Config: Array<{ Gateway?: string }> } };
+      const bridge = `br-${info.Id.slice(0, 12)}`;
+      const hostAddress = info.IPAM.Config.find((c) => c.Gateway)!.Gateway!;
+      expect(execFileSync('iptables', ['-w', '5', '-S', 'ORCAOPS-INTERNAL'], { encoding: 'utf8' })).toContain(`-i ${bridge} `);
+      const container = await docker.createContainer({
+        Image: 'orcaops/busybox',
+        Cmd: ['sh', '-c', `nc -w 5 ${hostAddress} ${port} </dev/null 2>&1; echo exit=$?`],
+        Labels: { 'orcaops.test': 'egress' },
+        HostConfig: { NetworkMode: name },
+      });
+      try {
+        await container.start();
+        await container.wait();
+        const out = (await container.logs({ stdout: true, stderr: true })).toString('utf8');
+        expect(out).not.toContain('host service');
+        expect(out).toMatch(/refused|exit=1/i);
+      } finally {
+        await container.remove({ force: true });
+      }
+      await runtime.removeNetwork(name);
+      expect(execFileSync('iptables', ['-w', '5', '-S', 'ORCAOPS-INTERNAL'], { encoding: 'utf8' })).not.toContain(`-i ${bridge} `);
+    } finally {
+      await runtime.removeNetwork(name).catch(() => undefined);
+      listener.close();
+    }
+  }, 60_000);
 });
+
+function spawnQuiet(args: string[]): void {
+  try {
+    execFileSync('iptables', ['-w', '5', ...args], { stdio: 'ignore' });
+  } catch {
+    // already gone: the point of the case
+  }
+}
 
 const PRELUDE = `
 import os, socket, ssl, urllib.request

@@ -1,10 +1,11 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
 import { CreateJobDto } from 'src/jobs/dto/create-job.dto';
+import { EgressNarrowingDto } from 'src/policies/dto/egress-narrowing.dto';
 import { CreateSandboxDto } from 'src/sandboxes/dto/create-sandbox.dto';
 
-/** May a job or sandbox of this workspace with network `egress` reach host:port now? */
-export class EgressProbeDto {
+/** May a job or sandbox of this workspace with network `egress` (and these narrowing destinations, if given) reach host:port now? */
+export class EgressProbeDto extends EgressNarrowingDto {
   /** A name (`pypi.org`) or an IP literal. */
   @IsString() @Length(1, 253)
   host!: string;

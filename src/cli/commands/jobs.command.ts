@@ -80,6 +80,9 @@ export interface RunOptions {
   memory?: string;
   pids?: number;
   network?: string;
+  egressAllow?: string[];
+  egressCidr?: string[];
+  egressPort?: string[];
   cleanup?: string;
   pull?: string;
   detach?: boolean;
@@ -111,12 +114,26 @@ export function buildBody(image: string | undefined, argv: string[], o: RunOptio
   if (o.pids) resources.pids = o.pids;
   if (Object.keys(resources).length) body.resources = resources;
   if (o.network) body.network = o.network;
+  const egress = egressNarrowing(o);
+  if (egress) {
+    body.egress = egress;
+    body.network ??= 'egress';
+  }
   if (o.cleanup) body.cleanup_policy = o.cleanup;
   if (o.pull) body.pull_policy = o.pull;
   if (o.intent) body.intent = o.intent;
   if (o.session) body.session_id = o.session;
   body.triggered_by ??= 'cli';
   return body;
+}
+
+/** `--egress-allow`, `--egress-cidr`, `--egress-port` (repeatable): the job's own, narrower, destinations. */
+export function egressNarrowing(o: { egressAllow?: string[]; egressCidr?: string[]; egressPort?: string[] }): Record<string, unknown> | undefined {
+  const egress: Record<string, unknown> = {};
+  if (o.egressAllow?.length) egress.allow_domains = o.egressAllow;
+  if (o.egressCidr?.length) egress.allow_cidrs = o.egressCidr;
+  if (o.egressPort?.length) egress.ports = o.egressPort.map(Number);
+  return Object.keys(egress).length ? egress : undefined;
 }
 
 const PULL_LINE = /^\[orcaops\] pulling \S+: \d+\/\d+ layers/;
@@ -184,6 +201,9 @@ export function runCommand(): Command {
     .option('--memory <size>', 'memory limit, e.g. 256m or 1g')
     .option('--pids <n>', 'process limit', (v) => Number(v))
     .option('--network <mode>', 'none (default) or egress')
+    .option('--egress-allow <domain>', 'with egress: a name this job may reach, narrowing the policy (repeatable; implies --network egress)', collect, [])
+    .option('--egress-cidr <range>', 'with egress: an address range this job may reach, narrowing the policy (repeatable)', collect, [])
+    .option('--egress-port <port>', "with egress: a port this job may reach, among the policy's (repeatable)", collect, [])
     .option('--cleanup <policy>', 'container cleanup policy')
     .option('--pull <policy>', 'when to pull the image: if_not_present (default), always or never')
     .option('--intent <text>', 'why this runs (kept in the run record)')

@@ -5,7 +5,7 @@ import { CliError } from 'src/cli/cli-error';
 import { parseYaml } from 'src/cli/deferred';
 import { action, outputOptions } from 'src/cli/command-context';
 import type { RunOptions } from 'src/cli/commands/jobs.command';
-import { buildBody, parseSecrets } from 'src/cli/commands/jobs.command';
+import { buildBody, egressNarrowing, parseSecrets } from 'src/cli/commands/jobs.command';
 import { printJson, printTable, render } from 'src/cli/output';
 
 interface TargetOptions {
@@ -73,6 +73,9 @@ export function policiesCommand(): Command {
     .option('--sandbox', 'evaluate a sandbox spec instead of a job')
     .option('--egress <host:port>', 'instead of a spec: may this workspace\'s egress reach host:port now, and which rule decides?')
     .option('--network <mode>', 'none or egress')
+    .option('--egress-allow <domain>', "the work's own destination names, narrowing the policy (repeatable)", collect, [])
+    .option('--egress-cidr <range>', "the work's own address ranges, narrowing the policy (repeatable)", collect, [])
+    .option('--egress-port <port>', "the work's own ports (repeatable)", collect, [])
     .option('--cpu <cpus>', 'CPUs', (v) => Number(v))
     .option('--memory <size>', 'memory limit, e.g. 256m')
     .option('--pids <n>', 'process limit', (v) => Number(v))
@@ -82,7 +85,7 @@ export function policiesCommand(): Command {
     .action(action(async (image: string | undefined, argv: string[], o: RunOptions & { sandbox?: boolean; egress?: string }, c: Command) => {
       const client = new ApiClient();
       const body = o.egress
-        ? { egress: egressTarget(o.egress) }
+        ? { egress: { ...egressTarget(o.egress), ...egressNarrowing(o) } }
         : o.sandbox
           ? sandboxBody(image, o)
           : { job: buildBody(image, argv, { ...o, artifact: [], tag: [], env: o.env ?? [] }) };

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { ApiClient } from 'src/cli/api-client';
 import { CliError } from 'src/cli/cli-error';
 import { action, outputOptions } from 'src/cli/command-context';
-import { parseMemory, parseSecrets } from 'src/cli/commands/jobs.command';
+import { egressNarrowing, parseMemory, parseSecrets } from 'src/cli/commands/jobs.command';
 import { render } from 'src/cli/output';
 
 const LIST_COLUMNS = ['id', 'status', 'exit_reason', 'image', 'profile', 'expires_at', 'created_at'];
@@ -34,6 +34,9 @@ interface CreateOptions {
   memory?: string;
   cpu?: number;
   network?: string;
+  egressAllow?: string[];
+  egressCidr?: string[];
+  egressPort?: string[];
   session?: string;
   pull?: string;
 }
@@ -54,6 +57,11 @@ export function createSandboxBody(image: string | undefined, o: CreateOptions): 
   if (o.memory) resources.memory_mb = parseMemory(o.memory);
   if (Object.keys(resources).length) body.resources = resources;
   if (o.network) body.network = o.network;
+  const egress = egressNarrowing(o);
+  if (egress) {
+    body.egress = egress;
+    body.network ??= 'egress';
+  }
   if (o.session) body.session_id = o.session;
   if (o.pull) body.pull_policy = o.pull;
   return body;
@@ -80,6 +88,9 @@ export function sandboxCommand(extra: Command[] = []): Command {
     .option('--memory <size>', 'memory limit, e.g. 256m or 1g')
     .option('--cpu <cpus>', 'CPUs, e.g. 0.5', (v) => Number(v))
     .option('--network <mode>', 'none (default) or egress')
+    .option('--egress-allow <domain>', 'with egress: a name this sandbox may reach, narrowing the policy (repeatable; implies --network egress)', collect, [])
+    .option('--egress-cidr <range>', 'with egress: an address range this sandbox may reach, narrowing the policy (repeatable)', collect, [])
+    .option('--egress-port <port>', "with egress: a port this sandbox may reach, among the policy's (repeatable)", collect, [])
     .option('--session <id>', 'link the sandbox to this agent session (default: $ORCAOPS_SESSION, sent as a header)')
     .option('--pull <policy>', 'when to pull the image: if_not_present (default), always or never')
     .action(action(async (image: string | undefined, o: CreateOptions, c: Command) => {

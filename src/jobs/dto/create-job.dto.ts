@@ -1,4 +1,5 @@
 import { Type } from 'class-transformer';
+import { EgressNarrowingDto } from 'src/policies/dto/egress-narrowing.dto';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -83,6 +84,10 @@ export class CreateJobDto {
   /** `none` (default) or `egress` (only where the workspace allows it). */
   @IsOptional() @IsIn(NETWORK_MODES)
   network?: NetworkMode;
+
+  /** With network `egress`: this job's own destinations, which can only narrow the policy's. */
+  @IsOptional() @ValidateNested() @Type(() => EgressNarrowingDto)
+  egress?: EgressNarrowingDto;
 
   /** Whole-job time limit in seconds (default 1800; at most the policy's resources.max_timeout_seconds: 1800 unless the organisation allows up to 86400). */
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMEOUT_SECONDS)

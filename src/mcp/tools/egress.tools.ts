@@ -37,9 +37,9 @@ export function egressTools(log: EgressEventLog): OrcaTool[] {
       },
       output: { items: z.array(egressEvent) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-      run(args, call) {
-        const items = log.forWorkspace(requireWorkspace(call.ctx).workspaceId, args);
-        return Promise.resolve({ result: { items }, summary: `${items.length} egress decision(s)` });
+      async run(args, call) {
+        const items = await log.forWorkspace(requireWorkspace(call.ctx).workspaceId, args);
+        return { result: { items }, summary: `${items.length} egress decision(s)` };
       },
     }),
   ];

@@ -21,8 +21,8 @@ type JobRequestArgs = { [K in keyof typeof jobRequestInput]?: unknown };
 
 /** The CreateJobDto a tool's arguments describe (validated with the REST rules). */
 function jobRequest(args: JobRequestArgs): Promise<CreateJobDto> {
-  const { image, pull_policy, command, steps, env, secrets, resources, network, timeout_seconds, artifacts, tags, intent, idempotency_key } = args;
-  return validateDto(CreateJobDto, { image, pull_policy, command, steps, env, secrets, resources, network, timeout_seconds, artifacts, tags, intent, idempotency_key });
+  const { image, pull_policy, command, steps, env, secrets, resources, network, egress, timeout_seconds, artifacts, tags, intent, idempotency_key } = args;
+  return validateDto(CreateJobDto, { image, pull_policy, command, steps, env, secrets, resources, network, egress, timeout_seconds, artifacts, tags, intent, idempotency_key });
 }
 
 export function jobSummary(job: JobResponseDto): z.infer<typeof jobSummaryOutput> {

@@ -3,7 +3,7 @@ import { PULL_POLICIES } from 'src/domain/container-spec';
 import { validateDto } from 'src/common/validation';
 import type { OrcaTool } from 'src/mcp/tool-kit';
 import { defineTool, resourceId } from 'src/mcp/tool-kit';
-import { commandInput, fileInfoOutput, processOutput, resourcesInput, sandboxId, sandboxOutput, sandboxStatusFilter } from 'src/mcp/tools/schemas';
+import { commandInput, egressNarrowingInput, fileInfoOutput, processOutput, resourcesInput, sandboxId, sandboxOutput, sandboxStatusFilter } from 'src/mcp/tools/schemas';
 import { CreateSandboxDto, ExtendSandboxDto } from 'src/sandboxes/dto/create-sandbox.dto';
 import { CommandDto, ExecDto, ShellRunDto, WriteFileDto } from 'src/sandboxes/interaction/dto/interaction.dto';
 import { INTERACTION_LIMITS } from 'src/sandboxes/interaction/interaction.limits';
@@ -66,6 +66,7 @@ function lifecycleTools(s: SandboxServices): OrcaTool[] {
           .optional()
           .describe('Secrets as environment variables of every command: {ENV_NAME: SECRET_NAME} (names from list_secrets). Values never appear in results: output shows them as ***'),
         network: z.enum(['none', 'egress']).optional(),
+        egress: egressNarrowingInput.optional(),
         labels: z.record(z.string()).optional(),
         ttl_seconds: z.number().int().min(1).max(86_400).optional(),
         idle_timeout_seconds: z.number().int().min(1).max(86_400).optional(),

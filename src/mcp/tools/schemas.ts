@@ -23,6 +23,15 @@ export const resourcesInput = z
   })
   .describe('Resource limits');
 
+/** A request's own egress destinations (network "egress" only): they can only narrow the workspace policy. */
+export const egressNarrowingInput = z
+  .object({
+    allow_domains: z.array(z.string()).optional().describe('Names this work may reach (exact or *.domain), each within the policy'),
+    allow_cidrs: z.array(z.string()).optional().describe('Address ranges, each within the policy'),
+    ports: z.array(z.number().int()).optional().describe("Ports, each among the policy's"),
+  })
+  .describe('With network "egress": narrow the destinations to these (wider than the policy: refused, naming the entry)');
+
 export const jobRequestInput = {
   image: z
     .string()
@@ -53,6 +62,7 @@ export const jobRequestInput = {
     .describe('Secrets as environment variables: {ENV_NAME: SECRET_NAME} (names from list_secrets). Values never appear in results: output shows them as ***'),
   resources: resourcesInput.optional(),
   network: z.enum(NETWORK_MODES).optional().describe('"none" (default) or "egress" where the workspace allows it'),
+  egress: egressNarrowingInput.optional(),
   timeout_seconds: z
     .number()
     .int()

@@ -45,7 +45,15 @@ import {
 } from 'src/runtime/docker/hardening';
 import type { WorkspaceVolumeBody } from 'src/runtime/docker/hardening';
 import { RuntimeError } from 'src/runtime/runtime.errors';
-import { closeGatewayPort, installEgressFirewall, openGatewayPort } from 'src/runtime/docker/egress-firewall';
+import {
+  closeGatewayPort,
+  installEgressFirewall,
+  isolateInternalBridge,
+  openGatewayPort,
+  releaseInternalBridge,
+  removeStaleGatewayPorts,
+  removeStaleInternalBridges,
+} from 'src/runtime/docker/egress-firewall';
 
 const SIGNAL = /^(SIG)?[A-Z0-9+-]{1,16}$/;
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
@@ -399,17 +407,23 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (error) {
       if (statusOf(error) !== 409) throw translateDockerError(error, `create network ${name}`, 'engine_error');
     }
-    await this.assertInternalNetwork(name);
+    const id = await this.assertInternalNetwork(name);
+    // The host has an address on the run's bridge too: nothing from it may reach the host's ports.
+    await isolateInternalBridge(bridgeOf(id));
   }
 
   async removeNetwork(name: string): Promise<void> {
     assertName(name, 'network name');
+    let id: string | undefined;
     try {
+      const info = await this.call(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect());
+      id = (info as { Id?: string }).Id;
       await this.call(`remove network ${name}`, (abortSignal) => this.docker.getNetwork(name).remove({ abortSignal }));
     } catch (error) {
       if (statusOf(error) === 404) return;
       throw translateDockerError(error, `remove network ${name}`, 'engine_error');
     }
+    if (id) await releaseInternalBridge(bridgeOf(id));
   }
 
   async listNetworks(labels: Record<string, string>): Promise<EngineObjectSummary[]> {
@@ -423,8 +437,8 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /** Containers join only internal networks this installation made (no egress by the back door). */
-  private async assertInternalNetwork(name: string): Promise<void> {
-    let info: { Internal?: boolean; Labels?: Record<string, string> | null };
+  private async assertInternalNetwork(name: string): Promise<string> {
+    let info: { Id: string; Internal?: boolean; Labels?: Record<string, string> | null };
     try {
       info = await this.call(`inspect network ${name}`, () => this.docker.getNetwork(name).inspect());
     } catch (error) {
@@ -434,6 +448,7 @@ export class DockerRuntime implements ContainerRuntime {
     if (info.Internal !== true || info.Labels?.['orcaops.managed'] !== 'true') {
       throw new RuntimeError('invalid_argument', `network ${name} is not an internal OrcaOps network`);
     }
+    return info.Id;
   }
 
   async prepareEgressGateway(): Promise<{ address: string }> {
@@ -446,6 +461,18 @@ export class DockerRuntime implements ContainerRuntime {
 
   closeEgressPort(port: number): Promise<void> {
     return closeGatewayPort(port);
+  }
+
+  async reconcileHostFirewall(): Promise<{ gatewayPorts: number[]; internalBridges: string[] }> {
+    const internalBridges = await removeStaleInternalBridges();
+    let gateway: string | undefined;
+    try {
+      const info = await this.call(`inspect network ${EGRESS_NETWORK}`, () => this.docker.getNetwork(EGRESS_NETWORK).inspect());
+      gateway = (info as { IPAM?: { Config?: Array<{ Gateway?: string }> } }).IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw translateDockerError(error, `inspect network ${EGRESS_NETWORK}`, 'engine_error');
+    }
+    return { gatewayPorts: gateway ? await removeStaleGatewayPorts(gateway) : [], internalBridges };
   }
 
   /**
@@ -472,6 +499,7 @@ export class DockerRuntime implements ContainerRuntime {
     await installEgressFirewall(EGRESS_BRIDGE);
     const gateway = info?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
     if (!gateway) throw new RuntimeError('engine_error', `network ${EGRESS_NETWORK} has no gateway address`);
+    await removeStaleGatewayPorts(gateway);
     return gateway;
   }
 
@@ -521,4 +549,9 @@ function demuxed(raw: Buffer | string): string {
 function createdAt(value: unknown): { createdAt?: string } {
   const at = toCreatedAt(value);
   return at === undefined ? {} : { createdAt: at };
+}
+
+/** The Linux bridge the engine creates for a bridge network without a `bridge.name` option. */
+function bridgeOf(networkId: string): string {
+  return `br-${networkId.slice(0, 12)}`;
 }

@@ -441,6 +441,11 @@ export class FakeRuntime implements ContainerRuntime {
     return Promise.resolve();
   }
 
+  /** No host firewall in memory. */
+  reconcileHostFirewall(): Promise<{ gatewayPorts: number[]; internalBridges: string[] }> {
+    return Promise.resolve({ gatewayPorts: [], internalBridges: [] });
+  }
+
   createNetwork(name: string, labels: Record<string, string>): Promise<void> {
     return this.run('createNetwork', [name, labels], () => {
       this.networks.set(name, { ...labels, 'orcaops.managed': 'true' });

@@ -3,6 +3,7 @@ import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, MaxLen
 import { IsScalarMap, IsStringMap } from 'src/common/validators/is-string-map';
 import { ENV_MAP, IMAGE_REF, NETWORK_MODES, NetworkMode, PULL_POLICIES, PullPolicy, SECRETS_MAP } from 'src/domain/container-spec';
 import { JobResourcesDto } from 'src/domain/resources.dto';
+import { EgressNarrowingDto } from 'src/policies/dto/egress-narrowing.dto';
 import { MAX_TTL_SECONDS } from 'src/sandboxes/sandbox-model';
 
 export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$/;
@@ -46,6 +47,10 @@ export class CreateSandboxDto {
   /** `none` (default) or `egress` (only where the workspace allows it). */
   @IsOptional() @IsIn(NETWORK_MODES)
   network?: NetworkMode;
+
+  /** With network `egress`: this sandbox's own destinations, which can only narrow the policy's. */
+  @IsOptional() @ValidateNested() @Type(() => EgressNarrowingDto)
+  egress?: EgressNarrowingDto;
 
   /** Filterable key/value labels (list ?label=k=v). */
   @IsOptional() @IsStringMap(LABEL_MAP)

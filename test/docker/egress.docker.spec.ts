@@ -74,13 +74,13 @@ describe('egress through the OrcaOps gateway', () => {
   }
 
   /** Runs a Python script in a job with network egress; answers the job and its output lines. */
-  async function runPython(ws: SeededWorkspace, script: string): Promise<{ job: any; lines: Record<string, string>; text: string }> {
+  async function runPython(ws: SeededWorkspace, script: string, egress?: Record<string, unknown>): Promise<{ job: any; lines: Record<string, string>; text: string }> {
     const token = ws.tokens.developer.token;
     const created = await api(t.app, 'POST', '/v1/jobs', {
       token,
-      body: { image: 'orcaops/python', network: 'egress', env: { CA_PEM: net.caPem }, steps: [{ args: ['python3', '-c', PRELUDE + script] }], timeout_seconds: 120 },
+      body: { image: 'orcaops/python', network: 'egress', ...(egress ? { egress } : {}), env: { CA_PEM: net.caPem }, steps: [{ args: ['python3', '-c', PRELUDE + script] }], timeout_seconds: 120 },
     });
-    expect(created.status).toBe(201);
+    expect({ status: created.status, body: created.body }).toMatchObject({ status: 201 });
     const done = await api(t.app, 'GET', `/v1/jobs/${created.body.id}/wait?timeout_seconds=150`, { token });
     expect(done.status).toBe(200);
     const text = (await api(t.app, 'GET', `/v1/jobs/${created.body.id}/logs?format=text&limit=5000`, { token })).body as string;
@@ -210,19 +210,23 @@ show('after', get('http://allowed.test/'))
     expect((await runPython(b, `show('other', get('http://other.test/'))`)).lines.other).toMatch(/^hello from other.test/);
   }, 180_000);
 
-  it('filters a sandbox the same way, and records its connections under the sandbox', async () => {
+  it('filters a sandbox the same way (narrowed by its own egress), and records its connections under the sandbox', async () => {
     const token = a.tokens.developer.token;
-    const created = await api(t.app, 'POST', '/v1/sandboxes', { token, body: { image: 'orcaops/python', network: 'egress' } });
+    const created = await api(t.app, 'POST', '/v1/sandboxes', { token, body: { image: 'orcaops/python', network: 'egress', egress: { allow_domains: ['allowed.test'] } } });
     expect(created.status).toBe(201);
     const id = created.body.id;
     try {
-      const script = "import urllib.request\nfor u in ['http://allowed.test/', 'http://denied.test/']:\n    try: print(urllib.request.urlopen(u, timeout=15).read().decode().strip())\n    except Exception as e: print('ERR', e)";
+      const script = "import urllib.request\nfor u in ['http://allowed.test/', 'http://denied.test/', 'http://www.wild.test/']:\n    try: print(urllib.request.urlopen(u, timeout=15).read().decode().strip())\n    except Exception as e: print('ERR', e)";
       const res = await api(t.app, 'POST', `/v1/sandboxes/${id}/exec`, { token, body: { args: ['python3', '-c', script], timeout_seconds: 60 } });
       expect(res.status).toBe(200);
       expect(res.body.stdout).toContain(`hello from allowed.test at ${net.web}`);
       expect(res.body.stdout).toMatch(/ERR HTTP Error 403/);
       const events = await api(t.app, 'GET', `/v1/egress/events?sandbox_id=${id}`, { token });
-      expect(events.body.items.map((e: any) => `${e.subject_kind} ${e.decision} ${e.host}`)).toEqual(['sandbox denied denied.test', 'sandbox allowed allowed.test']);
+      expect(events.body.items.map((e: any) => `${e.subject_kind} ${e.decision} ${e.host} ${e.rule}`)).toEqual([
+        'sandbox denied www.wild.test network.allow_domains/allow_cidrs (request)',
+        'sandbox denied denied.test network.deny_domains "denied.test" (workspace)',
+        'sandbox allowed allowed.test network.allow_domains "allowed.test" (request)',
+      ]);
     } finally {
       await api(t.app, 'DELETE', `/v1/sandboxes/${id}`, { token });
     }
@@ -253,6 +257,53 @@ show('after', get('http://allowed.test/'))
       rmSync(home, { recursive: true, force: true });
     }
   });
+
+  it('lets a job narrow its own destinations (REST, MCP, CLI and the dry run), and refuses a wider request naming the entry', async () => {
+    const { job, lines, text } = await runPython(a, `
+show('wild', get('https://www.wild.test/', context=ctx))
+show('allowed', get('http://allowed.test/'))
+show('port80', get('http://www.wild.test/'))
+`, { allow_domains: ['www.wild.test'], ports: [443] });
+    expect(job.status).toBe('succeeded');
+    expect({ wild: lines.wild, text }).toMatchObject({ wild: `hello from www.wild.test at ${net.web}` });
+    expect(lines.allowed).toMatch(/^ERR .*403/);
+    expect(lines.port80).toMatch(/^ERR .*403/);
+    expect(text).toContain(`orcaops egress: blocked allowed.test:80 refused: port 80 is not in network.allow_ports (443)`);
+    const events = await api(t.app, 'GET', `/v1/egress/events?job_id=${job.id}`, { token: a.tokens.viewer.token });
+    expect(events.body.items.map((e: any) => `${e.decision} ${e.host} ${e.rule}`)).toContain('allowed www.wild.test network.allow_domains "www.wild.test" (request)');
+
+    const wider = await api(t.app, 'POST', '/v1/jobs', { token: a.tokens.developer.token, body: { image: 'orcaops/python', network: 'egress', egress: { allow_domains: ['www.wild.test', 'pypi.org'] }, command: 'true' } });
+    expect(wider.status).toBe(403);
+    expect(wider.body.error.code).toBe('policy_denied');
+    expect(JSON.stringify(wider.body.error)).toContain(`egress.allow_domains.1: \\"pypi.org\\" is outside the organisation policy's network.allow_domains`);
+
+    const { client } = await httpClient(baseUrl, a.tokens.developer.token);
+    try {
+      const refused = (await client.callTool({ name: 'submit_job', arguments: { image: 'orcaops/python', network: 'egress', egress: { ports: [22] }, command: 'true' } })) as { isError?: boolean; content: Array<{ text: string }> };
+      expect(refused.isError).toBe(true);
+      expect(refused.content.map((c) => c.text).join('\n')).toContain("egress.ports.0: port 22 is not in the policy's network.allow_ports");
+    } finally {
+      await client.close();
+    }
+
+    const home = mkdtempSync(join(tmpdir(), 'orcaops-egress-cli-'));
+    try {
+      const env = { ORCAOPS_URL: baseUrl, ORCAOPS_TOKEN: a.tokens.developer.token, ORCAOPS_HOME: home };
+      const run = await runCli(['run', '--egress-allow', 'www.wild.test', '--egress-port', '443', '-e', `CA_PEM=${net.caPem}`, 'orcaops/python', '--', 'python3', '-c', PRELUDE + "show('wild', get('https://www.wild.test/', context=ctx))\nshow('allowed', get('https://allowed.test/', context=ctx))"], env);
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toContain(`wild=hello from www.wild.test at ${net.web}`);
+      expect(run.stdout).toMatch(/allowed=ERR .*403/);
+      const denied = await runCli(['policies', 'evaluate', '--egress', 'allowed.test:443', '--egress-allow', 'www.wild.test'], env);
+      expect(denied.exitCode).toBe(4);
+      expect(denied.stdout).toContain("allowed.test:443 (");
+      expect(denied.stdout).toContain("refused: not in the request policy's network.allow_domains or allow_cidrs");
+      const widerProbe = await runCli(['policies', 'evaluate', '--egress', 'pypi.org:443', '--egress-allow', 'pypi.org'], env);
+      expect(widerProbe.exitCode).toBe(4);
+      expect(widerProbe.stdout).toContain('egress.allow_domains.0: "pypi.org" is outside the organisation policy');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('removes at start the gateway-port openings no live gateway listens on, and keeps the live one', async () => {
     expect(gatewayPort).toBeGreaterThan(0);

@@ -484,8 +484,9 @@ describeDocker('DockerRuntime on the real engine', () => {
       const marker = { 'orcaops.list_probe': randomUUID() };
       const created = await createSandbox({ start: false, labels: marker });
       const listed = await rt.listContainers({ ...TEST_LABEL, ...marker });
-      expect(listed).toEqual([{ id: created.id, name: created.name, status: 'created', labels: expect.objectContaining(marker) }]);
-      expect(await rt.listVolumes(marker)).toEqual([{ name: created.volume, labels: expect.objectContaining(marker) }]);
+      // createdAt: the operator views show each object's age.
+      expect(listed).toEqual([{ id: created.id, name: created.name, status: 'created', labels: expect.objectContaining(marker), createdAt: expect.any(String) }]);
+      expect(await rt.listVolumes(marker)).toEqual([{ name: created.volume, labels: expect.objectContaining(marker), createdAt: expect.any(String) }]);
       expect((await rt.listContainers(TEST_LABEL)).length).toBeGreaterThan(1);
       expect(await codeOf(rt.listContainers({}))).toBe('invalid_argument');
     });
